@@ -1,0 +1,101 @@
+"""``dlrgen``: generate, check, validate; every command is a thin consumer of the pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from generator import __version__
+from generator.problems import SpecError
+
+EXIT_OK, EXIT_STALE, EXIT_SPEC_ERROR = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dlrgen", description="Generate typed delivery-status clients from provider specs."
+    )
+    parser.add_argument("--version", action="version", version=f"dlrgen {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_paths(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--specs", type=Path, default=Path("specs"), help="directory of specs (default: specs)")
+        command.add_argument("--out", type=Path, default=Path("generated"), help="output directory (default: generated)")
+
+    with_paths(commands.add_parser("generate", help="write every package generated from the specs"))
+    with_paths(commands.add_parser("check", help="exit 1 with a diff if the output directory is stale"))
+    validate = commands.add_parser("validate", help="check specs and print every problem as file:line:col")
+    validate.add_argument("files", nargs="*", type=Path, help="spec files (default: every spec in --specs)")
+    validate.add_argument("--specs", type=Path, default=Path("specs"))
+    commands.add_parser("schema", help="print the JSON Schema of the spec format")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "generate":
+            return _generate(args.specs, args.out)
+        if args.command == "check":
+            return _check(args.specs, args.out)
+        if args.command == "validate":
+            return _validate(args.files, args.specs)
+        return _schema()
+    except SpecError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        count = len(exc.problems)
+        print(f"dlrgen: {count} problem{'s' if count != 1 else ''} in the specs; nothing was written",
+              file=sys.stderr)
+        return EXIT_SPEC_ERROR
+
+
+def _generate(specs: Path, out: Path) -> int:
+    from generator.pipeline import build
+    from generator.writer import write_files
+
+    changed = write_files(out, build(specs))
+    for change in changed:
+        print(f"{change.kind:8} {out / change.path}")
+    print(f"dlrgen: {len(changed)} file{'s' if len(changed) != 1 else ''} changed in {out}")
+    return EXIT_OK
+
+
+def _check(specs: Path, out: Path) -> int:
+    from generator.pipeline import build
+    from generator.writer import changes
+
+    pending = changes(out, build(specs))
+    if not pending:
+        print(f"dlrgen: {out} is up to date")
+        return EXIT_OK
+    for change in pending:
+        sys.stdout.write(change.diff)
+    for change in pending:
+        print(f"{change.kind:8} {out / change.path}", file=sys.stderr)
+    print(f"dlrgen: {out} is stale ({len(pending)} files); run `dlrgen generate`", file=sys.stderr)
+    return EXIT_STALE
+
+
+def _validate(files: list[Path], specs: Path) -> int:
+    from generator.pipeline import load_providers, spec_files
+
+    paths = files or (spec_files(specs) if specs.is_dir() else [])
+    if not paths:
+        print(f"dlrgen: no specs to validate in {specs}", file=sys.stderr)
+        return EXIT_SPEC_ERROR
+    _, problems = load_providers(paths)
+    if problems:
+        raise SpecError(problems)
+    print(f"dlrgen: {len(paths)} spec{'s' if len(paths) != 1 else ''} valid")
+    return EXIT_OK
+
+
+def _schema() -> int:
+    from generator.loader import spec_schema
+
+    print(json.dumps(spec_schema(), indent=2, ensure_ascii=False))
+    return EXIT_OK

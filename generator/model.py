@@ -1,0 +1,237 @@
+"""Stage 2's output: the intermediate model. Plain typed dataclasses with every name
+resolved and every cross-reference checked, so rendering needs no further decisions.
+
+Strings that end up in generated code are either validated identifiers (class, member,
+attribute and parameter names) or data rendered through ``repr`` (descriptions, wire
+names, raw values). Nothing from a spec is pasted into code unescaped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+RawValue = int | str
+
+
+@dataclass(frozen=True)
+class Server:
+    key: str
+    url: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Credential:
+    name: str
+    description: str
+    secret: bool
+    format: str
+
+
+@dataclass(frozen=True)
+class AuthScheme:
+    name: str
+    description: str
+    docs: str | None
+    # The scheme exactly as written in the spec (JSON-compatible); the runtime signer
+    # interprets it as data, so no spec text is ever turned into code.
+    definition: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Auth:
+    credentials: tuple[Credential, ...]
+    default_scheme: str
+    schemes: tuple[AuthScheme, ...]
+
+
+@dataclass(frozen=True)
+class StatusValue:
+    value: RawValue
+    aliases: tuple[RawValue, ...]
+    member: str
+    canonical: str
+    description: str
+
+    @property
+    def raw_values(self) -> tuple[RawValue, ...]:
+        return (self.value, *self.aliases)
+
+
+@dataclass(frozen=True)
+class StatusEnum:
+    key: str
+    class_name: str
+    raw_type: str  # "int" or "str"
+    description: str
+    values: tuple[StatusValue, ...]
+
+    @property
+    def function_name(self) -> str:
+        """Name of the generated ``raw value -> DeliveryStatus`` function."""
+        return f"{self.key}_to_canonical"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    success_fields: tuple[str, ...]
+    success_value: RawValue
+    code_fields: tuple[str, ...]
+    message_fields: tuple[str, ...]
+    request_id_fields: tuple[str, ...]
+    data_field: str | None
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    wire: str
+    location: str
+    type: str
+    description: str
+    required: bool
+    default: Any
+    const: RawValue | None
+    date_format: str | None  # strftime pattern for type date
+    array_style: str | None
+    index_start: int
+    json_schema: dict[str, Any]
+
+
+@dataclass
+class ObjectModel:
+    """An object in a response, with the schema passed to datamodel-code-generator."""
+
+    class_name: str
+    fields: dict[str, ModelField] = field(default_factory=dict)
+
+
+@dataclass
+class ModelField:
+    wire: str
+    name: str
+    kind: str  # scalar | object | array
+    status: StatusEnum | None = None
+    time_format: Any = None
+    obj: ObjectModel | None = None  # for kind object, or array of objects
+    item_kind: str | None = None  # for arrays: scalar | object
+    optional: bool = True
+
+
+@dataclass(frozen=True)
+class Loop:
+    """One ``for`` over a list on the way to the receipt records."""
+
+    variable: str
+    iterable: str  # a Python expression over already-bound variables
+
+
+@dataclass(frozen=True)
+class RuleBranch:
+    condition: str | None  # Python expression, or None for "otherwise"
+    result: str  # Python expression giving a DeliveryStatus
+    explanation: str  # the same branch in words, for the package README
+
+
+@dataclass(frozen=True)
+class RuleInput:
+    parameter: str
+    wire: str
+    status: StatusEnum
+
+    @property
+    def variable(self) -> str:
+        return f"{self.parameter}_canonical"
+
+
+@dataclass(frozen=True)
+class StatusRule:
+    key: str
+    description: str
+    inputs: tuple[RuleInput, ...]
+    branches: tuple[RuleBranch, ...]
+
+    @property
+    def function_name(self) -> str:
+        return f"{self.key}_to_canonical"
+
+
+@dataclass(frozen=True)
+class ReceiptField:
+    """How one Receipt attribute is read from a record: a Python expression."""
+
+    attribute: str
+    expression: str
+    helper: str  # the dlr_core.values function the expression calls
+
+
+@dataclass(frozen=True)
+class ReceiptPlan:
+    function_name: str
+    loops: tuple[Loop, ...]
+    record_variable: str  # "result" when the payload itself is the one record
+    status_expression: str
+    raw_status: tuple[tuple[str, str], ...]  # (wire name, expression)
+    fields: tuple[ReceiptField, ...]
+    uses_params: bool
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    class_prefix: str
+    summary: str
+    description: str
+    docs: str | None
+    method: str
+    path: str
+    action: str | None
+    params: tuple[Param, ...]
+    params_class: str
+    response_class: str
+    receipts: ReceiptPlan | None
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    code: str | None
+    prefix: str | None
+    kind: str
+    retryable: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class Polling:
+    first_check_after: int | None
+    interval: int | None
+    give_up_after: int | None
+    provider_sync_interval: int | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Provider:
+    id: str
+    spec_file: str
+    title: str
+    description: str
+    channel: str | None
+    docs: str
+    api_version: str | None
+    servers: tuple[Server, ...]
+    default_server: str
+    auth: Auth
+    envelope: Envelope
+    operations: tuple[Operation, ...]
+    statuses: tuple[StatusEnum, ...]
+    rules: tuple[StatusRule, ...]
+    errors: tuple[ErrorCode, ...]
+    polling: Polling
+    models_schema: dict[str, Any]  # JSON Schema for datamodel-code-generator
+    model_aliases: dict[str, str]  # "Class.wire" -> python name
+
+    @property
+    def package(self) -> str:
+        return f"dlr_{self.id}"

@@ -1,0 +1,834 @@
+"""Stage 2: turn a schema-valid spec into the intermediate model, checking everything the
+JSON Schema cannot: cross-references, name collisions, raw value types, template
+variables. Problems are collected and returned as values, never raised one by one.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from generator import model as m
+from generator.canonical import CANONICAL_BY_VALUE
+from generator.loader import JsonPath, LoadedSpec, SourceMap
+from generator.problems import Problem
+
+# Attributes pydantic's BaseModel already has; a field with one of these names would shadow it.
+_PYDANTIC_RESERVED = frozenset(
+    {"copy", "dict", "json", "schema", "schema_json", "construct", "validate", "parse_obj", "parse_raw", "parse_file",
+     "from_orm", "update_forward_refs", "fields", "register"}
+)
+_SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+_TEMPLATE_FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+_TEMPLATE_REFERENCE = re.compile(r"^([a-z][a-z0-9_]*)((?:\|[a-z0-9_]+)*)$")
+TEMPLATE_FILTERS = frozenset({"percent", "lower", "upper", "sha256_hex", "utc_date"})
+# Variables every auth template may use: the request being signed, and the scheme's own values.
+REQUEST_VARIABLES = frozenset({"method", "host", "path", "path_and_query", "body"})
+_DATE_TOKENS = {"yyyy": "%Y", "MM": "%m", "dd": "%d", "HH": "%H", "mm": "%M", "ss": "%S"}
+_DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SIGN_STEP_KINDS = ("format", "canonical_query", "sorted_concat", "json_object", "canonical_request", "hash", "hmac",
+                    "rsa_sign")
+
+
+def pascal(snake: str) -> str:
+    return "".join(part.capitalize() for part in snake.split("_"))
+
+
+def snake_from_class(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+def duration_seconds(text: str | None) -> int | None:
+    if text is None:
+        return None
+    return int(text[:-1]) * _DURATION_SECONDS[text[-1]]
+
+
+def date_pattern_to_strftime(pattern: str) -> str | None:
+    """``yyyyMMdd`` -> ``%Y%m%d``; None if the pattern has letters we do not know."""
+    out = []
+    index = 0
+    while index < len(pattern):
+        for token, directive in _DATE_TOKENS.items():
+            if pattern.startswith(token, index):
+                out.append(directive)
+                index += len(token)
+                break
+        else:
+            char = pattern[index]
+            if char.isalpha():
+                return None
+            out.append("%%" if char == "%" else char)
+            index += 1
+    return "".join(out)
+
+
+def template_references(template: str) -> tuple[list[tuple[str, tuple[str, ...]]], str | None]:
+    """The ``(variable, filters)`` a template uses, or an error message if it is malformed."""
+    refs = []
+    for match in _TEMPLATE_FIELD.finditer(template):
+        text = match.group(0)
+        if text in ("{{", "}}"):
+            continue
+        if match.group(1) is None:
+            return [], f"unbalanced {text!r} (write {text * 2} for a literal brace)"
+        ref = _TEMPLATE_REFERENCE.match(match.group(1))
+        if ref is None:
+            return [], f"{{{match.group(1)}}} is not a variable reference like {{name}} or {{name|filter}}"
+        filters = tuple(f for f in ref.group(2).split("|") if f)
+        refs.append((ref.group(1), filters))
+    return refs, None
+
+
+class _Parser:
+    def __init__(self, spec: LoadedSpec) -> None:
+        self.spec = spec
+        self.data = spec.data
+        self.source: SourceMap = spec.source
+        self.problems: list[Problem] = []
+        self.statuses: dict[str, m.StatusEnum] = {}
+        self.class_names: dict[str, JsonPath] = {}
+        self.defs: dict[str, dict[str, Any]] = {}
+        self.aliases: dict[str, str] = {}
+        self.rules_used: dict[str, m.StatusRule] = {}
+        self.used_in_auth: set[str] = set()
+
+    def problem(self, path: JsonPath, message: str, *, at_key: bool = False) -> None:
+        self.problems.append(self.source.problem(path, message, at_key=at_key))
+
+    # -- top level -------------------------------------------------------------------
+
+    def parse(self) -> m.Provider | None:
+        d = self.data
+        provider_id = d["provider"]
+        if provider_id != self.spec.path.stem:
+            self.problem(("provider",), f"provider id {provider_id!r} must match the file name {self.spec.path.name!r}")
+        servers = self.servers()
+        auth = self.auth()
+        envelope = self.envelope()
+        for key, raw in d["statuses"].items():
+            self.statuses[key] = self.status_enum(key, raw)
+        self.check_unique_classes(
+            ((("statuses", key, "class"), enum.class_name) for key, enum in self.statuses.items())
+        )
+        operations = tuple(self.operation(name, raw) for name, raw in d["operations"].items())
+        self.check_auth_needs(auth, operations)
+        for key in d.get("status_rules", {}):
+            if key not in self.rules_used:
+                self.problem(("status_rules", key), f"status rule {key!r} is not used by any operation's receipts",
+                             at_key=True)
+        errors = self.errors()
+        polling_raw = d.get("polling", {})
+        polling = m.Polling(
+            first_check_after=duration_seconds(polling_raw.get("first_check_after")),
+            interval=duration_seconds(polling_raw.get("interval")),
+            give_up_after=duration_seconds(polling_raw.get("give_up_after")),
+            provider_sync_interval=duration_seconds(polling_raw.get("provider_sync_interval")),
+            note=polling_raw.get("note"),
+        )
+        if self.problems:
+            return None
+        return m.Provider(
+            id=provider_id,
+            spec_file=self.source.file,
+            title=d["title"],
+            description=" ".join(d.get("description", "").split()),
+            channel=d.get("channel"),
+            docs=d["docs"],
+            api_version=d.get("api_version"),
+            servers=servers,
+            default_server=d["servers"]["default"],
+            auth=auth,
+            envelope=envelope,
+            operations=operations,
+            statuses=tuple(self.statuses.values()),
+            rules=tuple(self.rules_used.values()),
+            errors=errors,
+            polling=polling,
+            models_schema={"$defs": dict(sorted(self.defs.items()))},
+            model_aliases=dict(sorted(self.aliases.items())),
+        )
+
+    def servers(self) -> tuple[m.Server, ...]:
+        raw = self.data["servers"]
+        if raw["default"] not in raw["choices"]:
+            self.problem(("servers", "default"), f"default server {raw['default']!r} is not one of the choices: "
+                                                 f"{', '.join(raw['choices'])}")
+        return tuple(m.Server(k, v["url"].rstrip("/"), v.get("description", "")) for k, v in raw["choices"].items())
+
+    def envelope(self) -> m.Envelope:
+        raw = self.data["envelope"]
+        success = raw["success"]
+        return m.Envelope(
+            success_fields=_as_tuple(success["field"]),
+            success_value=success["equals"],
+            code_fields=_as_tuple(raw.get("code", ())),
+            message_fields=_as_tuple(raw.get("message", ())),
+            request_id_fields=_as_tuple(raw.get("request_id", ())),
+            data_field=raw.get("data"),
+        )
+
+    # -- auth ------------------------------------------------------------------------
+
+    def auth(self) -> m.Auth:
+        raw = self.data["auth"]
+        credentials = tuple(
+            m.Credential(name, " ".join(c["description"].split()), c.get("secret", False), c.get("format", "text"))
+            for name, c in raw["credentials"].items()
+        )
+        if raw["default_scheme"] not in raw["schemes"]:
+            self.problem(("auth", "default_scheme"),
+                         f"default scheme {raw['default_scheme']!r} is not one of: {', '.join(raw['schemes'])}")
+        schemes = []
+        for name, scheme in raw["schemes"].items():
+            self.auth_scheme(name, scheme, {c.name for c in credentials})
+            schemes.append(m.AuthScheme(name, " ".join(scheme["description"].split()), scheme.get("docs"), scheme))
+        return m.Auth(credentials, raw["default_scheme"], tuple(schemes))
+
+    def auth_scheme(self, name: str, scheme: dict[str, Any], credentials: set[str]) -> None:
+        base: JsonPath = ("auth", "schemes", name)
+        known = set(credentials) | REQUEST_VARIABLES | {"action", "api_version"}
+        if "timestamp" in scheme:
+            known.add("timestamp")
+        if "nonce" in scheme:
+            known.add("nonce")
+
+        def check(path: JsonPath, template: str) -> None:
+            refs, error = template_references(template)
+            if error:
+                self.problem(path, f"template {template!r}: {error}")
+            for variable, filters in refs:
+                if variable not in known:
+                    hint = _missing_variable_hint(variable, credentials)
+                    self.problem(path, f"template uses {{{variable}}}, which is not defined here{hint}")
+                self.used_in_auth.add(variable)
+                for f in filters:
+                    if f not in TEMPLATE_FILTERS:
+                        self.problem(path, f"unknown template filter {f!r}; filters: {', '.join(sorted(TEMPLATE_FILTERS))}")
+
+        # In request order: what is added before signing cannot see the signature steps'
+        # results; what is attached afterwards can.
+        for location, values in scheme.get("add", {}).items():
+            for key, template in values.items():
+                check(base + ("add", location, key), template)
+        for index, step in enumerate(scheme.get("sign", [])):
+            self.sign_step(base + ("sign", index), step, known, credentials, check)
+        for location, values in scheme.get("attach", {}).items():
+            for key, template in values.items():
+                check(base + ("attach", location, key), template)
+        if scheme.get("nonce", {}).get("kind") == "uuid4" and "length" in scheme["nonce"]:
+            self.problem(base + ("nonce", "length"), "a uuid4 nonce has a fixed length; remove 'length'")
+        if scheme.get("nonce", {}).get("kind") in ("alphanumeric", "hex") and "length" not in scheme["nonce"]:
+            self.problem(base + ("nonce",), "an alphanumeric or hex nonce needs a 'length'")
+
+    def sign_step(self, path: JsonPath, step: dict[str, Any], known: set[str], credentials: set[str], check: Callable[[JsonPath, str], None]) -> None:
+        kinds = [k for k in _SIGN_STEP_KINDS if k in step]
+        if len(kinds) != 1:
+            self.problem(path, f"a sign step needs exactly one of: {', '.join(_SIGN_STEP_KINDS)}"
+                               + (f" (found {', '.join(kinds)})" if kinds else ""))
+            return
+        kind = kinds[0]
+        body = step[kind]
+        if kind == "format":
+            check(path + ("format",), body)
+        elif kind == "json_object":
+            for index, item in enumerate(body):
+                check(path + ("json_object", index, "value"), item["value"])
+        elif kind == "canonical_request":
+            check(path + (kind, "payload_hash"), body["payload_hash"])
+            known.add("signed_headers")
+        elif kind in ("hash", "hmac", "rsa_sign"):
+            check(path + (kind, "input"), body["input"])
+            if kind == "hmac":
+                check(path + (kind, "key"), body["key"])
+            if kind == "rsa_sign":
+                self.used_in_auth.add(body["key"])
+            if kind == "rsa_sign" and body["key"] not in credentials:
+                self.problem(path + (kind, "key"), f"rsa_sign key {body['key']!r} is not a credential; credentials: "
+                                                   f"{', '.join(sorted(credentials))}")
+        if step["as"] in known:
+            self.problem(path + ("as",), f"{step['as']!r} is already defined; pick another name")
+        known.add(step["as"])
+
+    def check_auth_needs(self, auth: m.Auth, operations: tuple[m.Operation, ...]) -> None:
+        used = self.used_in_auth
+        if "action" in used:
+            for op in operations:
+                if op.action is None:
+                    self.problem(("operations", op.name), f"operation {op.name!r} needs an 'action': the auth scheme "
+                                                          "uses {action}", at_key=True)
+        if "api_version" in used and "api_version" not in self.data:
+            self.problem(("auth",), "the auth scheme uses {api_version}, but the spec has no top-level api_version",
+                         at_key=True)
+        for credential in auth.credentials:
+            if credential.name not in used:
+                self.problem(("auth", "credentials", credential.name),
+                             f"credential {credential.name!r} is not used by any auth scheme", at_key=True)
+
+    # -- statuses ----------------------------------------------------------------------
+
+    def status_enum(self, key: str, raw: dict[str, Any]) -> m.StatusEnum:
+        base: JsonPath = ("statuses", key)
+        raw_type = "int" if raw["type"] == "integer" else "str"
+        seen_members: set[str] = set()
+        seen_values: dict[m.RawValue, str] = {}
+        values = []
+        for index, item in enumerate(raw["values"]):
+            path = base + ("values", index)
+            member = item["member"]
+            if member in seen_members:
+                self.problem(path + ("member",), f"member {member!r} is defined twice in {key!r}")
+            seen_members.add(member)
+            aliases = tuple(item.get("aliases", ()))
+            for position, value in enumerate((item["value"], *aliases)):
+                where = path + (("value",) if position == 0 else ("aliases", position - 1))
+                if raw_type == "int" and not isinstance(value, int):
+                    self.problem(where, f"{value!r} is not an integer, but {key!r} has type integer")
+                elif raw_type == "str" and not isinstance(value, str):
+                    self.problem(where, f"{value!r} is not text, but {key!r} has type string; quote it")
+                if value in seen_values:
+                    self.problem(where, f"raw value {value!r} is already mapped by member {seen_values[value]}")
+                seen_values[value] = member
+            values.append(m.StatusValue(item["value"], aliases, member, item["canonical"],
+                                        " ".join(item["description"].split())))
+        return m.StatusEnum(key, raw["class"], raw_type, " ".join(raw["description"].split()), tuple(values))
+
+    def check_unique_classes(self, names: Iterable[tuple[JsonPath, str]]) -> None:
+        for path, name in names:
+            if name in self.class_names:
+                first = self.source.locate(self.class_names[name])
+                self.problem(path, f"class name {name!r} is already used (line {first[0]})")
+            else:
+                self.class_names[name] = path
+
+    # -- operations ----------------------------------------------------------------------
+
+    def operation(self, name: str, raw: dict[str, Any]) -> m.Operation:
+        base: JsonPath = ("operations", name)
+        prefix = pascal(name)
+        params = self.params(base, raw.get("params", {}))
+        params_class = f"{prefix}Params"
+        self.check_unique_classes([(base, params_class)])
+        self.defs[params_class] = self.params_schema(params_class, raw["summary"], params)
+        response = raw["response"]
+        root = self.object_model(base + ("response",), response)
+        receipts = None
+        if "receipts" in raw:
+            receipts = self.receipts(base + ("receipts",), name, raw["receipts"], root, params)
+        return m.Operation(
+            name=name,
+            class_prefix=prefix,
+            summary=" ".join(raw["summary"].split()),
+            description=" ".join(raw.get("description", "").split()),
+            docs=raw.get("docs"),
+            method=raw["method"],
+            path=raw["path"],
+            action=raw.get("action"),
+            params=params,
+            params_class=params_class,
+            response_class=root.class_name,
+            receipts=receipts,
+        )
+
+    def params(self, base: JsonPath, raw: dict[str, Any]) -> tuple[m.Param, ...]:
+        out = []
+        wires: dict[tuple[str, str], str] = {}
+        for name, p in raw.items():
+            path = base + ("params", name)
+            self.check_python_name(path, name, at_key=True)
+            location_key = ("body" if p["in"] in ("json", "form") else p["in"], p["wire"])
+            if location_key in wires:
+                self.problem(path + ("wire",), f"wire name {p['wire']!r} is already used by parameter "
+                                               f"{wires[location_key]!r}")
+            wires[location_key] = name
+            ptype = p["type"]
+            type_keys = {
+                "format": ptype == "date",
+                "items": ptype == "array", "array_style": ptype == "array", "index_start": ptype == "array",
+                "min_items": ptype == "array", "max_items": ptype == "array",
+                "minimum": ptype in ("integer", "number"), "maximum": ptype in ("integer", "number"),
+                "min_length": ptype == "string", "max_length": ptype == "string", "pattern": ptype == "string",
+            }
+            for key, allowed in type_keys.items():
+                if key in p and not allowed:
+                    self.problem(path + (key,), f"{key!r} does not apply to a parameter of type {ptype!r}", at_key=True)
+            date_format = None
+            if ptype == "date":
+                if "format" not in p:
+                    self.problem(path, "a date parameter needs a 'format' such as yyyyMMdd")
+                else:
+                    date_format = date_pattern_to_strftime(p["format"])
+                    if date_format is None:
+                        self.problem(path + ("format",), f"date format {p['format']!r} may only use yyyy, MM, dd, "
+                                                         "HH, mm, ss and separators")
+            if ptype == "array":
+                for key in ("items", "array_style"):
+                    if key not in p:
+                        self.problem(path, f"an array parameter needs {key!r}")
+                if p.get("array_style") == "json" and p["in"] != "json":
+                    self.problem(path + ("array_style",), "array_style json needs in: json")
+            if "const" in p and (p.get("required") or "default" in p):
+                self.problem(path + ("const",), "a const parameter is always sent; drop 'required' and 'default'")
+            if "minimum" in p and "maximum" in p and p["minimum"] > p["maximum"]:
+                self.problem(path + ("minimum",), f"minimum {p['minimum']} is above maximum {p['maximum']}")
+            if "default" in p and not _default_fits(ptype, p["default"]):
+                self.problem(path + ("default",), f"default {p['default']!r} is not a valid {ptype}")
+            out.append(m.Param(
+                name=name, wire=p["wire"], location=p["in"], type=ptype,
+                description=" ".join(p.get("description", "").split()),
+                required=p.get("required", False), default=p.get("default"), const=p.get("const"),
+                date_format=date_format, array_style=p.get("array_style"), index_start=p.get("index_start", 0),
+                json_schema=_param_json_schema(p),
+            ))
+        return tuple(out)
+
+    def params_schema(self, class_name: str, summary: str, params: tuple[m.Param, ...]) -> dict[str, Any]:
+        properties = {}
+        required = []
+        for p in params:
+            if p.const is not None:
+                continue
+            properties[p.wire] = p.json_schema
+            if p.required and p.default is None:
+                required.append(p.wire)
+            if p.name != p.wire:
+                self.aliases[f"{class_name}.{p.wire}"] = p.name
+        schema: dict[str, Any] = {
+            "title": class_name,
+            "type": "object",
+            "description": f"Parameters of: {' '.join(summary.split())}",
+            "properties": properties,
+        }
+        if required:
+            schema["required"] = required
+        return schema
+
+    def check_python_name(self, path: JsonPath, name: str, *, at_key: bool = False) -> None:
+        if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+            self.problem(path, f"{name!r} is a Python keyword; give another name", at_key=at_key)
+        elif name.startswith("model_") or name in _PYDANTIC_RESERVED:
+            self.problem(path, f"{name!r} would shadow a pydantic model attribute; give another name", at_key=at_key)
+
+    def object_model(self, path: JsonPath, schema: dict[str, Any]) -> m.ObjectModel:
+        class_name = schema.get("title", "")
+        if not class_name:
+            self.problem(path, "an object needs a 'title': the Python class name of its model")
+            class_name = "Unnamed"
+        self.check_unique_classes([(path + ("title",), class_name)])
+        obj = m.ObjectModel(class_name)
+        properties = schema.get("properties")
+        if not properties:
+            self.problem(path, "an object needs 'properties'")
+            properties = {}
+        required = schema.get("required", [])
+        for index, wire in enumerate(required):
+            if wire not in properties:
+                self.problem(path + ("required", index), f"required field {wire!r} is not among the properties")
+        json_properties: dict[str, Any] = {}
+        names: dict[str, str] = {}
+        for wire, field_schema in properties.items():
+            field_path = path + ("properties", wire)
+            name = field_schema.get("name")
+            if name is None:
+                if _SNAKE.match(wire):
+                    name = wire
+                else:
+                    self.problem(field_path, f"wire name {wire!r} is not a snake_case Python name; add "
+                                             f"name: {snake_from_class(re.sub(r'[^A-Za-z0-9]', '', wire)) or 'field'}",
+                                 at_key=True)
+                    name = "invalid"
+            self.check_python_name(field_path + (("name",) if "name" in field_schema else ()), name,
+                                   at_key="name" not in field_schema)
+            if name in names:
+                self.problem(field_path, f"Python name {name!r} is already used by field {names[name]!r}", at_key=True)
+            names[name] = wire
+            if name != wire:
+                self.aliases[f"{class_name}.{wire}"] = name
+            model_field, json_schema = self.model_field(field_path, wire, name, field_schema)
+            model_field.optional = wire not in required
+            obj.fields[wire] = model_field
+            json_properties[wire] = json_schema
+        definition: dict[str, Any] = {"title": class_name, "type": "object", "properties": json_properties}
+        if schema.get("description"):
+            definition["description"] = " ".join(schema["description"].split())
+        if required:
+            definition["required"] = list(required)
+        self.defs[class_name] = definition
+        return obj
+
+    def model_field(self, path: JsonPath, wire: str, name: str, schema: dict[str, Any]
+                    ) -> tuple[m.ModelField, dict[str, Any]]:
+        description = " ".join(schema.get("description", "").split())
+        declared = schema.get("type")
+        out: dict[str, Any]
+        if "status" in schema:
+            enum = self.statuses.get(schema["status"])
+            if enum is None:
+                self.problem(path + ("status",), f"unknown status enum {schema['status']!r}; defined: "
+                                                 f"{', '.join(self.statuses) or 'none'}")
+                out = {}
+            else:
+                expected = "integer" if enum.raw_type == "int" else "string"
+                if declared is not None and declared != expected:
+                    self.problem(path + ("type",), f"status {enum.key!r} holds {expected} values; drop 'type' or "
+                                                   f"make it {expected!r}")
+                # Integer statuses are sometimes sent as text; accept both so they still parse.
+                out = {"anyOf": [{"type": "integer"}, {"type": "string"}]} if enum.raw_type == "int" else {
+                    "type": "string"}
+            field = m.ModelField(wire, name, "scalar", status=enum)
+        elif declared == "object" or ("properties" in schema and declared is None):
+            obj = self.object_model(path, schema)
+            field = m.ModelField(wire, name, "object", obj=obj)
+            out = {"$ref": f"#/$defs/{obj.class_name}"}
+        elif declared == "array":
+            items = schema.get("items")
+            if items is None:
+                self.problem(path, "an array needs 'items'")
+                return m.ModelField(wire, name, "array", item_kind="scalar"), {"type": "array"}
+            if items.get("type") == "object" or "properties" in items:
+                obj = self.object_model(path + ("items",), items)
+                field = m.ModelField(wire, name, "array", obj=obj, item_kind="object")
+                out = {"type": "array", "items": {"$ref": f"#/$defs/{obj.class_name}"}}
+            else:
+                _, item_schema = self.model_field(path + ("items",), wire, name, items)
+                field = m.ModelField(wire, name, "array", item_kind="scalar")
+                out = {"type": "array", "items": item_schema}
+        elif declared is None:
+            self.problem(path, f"field {wire!r} needs a 'type' (or 'status')", at_key=True)
+            return m.ModelField(wire, name, "scalar"), {}
+        else:
+            types = declared if isinstance(declared, list) else [declared]
+            out = {"type": types[0]} if len(types) == 1 else {"anyOf": [{"type": t} for t in types]}
+            field = m.ModelField(wire, name, "scalar")
+        if "format" in schema:
+            field.time_format = schema["format"]
+            if isinstance(schema["format"], dict) and date_pattern_to_strftime(schema["format"]["pattern"]) is None:
+                self.problem(path + ("format", "pattern"), f"pattern {schema['format']['pattern']!r} may only use "
+                                                           "yyyy, MM, dd, HH, mm, ss and separators")
+        if description:
+            out["description"] = description
+        return field, out
+
+    # -- receipts ------------------------------------------------------------------------
+
+    def receipts(self, base: JsonPath, op_name: str, raw: dict[str, Any], root: m.ObjectModel,
+                 params: tuple[m.Param, ...]) -> m.ReceiptPlan | None:
+        scopes, loops = self.record_scopes(base + ("records",), raw["records"], root)
+        if scopes is None:
+            return None
+        record_variable = scopes[-1][1]
+        uses_params = False
+
+        def resolve(key: str, text: str) -> tuple[str, m.ModelField | None] | None:
+            nonlocal uses_params
+            if text.startswith("$param."):
+                name = text[len("$param."):]
+                match = [p for p in params if p.name == name and p.const is None]
+                if not match:
+                    self.problem(base + (key,), f"{text!r}: no parameter {name!r} in this operation")
+                    return None
+                uses_params = True
+                return f"(params.{name} if params is not None else None)", None
+            return self.field_reference(base + (key,), text, scopes)
+
+        fields = []
+        for attribute in ("message_id", "recipient", "client_ref", "error_code", "error_description"):
+            if attribute in raw:
+                resolved = resolve(attribute, raw[attribute])
+                if resolved:
+                    expression, field = resolved
+                    if field is not None and field.kind != "scalar":
+                        self.problem(base + (attribute,), f"{raw[attribute]!r} is not a scalar field")
+                    fields.append(m.ReceiptField(attribute, f"as_text({expression})", "as_text"))
+        for attribute in ("submitted_at", "completed_at"):
+            if attribute in raw:
+                resolved = self.field_reference(base + (attribute,), raw[attribute], scopes)
+                if resolved:
+                    expression, field = resolved
+                    converter = _time_converter(field.time_format if field else None)
+                    if converter is None:
+                        self.problem(base + (attribute,), f"{raw[attribute]!r} has no time 'format' (unix_seconds, "
+                                                          "unix_milliseconds, iso8601 or a pattern)")
+                    else:
+                        fields.append(m.ReceiptField(attribute, converter.format(expression),
+                                                     converter.split("(")[0]))
+        status = raw["status"]
+        raw_status: list[tuple[str, str]] = []
+        status_expression = "DeliveryStatus.UNKNOWN"
+        if isinstance(status, str):
+            resolved = self.field_reference(base + ("status",), status, scopes)
+            if resolved:
+                expression, field = resolved
+                if field is None or field.status is None:
+                    self.problem(base + ("status",), f"{status!r} is not a status field (give it 'status: <enum>')")
+                else:
+                    status_expression = f"{field.status.function_name}({expression})"
+                    raw_status.append((field.wire, expression))
+        else:
+            rule = self.status_rule(base + ("status", "rule"), status["rule"], scopes)
+            if rule is not None:
+                arguments = []
+                for rule_input in rule.inputs:
+                    resolved = self.field_reference(base + ("status",), rule_input.wire, scopes)
+                    assert resolved is not None  # checked while resolving the rule
+                    arguments.append(resolved[0])
+                    raw_status.append((rule_input.wire, resolved[0]))
+                status_expression = f"{rule.function_name}({', '.join(arguments)})"
+        return m.ReceiptPlan(
+            function_name=f"{op_name}_receipts",
+            loops=tuple(loops),
+            record_variable=record_variable,
+            status_expression=status_expression,
+            raw_status=tuple(raw_status),
+            fields=tuple(fields),
+            uses_params=uses_params,
+        )
+
+    def record_scopes(self, path: JsonPath, records: str, root: m.ObjectModel
+                      ) -> tuple[list[tuple[tuple[str, ...], str, m.ObjectModel]] | None, list[m.Loop]]:
+        """Scopes are (wire path down to a list, its loop variable, the list's record model),
+        outermost first; the first is always the response itself, bound to ``result``."""
+        scopes: list[tuple[tuple[str, ...], str, m.ObjectModel]] = [((), "result", root)]
+        if records == ".":
+            return scopes, []
+        if not records.endswith("[]"):
+            self.problem(path, f"records path {records!r} must be '.' or end with [] (the list of records)")
+            return None, []
+        loops: list[m.Loop] = []
+        segments = records.split(".")
+        current_obj, current_var = root, "result"
+        chain: list[m.ModelField] = []
+        wire_path: list[str] = []
+        for index, segment in enumerate(segments):
+            is_array = segment.endswith("[]")
+            wire = segment[:-2] if is_array else segment
+            field = current_obj.fields.get(wire)
+            if field is None:
+                self.problem(path, f"records path {records!r}: {current_obj.class_name} has no field {wire!r}; "
+                                   f"fields: {', '.join(current_obj.fields)}")
+                return None, []
+            wire_path.append(segment)
+            chain.append(field)
+            if is_array:
+                if field.kind != "array" or field.item_kind != "object" or field.obj is None:
+                    self.problem(path, f"records path {records!r}: {wire!r} is not a list of objects")
+                    return None, []
+                last = index == len(segments) - 1
+                variable = "record" if last else snake_from_class(field.obj.class_name)
+                loops.append(m.Loop(variable, f"{_optional_chain(current_var, chain)} or []"))
+                current_obj, current_var, chain = field.obj, variable, []
+                scopes.append((tuple(wire_path), variable, field.obj))
+            else:
+                if field.kind != "object" or field.obj is None:
+                    self.problem(path, f"records path {records!r}: {wire!r} is not an object")
+                    return None, []
+                current_obj = field.obj
+        return scopes, loops
+
+    def field_reference(self, path: JsonPath, text: str, scopes: list[tuple[tuple[str, ...], str, m.ObjectModel]]
+                        ) -> tuple[str, m.ModelField | None] | None:
+        """A field path as a Python expression over the loop variables.
+
+        Relative paths start at the record; /rooted paths start at the response and may
+        cross the lists the records path iterates (they then read the current element)."""
+        if text.startswith("/"):
+            segments = text[1:].split(".")
+            wires, variable, obj = max(
+                (s for s in scopes if tuple(segments[:len(s[0])]) == s[0]), key=lambda s: len(s[0])
+            )
+            segments = segments[len(wires):]
+        else:
+            _, variable, obj = scopes[-1]
+            segments = text.split(".")
+        chain: list[m.ModelField] = []
+        current: m.ObjectModel | None = obj
+        for segment in segments:
+            if segment.endswith("[]"):
+                self.problem(path, f"{text!r}: {segment!r} is a list that the records path does not iterate")
+                return None
+            field = current.fields.get(segment) if current else None
+            if field is None:
+                known = ", ".join(current.fields) if current else "none (not an object)"
+                self.problem(path, f"{text!r}: no field {segment!r} here; fields: {known}")
+                return None
+            chain.append(field)
+            current = field.obj if field.kind == "object" else None
+        return _optional_chain(variable, chain), chain[-1]
+
+    def status_rule(self, path: JsonPath, key: str, scopes: list[tuple[tuple[str, ...], str, m.ObjectModel]]
+                    ) -> m.StatusRule | None:
+        rules = self.data.get("status_rules", {})
+        if key not in rules:
+            self.problem(path, f"unknown status rule {key!r}; defined: {', '.join(rules) or 'none'}")
+            return None
+        raw = rules[key]
+        base: JsonPath = ("status_rules", key)
+        inputs: dict[str, m.RuleInput] = {}
+
+        def rule_input(at: JsonPath, wire: str) -> m.RuleInput | None:
+            if wire in inputs:
+                return inputs[wire]
+            resolved = self.field_reference(at, wire, scopes)
+            if resolved is None:
+                return None
+            field = resolved[1]
+            if field is None or field.status is None:
+                self.problem(at, f"{wire!r} is not a status field (give it 'status: <enum>')")
+                return None
+            inputs[wire] = m.RuleInput(field.name, wire, field.status)
+            return inputs[wire]
+
+        branches: list[m.RuleBranch] = []
+        items = raw["first_match"]
+        for index, item in enumerate(items):
+            at = base + ("first_match", index)
+            if ("use" in item) == ("canonical" in item):
+                self.problem(at, "a rule needs exactly one of 'use' (a status field) or 'canonical' (a status)")
+                continue
+            condition = None
+            explained = ""
+            when = item.get("when")
+            if when is not None:
+                tests = [k for k in ("final", "in") if k in when]
+                if len(tests) != 1:
+                    self.problem(at + ("when",), "'when' needs 'field' and exactly one of 'final' or 'in'")
+                    continue
+                source = rule_input(at + ("when", "field"), when["field"])
+                if source is None:
+                    continue
+                if "final" in when:
+                    condition = f"{'' if when['final'] else 'not '}{source.variable}.is_final"
+                    explained = f"If `{source.wire}` maps to a {'final' if when['final'] else 'non-final'} status"
+                else:
+                    members = []
+                    for position, value in enumerate(when["in"]):
+                        member = next((v.member for v in source.status.values if value in v.raw_values), None)
+                        if member is None:
+                            self.problem(at + ("when", "in", position),
+                                         f"{value!r} is not a raw value of status {source.status.key!r}")
+                        elif member not in members:
+                            members.append(member)
+                    cls = source.status.class_name
+                    condition = f"{cls}.parse({source.parameter}) in ({', '.join(f'{cls}.{x}' for x in members)},)"
+                    explained = f"If `{source.wire}` is " + " or ".join(f"`{value}`" for value in when["in"])
+            elif index != len(items) - 1:
+                self.problem(at, "a rule without 'when' always matches, so the rules after it never run; move it last")
+            if "use" in item:
+                target = rule_input(at + ("use",), item["use"])
+                if target is None:
+                    continue
+                result = target.variable
+                outcome = f"the status `{target.wire}` maps to"
+            else:
+                result = f"DeliveryStatus.{CANONICAL_BY_VALUE[item['canonical']].member}"
+                outcome = f"`{item['canonical']}`"
+            explanation = f"{explained}: {outcome}." if condition else f"Otherwise: {outcome}."
+            branches.append(m.RuleBranch(condition, result, explanation))
+        if branches and branches[-1].condition is not None:
+            branches.append(m.RuleBranch(None, "DeliveryStatus.UNKNOWN", "Otherwise: `unknown`."))
+        rule = m.StatusRule(key, " ".join(raw["description"].split()), tuple(inputs.values()), tuple(branches))
+        previous = self.rules_used.get(key)
+        if previous is not None and previous != rule:
+            self.problem(path, f"status rule {key!r} resolves to different fields in two operations")
+        self.rules_used[key] = rule
+        return rule
+
+    # -- errors --------------------------------------------------------------------------
+
+    def errors(self) -> tuple[m.ErrorCode, ...]:
+        out = []
+        seen: set[tuple[str, str]] = set()
+        for index, item in enumerate(self.data.get("errors", [])):
+            path: JsonPath = ("errors", index)
+            if ("code" in item) == ("prefix" in item):
+                self.problem(path, "an error entry needs exactly one of 'code' or 'prefix'")
+                continue
+            key = ("code", str(item["code"])) if "code" in item else ("prefix", item["prefix"])
+            if key in seen:
+                self.problem(path, f"error {key[0]} {key[1]!r} is listed twice")
+            seen.add(key)
+            out.append(m.ErrorCode(
+                code=str(item["code"]) if "code" in item else None,
+                prefix=item.get("prefix"),
+                kind=item["kind"],
+                retryable=item.get("retryable", False),
+                description=" ".join(item["description"].split()),
+            ))
+        return tuple(out)
+
+
+def _as_tuple(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _missing_variable_hint(variable: str, credentials: set[str]) -> str:
+    if variable == "timestamp":
+        return "; add 'timestamp: <format>' to the scheme"
+    if variable == "nonce":
+        return "; add 'nonce: {kind: ...}' to the scheme"
+    return f" (credentials: {', '.join(sorted(credentials))}; request: {', '.join(sorted(REQUEST_VARIABLES))})"
+
+
+def _optional_chain(variable: str, chain: list[m.ModelField]) -> str:
+    """``a.b.c`` guarded so that an absent optional object gives None instead of an error."""
+    expression = variable
+    guards = []
+    for index, field in enumerate(chain):
+        expression = f"{expression}.{field.name}"
+        if index < len(chain) - 1 and field.optional:
+            guards.append(f"{expression} is not None")
+    if not guards:
+        return expression
+    return f"({expression} if {' and '.join(guards)} else None)"
+
+
+def _time_converter(time_format: Any) -> str | None:
+    if time_format == "unix_seconds":
+        return "from_unix_seconds({})"
+    if time_format == "unix_milliseconds":
+        return "from_unix_milliseconds({})"
+    if time_format == "iso8601":
+        return "from_iso8601({})"
+    if isinstance(time_format, dict):
+        pattern = date_pattern_to_strftime(time_format["pattern"])
+        return "from_pattern({}, " + f"{pattern!r}, {time_format['utc_offset']!r})"
+    return None
+
+
+def _default_fits(ptype: str, value: Any) -> bool:
+    if ptype == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if ptype == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if ptype == "boolean":
+        return isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def _param_json_schema(p: dict[str, Any]) -> dict[str, Any]:
+    ptype = p["type"]
+    schema: dict[str, Any]
+    if ptype == "date":
+        schema = {"type": "string", "format": "date"}
+    elif ptype == "array":
+        schema = {"type": "array", "items": {"type": p.get("items", "string")}}
+        for key, target in (("min_items", "minItems"), ("max_items", "maxItems")):
+            if key in p:
+                schema[target] = p[key]
+    else:
+        schema = {"type": ptype}
+    for key, target in (("minimum", "minimum"), ("maximum", "maximum"), ("min_length", "minLength"),
+                        ("max_length", "maxLength"), ("pattern", "pattern"), ("enum", "enum"), ("default", "default")):
+        if key in p:
+            schema[target] = p[key]
+    if p.get("description"):
+        schema["description"] = " ".join(p["description"].split())
+    return schema
+
+
+def parse_provider(spec: LoadedSpec) -> tuple[m.Provider | None, list[Problem]]:
+    parser = _Parser(spec)
+    provider = parser.parse()
+    return provider, parser.problems
