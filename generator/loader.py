@@ -60,13 +60,14 @@ class _Builder:
     def __init__(self, source: SourceMap) -> None:
         self.source = source
         self.problems: list[Problem] = []
+        self.bad_paths: list[JsonPath] = []  # values refused; schema errors there would only repeat it
         self.constructor = yaml.SafeLoader("")
 
     def build(self, node: yaml.Node, path: JsonPath) -> Any:
         self.source.values[path] = _mark(node)
         if isinstance(node, yaml.MappingNode):
-            if node.tag not in ("tag:yaml.org,2002:map",):
-                self._bad_tag(node, path)
+            if node.tag != "tag:yaml.org,2002:map":
+                return self._bad_tag(node, path)
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:
                 if key_node.tag == "tag:yaml.org,2002:merge":
@@ -87,15 +88,15 @@ class _Builder:
             return result
         if isinstance(node, yaml.SequenceNode):
             if node.tag != "tag:yaml.org,2002:seq":
-                self._bad_tag(node, path)
+                return self._bad_tag(node, path)
             return [self.build(item, path + (index,)) for index, item in enumerate(node.value)]
         try:
             return self.constructor.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError:
-            self._bad_tag(node, path)
-            return None
+            return self._bad_tag(node, path)
 
     def _bad_tag(self, node: yaml.Node, path: JsonPath) -> None:
+        self.bad_paths.append(path)
         line, col = _mark(node)
         self.problems.append(
             Problem(self.source.file, line, col, f"YAML tag {node.tag!r} is not allowed (specs are loaded safely)")
@@ -124,7 +125,11 @@ def load_spec(path: Path) -> tuple[LoadedSpec | None, list[Problem]]:
     data = builder.build(root, ())
     if not isinstance(data, dict):
         return None, builder.problems + [Problem(shown, 1, 1, "a spec must be a mapping of keys to values")]
-    problems = builder.problems + schema_problems(data, source)
+    problems = builder.problems + [
+        problem
+        for problem, path in schema_problems(data, source)
+        if not any(path[: len(bad)] == bad for bad in builder.bad_paths)
+    ]
     return LoadedSpec(path, data, source), problems
 
 
@@ -150,10 +155,12 @@ _PATTERN_HINTS = {
 }
 
 
-def schema_problems(data: dict[str, Any], source: SourceMap) -> list[Problem]:
-    problems: list[Problem] = []
+def schema_problems(data: dict[str, Any], source: SourceMap) -> list[tuple[Problem, JsonPath]]:
+    """Each schema violation, described for a person, with the path of the value at fault."""
+    problems: list[tuple[Problem, JsonPath]] = []
     for error in _validator().iter_errors(data):
-        problems.extend(_describe(error, source))
+        path = tuple(error.absolute_path)
+        problems.extend((problem, path) for problem in _describe(error, source))
     return problems
 
 

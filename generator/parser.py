@@ -115,8 +115,13 @@ class _Parser:
         )
         operations = tuple(self.operation(name, raw) for name, raw in d["operations"].items())
         self.check_auth_needs(auth, operations)
+        referenced = {
+            op["receipts"]["status"]["rule"]
+            for op in d["operations"].values()
+            if isinstance(op.get("receipts", {}).get("status"), dict)
+        }
         for key in d.get("status_rules", {}):
-            if key not in self.rules_used:
+            if key not in referenced:
                 self.problem(("status_rules", key), f"status rule {key!r} is not used by any operation's receipts",
                              at_key=True)
         errors = self.errors()

@@ -1,0 +1,29 @@
+"""Shared test setup. The generated packages are imported straight from ``generated/``
+(as checked in), so the tests exercise exactly what users install."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERATED = ROOT / "generated"
+SPECS = ROOT / "specs"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+for distribution in sorted(GENERATED.glob("dlr_*")):
+    if str(distribution) not in sys.path:
+        sys.path.insert(0, str(distribution))
+
+
+def load_fixture(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def fixture_json() -> Any:
+    return load_fixture
