@@ -116,7 +116,11 @@ def load_spec(path: Path) -> tuple[LoadedSpec | None, list[Problem]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        return None, [Problem(shown, line, col, f"invalid YAML: {exc.problem or exc}")]
+        message = f"invalid YAML: {exc.problem or exc}"
+        if exc.context and exc.context_mark and exc.context_mark.line + 1 != line:
+            # "while parsing a flow sequence" -> where that sequence starts, often the real culprit.
+            message += f" ({exc.context.removeprefix('while parsing ')} that starts at line {exc.context_mark.line + 1})"
+        return None, [Problem(shown, line, col, message)]
     except yaml.YAMLError as exc:
         return None, [Problem(shown, 1, 1, f"invalid YAML: {exc}")]
     if root is None:
