@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from generator import __version__
+from generator.formatting import FormattingError
 from generator.problems import SpecError
 
-EXIT_OK, EXIT_STALE, EXIT_SPEC_ERROR = 0, 1, 2
+EXIT_OK, EXIT_STALE, EXIT_SPEC_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,6 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dlrgen: {count} problem{'s' if count != 1 else ''} in the specs; nothing was written",
               file=sys.stderr)
         return EXIT_SPEC_ERROR
+    except FormattingError as exc:
+        # The specs were valid but a template produced broken code: a dlrgen bug.
+        print(f"dlrgen: internal error, please report it: {exc}", file=sys.stderr)
+        print("dlrgen: nothing was written", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 def _generate(specs: Path, out: Path) -> int:

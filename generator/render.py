@@ -32,6 +32,20 @@ def _python_literal(value: object) -> str:
     raise TypeError(f"cannot render {value!r} as a Python literal")
 
 
+def _python_tuple(values: object) -> str:
+    items = [_python_literal(v) for v in values]  # type: ignore[attr-defined]
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
+def _python_data(value: object) -> str:
+    """JSON-like data (from a spec) as a Python literal; every string goes through repr."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_python_literal(k)}: {_python_data(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_python_data(v) for v in value) + "]"
+    return _python_literal(value)
+
+
 def _docstring(text: object) -> str:
     """Text made safe inside a triple-quoted docstring."""
     escaped = str(text).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
@@ -72,6 +86,8 @@ def environment() -> jinja2.Environment:
     )
     env.filters.update(
         py=_python_literal,
+        pytuple=_python_tuple,
+        pydata=_python_data,
         docstring=_docstring,
         md=_markdown,
         md_code=_markdown_code,
@@ -127,8 +143,8 @@ def render_core() -> dict[str, str]:
     kinds = list(ERROR_KINDS)
     exports = sorted(
         [k.class_name for k in kinds]
-        + ["DeliveryStatus", "DlrError", "ErrorInfo", "ErrorKind", "ErrorTable", "PollingHints",
-           "ProviderResponseError", "Receipt", "error_class"]
+        + ["DeliveryStatus", "DlrError", "ErrorInfo", "ErrorKind", "ErrorTable", "ParameterError", "PollingHints",
+           "ProviderResponseError", "Receipt", "RequestTimeout", "TransportError", "error_class"]
     )
     context = {
         **_headers("generator/canonical.py"),
@@ -159,7 +175,8 @@ def provider_context(provider: m.Provider) -> dict[str, Any]:
     receipt_functions = [op.receipts.function_name for op in provider.operations if op.receipts]
     package_exports = sorted(
         model_classes + status_exports + receipt_functions
-        + ["DEFAULT_SERVER", "DOCS_URL", "ERRORS", "POLLING", "PROVIDER_ID", "SERVERS", "TITLE"]
+        + ["API", "AsyncClient", "Client", "DEFAULT_SERVER", "DOCS_URL", "ERRORS", "POLLING", "PROVIDER_ID",
+           "SERVERS", "TITLE"]
     )
     plans = [op.receipts for op in provider.operations if op.receipts]
     enum_bases = sorted({"IntEnum" if e.raw_type == "int" else "Enum" for e in provider.statuses})
@@ -197,6 +214,65 @@ def provider_context(provider: m.Provider) -> dict[str, Any]:
         "param_notes": {op.name: {p.name: _param_note(p) for p in op.params} for op in provider.operations},
         "secret_credentials": [c.name for c in provider.auth.credentials if c.secret],
         "example": _readme_example(provider),
+        **_client_context(provider),
+    }
+
+
+_ANNOTATIONS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "date": "date | str"}
+
+
+def _client_params(op: m.Operation) -> list[dict[str, str]]:
+    """Keyword arguments of a client method: required ones first, as Python reads best."""
+    params = []
+    for p in op.params:
+        if p.const is not None:
+            continue
+        if p.type == "array":
+            annotation = f"Sequence[{_ANNOTATIONS[p.json_schema['items']['type']]}]"
+        else:
+            annotation = _ANNOTATIONS[p.type]
+        if p.default is not None:
+            signature = f"{p.name}: {annotation} = {_python_literal(p.default)}"
+        elif p.required:
+            signature = f"{p.name}: {annotation}"
+        else:
+            signature = f"{p.name}: {annotation} | None = None"
+        description = p.description or p.wire
+        params.append({"name": p.name, "signature": signature, "description": description,
+                       "required": p.required and p.default is None})
+    return sorted(params, key=lambda p: not p["required"])
+
+
+def _client_context(provider: m.Provider) -> dict[str, Any]:
+    operations = []
+    kinds = set()
+    for op in provider.operations:
+        params = _client_params(op)
+        kinds.update(p.type for p in op.params if p.const is None)
+        arguments = "{" + ", ".join(f"{p['name']!r}: {p['name']}" for p in params) + "}"
+        operations.append({
+            "name": op.name, "constant": op.name.upper(), "summary": op.summary, "description": op.description,
+            "params": params, "params_class": op.params_class, "response_class": op.response_class, "arguments": arguments,
+        })
+    receipts_op = next((op for op in provider.operations if op.receipts), None)
+    receipts_entry = next((o for o in operations if receipts_op and o["name"] == receipts_op.name), None)
+    title = provider.title
+    return {
+        "client_operations": operations,
+        "client_models": sorted({n for op in provider.operations for n in (op.params_class, op.response_class)}),
+        "client_imports": {
+            "collections": ["Sequence"] if "array" in kinds else [],
+            "datetime": ["date"] if "date" in kinds else [],
+        },
+        "clients": [
+            {"name": "Client", "base": "SyncClientBase", "http_type": "httpx.Client", "def": "def", "await": "",
+             "summary": f"Synchronous client for {title}."},
+            {"name": "AsyncClient", "base": "AsyncClientBase", "http_type": "httpx.AsyncClient", "def": "async def",
+             "await": "await ", "summary": f"Asynchronous client for {title}."},
+        ],
+        "receipts_op": receipts_op,
+        "receipts_params": receipts_entry["params"] if receipts_entry else [],
+        "receipts_values": receipts_entry["arguments"] if receipts_entry else "{}",
     }
 
 

@@ -5,6 +5,8 @@ Delivery records of SMS sent through Alibaba Cloud's Short Message Service, quer
 by phone number and send date, optionally narrowed to one send request by BizId.
 """
 
+from dlr_aliyun_dysms.api import API
+from dlr_aliyun_dysms.client import AsyncClient, Client
 from dlr_aliyun_dysms.errors import ERRORS
 from dlr_aliyun_dysms.models import (
     QuerySendDetailsParams,
@@ -29,6 +31,9 @@ from dlr_aliyun_dysms.statuses import (
 )
 
 __all__ = [
+    "API",
+    "AsyncClient",
+    "Client",
     "DEFAULT_SERVER",
     "DOCS_URL",
     "ERRORS",

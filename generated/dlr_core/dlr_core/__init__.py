@@ -13,7 +13,10 @@ from dlr_core.errors import (
     ErrorInfo,
     ErrorKind,
     ErrorTable,
+    ParameterError,
     ProviderResponseError,
+    RequestTimeout,
+    TransportError,
     error_class,
 )
 from dlr_core.polling import PollingHints
@@ -30,11 +33,14 @@ __all__ = [
     "ErrorTable",
     "InvalidRequest",
     "NotFound",
+    "ParameterError",
     "PermissionDenied",
     "PollingHints",
     "ProviderError",
     "ProviderResponseError",
     "RateLimited",
     "Receipt",
+    "RequestTimeout",
+    "TransportError",
     "error_class",
 ]

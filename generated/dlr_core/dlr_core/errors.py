@@ -161,6 +161,25 @@ class ProviderResponseError(ProviderError):
     """The response could not be understood: not JSON, or not the shape the spec describes."""
 
 
+class ParameterError(DlrError, ValueError):
+    """A parameter breaks the spec's constraints; raised before anything is sent."""
+
+    def __init__(self, parameter: str, problem: str) -> None:
+        super().__init__(f"{parameter}: {problem}")
+        self.parameter = parameter
+        self.problem = problem
+
+
+class TransportError(DlrError):
+    """The request did not get an answer (connection refused, reset, TLS failure)."""
+
+    retryable = True
+
+
+class RequestTimeout(TransportError):
+    """No answer within the timeout."""
+
+
 _CLASSES: dict[ErrorKind, type[ProviderError]] = {
     ErrorKind.AUTHENTICATION: AuthenticationError,
     ErrorKind.PERMISSION_DENIED: PermissionDenied,

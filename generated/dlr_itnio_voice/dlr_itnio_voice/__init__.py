@@ -5,6 +5,8 @@ Status of ITNIO automatic redial (recall) flows: the flow's overall status and t
 status of each redial node.
 """
 
+from dlr_itnio_voice.api import API
+from dlr_itnio_voice.client import AsyncClient, Client
 from dlr_itnio_voice.errors import ERRORS
 from dlr_itnio_voice.models import (
     QueryRecallFlowDetailParams,
@@ -28,6 +30,9 @@ from dlr_itnio_voice.statuses import (
 )
 
 __all__ = [
+    "API",
+    "AsyncClient",
+    "Client",
     "DEFAULT_SERVER",
     "DOCS_URL",
     "ERRORS",

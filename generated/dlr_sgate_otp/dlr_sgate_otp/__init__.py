@@ -5,6 +5,8 @@ Status of OTP sending tasks on the SGATE message gateway, with the gateway's own
 status and the carrier channel's report.
 """
 
+from dlr_sgate_otp.api import API
+from dlr_sgate_otp.client import AsyncClient, Client
 from dlr_sgate_otp.errors import ERRORS
 from dlr_sgate_otp.models import (
     OtpDetail,
@@ -30,6 +32,9 @@ from dlr_sgate_otp.statuses import (
 )
 
 __all__ = [
+    "API",
+    "AsyncClient",
+    "Client",
     "DEFAULT_SERVER",
     "DOCS_URL",
     "ERRORS",

@@ -5,6 +5,8 @@ Delivery receipts of SMS sent through UCloud's USMS, queried by the SessionNo
 returned when sending; one entry per session, one receipt per recipient.
 """
 
+from dlr_ucloud_usms.api import API
+from dlr_ucloud_usms.client import AsyncClient, Client
 from dlr_ucloud_usms.errors import ERRORS
 from dlr_ucloud_usms.models import (
     GetUSMSSendReceiptResult,
@@ -29,6 +31,9 @@ from dlr_ucloud_usms.statuses import (
 )
 
 __all__ = [
+    "API",
+    "AsyncClient",
+    "Client",
     "DEFAULT_SERVER",
     "DOCS_URL",
     "ERRORS",
