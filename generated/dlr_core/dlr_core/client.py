@@ -161,6 +161,23 @@ def _scalar(value: object) -> str:
     return str(value)
 
 
+def _class_for_status(status: int) -> type[ProviderError] | None:
+    """The error an HTTP status means by itself; None for a status that says nothing."""
+    if status == 401:
+        return AuthenticationError
+    if status == 403:
+        return PermissionDenied
+    if status == 404:
+        return NotFound
+    if status == 429:
+        return RateLimited
+    if 400 <= status < 500:
+        return InvalidRequest
+    if status >= 500:
+        return ProviderError
+    return None
+
+
 class ClientCore:
     """State and request logic shared by the sync and async clients."""
 
@@ -306,7 +323,12 @@ class ClientCore:
             code = _text(_first(body, envelope.code_fields)) or _text(result)
             message = _text(_first(body, envelope.message_fields))
             info = self._api.errors.lookup(code)
-            cls = error_class(info.kind) if info else ProviderError
+            # A code the spec does not list may still tell its kind through the HTTP status.
+            cls = (
+                error_class(info.kind)
+                if info
+                else (_class_for_status(status) or ProviderError)
+            )
             raise cls(
                 self._credentials.scrub(
                     message
@@ -343,21 +365,7 @@ class ClientCore:
         self, status: int, content: bytes, problem: str
     ) -> ProviderError:
         """An error from the HTTP status alone, for answers without a readable envelope."""
-        cls: type[ProviderError]
-        if status == 401:
-            cls = AuthenticationError
-        elif status == 403:
-            cls = PermissionDenied
-        elif status == 404:
-            cls = NotFound
-        elif status == 429:
-            cls = RateLimited
-        elif 400 <= status < 500:
-            cls = InvalidRequest
-        elif status >= 500:
-            cls = ProviderError
-        else:
-            cls = ProviderResponseError
+        cls = _class_for_status(status) or ProviderResponseError
         excerpt = content[:_BODY_EXCERPT].decode("utf-8", errors="replace")
         return cls(
             self._credentials.scrub(f"HTTP {status}: {problem}: {excerpt!r}"),
