@@ -214,6 +214,7 @@ def provider_context(provider: m.Provider) -> dict[str, Any]:
         "param_notes": {op.name: {p.name: _param_note(p) for p in op.params} for op in provider.operations},
         "secret_credentials": [c.name for c in provider.auth.credentials if c.secret],
         "example": _readme_example(provider),
+        "parse_example": _parse_example(provider),
         **_client_context(provider),
     }
 
@@ -321,19 +322,38 @@ def _param_note(param: m.Param) -> str:
 
 def _readme_example(provider: m.Provider) -> str:
     op = next((op for op in provider.operations if op.receipts), provider.operations[0])
+    placeholders = {"string": '"..."', "integer": "1", "number": "1.0", "boolean": "True", "date": "date.today()",
+                    "array": '["..."]'}
+    arguments = ", ".join(
+        f"{p.name}={placeholders[p.type]}" for p in op.params if p.required and p.default is None and p.const is None
+    )
+    credentials = ", ".join(f'{c.name}="..."' for c in provider.auth.credentials)
+    lines = []
+    if any(p.type == "date" for p in op.params if p.required):
+        lines += ["from datetime import date", ""]
+    lines += [f"from {provider.package} import Client", "", f"with Client({credentials}) as client:"]
+    if op.receipts:
+        lines += [
+            f"    for receipt in client.fetch_receipts({arguments}):",
+            "        print(receipt.message_id, receipt.recipient, receipt.status, receipt.status.is_final)",
+        ]
+    else:
+        lines.append(f"    result = client.{op.name}({arguments})")
+    return "\n".join(lines)
+
+
+def _parse_example(provider: m.Provider) -> str:
+    op = next((op for op in provider.operations if op.receipts), provider.operations[0])
+    data = provider.envelope.data_field
+    payload = f"body[{data!r}]" if data else "body"
     lines = [
         "import json",
         "",
         f"from {provider.package} import {op.response_class}" + (f", {op.receipts.function_name}" if op.receipts else ""),
         "",
-        "body = json.loads(response_text)  # the provider's answer",
+        "body = json.loads(response_text)  # an answer you already have",
+        f"result = {op.response_class}.model_validate({payload})",
     ]
-    data = provider.envelope.data_field
-    payload = f"body[{data!r}]" if data else "body"
-    lines.append(f"result = {op.response_class}.model_validate({payload})")
     if op.receipts:
-        lines += [
-            f"for receipt in {op.receipts.function_name}(result):",
-            "    print(receipt.message_id, receipt.recipient, receipt.status, receipt.status.is_final)",
-        ]
+        lines.append(f"receipts = {op.receipts.function_name}(result)")
     return "\n".join(lines)

@@ -268,3 +268,15 @@ def test_unknown_server_or_scheme_is_refused_clearly() -> None:
         Client(access_key_id="a", access_key_secret="")
     assert Client(access_key_id="a", access_key_secret="b", server="ap_southeast_1").base_url == (
         "https://dysmsapi.ap-southeast-1.aliyuncs.com")
+
+
+def test_logs_carry_no_secrets(provider: str, server: LoopbackServer, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("DEBUG"):
+        run("sync", provider, lambda c: c.fetch_receipts(**QUERIES[provider]), base_url=server.base_url)
+        with pytest.raises(dlr_core.AuthenticationError):
+            run("sync", provider, lambda c: c.fetch_receipts(**QUERIES[provider]),
+                base_url=server.base_url, **WRONG_SECRET[provider])
+    assert any(record.name == "dlr_core" for record in caplog.records)
+    text = caplog.text
+    for secret in secrets_of(provider) + list(WRONG_SECRET[provider].values()):
+        assert secret not in text

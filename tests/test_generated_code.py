@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import os
 import shutil
 import subprocess
@@ -97,3 +98,11 @@ def test_names_that_are_not_identifiers_are_refused(tmp_path: Path, bad_name: st
     (specs / "sgate_otp.yaml").write_text(text, encoding="utf-8")
     _, problems = load_providers([specs / "sgate_otp.yaml"])
     assert any("must be a PascalCase class name" in p.message for p in problems)
+
+
+def test_readme_examples_are_valid_python() -> None:
+    readmes = [ROOT / "README.md", *sorted(GENERATED.glob("dlr_*/README.md"))]
+    for readme in readmes:
+        blocks = re.findall(r"```python\n(.*?)```", readme.read_text(encoding="utf-8"), flags=re.DOTALL)
+        for block in blocks:
+            compile(block, str(readme), "exec")
