@@ -32,6 +32,14 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="*", type=Path, help="spec files (default: every spec in --specs)")
     validate.add_argument("--specs", type=Path, default=Path("specs"))
     commands.add_parser("schema", help="print the JSON Schema of the spec format")
+    mock = commands.add_parser("mock", help="serve a provider's API locally, checking signatures like the provider")
+    mock.add_argument("provider", help="provider id, e.g. itnio_voice")
+    mock.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    mock.add_argument("--port", type=int, default=8080, help="port (default: 8080; 0 picks a free one)")
+    mock.add_argument("--scenario", type=Path, help="YAML or JSON file scripting the answers")
+    mock.add_argument("--credential", action="append", default=[], metavar="NAME=VALUE",
+                      help="a credential the mock accepts (VALUE may be @file); missing ones get test values")
+    mock.add_argument("--out", type=Path, default=Path("generated"), help="where the generated packages are")
     return parser
 
 
@@ -44,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args.specs, args.out)
         if args.command == "validate":
             return _validate(args.files, args.specs)
+        if args.command == "mock":
+            return _mock(args)
         return _schema()
     except SpecError as exc:
         for problem in exc.problems:
@@ -98,6 +108,16 @@ def _validate(files: list[Path], specs: Path) -> int:
         raise SpecError(problems)
     print(f"dlrgen: {len(paths)} spec{'s' if len(paths) != 1 else ''} valid")
     return EXIT_OK
+
+
+def _mock(args: argparse.Namespace) -> int:
+    from generator.mock_command import MockCommandError, run_mock
+
+    try:
+        return run_mock(args.provider, args.out, args.host, args.port, args.scenario, args.credential)
+    except MockCommandError as exc:
+        print(f"dlrgen mock: {exc}", file=sys.stderr)
+        return EXIT_SPEC_ERROR
 
 
 def _schema() -> int:

@@ -178,6 +178,26 @@ class ReceiptPlan:
 
 
 @dataclass(frozen=True)
+class Pagination:
+    """A page-numbered operation: which parameters page it and where its records are."""
+
+    page_param: str
+    size_param: str
+    first_page: int
+    items_expression: str  # a Python expression over ``result`` giving the page's records
+    item_class: str
+    total_expression: str  # a Python expression over ``result`` giving the total
+
+
+@dataclass(frozen=True)
+class Batch:
+    """An array-capped operation: ``param`` takes at most ``size`` values per call."""
+
+    param: str
+    size: int
+
+
+@dataclass(frozen=True)
 class Operation:
     name: str
     class_prefix: str
@@ -191,6 +211,9 @@ class Operation:
     params_class: str
     response_class: str
     receipts: ReceiptPlan | None
+    pagination: Pagination | None
+    batch: Batch | None
+    example: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -200,6 +223,7 @@ class ErrorCode:
     kind: str
     retryable: bool
     description: str
+    http_status: int | None
 
 
 @dataclass(frozen=True)
@@ -209,6 +233,15 @@ class Polling:
     give_up_after: int | None
     provider_sync_interval: int | None
     note: str | None
+
+
+@dataclass(frozen=True)
+class Retry:
+    max_attempts: int | None
+    initial_backoff: float | None
+    max_backoff: float | None
+    deadline: float | None
+    on_status: tuple[int, ...] | None
 
 
 @dataclass(frozen=True)
@@ -229,6 +262,7 @@ class Provider:
     rules: tuple[StatusRule, ...]
     errors: tuple[ErrorCode, ...]
     polling: Polling
+    retry: Retry
     models_schema: dict[str, Any]  # JSON Schema for datamodel-code-generator
     model_aliases: dict[str, str]  # "Class.wire" -> python name
 

@@ -27,7 +27,11 @@ TEMPLATE_FILTERS = frozenset({"percent", "lower", "upper", "sha256_hex", "utc_da
 # Variables every auth template may use: the request being signed, and the scheme's own values.
 REQUEST_VARIABLES = frozenset({"method", "host", "path", "path_and_query", "body"})
 _DATE_TOKENS = {"yyyy": "%Y", "MM": "%m", "dd": "%d", "HH": "%H", "mm": "%M", "ss": "%S"}
-_DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# Keyword arguments every generated client method has besides the spec's parameters.
+RESERVED_PARAMS = frozenset({"self", "retries", "timeout", "interval", "sent_at"})
+# Errors another attempt cannot fix; the runtime never retries them.
+_NEVER_RETRIED_KINDS = frozenset({"authentication", "permission_denied", "invalid_request", "clock_skew", "not_found"})
 _SIGN_STEP_KINDS = ("format", "canonical_query", "sorted_concat", "json_object", "canonical_request", "hash", "hmac",
                     "rsa_sign")
 
@@ -40,10 +44,12 @@ def snake_from_class(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
 
 
-def duration_seconds(text: str | None) -> int | None:
+def duration_seconds(text: str | None) -> float | None:
     if text is None:
         return None
-    return int(text[:-1]) * _DURATION_SECONDS[text[-1]]
+    match = re.fullmatch(r"([0-9]+)(ms|s|m|h|d)", text)
+    assert match is not None  # the JSON Schema checked the pattern
+    return int(match.group(1)) * _DURATION_SECONDS[match.group(2)]
 
 
 def date_pattern_to_strftime(pattern: str) -> str | None:
@@ -125,6 +131,14 @@ class _Parser:
                 self.problem(("status_rules", key), f"status rule {key!r} is not used by any operation's receipts",
                              at_key=True)
         errors = self.errors()
+        retry_raw = d.get("retries", {})
+        retry = m.Retry(
+            max_attempts=retry_raw.get("max_attempts"),
+            initial_backoff=duration_seconds(retry_raw.get("initial_backoff")),
+            max_backoff=duration_seconds(retry_raw.get("max_backoff")),
+            deadline=duration_seconds(retry_raw.get("deadline")),
+            on_status=tuple(retry_raw["on_status"]) if "on_status" in retry_raw else None,
+        )
         polling_raw = d.get("polling", {})
         polling = m.Polling(
             first_check_after=duration_seconds(polling_raw.get("first_check_after")),
@@ -152,6 +166,7 @@ class _Parser:
             rules=tuple(self.rules_used.values()),
             errors=errors,
             polling=polling,
+            retry=retry,
             models_schema={"$defs": dict(sorted(self.defs.items()))},
             model_aliases=dict(sorted(self.aliases.items())),
         )
@@ -322,6 +337,11 @@ class _Parser:
         receipts = None
         if "receipts" in raw:
             receipts = self.receipts(base + ("receipts",), name, raw["receipts"], root, params)
+        pagination = self.pagination(base + ("pagination",), raw["pagination"], root, params) if "pagination" in raw \
+            else None
+        batch = None
+        if "batch" in raw:
+            batch = self.batch(base + ("batch",), raw["batch"], params, receipts is not None)
         return m.Operation(
             name=name,
             class_prefix=prefix,
@@ -335,7 +355,53 @@ class _Parser:
             params_class=params_class,
             response_class=root.class_name,
             receipts=receipts,
+            pagination=pagination,
+            batch=batch,
+            example=raw.get("example"),
         )
+
+    def pagination(self, base: JsonPath, raw: dict[str, Any], root: m.ObjectModel, params: tuple[m.Param, ...]
+                   ) -> m.Pagination | None:
+        by_name = {p.name: p for p in params if p.const is None}
+        for key in ("page", "size"):
+            param = by_name.get(raw[key])
+            if param is None:
+                self.problem(base + (key,), f"pagination {key} {raw[key]!r} is not a parameter of this operation")
+                return None
+            if param.type != "integer":
+                self.problem(base + (key,), f"pagination {key} {raw[key]!r} must be an integer parameter")
+                return None
+        scopes, loops = self.record_scopes(base + ("items",), raw["items"], root)
+        if scopes is None:
+            return None
+        if len(loops) != 1:
+            self.problem(base + ("items",), f"pagination items {raw['items']!r} must name one list, like Records[]")
+            return None
+        total = self.field_reference(base + ("total",), raw["total"], scopes[:1])
+        if total is None:
+            return None
+        return m.Pagination(
+            page_param=raw["page"],
+            size_param=raw["size"],
+            first_page=raw.get("first_page", 1),
+            items_expression=loops[0].iterable,
+            item_class=scopes[-1][2].class_name,
+            total_expression=total[0],
+        )
+
+    def batch(self, base: JsonPath, raw: dict[str, Any], params: tuple[m.Param, ...], has_receipts: bool
+              ) -> m.Batch | None:
+        param = next((p for p in params if p.name == raw["param"] and p.const is None), None)
+        if param is None:
+            self.problem(base + ("param",), f"batch param {raw['param']!r} is not a parameter of this operation")
+            return None
+        if param.type != "array" or "maxItems" not in param.json_schema:
+            self.problem(base + ("param",), f"batch param {raw['param']!r} must be an array with max_items")
+            return None
+        if not has_receipts:
+            self.problem(base, "batching merges receipts: the operation needs 'receipts'")
+            return None
+        return m.Batch(param.name, param.json_schema["maxItems"])
 
     def params(self, base: JsonPath, raw: dict[str, Any]) -> tuple[m.Param, ...]:
         out = []
@@ -343,6 +409,9 @@ class _Parser:
         for name, p in raw.items():
             path = base + ("params", name)
             self.check_python_name(path, name, at_key=True)
+            if name in RESERVED_PARAMS:
+                self.problem(path, f"{name!r} is reserved for the client's own keyword arguments "
+                                   f"({', '.join(sorted(RESERVED_PARAMS - {'self'}))}); give another name", at_key=True)
             location_key = ("body" if p["in"] in ("json", "form") else p["in"], p["wire"])
             if location_key in wires:
                 self.problem(path + ("wire",), f"wire name {p['wire']!r} is already used by parameter "
@@ -754,12 +823,16 @@ class _Parser:
             if key in seen:
                 self.problem(path, f"error {key[0]} {key[1]!r} is listed twice")
             seen.add(key)
+            if item.get("retryable") and item["kind"] in _NEVER_RETRIED_KINDS:
+                self.problem(path + ("retryable",), f"a {item['kind']} error is never retried: another attempt "
+                                                    "cannot fix it; remove 'retryable'")
             out.append(m.ErrorCode(
                 code=str(item["code"]) if "code" in item else None,
                 prefix=item.get("prefix"),
                 kind=item["kind"],
                 retryable=item.get("retryable", False),
                 description=" ".join(item["description"].split()),
+                http_status=item.get("http_status"),
             ))
         return tuple(out)
 

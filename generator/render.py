@@ -143,7 +143,7 @@ def render_core() -> dict[str, str]:
     kinds = list(ERROR_KINDS)
     exports = sorted(
         [k.class_name for k in kinds]
-        + ["DeliveryStatus", "DlrError", "ErrorInfo", "ErrorKind", "ErrorTable", "ParameterError", "PollingHints",
+        + ["DeliveryStatus", "DlrError", "ErrorInfo", "ErrorKind", "ErrorTable", "ParameterError", "PollingHints", "PollResult", "RetryPolicy",
            "ProviderResponseError", "Receipt", "RequestTimeout", "TransportError", "error_class"]
     )
     context = {
@@ -187,7 +187,7 @@ def provider_context(provider: m.Provider) -> dict[str, Any]:
     )
     polling = provider.polling
     polling_durations = [
-        (name, seconds)
+        (name, _number(seconds))
         for name, seconds in (
             ("first_check_after", polling.first_check_after),
             ("interval", polling.interval),
@@ -213,8 +213,10 @@ def provider_context(provider: m.Provider) -> dict[str, Any]:
         "final": {s.value: s.is_final for s in CANONICAL_STATUSES},
         "param_notes": {op.name: {p.name: _param_note(p) for p in op.params} for op in provider.operations},
         "secret_credentials": [c.name for c in provider.auth.credentials if c.secret],
+        "pem_credentials": [c.name for c in provider.auth.credentials if c.format == "pem_private_key"],
         "example": _readme_example(provider),
         "parse_example": _parse_example(provider),
+        "retry_arguments": _retry_arguments(provider.retry),
         **_client_context(provider),
     }
 
@@ -244,45 +246,126 @@ def _client_params(op: m.Operation) -> list[dict[str, str]]:
     return sorted(params, key=lambda p: not p["required"])
 
 
+def _arguments(params: list[dict[str, Any]], **overrides: str) -> str:
+    """A dict literal passing each keyword argument through, by Python name."""
+    items = [f"{p['name']!r}: {overrides.get(p['name'], p['name'])}" for p in params]
+    items += [f"{name!r}: {value}" for name, value in overrides.items() if name not in {p["name"] for p in params}]
+    return "{" + ", ".join(items) + "}"
+
+
 def _client_context(provider: m.Provider) -> dict[str, Any]:
     operations = []
-    kinds = set()
+    kinds: set[str] = set()
     for op in provider.operations:
         params = _client_params(op)
         kinds.update(p.type for p in op.params if p.const is None)
-        arguments = "{" + ", ".join(f"{p['name']!r}: {p['name']}" for p in params) + "}"
-        operations.append({
+        entry: dict[str, Any] = {
             "name": op.name, "constant": op.name.upper(), "summary": op.summary, "description": op.description,
-            "params": params, "params_class": op.params_class, "response_class": op.response_class, "arguments": arguments,
-        })
+            "params": params, "params_class": op.params_class, "response_class": op.response_class,
+            "arguments": _arguments(params), "paging": op.pagination,
+        }
+        if op.pagination:
+            paged = [p for p in params if p["name"] != op.pagination.page_param]
+            entry.update(paged_params=paged, paged_arguments=_arguments(paged),
+                         paging_constant=f"{op.name.upper()}_PAGING")
+        operations.append(entry)
+    receipts = None
     receipts_op = next((op for op in provider.operations if op.receipts), None)
-    receipts_entry = next((o for o in operations if receipts_op and o["name"] == receipts_op.name), None)
+    if receipts_op is not None and receipts_op.receipts is not None:
+        entry = next(o for o in operations if o["name"] == receipts_op.name)
+        if receipts_op.pagination:
+            mode, params, arguments = "paged", entry["paged_params"], entry["paged_arguments"]
+        elif receipts_op.batch:
+            batch = receipts_op.batch
+            mode, params, arguments = "batched", entry["params"], _arguments(entry["params"], **{batch.param: "chunk"})
+        else:
+            mode, params, arguments = "plain", entry["params"], entry["arguments"]
+        receipts = {
+            "operation": entry,
+            "function": receipts_op.receipts.function_name,
+            "mode": mode,
+            "params": params,
+            "arguments": arguments,
+            "batch": receipts_op.batch,
+            "keyword_arguments": "".join(f"{p['name']}={p['name']}, " for p in params),
+            "polling_defaults": _polling_defaults(provider.polling),
+        }
+    paged = [o for o in operations if o["paging"]]
+    core = {"AsyncClientBase", "Clock", "Nonce", "Retries", "SyncClientBase", "AsyncSleep", "Sleep"}
+    if paged:
+        core.add("Paging")
+    if receipts and receipts["mode"] == "batched":
+        core.update({"in_chunks", "in_input_order"})
+    collections = set()
+    if "array" in kinds:
+        collections.add("Sequence")
+    if paged:
+        collections.update({"AsyncIterator", "Iterator"})
+    datetime_names = ({"date"} if "date" in kinds else set()) | ({"datetime"} if receipts else set())
+    models = {n for op in provider.operations for n in (op.params_class, op.response_class)}
+    models |= {op.pagination.item_class for op in provider.operations if op.pagination}
     title = provider.title
     return {
         "client_operations": operations,
-        "client_models": sorted({n for op in provider.operations for n in (op.params_class, op.response_class)}),
+        "receipts": receipts,
         "client_imports": {
-            "collections": ["Sequence"] if "array" in kinds else [],
-            "datetime": ["date"] if "date" in kinds else [],
+            "collections": sorted(collections),
+            "datetime": sorted(datetime_names),
+            "core": sorted(core, key=lambda name: (name[0].islower(), name)),
+            "api": sorted([o["constant"] for o in operations] + ["API"]),
+            "models": sorted(models),
         },
         "clients": [
-            {"name": "Client", "base": "SyncClientBase", "http_type": "httpx.Client", "def": "def", "await": "",
+            {"name": "Client", "base": "SyncClientBase", "http_type": "httpx.Client", "sleep_type": "Sleep",
+             "def": "def", "await": "", "async_prefix": "", "iterator": "Iterator",
              "summary": f"Synchronous client for {title}."},
-            {"name": "AsyncClient", "base": "AsyncClientBase", "http_type": "httpx.AsyncClient", "def": "async def",
-             "await": "await ", "summary": f"Asynchronous client for {title}."},
+            {"name": "AsyncClient", "base": "AsyncClientBase", "http_type": "httpx.AsyncClient",
+             "sleep_type": "AsyncSleep", "def": "async def", "await": "await ", "async_prefix": "async ",
+             "iterator": "AsyncIterator", "summary": f"Asynchronous client for {title}."},
         ],
-        "receipts_op": receipts_op,
-        "receipts_params": receipts_entry["params"] if receipts_entry else [],
-        "receipts_values": receipts_entry["arguments"] if receipts_entry else "{}",
     }
 
 
-def _human_duration(seconds: int) -> str:
+def _polling_defaults(polling: m.Polling) -> str:
+    parts = []
+    if polling.interval is not None:
+        parts.append(f"a query every {_human_duration(polling.interval)}")
+    if polling.give_up_after is not None:
+        parts.append(f"giving up after {_human_duration(polling.give_up_after)}")
+    if polling.first_check_after is not None:
+        parts.append(f"the first check {_human_duration(polling.first_check_after)} after sending")
+    if not parts:
+        return "none are documented, so a query every minute, giving up after an hour."
+    return ", ".join(parts) + "."
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def _retry_arguments(retry: m.Retry) -> list[tuple[str, str]]:
+    """Keyword arguments of the spec's RetryPolicy, as Python source."""
+    arguments = [
+        (name, repr(_number(value)))
+        for name, value in (
+            ("max_attempts", retry.max_attempts),
+            ("initial_backoff", retry.initial_backoff),
+            ("max_backoff", retry.max_backoff),
+            ("deadline", retry.deadline),
+        )
+        if value is not None
+    ]
+    if retry.on_status is not None:
+        arguments.append(("retry_on_status", "frozenset({" + ", ".join(str(s) for s in sorted(retry.on_status)) + "})"))
+    return arguments
+
+
+def _human_duration(seconds: float) -> str:
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds % size == 0 and seconds >= size:
-            count = seconds // size
+            count = int(seconds // size)
             return f"{count} {unit}{'s' if count != 1 else ''}"
-    return f"{seconds} seconds"
+    return f"{_number(seconds)} seconds"
 
 
 def _polling_lines(polling: m.Polling) -> list[str]:

@@ -126,3 +126,20 @@ def test_sgate_example_is_a_failed_push_with_no_carrier_report() -> None:
     assert receipt.message_id == "800558b1fb8327742f17d63a3202093e"
     assert receipt.recipient == "966580310251"
     assert receipt.submitted_at == datetime(2024, 6, 5, 4, 2, 22, tzinfo=timezone.utc)
+
+
+def test_spec_examples_are_the_doc_examples() -> None:
+    """The mock serves each spec's `example`; it must be the docs' example, as in fixtures/."""
+    import yaml
+
+    from conftest import SPECS
+
+    fixtures = {
+        ("aliyun_dysms", "query_send_details"): "aliyun_dysms_query_send_details.json",
+        ("ucloud_usms", "get_usms_send_receipt"): "ucloud_usms_get_usms_send_receipt.json",
+        ("itnio_voice", "query_recall_flow_detail"): "itnio_voice_query_recall_flow_detail.json",
+        ("sgate_otp", "otp_detail"): "sgate_otp_otp_detail.json",
+    }
+    for (provider, operation), fixture in fixtures.items():
+        spec = yaml.safe_load((SPECS / f"{provider}.yaml").read_text(encoding="utf-8"))
+        assert spec["operations"][operation]["example"] == load_fixture(fixture), provider

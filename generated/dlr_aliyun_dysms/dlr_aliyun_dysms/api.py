@@ -8,10 +8,75 @@ from __future__ import annotations
 
 from typing import Final
 
+from dlr_core import RetryPolicy
 from dlr_core.client import ApiSpec, EnvelopeSpec, OperationSpec, ParamSpec
 
 from dlr_aliyun_dysms.errors import ERRORS
-from dlr_aliyun_dysms.provider import DEFAULT_SERVER, PROVIDER_ID, SERVERS
+from dlr_aliyun_dysms.provider import DEFAULT_SERVER, POLLING, PROVIDER_ID, SERVERS
+
+QUERY_SEND_DETAILS: Final = OperationSpec(
+    name="query_send_details",
+    method="POST",
+    path="/",
+    action="QuerySendDetails",
+    params=(
+        ParamSpec(
+            name="phone_number",
+            wire="PhoneNumber",
+            location="query",
+            type="string",
+            required=True,
+        ),
+        ParamSpec(
+            name="send_date",
+            wire="SendDate",
+            location="query",
+            type="date",
+            date_format="%Y%m%d",
+            required=True,
+        ),
+        ParamSpec(
+            name="page_size",
+            wire="PageSize",
+            location="query",
+            type="integer",
+            required=True,
+        ),
+        ParamSpec(
+            name="current_page",
+            wire="CurrentPage",
+            location="query",
+            type="integer",
+            required=True,
+        ),
+        ParamSpec(
+            name="biz_id",
+            wire="BizId",
+            location="query",
+            type="string",
+        ),
+    ),
+    example={
+        "TotalCount": 1,
+        "Message": "OK",
+        "RequestId": "819BE656-D2E0-4858-8B21-B2E477085AAF",
+        "SmsSendDetailDTOs": {
+            "SmsSendDetailDTO": [
+                {
+                    "SendDate": "2019-01-08 16:44:10",
+                    "OutId": "123",
+                    "SendStatus": 3,
+                    "ReceiveDate": "2019-01-08 16:44:13",
+                    "ErrCode": "DELIVRD",
+                    "TemplateCode": "SMS_122310183",
+                    "Content": "【阿里云】验证码为：123，您正在登录，若非本人操作，请勿泄露",
+                    "PhoneNum": "15298356881",
+                }
+            ]
+        },
+        "Code": "OK",
+    },
+)
 
 API: Final = ApiSpec(
     provider=PROVIDER_ID,
@@ -112,44 +177,8 @@ API: Final = ApiSpec(
     credentials=("access_key_id", "access_key_secret"),
     secret_credentials=("access_key_secret",),
     errors=ERRORS,
-)
-
-QUERY_SEND_DETAILS: Final = OperationSpec(
-    name="query_send_details",
-    method="POST",
-    path="/",
-    action="QuerySendDetails",
-    params=(
-        ParamSpec(
-            name="phone_number",
-            wire="PhoneNumber",
-            location="query",
-            type="string",
-        ),
-        ParamSpec(
-            name="send_date",
-            wire="SendDate",
-            location="query",
-            type="date",
-            date_format="%Y%m%d",
-        ),
-        ParamSpec(
-            name="page_size",
-            wire="PageSize",
-            location="query",
-            type="integer",
-        ),
-        ParamSpec(
-            name="current_page",
-            wire="CurrentPage",
-            location="query",
-            type="integer",
-        ),
-        ParamSpec(
-            name="biz_id",
-            wire="BizId",
-            location="query",
-            type="string",
-        ),
-    ),
+    pem_credentials=(),
+    operations=(QUERY_SEND_DETAILS,),
+    retry=RetryPolicy(max_attempts=3, initial_backoff=0.5, max_backoff=10, deadline=30),
+    polling=POLLING,
 )

@@ -3,19 +3,49 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import AsyncIterator, Iterator
+from datetime import date, datetime
 from typing import Literal
 
 import httpx
-from dlr_core import Receipt
-from dlr_core.client import AsyncClientBase, Clock, Nonce, SyncClientBase
+from dlr_core import PollResult, Receipt
+from dlr_core.client import (
+    AsyncClientBase,
+    AsyncSleep,
+    Clock,
+    Nonce,
+    Paging,
+    Retries,
+    Sleep,
+    SyncClientBase,
+)
 
 from dlr_aliyun_dysms.api import API, QUERY_SEND_DETAILS
-from dlr_aliyun_dysms.models import QuerySendDetailsParams, QuerySendDetailsResult
+from dlr_aliyun_dysms.models import (
+    QuerySendDetailsParams,
+    QuerySendDetailsResult,
+    SmsSendDetail,
+)
 from dlr_aliyun_dysms.receipts import query_send_details_receipts
 
 AuthScheme = Literal["v3", "rpc_v1"]
 Server = Literal["default", "ap_southeast_1", "ap_southeast_5", "eu_central_1"]
+
+
+def _query_send_details_items(result: QuerySendDetailsResult) -> list[SmsSendDetail]:
+    return (result.details.items if result.details is not None else None) or []
+
+
+def _query_send_details_total(result: QuerySendDetailsResult) -> int | None:
+    return result.total_count
+
+
+QUERY_SEND_DETAILS_PAGING = Paging(
+    page_param="current_page",
+    first_page=1,
+    items=_query_send_details_items,
+    total=_query_send_details_total,
+)
 
 
 class Client(SyncClientBase):
@@ -27,9 +57,10 @@ class Client(SyncClientBase):
 
     ``server`` picks an endpoint (default, ap_southeast_1, ap_southeast_5, eu_central_1) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (v3, rpc_v1;
-    default v3). Pass ``http_client`` to control pooling, proxies and
-    transports (it is then yours to close), and ``clock`` / ``nonce`` to make signed requests
-    reproducible.
+    default v3). ``retries`` is a ``RetryPolicy`` or a number of
+    retries (0 turns them off); the default comes from the spec. Pass ``http_client`` to
+    control pooling, proxies and transports (it is then yours to close), and ``clock``,
+    ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
     """
 
     def __init__(
@@ -41,9 +72,11 @@ class Client(SyncClientBase):
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
         timeout: float = 10.0,
+        retries: Retries = None,
         http_client: httpx.Client | None = None,
         clock: Clock | None = None,
         nonce: Nonce | None = None,
+        sleep: Sleep | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -55,9 +88,11 @@ class Client(SyncClientBase):
             base_url=base_url,
             auth_scheme=auth_scheme,
             timeout=timeout,
+            retries=retries,
             http_client=http_client,
             clock=clock,
             nonce=nonce,
+            sleep=sleep,
         )
 
     def query_send_details(
@@ -68,6 +103,7 @@ class Client(SyncClientBase):
         page_size: int = 10,
         current_page: int = 1,
         biz_id: str | None = None,
+        retries: Retries = None,
     ) -> QuerySendDetailsResult:
         """Query the send records and delivery status of SMS sent to one number on one day.
 
@@ -93,7 +129,34 @@ class Client(SyncClientBase):
                 "biz_id": biz_id,
             },
         )
-        return self._call(QUERY_SEND_DETAILS, params, QuerySendDetailsResult)
+        return self._call(QUERY_SEND_DETAILS, params, QuerySendDetailsResult, retries)
+
+    def iter_query_send_details(
+        self,
+        *,
+        phone_number: str,
+        send_date: date | str,
+        page_size: int = 10,
+        biz_id: str | None = None,
+        retries: Retries = None,
+    ) -> Iterator[SmsSendDetail]:
+        """Every record of ``query_send_details``, fetching page after page only as you iterate,
+        until the provider's total is reached."""
+        for _, result in self._pages(
+            QUERY_SEND_DETAILS,
+            QuerySendDetailsParams,
+            QuerySendDetailsResult,
+            {
+                "phone_number": phone_number,
+                "send_date": send_date,
+                "page_size": page_size,
+                "biz_id": biz_id,
+            },
+            QUERY_SEND_DETAILS_PAGING,
+            retries,
+        ):
+            for item in _query_send_details_items(result):
+                yield item
 
     def fetch_receipts(
         self,
@@ -101,23 +164,60 @@ class Client(SyncClientBase):
         phone_number: str,
         send_date: date | str,
         page_size: int = 10,
-        current_page: int = 1,
         biz_id: str | None = None,
+        retries: Retries = None,
     ) -> list[Receipt]:
-        """Canonical receipts from ``query_send_details``: the same query, every provider alike."""
-        params = self._params(
+        """Canonical receipts from ``query_send_details``, for every provider alike.
+
+        Every page is fetched, so this returns all records of the query.
+        """
+        receipts: list[Receipt] = []
+        for params, result in self._pages(
             QUERY_SEND_DETAILS,
             QuerySendDetailsParams,
+            QuerySendDetailsResult,
             {
                 "phone_number": phone_number,
                 "send_date": send_date,
                 "page_size": page_size,
-                "current_page": current_page,
                 "biz_id": biz_id,
             },
+            QUERY_SEND_DETAILS_PAGING,
+            retries,
+        ):
+            receipts.extend(query_send_details_receipts(result, params))
+        return receipts
+
+    def wait_for_final(
+        self,
+        *,
+        phone_number: str,
+        send_date: date | str,
+        page_size: int = 10,
+        biz_id: str | None = None,
+        timeout: float | None = None,
+        interval: float | None = None,
+        sent_at: datetime | None = None,
+        retries: Retries = None,
+    ) -> PollResult:
+        """Query until every receipt is final or ``timeout`` seconds pass.
+
+        Defaults come from the provider's polling hints: giving up after 30 days.
+        With ``sent_at``, the first query waits until the provider's first-check delay after
+        it. Returns the last receipts and which of them are still open.
+        """
+        return self._wait_for_final(
+            lambda: self.fetch_receipts(
+                phone_number=phone_number,
+                send_date=send_date,
+                page_size=page_size,
+                biz_id=biz_id,
+                retries=retries,
+            ),
+            timeout,
+            interval,
+            sent_at,
         )
-        result = self._call(QUERY_SEND_DETAILS, params, QuerySendDetailsResult)
-        return query_send_details_receipts(result, params)
 
 
 class AsyncClient(AsyncClientBase):
@@ -129,9 +229,10 @@ class AsyncClient(AsyncClientBase):
 
     ``server`` picks an endpoint (default, ap_southeast_1, ap_southeast_5, eu_central_1) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (v3, rpc_v1;
-    default v3). Pass ``http_client`` to control pooling, proxies and
-    transports (it is then yours to close), and ``clock`` / ``nonce`` to make signed requests
-    reproducible.
+    default v3). ``retries`` is a ``RetryPolicy`` or a number of
+    retries (0 turns them off); the default comes from the spec. Pass ``http_client`` to
+    control pooling, proxies and transports (it is then yours to close), and ``clock``,
+    ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
     """
 
     def __init__(
@@ -143,9 +244,11 @@ class AsyncClient(AsyncClientBase):
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
         timeout: float = 10.0,
+        retries: Retries = None,
         http_client: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
         nonce: Nonce | None = None,
+        sleep: AsyncSleep | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -157,9 +260,11 @@ class AsyncClient(AsyncClientBase):
             base_url=base_url,
             auth_scheme=auth_scheme,
             timeout=timeout,
+            retries=retries,
             http_client=http_client,
             clock=clock,
             nonce=nonce,
+            sleep=sleep,
         )
 
     async def query_send_details(
@@ -170,6 +275,7 @@ class AsyncClient(AsyncClientBase):
         page_size: int = 10,
         current_page: int = 1,
         biz_id: str | None = None,
+        retries: Retries = None,
     ) -> QuerySendDetailsResult:
         """Query the send records and delivery status of SMS sent to one number on one day.
 
@@ -195,7 +301,36 @@ class AsyncClient(AsyncClientBase):
                 "biz_id": biz_id,
             },
         )
-        return await self._call(QUERY_SEND_DETAILS, params, QuerySendDetailsResult)
+        return await self._call(
+            QUERY_SEND_DETAILS, params, QuerySendDetailsResult, retries
+        )
+
+    async def iter_query_send_details(
+        self,
+        *,
+        phone_number: str,
+        send_date: date | str,
+        page_size: int = 10,
+        biz_id: str | None = None,
+        retries: Retries = None,
+    ) -> AsyncIterator[SmsSendDetail]:
+        """Every record of ``query_send_details``, fetching page after page only as you iterate,
+        until the provider's total is reached."""
+        async for _, result in self._pages(
+            QUERY_SEND_DETAILS,
+            QuerySendDetailsParams,
+            QuerySendDetailsResult,
+            {
+                "phone_number": phone_number,
+                "send_date": send_date,
+                "page_size": page_size,
+                "biz_id": biz_id,
+            },
+            QUERY_SEND_DETAILS_PAGING,
+            retries,
+        ):
+            for item in _query_send_details_items(result):
+                yield item
 
     async def fetch_receipts(
         self,
@@ -203,20 +338,57 @@ class AsyncClient(AsyncClientBase):
         phone_number: str,
         send_date: date | str,
         page_size: int = 10,
-        current_page: int = 1,
         biz_id: str | None = None,
+        retries: Retries = None,
     ) -> list[Receipt]:
-        """Canonical receipts from ``query_send_details``: the same query, every provider alike."""
-        params = self._params(
+        """Canonical receipts from ``query_send_details``, for every provider alike.
+
+        Every page is fetched, so this returns all records of the query.
+        """
+        receipts: list[Receipt] = []
+        async for params, result in self._pages(
             QUERY_SEND_DETAILS,
             QuerySendDetailsParams,
+            QuerySendDetailsResult,
             {
                 "phone_number": phone_number,
                 "send_date": send_date,
                 "page_size": page_size,
-                "current_page": current_page,
                 "biz_id": biz_id,
             },
+            QUERY_SEND_DETAILS_PAGING,
+            retries,
+        ):
+            receipts.extend(query_send_details_receipts(result, params))
+        return receipts
+
+    async def wait_for_final(
+        self,
+        *,
+        phone_number: str,
+        send_date: date | str,
+        page_size: int = 10,
+        biz_id: str | None = None,
+        timeout: float | None = None,
+        interval: float | None = None,
+        sent_at: datetime | None = None,
+        retries: Retries = None,
+    ) -> PollResult:
+        """Query until every receipt is final or ``timeout`` seconds pass.
+
+        Defaults come from the provider's polling hints: giving up after 30 days.
+        With ``sent_at``, the first query waits until the provider's first-check delay after
+        it. Returns the last receipts and which of them are still open.
+        """
+        return await self._wait_for_final(
+            lambda: self.fetch_receipts(
+                phone_number=phone_number,
+                send_date=send_date,
+                page_size=page_size,
+                biz_id=biz_id,
+                retries=retries,
+            ),
+            timeout,
+            interval,
+            sent_at,
         )
-        result = await self._call(QUERY_SEND_DETAILS, params, QuerySendDetailsResult)
-        return query_send_details_receipts(result, params)

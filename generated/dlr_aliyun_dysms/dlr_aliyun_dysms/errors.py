@@ -9,78 +9,111 @@ from dlr_core import ErrorInfo, ErrorKind, ErrorTable
 
 ERRORS: Final = ErrorTable(
     codes={
+        "SignatureDoesNotMatch": ErrorInfo(
+            ErrorKind.AUTHENTICATION,
+            "The signature does not match.",
+            http_status=400,
+        ),
         "InvalidAccessKeyId.NotFound": ErrorInfo(
-            ErrorKind.AUTHENTICATION, "The AccessKey ID does not exist."
+            ErrorKind.AUTHENTICATION,
+            "The AccessKey ID does not exist.",
+            http_status=404,
         ),
         "InvalidAccessKeyId.Inactive": ErrorInfo(
-            ErrorKind.AUTHENTICATION, "The AccessKey is disabled."
-        ),
-        "SignatureDoesNotMatch": ErrorInfo(
-            ErrorKind.AUTHENTICATION, "The signature does not match."
+            ErrorKind.AUTHENTICATION,
+            "The AccessKey is disabled.",
+            http_status=400,
         ),
         "IncompleteSignature": ErrorInfo(
-            ErrorKind.AUTHENTICATION, "The signature is incomplete."
+            ErrorKind.AUTHENTICATION,
+            "The signature is incomplete.",
+            http_status=400,
         ),
         "InvalidTimeStamp.Expired": ErrorInfo(
             ErrorKind.CLOCK_SKEW,
             "The timestamp is more than 15 minutes off the server's clock.",
+            http_status=400,
         ),
         "InvalidTimeStamp.Format": ErrorInfo(
-            ErrorKind.INVALID_REQUEST, "The timestamp is malformed."
+            ErrorKind.INVALID_REQUEST,
+            "The timestamp is malformed.",
+            http_status=400,
         ),
         "SignatureNonceUsed": ErrorInfo(
-            ErrorKind.INVALID_REQUEST, "The signature nonce was used before."
+            ErrorKind.INVALID_REQUEST,
+            "The signature nonce was used before.",
+            http_status=400,
         ),
         "isv.BUSINESS_LIMIT_CONTROL": ErrorInfo(
-            ErrorKind.RATE_LIMITED, "Business flow control triggered.", retryable=True
+            ErrorKind.RATE_LIMITED,
+            "Business flow control triggered.",
+            retryable=True,
         ),
         "isv.DAY_LIMIT_CONTROL": ErrorInfo(
-            ErrorKind.RATE_LIMITED, "The daily quota set in the console is reached."
+            ErrorKind.RATE_LIMITED,
+            "The daily quota set in the console is reached.",
         ),
         "isv.MONTH_LIMIT_CONTROL": ErrorInfo(
-            ErrorKind.RATE_LIMITED, "The monthly quota is reached."
+            ErrorKind.RATE_LIMITED,
+            "The monthly quota is reached.",
         ),
         "isv.DENY_IP_RANGE": ErrorInfo(
-            ErrorKind.PERMISSION_DENIED, "Requests from this IP region are refused."
+            ErrorKind.PERMISSION_DENIED,
+            "Requests from this IP region are refused.",
         ),
         "isv.OUT_OF_SERVICE": ErrorInfo(
             ErrorKind.PERMISSION_DENIED,
             "The service is suspended (insufficient balance).",
         ),
         "isv.AMOUNT_NOT_ENOUGH": ErrorInfo(
-            ErrorKind.PERMISSION_DENIED, "The account balance is insufficient."
+            ErrorKind.PERMISSION_DENIED,
+            "The account balance is insufficient.",
         ),
         "isv.PRODUCT_UN_SUBSCRIPT": ErrorInfo(
-            ErrorKind.PERMISSION_DENIED, "The account has not enabled the product."
+            ErrorKind.PERMISSION_DENIED,
+            "The account has not enabled the product.",
         ),
         "isv.ACCOUNT_NOT_EXISTS": ErrorInfo(
-            ErrorKind.AUTHENTICATION, "The account does not exist."
+            ErrorKind.AUTHENTICATION,
+            "The account does not exist.",
         ),
         "isv.ACCOUNT_ABNORMAL": ErrorInfo(
-            ErrorKind.PERMISSION_DENIED, "The account is abnormal."
+            ErrorKind.PERMISSION_DENIED,
+            "The account is abnormal.",
         ),
         "isv.MOBILE_NUMBER_ILLEGAL": ErrorInfo(
-            ErrorKind.INVALID_REQUEST, "The phone number is invalid."
+            ErrorKind.INVALID_REQUEST,
+            "The phone number is invalid.",
         ),
         "isv.INVALID_PARAMETERS": ErrorInfo(
-            ErrorKind.INVALID_REQUEST, "A parameter is invalid."
+            ErrorKind.INVALID_REQUEST,
+            "A parameter is invalid.",
         ),
         "isp.SYSTEM_ERROR": ErrorInfo(
-            ErrorKind.PROVIDER_ERROR, "System error.", retryable=True
+            ErrorKind.PROVIDER_ERROR,
+            "System error.",
+            retryable=True,
         ),
         "isp.RAM_PERMISSION_DENY": ErrorInfo(
-            ErrorKind.PERMISSION_DENIED, "RAM permission denied."
+            ErrorKind.PERMISSION_DENIED,
+            "RAM permission denied.",
         ),
         "InvalidApi.NotFound": ErrorInfo(
-            ErrorKind.NOT_FOUND, "The API does not exist in this version."
+            ErrorKind.NOT_FOUND,
+            "The API does not exist in this version.",
+            http_status=404,
         ),
         "InternalError": ErrorInfo(
-            ErrorKind.PROVIDER_ERROR, "Internal error.", retryable=True
+            ErrorKind.PROVIDER_ERROR,
+            "Internal error.",
+            retryable=True,
+            http_status=500,
         ),
         "ServiceUnavailable": ErrorInfo(
             ErrorKind.PROVIDER_ERROR,
             "The service is temporarily unavailable.",
             retryable=True,
+            http_status=503,
         ),
     },
     prefixes=(

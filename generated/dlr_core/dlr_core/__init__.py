@@ -19,8 +19,9 @@ from dlr_core.errors import (
     TransportError,
     error_class,
 )
-from dlr_core.polling import PollingHints
+from dlr_core.polling import PollingHints, PollResult
 from dlr_core.receipt import Receipt
+from dlr_core.retry import RetryPolicy
 from dlr_core.status import DeliveryStatus
 
 __all__ = [
@@ -35,12 +36,14 @@ __all__ = [
     "NotFound",
     "ParameterError",
     "PermissionDenied",
+    "PollResult",
     "PollingHints",
     "ProviderError",
     "ProviderResponseError",
     "RateLimited",
     "Receipt",
     "RequestTimeout",
+    "RetryPolicy",
     "TransportError",
     "error_class",
 ]

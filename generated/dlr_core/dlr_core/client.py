@@ -10,14 +10,24 @@ with the generated parameter model, and call ``_call`` with the operation's desc
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+    Sized,
+)
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -25,6 +35,7 @@ from typing_extensions import Self
 
 from dlr_core.errors import (
     AuthenticationError,
+    DlrError,
     ErrorTable,
     InvalidRequest,
     NotFound,
@@ -37,16 +48,25 @@ from dlr_core.errors import (
     TransportError,
     error_class,
 )
+from dlr_core.polling import PollingHints, PollResult
+from dlr_core.receipt import Receipt
 from dlr_core.request import PreparedRequest
+from dlr_core.retry import RetryPolicy, next_delay, parse_retry_after, resolve
 from dlr_core.signing import Signer
 
 Model = TypeVar("Model", bound=BaseModel)
 Clock = Callable[[], datetime]
 Nonce = Callable[[], str]
+Sleep = Callable[[float], None]
+AsyncSleep = Callable[[float], Awaitable[None]]
+Retries = RetryPolicy | int | None
+Item = TypeVar("Item")
+Params = TypeVar("Params", bound=BaseModel)
 
 logger = logging.getLogger("dlr_core")
 
 _MISSING = object()
+_MIN_SCRUBBED_LENGTH = 6
 _BODY_EXCERPT = 200
 
 
@@ -62,6 +82,7 @@ class ParamSpec:
     array_style: str | None = None  # indexed | repeat | comma | json
     index_start: int = 0
     const: str | int | None = None
+    required: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,6 +92,8 @@ class OperationSpec:
     path: str
     action: str | None
     params: tuple[ParamSpec, ...]
+    example: Any = None
+    """The provider's documented example answer (the whole body), served by the mock."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +120,20 @@ class ApiSpec:
     credentials: tuple[str, ...]
     secret_credentials: tuple[str, ...]
     errors: ErrorTable
+    pem_credentials: tuple[str, ...] = ()
+    operations: tuple[OperationSpec, ...] = ()
+    retry: RetryPolicy = RetryPolicy()
+    polling: PollingHints = PollingHints()
+
+
+@dataclass(frozen=True)
+class Paging(Generic[Model]):
+    """Where a page-numbered operation keeps its page number, records and total."""
+
+    page_param: str
+    first_page: int
+    items: Callable[[Model], Sized]
+    total: Callable[[Model], int | None]
 
 
 class Credentials:
@@ -116,18 +153,22 @@ class Credentials:
     def as_variables(self) -> dict[str, str]:
         return dict(self._values)
 
+    def _scrubbable(self) -> list[str]:
+        # Very short values would mangle ordinary words; no real secret is that short.
+        return [
+            v
+            for name in self._secret
+            if len(v := self._values.get(name, "")) >= _MIN_SCRUBBED_LENGTH
+        ]
+
     def scrub(self, text: str) -> str:
-        for name in self._secret:
-            value = self._values.get(name)
-            if value:
-                text = text.replace(value, "<redacted>")
+        for value in self._scrubbable():
+            text = text.replace(value, "<redacted>")
         return text
 
     def scrub_bytes(self, data: bytes) -> bytes:
-        for name in self._secret:
-            value = self._values.get(name)
-            if value:
-                data = data.replace(value.encode("utf-8"), b"<redacted>")
+        for value in self._scrubbable():
+            data = data.replace(value.encode("utf-8"), b"<redacted>")
         return data
 
 
@@ -161,6 +202,20 @@ def _scalar(value: object) -> str:
     return str(value)
 
 
+_DEFAULT_POLL_INTERVAL = 60.0
+_DEFAULT_POLL_TIMEOUT = 3600.0
+
+
+def _seconds(value: Any, default: float) -> float:
+    return value.total_seconds() if value is not None else default
+
+
+def _poll_result(receipts: list[Receipt]) -> PollResult:
+    return PollResult(
+        receipts=receipts, open=[r for r in receipts if not r.status.is_final]
+    )
+
+
 def _class_for_status(status: int) -> type[ProviderError] | None:
     """The error an HTTP status means by itself; None for a status that says nothing."""
     if status == 401:
@@ -190,6 +245,7 @@ class ClientCore:
         base_url: str | None,
         auth_scheme: str | None,
         timeout: float,
+        retries: Retries,
         clock: Clock | None,
         nonce: Nonce | None,
     ) -> None:
@@ -210,6 +266,7 @@ class ClientCore:
         self.base_url = (base_url or api.servers[server]).rstrip("/")
         self.auth_scheme = scheme
         self.timeout = timeout
+        self.retry_policy = resolve(retries, api.retry)
         self._credentials = Credentials(credentials, api.secret_credentials)
         self._clock = clock or _utc_now
         self._nonce = nonce
@@ -299,7 +356,16 @@ class ClientCore:
 
     # -- responses ----------------------------------------------------------------------
 
-    def _parse(self, status: int, content: bytes, model: type[Model]) -> Model:
+    def _parse(self, response: httpx.Response, model: type[Model]) -> Model:
+        try:
+            return self._read(response.status_code, response.content, model)
+        except ProviderError as error:
+            error.retry_after = parse_retry_after(
+                response.headers.get("Retry-After"), self._clock()
+            )
+            raise
+
+    def _read(self, status: int, content: bytes, model: type[Model]) -> Model:
         envelope = self._api.envelope
         try:
             body = json.loads(content)
@@ -375,6 +441,46 @@ class ClientCore:
             raw_body=self._credentials.scrub_bytes(content),
         )
 
+    def _elapsed(self, started: datetime) -> float:
+        return (self._clock() - started).total_seconds()
+
+    def _retry_delay(
+        self, policy: RetryPolicy, error: DlrError, attempt: int, started: datetime
+    ) -> float | None:
+        error.attempts = attempt
+        delay = next_delay(policy, error, attempt, self._elapsed(started))
+        if delay is not None:
+            logger.info(
+                "%s: attempt %d failed (%s); retrying in %.2fs",
+                self._api.provider,
+                attempt,
+                type(error).__name__,
+                delay,
+            )
+        return delay
+
+    def _poll_plan(
+        self, timeout: float | None, interval: float | None, sent_at: datetime | None
+    ) -> tuple[float, float, float]:
+        """(first wait, interval, deadline) in seconds, from the arguments or the spec's hints."""
+        hints = self._api.polling
+        every = (
+            interval
+            if interval is not None
+            else _seconds(hints.interval, _DEFAULT_POLL_INTERVAL)
+        )
+        limit = (
+            timeout
+            if timeout is not None
+            else _seconds(hints.give_up_after, _DEFAULT_POLL_TIMEOUT)
+        )
+        first = 0.0
+        if sent_at is not None and hints.first_check_after is not None:
+            first = max(
+                0.0, (sent_at + hints.first_check_after - self._clock()).total_seconds()
+            )
+        return first, every, limit
+
     def _transport_error(
         self, exc: httpx.HTTPError, request: PreparedRequest
     ) -> TransportError:
@@ -407,16 +513,40 @@ class SyncClientBase(ClientCore):
         credentials: Mapping[str, str],
         *,
         http_client: httpx.Client | None,
+        sleep: Sleep | None = None,
         **options: Any,
     ) -> None:
         super().__init__(api, credentials, **options)
         self._owns_http = http_client is None
         self._http = http_client if http_client is not None else httpx.Client()
+        self._sleep = sleep or time.sleep
 
     def _call(
+        self,
+        operation: OperationSpec,
+        params: BaseModel,
+        model: type[Model],
+        retries: Retries = None,
+    ) -> Model:
+        policy = resolve(retries, self.retry_policy)
+        started = self._clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._attempt(operation, params, model)
+            except (ProviderError, TransportError) as error:
+                delay = self._retry_delay(policy, error, attempt, started)
+                if delay is None:
+                    raise
+            self._sleep(delay)
+
+    def _attempt(
         self, operation: OperationSpec, params: BaseModel, model: type[Model]
     ) -> Model:
-        request = self._prepare(operation, params)
+        request = self._prepare(
+            operation, params
+        )  # signed afresh: new timestamp and nonce
         started = time.monotonic()
         try:
             response = self._http.request(
@@ -429,7 +559,47 @@ class SyncClientBase(ClientCore):
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, request) from None
         self._log(request, response.status_code, started)
-        return self._parse(response.status_code, response.content, model)
+        return self._parse(response, model)
+
+    def _pages(
+        self,
+        operation: OperationSpec,
+        params_model: type[Params],
+        model: type[Model],
+        values: Mapping[str, object],
+        paging: Paging[Model],
+        retries: Retries,
+    ) -> Iterator[tuple[Params, Model]]:
+        """Each page of a page-numbered operation, fetched only when the caller gets to it."""
+        page, seen = paging.first_page, 0
+        while True:
+            params = self._params(
+                operation, params_model, {**values, paging.page_param: page}
+            )
+            result = self._call(operation, params, model, retries)
+            yield params, result
+            count, total = len(paging.items(result)), paging.total(result)
+            seen += count
+            if count == 0 or total is None or seen >= total:
+                return
+            page += 1
+
+    def _wait_for_final(
+        self,
+        fetch: Callable[[], list[Receipt]],
+        timeout: float | None,
+        interval: float | None,
+        sent_at: datetime | None,
+    ) -> PollResult:
+        first, every, limit = self._poll_plan(timeout, interval, sent_at)
+        started = self._clock()
+        if first:
+            self._sleep(first)
+        while True:
+            result = _poll_result(fetch())
+            if result.complete or self._elapsed(started) + every > limit:
+                return result
+            self._sleep(every)
 
     def close(self) -> None:
         """Close the HTTP client if this client created it."""
@@ -457,16 +627,40 @@ class AsyncClientBase(ClientCore):
         credentials: Mapping[str, str],
         *,
         http_client: httpx.AsyncClient | None,
+        sleep: AsyncSleep | None = None,
         **options: Any,
     ) -> None:
         super().__init__(api, credentials, **options)
         self._owns_http = http_client is None
         self._http = http_client if http_client is not None else httpx.AsyncClient()
+        self._sleep = sleep or asyncio.sleep
 
     async def _call(
+        self,
+        operation: OperationSpec,
+        params: BaseModel,
+        model: type[Model],
+        retries: Retries = None,
+    ) -> Model:
+        policy = resolve(retries, self.retry_policy)
+        started = self._clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._attempt(operation, params, model)
+            except (ProviderError, TransportError) as error:
+                delay = self._retry_delay(policy, error, attempt, started)
+                if delay is None:
+                    raise
+            await self._sleep(delay)
+
+    async def _attempt(
         self, operation: OperationSpec, params: BaseModel, model: type[Model]
     ) -> Model:
-        request = self._prepare(operation, params)
+        request = self._prepare(
+            operation, params
+        )  # signed afresh: new timestamp and nonce
         started = time.monotonic()
         try:
             response = await self._http.request(
@@ -479,7 +673,47 @@ class AsyncClientBase(ClientCore):
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, request) from None
         self._log(request, response.status_code, started)
-        return self._parse(response.status_code, response.content, model)
+        return self._parse(response, model)
+
+    async def _pages(
+        self,
+        operation: OperationSpec,
+        params_model: type[Params],
+        model: type[Model],
+        values: Mapping[str, object],
+        paging: Paging[Model],
+        retries: Retries,
+    ) -> AsyncIterator[tuple[Params, Model]]:
+        """Each page of a page-numbered operation, fetched only when the caller gets to it."""
+        page, seen = paging.first_page, 0
+        while True:
+            params = self._params(
+                operation, params_model, {**values, paging.page_param: page}
+            )
+            result = await self._call(operation, params, model, retries)
+            yield params, result
+            count, total = len(paging.items(result)), paging.total(result)
+            seen += count
+            if count == 0 or total is None or seen >= total:
+                return
+            page += 1
+
+    async def _wait_for_final(
+        self,
+        fetch: Callable[[], Awaitable[list[Receipt]]],
+        timeout: float | None,
+        interval: float | None,
+        sent_at: datetime | None,
+    ) -> PollResult:
+        first, every, limit = self._poll_plan(timeout, interval, sent_at)
+        started = self._clock()
+        if first:
+            await self._sleep(first)
+        while True:
+            result = _poll_result(await fetch())
+            if result.complete or self._elapsed(started) + every > limit:
+                return result
+            await self._sleep(every)
 
     async def aclose(self) -> None:
         """Close the HTTP client if this client created it."""
@@ -496,3 +730,19 @@ class AsyncClientBase(ClientCore):
         traceback: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def in_chunks(items: Sequence[Item], size: int) -> list[Sequence[Item]]:
+    """Split ``items`` into consecutive chunks of at most ``size`` (array-capped APIs)."""
+    return [items[start : start + size] for start in range(0, len(items), size)] or [
+        items[:0]
+    ]
+
+
+def in_input_order(receipts: list[Receipt], ids: Sequence[object]) -> list[Receipt]:
+    """Receipts sorted by the position of their message id among the ids asked for; receipts
+    for ids not asked for keep their order, after the others."""
+    position = {str(value): index for index, value in enumerate(ids)}
+    return sorted(
+        receipts, key=lambda r: position.get(r.message_id or "", len(position))
+    )

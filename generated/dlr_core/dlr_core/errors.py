@@ -40,6 +40,8 @@ class ErrorInfo:
     kind: ErrorKind
     description: str
     retryable: bool = False
+    http_status: int | None = None
+    """The HTTP status the provider answers this code with, when not 200."""
 
 
 class ErrorTable:
@@ -66,9 +68,19 @@ class ErrorTable:
                 return info
         return None
 
+    def first_code(self, kind: ErrorKind) -> tuple[str, ErrorInfo] | None:
+        """The first listed code of a kind (the mock answers with it)."""
+        for code, info in self._codes.items():
+            if info.kind is kind:
+                return code, info
+        return None
+
 
 class DlrError(Exception):
     """Base of every error raised by dlrgen's packages."""
+
+    attempts: int = 1
+    """How many requests were made before giving up (retries included)."""
 
 
 class ProviderError(DlrError):
@@ -89,6 +101,7 @@ class ProviderError(DlrError):
         http_status: int | None = None,
         retryable: bool = False,
         raw_body: bytes = b"",
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -98,6 +111,8 @@ class ProviderError(DlrError):
         self.http_status = http_status
         self.retryable = retryable
         self.raw_body = raw_body
+        self.retry_after = retry_after
+        """Seconds the provider asked to wait (Retry-After), if it said."""
 
     def __str__(self) -> str:
         parts = [f"{self.provider}: "]

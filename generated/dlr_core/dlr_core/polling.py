@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from dlr_core.receipt import Receipt
+
 
 @dataclass(frozen=True)
 class PollingHints:
@@ -21,3 +23,18 @@ class PollingHints:
     """How often the provider itself refreshes the status from the carrier."""
     note: str | None = None
     """What the provider's docs say, in words."""
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """What ``wait_for_final`` ends with."""
+
+    receipts: list[Receipt]
+    """Every receipt of the last query."""
+    open: list[Receipt]
+    """The receipts whose status is not final yet (empty when all are final)."""
+
+    @property
+    def complete(self) -> bool:
+        """True when every receipt reached a final status."""
+        return not self.open and bool(self.receipts)

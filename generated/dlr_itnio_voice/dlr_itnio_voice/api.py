@@ -8,10 +8,46 @@ from __future__ import annotations
 
 from typing import Final
 
+from dlr_core import RetryPolicy
 from dlr_core.client import ApiSpec, EnvelopeSpec, OperationSpec, ParamSpec
 
 from dlr_itnio_voice.errors import ERRORS
-from dlr_itnio_voice.provider import DEFAULT_SERVER, PROVIDER_ID, SERVERS
+from dlr_itnio_voice.provider import DEFAULT_SERVER, POLLING, PROVIDER_ID, SERVERS
+
+QUERY_RECALL_FLOW_DETAIL: Final = OperationSpec(
+    name="query_recall_flow_detail",
+    method="POST",
+    path="/voice/recallFlow/queryDetail",
+    action=None,
+    params=(
+        ParamSpec(
+            name="key_id",
+            wire="keyId",
+            location="json",
+            type="integer",
+            required=True,
+        ),
+    ),
+    example={
+        "code": 0,
+        "msg": "success",
+        "data": {
+            "keyId": 1,
+            "recallInterval": 1,
+            "recallNum": 1,
+            "recallType": 1,
+            "status": 1,
+            "nodeList": [
+                {"keyId": 1427, "taskId": 5009612, "nodeStatus": 2, "scriptId": 123}
+            ],
+            "total": 574,
+            "size": 1,
+            "current": 1,
+            "searchCount": True,
+            "pages": 574,
+        },
+    },
+)
 
 API: Final = ApiSpec(
     provider=PROVIDER_ID,
@@ -53,19 +89,8 @@ API: Final = ApiSpec(
     credentials=("api_key", "api_secret"),
     secret_credentials=("api_secret",),
     errors=ERRORS,
-)
-
-QUERY_RECALL_FLOW_DETAIL: Final = OperationSpec(
-    name="query_recall_flow_detail",
-    method="POST",
-    path="/voice/recallFlow/queryDetail",
-    action=None,
-    params=(
-        ParamSpec(
-            name="key_id",
-            wire="keyId",
-            location="json",
-            type="integer",
-        ),
-    ),
+    pem_credentials=(),
+    operations=(QUERY_RECALL_FLOW_DETAIL,),
+    retry=RetryPolicy(),
+    polling=POLLING,
 )

@@ -3,11 +3,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 import httpx
-from dlr_core import Receipt
-from dlr_core.client import AsyncClientBase, Clock, Nonce, SyncClientBase
+from dlr_core import PollResult, Receipt
+from dlr_core.client import (
+    AsyncClientBase,
+    AsyncSleep,
+    Clock,
+    Nonce,
+    Retries,
+    Sleep,
+    SyncClientBase,
+)
 
 from dlr_itnio_voice.api import API, QUERY_RECALL_FLOW_DETAIL
 from dlr_itnio_voice.models import QueryRecallFlowDetailParams, RecallFlowDetail
@@ -26,9 +35,10 @@ class Client(SyncClientBase):
 
     ``server`` picks an endpoint (default) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (md5_header;
-    default md5_header). Pass ``http_client`` to control pooling, proxies and
-    transports (it is then yours to close), and ``clock`` / ``nonce`` to make signed requests
-    reproducible.
+    default md5_header). ``retries`` is a ``RetryPolicy`` or a number of
+    retries (0 turns them off); the default comes from the spec. Pass ``http_client`` to
+    control pooling, proxies and transports (it is then yours to close), and ``clock``,
+    ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
     """
 
     def __init__(
@@ -40,9 +50,11 @@ class Client(SyncClientBase):
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
         timeout: float = 10.0,
+        retries: Retries = None,
         http_client: httpx.Client | None = None,
         clock: Clock | None = None,
         nonce: Nonce | None = None,
+        sleep: Sleep | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -54,15 +66,18 @@ class Client(SyncClientBase):
             base_url=base_url,
             auth_scheme=auth_scheme,
             timeout=timeout,
+            retries=retries,
             http_client=http_client,
             clock=clock,
             nonce=nonce,
+            sleep=sleep,
         )
 
     def query_recall_flow_detail(
         self,
         *,
         key_id: int,
+        retries: Retries = None,
     ) -> RecallFlowDetail:
         """Get the status of an automatic redial flow and of each of its nodes.
 
@@ -72,19 +87,42 @@ class Client(SyncClientBase):
         params = self._params(
             QUERY_RECALL_FLOW_DETAIL, QueryRecallFlowDetailParams, {"key_id": key_id}
         )
-        return self._call(QUERY_RECALL_FLOW_DETAIL, params, RecallFlowDetail)
+        return self._call(QUERY_RECALL_FLOW_DETAIL, params, RecallFlowDetail, retries)
 
     def fetch_receipts(
         self,
         *,
         key_id: int,
+        retries: Retries = None,
     ) -> list[Receipt]:
-        """Canonical receipts from ``query_recall_flow_detail``: the same query, every provider alike."""
+        """Canonical receipts from ``query_recall_flow_detail``, for every provider alike."""
         params = self._params(
             QUERY_RECALL_FLOW_DETAIL, QueryRecallFlowDetailParams, {"key_id": key_id}
         )
-        result = self._call(QUERY_RECALL_FLOW_DETAIL, params, RecallFlowDetail)
+        result = self._call(QUERY_RECALL_FLOW_DETAIL, params, RecallFlowDetail, retries)
         return query_recall_flow_detail_receipts(result, params)
+
+    def wait_for_final(
+        self,
+        *,
+        key_id: int,
+        timeout: float | None = None,
+        interval: float | None = None,
+        sent_at: datetime | None = None,
+        retries: Retries = None,
+    ) -> PollResult:
+        """Query until every receipt is final or ``timeout`` seconds pass.
+
+        Defaults come from the provider's polling hints: none are documented, so a query every minute, giving up after an hour.
+        With ``sent_at``, the first query waits until the provider's first-check delay after
+        it. Returns the last receipts and which of them are still open.
+        """
+        return self._wait_for_final(
+            lambda: self.fetch_receipts(key_id=key_id, retries=retries),
+            timeout,
+            interval,
+            sent_at,
+        )
 
 
 class AsyncClient(AsyncClientBase):
@@ -96,9 +134,10 @@ class AsyncClient(AsyncClientBase):
 
     ``server`` picks an endpoint (default) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (md5_header;
-    default md5_header). Pass ``http_client`` to control pooling, proxies and
-    transports (it is then yours to close), and ``clock`` / ``nonce`` to make signed requests
-    reproducible.
+    default md5_header). ``retries`` is a ``RetryPolicy`` or a number of
+    retries (0 turns them off); the default comes from the spec. Pass ``http_client`` to
+    control pooling, proxies and transports (it is then yours to close), and ``clock``,
+    ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
     """
 
     def __init__(
@@ -110,9 +149,11 @@ class AsyncClient(AsyncClientBase):
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
         timeout: float = 10.0,
+        retries: Retries = None,
         http_client: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
         nonce: Nonce | None = None,
+        sleep: AsyncSleep | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -124,15 +165,18 @@ class AsyncClient(AsyncClientBase):
             base_url=base_url,
             auth_scheme=auth_scheme,
             timeout=timeout,
+            retries=retries,
             http_client=http_client,
             clock=clock,
             nonce=nonce,
+            sleep=sleep,
         )
 
     async def query_recall_flow_detail(
         self,
         *,
         key_id: int,
+        retries: Retries = None,
     ) -> RecallFlowDetail:
         """Get the status of an automatic redial flow and of each of its nodes.
 
@@ -142,16 +186,43 @@ class AsyncClient(AsyncClientBase):
         params = self._params(
             QUERY_RECALL_FLOW_DETAIL, QueryRecallFlowDetailParams, {"key_id": key_id}
         )
-        return await self._call(QUERY_RECALL_FLOW_DETAIL, params, RecallFlowDetail)
+        return await self._call(
+            QUERY_RECALL_FLOW_DETAIL, params, RecallFlowDetail, retries
+        )
 
     async def fetch_receipts(
         self,
         *,
         key_id: int,
+        retries: Retries = None,
     ) -> list[Receipt]:
-        """Canonical receipts from ``query_recall_flow_detail``: the same query, every provider alike."""
+        """Canonical receipts from ``query_recall_flow_detail``, for every provider alike."""
         params = self._params(
             QUERY_RECALL_FLOW_DETAIL, QueryRecallFlowDetailParams, {"key_id": key_id}
         )
-        result = await self._call(QUERY_RECALL_FLOW_DETAIL, params, RecallFlowDetail)
+        result = await self._call(
+            QUERY_RECALL_FLOW_DETAIL, params, RecallFlowDetail, retries
+        )
         return query_recall_flow_detail_receipts(result, params)
+
+    async def wait_for_final(
+        self,
+        *,
+        key_id: int,
+        timeout: float | None = None,
+        interval: float | None = None,
+        sent_at: datetime | None = None,
+        retries: Retries = None,
+    ) -> PollResult:
+        """Query until every receipt is final or ``timeout`` seconds pass.
+
+        Defaults come from the provider's polling hints: none are documented, so a query every minute, giving up after an hour.
+        With ``sent_at``, the first query waits until the provider's first-check delay after
+        it. Returns the last receipts and which of them are still open.
+        """
+        return await self._wait_for_final(
+            lambda: self.fetch_receipts(key_id=key_id, retries=retries),
+            timeout,
+            interval,
+            sent_at,
+        )

@@ -9,21 +9,35 @@ from dlr_core import ErrorInfo, ErrorKind, ErrorTable
 
 ERRORS: Final = ErrorTable(
     codes={
-        "-1": ErrorInfo(ErrorKind.AUTHENTICATION, "Authentication error."),
+        "-1": ErrorInfo(
+            ErrorKind.AUTHENTICATION,
+            "Authentication error.",
+        ),
         "-2": ErrorInfo(
-            ErrorKind.PERMISSION_DENIED, "Access from this IP address is restricted."
+            ErrorKind.PERMISSION_DENIED,
+            "Access from this IP address is restricted.",
         ),
         "-10": ErrorInfo(
-            ErrorKind.PERMISSION_DENIED, "The account balance is insufficient."
+            ErrorKind.PERMISSION_DENIED,
+            "The account balance is insufficient.",
         ),
-        "-16": ErrorInfo(ErrorKind.CLOCK_SKEW, "The timestamp has expired."),
+        "-16": ErrorInfo(
+            ErrorKind.CLOCK_SKEW,
+            "The timestamp has expired.",
+        ),
         "-18": ErrorInfo(
             ErrorKind.PROVIDER_ERROR,
             'Provider system error ("port program unusual").',
             retryable=True,
         ),
-        "-22": ErrorInfo(ErrorKind.INVALID_REQUEST, "Parameter exception."),
-        "-26": ErrorInfo(ErrorKind.PROVIDER_ERROR, "Getting the fee rate failed."),
+        "-22": ErrorInfo(
+            ErrorKind.INVALID_REQUEST,
+            "Parameter exception.",
+        ),
+        "-26": ErrorInfo(
+            ErrorKind.PROVIDER_ERROR,
+            "Getting the fee rate failed.",
+        ),
     },
     prefixes=(),
 )

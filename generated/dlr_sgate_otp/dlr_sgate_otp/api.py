@@ -8,10 +8,47 @@ from __future__ import annotations
 
 from typing import Final
 
+from dlr_core import RetryPolicy
 from dlr_core.client import ApiSpec, EnvelopeSpec, OperationSpec, ParamSpec
 
 from dlr_sgate_otp.errors import ERRORS
-from dlr_sgate_otp.provider import DEFAULT_SERVER, PROVIDER_ID, SERVERS
+from dlr_sgate_otp.provider import DEFAULT_SERVER, POLLING, PROVIDER_ID, SERVERS
+
+OTP_DETAIL: Final = OperationSpec(
+    name="otp_detail",
+    method="GET",
+    path="/otp/otpDetail",
+    action=None,
+    params=(
+        ParamSpec(
+            name="mobile",
+            wire="mobile",
+            location="query",
+            type="string",
+            required=True,
+        ),
+        ParamSpec(
+            name="session_id",
+            wire="sessionid",
+            location="query",
+            type="string",
+            required=True,
+        ),
+    ),
+    example={
+        "code": 200,
+        "message": "Request succeeded.",
+        "data": {
+            "mobile": "966580310251",
+            "sessionid": "800558b1fb8327742f17d63a3202093e",
+            "status": "fail",
+            "reportstatus": "unknown",
+            "created_at": 1717560142,
+        },
+        "sensitiveFields": {},
+        "requestId": "62C10FE5F4C06032E9D3ACF70E75B27B",
+    },
+)
 
 API: Final = ApiSpec(
     provider=PROVIDER_ID,
@@ -77,25 +114,8 @@ API: Final = ApiSpec(
     credentials=("api_key", "private_key_pem"),
     secret_credentials=("private_key_pem",),
     errors=ERRORS,
-)
-
-OTP_DETAIL: Final = OperationSpec(
-    name="otp_detail",
-    method="GET",
-    path="/otp/otpDetail",
-    action=None,
-    params=(
-        ParamSpec(
-            name="mobile",
-            wire="mobile",
-            location="query",
-            type="string",
-        ),
-        ParamSpec(
-            name="session_id",
-            wire="sessionid",
-            location="query",
-            type="string",
-        ),
-    ),
+    pem_credentials=("private_key_pem",),
+    operations=(OTP_DETAIL,),
+    retry=RetryPolicy(),
+    polling=POLLING,
 )

@@ -3,11 +3,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 import httpx
-from dlr_core import Receipt
-from dlr_core.client import AsyncClientBase, Clock, Nonce, SyncClientBase
+from dlr_core import PollResult, Receipt
+from dlr_core.client import (
+    AsyncClientBase,
+    AsyncSleep,
+    Clock,
+    Nonce,
+    Retries,
+    Sleep,
+    SyncClientBase,
+)
 
 from dlr_sgate_otp.api import API, OTP_DETAIL
 from dlr_sgate_otp.models import OtpDetail, OtpDetailParams
@@ -26,9 +35,10 @@ class Client(SyncClientBase):
 
     ``server`` picks an endpoint (default) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (rsa_md5;
-    default rsa_md5). Pass ``http_client`` to control pooling, proxies and
-    transports (it is then yours to close), and ``clock`` / ``nonce`` to make signed requests
-    reproducible.
+    default rsa_md5). ``retries`` is a ``RetryPolicy`` or a number of
+    retries (0 turns them off); the default comes from the spec. Pass ``http_client`` to
+    control pooling, proxies and transports (it is then yours to close), and ``clock``,
+    ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
     """
 
     def __init__(
@@ -40,9 +50,11 @@ class Client(SyncClientBase):
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
         timeout: float = 10.0,
+        retries: Retries = None,
         http_client: httpx.Client | None = None,
         clock: Clock | None = None,
         nonce: Nonce | None = None,
+        sleep: Sleep | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -54,9 +66,11 @@ class Client(SyncClientBase):
             base_url=base_url,
             auth_scheme=auth_scheme,
             timeout=timeout,
+            retries=retries,
             http_client=http_client,
             clock=clock,
             nonce=nonce,
+            sleep=sleep,
         )
 
     def otp_detail(
@@ -64,6 +78,7 @@ class Client(SyncClientBase):
         *,
         mobile: str,
         session_id: str,
+        retries: Retries = None,
     ) -> OtpDetail:
         """Get the status of an OTP sending task.
 
@@ -74,20 +89,46 @@ class Client(SyncClientBase):
         params = self._params(
             OTP_DETAIL, OtpDetailParams, {"mobile": mobile, "session_id": session_id}
         )
-        return self._call(OTP_DETAIL, params, OtpDetail)
+        return self._call(OTP_DETAIL, params, OtpDetail, retries)
 
     def fetch_receipts(
         self,
         *,
         mobile: str,
         session_id: str,
+        retries: Retries = None,
     ) -> list[Receipt]:
-        """Canonical receipts from ``otp_detail``: the same query, every provider alike."""
+        """Canonical receipts from ``otp_detail``, for every provider alike."""
         params = self._params(
             OTP_DETAIL, OtpDetailParams, {"mobile": mobile, "session_id": session_id}
         )
-        result = self._call(OTP_DETAIL, params, OtpDetail)
+        result = self._call(OTP_DETAIL, params, OtpDetail, retries)
         return otp_detail_receipts(result, params)
+
+    def wait_for_final(
+        self,
+        *,
+        mobile: str,
+        session_id: str,
+        timeout: float | None = None,
+        interval: float | None = None,
+        sent_at: datetime | None = None,
+        retries: Retries = None,
+    ) -> PollResult:
+        """Query until every receipt is final or ``timeout`` seconds pass.
+
+        Defaults come from the provider's polling hints: a query every 1 minute.
+        With ``sent_at``, the first query waits until the provider's first-check delay after
+        it. Returns the last receipts and which of them are still open.
+        """
+        return self._wait_for_final(
+            lambda: self.fetch_receipts(
+                mobile=mobile, session_id=session_id, retries=retries
+            ),
+            timeout,
+            interval,
+            sent_at,
+        )
 
 
 class AsyncClient(AsyncClientBase):
@@ -99,9 +140,10 @@ class AsyncClient(AsyncClientBase):
 
     ``server`` picks an endpoint (default) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (rsa_md5;
-    default rsa_md5). Pass ``http_client`` to control pooling, proxies and
-    transports (it is then yours to close), and ``clock`` / ``nonce`` to make signed requests
-    reproducible.
+    default rsa_md5). ``retries`` is a ``RetryPolicy`` or a number of
+    retries (0 turns them off); the default comes from the spec. Pass ``http_client`` to
+    control pooling, proxies and transports (it is then yours to close), and ``clock``,
+    ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
     """
 
     def __init__(
@@ -113,9 +155,11 @@ class AsyncClient(AsyncClientBase):
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
         timeout: float = 10.0,
+        retries: Retries = None,
         http_client: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
         nonce: Nonce | None = None,
+        sleep: AsyncSleep | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -127,9 +171,11 @@ class AsyncClient(AsyncClientBase):
             base_url=base_url,
             auth_scheme=auth_scheme,
             timeout=timeout,
+            retries=retries,
             http_client=http_client,
             clock=clock,
             nonce=nonce,
+            sleep=sleep,
         )
 
     async def otp_detail(
@@ -137,6 +183,7 @@ class AsyncClient(AsyncClientBase):
         *,
         mobile: str,
         session_id: str,
+        retries: Retries = None,
     ) -> OtpDetail:
         """Get the status of an OTP sending task.
 
@@ -147,17 +194,43 @@ class AsyncClient(AsyncClientBase):
         params = self._params(
             OTP_DETAIL, OtpDetailParams, {"mobile": mobile, "session_id": session_id}
         )
-        return await self._call(OTP_DETAIL, params, OtpDetail)
+        return await self._call(OTP_DETAIL, params, OtpDetail, retries)
 
     async def fetch_receipts(
         self,
         *,
         mobile: str,
         session_id: str,
+        retries: Retries = None,
     ) -> list[Receipt]:
-        """Canonical receipts from ``otp_detail``: the same query, every provider alike."""
+        """Canonical receipts from ``otp_detail``, for every provider alike."""
         params = self._params(
             OTP_DETAIL, OtpDetailParams, {"mobile": mobile, "session_id": session_id}
         )
-        result = await self._call(OTP_DETAIL, params, OtpDetail)
+        result = await self._call(OTP_DETAIL, params, OtpDetail, retries)
         return otp_detail_receipts(result, params)
+
+    async def wait_for_final(
+        self,
+        *,
+        mobile: str,
+        session_id: str,
+        timeout: float | None = None,
+        interval: float | None = None,
+        sent_at: datetime | None = None,
+        retries: Retries = None,
+    ) -> PollResult:
+        """Query until every receipt is final or ``timeout`` seconds pass.
+
+        Defaults come from the provider's polling hints: a query every 1 minute.
+        With ``sent_at``, the first query waits until the provider's first-check delay after
+        it. Returns the last receipts and which of them are still open.
+        """
+        return await self._wait_for_final(
+            lambda: self.fetch_receipts(
+                mobile=mobile, session_id=session_id, retries=retries
+            ),
+            timeout,
+            interval,
+            sent_at,
+        )

@@ -8,10 +8,75 @@ from __future__ import annotations
 
 from typing import Final
 
+from dlr_core import RetryPolicy
 from dlr_core.client import ApiSpec, EnvelopeSpec, OperationSpec, ParamSpec
 
 from dlr_ucloud_usms.errors import ERRORS
-from dlr_ucloud_usms.provider import DEFAULT_SERVER, PROVIDER_ID, SERVERS
+from dlr_ucloud_usms.provider import DEFAULT_SERVER, POLLING, PROVIDER_ID, SERVERS
+
+GET_USMS_SEND_RECEIPT: Final = OperationSpec(
+    name="get_usms_send_receipt",
+    method="POST",
+    path="/",
+    action=None,
+    params=(
+        ParamSpec(
+            name="action",
+            wire="Action",
+            location="form",
+            type="string",
+            const="GetUSMSSendReceipt",
+        ),
+        ParamSpec(
+            name="session_nos",
+            wire="SessionNoSet",
+            location="form",
+            type="array",
+            array_style="indexed",
+            index_start=0,
+            required=True,
+        ),
+        ParamSpec(
+            name="region",
+            wire="Region",
+            location="form",
+            type="string",
+        ),
+        ParamSpec(
+            name="zone",
+            wire="Zone",
+            location="form",
+            type="string",
+        ),
+        ParamSpec(
+            name="project_id",
+            wire="ProjectId",
+            location="form",
+            type="string",
+        ),
+    ),
+    example={
+        "Action": "GetUSMSSendReceiptResponse",
+        "Data": [
+            {
+                "ReceiptSet": [
+                    {
+                        "CostCount": 6,
+                        "Phone": "QbPtKJPa",
+                        "ReceiptCode": "0",
+                        "ReceiptDesc": "DxMRsuET",
+                        "ReceiptResult": "发送成功",
+                        "ReceiptTime": 6,
+                        "UserId": "1213",
+                    }
+                ],
+                "SessionNo": "BmThtoRB",
+            }
+        ],
+        "Message": "OnVhSPcD",
+        "RetCode": 0,
+    },
+)
 
 API: Final = ApiSpec(
     provider=PROVIDER_ID,
@@ -49,46 +114,8 @@ API: Final = ApiSpec(
     credentials=("public_key", "private_key"),
     secret_credentials=("private_key",),
     errors=ERRORS,
-)
-
-GET_USMS_SEND_RECEIPT: Final = OperationSpec(
-    name="get_usms_send_receipt",
-    method="POST",
-    path="/",
-    action=None,
-    params=(
-        ParamSpec(
-            name="action",
-            wire="Action",
-            location="form",
-            type="string",
-            const="GetUSMSSendReceipt",
-        ),
-        ParamSpec(
-            name="session_nos",
-            wire="SessionNoSet",
-            location="form",
-            type="array",
-            array_style="indexed",
-            index_start=0,
-        ),
-        ParamSpec(
-            name="region",
-            wire="Region",
-            location="form",
-            type="string",
-        ),
-        ParamSpec(
-            name="zone",
-            wire="Zone",
-            location="form",
-            type="string",
-        ),
-        ParamSpec(
-            name="project_id",
-            wire="ProjectId",
-            location="form",
-            type="string",
-        ),
-    ),
+    pem_credentials=(),
+    operations=(GET_USMS_SEND_RECEIPT,),
+    retry=RetryPolicy(),
+    polling=POLLING,
 )

@@ -4,11 +4,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Literal
 
 import httpx
-from dlr_core import Receipt
-from dlr_core.client import AsyncClientBase, Clock, Nonce, SyncClientBase
+from dlr_core import PollResult, Receipt
+from dlr_core.client import (
+    AsyncClientBase,
+    AsyncSleep,
+    Clock,
+    Nonce,
+    Retries,
+    Sleep,
+    SyncClientBase,
+    in_chunks,
+    in_input_order,
+)
 
 from dlr_ucloud_usms.api import API, GET_USMS_SEND_RECEIPT
 from dlr_ucloud_usms.models import GetUSMSSendReceiptResult, GetUsmsSendReceiptParams
@@ -27,9 +38,10 @@ class Client(SyncClientBase):
 
     ``server`` picks an endpoint (default, scloud_sg) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (signature;
-    default signature). Pass ``http_client`` to control pooling, proxies and
-    transports (it is then yours to close), and ``clock`` / ``nonce`` to make signed requests
-    reproducible.
+    default signature). ``retries`` is a ``RetryPolicy`` or a number of
+    retries (0 turns them off); the default comes from the spec. Pass ``http_client`` to
+    control pooling, proxies and transports (it is then yours to close), and ``clock``,
+    ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
     """
 
     def __init__(
@@ -41,9 +53,11 @@ class Client(SyncClientBase):
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
         timeout: float = 10.0,
+        retries: Retries = None,
         http_client: httpx.Client | None = None,
         clock: Clock | None = None,
         nonce: Nonce | None = None,
+        sleep: Sleep | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -55,9 +69,11 @@ class Client(SyncClientBase):
             base_url=base_url,
             auth_scheme=auth_scheme,
             timeout=timeout,
+            retries=retries,
             http_client=http_client,
             clock=clock,
             nonce=nonce,
+            sleep=sleep,
         )
 
     def get_usms_send_receipt(
@@ -67,6 +83,7 @@ class Client(SyncClientBase):
         region: str | None = None,
         zone: str | None = None,
         project_id: str | None = None,
+        retries: Retries = None,
     ) -> GetUSMSSendReceiptResult:
         """Get the delivery receipts of messages by the SessionNo returned when sending.
 
@@ -89,7 +106,9 @@ class Client(SyncClientBase):
                 "project_id": project_id,
             },
         )
-        return self._call(GET_USMS_SEND_RECEIPT, params, GetUSMSSendReceiptResult)
+        return self._call(
+            GET_USMS_SEND_RECEIPT, params, GetUSMSSendReceiptResult, retries
+        )
 
     def fetch_receipts(
         self,
@@ -98,20 +117,64 @@ class Client(SyncClientBase):
         region: str | None = None,
         zone: str | None = None,
         project_id: str | None = None,
+        retries: Retries = None,
     ) -> list[Receipt]:
-        """Canonical receipts from ``get_usms_send_receipt``: the same query, every provider alike."""
-        params = self._params(
-            GET_USMS_SEND_RECEIPT,
-            GetUsmsSendReceiptParams,
-            {
-                "session_nos": session_nos,
-                "region": region,
-                "zone": zone,
-                "project_id": project_id,
-            },
+        """Canonical receipts from ``get_usms_send_receipt``, for every provider alike.
+
+        Any number of ``session_nos`` is accepted: they are sent 100 per call,
+        and the receipts come back in the order the values were given.
+        """
+        receipts: list[Receipt] = []
+        for chunk in in_chunks(session_nos, 100):
+            params = self._params(
+                GET_USMS_SEND_RECEIPT,
+                GetUsmsSendReceiptParams,
+                {
+                    "session_nos": chunk,
+                    "region": region,
+                    "zone": zone,
+                    "project_id": project_id,
+                },
+            )
+            result = self._call(
+                GET_USMS_SEND_RECEIPT, params, GetUSMSSendReceiptResult, retries
+            )
+            receipts.extend(
+                in_input_order(get_usms_send_receipt_receipts(result, params), chunk)
+            )
+        return receipts
+
+    def wait_for_final(
+        self,
+        *,
+        session_nos: Sequence[str],
+        region: str | None = None,
+        zone: str | None = None,
+        project_id: str | None = None,
+        timeout: float | None = None,
+        interval: float | None = None,
+        sent_at: datetime | None = None,
+        retries: Retries = None,
+    ) -> PollResult:
+        """Query until every receipt is final or ``timeout`` seconds pass.
+
+        Defaults come from the provider's polling hints: a query every 5 minutes, giving up after 12 hours, the first check 5 minutes
+        after sending.
+        With ``sent_at``, the first query waits until the provider's first-check delay after
+        it. Returns the last receipts and which of them are still open.
+        """
+        return self._wait_for_final(
+            lambda: self.fetch_receipts(
+                session_nos=session_nos,
+                region=region,
+                zone=zone,
+                project_id=project_id,
+                retries=retries,
+            ),
+            timeout,
+            interval,
+            sent_at,
         )
-        result = self._call(GET_USMS_SEND_RECEIPT, params, GetUSMSSendReceiptResult)
-        return get_usms_send_receipt_receipts(result, params)
 
 
 class AsyncClient(AsyncClientBase):
@@ -123,9 +186,10 @@ class AsyncClient(AsyncClientBase):
 
     ``server`` picks an endpoint (default, scloud_sg) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (signature;
-    default signature). Pass ``http_client`` to control pooling, proxies and
-    transports (it is then yours to close), and ``clock`` / ``nonce`` to make signed requests
-    reproducible.
+    default signature). ``retries`` is a ``RetryPolicy`` or a number of
+    retries (0 turns them off); the default comes from the spec. Pass ``http_client`` to
+    control pooling, proxies and transports (it is then yours to close), and ``clock``,
+    ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
     """
 
     def __init__(
@@ -137,9 +201,11 @@ class AsyncClient(AsyncClientBase):
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
         timeout: float = 10.0,
+        retries: Retries = None,
         http_client: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
         nonce: Nonce | None = None,
+        sleep: AsyncSleep | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -151,9 +217,11 @@ class AsyncClient(AsyncClientBase):
             base_url=base_url,
             auth_scheme=auth_scheme,
             timeout=timeout,
+            retries=retries,
             http_client=http_client,
             clock=clock,
             nonce=nonce,
+            sleep=sleep,
         )
 
     async def get_usms_send_receipt(
@@ -163,6 +231,7 @@ class AsyncClient(AsyncClientBase):
         region: str | None = None,
         zone: str | None = None,
         project_id: str | None = None,
+        retries: Retries = None,
     ) -> GetUSMSSendReceiptResult:
         """Get the delivery receipts of messages by the SessionNo returned when sending.
 
@@ -185,7 +254,9 @@ class AsyncClient(AsyncClientBase):
                 "project_id": project_id,
             },
         )
-        return await self._call(GET_USMS_SEND_RECEIPT, params, GetUSMSSendReceiptResult)
+        return await self._call(
+            GET_USMS_SEND_RECEIPT, params, GetUSMSSendReceiptResult, retries
+        )
 
     async def fetch_receipts(
         self,
@@ -194,19 +265,61 @@ class AsyncClient(AsyncClientBase):
         region: str | None = None,
         zone: str | None = None,
         project_id: str | None = None,
+        retries: Retries = None,
     ) -> list[Receipt]:
-        """Canonical receipts from ``get_usms_send_receipt``: the same query, every provider alike."""
-        params = self._params(
-            GET_USMS_SEND_RECEIPT,
-            GetUsmsSendReceiptParams,
-            {
-                "session_nos": session_nos,
-                "region": region,
-                "zone": zone,
-                "project_id": project_id,
-            },
+        """Canonical receipts from ``get_usms_send_receipt``, for every provider alike.
+
+        Any number of ``session_nos`` is accepted: they are sent 100 per call,
+        and the receipts come back in the order the values were given.
+        """
+        receipts: list[Receipt] = []
+        for chunk in in_chunks(session_nos, 100):
+            params = self._params(
+                GET_USMS_SEND_RECEIPT,
+                GetUsmsSendReceiptParams,
+                {
+                    "session_nos": chunk,
+                    "region": region,
+                    "zone": zone,
+                    "project_id": project_id,
+                },
+            )
+            result = await self._call(
+                GET_USMS_SEND_RECEIPT, params, GetUSMSSendReceiptResult, retries
+            )
+            receipts.extend(
+                in_input_order(get_usms_send_receipt_receipts(result, params), chunk)
+            )
+        return receipts
+
+    async def wait_for_final(
+        self,
+        *,
+        session_nos: Sequence[str],
+        region: str | None = None,
+        zone: str | None = None,
+        project_id: str | None = None,
+        timeout: float | None = None,
+        interval: float | None = None,
+        sent_at: datetime | None = None,
+        retries: Retries = None,
+    ) -> PollResult:
+        """Query until every receipt is final or ``timeout`` seconds pass.
+
+        Defaults come from the provider's polling hints: a query every 5 minutes, giving up after 12 hours, the first check 5 minutes
+        after sending.
+        With ``sent_at``, the first query waits until the provider's first-check delay after
+        it. Returns the last receipts and which of them are still open.
+        """
+        return await self._wait_for_final(
+            lambda: self.fetch_receipts(
+                session_nos=session_nos,
+                region=region,
+                zone=zone,
+                project_id=project_id,
+                retries=retries,
+            ),
+            timeout,
+            interval,
+            sent_at,
         )
-        result = await self._call(
-            GET_USMS_SEND_RECEIPT, params, GetUSMSSendReceiptResult
-        )
-        return get_usms_send_receipt_receipts(result, params)

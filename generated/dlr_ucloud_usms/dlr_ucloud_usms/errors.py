@@ -25,39 +25,75 @@ ERRORS: Final = ErrorTable(
             retryable=True,
         ),
         "151": ErrorInfo(
-            ErrorKind.PROVIDER_ERROR, "Gateway cache service error.", retryable=True
+            ErrorKind.PROVIDER_ERROR,
+            "Gateway cache service error.",
+            retryable=True,
         ),
-        "153": ErrorInfo(ErrorKind.RATE_LIMITED, "Request throttled.", retryable=True),
-        "160": ErrorInfo(ErrorKind.INVALID_REQUEST, "The Action parameter is missing."),
-        "161": ErrorInfo(ErrorKind.INVALID_REQUEST, "The Action does not exist."),
-        "170": ErrorInfo(ErrorKind.AUTHENTICATION, "The signature is missing."),
-        "171": ErrorInfo(ErrorKind.AUTHENTICATION, "Signature verification failed."),
+        "153": ErrorInfo(
+            ErrorKind.RATE_LIMITED,
+            "Request throttled.",
+            retryable=True,
+        ),
+        "160": ErrorInfo(
+            ErrorKind.INVALID_REQUEST,
+            "The Action parameter is missing.",
+        ),
+        "161": ErrorInfo(
+            ErrorKind.INVALID_REQUEST,
+            "The Action does not exist.",
+        ),
+        "171": ErrorInfo(
+            ErrorKind.AUTHENTICATION,
+            "Signature verification failed.",
+        ),
+        "170": ErrorInfo(
+            ErrorKind.AUTHENTICATION,
+            "The signature is missing.",
+        ),
         "172": ErrorInfo(
-            ErrorKind.AUTHENTICATION, "The user (public key) does not exist."
+            ErrorKind.AUTHENTICATION,
+            "The user (public key) does not exist.",
         ),
-        "173": ErrorInfo(ErrorKind.PERMISSION_DENIED, "The account is restricted."),
+        "173": ErrorInfo(
+            ErrorKind.PERMISSION_DENIED,
+            "The account is restricted.",
+        ),
         "200": ErrorInfo(
             ErrorKind.PROVIDER_ERROR,
             "The API common service is unavailable.",
             retryable=True,
         ),
-        "291": ErrorInfo(ErrorKind.PERMISSION_DENIED, "No permission for this action."),
-        "292": ErrorInfo(ErrorKind.INVALID_REQUEST, "The project does not exist."),
-        "294": ErrorInfo(
-            ErrorKind.PERMISSION_DENIED, "Access from this IP address is denied."
+        "291": ErrorInfo(
+            ErrorKind.PERMISSION_DENIED,
+            "No permission for this action.",
         ),
-        "299": ErrorInfo(ErrorKind.PERMISSION_DENIED, "IAM permission check failed."),
+        "292": ErrorInfo(
+            ErrorKind.INVALID_REQUEST,
+            "The project does not exist.",
+        ),
+        "294": ErrorInfo(
+            ErrorKind.PERMISSION_DENIED,
+            "Access from this IP address is denied.",
+        ),
+        "299": ErrorInfo(
+            ErrorKind.PERMISSION_DENIED,
+            "IAM permission check failed.",
+        ),
         "18000": ErrorInfo(
-            ErrorKind.INVALID_REQUEST, "Request parameter format error."
+            ErrorKind.INVALID_REQUEST,
+            "Request parameter format error.",
         ),
         "18001": ErrorInfo(
-            ErrorKind.INVALID_REQUEST, "A request parameter is missing."
+            ErrorKind.INVALID_REQUEST,
+            "A request parameter is missing.",
         ),
         "18003": ErrorInfo(
-            ErrorKind.INVALID_REQUEST, "A request parameter is invalid."
+            ErrorKind.INVALID_REQUEST,
+            "A request parameter is invalid.",
         ),
         "18004": ErrorInfo(
-            ErrorKind.PROVIDER_ERROR, "Service error; contact UCloud support."
+            ErrorKind.PROVIDER_ERROR,
+            "Service error; contact UCloud support.",
         ),
     },
     prefixes=(),
