@@ -158,8 +158,7 @@ class MockProvider:
         self._base_path = urllib.parse.urlsplit(
             api.servers[api.default_server]
         ).path.rstrip("/")
-        self._server = ThreadingHTTPServer((host, port), _handler(self))
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), _handler(self))
         self._thread: threading.Thread | None = None
 
     @property
@@ -476,11 +475,19 @@ def _dump(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode("utf-8")
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = (
+        256  # the default of 5 drops connections when a load test opens 100 at once
+    )
+
+
 def _handler(mock: MockProvider) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = (
             "HTTP/1.1"  # keep-alive, so load tests measure the mock, not TCP setup
         )
+        disable_nagle_algorithm = True  # headers and body go out in separate writes
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             self._handle()
