@@ -389,3 +389,15 @@ def test_dlrgen_mock_refuses_unknown_providers_and_credentials(tmp_path: Any) ->
     result = subprocess.run([sys.executable, "-m", "generator", "mock", "itnio_voice", "--credential", "x=1"],
                             cwd=ROOT, capture_output=True, text=True, env={**os.environ})
     assert result.returncode == 2 and "unknown credential(s) x" in result.stderr
+
+
+def test_every_attempt_is_signed_afresh() -> None:
+    import dlr_aliyun_dysms
+
+    steps = [{"status": 503, "repeat": 2}, {}]
+    with MockProvider(dlr_aliyun_dysms.API, ALIYUN, scenario={"query_send_details": steps}) as mock:
+        with dlr_aliyun_dysms.Client(**ALIYUN, base_url=mock.base_url, sleep=lambda _: None) as client:
+            client.query_send_details(phone_number="1", send_date=date(2024, 1, 1))
+    nonces = [r.headers["x-acs-signature-nonce"] for r in mock.requests]
+    assert len(nonces) == 3 and len(set(nonces)) == 3
+    assert all(r.authenticated for r in mock.requests)
