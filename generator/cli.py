@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from generator import __version__
-from generator.formatting import FormattingError
-from generator.problems import SpecError
+from generator.problems import FormattingError, SpecError
 
 EXIT_OK, EXIT_STALE, EXIT_SPEC_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -69,14 +69,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
-def _generate(specs: Path, out: Path) -> int:
-    from generator.pipeline import build
-    from generator.writer import write_files
+def _progress_reporter() -> Callable[[str, int, int], None] | None:
+    """Progress on an interactive terminal only: quiet in CI and in logs."""
+    if os.environ.get("CI") or not sys.stderr.isatty():
+        return None
 
-    changed = write_files(out, build(specs))
+    def report(unit: str, index: int, total: int) -> None:
+        end = "\n" if index == total else ""
+        print(f"\r\033[Kdlrgen: rendering {unit} ({index}/{total})", end=end, file=sys.stderr, flush=True)
+
+    return report
+
+
+def _generate(specs: Path, out: Path) -> int:
+    from generator.pipeline import plan
+    from generator.writer import apply
+
+    todo = plan(specs, out, _progress_reporter())
+    changed = apply(out, todo.write, todo.remove)
     for change in changed:
         print(f"{change.kind:8} {out / change.path}")
-    print(f"dlrgen: {len(changed)} file{'s' if len(changed) != 1 else ''} changed in {out}")
+    rendered = f" (rendered: {', '.join(todo.rendered)})" if todo.rendered else " (nothing to render)"
+    print(f"dlrgen: {len(changed)} file{'s' if len(changed) != 1 else ''} changed in {out}{rendered}")
     return EXIT_OK
 
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import black
 
+from generator.problems import FormattingError
+
 _MODE = black.Mode(target_versions={black.TargetVersion.PY310}, line_length=88)
-
-
-class FormattingError(Exception):
-    """Generated code black cannot parse: a generator bug, reported with the file."""
 
 
 def format_files(files: dict[str, str]) -> dict[str, str]:

@@ -1,20 +1,26 @@
-"""The whole generation as one pure function: specs in, ``{path: content}`` out.
+"""The whole generation: specs in, ``{path: content}`` out.
 
-``generate`` writes the map, ``check`` compares it with disk; both are thin consumers.
+``build`` is the pure, full generation that ``check`` compares with disk. ``plan`` is the
+incremental one behind ``generate``: the manifest records a hash of every input (each spec,
+the templates, the generator itself), so only providers whose inputs changed, or whose
+output was edited by hand, are rendered again; a run with nothing to do renders nothing and
+never imports the heavy libraries (jsonschema, Jinja, datamodel-code-generator, black).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from generator import model as m
-from generator.formatting import format_files
-from generator.loader import load_spec
-from generator.parser import parse_provider
+from generator.manifest import CORE_UNIT, MANIFEST, Manifest, hash_bytes, hash_tree, unit_of
 from generator.problems import Problem, SpecError, display_path
-from generator.render import render_core, render_provider
-from generator.writer import with_manifest
+
+if TYPE_CHECKING:
+    from generator import model as m
+
+Progress = Callable[[str, int, int], None]
 
 
 def spec_files(specs_dir: Path) -> list[Path]:
@@ -22,6 +28,9 @@ def spec_files(specs_dir: Path) -> list[Path]:
 
 
 def load_providers(paths: list[Path]) -> tuple[list[m.Provider], list[Problem]]:
+    from generator.loader import load_spec
+    from generator.parser import parse_provider
+
     providers: list[m.Provider] = []
     problems: list[Problem] = []
     for path in paths:
@@ -37,19 +46,95 @@ def load_providers(paths: list[Path]) -> tuple[list[m.Provider], list[Problem]]:
     return providers, sorted(problems)
 
 
-def build(specs_dir: Path) -> dict[str, str]:
-    """Every generated file, keyed by its path below the output directory.
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+    """Everything generation depends on, hashed."""
 
-    Raises SpecError with every problem found when any spec is broken."""
-    if not specs_dir.is_dir():
-        raise SpecError([Problem(display_path(specs_dir), 1, 1, "no such directory of specs")])
-    paths = spec_files(specs_dir)
-    if not paths:
-        raise SpecError([Problem(display_path(specs_dir), 1, 1, "no *.yaml specs found")])
-    providers, problems = load_providers(paths)
+    tools: dict[str, str]  # {"generator": ..., "templates": ...}
+    specs: dict[str, tuple[Path, str]]  # provider id -> (spec file, hash)
+
+    @classmethod
+    def read(cls, specs_dir: Path) -> Inputs:
+        if not specs_dir.is_dir():
+            raise SpecError([Problem(display_path(specs_dir), 1, 1, "no such directory of specs")])
+        paths = spec_files(specs_dir)
+        if not paths:
+            raise SpecError([Problem(display_path(specs_dir), 1, 1, "no *.yaml specs found")])
+        from generator import __version__
+        from generator.paths import templates_root
+
+        package = Path(__file__).resolve().parent
+        generator_hash = hash_tree(package, ("*.py", "*.json"), extra=__version__.encode())
+        tools = {"generator": generator_hash, "templates": hash_tree(templates_root(), ("*.jinja",))}
+        return cls(tools, {path.stem: (path, hash_bytes(path.read_bytes())) for path in paths})
+
+
+def _render(inputs: Inputs, units: list[str], progress: Progress | None) -> dict[str, str]:
+    """Render and format the given units (``dlr_core`` and provider ids); raises SpecError."""
+    providers, problems = load_providers([inputs.specs[u][0] for u in units if u != CORE_UNIT])
     if problems:
         raise SpecError(problems)
-    files = render_core()
-    for provider in providers:
-        files.update(render_provider(provider))
-    return with_manifest(format_files(files))
+    from generator.formatting import format_files
+    from generator.render import render_core, render_provider
+
+    files: dict[str, str] = {}
+    steps = ([CORE_UNIT] if CORE_UNIT in units else []) + [p.id for p in providers]
+    by_id = {p.id: p for p in providers}
+    for index, unit in enumerate(steps, start=1):
+        if progress:
+            progress(unit, index, len(steps))
+        rendered = render_core() if unit == CORE_UNIT else render_provider(by_id[unit])
+        files.update(format_files(rendered))
+    return files
+
+
+def _manifest(inputs: Inputs, files: dict[str, str], reused: Manifest | None, reused_units: set[str]) -> Manifest:
+    manifest = Manifest(tools=dict(inputs.tools), specs={k: v[1] for k, v in sorted(inputs.specs.items())})
+    for path, content in files.items():
+        manifest.add(path, hash_bytes(content.encode("utf-8")))
+    if reused is not None:
+        for path, digest in reused.files.items():
+            if unit_of(path) in reused_units:
+                manifest.add(path, digest)
+    return manifest
+
+
+def build(specs_dir: Path, progress: Progress | None = None) -> dict[str, str]:
+    """Every generated file, keyed by its path below the output directory (manifest included).
+
+    Raises SpecError with every problem found when any spec is broken."""
+    inputs = Inputs.read(specs_dir)
+    files = _render(inputs, [CORE_UNIT, *inputs.specs], progress)
+    return {**files, MANIFEST: _manifest(inputs, files, None, set()).to_text()}
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    write: dict[str, str]  # files to (re)write, manifest included when it changes
+    remove: set[str]  # files the generator owned that no spec produces any more
+    rendered: list[str]  # units rendered; empty for a no-op
+
+
+def plan(specs_dir: Path, out_dir: Path, progress: Progress | None = None) -> Plan:
+    """What ``generate`` must do to bring ``out_dir`` up to date, rendering only what changed."""
+    inputs = Inputs.read(specs_dir)
+    old = Manifest.read(out_dir)
+    units = [CORE_UNIT, *inputs.specs]
+
+    def current(unit: str) -> bool:
+        if old is None or old.tools != inputs.tools:
+            return False
+        if unit != CORE_UNIT and old.specs.get(unit) != inputs.specs[unit][1]:
+            return False
+        return old.intact(out_dir, unit)
+
+    clean = {unit for unit in units if current(unit)}
+    dirty = [unit for unit in units if unit not in clean]
+    files = _render(inputs, dirty, progress) if dirty else {}
+    manifest = _manifest(inputs, files, old, clean)
+    text = manifest.to_text()
+    write = dict(files)
+    if old is None or old.to_text() != text or not (out_dir / MANIFEST).is_file():
+        write[MANIFEST] = text
+    remove = (set(old.files) - set(manifest.files)) if old is not None else set()
+    return Plan(write, remove, dirty)

@@ -33,3 +33,7 @@ def display_path(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+class FormattingError(Exception):
+    """Generated code black cannot parse: a generator bug, reported with the file."""

@@ -9,30 +9,13 @@ they renamed into place, so a failure leaves the tree as it was.
 from __future__ import annotations
 
 import difflib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-MANIFEST = ".dlrgen-manifest.json"
+from generator.manifest import MANIFEST, Manifest
+
 _TEMP_SUFFIX = ".dlrgen-tmp"
-
-
-def manifest_content(paths: list[str]) -> str:
-    return json.dumps({"generator": "dlrgen", "files": sorted(paths)}, indent=2) + "\n"
-
-
-def with_manifest(files: dict[str, str]) -> dict[str, str]:
-    return {**files, MANIFEST: manifest_content(list(files))}
-
-
-def owned_files(out_dir: Path) -> set[str]:
-    """Files the last generation wrote, from its manifest."""
-    try:
-        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
-        return {str(p) for p in data.get("files", [])}
-    except (OSError, ValueError, AttributeError):
-        return set()
 
 
 @dataclass(frozen=True)
@@ -57,7 +40,8 @@ def changes(out_dir: Path, files: dict[str, str]) -> list[Change]:
             old = ""
         if old != new:
             out.append(Change(path, "changed", _diff(path, old, new)))
-    for path in sorted(owned_files(out_dir) - set(files)):
+    owned = Manifest.read(out_dir)
+    for path in sorted(set(owned.files if owned else ()) - set(files)):
         target = out_dir / path
         if target.is_file():
             out.append(Change(path, "removed", _diff(path, target.read_text(encoding="utf-8", errors="replace"), "")))
@@ -71,9 +55,11 @@ def _diff(path: str, old: str, new: str) -> str:
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
-def write_files(out_dir: Path, files: dict[str, str]) -> list[Change]:
-    """Bring ``out_dir`` in line with ``files``; returns what changed."""
-    pending = changes(out_dir, files)
+def apply(out_dir: Path, write: dict[str, str], remove: set[str] = frozenset()) -> list[Change]:
+    """Write ``write`` (skipping files already as wanted) and delete ``remove``; returns what
+    changed. Nothing is replaced until every new file has been written in full."""
+    pending = [c for c in changes(out_dir, write) if c.kind != "removed"]
+    pending += [Change(path, "removed", "") for path in sorted(remove) if (out_dir / path).is_file()]
     staged: list[tuple[Path, Path]] = []
     try:
         for change in pending:
@@ -82,7 +68,7 @@ def write_files(out_dir: Path, files: dict[str, str]) -> list[Change]:
             target = out_dir / change.path
             target.parent.mkdir(parents=True, exist_ok=True)
             temp = target.with_name(target.name + _TEMP_SUFFIX)
-            temp.write_text(files[change.path], encoding="utf-8", newline="\n")
+            temp.write_text(write[change.path], encoding="utf-8", newline="\n")
             staged.append((temp, target))
     except BaseException:
         for temp, _ in staged:
@@ -97,6 +83,12 @@ def write_files(out_dir: Path, files: dict[str, str]) -> list[Change]:
             (out_dir / change.path).unlink(missing_ok=True)
             _prune_empty_dirs((out_dir / change.path).parent, out_dir)
     return pending
+
+
+def write_files(out_dir: Path, files: dict[str, str]) -> list[Change]:
+    """Bring ``out_dir`` in line with a full generation ``files`` (manifest included)."""
+    owned = Manifest.read(out_dir)
+    return apply(out_dir, files, set(owned.files if owned else ()) - set(files))
 
 
 def _prune_empty_dirs(directory: Path, stop: Path) -> None:

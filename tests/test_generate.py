@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -12,7 +13,8 @@ import pytest
 
 from conftest import GENERATED, ROOT, SPECS
 from generator.pipeline import build
-from generator.writer import MANIFEST, write_files
+from generator.manifest import MANIFEST
+from generator.writer import write_files
 
 
 def dlrgen(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -70,7 +72,9 @@ def test_check_reports_changed_added_and_removed_files(tmp_path: Path) -> None:
     stale.parent.mkdir()
     stale.write_text("old\n", encoding="utf-8")
     manifest = out / MANIFEST
-    manifest.write_text(manifest.read_text().replace('"files": [', '"files": [\n    "dlr_gone/README.md",'))
+    data = json.loads(manifest.read_text())
+    data["files"]["dlr_gone/README.md"] = "0" * 64
+    manifest.write_text(json.dumps(data))
 
     result = dlrgen("check", "--out", str(out))
     assert result.returncode == 1
@@ -137,3 +141,48 @@ def test_a_write_failure_midway_leaves_output_as_it_was(tmp_path: Path, built: d
         write_files(out, {**built, **changed})
     monkeypatch.undo()
     assert snapshot(out) == before
+
+
+HEAVY = ("black", "jinja2", "datamodel_code_generator", "jsonschema")
+
+
+def test_incremental_generation_renders_only_what_changed(tmp_path: Path) -> None:
+    specs, out = tmp_path / "specs", tmp_path / "generated"
+    shutil.copytree(SPECS, specs)
+    shutil.copytree(GENERATED, out)
+
+    # Nothing changed: nothing rendered, and none of the heavy libraries imported.
+    script = (
+        "import sys\nfrom generator.cli import main\n"
+        f"code = main(['generate', '--specs', {str(specs)!r}, '--out', {str(out)!r}])\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))\n"
+        "raise SystemExit(code)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "0 files changed" in result.stdout and "nothing to render" in result.stdout
+    assert result.stdout.strip().endswith("[]")
+
+    # One spec changed: only that provider is rendered.
+    spec = specs / "itnio_voice.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace("Calls are being made.", "Calls are being placed."))
+    result = dlrgen("generate", "--specs", str(specs), "--out", str(out))
+    assert "(rendered: itnio_voice)" in result.stdout
+    assert "Calls are being placed." in (out / "dlr_itnio_voice" / "dlr_itnio_voice" / "statuses.py").read_text()
+
+    # A hand edit to a generated file is undone, and only its provider is rendered again.
+    edited = out / "dlr_sgate_otp" / "dlr_sgate_otp" / "errors.py"
+    original = edited.read_text(encoding="utf-8")
+    edited.write_text(original + "# hand edit\n", encoding="utf-8")
+    result = dlrgen("generate", "--specs", str(specs), "--out", str(out))
+    assert "(rendered: sgate_otp)" in result.stdout
+    assert edited.read_text(encoding="utf-8") == original
+
+    # A spec removed: its package goes, the others stay.
+    (specs / "itnio_voice.yaml").unlink()
+    result = dlrgen("generate", "--specs", str(specs), "--out", str(out))
+    assert "nothing to render" in result.stdout
+    assert not (out / "dlr_itnio_voice").exists() and (out / "dlr_sgate_otp").is_dir()
+
+    # Whatever the path taken, the result is what a full generation produces.
+    assert dlrgen("check", "--specs", str(specs), "--out", str(out)).returncode == 0
