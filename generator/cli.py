@@ -32,6 +32,15 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="*", type=Path, help="spec files (default: every spec in --specs)")
     validate.add_argument("--specs", type=Path, default=Path("specs"))
     commands.add_parser("schema", help="print the JSON Schema of the spec format")
+    with_paths(commands.add_parser("watch", help="regenerate on every save of a spec or template"))
+    docs = commands.add_parser("docs", help="write docs/providers.md, the cross-provider status matrix")
+    docs.add_argument("--specs", type=Path, default=Path("specs"))
+    docs.add_argument("--output", type=Path, default=Path("docs/providers.md"))
+    docs.add_argument("--check", action="store_true", help="exit 1 if the file is not current instead of writing")
+    new = commands.add_parser("new", help="scaffold a commented spec for a new provider")
+    new.add_argument("provider", help="provider id, snake_case, e.g. acme_sms")
+    new.add_argument("--title", help="the provider's name (default: from the id)")
+    new.add_argument("--specs", type=Path, default=Path("specs"))
     mock = commands.add_parser("mock", help="serve a provider's API locally, checking signatures like the provider")
     mock.add_argument("provider", help="provider id, e.g. itnio_voice")
     mock.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
@@ -54,6 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args.files, args.specs)
         if args.command == "mock":
             return _mock(args)
+        if args.command == "watch":
+            return _watch(args.specs, args.out)
+        if args.command == "docs":
+            return _docs(args.specs, args.output, args.check)
+        if args.command == "new":
+            return _new(args.provider, args.title, args.specs)
         return _schema()
     except SpecError as exc:
         for problem in exc.problems:
@@ -121,6 +136,93 @@ def _validate(files: list[Path], specs: Path) -> int:
     if problems:
         raise SpecError(problems)
     print(f"dlrgen: {len(paths)} spec{'s' if len(paths) != 1 else ''} valid")
+    return EXIT_OK
+
+
+def _watch(specs: Path, out: Path) -> int:
+    import signal
+    import threading
+
+    from watchfiles import watch
+
+    from generator.paths import templates_root
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+
+    def regenerate() -> None:
+        try:
+            _generate(specs, out)
+        except SpecError as exc:
+            for problem in exc.problems:
+                print(problem, flush=True)
+            print(f"dlrgen: {len(exc.problems)} problem(s); {out} left as it was", flush=True)
+        except FormattingError as exc:
+            print(f"dlrgen: internal error, please report it: {exc}", flush=True)
+        sys.stdout.flush()
+
+    roots = [specs, Path(str(templates_root()))]
+    regenerate()
+    ready = False
+    try:
+        # yield_on_timeout: the first (empty) batch says the watcher is in place, so
+        # "watching" is only printed once a save can no longer be missed.
+        for batch in watch(*roots, stop_event=stop, debounce=200, step=50, rust_timeout=300, yield_on_timeout=True,
+                           watch_filter=lambda change, path: path.endswith((".yaml", ".yml", ".jinja"))):
+            if not ready:
+                ready = True
+                print(f"dlrgen: watching {', '.join(str(r) for r in roots)} (Ctrl-C to stop)", flush=True)
+            if not batch:
+                continue
+            names = sorted({Path(path).name for _, path in batch})
+            print(f"dlrgen: changed: {', '.join(names)}", flush=True)
+            regenerate()
+    except KeyboardInterrupt:
+        pass
+    print("dlrgen: stopped watching", flush=True)
+    return EXIT_OK
+
+
+def _docs(specs: Path, output: Path, check: bool) -> int:
+    from generator.pipeline import build_docs
+
+    text = build_docs(specs)
+    current = output.read_text(encoding="utf-8") if output.is_file() else None
+    if check:
+        if current == text:
+            print(f"dlrgen: {output} is up to date")
+            return EXIT_OK
+        print(f"dlrgen: {output} is stale; run `dlrgen docs`", file=sys.stderr)
+        return EXIT_STALE
+    if current != text:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        print(f"dlrgen: wrote {output}")
+    else:
+        print(f"dlrgen: {output} is up to date")
+    return EXIT_OK
+
+
+def _new(provider: str, title: str | None, specs: Path) -> int:
+    import re
+
+    import jinja2
+
+    from generator.paths import templates_root
+
+    if not re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)*", provider):
+        print(f"dlrgen new: {provider!r} is not a snake_case provider id (e.g. acme_sms)", file=sys.stderr)
+        return EXIT_SPEC_ERROR
+    target = specs / f"{provider}.yaml"
+    if target.exists():
+        print(f"dlrgen new: {target} already exists", file=sys.stderr)
+        return EXIT_SPEC_ERROR
+    source = templates_root().joinpath("new").joinpath("spec.yaml.jinja").read_text(encoding="utf-8")
+    title = title or " ".join(part.capitalize() for part in provider.split("_"))
+    text = jinja2.Template(source, keep_trailing_newline=True).render(provider=provider, title=json.dumps(title))
+    specs.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    print(f"dlrgen: wrote {target}; edit it, then `dlrgen validate {target}` and `dlrgen generate`")
     return EXIT_OK
 
 

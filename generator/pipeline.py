@@ -138,3 +138,14 @@ def plan(specs_dir: Path, out_dir: Path, progress: Progress | None = None) -> Pl
         write[MANIFEST] = text
     remove = (set(old.files) - set(manifest.files)) if old is not None else set()
     return Plan(write, remove, dirty)
+
+
+def build_docs(specs_dir: Path) -> str:
+    """The text of ``docs/providers.md`` for the specs."""
+    inputs = Inputs.read(specs_dir)
+    providers, problems = load_providers([path for path, _ in inputs.specs.values()])
+    if problems:
+        raise SpecError(problems)
+    from generator.render import render_docs
+
+    return render_docs(providers)
