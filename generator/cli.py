@@ -104,7 +104,8 @@ def _generate(specs: Path, out: Path) -> int:
     changed = apply(out, todo.write, todo.remove)
     for change in changed:
         print(f"{change.kind:8} {out / change.path}")
-    rendered = f" (rendered: {', '.join(todo.rendered)})" if todo.rendered else " (nothing to render)"
+    names = todo.rendered if len(todo.rendered) <= 8 else [*todo.rendered[:8], f"and {len(todo.rendered) - 8} more"]
+    rendered = f" (rendered: {', '.join(names)})" if todo.rendered else " (nothing to render)"
     print(f"dlrgen: {len(changed)} file{'s' if len(changed) != 1 else ''} changed in {out}{rendered}")
     return EXIT_OK
 

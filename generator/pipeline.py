@@ -10,7 +10,9 @@ never imports the heavy libraries (jsonschema, Jinja, datamodel-code-generator, 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -70,22 +72,41 @@ class Inputs:
 
 
 def _render(inputs: Inputs, units: list[str], progress: Progress | None) -> dict[str, str]:
-    """Render and format the given units (``dlr_core`` and provider ids); raises SpecError."""
+    """Render and format the given units (``dlr_core`` and provider ids); raises SpecError.
+
+    Units are independent, so with several to do they are spread over worker processes;
+    the result does not depend on how (each unit's files are a function of its inputs)."""
     providers, problems = load_providers([inputs.specs[u][0] for u in units if u != CORE_UNIT])
     if problems:
         raise SpecError(problems)
+    jobs: list[m.Provider | None] = ([None] if CORE_UNIT in units else []) + list(providers)
+    workers = min(len(jobs), os.cpu_count() or 1)
+    files: dict[str, str] = {}
+    if workers < 2 or len(jobs) < _PARALLEL_THRESHOLD:
+        results: Iterable[dict[str, str]] = map(_render_unit, jobs)
+    else:
+        pool = ProcessPoolExecutor(max_workers=workers)
+        results = pool.map(_render_unit, jobs)
+    try:
+        for index, (job, rendered) in enumerate(zip(jobs, results), start=1):
+            if progress:
+                progress(CORE_UNIT if job is None else job.id, index, len(jobs))
+            files.update(rendered)
+    finally:
+        if workers >= 2 and len(jobs) >= _PARALLEL_THRESHOLD:
+            pool.shutdown()
+    return files
+
+
+# Below this many units, starting worker processes costs more than it saves.
+_PARALLEL_THRESHOLD = 2
+
+
+def _render_unit(provider: m.Provider | None) -> dict[str, str]:
     from generator.formatting import format_files
     from generator.render import render_core, render_provider
 
-    files: dict[str, str] = {}
-    steps = ([CORE_UNIT] if CORE_UNIT in units else []) + [p.id for p in providers]
-    by_id = {p.id: p for p in providers}
-    for index, unit in enumerate(steps, start=1):
-        if progress:
-            progress(unit, index, len(steps))
-        rendered = render_core() if unit == CORE_UNIT else render_provider(by_id[unit])
-        files.update(format_files(rendered))
-    return files
+    return format_files(render_core() if provider is None else render_provider(provider))
 
 
 def _manifest(inputs: Inputs, files: dict[str, str], reused: Manifest | None, reused_units: set[str]) -> Manifest:

@@ -36,12 +36,20 @@ def _python_tuple(values: object) -> str:
     return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
-def _python_data(value: object) -> str:
-    """JSON-like data (from a spec) as a Python literal; every string goes through repr."""
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_python_literal(k)}: {_python_data(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_python_data(v) for v in value) + "]"
+def _python_data(value: object, depth: int = 1) -> str:
+    """JSON-like data (from a spec) as a Python literal; every string goes through repr.
+
+    Written one item per line with trailing commas, as black would keep it, so formatting
+    has nothing to split (splitting long lines is what makes black slow)."""
+    inner, outer = "    " * (depth + 1), "    " * depth
+    if isinstance(value, dict) and value:
+        items = "".join(f"{inner}{_python_literal(k)}: {_python_data(v, depth + 1)},\n" for k, v in value.items())
+        return "{\n" + items + outer + "}"
+    if isinstance(value, list) and value:
+        items = "".join(f"{inner}{_python_data(v, depth + 1)},\n" for v in value)
+        return "[\n" + items + outer + "]"
+    if isinstance(value, (dict, list)):
+        return repr(value)
     return _python_literal(value)
 
 

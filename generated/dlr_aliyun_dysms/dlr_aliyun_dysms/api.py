@@ -71,8 +71,8 @@ QUERY_SEND_DETAILS: Final = OperationSpec(
                     "TemplateCode": "SMS_122310183",
                     "Content": "【阿里云】验证码为：123，您正在登录，若非本人操作，请勿泄露",
                     "PhoneNum": "15298356881",
-                }
-            ]
+                },
+            ],
         },
         "Code": "OK",
     },
@@ -96,7 +96,9 @@ API: Final = ApiSpec(
             "description": "ACS3-HMAC-SHA256, the V3 signature that Alibaba Cloud's current official SDKs use.",
             "docs": "https://help.aliyun.com/zh/sdk/product-overview/v3-request-structure-and-signature",
             "timestamp": "iso8601_utc",
-            "nonce": {"kind": "uuid4"},
+            "nonce": {
+                "kind": "uuid4",
+            },
             "add": {
                 "header": {
                     "x-acs-action": "{action}",
@@ -104,15 +106,20 @@ API: Final = ApiSpec(
                     "x-acs-date": "{timestamp}",
                     "x-acs-signature-nonce": "{nonce}",
                     "x-acs-content-sha256": "{body|sha256_hex}",
-                }
+                },
             },
             "sign": [
                 {
                     "as": "canonical_request",
                     "canonical_request": {
                         "signed_headers": {
-                            "names": ["host", "content-type"],
-                            "prefixes": ["x-acs-"],
+                            "names": [
+                                "host",
+                                "content-type",
+                            ],
+                            "prefixes": [
+                                "x-acs-",
+                            ],
                         },
                         "payload_hash": "{body|sha256_hex}",
                     },
@@ -133,15 +140,17 @@ API: Final = ApiSpec(
             ],
             "attach": {
                 "header": {
-                    "Authorization": "ACS3-HMAC-SHA256 Credential={access_key_id},SignedHeaders={signed_headers},Signature={signature}"
-                }
+                    "Authorization": "ACS3-HMAC-SHA256 Credential={access_key_id},SignedHeaders={signed_headers},Signature={signature}",
+                },
             },
         },
         "rpc_v1": {
             "description": "RPC signature v1 (HMAC-SHA1 over the percent-encoded canonical query), the older scheme still accepted by every RPC-style API.",
             "docs": "https://help.aliyun.com/document_detail/315526.html",
             "timestamp": "iso8601_utc",
-            "nonce": {"kind": "uuid4"},
+            "nonce": {
+                "kind": "uuid4",
+            },
             "add": {
                 "query": {
                     "Action": "{action}",
@@ -152,10 +161,15 @@ API: Final = ApiSpec(
                     "SignatureVersion": "1.0",
                     "SignatureNonce": "{nonce}",
                     "Timestamp": "{timestamp}",
-                }
+                },
             },
             "sign": [
-                {"as": "canonical_query", "canonical_query": {"encoding": "rfc3986"}},
+                {
+                    "as": "canonical_query",
+                    "canonical_query": {
+                        "encoding": "rfc3986",
+                    },
+                },
                 {
                     "as": "string_to_sign",
                     "format": "{method}&%2F&{canonical_query|percent}",
@@ -170,7 +184,11 @@ API: Final = ApiSpec(
                     },
                 },
             ],
-            "attach": {"query": {"Signature": "{signature}"}},
+            "attach": {
+                "query": {
+                    "Signature": "{signature}",
+                },
+            },
         },
     },
     default_scheme="v3",

@@ -38,7 +38,12 @@ QUERY_RECALL_FLOW_DETAIL: Final = OperationSpec(
             "recallType": 1,
             "status": 1,
             "nodeList": [
-                {"keyId": 1427, "taskId": 5009612, "nodeStatus": 2, "scriptId": 123}
+                {
+                    "keyId": 1427,
+                    "taskId": 5009612,
+                    "nodeStatus": 2,
+                    "scriptId": 123,
+                },
             ],
             "total": 574,
             "size": 1,
@@ -74,14 +79,14 @@ API: Final = ApiSpec(
                         "input": "{api_key}{api_secret}{timestamp}",
                         "output": "hex",
                     },
-                }
+                },
             ],
             "attach": {
                 "header": {
                     "Api-Key": "{api_key}",
                     "Timestamp": "{timestamp}",
                     "Sign": "{signature}",
-                }
+                },
             },
         },
     },

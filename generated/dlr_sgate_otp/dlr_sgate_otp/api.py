@@ -68,17 +68,39 @@ API: Final = ApiSpec(
             "description": "V-Signature = Base64(MD5withRSA over the hex MD5 of a compact JSON object of api key, timestamp, nonce, url, method and body, in that order).",
             "docs": "https://docs.sgate.sa/en/payoutApi/apiRule/sign.html",
             "timestamp": "unix_seconds",
-            "nonce": {"kind": "alphanumeric", "length": 20},
+            "nonce": {
+                "kind": "alphanumeric",
+                "length": 20,
+            },
             "sign": [
                 {
                     "as": "sign_content",
                     "json_object": [
-                        {"key": "api_key", "value": "{api_key}"},
-                        {"key": "timestamp", "value": "{timestamp}", "type": "integer"},
-                        {"key": "nonce_str", "value": "{nonce}"},
-                        {"key": "url", "value": "{path_and_query}"},
-                        {"key": "method", "value": "{method}"},
-                        {"key": "body", "value": "{body}"},
+                        {
+                            "key": "api_key",
+                            "value": "{api_key}",
+                        },
+                        {
+                            "key": "timestamp",
+                            "value": "{timestamp}",
+                            "type": "integer",
+                        },
+                        {
+                            "key": "nonce_str",
+                            "value": "{nonce}",
+                        },
+                        {
+                            "key": "url",
+                            "value": "{path_and_query}",
+                        },
+                        {
+                            "key": "method",
+                            "value": "{method}",
+                        },
+                        {
+                            "key": "body",
+                            "value": "{body}",
+                        },
                     ],
                 },
                 {
@@ -106,7 +128,7 @@ API: Final = ApiSpec(
                     "V-Timestamp": "{timestamp}",
                     "V-Nonce-Str": "{nonce}",
                     "V-Signature": "{signature}",
-                }
+                },
             },
         },
     },

@@ -68,10 +68,10 @@ GET_USMS_SEND_RECEIPT: Final = OperationSpec(
                         "ReceiptResult": "发送成功",
                         "ReceiptTime": 6,
                         "UserId": "1213",
-                    }
+                    },
                 ],
                 "SessionNo": "BmThtoRB",
-            }
+            },
         ],
         "Message": "OnVhSPcD",
         "RetCode": 0,
@@ -95,9 +95,18 @@ API: Final = ApiSpec(
         "signature": {
             "description": "SHA1 over the parameters sorted by name, concatenated as name+value with no separators or escaping, followed by the private key.",
             "docs": "https://docs.ucloud.cn/api/summary/signature",
-            "add": {"body": {"PublicKey": "{public_key}"}},
+            "add": {
+                "body": {
+                    "PublicKey": "{public_key}",
+                },
+            },
             "sign": [
-                {"as": "sorted_params", "sorted_concat": {"source": "body"}},
+                {
+                    "as": "sorted_params",
+                    "sorted_concat": {
+                        "source": "body",
+                    },
+                },
                 {
                     "as": "signature",
                     "hash": {
@@ -107,7 +116,11 @@ API: Final = ApiSpec(
                     },
                 },
             ],
-            "attach": {"body": {"Signature": "{signature}"}},
+            "attach": {
+                "body": {
+                    "Signature": "{signature}",
+                },
+            },
         },
     },
     default_scheme="signature",
