@@ -12,6 +12,7 @@ literal braces.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -266,8 +267,20 @@ def _output(digest: bytes, style: str) -> Value:
 
 
 def _rsa_sign(pem: str, hash_name: str, data: bytes) -> bytes:
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    algorithm = {"md5": hashes.MD5(), "sha1": hashes.SHA1(), "sha256": hashes.SHA256()}[
+        hash_name
+    ]
+    return _rsa_key(pem).sign(data, padding.PKCS1v15(), algorithm)
+
+
+@functools.lru_cache(maxsize=16)
+def _rsa_key(pem: str) -> Any:
+    """Loading (and checking) an RSA key costs tens of milliseconds: do it once per key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
     try:
         key = serialization.load_pem_private_key(pem.encode("utf-8"), password=None)
@@ -277,7 +290,4 @@ def _rsa_sign(pem: str, hash_name: str, data: bytes) -> bytes:
         ) from exc
     if not isinstance(key, rsa.RSAPrivateKey):
         raise SigningError("the private key is not an RSA key")
-    algorithm = {"md5": hashes.MD5(), "sha1": hashes.SHA1(), "sha256": hashes.SHA256()}[
-        hash_name
-    ]
-    return key.sign(data, padding.PKCS1v15(), algorithm)
+    return key
