@@ -24,6 +24,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
 from dlr_core.request import PreparedRequest, percent_encode
 
 Value = str | bytes
@@ -277,10 +279,9 @@ def _rsa_sign(pem: str, hash_name: str, data: bytes) -> bytes:
 
 
 @functools.lru_cache(maxsize=16)
-def _rsa_key(pem: str) -> Any:
+def _rsa_key(pem: str) -> RSAPrivateKey:
     """Loading (and checking) an RSA key costs tens of milliseconds: do it once per key."""
     from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
 
     try:
         key = serialization.load_pem_private_key(pem.encode("utf-8"), password=None)
@@ -288,6 +289,6 @@ def _rsa_key(pem: str) -> Any:
         raise SigningError(
             "the private key is not a valid unencrypted PEM RSA key"
         ) from exc
-    if not isinstance(key, rsa.RSAPrivateKey):
+    if not isinstance(key, RSAPrivateKey):
         raise SigningError("the private key is not an RSA key")
     return key
