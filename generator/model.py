@@ -75,8 +75,9 @@ class StatusEnum:
 
 @dataclass(frozen=True)
 class Envelope:
+    success_mode: str  # equals | absent | http
     success_fields: tuple[str, ...]
-    success_value: RawValue
+    success_value: RawValue | None
     code_fields: tuple[str, ...]
     message_fields: tuple[str, ...]
     request_id_fields: tuple[str, ...]
@@ -97,6 +98,7 @@ class Param:
     array_style: str | None
     index_start: int
     json_schema: dict[str, Any]
+    from_credential: str | None = None
 
 
 @dataclass
@@ -174,6 +176,7 @@ class ReceiptPlan:
     status_expression: str
     raw_status: tuple[tuple[str, str], ...]  # (wire name, expression)
     fields: tuple[ReceiptField, ...]
+    details: tuple[tuple[str, str], ...]  # (name, expression) carried into Receipt.details
     uses_params: bool
 
 
@@ -181,12 +184,14 @@ class ReceiptPlan:
 class Pagination:
     """A page-numbered operation: which parameters page it and where its records are."""
 
-    page_param: str
-    size_param: str
+    style: str  # page_number | next_url
+    page_param: str | None
+    size_param: str | None
     first_page: int
     items_expression: str  # a Python expression over ``result`` giving the page's records
     item_class: str
-    total_expression: str  # a Python expression over ``result`` giving the total
+    total_expression: str | None  # page_number: the total, over ``result``
+    next_expression: str | None  # next_url: the next page's URL, over ``result``
 
 
 @dataclass(frozen=True)
@@ -214,6 +219,7 @@ class Operation:
     pagination: Pagination | None
     batch: Batch | None
     example: dict[str, Any] | None
+    consuming: bool
 
 
 @dataclass(frozen=True)
@@ -255,6 +261,7 @@ class Provider:
     api_version: str | None
     servers: tuple[Server, ...]
     default_server: str
+    require_base_url: bool
     auth: Auth
     envelope: Envelope
     operations: tuple[Operation, ...]

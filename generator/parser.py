@@ -23,7 +23,7 @@ _PYDANTIC_RESERVED = frozenset(
 _SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 _TEMPLATE_FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _TEMPLATE_REFERENCE = re.compile(r"^([a-z][a-z0-9_]*)((?:\|[a-z0-9_]+)*)$")
-TEMPLATE_FILTERS = frozenset({"percent", "lower", "upper", "sha256_hex", "utc_date"})
+TEMPLATE_FILTERS = frozenset({"percent", "lower", "upper", "sha256_hex", "utc_date", "base64"})
 # Variables every auth template may use: the request being signed, and the scheme's own values.
 REQUEST_VARIABLES = frozenset({"method", "host", "path", "path_and_query", "body"})
 _DATE_TOKENS = {"yyyy": "%Y", "MM": "%m", "dd": "%d", "HH": "%H", "mm": "%M", "ss": "%S"}
@@ -159,6 +159,7 @@ class _Parser:
             api_version=d.get("api_version"),
             servers=servers,
             default_server=d["servers"]["default"],
+            require_base_url=d["servers"].get("require_base_url", False),
             auth=auth,
             envelope=envelope,
             operations=operations,
@@ -181,9 +182,15 @@ class _Parser:
     def envelope(self) -> m.Envelope:
         raw = self.data["envelope"]
         success = raw["success"]
+        forms = {"equals": {"field", "equals"}, "absent": {"field", "absent"}, "http": {"http"}}
+        mode = next((name for name, keys in forms.items() if set(success) == keys), None)
+        if mode is None:
+            self.problem(("envelope", "success"), "success needs field + equals, field + absent: true, or http: 2xx")
+            mode = "http"
         return m.Envelope(
-            success_fields=_as_tuple(success["field"]),
-            success_value=success["equals"],
+            success_mode=mode,
+            success_fields=_as_tuple(success.get("field", ())),
+            success_value=success.get("equals"),
             code_fields=_as_tuple(raw.get("code", ())),
             message_fields=_as_tuple(raw.get("message", ())),
             request_id_fields=_as_tuple(raw.get("request_id", ())),
@@ -329,6 +336,15 @@ class _Parser:
         base: JsonPath = ("operations", name)
         prefix = pascal(name)
         params = self.params(base, raw.get("params", {}))
+        placeholders = re.findall(r"\{([^{}]+)\}", raw["path"])
+        path_wires = {p.wire for p in params if p.location == "path"}
+        for name in placeholders:
+            if name not in path_wires:
+                self.problem(base + ("path",), f"path placeholder {{{name}}} has no parameter with in: path, wire: {name}")
+        for param in params:
+            if param.location == "path" and param.wire not in placeholders:
+                self.problem(base + ("params", param.name), f"path parameter {param.wire!r} is not in the path "
+                                                            f"{raw['path']!r}", at_key=True)
         params_class = f"{prefix}Params"
         self.check_unique_classes([(base, params_class)])
         self.defs[params_class] = self.params_schema(params_class, raw["summary"], params)
@@ -358,35 +374,46 @@ class _Parser:
             pagination=pagination,
             batch=batch,
             example=raw.get("example"),
+            consuming=raw.get("consuming", False),
         )
 
     def pagination(self, base: JsonPath, raw: dict[str, Any], root: m.ObjectModel, params: tuple[m.Param, ...]
                    ) -> m.Pagination | None:
+        style = raw.get("style", "page_number")
+        needed = {"page_number": ("page", "size", "total"), "next_url": ("next",)}[style]
+        for key in needed:
+            if key not in raw:
+                self.problem(base, f"{style} pagination needs {key!r}")
+                return None
         by_name = {p.name: p for p in params if p.const is None}
-        for key in ("page", "size"):
-            param = by_name.get(raw[key])
-            if param is None:
-                self.problem(base + (key,), f"pagination {key} {raw[key]!r} is not a parameter of this operation")
-                return None
-            if param.type != "integer":
-                self.problem(base + (key,), f"pagination {key} {raw[key]!r} must be an integer parameter")
-                return None
+        if style == "page_number":
+            for key in ("page", "size"):
+                param = by_name.get(raw[key])
+                if param is None:
+                    self.problem(base + (key,), f"pagination {key} {raw[key]!r} is not a parameter of this operation")
+                    return None
+                if param.type != "integer":
+                    self.problem(base + (key,), f"pagination {key} {raw[key]!r} must be an integer parameter")
+                    return None
         scopes, loops = self.record_scopes(base + ("items",), raw["items"], root)
         if scopes is None:
             return None
         if len(loops) != 1:
             self.problem(base + ("items",), f"pagination items {raw['items']!r} must name one list, like Records[]")
             return None
-        total = self.field_reference(base + ("total",), raw["total"], scopes[:1])
-        if total is None:
+        key = "total" if style == "page_number" else "next"
+        pointer = self.field_reference(base + (key,), raw[key], scopes[:1])
+        if pointer is None:
             return None
         return m.Pagination(
-            page_param=raw["page"],
-            size_param=raw["size"],
+            style=style,
+            page_param=raw.get("page"),
+            size_param=raw.get("size"),
             first_page=raw.get("first_page", 1),
             items_expression=loops[0].iterable,
             item_class=scopes[-1][2].class_name,
-            total_expression=total[0],
+            total_expression=pointer[0] if style == "page_number" else None,
+            next_expression=pointer[0] if style == "next_url" else None,
         )
 
     def batch(self, base: JsonPath, raw: dict[str, Any], params: tuple[m.Param, ...], has_receipts: bool
@@ -412,6 +439,10 @@ class _Parser:
             if name in RESERVED_PARAMS:
                 self.problem(path, f"{name!r} is reserved for the client's own keyword arguments "
                                    f"({', '.join(sorted(RESERVED_PARAMS - {'self'}))}); give another name", at_key=True)
+            if "from_credential" in p:
+                if p["from_credential"] not in self.data["auth"]["credentials"]:
+                    self.problem(path + ("from_credential",), f"{p['from_credential']!r} is not a credential")
+                self.used_in_auth.add(p["from_credential"])
             location_key = ("body" if p["in"] in ("json", "form") else p["in"], p["wire"])
             if location_key in wires:
                 self.problem(path + ("wire",), f"wire name {p['wire']!r} is already used by parameter "
@@ -455,6 +486,7 @@ class _Parser:
                 required=p.get("required", False), default=p.get("default"), const=p.get("const"),
                 date_format=date_format, array_style=p.get("array_style"), index_start=p.get("index_start", 0),
                 json_schema=_param_json_schema(p),
+                from_credential=p.get("from_credential"),
             ))
         return tuple(out)
 
@@ -462,7 +494,7 @@ class _Parser:
         properties = {}
         required = []
         for p in params:
-            if p.const is not None:
+            if p.const is not None or p.from_credential is not None:
                 continue
             properties[p.wire] = p.json_schema
             if p.required and p.default is None:
@@ -616,6 +648,14 @@ class _Parser:
                     if field is not None and field.kind != "scalar":
                         self.problem(base + (attribute,), f"{raw[attribute]!r} is not a scalar field")
                     fields.append(m.ReceiptField(attribute, f"as_text({expression})", "as_text"))
+        details = []
+        for name, source in raw.get("details", {}).items():
+            if not _SNAKE.match(name):
+                self.problem(base + ("details", name), f"detail name {name!r} must be snake_case", at_key=True)
+                continue
+            resolved = resolve("details", source)
+            if resolved:
+                details.append((name, resolved[0]))
         for attribute in ("submitted_at", "completed_at"):
             if attribute in raw:
                 resolved = self.field_reference(base + (attribute,), raw[attribute], scopes)
@@ -657,6 +697,7 @@ class _Parser:
             status_expression=status_expression,
             raw_status=tuple(raw_status),
             fields=tuple(fields),
+            details=tuple(details),
             uses_params=uses_params,
         )
 
@@ -869,6 +910,8 @@ def _time_converter(time_format: Any) -> str | None:
         return "from_unix_milliseconds({})"
     if time_format == "iso8601":
         return "from_iso8601({})"
+    if time_format == "rfc2822":
+        return "from_rfc2822({})"
     if isinstance(time_format, dict):
         pattern = date_pattern_to_strftime(time_format["pattern"])
         return "from_pattern({}, " + f"{pattern!r}, {time_format['utc_offset']!r})"

@@ -244,7 +244,7 @@ def _client_params(op: m.Operation) -> list[dict[str, str]]:
     """Keyword arguments of a client method: required ones first, as Python reads best."""
     params = []
     for p in op.params:
-        if p.const is not None:
+        if p.const is not None or p.from_credential is not None:
             continue
         if p.type == "array":
             annotation = f"Sequence[{_ANNOTATIONS[p.json_schema['items']['type']]}]"
@@ -274,7 +274,7 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
     kinds: set[str] = set()
     for op in provider.operations:
         params = _client_params(op)
-        kinds.update(p.type for p in op.params if p.const is None)
+        kinds.update(p.type for p in op.params if p.const is None and p.from_credential is None)
         entry: dict[str, Any] = {
             "name": op.name, "constant": op.name.upper(), "summary": op.summary, "description": op.description,
             "params": params, "params_class": op.params_class, "response_class": op.response_class,

@@ -90,6 +90,7 @@ API: Final = ApiSpec(
         message_fields=("Message",),
         request_id_fields=("RequestId",),
         data_field=None,
+        success_mode="equals",
     ),
     auth_schemes={
         "v3": {

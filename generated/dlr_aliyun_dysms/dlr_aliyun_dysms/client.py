@@ -41,9 +41,9 @@ def _query_send_details_total(result: QuerySendDetailsResult) -> int | None:
 
 
 QUERY_SEND_DETAILS_PAGING = Paging(
+    items=_query_send_details_items,
     page_param="current_page",
     first_page=1,
-    items=_query_send_details_items,
     total=_query_send_details_total,
 )
 

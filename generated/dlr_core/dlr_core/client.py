@@ -27,6 +27,7 @@ from collections.abc import (
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from types import TracebackType
+from urllib.parse import quote
 from typing import Any, Generic, TypeVar
 
 import httpx
@@ -83,6 +84,8 @@ class ParamSpec:
     index_start: int = 0
     const: str | int | None = None
     required: bool = False
+    from_credential: str | None = None
+    """Filled from this credential rather than from the caller (an account id in the path)."""
 
 
 @dataclass(frozen=True)
@@ -98,12 +101,17 @@ class OperationSpec:
 
 @dataclass(frozen=True)
 class EnvelopeSpec:
+    """How answers say success: ``success_mode`` is ``equals`` (a field equals a value),
+    ``absent`` (a field, such as an error object, is missing) or ``http`` (a 2xx status).
+    Field names may be dotted paths into nested objects."""
+
     success_fields: tuple[str, ...]
-    success_value: int | str
+    success_value: int | str | None
     code_fields: tuple[str, ...] = ()
     message_fields: tuple[str, ...] = ()
     request_id_fields: tuple[str, ...] = ()
     data_field: str | None = None
+    success_mode: str = "equals"
 
 
 @dataclass(frozen=True)
@@ -124,16 +132,19 @@ class ApiSpec:
     operations: tuple[OperationSpec, ...] = ()
     retry: RetryPolicy = RetryPolicy()
     polling: PollingHints = PollingHints()
+    require_base_url: bool = False
 
 
 @dataclass(frozen=True)
 class Paging(Generic[Model]):
-    """Where a page-numbered operation keeps its page number, records and total."""
+    """How an operation pages: by page number up to a total, or by following the link to
+    the next page until there is none."""
 
-    page_param: str
-    first_page: int
     items: Callable[[Model], Sized]
-    total: Callable[[Model], int | None]
+    page_param: str | None = None
+    first_page: int = 1
+    total: Callable[[Model], int | None] | None = None
+    next_url: Callable[[Model], str | None] | None = None
 
 
 class Credentials:
@@ -183,10 +194,20 @@ def _loose_equal(received: object, expected: int | str) -> bool:
     return str(received).strip() == str(expected)
 
 
+def _lookup(body: Any, path: str) -> Any:
+    """A dotted path into nested objects; _MISSING where any step is absent."""
+    for part in path.split("."):
+        if not isinstance(body, Mapping) or part not in body:
+            return _MISSING
+        body = body[part]
+    return body
+
+
 def _first(body: Mapping[str, Any], fields: tuple[str, ...]) -> Any:
     for field in fields:
-        if field in body:
-            return body[field]
+        found = _lookup(body, field)
+        if found is not _MISSING:
+            return found
     return _MISSING
 
 
@@ -263,6 +284,10 @@ class ClientCore:
         for name in api.credentials:
             if not credentials.get(name):
                 raise ValueError(f"credential {name!r} is required")
+        if api.require_base_url and not base_url:
+            raise ValueError(
+                f"{api.provider} has one endpoint per account: pass base_url"
+            )
         self.base_url = (base_url or api.servers[server]).rstrip("/")
         self.auth_scheme = scheme
         self.timeout = timeout
@@ -306,20 +331,15 @@ class ClientCore:
 
     # -- requests -----------------------------------------------------------------------
 
-    def _prepare(self, operation: OperationSpec, params: BaseModel) -> PreparedRequest:
-        values = params.model_dump()
-        request = PreparedRequest(operation.method, self.base_url, operation.path)
-        locations = {p.location for p in operation.params}
-        request.body_kind = (
-            "json" if "json" in locations else "form" if "form" in locations else "none"
-        )
-        for param in operation.params:
-            value = param.const if param.const is not None else values.get(param.name)
-            if value is None:
-                continue
-            self._encode(request, param, value)
-        if request.body_kind == "json" and not request.json:
-            request.body_kind = "none"
+    def _prepare(
+        self, operation: OperationSpec, params: BaseModel, url: str | None = None
+    ) -> PreparedRequest:
+        """The signed request for a call; with ``url`` (a next-page link), a GET of that
+        URL instead of the operation's own parameters."""
+        if url is not None:
+            request = PreparedRequest.from_url("GET", url, self.base_url)
+        else:
+            request = self._build(operation, params)
         request.set_content_type()
         variables = self._credentials.as_variables()
         if operation.action is not None:
@@ -332,6 +352,39 @@ class ClientCore:
             clock=self._clock,
             nonce=self._nonce,
         ).sign(request)
+        return request
+
+    def _build(self, operation: OperationSpec, params: BaseModel) -> PreparedRequest:
+        values = params.model_dump()
+        credentials = self._credentials.as_variables()
+        path = operation.path
+        for param in operation.params:
+            if param.location == "path":
+                segment = credentials.get(param.from_credential or "") or values.get(
+                    param.name
+                )
+                path = path.replace(
+                    f"{{{param.wire}}}", quote(_scalar(segment), safe="")
+                )
+        request = PreparedRequest(operation.method, self.base_url, path)
+        locations = {p.location for p in operation.params}
+        request.body_kind = (
+            "json" if "json" in locations else "form" if "form" in locations else "none"
+        )
+        for param in operation.params:
+            if param.location == "path":
+                continue
+            if param.const is not None:
+                value: object = param.const
+            elif param.from_credential is not None:
+                value = credentials.get(param.from_credential)
+            else:
+                value = values.get(param.name)
+            if value is None:
+                continue
+            self._encode(request, param, value)
+        if request.body_kind == "json" and not request.json:
+            request.body_kind = "none"
         return request
 
     @staticmethod
@@ -377,41 +430,32 @@ class ClientCore:
             raise self._error_for_status(
                 status, content, "the answer is not a JSON object"
             )
-        result = _first(body, envelope.success_fields)
-        if result is _MISSING:
-            raise self._error_for_status(
-                status,
-                content,
-                f"the answer has no {' or '.join(envelope.success_fields)} field",
-            )
         request_id = _text(_first(body, envelope.request_id_fields))
-        if not _loose_equal(result, envelope.success_value):
-            code = _text(_first(body, envelope.code_fields)) or _text(result)
-            message = _text(_first(body, envelope.message_fields))
-            info = self._api.errors.lookup(code)
-            # A code the spec does not list may still tell its kind through the HTTP status.
-            cls = (
-                error_class(info.kind)
-                if info
-                else (_class_for_status(status) or ProviderError)
+        if envelope.success_mode == "http":
+            succeeded = 200 <= status < 300
+        elif envelope.success_mode == "absent":
+            found = _first(body, envelope.success_fields)
+            succeeded = found is _MISSING or found is None
+        else:
+            result = _first(body, envelope.success_fields)
+            if result is _MISSING:
+                fields = " or ".join(envelope.success_fields)
+                raise self._error_for_status(
+                    status, content, f"the answer has no {fields} field"
+                )
+            succeeded = envelope.success_value is not None and _loose_equal(
+                result, envelope.success_value
             )
-            raise cls(
-                self._credentials.scrub(
-                    message
-                    or (info.description if info else "the provider reported an error")
-                ),
-                provider=self._api.provider,
-                code=code,
-                request_id=request_id,
-                http_status=status,
-                retryable=info.retryable if info else status >= 500,
-                raw_body=self._credentials.scrub_bytes(content),
-            )
+        if not succeeded:
+            raise self._envelope_error(body, status, content, request_id)
         if status >= 400:
             raise self._error_for_status(
                 status, content, "the answer says success with an error status"
             )
-        payload = body if envelope.data_field is None else body.get(envelope.data_field)
+        payload: Any = body
+        if envelope.data_field is not None:
+            payload = _lookup(body, envelope.data_field)
+            payload = None if payload is _MISSING else payload
         try:
             return model.model_validate(payload)
         except ValidationError as exc:
@@ -426,6 +470,37 @@ class ClientCore:
                 http_status=status,
                 raw_body=self._credentials.scrub_bytes(content),
             ) from None
+
+    def _envelope_error(
+        self,
+        body: Mapping[str, Any],
+        status: int,
+        content: bytes,
+        request_id: str | None,
+    ) -> ProviderError:
+        """The typed error for an answer whose envelope says failure."""
+        envelope = self._api.envelope
+        code = _text(_first(body, envelope.code_fields))
+        if code is None and envelope.success_mode == "equals":
+            code = _text(_first(body, envelope.success_fields))
+        message = _text(_first(body, envelope.message_fields))
+        info = self._api.errors.lookup(code)
+        # A code the spec does not list may still tell its kind through the HTTP status.
+        cls = (
+            error_class(info.kind)
+            if info
+            else (_class_for_status(status) or ProviderError)
+        )
+        fallback = info.description if info else "the provider reported an error"
+        return cls(
+            self._credentials.scrub(message or fallback),
+            provider=self._api.provider,
+            code=code,
+            request_id=request_id,
+            http_status=status,
+            retryable=info.retryable if info else (status == 429 or status >= 500),
+            raw_body=self._credentials.scrub_bytes(content),
+        )
 
     def _error_for_status(
         self, status: int, content: bytes, problem: str
@@ -527,6 +602,7 @@ class SyncClientBase(ClientCore):
         params: BaseModel,
         model: type[Model],
         retries: Retries = None,
+        url: str | None = None,
     ) -> Model:
         policy = resolve(retries, self.retry_policy)
         started = self._clock()
@@ -534,7 +610,7 @@ class SyncClientBase(ClientCore):
         while True:
             attempt += 1
             try:
-                return self._attempt(operation, params, model)
+                return self._attempt(operation, params, model, url)
             except (ProviderError, TransportError) as error:
                 delay = self._retry_delay(policy, error, attempt, started)
                 if delay is None:
@@ -542,11 +618,14 @@ class SyncClientBase(ClientCore):
             self._sleep(delay)
 
     def _attempt(
-        self, operation: OperationSpec, params: BaseModel, model: type[Model]
+        self,
+        operation: OperationSpec,
+        params: BaseModel,
+        model: type[Model],
+        url: str | None,
     ) -> Model:
-        request = self._prepare(
-            operation, params
-        )  # signed afresh: new timestamp and nonce
+        # Signed afresh for every attempt: a new timestamp and nonce.
+        request = self._prepare(operation, params, url)
         started = time.monotonic()
         try:
             response = self._http.request(
@@ -570,16 +649,21 @@ class SyncClientBase(ClientCore):
         paging: Paging[Model],
         retries: Retries,
     ) -> Iterator[tuple[Params, Model]]:
-        """Each page of a page-numbered operation, fetched only when the caller gets to it."""
-        page, seen = paging.first_page, 0
+        """Each page of a paged operation, fetched only when the caller gets to it."""
+        page, seen, url = paging.first_page, 0, None
         while True:
-            params = self._params(
-                operation, params_model, {**values, paging.page_param: page}
-            )
-            result = self._call(operation, params, model, retries)
+            numbered = {paging.page_param: page} if paging.page_param else {}
+            params = self._params(operation, params_model, {**values, **numbered})
+            result = self._call(operation, params, model, retries, url)
             yield params, result
-            count, total = len(paging.items(result)), paging.total(result)
+            count = len(paging.items(result))
+            if paging.next_url is not None:
+                url = paging.next_url(result)
+                if not url or count == 0:
+                    return
+                continue
             seen += count
+            total = paging.total(result) if paging.total is not None else None
             if count == 0 or total is None or seen >= total:
                 return
             page += 1
@@ -641,6 +725,7 @@ class AsyncClientBase(ClientCore):
         params: BaseModel,
         model: type[Model],
         retries: Retries = None,
+        url: str | None = None,
     ) -> Model:
         policy = resolve(retries, self.retry_policy)
         started = self._clock()
@@ -648,7 +733,7 @@ class AsyncClientBase(ClientCore):
         while True:
             attempt += 1
             try:
-                return await self._attempt(operation, params, model)
+                return await self._attempt(operation, params, model, url)
             except (ProviderError, TransportError) as error:
                 delay = self._retry_delay(policy, error, attempt, started)
                 if delay is None:
@@ -656,11 +741,14 @@ class AsyncClientBase(ClientCore):
             await self._sleep(delay)
 
     async def _attempt(
-        self, operation: OperationSpec, params: BaseModel, model: type[Model]
+        self,
+        operation: OperationSpec,
+        params: BaseModel,
+        model: type[Model],
+        url: str | None,
     ) -> Model:
-        request = self._prepare(
-            operation, params
-        )  # signed afresh: new timestamp and nonce
+        # Signed afresh for every attempt: a new timestamp and nonce.
+        request = self._prepare(operation, params, url)
         started = time.monotonic()
         try:
             response = await self._http.request(
@@ -684,16 +772,21 @@ class AsyncClientBase(ClientCore):
         paging: Paging[Model],
         retries: Retries,
     ) -> AsyncIterator[tuple[Params, Model]]:
-        """Each page of a page-numbered operation, fetched only when the caller gets to it."""
-        page, seen = paging.first_page, 0
+        """Each page of a paged operation, fetched only when the caller gets to it."""
+        page, seen, url = paging.first_page, 0, None
         while True:
-            params = self._params(
-                operation, params_model, {**values, paging.page_param: page}
-            )
-            result = await self._call(operation, params, model, retries)
+            numbered = {paging.page_param: page} if paging.page_param else {}
+            params = self._params(operation, params_model, {**values, **numbered})
+            result = await self._call(operation, params, model, retries, url)
             yield params, result
-            count, total = len(paging.items(result)), paging.total(result)
+            count = len(paging.items(result))
+            if paging.next_url is not None:
+                url = paging.next_url(result)
+                if not url or count == 0:
+                    return
+                continue
             seen += count
+            total = paging.total(result) if paging.total is not None else None
             if count == 0 or total is None or seen >= total:
                 return
             page += 1

@@ -19,6 +19,7 @@ calls ``f(request)`` for the payload, so answers can depend on what was asked.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import urllib.parse
@@ -225,7 +226,9 @@ class MockProvider:
         missing = [
             p.name
             for p in operation.params
-            if p.required and not request.has_param(p.location, p.wire)
+            if p.required
+            and p.location != "path"  # routing already matched the path
+            and not request.has_param(p.location, p.wire)
         ]
         if missing:
             return self._error(
@@ -245,7 +248,7 @@ class MockProvider:
         candidates = [
             op
             for op in self.api.operations
-            if op.method == request.method and op.path == (path or "/")
+            if op.method == request.method and _path_matches(op.path, path or "/")
         ]
         if len(candidates) > 1:
             values = (
@@ -294,14 +297,17 @@ class MockProvider:
 
     def _success(self, data: Any) -> dict[str, Any]:
         envelope = self.api.envelope
-        body: dict[str, Any] = {envelope.success_fields[0]: envelope.success_value}
-        if envelope.message_fields:
-            body[envelope.message_fields[0]] = "success"
-        if envelope.request_id_fields:
-            body[envelope.request_id_fields[0]] = uuid.uuid4().hex.upper()
+        body: dict[str, Any] = {}
         if envelope.data_field is None:
-            return {**(data if isinstance(data, dict) else {}), **body}
-        body[envelope.data_field] = data
+            body.update(data if isinstance(data, dict) else {})
+        else:
+            _set_path(body, envelope.data_field, data)
+        if envelope.success_mode == "equals":
+            _set_path(body, envelope.success_fields[0], envelope.success_value)
+            if envelope.message_fields:
+                _set_path(body, envelope.message_fields[0], "success")
+        if envelope.request_id_fields:
+            _set_path(body, envelope.request_id_fields[0], uuid.uuid4().hex.upper())
         return body
 
     def _error(self, kind: ErrorKind, fallback_status: int, message: str) -> _Answer:
@@ -316,22 +322,21 @@ class MockProvider:
         info = self.api.errors.lookup(code)
         if isinstance(envelope.success_value, int) and _is_integer(code):
             code = int(code)
-        body: dict[str, Any] = {envelope.success_fields[0]: code}
-        for fields in (envelope.code_fields,):
-            if fields:
-                body[fields[0]] = code
+        body: dict[str, Any] = {}
+        if envelope.success_mode == "equals":
+            _set_path(body, envelope.success_fields[0], code)
+        if envelope.code_fields:
+            _set_path(body, envelope.code_fields[0], code)
         if envelope.message_fields:
-            body[envelope.message_fields[0]] = message or (
-                info.description if info else "error"
-            )
+            text = message or (info.description if info else "error")
+            _set_path(body, envelope.message_fields[0], text)
         if envelope.request_id_fields:
-            body[envelope.request_id_fields[0]] = uuid.uuid4().hex.upper()
-        http_status = (
-            int(status)
-            if status is not None
-            else (info.http_status if info and info.http_status else 200)
-        )
-        return _Answer(http_status, _dump(body))
+            _set_path(body, envelope.request_id_fields[0], uuid.uuid4().hex.upper())
+        # With success told by the HTTP status, an error must not answer 2xx.
+        default = 400 if envelope.success_mode == "http" else 200
+        if status is None:
+            status = info.http_status if info and info.http_status else default
+        return _Answer(int(status), _dump(body))
 
     # -- checking signatures -------------------------------------------------------------
 
@@ -444,6 +449,21 @@ class MockProvider:
                             > self._max_clock_skew
                         )
         return False
+
+
+def _set_path(body: dict[str, Any], path: str, value: Any) -> None:
+    """Set a dotted path, creating the objects on the way."""
+    *parents, last = path.split(".")
+    for part in parents:
+        body = body.setdefault(part, {})
+    body[last] = value
+
+
+def _path_matches(template: str, path: str) -> bool:
+    """``/Accounts/{AccountSid}/Messages.json`` matches ``/Accounts/AC1/Messages.json``."""
+    pattern = re.escape(template)
+    pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", pattern)
+    return re.fullmatch(pattern, path) is not None
 
 
 def _now() -> datetime:

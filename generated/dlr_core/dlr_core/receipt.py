@@ -38,6 +38,8 @@ class Receipt(BaseModel):
     """When the provider accepted or sent the message (timezone-aware)."""
     completed_at: datetime | None = None
     """When the final report arrived (timezone-aware)."""
+    details: dict[str, Any] = {}
+    """Provider fields the spec carries over, by name (e.g. Infobip's ``permanent``)."""
     raw: dict[str, Any]
     """The record this receipt was read from, with every field the provider sent."""
 

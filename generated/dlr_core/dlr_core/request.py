@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit
 
 BodyKind = Literal["none", "form", "json"]
 
@@ -38,6 +38,17 @@ class PreparedRequest:
     form: list[tuple[str, str]] = field(default_factory=list)
     json: dict[str, Any] = field(default_factory=dict)
     content: bytes | None = None  # exact body bytes, when the caller has them already
+
+    @classmethod
+    def from_url(cls, method: str, url: str, base_url: str) -> PreparedRequest:
+        """A request for a link the provider gave (absolute, or relative to the server)."""
+        target = urlsplit(urljoin(base_url + "/", url))
+        return cls(
+            method,
+            f"{target.scheme}://{target.netloc}",
+            target.path or "/",
+            query=parse_qsl(target.query, keep_blank_values=True),
+        )
 
     @property
     def host(self) -> str:

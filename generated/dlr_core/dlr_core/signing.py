@@ -220,6 +220,8 @@ class _Renderer:
             return value.upper()
         if name == "sha256_hex":
             return hashlib.sha256(value.encode("utf-8")).hexdigest()
+        if name == "base64":
+            return base64.b64encode(value.encode("utf-8")).decode("ascii")
         if name == "utc_date":
             return self._moment.astimezone(timezone.utc).strftime("%Y-%m-%d")
         raise SigningError(f"unknown template filter {name!r}")

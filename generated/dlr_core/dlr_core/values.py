@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 Member = TypeVar("Member")
@@ -80,8 +81,22 @@ def from_iso8601(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        text = value.strip().replace("Z", "+00:00")
+        if len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit():
+            text = f"{text[:-2]}:{text[-2:]}"  # +0000 -> +00:00 for Python < 3.11
+        parsed = datetime.fromisoformat(text)
     except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def from_rfc2822(value: object) -> datetime | None:
+    """An RFC 2822 time, e.g. ``Fri, 24 May 2019 17:18:27 +0000``."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 

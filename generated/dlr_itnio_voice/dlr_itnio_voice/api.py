@@ -66,6 +66,7 @@ API: Final = ApiSpec(
         message_fields=("msg", "reason"),
         request_id_fields=(),
         data_field="data",
+        success_mode="equals",
     ),
     auth_schemes={
         "md5_header": {

@@ -62,6 +62,7 @@ API: Final = ApiSpec(
         message_fields=("message",),
         request_id_fields=("requestId",),
         data_field="data",
+        success_mode="equals",
     ),
     auth_schemes={
         "rsa_md5": {
