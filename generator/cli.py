@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("--title", help="the provider's name (default: from the id)")
     new.add_argument("--specs", type=Path, default=Path("specs"))
     mock = commands.add_parser("mock", help="serve a provider's API locally, checking signatures like the provider")
-    mock.add_argument("provider", help="provider id, e.g. itnio_voice")
+    mock.add_argument("provider", help="provider id, e.g. acme_sms")
     mock.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     mock.add_argument("--port", type=int, default=8080, help="port (default: 8080; 0 picks a free one)")
     mock.add_argument("--scenario", type=Path, help="YAML or JSON file scripting the answers")

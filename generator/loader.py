@@ -69,9 +69,20 @@ class _Builder:
             if node.tag != "tag:yaml.org,2002:map":
                 return self._bad_tag(node, path)
             result: dict[str, Any] = {}
+            merged: set[str] = set()  # keys from a merge (<<), which explicit keys may override
             for key_node, value_node in node.value:
                 if key_node.tag == "tag:yaml.org,2002:merge":
-                    self.problems.append(self.source.problem(path, "YAML merge keys (<<) are not supported"))
+                    sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                    for source in sources:
+                        value = self.build(source, path)
+                        if not isinstance(value, dict):
+                            line, col = _mark(source)
+                            self.problems.append(Problem(self.source.file, line, col, "a merge (<<) needs a mapping"))
+                            continue
+                        for merged_key, merged_value in value.items():
+                            if merged_key not in result:
+                                result[merged_key] = merged_value
+                                merged.add(merged_key)
                     continue
                 key = self.build(key_node, path + ("<key>",))
                 if not isinstance(key, (str, int)) or isinstance(key, bool):
@@ -79,10 +90,11 @@ class _Builder:
                     self.problems.append(Problem(self.source.file, line, col, f"mapping keys must be text, not {key!r}"))
                     continue
                 key = str(key)
-                if key in result:
+                if key in result and key not in merged:
                     line, col = _mark(key_node)
                     self.problems.append(Problem(self.source.file, line, col, f"duplicate key {key!r}"))
                     continue
+                merged.discard(key)
                 self.source.keys[path + (key,)] = _mark(key_node)
                 result[key] = self.build(value_node, path + (key,))
             return result

@@ -259,6 +259,7 @@ class Provider:
     channel: str | None
     docs: str
     api_version: str | None
+    constants: dict[str, str]
     servers: tuple[Server, ...]
     default_server: str
     require_base_url: bool

@@ -157,6 +157,7 @@ class _Parser:
             channel=d.get("channel"),
             docs=d["docs"],
             api_version=d.get("api_version"),
+            constants=dict(d.get("constants", {})),
             servers=servers,
             default_server=d["servers"]["default"],
             require_base_url=d["servers"].get("require_base_url", False),
@@ -216,7 +217,7 @@ class _Parser:
 
     def auth_scheme(self, name: str, scheme: dict[str, Any], credentials: set[str]) -> None:
         base: JsonPath = ("auth", "schemes", name)
-        known = set(credentials) | REQUEST_VARIABLES | {"action", "api_version"}
+        known = set(credentials) | REQUEST_VARIABLES | {"action", "api_version"} | set(self.data.get("constants", {}))
         if "timestamp" in scheme:
             known.add("timestamp")
         if "nonce" in scheme:
@@ -338,9 +339,10 @@ class _Parser:
         params = self.params(base, raw.get("params", {}))
         placeholders = re.findall(r"\{([^{}]+)\}", raw["path"])
         path_wires = {p.wire for p in params if p.location == "path"}
-        for name in placeholders:
-            if name not in path_wires:
-                self.problem(base + ("path",), f"path placeholder {{{name}}} has no parameter with in: path, wire: {name}")
+        for placeholder in placeholders:
+            if placeholder not in path_wires:
+                self.problem(base + ("path",), f"path placeholder {{{placeholder}}} has no parameter with in: path, "
+                                               f"wire: {placeholder}")
         for param in params:
             if param.location == "path" and param.wire not in placeholders:
                 self.problem(base + ("params", param.name), f"path parameter {param.wire!r} is not in the path "
@@ -522,7 +524,6 @@ class _Parser:
         if not class_name:
             self.problem(path, "an object needs a 'title': the Python class name of its model")
             class_name = "Unnamed"
-        self.check_unique_classes([(path + ("title",), class_name)])
         obj = m.ObjectModel(class_name)
         properties = schema.get("properties")
         if not properties:
@@ -561,6 +562,9 @@ class _Parser:
             definition["description"] = " ".join(schema["description"].split())
         if required:
             definition["required"] = list(required)
+        if class_name in self.defs and self.defs[class_name] == definition:
+            return obj  # the same object described again (e.g. through a YAML anchor): one class
+        self.check_unique_classes([(path + ("title",), class_name)])
         self.defs[class_name] = definition
         return obj
 

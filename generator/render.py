@@ -278,7 +278,7 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "name": op.name, "constant": op.name.upper(), "summary": op.summary, "description": op.description,
             "params": params, "params_class": op.params_class, "response_class": op.response_class,
-            "arguments": _arguments(params), "paging": op.pagination,
+            "arguments": _arguments(params), "paging": op.pagination, "consuming": op.consuming,
         }
         if op.pagination:
             paged = [p for p in params if p["name"] != op.pagination.page_param]
@@ -286,7 +286,10 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
                          paging_constant=f"{op.name.upper()}_PAGING")
         operations.append(entry)
     receipts = None
-    receipts_op = next((op for op in provider.operations if op.receipts), None)
+    # The unified receipts methods use an idempotent query where the provider has one; a
+    # consuming (queue) operation only when it is all there is.
+    with_receipts = [op for op in provider.operations if op.receipts]
+    receipts_op = next((op for op in with_receipts if not op.consuming), with_receipts[0] if with_receipts else None)
     if receipts_op is not None and receipts_op.receipts is not None:
         entry = next(o for o in operations if o["name"] == receipts_op.name)
         if receipts_op.pagination:
@@ -304,6 +307,7 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
             "arguments": arguments,
             "batch": receipts_op.batch,
             "keyword_arguments": "".join(f"{p['name']}={p['name']}, " for p in params),
+            "consuming": receipts_op.consuming,
             "polling_defaults": _polling_defaults(provider.polling),
         }
     paged = [o for o in operations if o["paging"]]
@@ -317,7 +321,8 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
         collections.add("Sequence")
     if paged:
         collections.update({"AsyncIterator", "Iterator"})
-    datetime_names = ({"date"} if "date" in kinds else set()) | ({"datetime"} if receipts else set())
+    waits = receipts is not None and not receipts["consuming"]
+    datetime_names = ({"date"} if "date" in kinds else set()) | ({"datetime"} if waits else set())
     models = {n for op in provider.operations for n in (op.params_class, op.response_class)}
     models |= {op.pagination.item_class for op in provider.operations if op.pagination}
     title = provider.title

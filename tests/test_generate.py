@@ -32,7 +32,8 @@ def test_output_is_byte_identical_across_runs(built: dict[str, str]) -> None:
 
 def test_layout_one_distribution_per_provider_plus_core(built: dict[str, str]) -> None:
     tops = {path.split("/")[0] for path in built}
-    assert tops == {"dlr_core", "dlr_aliyun_dysms", "dlr_ucloud_usms", "dlr_itnio_voice", "dlr_sgate_otp", MANIFEST}
+    assert tops == {"dlr_core", "dlr_aliyun_dysms", "dlr_ucloud_usms", "dlr_itnio_voice", "dlr_sgate_otp",
+                    "dlr_twilio_messaging", "dlr_tencent_sms", "dlr_infobip_sms", MANIFEST}
     for top in tops - {MANIFEST}:
         for name in ("pyproject.toml", "README.md", f"{top}/__init__.py", f"{top}/py.typed"):
             assert f"{top}/{name}" in built, f"{top}/{name}"

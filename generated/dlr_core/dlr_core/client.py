@@ -24,7 +24,7 @@ from collections.abc import (
     Sequence,
     Sized,
 )
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from types import TracebackType
 from urllib.parse import quote
@@ -133,6 +133,8 @@ class ApiSpec:
     retry: RetryPolicy = RetryPolicy()
     polling: PollingHints = PollingHints()
     require_base_url: bool = False
+    constants: Mapping[str, str] = field(default_factory=dict)
+    """Named constants the auth templates use (such as a signing service name)."""
 
 
 @dataclass(frozen=True)
@@ -341,7 +343,7 @@ class ClientCore:
         else:
             request = self._build(operation, params)
         request.set_content_type()
-        variables = self._credentials.as_variables()
+        variables = {**self._api.constants, **self._credentials.as_variables()}
         if operation.action is not None:
             variables["action"] = operation.action
         if self._api.api_version is not None:

@@ -4,8 +4,8 @@
 the spec's auth scheme computes them, checks required parameters, and answers from a
 scripted scenario (the provider's documented example by default).
 
-    with MockProvider(dlr_itnio_voice.API, credentials) as mock:
-        client = dlr_itnio_voice.Client(**credentials, base_url=mock.base_url)
+    with MockProvider(dlr_acme_sms.API, credentials) as mock:
+        client = dlr_acme_sms.Client(**credentials, base_url=mock.base_url)
 
 A scenario maps operation names to steps, served in order (the last one repeats):
 ``{"body": {...}}`` answers that body as is; ``{"data": {...}}`` wraps a payload in the
@@ -143,7 +143,7 @@ class MockProvider:
         self.api = api
         self.requests: deque[MockRequest] = deque(maxlen=keep_requests)
         """The latest requests received, oldest first."""
-        self._variables = dict(credentials)
+        self._variables = {**api.constants, **credentials}
         if api.api_version is not None:
             self._variables["api_version"] = api.api_version
         unknown = set(scenario or {}) - {op.name for op in api.operations}

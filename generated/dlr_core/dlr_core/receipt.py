@@ -19,7 +19,7 @@ class Receipt(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     provider: str
-    """Provider id, e.g. ``aliyun_dysms``."""
+    """Provider id, e.g. ``acme_sms``."""
     status: DeliveryStatus
     """The canonical status."""
     raw_status: dict[str, RawStatus]
@@ -39,7 +39,7 @@ class Receipt(BaseModel):
     completed_at: datetime | None = None
     """When the final report arrived (timezone-aware)."""
     details: dict[str, Any] = {}
-    """Provider fields the spec carries over, by name (e.g. Infobip's ``permanent``)."""
+    """Provider fields the spec carries over, by name (e.g. whether an error is permanent)."""
     raw: dict[str, Any]
     """The record this receipt was read from, with every field the provider sent."""
 

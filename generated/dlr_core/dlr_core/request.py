@@ -3,7 +3,7 @@
 """A request being built: parameters in their places, encoded exactly once.
 
 Query strings are percent-encoded per RFC 3986 (space ``%20``, ``*`` ``%2A``, ``~`` kept),
-the encoding every signature scheme of the V3 family and Alibaba's RPC signature expect.
+the encoding that canonical-request (V3-family) and canonical-query signatures expect.
 """
 
 from __future__ import annotations
