@@ -269,3 +269,39 @@ def test_generator_and_templates_name_no_provider() -> None:
                     if pattern.search(line):
                         offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+CLI_QUERIES: dict[str, tuple[dict[str, str], dict[str, Any], DeliveryStatus]] = {
+    "twilio_messaging": (TWILIO, {"sid": TWILIO_SID}, DeliveryStatus.DELIVERED),
+    "tencent_sms": (TENCENT, {"begin_time": 1620000000, "phone_number": "+8618501234444",
+                              "sms_sdk_app_id": "1400006666"}, DeliveryStatus.DELIVERED),
+    "infobip_sms": (INFOBIP, {"bulk_id": "BULK-ID-123-xyz"}, DeliveryStatus.DELIVERED),
+}
+
+
+@pytest.mark.parametrize("provider", sorted(CLI_QUERIES))
+def test_new_providers_through_the_dlrgen_mock_command(provider: str) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    credentials, query, expected = CLI_QUERIES[provider]
+    arguments = [f"--credential={name}={value}" for name, value in credentials.items()]
+    process = subprocess.Popen([sys.executable, "-m", "generator", "mock", provider, "--port", "0", *arguments],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert " on http://127.0.0.1:" in line, line + process.stderr.read()
+        url = line.rsplit(" ", 1)[1].strip()
+        package = __import__(f"dlr_{provider}")
+        for mode in ("sync", "async"):
+            receipts = call(mode, package, credentials, "fetch_receipts", base_url=url, **query)
+            assert [r.status for r in receipts] == [expected]
+        with pytest.raises(dlr_core.AuthenticationError):
+            wrong = {name: value + "-wrong" for name, value in credentials.items()}
+            call("sync", package, wrong, "fetch_receipts", base_url=url, retries=0, **query)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=10)
+    assert process.returncode == 0
