@@ -670,8 +670,9 @@ class _Parser:
                         self.problem(base + (attribute,), f"{raw[attribute]!r} has no time 'format' (unix_seconds, "
                                                           "unix_milliseconds, iso8601 or a pattern)")
                     else:
-                        fields.append(m.ReceiptField(attribute, converter.format(expression),
-                                                     converter.split("(")[0]))
+                        helper, extra = converter
+                        arguments = "".join(f", {argument}" for argument in extra)
+                        fields.append(m.ReceiptField(attribute, f"{helper}({expression}{arguments})", helper))
         status = raw["status"]
         raw_status: list[tuple[str, str]] = []
         status_expression = "DeliveryStatus.UNKNOWN"
@@ -907,18 +908,15 @@ def _optional_chain(variable: str, chain: list[m.ModelField]) -> str:
     return f"({expression} if {' and '.join(guards)} else None)"
 
 
-def _time_converter(time_format: Any) -> str | None:
-    if time_format == "unix_seconds":
-        return "from_unix_seconds({})"
-    if time_format == "unix_milliseconds":
-        return "from_unix_milliseconds({})"
-    if time_format == "iso8601":
-        return "from_iso8601({})"
-    if time_format == "rfc2822":
-        return "from_rfc2822({})"
+def _time_converter(time_format: Any) -> tuple[str, tuple[str, ...]] | None:
+    """The dlr_core.values reader for a time format, and its extra arguments as literals."""
+    simple = {"unix_seconds": "from_unix_seconds", "unix_milliseconds": "from_unix_milliseconds",
+              "iso8601": "from_iso8601", "rfc2822": "from_rfc2822"}
+    if isinstance(time_format, str) and time_format in simple:
+        return simple[time_format], ()
     if isinstance(time_format, dict):
         pattern = date_pattern_to_strftime(time_format["pattern"])
-        return "from_pattern({}, " + f"{pattern!r}, {time_format['utc_offset']!r})"
+        return "from_pattern", (repr(pattern), repr(time_format["utc_offset"]))
     return None
 
 
