@@ -201,7 +201,12 @@ def _describe(error: jsonschema.ValidationError, source: SourceMap) -> list[Prob
             out.append(source.problem(path + (key,), f"unknown key {key!r} in {where}{suggestion}", at_key=True))
         return out
     if error.validator == "required":
-        return [source.problem(path, f"{where} is missing the required key {error.message.split(chr(39))[1]!r}")]
+        key = error.message.split(chr(39))[1]
+        hint = ""
+        options = _enum_of(error.schema.get("properties", {}).get(key, {}))
+        if options:
+            hint = f" (one of: {', '.join(str(o) for o in options)})"
+        return [source.problem(path, f"{where} is missing the required key {key!r}{hint}")]
     if error.validator == "enum":
         options = ", ".join(repr(v) for v in error.validator_value)
         hint = ""
@@ -221,6 +226,14 @@ def _describe(error: jsonschema.ValidationError, source: SourceMap) -> list[Prob
     if error.validator in ("minProperties", "minItems"):
         return [source.problem(path, f"{where} must not be empty")]
     return [source.problem(path, f"{where}: {error.message}")]
+
+
+def _enum_of(schema: dict[str, Any]) -> list[Any]:
+    """The allowed values of a property, following one local $ref."""
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/$defs/"):
+        schema = spec_schema()["$defs"].get(ref.rsplit("/", 1)[1], {})
+    return list(schema.get("enum", []))
 
 
 def _where(path: JsonPath) -> str:

@@ -401,3 +401,26 @@ def test_every_attempt_is_signed_afresh() -> None:
     nonces = [r.headers["x-acs-signature-nonce"] for r in mock.requests]
     assert len(nonces) == 3 and len(set(nonces)) == 3
     assert all(r.authenticated for r in mock.requests)
+
+
+def test_mock_checks_parameter_constraints_like_the_provider() -> None:
+    """Clients check constraints before sending; the mock checks them too, for callers that
+    send requests some other way."""
+    import dlr_aliyun_dysms
+    import dlr_ucloud_usms
+    from dlr_aliyun_dysms.api import QUERY_SEND_DETAILS
+    from dlr_ucloud_usms.api import GET_USMS_SEND_RECEIPT
+
+    with MockProvider(dlr_aliyun_dysms.API, ALIYUN) as mock:
+        with dlr_aliyun_dysms.Client(**ALIYUN, base_url=mock.base_url, retries=0) as client:
+            params = dlr_aliyun_dysms.QuerySendDetailsParams.model_construct(
+                phone_number="1", send_date=date(2024, 1, 1), page_size=51, current_page=1)
+            with pytest.raises(dlr_core.InvalidRequest, match="PageSize: 51 is above 50") as caught:
+                client._call(QUERY_SEND_DETAILS, params, dlr_aliyun_dysms.QuerySendDetailsResult)
+    assert caught.value.code == "isv.INVALID_PARAMETERS"
+
+    with MockProvider(dlr_ucloud_usms.API, UCLOUD) as mock:
+        with dlr_ucloud_usms.Client(**UCLOUD, base_url=mock.base_url, retries=0) as client:
+            params = dlr_ucloud_usms.GetUsmsSendReceiptParams.model_construct(session_nos=[str(i) for i in range(101)])
+            with pytest.raises(dlr_core.InvalidRequest, match="at most 100 values, got 101"):
+                client._call(GET_USMS_SEND_RECEIPT, params, dlr_ucloud_usms.GetUSMSSendReceiptResult)

@@ -140,6 +140,9 @@ CASES = [
     ("credential never used", mutate('input: "{api_key}{api_secret}{timestamp}"', 'input: "{api_key}{timestamp}"')
      .replace("    api_secret: {description: Secret., secret: true}", "    api_secret: {description: Secret., secret: true}  # <-"),
      "credential 'api_secret' is not used by any auth scheme", ""),
+    ("raw status value with no canonical mapping",
+     mutate("{value: 2, member: FAILED, canonical: failed,", "{value: 2, member: FAILED,  # <-\n       "),
+     "is missing the required key 'canonical'", "(one of: queued, sending, sent, delivered"),
     ("python keyword as a name", mutate("      message_id: {wire: msgId,", "      class: {wire: msgId,  # <-\n              "),
      "'class' is a Python keyword", ""),
 ]

@@ -41,6 +41,8 @@ QUERY_SEND_DETAILS: Final = OperationSpec(
             location="query",
             type="integer",
             required=True,
+            minimum=1,
+            maximum=50,
         ),
         ParamSpec(
             name="current_page",
@@ -48,6 +50,7 @@ QUERY_SEND_DETAILS: Final = OperationSpec(
             location="query",
             type="integer",
             required=True,
+            minimum=1,
         ),
         ParamSpec(
             name="biz_id",

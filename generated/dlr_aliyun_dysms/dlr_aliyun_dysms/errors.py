@@ -9,6 +9,10 @@ from dlr_core import ErrorInfo, ErrorKind, ErrorTable
 
 ERRORS: Final = ErrorTable(
     codes={
+        "isv.INVALID_PARAMETERS": ErrorInfo(
+            ErrorKind.INVALID_REQUEST,
+            "A parameter is invalid.",
+        ),
         "SignatureDoesNotMatch": ErrorInfo(
             ErrorKind.AUTHENTICATION,
             "The signature does not match.",
@@ -84,10 +88,6 @@ ERRORS: Final = ErrorTable(
         "isv.MOBILE_NUMBER_ILLEGAL": ErrorInfo(
             ErrorKind.INVALID_REQUEST,
             "The phone number is invalid.",
-        ),
-        "isv.INVALID_PARAMETERS": ErrorInfo(
-            ErrorKind.INVALID_REQUEST,
-            "A parameter is invalid.",
         ),
         "isp.SYSTEM_ERROR": ErrorInfo(
             ErrorKind.PROVIDER_ERROR,

@@ -86,6 +86,10 @@ class ParamSpec:
     required: bool = False
     from_credential: str | None = None
     """Filled from this credential rather than from the caller (an account id in the path)."""
+    minimum: float | None = None
+    maximum: float | None = None
+    max_items: int | None = None
+    pattern: str | None = None
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from typing import Any
 
 from typing_extensions import Self
 
-from dlr_core.client import ApiSpec, OperationSpec
+from dlr_core.client import ApiSpec, OperationSpec, ParamSpec
 from dlr_core.errors import ErrorKind
 from dlr_core.request import PreparedRequest
 from dlr_core.signing import Signer, SigningError
@@ -236,6 +236,10 @@ class MockProvider:
                 400,
                 f"missing required parameter {missing[0]}",
             )
+        problems = (_invalid(request, p) for p in operation.params)
+        invalid = next((problem for problem in problems if problem), None)
+        if invalid is not None:
+            return self._error(ErrorKind.INVALID_REQUEST, 400, invalid)
         step = self._scripts[operation.name].next()
         return self._scripted(operation, step or {}, request)
 
@@ -315,7 +319,9 @@ class MockProvider:
         if found is None:
             return self._error_code(fallback_status, message, fallback_status)
         code, info = found
-        return self._error_code(code, info.description, info.http_status)
+        return self._error_code(
+            code, f"{info.description} ({message})", info.http_status
+        )
 
     def _error_code(self, code: Any, message: str | None, status: Any) -> _Answer:
         envelope = self.api.envelope
@@ -449,6 +455,41 @@ class MockProvider:
                             > self._max_clock_skew
                         )
         return False
+
+
+def _invalid(request: MockRequest, param: ParamSpec) -> str | None:
+    """What is wrong with a parameter's value as received, checked as the spec constrains it."""
+    if param.location == "json":
+        value: Any = request.json.get(param.wire)
+    elif param.location in ("query", "form", "header"):
+        value = request.value(
+            "body" if param.location == "form" else param.location, param.wire
+        )
+    else:
+        return None
+    if param.max_items is not None:
+        pairs = request.query if param.location == "query" else request.form
+        count = sum(1 for k, _ in pairs if k.startswith(f"{param.wire}."))
+        if count > param.max_items:
+            return f"{param.wire}: at most {param.max_items} values, got {count}"
+    if value is None:
+        return None
+    if param.minimum is not None or param.maximum is not None:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return f"{param.wire}: {value!r} is not a number"
+        if param.minimum is not None and number < param.minimum:
+            return f"{param.wire}: {value} is below {param.minimum}"
+        if param.maximum is not None and number > param.maximum:
+            return f"{param.wire}: {value} is above {param.maximum}"
+    if (
+        param.pattern is not None
+        and isinstance(value, str)
+        and not re.search(param.pattern, value)
+    ):
+        return f"{param.wire}: {value!r} does not match {param.pattern}"
+    return None
 
 
 def _set_path(body: dict[str, Any], path: str, value: Any) -> None:

@@ -37,6 +37,8 @@ GET_DELIVERY_REPORTS: Final = OperationSpec(
             wire="limit",
             location="query",
             type="integer",
+            minimum=1,
+            maximum=1000,
         ),
         ParamSpec(
             name="application_id",
@@ -113,6 +115,8 @@ GET_DELIVERY_REPORTS_V1: Final = OperationSpec(
             wire="limit",
             location="query",
             type="integer",
+            minimum=1,
+            maximum=1000,
         ),
     ),
 )

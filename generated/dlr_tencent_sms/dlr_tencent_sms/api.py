@@ -33,6 +33,8 @@ PULL_SMS_SEND_STATUS: Final = OperationSpec(
             location="json",
             type="integer",
             required=True,
+            minimum=1,
+            maximum=100,
         ),
         ParamSpec(
             name="region",
@@ -92,6 +94,8 @@ PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER: Final = OperationSpec(
             location="json",
             type="integer",
             required=True,
+            minimum=1,
+            maximum=100,
         ),
         ParamSpec(
             name="phone_number",
@@ -99,6 +103,7 @@ PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER: Final = OperationSpec(
             location="json",
             type="string",
             required=True,
+            pattern="^\\+[0-9]{6,15}$",
         ),
         ParamSpec(
             name="sms_sdk_app_id",

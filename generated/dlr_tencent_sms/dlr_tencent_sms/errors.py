@@ -33,6 +33,10 @@ ERRORS: Final = ErrorTable(
             ErrorKind.PERMISSION_DENIED,
             "The key may not call this action.",
         ),
+        "InvalidParameter": ErrorInfo(
+            ErrorKind.INVALID_REQUEST,
+            "A parameter is invalid.",
+        ),
         "InvalidAction": ErrorInfo(
             ErrorKind.NOT_FOUND,
             "The action does not exist.",

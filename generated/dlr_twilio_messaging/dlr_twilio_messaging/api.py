@@ -33,6 +33,7 @@ FETCH_MESSAGE: Final = OperationSpec(
             location="path",
             type="string",
             required=True,
+            pattern="^(SM|MM)[0-9a-fA-F]{32}$",
         ),
     ),
     example={
@@ -108,6 +109,8 @@ LIST_MESSAGES: Final = OperationSpec(
             wire="PageSize",
             location="query",
             type="integer",
+            minimum=1,
+            maximum=1000,
         ),
     ),
     example={

@@ -35,6 +35,7 @@ GET_USMS_SEND_RECEIPT: Final = OperationSpec(
             array_style="indexed",
             index_start=0,
             required=True,
+            max_items=100,
         ),
         ParamSpec(
             name="region",

@@ -9,6 +9,10 @@ from dlr_core import ErrorInfo, ErrorKind, ErrorTable
 
 ERRORS: Final = ErrorTable(
     codes={
+        "18003": ErrorInfo(
+            ErrorKind.INVALID_REQUEST,
+            "A request parameter is invalid.",
+        ),
         "110": ErrorInfo(
             ErrorKind.PROVIDER_ERROR,
             "The API did not answer within 60 seconds.",
@@ -86,10 +90,6 @@ ERRORS: Final = ErrorTable(
         "18001": ErrorInfo(
             ErrorKind.INVALID_REQUEST,
             "A request parameter is missing.",
-        ),
-        "18003": ErrorInfo(
-            ErrorKind.INVALID_REQUEST,
-            "A request parameter is invalid.",
         ),
         "18004": ErrorInfo(
             ErrorKind.PROVIDER_ERROR,
