@@ -50,7 +50,7 @@ def _start_mock(provider: str, scenario: Path) -> tuple[subprocess.Popen[str], s
     return process, line.rsplit(" ", 1)[1].strip()
 
 
-def load(requests: int = 10_000, concurrency: int = 100) -> list[Row]:
+def load(requests: int = 10_000, concurrency: int = 100, connections: int = 100) -> list[Row]:
     import httpx
 
     import dlr_itnio_voice
@@ -67,7 +67,7 @@ def load(requests: int = 10_000, concurrency: int = 100) -> list[Row]:
 
     async def run() -> float:
         nonlocal errors, done
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
         async with httpx.AsyncClient(limits=limits) as http, dlr_itnio_voice.AsyncClient(
             api_key="bench-key", api_secret="bench-secret", base_url=url, http_client=http, retries=0
         ) as client:
@@ -97,11 +97,17 @@ def load(requests: int = 10_000, concurrency: int = 100) -> list[Row]:
         process.wait(timeout=10)
         scenario.unlink(missing_ok=True)
     return [
-        ("load: async fetch_receipts, ITNIO, local mock", "requests / concurrency", f"{done:,} / {concurrency}"),
+        (f"load: async fetch_receipts, ITNIO, local mock, {connections} connections", "requests / concurrency",
+         f"{done:,} / {concurrency}"),
         ("load", "errors", str(errors)),
         ("load", "throughput", f"{done / elapsed:,.0f} req/s ({elapsed:.1f} s)"),
         ("load", "client max RSS before / after", f"{rss_before / 1024:.0f} / {rss_after / 1024:.0f} MiB"),
     ]
+
+
+def load_pooled() -> list[Row]:
+    """The same load over a pool of 20 connections (httpcore's pool costs grow with its size)."""
+    return load(connections=20)
 
 
 def _timed(command: list[str], cwd: Path = ROOT, repeat: int = 3) -> float:
@@ -246,6 +252,7 @@ SECTIONS: dict[str, Callable[[], list[Row]]] = {
     "reference": reference,
     "runtime": runtime,
     "load": load,
+    "load_pooled": load_pooled,
 }
 
 

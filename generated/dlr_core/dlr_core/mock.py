@@ -18,20 +18,20 @@ calls ``f(request)`` for the payload, so answers can depend on what was asked.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import threading
-import time
 import urllib.parse
 import uuid
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+import h11
 from typing_extensions import Self
 
 from dlr_core.client import ApiSpec, OperationSpec, ParamSpec
@@ -159,29 +159,28 @@ class MockProvider:
         self._base_path = urllib.parse.urlsplit(
             api.servers[api.default_server]
         ).path.rstrip("/")
-        self._server = _Server((host, port), _handler(self))
+        self._server = _LoopServer(self, host, port)
         self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        host_text = host.decode() if isinstance(host, bytes) else host
-        return f"http://{host_text}:{port}{self._base_path}"
+        host, port = self._server.address
+        return f"http://{host}:{port}{self._base_path}"
 
     def start(self) -> Self:
+        """Serve from a background thread."""
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="dlr-mock", daemon=True
+            target=self._server.run, name="dlr-mock", daemon=True
         )
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
         """Serve in this thread until ``stop()`` is called from another (or Ctrl-C)."""
-        self._server.serve_forever()
+        self._server.run()
 
     def stop(self) -> None:
         self._server.shutdown()
-        self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
 
@@ -536,51 +535,100 @@ def _dump(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode("utf-8")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = (
-        256  # the default of 5 drops connections when a load test opens 100 at once
-    )
+class _LoopServer:
+    """HTTP/1.1 (parsed by h11) on an asyncio loop of its own: one thread serves every
+    connection, so a load test measures the mock rather than thread switching."""
 
-
-def _handler(mock: MockProvider) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = (
-            "HTTP/1.1"  # keep-alive, so load tests measure the mock, not TCP setup
+    def __init__(self, mock: MockProvider, host: str, port: int) -> None:
+        self._mock = mock
+        self._loop = asyncio.new_event_loop()
+        self._server = self._loop.run_until_complete(
+            asyncio.start_server(self._serve, host, port, backlog=512)
         )
-        disable_nagle_algorithm = True  # headers and body go out in separate writes
+        self.address: tuple[str, int] = self._server.sockets[0].getsockname()[:2]
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            self._handle()
-
-        def do_POST(self) -> None:  # noqa: N802
-            self._handle()
-
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            split = urllib.parse.urlsplit(self.path)
-            request = MockRequest(
-                self.command,
-                split.path,
-                urllib.parse.parse_qsl(split.query, keep_blank_values=True),
-                {k.lower(): v for k, v in self.headers.items()},
-                body,
+    def run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_forever()
+        finally:
+            self._server.close()
+            tasks = asyncio.all_tasks(self._loop)
+            for task in tasks:
+                task.cancel()
+            self._loop.run_until_complete(
+                asyncio.gather(*tasks, return_exceptions=True)
             )
-            answer = mock.answer(request)
-            if answer.delay:
-                time.sleep(answer.delay)
-            self.send_response(answer.status)
-            self.send_header("Content-Type", answer.content_type + "; charset=utf-8")
-            self.send_header("Content-Length", str(len(answer.body)))
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(answer.body)
+            self._loop.run_until_complete(self._server.wait_closed())
+            self._loop.close()
 
-        def log_message(
-            self, format: str, *args: Any
-        ) -> None:  # noqa: A002 - http.server's naming
+    def shutdown(self) -> None:
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        connection = h11.Connection(h11.SERVER)
+        try:
+            while True:
+                event = await _next_event(connection, reader)
+                if not isinstance(event, h11.Request):
+                    break  # the client closed the connection, or sent something else
+                body = bytearray()
+                while True:
+                    part = await _next_event(connection, reader)
+                    if isinstance(part, h11.Data):
+                        body += part.data
+                    elif isinstance(part, h11.EndOfMessage):
+                        break
+                    else:
+                        return
+                answer = self._mock.answer(_received(event, bytes(body)))
+                if answer.delay:
+                    await asyncio.sleep(answer.delay)
+                headers = [
+                    ("Content-Type", f"{answer.content_type}; charset=utf-8"),
+                    ("Content-Length", str(len(answer.body))),
+                    *answer.headers.items(),
+                ]
+                writer.write(
+                    connection.send(
+                        h11.Response(status_code=answer.status, headers=headers)
+                    )
+                    or b""
+                )
+                writer.write(connection.send(h11.Data(data=answer.body)) or b"")
+                writer.write(connection.send(h11.EndOfMessage()) or b"")
+                await writer.drain()
+                if connection.our_state is h11.MUST_CLOSE:
+                    break
+                connection.start_next_cycle()
+        except (h11.ProtocolError, ConnectionError):
             pass
+        except asyncio.CancelledError:
+            pass  # the mock is stopping: end quietly rather than log a cancelled task
+        finally:
+            writer.close()
 
-    return Handler
+
+async def _next_event(connection: h11.Connection, reader: asyncio.StreamReader) -> Any:
+    while True:
+        event = connection.next_event()
+        if event is not h11.NEED_DATA:
+            return event
+        connection.receive_data(await reader.read(65536))
+
+
+def _received(event: h11.Request, body: bytes) -> MockRequest:
+    split = urllib.parse.urlsplit(event.target.decode("ascii", "replace"))
+    return MockRequest(
+        event.method.decode("ascii"),
+        split.path,
+        urllib.parse.parse_qsl(split.query, keep_blank_values=True),
+        {
+            name.decode("latin-1").lower(): value.decode("latin-1")
+            for name, value in event.headers
+        },
+        body,
+    )
