@@ -432,10 +432,15 @@ def _readme_example(provider: m.Provider) -> str:
         f"{p.name}={placeholders[p.type]}" for p in op.params if p.required and p.default is None and p.const is None
     )
     credentials = ", ".join(f'{c.name}="..."' for c in provider.auth.credentials)
+    if provider.require_base_url:
+        credentials += ', base_url="https://..."'
     lines = []
     if any(p.type == "date" for p in op.params if p.required):
         lines += ["from datetime import date", ""]
-    lines += [f"from {provider.package} import Client", "", f"with Client({credentials}) as client:"]
+    lines += [f"from {provider.package} import Client", ""]
+    if provider.require_base_url:
+        lines.append("# Every account has its own endpoint: pass it as base_url.")
+    lines.append(f"with Client({credentials}) as client:")
     if op.receipts:
         lines += [
             f"    for receipt in client.fetch_receipts({arguments}):",
