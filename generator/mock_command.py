@@ -104,11 +104,12 @@ def _parse_credentials(args: list[str]) -> dict[str, str]:
 
 def _fill_credentials(api: Any, provider: str, credentials: dict[str, str]) -> dict[str, str]:
     """Credentials not given get test values, printed so a client can use them."""
-    unknown = set(credentials) - set(api.credentials)
+    every = list(dict.fromkeys([*api.credentials, *(c for names in api.scheme_credentials.values() for c in names)]))
+    unknown = set(credentials) - set(every)
     if unknown:
         raise MockCommandError(f"unknown credential(s) {', '.join(sorted(unknown))}; {provider} has: "
-                               f"{', '.join(api.credentials)}")
-    for name in api.credentials:
+                               f"{', '.join(every)}")
+    for name in every:
         if name in credentials:
             continue
         if name in api.pem_credentials:

@@ -37,6 +37,7 @@ class AuthScheme:
     # The scheme exactly as written in the spec (JSON-compatible); the runtime signer
     # interprets it as data, so no spec text is ever turned into code.
     definition: dict[str, Any]
+    credentials: tuple[str, ...] = ()  # the credentials its templates use
 
 
 @dataclass(frozen=True)

@@ -211,8 +211,13 @@ class _Parser:
                          f"default scheme {raw['default_scheme']!r} is not one of: {', '.join(raw['schemes'])}")
         schemes = []
         for name, scheme in raw["schemes"].items():
+            before = set(self.used_in_auth)
+            self.used_in_auth = set()
             self.auth_scheme(name, scheme, {c.name for c in credentials})
-            schemes.append(m.AuthScheme(name, " ".join(scheme["description"].split()), scheme.get("docs"), scheme))
+            uses = tuple(c.name for c in credentials if c.name in self.used_in_auth)
+            self.used_in_auth |= before
+            schemes.append(m.AuthScheme(name, " ".join(scheme["description"].split()), scheme.get("docs"), scheme,
+                                        uses))
         return m.Auth(credentials, raw["default_scheme"], tuple(schemes))
 
     def auth_scheme(self, name: str, scheme: dict[str, Any], credentials: set[str]) -> None:

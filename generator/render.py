@@ -229,6 +229,7 @@ def provider_context(provider: m.Provider) -> dict[str, Any]:
         "final": {s.value: s.is_final for s in CANONICAL_STATUSES},
         "param_notes": {op.name: {p.name: _param_note(p) for p in op.params} for op in provider.operations},
         "secret_credentials": [c.name for c in provider.auth.credentials if c.secret],
+        "required_credentials": _required_credentials(provider),
         "pem_credentials": [c.name for c in provider.auth.credentials if c.format == "pem_private_key"],
         "example": _readme_example(provider),
         "parse_example": _parse_example(provider),
@@ -358,6 +359,15 @@ def _polling_defaults(polling: m.Polling) -> str:
     if not parts:
         return "none are documented, so a query every minute, giving up after an hour."
     return ", ".join(parts) + "."
+
+
+def _required_credentials(provider: m.Provider) -> list[str]:
+    """Credentials every client needs: those every auth scheme uses, and those parameters
+    are filled from. The others are needed only by the scheme that uses them."""
+    schemes = [set(s.credentials) for s in provider.auth.schemes]
+    needed = set.intersection(*schemes) if schemes else set()
+    needed |= {p.from_credential for op in provider.operations for p in op.params if p.from_credential}
+    return [c.name for c in provider.auth.credentials if c.name in needed]
 
 
 def _number(value: float) -> int | float:

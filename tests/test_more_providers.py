@@ -29,7 +29,7 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 
 def call(mode: str, package: Any, credentials: dict[str, str], method: str, **kwargs: Any) -> Any:
-    options = {key: kwargs.pop(key) for key in ("base_url", "retries") if key in kwargs}
+    options = {key: kwargs.pop(key) for key in ("base_url", "retries", "auth_scheme") if key in kwargs}
     if mode == "sync":
         with package.Client(**credentials, **options) as client:
             return getattr(client, method)(**kwargs)
@@ -305,3 +305,29 @@ def test_new_providers_through_the_dlrgen_mock_command(provider: str) -> None:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=10)
     assert process.returncode == 0
+
+
+def test_twilio_api_key_authentication_keeps_the_account_in_the_path(mode: str) -> None:
+    """Issue: Account SID (or API key SID) and Auth Token (or key secret)."""
+    import base64
+
+    import dlr_twilio_messaging
+
+    key = {"account_sid": TWILIO["account_sid"], "api_key_sid": "SK" + "b" * 32, "api_key_secret": "key-secret-value"}
+    with MockProvider(dlr_twilio_messaging.API, {**TWILIO, **key}) as mock:
+        call(mode, dlr_twilio_messaging, key, "fetch_message", sid=TWILIO_SID, base_url=mock.base_url,
+             auth_scheme="api_key")
+    [request] = mock.requests
+    assert request.authenticated
+    assert request.headers["authorization"] == "Basic " + base64.b64encode(
+        f"{key['api_key_sid']}:{key['api_key_secret']}".encode()).decode()
+    assert request.path.startswith(f"/2010-04-01/Accounts/{TWILIO['account_sid']}/")
+
+
+def test_credentials_are_required_by_the_scheme_that_uses_them() -> None:
+    import dlr_twilio_messaging
+
+    with pytest.raises(ValueError, match="credential 'auth_token' is required \\(auth scheme 'basic'\\)"):
+        dlr_twilio_messaging.Client(account_sid=TWILIO["account_sid"])
+    with pytest.raises(ValueError, match="credential 'api_key_sid' is required \\(auth scheme 'api_key'\\)"):
+        dlr_twilio_messaging.Client(account_sid=TWILIO["account_sid"], auth_token="t-value", auth_scheme="api_key")

@@ -197,6 +197,10 @@ API: Final = ApiSpec(
     },
     default_scheme="v3",
     credentials=("access_key_id", "access_key_secret"),
+    scheme_credentials={
+        "v3": ("access_key_id", "access_key_secret"),
+        "rpc_v1": ("access_key_id", "access_key_secret"),
+    },
     secret_credentials=("access_key_secret",),
     errors=ERRORS,
     pem_credentials=(),

@@ -130,6 +130,7 @@ class ApiSpec:
     auth_schemes: Mapping[str, Mapping[str, Any]]
     default_scheme: str
     credentials: tuple[str, ...]
+    """The credentials every client needs, whatever its auth scheme."""
     secret_credentials: tuple[str, ...]
     errors: ErrorTable
     pem_credentials: tuple[str, ...] = ()
@@ -137,6 +138,8 @@ class ApiSpec:
     retry: RetryPolicy = RetryPolicy()
     polling: PollingHints = PollingHints()
     require_base_url: bool = False
+    scheme_credentials: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """The credentials each auth scheme needs."""
     constants: Mapping[str, str] = field(default_factory=dict)
     """Named constants the auth templates use (such as a signing service name)."""
 
@@ -266,7 +269,7 @@ class ClientCore:
     def __init__(
         self,
         api: ApiSpec,
-        credentials: Mapping[str, str],
+        credentials: Mapping[str, str | None],
         *,
         server: str | None,
         base_url: str | None,
@@ -287,9 +290,12 @@ class ClientCore:
             raise ValueError(
                 f"unknown auth scheme {scheme!r}; choose one of: {', '.join(api.auth_schemes)}"
             )
-        for name in api.credentials:
+        needed = [*api.credentials, *api.scheme_credentials.get(scheme, ())]
+        for name in dict.fromkeys(needed):
             if not credentials.get(name):
-                raise ValueError(f"credential {name!r} is required")
+                raise ValueError(
+                    f"credential {name!r} is required (auth scheme {scheme!r})"
+                )
         if api.require_base_url and not base_url:
             raise ValueError(
                 f"{api.provider} has one endpoint per account: pass base_url"
@@ -298,7 +304,10 @@ class ClientCore:
         self.auth_scheme = scheme
         self.timeout = timeout
         self.retry_policy = resolve(retries, api.retry)
-        self._credentials = Credentials(credentials, api.secret_credentials)
+        given = {
+            name: value for name, value in credentials.items() if value is not None
+        }
+        self._credentials = Credentials(given, api.secret_credentials)
         self._clock = clock or _utc_now
         self._nonce = nonce
 
@@ -591,7 +600,7 @@ class SyncClientBase(ClientCore):
     def __init__(
         self,
         api: ApiSpec,
-        credentials: Mapping[str, str],
+        credentials: Mapping[str, str | None],
         *,
         http_client: httpx.Client | None,
         sleep: Sleep | None = None,
@@ -714,7 +723,7 @@ class AsyncClientBase(ClientCore):
     def __init__(
         self,
         api: ApiSpec,
-        credentials: Mapping[str, str],
+        credentials: Mapping[str, str | None],
         *,
         http_client: httpx.AsyncClient | None,
         sleep: AsyncSleep | None = None,

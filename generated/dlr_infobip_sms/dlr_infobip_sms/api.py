@@ -149,6 +149,9 @@ API: Final = ApiSpec(
     },
     default_scheme="app_key",
     credentials=("api_key",),
+    scheme_credentials={
+        "app_key": ("api_key",),
+    },
     secret_credentials=("api_key",),
     errors=ERRORS,
     pem_credentials=(),

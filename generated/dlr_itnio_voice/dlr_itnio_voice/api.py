@@ -93,6 +93,9 @@ API: Final = ApiSpec(
     },
     default_scheme="md5_header",
     credentials=("api_key", "api_secret"),
+    scheme_credentials={
+        "md5_header": ("api_key", "api_secret"),
+    },
     secret_credentials=("api_secret",),
     errors=ERRORS,
     pem_credentials=(),

@@ -135,6 +135,9 @@ API: Final = ApiSpec(
     },
     default_scheme="rsa_md5",
     credentials=("api_key", "private_key_pem"),
+    scheme_credentials={
+        "rsa_md5": ("api_key", "private_key_pem"),
+    },
     secret_credentials=("private_key_pem",),
     errors=ERRORS,
     pem_credentials=("private_key_pem",),

@@ -231,6 +231,9 @@ API: Final = ApiSpec(
     },
     default_scheme="tc3",
     credentials=("secret_id", "secret_key"),
+    scheme_credentials={
+        "tc3": ("secret_id", "secret_key"),
+    },
     secret_credentials=("secret_key",),
     errors=ERRORS,
     pem_credentials=(),

@@ -172,10 +172,30 @@ API: Final = ApiSpec(
                 },
             },
         },
+        "api_key": {
+            "description": "HTTP Basic authentication with an API key SID and secret; the account SID still names the account in the path.",
+            "docs": "https://www.twilio.com/docs/iam/api-keys",
+            "sign": [
+                {
+                    "as": "user_pass",
+                    "format": "{api_key_sid}:{api_key_secret}",
+                },
+            ],
+            "attach": {
+                "header": {
+                    "Authorization": "Basic {user_pass|base64}",
+                    "Accept": "application/json",
+                },
+            },
+        },
     },
     default_scheme="basic",
-    credentials=("account_sid", "auth_token"),
-    secret_credentials=("auth_token",),
+    credentials=("account_sid",),
+    scheme_credentials={
+        "basic": ("account_sid", "auth_token"),
+        "api_key": ("api_key_sid", "api_key_secret"),
+    },
+    secret_credentials=("auth_token", "api_key_secret"),
     errors=ERRORS,
     pem_credentials=(),
     operations=(

@@ -29,7 +29,7 @@ from dlr_twilio_messaging.models import (
 )
 from dlr_twilio_messaging.receipts import fetch_message_receipts
 
-AuthScheme = Literal["basic"]
+AuthScheme = Literal["basic", "api_key"]
 Server = Literal["default"]
 
 
@@ -49,10 +49,12 @@ class Client(SyncClientBase):
 
     Credentials:
         account_sid: Account SID (AC...), the HTTP Basic user name and the account in every path.
-        auth_token: The account's auth token, the HTTP Basic password. (secret)
+        auth_token: The account's auth token, the HTTP Basic password (scheme basic). (secret)
+        api_key_sid: An API key SID (SK...), the HTTP Basic user name (scheme api_key).
+        api_key_secret: The API key's secret, the HTTP Basic password (scheme api_key). (secret)
 
     ``server`` picks an endpoint (default) and
-    ``base_url`` overrides it. ``auth_scheme`` picks a signature (basic;
+    ``base_url`` overrides it. ``auth_scheme`` picks a signature (basic, api_key;
     default basic). ``retries`` is a ``RetryPolicy`` or a number of
     retries (0 turns them off); the default comes from the spec. Pass ``http_client`` to
     control pooling, proxies and transports (it is then yours to close), and ``clock``,
@@ -63,7 +65,9 @@ class Client(SyncClientBase):
         self,
         *,
         account_sid: str,
-        auth_token: str,
+        auth_token: str | None = None,
+        api_key_sid: str | None = None,
+        api_key_secret: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -79,6 +83,8 @@ class Client(SyncClientBase):
             {
                 "account_sid": account_sid,
                 "auth_token": auth_token,
+                "api_key_sid": api_key_sid,
+                "api_key_secret": api_key_secret,
             },
             server=server,
             base_url=base_url,
@@ -210,10 +216,12 @@ class AsyncClient(AsyncClientBase):
 
     Credentials:
         account_sid: Account SID (AC...), the HTTP Basic user name and the account in every path.
-        auth_token: The account's auth token, the HTTP Basic password. (secret)
+        auth_token: The account's auth token, the HTTP Basic password (scheme basic). (secret)
+        api_key_sid: An API key SID (SK...), the HTTP Basic user name (scheme api_key).
+        api_key_secret: The API key's secret, the HTTP Basic password (scheme api_key). (secret)
 
     ``server`` picks an endpoint (default) and
-    ``base_url`` overrides it. ``auth_scheme`` picks a signature (basic;
+    ``base_url`` overrides it. ``auth_scheme`` picks a signature (basic, api_key;
     default basic). ``retries`` is a ``RetryPolicy`` or a number of
     retries (0 turns them off); the default comes from the spec. Pass ``http_client`` to
     control pooling, proxies and transports (it is then yours to close), and ``clock``,
@@ -224,7 +232,9 @@ class AsyncClient(AsyncClientBase):
         self,
         *,
         account_sid: str,
-        auth_token: str,
+        auth_token: str | None = None,
+        api_key_sid: str | None = None,
+        api_key_secret: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -240,6 +250,8 @@ class AsyncClient(AsyncClientBase):
             {
                 "account_sid": account_sid,
                 "auth_token": auth_token,
+                "api_key_sid": api_key_sid,
+                "api_key_secret": api_key_secret,
             },
             server=server,
             base_url=base_url,

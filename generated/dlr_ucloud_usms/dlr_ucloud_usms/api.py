@@ -127,6 +127,9 @@ API: Final = ApiSpec(
     },
     default_scheme="signature",
     credentials=("public_key", "private_key"),
+    scheme_credentials={
+        "signature": ("public_key", "private_key"),
+    },
     secret_credentials=("private_key",),
     errors=ERRORS,
     pem_credentials=(),
