@@ -1,12 +1,17 @@
-"""The product's shared vocabulary: canonical delivery statuses and error kinds.
+"""The product's shared vocabulary, as the generator sees it: canonical delivery statuses
+and error kinds.
 
-This is the single source of truth; dlr_core's enums are rendered from it and spec
-validation checks against it.
+The runtime package (``dlr_core``) defines them; this module only reads them, so the
+generator, the JSON Schema check (tests/test_runtime_contract.py) and the generated code
+can never disagree with what the runtime accepts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from dlr_core.errors import ErrorKind, error_class
+from dlr_core.status import DeliveryStatus
 
 
 @dataclass(frozen=True)
@@ -21,17 +26,9 @@ class CanonicalStatus:
         return self.value.upper()
 
 
-CANONICAL_STATUSES: tuple[CanonicalStatus, ...] = (
-    CanonicalStatus("queued", False, False, "Accepted by the provider, not yet sent."),
-    CanonicalStatus("sending", False, False, "Being handed to the carrier."),
-    CanonicalStatus("sent", False, False, "Handed to the carrier; no delivery report yet."),
-    CanonicalStatus("delivered", True, True, "Delivered to the recipient."),
-    CanonicalStatus("undelivered", True, False, "The carrier could not deliver it."),
-    CanonicalStatus("failed", True, False, "The provider could not send it."),
-    CanonicalStatus("rejected", True, False, "Refused, e.g. an invalid or blocked number."),
-    CanonicalStatus("expired", True, False, "Not delivered within its validity period."),
-    CanonicalStatus("canceled", True, False, "Canceled before delivery."),
-    CanonicalStatus("unknown", False, False, "The provider's status is unknown or not understood."),
+CANONICAL_STATUSES: tuple[CanonicalStatus, ...] = tuple(
+    CanonicalStatus(status.value, status.is_final, status.is_success, status.description)
+    for status in DeliveryStatus
 )
 
 CANONICAL_BY_VALUE = {status.value: status for status in CANONICAL_STATUSES}
@@ -48,12 +45,6 @@ class ErrorKindInfo:
         return self.value.upper()
 
 
-ERROR_KINDS: tuple[ErrorKindInfo, ...] = (
-    ErrorKindInfo("authentication", "AuthenticationError", "The credentials or the signature were refused."),
-    ErrorKindInfo("permission_denied", "PermissionDenied", "Authenticated, but not allowed to do this."),
-    ErrorKindInfo("rate_limited", "RateLimited", "Too many requests; slow down."),
-    ErrorKindInfo("invalid_request", "InvalidRequest", "A parameter was missing or invalid."),
-    ErrorKindInfo("clock_skew", "ClockSkew", "The request's timestamp is too far from the provider's clock."),
-    ErrorKindInfo("not_found", "NotFound", "The requested API or resource does not exist."),
-    ErrorKindInfo("provider_error", "ProviderError", "The provider failed to handle the request."),
+ERROR_KINDS: tuple[ErrorKindInfo, ...] = tuple(
+    ErrorKindInfo(kind.value, error_class(kind).__name__, kind.description) for kind in ErrorKind
 )

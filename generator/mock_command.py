@@ -1,6 +1,6 @@
 """``dlrgen mock <provider>``: serve a provider's API locally, from its generated package.
 
-The mock itself lives in the generated ``dlr_core.mock`` (so consumers can use it in their
+The mock itself lives in the runtime's ``dlr_core.mock`` (so consumers can use it in their
 own tests without the generator); this command finds the package, gathers credentials and
 a scenario, and serves until Ctrl-C or SIGTERM.
 """
@@ -70,8 +70,7 @@ def _load_api(provider: str, out: Path) -> Any:
     package = out / f"dlr_{provider}"
     if not (package / f"dlr_{provider}" / "__init__.py").is_file():
         raise MockCommandError(f"no generated package {package}; run `dlrgen generate` first")
-    for path in (out / "dlr_core", package):
-        sys.path.insert(0, str(path.resolve()))
+    sys.path.insert(0, str(package.resolve()))
     module = importlib.import_module(f"dlr_{provider}")
     return module.API
 

@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from generator.manifest import CORE_UNIT, MANIFEST, Manifest, hash_bytes, hash_tree, unit_of
+from generator.manifest import MANIFEST, Manifest, hash_bytes, hash_tree, unit_of
 from generator.problems import Problem, SpecError, display_path
 
 if TYPE_CHECKING:
@@ -67,19 +67,30 @@ class Inputs:
 
         package = Path(__file__).resolve().parent
         generator_hash = hash_tree(package, ("*.py", "*.json"), extra=__version__.encode())
-        tools = {"generator": generator_hash, "templates": hash_tree(templates_root(), ("*.jinja",))}
+        tools = {
+            "generator": generator_hash,
+            "templates": hash_tree(templates_root(), ("*.jinja",)),
+            # Generated packages pin the runtime's major.minor: a new runtime minor regenerates.
+            "runtime": _runtime_version(),
+        }
         return cls(tools, {path.stem: (path, hash_bytes(path.read_bytes())) for path in paths})
 
 
+def _runtime_version() -> str:
+    from importlib.metadata import version
+
+    return version("dlr-core")
+
+
 def _render(inputs: Inputs, units: list[str], progress: Progress | None) -> dict[str, str]:
-    """Render and format the given units (``dlr_core`` and provider ids); raises SpecError.
+    """Render and format the given units (provider ids); raises SpecError.
 
     Units are independent, so with several to do they are spread over worker processes;
     the result does not depend on how (each unit's files are a function of its inputs)."""
-    providers, problems = load_providers([inputs.specs[u][0] for u in units if u != CORE_UNIT])
+    providers, problems = load_providers([inputs.specs[u][0] for u in units])
     if problems:
         raise SpecError(problems)
-    jobs: list[m.Provider | None] = ([None] if CORE_UNIT in units else []) + list(providers)
+    jobs = list(providers)
     workers = min(len(jobs), os.cpu_count() or 1)
     files: dict[str, str] = {}
     if workers < 2 or len(jobs) < _PARALLEL_THRESHOLD:
@@ -90,7 +101,7 @@ def _render(inputs: Inputs, units: list[str], progress: Progress | None) -> dict
     try:
         for index, (job, rendered) in enumerate(zip(jobs, results), start=1):
             if progress:
-                progress(CORE_UNIT if job is None else job.id, index, len(jobs))
+                progress(job.id, index, len(jobs))
             files.update(rendered)
     finally:
         if workers >= 2 and len(jobs) >= _PARALLEL_THRESHOLD:
@@ -102,11 +113,11 @@ def _render(inputs: Inputs, units: list[str], progress: Progress | None) -> dict
 _PARALLEL_THRESHOLD = 2
 
 
-def _render_unit(provider: m.Provider | None) -> dict[str, str]:
+def _render_unit(provider: m.Provider) -> dict[str, str]:
     from generator.formatting import format_files
-    from generator.render import render_core, render_provider
+    from generator.render import render_provider
 
-    return format_files(render_core() if provider is None else render_provider(provider))
+    return format_files(render_provider(provider))
 
 
 def _manifest(inputs: Inputs, files: dict[str, str], reused: Manifest | None, reused_units: set[str]) -> Manifest:
@@ -125,7 +136,7 @@ def build(specs_dir: Path, progress: Progress | None = None) -> dict[str, str]:
 
     Raises SpecError with every problem found when any spec is broken."""
     inputs = Inputs.read(specs_dir)
-    files = _render(inputs, [CORE_UNIT, *inputs.specs], progress)
+    files = _render(inputs, list(inputs.specs), progress)
     return {**files, MANIFEST: _manifest(inputs, files, None, set()).to_text()}
 
 
@@ -140,12 +151,12 @@ def plan(specs_dir: Path, out_dir: Path, progress: Progress | None = None) -> Pl
     """What ``generate`` must do to bring ``out_dir`` up to date, rendering only what changed."""
     inputs = Inputs.read(specs_dir)
     old = Manifest.read(out_dir)
-    units = [CORE_UNIT, *inputs.specs]
+    units = list(inputs.specs)
 
     def current(unit: str) -> bool:
         if old is None or old.tools != inputs.tools:
             return False
-        if unit != CORE_UNIT and old.specs.get(unit) != inputs.specs[unit][1]:
+        if old.specs.get(unit) != inputs.specs[unit][1]:
             return False
         return old.intact(out_dir, unit)
 

@@ -1,7 +1,8 @@
 """Stage 3: render the intermediate model into files, in memory.
 
-One Jinja template per output file: ``templates/core/**`` becomes ``dlr_core/**`` and
-``templates/provider/**`` becomes ``dlr_<id>/**`` (``package/`` being the import package).
+One Jinja template per output file: ``templates/provider/**`` becomes ``dlr_<id>/**``
+(``package/`` being the import package). The runtime, ``dlr_core``, is an ordinary package
+(``runtime/``) and is never rendered.
 Files named ``_*.jinja`` (but not ``__*``) are partials. Everything a template shows is computed
 here or in the model; templates only lay it out.
 """
@@ -14,11 +15,12 @@ from functools import cache
 from importlib.resources.abc import Traversable
 from typing import Any
 
+import dlr_core
 import jinja2
 
 from generator import __version__
 from generator import model as m
-from generator.canonical import CANONICAL_STATUSES, ERROR_KINDS
+from generator.canonical import CANONICAL_STATUSES
 from generator.codegen import render_models
 from generator.paths import templates_root
 
@@ -136,24 +138,6 @@ def _headers(source: str, command: str = "generate") -> dict[str, str]:
     return {"python_header": f"# {note}", "toml_header": f"# {note}", "markdown_header": note}
 
 
-def render_core() -> dict[str, str]:
-    """``generated/dlr_core``: the canonical status, receipt, errors and value readers."""
-    kinds = list(ERROR_KINDS)
-    exports = sorted(
-        [k.class_name for k in kinds]
-        + ["DeliveryStatus", "DlrError", "ErrorInfo", "ErrorKind", "ErrorTable", "ParameterError", "PollingHints", "PollResult", "RetryPolicy",
-           "ProviderResponseError", "Receipt", "RequestTimeout", "TransportError", "error_class"]
-    )
-    context = {
-        **_headers("generator/canonical.py"),
-        "version": __version__,
-        "statuses": CANONICAL_STATUSES,
-        "error_kinds": kinds,
-        "core_exports": exports,
-    }
-    return _render_tree("core", "dlr_core", "dlr_core", context)
-
-
 def render_docs(providers: list[m.Provider]) -> str:
     """``docs/providers.md``: the cross-provider status matrix, auth and polling hints."""
     matrix: dict[str, dict[str, list[str]]] = {s.value: {p.id: [] for p in providers} for s in CANONICAL_STATUSES}
@@ -216,6 +200,7 @@ def provider_context(provider: m.Provider) -> dict[str, Any]:
         "provider": provider,
         "version": __version__,
         "distribution": provider.package.replace("_", "-"),
+        "runtime_requirement": runtime_requirement(provider),
         "model_classes": model_classes,
         "status_exports": status_exports,
         "package_exports": package_exports,
@@ -236,6 +221,21 @@ def provider_context(provider: m.Provider) -> dict[str, Any]:
         "retry_arguments": _retry_arguments(provider.retry),
         **_client_context(provider),
     }
+
+
+def runtime_requirement(provider: m.Provider) -> str:
+    """The dlr-core a provider package needs: the runtime's major is its contract with
+    generated code, and the minor it was generated against is the oldest with every
+    feature the code uses. The RSA extra only for specs that sign with RSA."""
+    major, minor = (int(part) for part in dlr_core.__version__.split(".")[:2])
+    extras = "[rsa]" if _signs_with_rsa(provider) else ""
+    return f"dlr-core{extras}>={major}.{minor},<{major + 1}"
+
+
+def _signs_with_rsa(provider: m.Provider) -> bool:
+    return any(
+        "rsa_sign" in step for scheme in provider.auth.schemes for step in scheme.definition.get("sign", ())
+    )
 
 
 _ANNOTATIONS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "date": "date | str"}

@@ -13,6 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ROOT / "generated"
 SPECS = ROOT / "specs"
+RUNTIME = ROOT / "runtime"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 for distribution in sorted(GENERATED.glob("dlr_*")):

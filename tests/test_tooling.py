@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import zipfile
 import time
 from pathlib import Path
 
@@ -117,31 +118,27 @@ def test_watch_regenerates_on_save_and_survives_spec_errors(tmp_path: Path) -> N
     assert "stopped watching" in remaining
 
 
-def test_building_the_project_runs_the_generator(tmp_path: Path) -> None:
+def test_building_dlrgen_packages_the_generator_and_never_touches_generated(tmp_path: Path) -> None:
     project = tmp_path / "project"
     for name in ("generator", "templates", "specs", "generated"):
         shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, project / name)
+    # A stale tree (the spec changed, generated/ did not) must stay exactly as it is.
     spec = project / "specs" / "sgate_otp.yaml"
     spec.write_text(spec.read_text(encoding="utf-8").replace("Task created.", "Task created by the build."))
+    before = {p: p.read_bytes() for p in sorted((project / "generated").rglob("*")) if p.is_file()}
 
-    def build() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
-             "-w", str(tmp_path / "dist"), str(project)],
-            capture_output=True, text=True, cwd=tmp_path,
-        )
-
-    result = build()
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
+         "-w", str(tmp_path / "dist"), str(project)],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert list((tmp_path / "dist").glob("dlrgen-*.whl"))
-    statuses = project / "generated" / "dlr_sgate_otp" / "dlr_sgate_otp" / "statuses.py"
-    assert "Task created by the build." in statuses.read_text(encoding="utf-8")
-
-    spec.write_text(spec.read_text(encoding="utf-8").replace("canonical: queued", "canonical: queue"))
-    before = statuses.read_text(encoding="utf-8")
-    result = build()
-    assert result.returncode != 0
-    assert "sgate_otp.yaml:" in result.stdout + result.stderr
-    assert statuses.read_text(encoding="utf-8") == before
+    after = {p: p.read_bytes() for p in sorted((project / "generated").rglob("*")) if p.is_file()}
+    assert after == before
+    [wheel] = (tmp_path / "dist").glob("dlrgen-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "generator/cli.py" in names and "generator/spec.schema.json" in names
+    assert "generator/templates/provider/package/client.py.jinja" in names
+    assert not [name for name in names if name.startswith(("dlr_", "generated/", "specs/"))]

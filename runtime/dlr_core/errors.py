@@ -1,4 +1,3 @@
-{{ python_header }}
 """Typed errors shared by every provider package, and the tables that classify codes."""
 
 from __future__ import annotations
@@ -11,11 +10,19 @@ from enum import Enum
 class ErrorKind(str, Enum):
     """What kind of failure a provider's error code stands for."""
 
-{% for kind in error_kinds %}
-    {{ kind.member }} = {{ kind.value | py }}
-    """{{ kind.description | docstring }}"""
+    AUTHENTICATION = "authentication"
+    PERMISSION_DENIED = "permission_denied"
+    RATE_LIMITED = "rate_limited"
+    INVALID_REQUEST = "invalid_request"
+    CLOCK_SKEW = "clock_skew"
+    NOT_FOUND = "not_found"
+    PROVIDER_ERROR = "provider_error"
 
-{% endfor %}
+    @property
+    def description(self) -> str:
+        """What this kind of error means, in one sentence."""
+        return _DESCRIPTIONS[self]
+
 
 @dataclass(frozen=True)
 class ErrorInfo:
@@ -119,14 +126,42 @@ class ProviderError(DlrError):
             f"request_id={self.request_id!r})"
         )
 
-{% for kind in error_kinds if kind.value != "provider_error" %}
 
-class {{ kind.class_name }}(ProviderError):
-    """{{ kind.description | docstring }}"""
+class AuthenticationError(ProviderError):
+    """The credentials or the signature were refused."""
 
-    kind = ErrorKind.{{ kind.member }}
+    kind = ErrorKind.AUTHENTICATION
 
-{% endfor %}
+
+class PermissionDenied(ProviderError):
+    """Authenticated, but not allowed to do this."""
+
+    kind = ErrorKind.PERMISSION_DENIED
+
+
+class RateLimited(ProviderError):
+    """Too many requests; slow down."""
+
+    kind = ErrorKind.RATE_LIMITED
+
+
+class InvalidRequest(ProviderError):
+    """A parameter was missing or invalid."""
+
+    kind = ErrorKind.INVALID_REQUEST
+
+
+class ClockSkew(ProviderError):
+    """The request's timestamp is too far from the provider's clock."""
+
+    kind = ErrorKind.CLOCK_SKEW
+
+
+class NotFound(ProviderError):
+    """The requested API or resource does not exist."""
+
+    kind = ErrorKind.NOT_FOUND
+
 
 class ProviderResponseError(ProviderError):
     """The response could not be understood: not JSON, or not the shape the spec describes."""
@@ -152,12 +187,27 @@ class RequestTimeout(TransportError):
 
 
 _CLASSES: dict[ErrorKind, type[ProviderError]] = {
-{% for kind in error_kinds %}
-    ErrorKind.{{ kind.member }}: {{ kind.class_name }},
-{% endfor %}
+    ErrorKind.AUTHENTICATION: AuthenticationError,
+    ErrorKind.PERMISSION_DENIED: PermissionDenied,
+    ErrorKind.RATE_LIMITED: RateLimited,
+    ErrorKind.INVALID_REQUEST: InvalidRequest,
+    ErrorKind.CLOCK_SKEW: ClockSkew,
+    ErrorKind.NOT_FOUND: NotFound,
+    ErrorKind.PROVIDER_ERROR: ProviderError,
 }
 
 
 def error_class(kind: ErrorKind) -> type[ProviderError]:
     """The exception class raised for an error of this kind."""
     return _CLASSES[kind]
+
+
+_DESCRIPTIONS: dict[ErrorKind, str] = {
+    ErrorKind.AUTHENTICATION: "The credentials or the signature were refused.",
+    ErrorKind.PERMISSION_DENIED: "Authenticated, but not allowed to do this.",
+    ErrorKind.RATE_LIMITED: "Too many requests; slow down.",
+    ErrorKind.INVALID_REQUEST: "A parameter was missing or invalid.",
+    ErrorKind.CLOCK_SKEW: "The request's timestamp is too far from the provider's clock.",
+    ErrorKind.NOT_FOUND: "The requested API or resource does not exist.",
+    ErrorKind.PROVIDER_ERROR: "The provider failed to handle the request.",
+}

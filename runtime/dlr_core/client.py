@@ -1,5 +1,3 @@
-{{ python_header }}
-{% raw %}
 """The machinery every generated client shares: building and signing a request from the
 spec's description of it, sending it with httpx, and reading the answer's envelope into a
 typed model or a typed error.
@@ -293,14 +291,20 @@ class ClientCore:
         needed = [*api.credentials, *api.scheme_credentials.get(scheme, ())]
         for name in dict.fromkeys(needed):
             if not credentials.get(name):
-                raise ValueError(f"credential {name!r} is required (auth scheme {scheme!r})")
+                raise ValueError(
+                    f"credential {name!r} is required (auth scheme {scheme!r})"
+                )
         if api.require_base_url and not base_url:
-            raise ValueError(f"{api.provider} has one endpoint per account: pass base_url")
+            raise ValueError(
+                f"{api.provider} has one endpoint per account: pass base_url"
+            )
         self.base_url = (base_url or api.servers[server]).rstrip("/")
         self.auth_scheme = scheme
         self.timeout = timeout
         self.retry_policy = resolve(retries, api.retry)
-        given = {name: value for name, value in credentials.items() if value is not None}
+        given = {
+            name: value for name, value in credentials.items() if value is not None
+        }
         self._credentials = Credentials(given, api.secret_credentials)
         self._clock = clock or _utc_now
         self._nonce = nonce
@@ -369,8 +373,12 @@ class ClientCore:
         path = operation.path
         for param in operation.params:
             if param.location == "path":
-                segment = credentials.get(param.from_credential or "") or values.get(param.name)
-                path = path.replace(f"{{{param.wire}}}", quote(_scalar(segment), safe=""))
+                segment = credentials.get(param.from_credential or "") or values.get(
+                    param.name
+                )
+                path = path.replace(
+                    f"{{{param.wire}}}", quote(_scalar(segment), safe="")
+                )
         request = PreparedRequest(operation.method, self.base_url, path)
         locations = {p.location for p in operation.params}
         request.body_kind = (
@@ -477,7 +485,11 @@ class ClientCore:
             ) from None
 
     def _envelope_error(
-        self, body: Mapping[str, Any], status: int, content: bytes, request_id: str | None
+        self,
+        body: Mapping[str, Any],
+        status: int,
+        content: bytes,
+        request_id: str | None,
     ) -> ProviderError:
         """The typed error for an answer whose envelope says failure."""
         envelope = self._api.envelope
@@ -840,4 +852,3 @@ def in_input_order(receipts: list[Receipt], ids: Sequence[object]) -> list[Recei
     return sorted(
         receipts, key=lambda r: position.get(r.message_id or "", len(position))
     )
-{% endraw %}

@@ -1,5 +1,3 @@
-{{ python_header }}
-{% raw %}
 """Request signing, interpreted from a provider spec's auth scheme.
 
 A scheme is data (placements, ordered steps, templates); this module is the one generic
@@ -22,11 +20,12 @@ import string
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any
-
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from typing import TYPE_CHECKING, Any
 
 from dlr_core.request import PreparedRequest, percent_encode
+
+if TYPE_CHECKING:  # cryptography is the optional dlr-core[rsa] extra
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 Value = str | bytes
 _TEMPLATE = re.compile(r"\{\{|\}\}|\{([a-z][a-z0-9_]*)((?:\|[a-z0-9_]+)*)\}")
@@ -271,23 +270,32 @@ def _output(digest: bytes, style: str) -> Value:
 
 
 def _rsa_sign(pem: str, hash_name: str, data: bytes) -> bytes:
-    from cryptography.hazmat.primitives import hashes
+    try:
+        from cryptography.hazmat.primitives import hashes
+    except ImportError:
+        raise SigningError(
+            "RSA signing needs the cryptography package: pip install 'dlr-core[rsa]'"
+        ) from None
     from cryptography.hazmat.primitives.asymmetric import padding
 
-    algorithm = {"md5": hashes.MD5(), "sha1": hashes.SHA1(), "sha256": hashes.SHA256()}[hash_name]
+    algorithm = {"md5": hashes.MD5(), "sha1": hashes.SHA1(), "sha256": hashes.SHA256()}[
+        hash_name
+    ]
     return _rsa_key(pem).sign(data, padding.PKCS1v15(), algorithm)
 
 
 @functools.lru_cache(maxsize=16)
-def _rsa_key(pem: str) -> RSAPrivateKey:
+def _rsa_key(pem: str) -> "RSAPrivateKey":
     """Loading (and checking) an RSA key costs tens of milliseconds: do it once per key."""
     from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
     try:
         key = serialization.load_pem_private_key(pem.encode("utf-8"), password=None)
     except (ValueError, TypeError) as exc:
-        raise SigningError("the private key is not a valid unencrypted PEM RSA key") from exc
+        raise SigningError(
+            "the private key is not a valid unencrypted PEM RSA key"
+        ) from exc
     if not isinstance(key, RSAPrivateKey):
         raise SigningError("the private key is not an RSA key")
     return key
-{% endraw %}
