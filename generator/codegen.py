@@ -11,6 +11,7 @@ import warnings
 from typing import Any
 
 from generator import model as m
+from generator.escape import docstring
 
 
 def render_models(provider: m.Provider, header: str) -> str:
@@ -23,7 +24,7 @@ def render_models(provider: m.Provider, header: str) -> str:
         output_model_type=dcg.DataModelType.PydanticV2BaseModel,
         target_python_version=dcg.PythonVersion.PY_310,
         disable_timestamp=True,
-        custom_file_header=f'{header}\n"""{provider.title}: request parameters and response models."""',
+        custom_file_header=f'{header}\n"""{docstring(provider.title)}: request parameters and response models."""',
         use_title_as_name=True,
         skip_root_model=True,
         aliases=provider.model_aliases,

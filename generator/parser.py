@@ -5,7 +5,6 @@ variables. Problems are collected and returned as values, never raised one by on
 
 from __future__ import annotations
 
-import keyword
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -13,13 +12,9 @@ from typing import Any
 from generator import model as m
 from generator.canonical import CANONICAL_BY_VALUE
 from generator.loader import JsonPath, LoadedSpec, SourceMap
+from generator.names import Scope, reserved
 from generator.problems import Problem
 
-# Attributes pydantic's BaseModel already has; a field with one of these names would shadow it.
-_PYDANTIC_RESERVED = frozenset(
-    {"copy", "dict", "json", "schema", "schema_json", "construct", "validate", "parse_obj", "parse_raw", "parse_file",
-     "from_orm", "update_forward_refs", "fields", "register"}
-)
 _SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 _TEMPLATE_FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _TEMPLATE_REFERENCE = re.compile(r"^([a-z][a-z0-9_]*)((?:\|[a-z0-9_]+)*)$")
@@ -28,8 +23,6 @@ TEMPLATE_FILTERS = frozenset({"percent", "lower", "upper", "sha256_hex", "utc_da
 REQUEST_VARIABLES = frozenset({"method", "host", "path", "path_and_query", "body"})
 _DATE_TOKENS = {"yyyy": "%Y", "MM": "%m", "dd": "%d", "HH": "%H", "mm": "%M", "ss": "%S"}
 _DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-# Keyword arguments every generated client method has besides the spec's parameters.
-RESERVED_PARAMS = frozenset({"self", "retries", "timeout", "interval", "sent_at"})
 # Errors another attempt cannot fix; the runtime never retries them.
 _NEVER_RETRIED_KINDS = frozenset({"authentication", "permission_denied", "invalid_request", "clock_skew", "not_found"})
 _SIGN_STEP_KINDS = ("format", "canonical_query", "sorted_concat", "json_object", "canonical_request", "hash", "hmac",
@@ -119,6 +112,12 @@ class _Parser:
         self.check_unique_classes(
             ((("statuses", key, "class"), enum.class_name) for key, enum in self.statuses.items())
         )
+        for key, enum in self.statuses.items():
+            self.claim_module_name(("statuses", key), enum.function_name, f"status {key!r}: its function",
+                                   at_key=True)
+        for key in d.get("status_rules", {}):
+            self.claim_module_name(("status_rules", key), f"{key}_to_canonical", f"status rule {key!r}: its function",
+                                   at_key=True)
         operations = tuple(self.operation(name, raw) for name, raw in d["operations"].items())
         self.check_auth_needs(auth, operations)
         referenced = {
@@ -202,6 +201,8 @@ class _Parser:
 
     def auth(self) -> m.Auth:
         raw = self.data["auth"]
+        for name in raw["credentials"]:
+            self.check_name("credential", ("auth", "credentials", name), name, "credential", at_key=True)
         credentials = tuple(
             m.Credential(name, " ".join(c["description"].split()), c.get("secret", False), c.get("format", "text"))
             for name, c in raw["credentials"].items()
@@ -330,17 +331,37 @@ class _Parser:
 
     def check_unique_classes(self, names: Iterable[tuple[JsonPath, str]]) -> None:
         for path, name in names:
-            if name in self.class_names:
-                first = self.source.locate(self.class_names[name])
-                self.problem(path, f"class name {name!r} is already used (line {first[0]})")
-            else:
-                self.class_names[name] = path
+            self.claim_module_name(path, name, "class name")
+
+    def claim_module_name(self, path: JsonPath, name: str, what: str, *, at_key: bool = False) -> None:
+        """Every module-level name the spec introduces is one namespace (the package's
+        ``__init__`` re-exports them all): free of Python's and the generated code's names,
+        and used once."""
+        why = reserved("module", name)
+        if why is not None:
+            self.problem(path, f"{what} {name!r} is {why}; give another name", at_key=at_key)
+        elif name in self.class_names:
+            first = self.source.locate(self.class_names[name])
+            self.problem(path, f"{what} {name!r} is already used (line {first[0]})", at_key=at_key)
+        else:
+            self.class_names[name] = path
+
+    def check_name(self, scope: Scope, path: JsonPath, name: str, what: str, *, at_key: bool = False) -> None:
+        why = reserved(scope, name)
+        if why is not None:
+            self.problem(path, f"{what} {name!r} is {why}; give another name", at_key=at_key)
 
     # -- operations ----------------------------------------------------------------------
 
     def operation(self, name: str, raw: dict[str, Any]) -> m.Operation:
         base: JsonPath = ("operations", name)
         prefix = pascal(name)
+        self.check_name("client_method", base, name, "operation", at_key=True)
+        self.claim_module_name(base, name.upper(), f"operation {name!r}: its constant", at_key=True)
+        if "pagination" in raw:
+            self.claim_module_name(base, f"{name.upper()}_PAGING", f"operation {name!r}: its constant", at_key=True)
+        if "receipts" in raw:
+            self.claim_module_name(base, f"{name}_receipts", f"operation {name!r}: its function", at_key=True)
         params = self.params(base, raw.get("params", {}))
         placeholders = re.findall(r"\{([^{}]+)\}", raw["path"])
         path_wires = {p.wire for p in params if p.location == "path"}
@@ -442,10 +463,7 @@ class _Parser:
         wires: dict[tuple[str, str], str] = {}
         for name, p in raw.items():
             path = base + ("params", name)
-            self.check_python_name(path, name, at_key=True)
-            if name in RESERVED_PARAMS:
-                self.problem(path, f"{name!r} is reserved for the client's own keyword arguments "
-                                   f"({', '.join(sorted(RESERVED_PARAMS - {'self'}))}); give another name", at_key=True)
+            self.check_name("argument", path, name, "parameter", at_key=True)
             if "from_credential" in p:
                 if p["from_credential"] not in self.data["auth"]["credentials"]:
                     self.problem(path + ("from_credential",), f"{p['from_credential']!r} is not a credential")
@@ -519,10 +537,7 @@ class _Parser:
         return schema
 
     def check_python_name(self, path: JsonPath, name: str, *, at_key: bool = False) -> None:
-        if keyword.iskeyword(name) or keyword.issoftkeyword(name):
-            self.problem(path, f"{name!r} is a Python keyword; give another name", at_key=at_key)
-        elif name.startswith("model_") or name in _PYDANTIC_RESERVED:
-            self.problem(path, f"{name!r} would shadow a pydantic model attribute; give another name", at_key=at_key)
+        self.check_name("field", path, name, "field name", at_key=at_key)
 
     def object_model(self, path: JsonPath, schema: dict[str, Any]) -> m.ObjectModel:
         class_name = schema.get("title", "")

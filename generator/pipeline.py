@@ -116,8 +116,11 @@ _PARALLEL_THRESHOLD = 2
 def _render_unit(provider: m.Provider) -> dict[str, str]:
     from generator.formatting import format_files
     from generator.render import render_provider
+    from generator.verify import verify_provider
 
-    return format_files(render_provider(provider))
+    files = format_files(render_provider(provider))
+    verify_provider(provider, files)
+    return files
 
 
 def _manifest(inputs: Inputs, files: dict[str, str], reused: Manifest | None, reused_units: set[str]) -> Manifest:

@@ -37,3 +37,8 @@ def display_path(path: Path) -> str:
 
 class FormattingError(Exception):
     """Generated code black cannot parse: a generator bug, reported with the file."""
+
+
+class UnsafeOutputError(FormattingError):
+    """Rendered code would not keep spec text inert (``generator.verify``): a dlrgen bug,
+    caught before anything is written."""

@@ -1,0 +1,85 @@
+"""The one way each kind of spec text reaches a generated file.
+
+Spec text is data. Each output context has exactly one function here, and templates reach
+them through Jinja filters of the same name (``render.environment``):
+
+| context | function | filter |
+|---|---|---|
+| Python docstring | ``docstring`` (``docwrap`` wraps first, then escapes) | ``docstring``, ``docwrap`` |
+| Python string or number literal | ``python_literal`` (``repr``; finite numbers only) | ``py`` |
+| Python comment | ``comment`` (one line, printable only) | (headers) |
+| TOML string | ``toml_string`` | ``toml`` |
+| Markdown text / code span | ``markdown``, ``markdown_code`` | ``md``, ``md_code`` |
+
+Wrapping always happens before escaping, so a line break can never split an escape
+sequence. After rendering, ``generator.verify`` parses every Python file and checks that
+the spec's texts came out as the same values.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import textwrap
+import unicodedata
+
+
+def _escape_unprintable(text: str) -> str:
+    """Control and other invisible characters as Python escapes (their value is kept)."""
+    out = []
+    for char in text:
+        if char in "\n\t" or (char.isprintable() and unicodedata.category(char) not in ("Zl", "Zp")):
+            out.append(char)
+        else:
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)
+
+
+def docstring(text: object) -> str:
+    """Text to put between triple double quotes; the docstring's value is the text."""
+    escaped = str(text).replace("\\", "\\\\").replace('"""', '\\"\\"\\"').replace("\r", "\\r")
+    escaped = _escape_unprintable(escaped)
+    return escaped + " " if escaped.endswith('"') else escaped
+
+
+def docwrap(text: object, width: int = 79) -> str:
+    """Wrapped for reading, then escaped: never a break inside an escape sequence."""
+    wrapped = textwrap.fill(" ".join(str(text).split()), width, break_long_words=False, break_on_hyphens=False)
+    return docstring(wrapped)
+
+
+def python_literal(value: object) -> str:
+    """A scalar from a spec as a Python literal: ``repr`` for text, finite numbers only."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a finite number")
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return repr(value)
+    raise TypeError(f"cannot render {value!r} as a Python literal")
+
+
+def comment(text: object) -> str:
+    """Text for a ``#`` comment: one line, every unprintable character escaped."""
+    return _escape_unprintable(str(text)).replace("\n", "\\n").replace("\t", "\\t")
+
+
+def html_comment(text: object) -> str:
+    """Text inside ``<!-- ... -->``: one line, and ``--`` can never close it."""
+    return comment(text).replace("--", "- -").replace(">", "&gt;")
+
+
+def toml_string(value: object) -> str:
+    """A TOML basic string (JSON's escaping is a subset TOML accepts)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def markdown(text: object) -> str:
+    """Inline Markdown text: one line, table pipes escaped, no raw HTML."""
+    collapsed = " ".join(_escape_unprintable(str(text)).split())
+    return collapsed.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def markdown_code(value: object) -> str:
+    """A Markdown code span (backticks inside become quotes, so the span cannot end early)."""
+    text = " ".join(_escape_unprintable(str(value)).split()).replace("`", "'").replace("|", "\\|")
+    return f"`{text}`"

@@ -1,0 +1,233 @@
+"""The one table of names a spec may not introduce.
+
+A spec names classes, functions, constants, methods, keyword arguments and model fields of
+the generated code. Each of those names lands in a scope that Python and the generated code
+already use: keywords, builtins, everything a generated module imports or defines, the
+methods and constructor arguments of the clients, the locals of generated methods. A name
+taken from a spec is checked here against its scope before anything is rendered, so a
+collision is a ``file:line`` problem instead of a package that fails on import (or, worse,
+quietly calls the wrong thing).
+
+What the runtime defines is read from the runtime itself (``dlr_core``), never copied.
+``tests/test_names.py`` proves the table covers every name the templates put in a
+generated module.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+from enum import Enum
+from functools import cache
+from typing import Literal
+
+Scope = Literal["module", "client_method", "argument", "credential", "field", "member"]
+
+PYTHON_KEYWORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
+BUILTINS = frozenset(name for name in dir(builtins) if not name.startswith("__"))
+# Builtins the generated code names in annotations and calls: a field, argument or local of
+# that name would shadow them where they are used.
+USED_BUILTINS = frozenset(
+    {
+        "bool",
+        "bytes",
+        "dict",
+        "float",
+        "frozenset",
+        "int",
+        "isinstance",
+        "len",
+        "list",
+        "object",
+        "range",
+        "set",
+        "str",
+        "super",
+        "tuple",
+        "type",
+        "date",
+        "datetime",
+        "time",
+    }
+)
+
+# Names the templates and datamodel-code-generator import or define at module level in a
+# generated package (besides the names derived from the spec, which are claimed one by one).
+TEMPLATE_MODULE_NAMES = frozenset(
+    {
+        # typing, collections, datetime, enum, pydantic (templates and datamodel-code-generator)
+        "annotations",
+        "Annotated",
+        "Any",
+        "AsyncIterator",
+        "Awaitable",
+        "Callable",
+        "Final",
+        "Iterator",
+        "Literal",
+        "Mapping",
+        "Optional",
+        "Sequence",
+        "Union",
+        "Enum",
+        "IntEnum",
+        "date",
+        "datetime",
+        "time",
+        "timedelta",
+        "timezone",
+        "Decimal",
+        "UUID",
+        "BaseModel",
+        "ConfigDict",
+        "Field",
+        "RootModel",
+        "AwareDatetime",
+        "AnyUrl",
+        "conint",
+        "confloat",
+        "constr",
+        "field_validator",
+        "model_validator",
+        "httpx",
+        # names every provider package defines
+        "API",
+        "AsyncClient",
+        "AuthScheme",
+        "Client",
+        "DEFAULT_SERVER",
+        "DOCS_URL",
+        "ERRORS",
+        "POLLING",
+        "PROVIDER_ID",
+        "SERVERS",
+        "Server",
+        "TITLE",
+    }
+)
+
+# Keyword arguments of every client constructor besides the credentials.
+CLIENT_ARGUMENTS = frozenset(
+    {
+        "self",
+        "api",
+        "credentials",
+        "server",
+        "base_url",
+        "auth_scheme",
+        "timeout",
+        "retries",
+        "http_client",
+        "clock",
+        "nonce",
+        "sleep",
+    }
+)
+
+# Keyword arguments and locals of generated client methods and receipt functions, besides
+# the operation's own parameters.
+METHOD_NAMES = frozenset(
+    {
+        "self",
+        "cls",
+        "retries",
+        "timeout",
+        "interval",
+        "sent_at",
+        "params",
+        "result",
+        "receipts",
+        "receipt",
+        "record",
+        "records",
+        "chunk",
+        "item",
+        "items",
+        "page",
+        "raw",
+        "member",
+        "value",
+        "values",
+        "status",
+    }
+)
+
+# Methods the generated clients define (the runtime's bases add theirs, read below).
+GENERATED_METHODS = frozenset({"fetch_receipts", "wait_for_final"})
+# Operations also get ``iter_<name>`` when paginated.
+RESERVED_METHOD_PREFIXES = ("iter_",)
+
+# Attributes of pydantic models that a field must not shadow.
+PYDANTIC_ATTRIBUTES = frozenset(
+    {
+        "copy",
+        "dict",
+        "json",
+        "schema",
+        "schema_json",
+        "construct",
+        "validate",
+        "parse_obj",
+        "parse_raw",
+        "parse_file",
+        "from_orm",
+        "update_forward_refs",
+        "fields",
+        "register",
+    }
+)
+
+# Attributes of the generated status enums.
+ENUM_ATTRIBUTES = frozenset({"parse", "canonical", "name", "value"} | set(dir(Enum)))
+
+
+@cache
+def runtime_module_names() -> frozenset[str]:
+    """Every public name the runtime's modules define: generated modules import from them."""
+    import dlr_core
+    from dlr_core import client, values
+
+    names: set[str] = set(dlr_core.__all__)
+    for module in (client, values):
+        names.update(name for name in vars(module) if not name.startswith("_"))
+    return frozenset(names)
+
+
+@cache
+def client_attributes() -> frozenset[str]:
+    """Every attribute of the runtime's client bases: an operation must not replace one."""
+    from dlr_core.client import AsyncClientBase, SyncClientBase
+
+    return frozenset(dir(SyncClientBase)) | frozenset(dir(AsyncClientBase)) | GENERATED_METHODS
+
+
+def reserved(scope: Scope, name: str) -> str | None:
+    """Why ``name`` may not be introduced in ``scope``, or None when it is free."""
+    if name in PYTHON_KEYWORDS:
+        return "a Python keyword"
+    if scope == "module":
+        if name in BUILTINS:
+            return "a Python builtin"
+        if name in TEMPLATE_MODULE_NAMES or name in runtime_module_names():
+            return "a name the generated package already imports or defines"
+    elif scope == "client_method":
+        if name in client_attributes():
+            return "a method or attribute of the generated client"
+        if name.startswith(RESERVED_METHOD_PREFIXES):
+            return "prefixed like the generated client's own methods (iter_...)"
+    elif scope in ("argument", "credential"):
+        if name in CLIENT_ARGUMENTS and scope == "credential":
+            return "an argument of the client constructor"
+        if name in METHOD_NAMES and scope == "argument":
+            return "an argument or local variable of the generated methods"
+        if name in USED_BUILTINS:
+            return "a builtin the generated code uses"
+    elif scope == "field":
+        if name.startswith("model_") or name in PYDANTIC_ATTRIBUTES:
+            return "an attribute of pydantic models"
+        if name in USED_BUILTINS:
+            return "a builtin the generated models use (a field of that name shadows it)"
+    elif scope == "member":
+        if name in ENUM_ATTRIBUTES:
+            return "an attribute of the generated status enums"
+    return None

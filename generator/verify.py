@@ -1,0 +1,106 @@
+"""After rendering: prove that spec text stayed data.
+
+Every generated Python file must parse; its module and class bodies may only import from
+the modules generated code uses, define, assign and carry docstrings (no statement that
+runs anything else on import); every text the spec gives a docstring or a literal must
+come out of the file as the same value. Any failure stops generation before anything is
+written: it would mean an escaping path let spec text change the code.
+"""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from collections.abc import Iterator
+
+from generator import model as m
+from generator.problems import UnsafeOutputError
+
+_ALLOWED_IMPORTS = (
+    "__future__", "typing", "typing_extensions", "collections.abc", "datetime", "enum", "decimal", "uuid",
+    "httpx", "pydantic", "dlr_core",
+)
+_INERT_STATEMENTS = (ast.Import, ast.ImportFrom, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Assign,
+                     ast.AnnAssign)
+
+
+def verify_provider(provider: m.Provider, files: dict[str, str]) -> None:
+    """Raise UnsafeOutputError if the rendered files do not keep the spec's text inert."""
+    problems: list[str] = []
+    constants: list[str] = []
+    for path, text in sorted(files.items()):
+        if path.endswith(".py"):
+            problems.extend(_check_module(provider, path, text, constants))
+        elif path.endswith(".toml"):
+            try:
+                tomllib.loads(text)
+            except tomllib.TOMLDecodeError as exc:
+                problems.append(f"{path}: generated TOML does not parse ({exc})")
+    joined = "\0".join(" ".join(c.split()) for c in constants)
+    exact = set(constants)
+    for text in _texts(provider):
+        if " ".join(text.split()) not in joined:
+            problems.append(f"the text {text[:60]!r} did not reach the generated code unchanged")
+    for value in _raw_values(provider):
+        if value not in exact:
+            problems.append(f"the raw status value {value[:60]!r} is not a literal of the generated code")
+    if problems:
+        raise UnsafeOutputError(f"{provider.spec_file}: " + "; ".join(problems))
+
+
+def _check_module(provider: m.Provider, path: str, text: str, constants: list[str]) -> Iterator[str]:
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as exc:
+        yield f"{path}:{exc.lineno}: generated code does not parse ({exc.msg})"
+        return
+    allowed = (*_ALLOWED_IMPORTS, provider.package)
+    for body in _bodies(tree):
+        for statement in body:
+            if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+                continue  # a docstring
+            if not isinstance(statement, _INERT_STATEMENTS):
+                yield f"{path}:{statement.lineno}: unexpected {type(statement).__name__} statement"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            modules = [node.module or ""]
+        else:
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                constants.append(node.value)
+            continue
+        for module in modules:
+            if not any(module == root or module.startswith(root + ".") for root in allowed):
+                yield f"{path}:{node.lineno}: import of {module!r} is not one generated code makes"
+
+
+def _bodies(tree: ast.Module) -> Iterator[list[ast.stmt]]:
+    """The module body and every class body: what runs on import."""
+    yield tree.body
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            yield node.body
+
+
+def _texts(provider: m.Provider) -> Iterator[str]:
+    """Spec texts that must come out as docstrings or literals."""
+    yield provider.title
+    yield provider.description
+    for credential in provider.auth.credentials:
+        yield credential.description
+    for enum in provider.statuses:
+        yield enum.description
+        for value in enum.values:
+            yield value.description
+    for operation in provider.operations:
+        yield operation.summary
+        yield operation.description
+        for param in operation.params:
+            yield param.description
+
+
+def _raw_values(provider: m.Provider) -> Iterator[str]:
+    for enum in provider.statuses:
+        for value in enum.values:
+            yield from (raw for raw in value.raw_values if isinstance(raw, str))
