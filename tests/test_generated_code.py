@@ -28,6 +28,7 @@ def test_mypy_strict_passes_on_generated() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_provider_package_installs_and_works_without_the_generator(tmp_path: Path) -> None:
     # Build from copies: pip writes build metadata next to the sources it is given.
     sources = tmp_path / "src"

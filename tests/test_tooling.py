@@ -12,6 +12,7 @@ import zipfile
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conftest import ROOT, SPECS
@@ -64,6 +65,7 @@ def test_docs_check_fails_when_stale(tmp_path: Path) -> None:
     assert dlrgen("docs", "--output", str(output), "--check").returncode == 0
 
 
+@pytest.mark.slow
 def test_pre_commit_hooks_run_dlrgen_commands() -> None:
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
     by_id = {hook["id"]: hook for hook in hooks}
@@ -89,6 +91,7 @@ def read_until(process: subprocess.Popen[str], needle: str, timeout: float = 60)
     raise AssertionError(f"never saw {needle!r}; got:\n{''.join(seen)}")
 
 
+@pytest.mark.slow
 def test_watch_regenerates_on_save_and_survives_spec_errors(tmp_path: Path) -> None:
     specs, out = tmp_path / "specs", tmp_path / "generated"
     shutil.copytree(SPECS, specs)
@@ -118,6 +121,7 @@ def test_watch_regenerates_on_save_and_survives_spec_errors(tmp_path: Path) -> N
     assert "stopped watching" in remaining
 
 
+@pytest.mark.slow
 def test_building_dlrgen_packages_the_generator_and_never_touches_generated(tmp_path: Path) -> None:
     project = tmp_path / "project"
     for name in ("generator", "templates", "specs", "generated"):
