@@ -9,6 +9,8 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from dlr_core import signing
+
 from generator import model as m
 from generator.canonical import CANONICAL_BY_VALUE
 from generator.loader import JsonPath, LoadedSpec, SourceMap
@@ -17,16 +19,15 @@ from generator.problems import Problem
 
 _SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 _TEMPLATE_FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
-_TEMPLATE_REFERENCE = re.compile(r"^([a-z][a-z0-9_]*)((?:\|[a-z0-9_]+)*)$")
-TEMPLATE_FILTERS = frozenset({"percent", "lower", "upper", "sha256_hex", "utc_date", "base64"})
+_TEMPLATE_REFERENCE = re.compile(rf"^({signing.VARIABLE_PATTERN})((?:\|{signing.FILTER_PATTERN})*)$")
+TEMPLATE_FILTERS = signing.FILTERS
 # Variables every auth template may use: the request being signed, and the scheme's own values.
 REQUEST_VARIABLES = frozenset({"method", "host", "path", "path_and_query", "body"})
 _DATE_TOKENS = {"yyyy": "%Y", "MM": "%m", "dd": "%d", "HH": "%H", "mm": "%M", "ss": "%S"}
 _DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 # Errors another attempt cannot fix; the runtime never retries them.
 _NEVER_RETRIED_KINDS = frozenset({"authentication", "permission_denied", "invalid_request", "clock_skew", "not_found"})
-_SIGN_STEP_KINDS = ("format", "canonical_query", "sorted_concat", "json_object", "canonical_request", "hash", "hmac",
-                    "rsa_sign")
+_SIGN_STEP_KINDS = signing.STEP_KINDS
 
 
 def pascal(snake: str) -> str:

@@ -28,7 +28,24 @@ if TYPE_CHECKING:  # cryptography is the optional dlr-core[rsa] extra
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 Value = str | bytes
-_TEMPLATE = re.compile(r"\{\{|\}\}|\{([a-z][a-z0-9_]*)((?:\|[a-z0-9_]+)*)\}")
+# The vocabulary specs are written in. The generator validates specs against these names
+# (it imports them), so the spec format and the runtime cannot drift apart.
+VARIABLE_PATTERN = r"[a-z][a-z0-9_]*"
+FILTER_PATTERN = r"[a-z0-9_]+"
+_TEMPLATE = re.compile(
+    rf"\{{\{{|\}}\}}|\{{({VARIABLE_PATTERN})((?:\|{FILTER_PATTERN})*)\}}"
+)
+STEP_KINDS = (
+    "format",
+    "canonical_query",
+    "sorted_concat",
+    "json_object",
+    "canonical_request",
+    "hash",
+    "hmac",
+    "rsa_sign",
+)
+TIMESTAMP_STYLES = ("unix_seconds", "unix_milliseconds", "iso8601_utc")
 _HASHES: dict[str, Callable[..., Any]] = {
     "md5": hashlib.md5,
     "sha1": hashlib.sha1,
@@ -46,7 +63,9 @@ def timestamp_text(moment: datetime, style: str) -> str:
         return str(int(moment.timestamp()))
     if style == "unix_milliseconds":
         return str(int(moment.timestamp() * 1000))
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if style == "iso8601_utc":
+        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    raise SigningError(f"unknown timestamp style {style!r}")
 
 
 def new_nonce(spec: Mapping[str, Any]) -> str:
@@ -211,19 +230,22 @@ class _Renderer:
         return self._values[name]
 
     def _filter(self, name: str, variable: str, value: str) -> str:
-        if name == "percent":
-            return percent_encode(value)
-        if name == "lower":
-            return value.lower()
-        if name == "upper":
-            return value.upper()
-        if name == "sha256_hex":
-            return hashlib.sha256(value.encode("utf-8")).hexdigest()
-        if name == "base64":
-            return base64.b64encode(value.encode("utf-8")).decode("ascii")
-        if name == "utc_date":
+        if name == "utc_date":  # the signing moment's date (the only filter of time)
             return self._moment.astimezone(timezone.utc).strftime("%Y-%m-%d")
-        raise SigningError(f"unknown template filter {name!r}")
+        text_filter = TEXT_FILTERS.get(name)
+        if text_filter is None:
+            raise SigningError(f"unknown template filter {name!r}")
+        return text_filter(value)
+
+
+TEXT_FILTERS: dict[str, Callable[[str], str]] = {
+    "percent": percent_encode,
+    "lower": str.lower,
+    "upper": str.upper,
+    "sha256_hex": lambda value: hashlib.sha256(value.encode("utf-8")).hexdigest(),
+    "base64": lambda value: base64.b64encode(value.encode("utf-8")).decode("ascii"),
+}
+FILTERS = frozenset(TEXT_FILTERS) | {"utc_date"}
 
 
 def _canonical_request(
