@@ -40,8 +40,11 @@ MAX_STRING_LENGTH = 64 * 1024  # characters in one scalar (a value or a key)
 
 # Characters no spec text may hold: C0 controls but tab and line feed (carriage returns end lines and
 # are normalised away), DEL, C1 controls, the Unicode line and paragraph separators (line breaks to
-# YAML and Python but not to most editors) and lone surrogates (not encodable, so not writable).
-_FORBIDDEN_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# YAML and Python but not to most editors), bidirectional overrides and isolates (they make
+# text read differently from what it is, "Trojan Source") and lone surrogates (not encodable).
+_FORBIDDEN_CHARACTERS = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 _MAX_CHARACTER_PROBLEMS = 10  # a file full of NULs needs a few problems, not a million
 
 
@@ -89,6 +92,8 @@ def _name_character(char: str) -> str:
         return f"{code} (a line or paragraph separator)"
     if "\ud800" <= char <= "\udfff":
         return f"{code} (a lone surrogate)"
+    if "\u202a" <= char <= "\u202e" or "\u2066" <= char <= "\u2069":
+        return f"{code} (a bidirectional override)"
     return f"{code} (a control character)"
 
 

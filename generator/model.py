@@ -274,7 +274,14 @@ class Provider:
     retry: Retry
     models_schema: dict[str, Any]  # JSON Schema for datamodel-code-generator
     model_aliases: dict[str, str]  # "Class.wire" -> python name
+    distribution: str = ""  # the installed name; "" means dlr-<id>
+    version: str = "0.1.0"  # the distribution's release version
 
     @property
     def package(self) -> str:
+        """The import package."""
         return f"dlr_{self.id}"
+
+    @property
+    def distribution_name(self) -> str:
+        return self.distribution or f"dlr-{self.id.replace('_', '-')}"

@@ -171,6 +171,8 @@ class _Parser:
             retry=retry,
             models_schema={"$defs": dict(sorted(self.defs.items()))},
             model_aliases=dict(sorted(self.aliases.items())),
+            distribution=d.get("package", {}).get("name", ""),
+            version=d.get("package", {}).get("version", "0.1.0"),
         )
 
     def servers(self) -> tuple[m.Server, ...]:

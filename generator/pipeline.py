@@ -71,18 +71,20 @@ class Inputs:
             "generator": generator_hash,
             "templates": hash_tree(templates_root(), ("*.jinja",)),
             # Generated packages pin the runtime's major.minor: a new runtime minor regenerates.
-            "runtime": _runtime_version(),
+            "runtime": _distribution_version("dlr-core"),
+            # Output is byte-identical only under one black: `check` names a mismatch plainly.
+            "black": _distribution_version("black"),
         }
         return cls(tools, {path.stem: (path, hash_bytes(path.read_bytes())) for path in paths})
 
 
-def _runtime_version() -> str:
+def _distribution_version(name: str) -> str:
     from importlib.metadata import version
 
-    return version("dlr-core")
+    return version(name)
 
 
-def _render(inputs: Inputs, units: list[str], progress: Progress | None) -> dict[str, str]:
+def _render(inputs: Inputs, units: list[str], progress: Progress | None, version_suffix: str = "") -> dict[str, str]:
     """Render and format the given units (provider ids); raises SpecError.
 
     Units are independent, so with several to do they are spread over worker processes;
@@ -90,7 +92,7 @@ def _render(inputs: Inputs, units: list[str], progress: Progress | None) -> dict
     providers, problems = load_providers([inputs.specs[u][0] for u in units])
     if problems:
         raise SpecError(problems)
-    jobs = list(providers)
+    jobs = [dataclasses.replace(p, version=p.version + version_suffix) for p in providers]
     workers = min(len(jobs), os.cpu_count() or 1)
     files: dict[str, str] = {}
     if workers < 2 or len(jobs) < _PARALLEL_THRESHOLD:
@@ -134,12 +136,14 @@ def _manifest(inputs: Inputs, files: dict[str, str], reused: Manifest | None, re
     return manifest
 
 
-def build(specs_dir: Path, progress: Progress | None = None) -> dict[str, str]:
+def build(specs_dir: Path, progress: Progress | None = None, version_suffix: str = "") -> dict[str, str]:
     """Every generated file, keyed by its path below the output directory (manifest included).
 
-    Raises SpecError with every problem found when any spec is broken."""
+    ``version_suffix`` (e.g. ``.dev42``) is appended to every package's version, for CI builds
+    of releases that are never committed. Raises SpecError with every problem found when any
+    spec is broken."""
     inputs = Inputs.read(specs_dir)
-    files = _render(inputs, list(inputs.specs), progress)
+    files = _render(inputs, list(inputs.specs), progress, version_suffix)
     return {**files, MANIFEST: _manifest(inputs, files, None, set()).to_text()}
 
 

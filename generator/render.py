@@ -18,7 +18,6 @@ from typing import Any
 import dlr_core
 import jinja2
 
-from generator import __version__
 from generator import escape
 from generator import model as m
 from generator.canonical import CANONICAL_STATUSES
@@ -182,8 +181,8 @@ def provider_context(provider: m.Provider) -> dict[str, Any]:
     ]
     return {
         "provider": provider,
-        "version": __version__,
-        "distribution": provider.package.replace("_", "-"),
+        "version": provider.version,
+        "distribution": provider.distribution_name,
         "runtime_requirement": runtime_requirement(provider),
         "model_classes": model_classes,
         "status_exports": status_exports,

@@ -36,6 +36,9 @@ def verify_provider(provider: m.Provider, files: dict[str, str]) -> None:
                 tomllib.loads(text)
             except tomllib.TOMLDecodeError as exc:
                 problems.append(f"{path}: generated TOML does not parse ({exc})")
+    models = files.get(f"{provider.package}/{provider.package}/models.py")
+    if models is not None:
+        problems.extend(_check_model_fields(provider, models))
     joined = "\0".join(" ".join(c.split()) for c in constants)
     exact = set(constants)
     for text in _texts(provider):
@@ -73,6 +76,29 @@ def _check_module(provider: m.Provider, path: str, text: str, constants: list[st
         for module in modules:
             if not any(module == root or module.startswith(root + ".") for root in allowed):
                 yield f"{path}:{node.lineno}: import of {module!r} is not one generated code makes"
+
+
+def _check_model_fields(provider: m.Provider, text: str) -> Iterator[str]:
+    """datamodel-code-generator renames fields it finds unsafe (``dict`` -> ``dict_``); the
+    receipts and clients read the names the spec gave, so the emitted names must be those."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return  # reported with the module
+    emitted = {
+        node.name: {s.target.id for s in node.body if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)}
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+    }
+    for class_name, definition in provider.models_schema["$defs"].items():
+        fields = emitted.get(class_name)
+        if fields is None:
+            yield f"models.py: class {class_name} was not generated"
+            continue
+        for wire in definition.get("properties", {}):
+            name = provider.model_aliases.get(f"{class_name}.{wire}", wire)
+            if name not in fields:
+                yield f"models.py: field {class_name}.{name} came out under another name; rename it in the spec"
 
 
 def _bodies(tree: ast.Module) -> Iterator[list[ast.stmt]]:

@@ -360,3 +360,26 @@ def test_long_fuzz_run() -> None:
         _check_mutation(data)
 
     run()
+
+
+@pytest.mark.slow
+def test_a_package_generated_from_hostile_text_passes_mypy_strict(tmp_path: Path) -> None:
+    import subprocess
+
+    from conftest import ROOT, RUNTIME
+
+    data = copy.deepcopy(SEED_DATA)
+    data["title"] = PAYLOADS[0]
+    data["description"] = " ".join(PAYLOADS)
+    operation = data["operations"]["query_recall_flow_detail"]
+    operation["summary"] = PAYLOADS[1]
+    operation["description"] = PAYLOADS[3] + " " + PAYLOADS[4]
+    next(iter(data["statuses"].values()))["values"][0]["description"] = PAYLOADS[5]
+    assert _generate_and_import(tmp_path, _write_spec(tmp_path, data)) == []
+    distribution = tmp_path / "generated" / f"dlr_{SEED}"
+    env = {**os.environ, "MYPYPATH": os.pathsep.join([str(RUNTIME), str(distribution)])}
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(distribution / f"dlr_{SEED}")],
+        capture_output=True, text=True, env=env, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

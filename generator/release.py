@@ -1,0 +1,101 @@
+"""``dlrgen build``: wheels and sdists of the runtime and of every generated package, ready
+to upload to a private index.
+
+Releases are built from a fresh, in-memory generation (the same ``pipeline.build`` that
+``check`` uses) in a staging folder, never from a hand-edited tree: a stale ``generated/``
+is refused with the command to run. Each distribution is built through its own PEP 517
+backend with the ``build`` library, in the current environment when it has the backend,
+in an isolated one otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.manifest import MANIFEST
+
+# What a runtime checkout holds that is not part of its distribution.
+_RUNTIME_IGNORED = shutil.ignore_patterns("tests", "__pycache__", "*.egg-info", "build", "dist", ".*")
+_VERSION_SUFFIX = re.compile(r"^(\.?(a|b|rc)[0-9]+)?(\.post[0-9]+)?(\.dev[0-9]+)?(\+[a-z0-9.]+)?$")
+
+
+class ReleaseError(Exception):
+    """Nothing can be built as asked; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Built:
+    distribution: str
+    files: tuple[Path, ...]
+
+
+def runtime_source() -> Path | None:
+    """The runtime's source folder (``runtime/``) when dlr_core is installed from one."""
+    import dlr_core
+
+    folder = Path(dlr_core.__file__).resolve().parent.parent
+    pyproject = folder / "pyproject.toml"
+    if pyproject.is_file() and 'name = "dlr-core"' in pyproject.read_text(encoding="utf-8"):
+        return folder
+    return None
+
+
+def build_releases(specs: Path, out: Path, dist: Path, *, version_suffix: str = "",
+                   runtime: Path | None = None) -> list[Built]:
+    """Build the runtime (when its source is at hand) and every provider package into ``dist``."""
+    from generator.pipeline import build
+    from generator.writer import changes
+
+    if version_suffix and not _VERSION_SUFFIX.match(version_suffix):
+        raise ReleaseError(f"--version-suffix {version_suffix!r} is not a PEP 440 suffix such as .dev42 or rc1")
+    files = build(specs)
+    stale = sorted({change.path.split("/")[0] for change in changes(out, files) if change.path != MANIFEST})
+    if stale:
+        raise ReleaseError(f"{out} is stale for: {', '.join(stale)}; "
+                           "run `dlrgen generate` (and commit it) before building releases")
+    if version_suffix:
+        files = build(specs, version_suffix=version_suffix)
+    dist.mkdir(parents=True, exist_ok=True)
+    built: list[Built] = []
+    with tempfile.TemporaryDirectory(prefix="dlrgen-build-") as staging_name:
+        staging = Path(staging_name)
+        runtime = runtime if runtime is not None else runtime_source()
+        if runtime is not None:
+            shutil.copytree(runtime, staging / "runtime", ignore=_RUNTIME_IGNORED)
+            built.append(_build_one(staging / "runtime", dist))
+        for path, content in sorted(files.items()):
+            if path == MANIFEST:
+                continue
+            target = staging / "packages" / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content, encoding="utf-8", newline="\n")
+        for package in sorted((staging / "packages").iterdir()):
+            built.append(_build_one(package, dist))
+    return built
+
+
+def _build_one(source: Path, dist: Path) -> Built:
+    import build
+    import build.env
+    from pyproject_hooks import quiet_subprocess_runner
+
+    builder = build.ProjectBuilder(source, python_executable=sys.executable, runner=quiet_subprocess_runner)
+    made: list[Path] = []
+    try:
+        for kind in ("sdist", "wheel"):
+            if builder.check_dependencies(kind):
+                with build.env.DefaultIsolatedEnv() as env:
+                    isolated = build.ProjectBuilder.from_isolated_env(env, source, runner=quiet_subprocess_runner)
+                    env.install(isolated.build_system_requires)
+                    env.install(isolated.get_requires_for_build(kind))
+                    made.append(Path(isolated.build(kind, dist)))
+            else:
+                made.append(Path(builder.build(kind, dist)))
+    except build.BuildException as exc:
+        raise ReleaseError(f"building {source.name} failed: {exc}") from None
+    return Built(source.name, tuple(made))

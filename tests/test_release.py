@@ -1,0 +1,139 @@
+"""Releases: ``dlrgen build`` makes wheels that install alone (no generator, no repository),
+provider packages declare only what their spec needs, and packages generated against
+different runtime minors install side by side."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+import venv
+from pathlib import Path
+
+import pytest
+import yaml
+
+import dlr_core
+from conftest import GENERATED, ROOT, SPECS
+from generator.cli import main
+
+
+def test_provider_packages_declare_only_what_their_spec_needs() -> None:
+    major, minor = (int(part) for part in dlr_core.__version__.split(".")[:2])
+    for pyproject in sorted(GENERATED.glob("dlr_*/pyproject.toml")):
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+        spec = yaml.safe_load((SPECS / f"{pyproject.parent.name.removeprefix('dlr_')}.yaml").read_text("utf-8"))
+        signs_with_rsa = any(
+            "rsa_sign" in step for scheme in spec["auth"]["schemes"].values() for step in scheme.get("sign", ())
+        )
+        extras = "[rsa]" if signs_with_rsa else ""
+        assert project["dependencies"] == [f"dlr-core{extras}>={major}.{minor},<{major + 1}", "httpx>=0.27",
+                                           "pydantic>=2.6"], pyproject
+        identity = spec.get("package", {})
+        assert project["name"] == identity.get("name", pyproject.parent.name.replace("_", "-"))
+        assert project["version"] == identity.get("version", "0.1.0")
+
+
+def test_the_runtime_core_needs_httpx_and_pydantic_only() -> None:
+    project = tomllib.loads((ROOT / "runtime" / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    names = {re.split(r"[<>=\[ ]", requirement)[0] for requirement in project["dependencies"]}
+    assert names == {"httpx", "pydantic", "sniffio", "typing-extensions"}
+    assert project["optional-dependencies"] == {"rsa": ["cryptography>=41"], "mock": ["h11>=0.14"]}
+
+
+def test_build_refuses_a_stale_tree(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    specs = tmp_path / "specs"
+    shutil.copytree(SPECS, specs)
+    out = tmp_path / "generated"
+    shutil.copytree(GENERATED, out)
+    spec = specs / "itnio_voice.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace("Calls are being made.", "Calls go out."), "utf-8")
+    assert main(["build", "--specs", str(specs), "--out", str(out), "--dist", str(tmp_path / "dist")]) == 1
+    assert "stale for: dlr_itnio_voice" in capsys.readouterr().err
+    assert not (tmp_path / "dist").exists() or not list((tmp_path / "dist").iterdir())
+
+
+def _fresh_venv(path: Path) -> Path:
+    venv.create(path, with_pip=True)
+    return path / "bin" / "python"
+
+
+def _pip(python: Path, *args: str) -> None:
+    result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *args],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_built_wheels_install_alone_and_two_providers_work(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    assert main(["build", "--specs", str(SPECS), "--out", str(GENERATED), "--dist", str(dist)]) == 0
+    wheels = sorted(p.name for p in dist.glob("*.whl"))
+    assert any(name.startswith("dlr_core-") for name in wheels)
+    assert len([p for p in dist.glob("*.tar.gz")]) == len(wheels)
+    python = _fresh_venv(tmp_path / "venv")
+    # Only the built wheels (and the public dependencies httpx, pydantic, cryptography).
+    _pip(python, "--find-links", str(dist), "dlr-ucloud-usms", "dlr-sgate-otp")
+    script = (
+        "import importlib.util\n"
+        "assert importlib.util.find_spec('generator') is None\n"
+        "from dlr_core import DeliveryStatus\n"
+        "from dlr_ucloud_usms import GetUSMSSendReceiptResult, get_usms_send_receipt_receipts\n"
+        "from dlr_sgate_otp import OtpDetail, otp_detail_receipts\n"
+        "r1 = otp_detail_receipts(OtpDetail.model_validate({'status': 'success', 'reportstatus': 'success'}))\n"
+        "answer = {'RetCode': 0, 'Action': 'GetUSMSSendReceiptResponse', 'Data': [{'SessionNo': 's1',\n"
+        "  'ReceiptSet': [{'Phone': '1', 'ReceiptResult': 'success', 'ReceiptDesc': 'ok', 'CostCount': 1,\n"
+        "                  'ReceiptCode': 'DELIVRD', 'ReceiveTime': 1, 'UserId': ''}]}]}\n"
+        "r2 = get_usms_send_receipt_receipts(GetUSMSSendReceiptResult.model_validate(answer))\n"
+        "assert [r.status for r in r1 + r2] == [DeliveryStatus.DELIVERED] * 2, (r1, r2)\n"
+        "print('ok')\n"
+    )
+    run = subprocess.run([str(python), "-c", script], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stdout + run.stderr
+
+
+@pytest.mark.slow
+def test_packages_generated_against_two_runtime_minors_install_together(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # A runtime 1.1.0 (a later minor), and a provider generated against it...
+    runtime = tmp_path / "runtime"
+    shutil.copytree(ROOT / "runtime", runtime, ignore=shutil.ignore_patterns("tests", "*.egg-info", "__pycache__"))
+    init = runtime / "dlr_core" / "__init__.py"
+    init.write_text(re.sub(r'__version__ = "[^"]+"', '__version__ = "1.1.0"', init.read_text("utf-8")), "utf-8")
+    from generator.pipeline import build
+
+    monkeypatch.setattr(dlr_core, "__version__", "1.1.0")
+    newer = build(SPECS)
+    monkeypatch.undo()
+    assert '"dlr-core>=1.1,<2"' in newer["dlr_ucloud_usms/pyproject.toml"]
+    staging = tmp_path / "newer"
+    for path, content in newer.items():
+        if path.startswith("dlr_ucloud_usms/"):
+            (staging / path).parent.mkdir(parents=True, exist_ok=True)
+            (staging / path).write_text(content, encoding="utf-8")
+    # ...installed next to one generated before it (requires dlr-core>=1.0,<2).
+    python = _fresh_venv(tmp_path / "venv")
+    _pip(python, str(runtime), str(staging / "dlr_ucloud_usms"), str(GENERATED / "dlr_itnio_voice"))
+    check = subprocess.run([str(python), "-m", "pip", "check"], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    run = subprocess.run([str(python), "-c", "import dlr_core, dlr_ucloud_usms, dlr_itnio_voice; "
+                          "print(dlr_core.__version__)"], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0 and run.stdout.strip() == "1.1.0", run.stderr
+
+
+@pytest.mark.slow
+def test_mock_command_starts_right_after_the_quick_start() -> None:
+    """The README's first command installs dlr-core[rsa,mock] with dlrgen: the installed
+    console script serves a mock at once (no ModuleNotFoundError for cryptography or h11)."""
+    dlrgen = Path(sys.executable).parent / "dlrgen"
+    process = subprocess.Popen([str(dlrgen), "mock", "itnio_voice", "--port", "0"], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert "http://127.0.0.1:" in first, first + (process.stderr.read() if process.poll() is not None else "")
+    finally:
+        process.terminate()
+        process.communicate(timeout=20)
