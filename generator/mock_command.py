@@ -7,9 +7,11 @@ a scenario, and serves until Ctrl-C or SIGTERM.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import ipaddress
 import json
+import re
 import signal
 import sys
 import threading
@@ -25,12 +27,15 @@ class MockCommandError(Exception):
 
 
 def run_mock(provider: str, out: Path, host: str, port: int, scenario_path: Path | None,
-             credential_args: list[str]) -> int:
-    api = _load_api(provider, out)
+             credential_args: list[str], specs: Path = Path("specs")) -> int:
+    api = _load_api(provider, out, specs)
     scenario = _load_scenario(scenario_path) if scenario_path else {}
     credentials = {**scenario.get("credentials", {}), **_parse_credentials(credential_args)}
     credentials = _fill_credentials(api, provider, credentials)
-    from dlr_core.mock import MockProvider
+    try:
+        from dlr_core.mock import MockProvider
+    except ImportError as exc:
+        raise MockCommandError(f"the mock needs dlr-core's mock extra (pip install 'dlr-core[mock]'): {exc}") from None
 
     try:
         mock = MockProvider(api, credentials, scenario=scenario.get("operations", {}), host=host, port=port)
@@ -66,13 +71,80 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _load_api(provider: str, out: Path) -> Any:
+_PROVIDER_ID = re.compile(r"[a-z][a-z0-9_]*")
+_NOT_PROVIDERS = {"core", "dlr_core"}  # the runtime package, dlr_core, serves every provider
+
+
+def _load_api(provider: str, out: Path, specs: Path) -> Any:
+    """The ``API`` of the generated package ``dlr_<provider>`` in ``out``; an unknown name is
+    told apart from a known one not generated yet, and gets the known names and a guess."""
+    generated = _generated_providers(out)
+    if provider not in generated or provider in _NOT_PROVIDERS:
+        known = sorted((generated | _spec_providers(specs)) - _NOT_PROVIDERS)
+        if provider in known:
+            raise MockCommandError(f"no generated package for {provider} in {out}; run `dlrgen generate` first")
+        raise MockCommandError(_unknown_provider(provider, known, out, specs))
     package = out / f"dlr_{provider}"
-    if not (package / f"dlr_{provider}" / "__init__.py").is_file():
-        raise MockCommandError(f"no generated package {package}; run `dlrgen generate` first")
     sys.path.insert(0, str(package.resolve()))
-    module = importlib.import_module(f"dlr_{provider}")
-    return module.API
+    try:
+        module = importlib.import_module(f"dlr_{provider}")
+    except Exception as exc:  # a broken or stale package: say so, without a traceback
+        raise MockCommandError(f"cannot import {package}: {type(exc).__name__}: {exc}; "
+                               "regenerate it with `dlrgen generate`") from None
+    from dlr_core.client import ApiSpec
+
+    api = getattr(module, "API", None)
+    if not isinstance(api, ApiSpec):
+        raise MockCommandError(f"{package} is not a dlrgen provider package (it has no API); "
+                               "regenerate it with `dlrgen generate`")
+    return api
+
+
+def _generated_providers(out: Path) -> set[str]:
+    """Providers with a generated package in ``out``: ``dlr_<id>/dlr_<id>/__init__.py``."""
+    try:
+        return {path.name[4:] for path in out.glob("dlr_*")
+                if _PROVIDER_ID.fullmatch(path.name[4:]) and (path / path.name / "__init__.py").is_file()}
+    except OSError:
+        return set()
+
+
+def _spec_providers(specs: Path) -> set[str]:
+    """Providers with a spec in ``specs`` (a spec's file name is its provider id)."""
+    try:
+        return {path.stem for path in specs.iterdir()
+                if path.suffix in (".yaml", ".yml") and _PROVIDER_ID.fullmatch(path.stem) and path.is_file()}
+    except OSError:
+        return set()
+
+
+def _unknown_provider(provider: str, known: list[str], out: Path, specs: Path) -> str:
+    """One line: what is wrong, a guess if there is a close one, and every known provider."""
+    runtime = provider in _NOT_PROVIDERS
+    what = f"{provider!r} is the runtime package, not a provider" if runtime else f"unknown provider {provider!r}"
+    new = "" if runtime else "; for a new one, write its spec (`dlrgen new`) and run `dlrgen generate` first"
+    if not known:
+        return f"{what}: no specs in {specs}/ nor generated packages in {out}/{new}"
+    guess = _guess(provider, known)
+    hint = f" (did you mean {guess}?)" if guess else ""
+    return f"{what}{hint}; known providers (specs in {specs}/, packages in {out}/): {', '.join(known)}{new}"
+
+
+def _guess(provider: str, known: list[str]) -> str | None:
+    """The closest known provider, also matching a name's parts (``acme`` finds acme_sms)."""
+    typed = provider.lower().removeprefix("dlr_")
+    found = difflib.get_close_matches(typed, known, n=1, cutoff=0.6)
+    if found:
+        return found[0]
+    owners: dict[str, set[str]] = {}
+    for name in known:
+        for part in name.split("_"):
+            owners.setdefault(part, set()).add(name)
+    if len(owners.get(typed, ())) > 1:
+        return None  # a part several providers share (sms): no guess is better than a wrong one
+    unique = {part: names.pop() for part, names in owners.items() if len(names) == 1}
+    found = difflib.get_close_matches(typed, list(unique), n=1, cutoff=0.75)
+    return unique[found[0]] if found else None
 
 
 def _load_scenario(path: Path) -> dict[str, Any]:

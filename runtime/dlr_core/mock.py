@@ -12,12 +12,36 @@ envelope; ``{"status": 503}`` answers a bare HTTP status; ``{"html": "..."}`` an
 ``{"delay": 1.5}`` waits first; ``{"headers": {...}}`` adds response headers (such as
 Retry-After); ``{"repeat": 3}`` serves the step three times. From Python, ``{"respond": f}``
 calls ``f(request)`` for the payload, so answers can depend on what was asked.
+
+Limits (each a keyword argument of ``MockProvider``), so that a hostile or broken client
+can neither grow the mock's memory without bound nor hold a connection forever, and every
+request gets an answer:
+
+- ``max_body_bytes`` (1 MiB): a request body over it is answered 413 and the connection
+  closed; the mock stops reading at the cap (at once when Content-Length declares more),
+  so it holds at most the cap of each request in flight.
+- ``max_header_bytes`` (16 KiB): request line and headers together; over it, 431.
+- ``idle_timeout`` (30 s): a connection that starts no request for that long is closed
+  (also the time allowed for a client to take an answer off the wire).
+- ``request_timeout`` (30 s): a request must arrive whole, headers and body, within that
+  long of its first byte; otherwise 408 and the connection is closed.
+- ``keep_requests`` (1,000): ``requests``, the log, keeps that many of the latest requests.
+  A logged request keeps ``logged_body_bytes`` (4 KiB) of its body (``body_length`` is the
+  whole length) and, past that, at most 128 parsed parameters (8 KiB) per place (query,
+  headers, form or JSON body), ``truncated`` telling when something was cut. The request
+  a ``respond`` function receives is whole.
+- Malformed HTTP, a form body of more than 10,000 fields, or a JSON body nested too deeply
+  to parse, is answered 400; anything else failing while answering (a scenario's
+  ``respond`` raising, say) is answered 500 and logged to the ``dlr_core.mock`` logger.
+  Either way the answer is JSON, ``{"message": ...}``, and the mock goes on serving.
+- The number of connections is not limited (the listen backlog is 512).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import threading
 import urllib.parse
@@ -26,6 +50,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from http import HTTPStatus
 from types import TracebackType
 from typing import Any
 
@@ -39,10 +64,37 @@ from dlr_core.signing import Signer, SigningError
 
 Step = Mapping[str, Any]
 
+DEFAULT_MAX_BODY_BYTES = 1 << 20
+DEFAULT_MAX_HEADER_BYTES = 16 << 10
+DEFAULT_IDLE_TIMEOUT = 30.0
+DEFAULT_REQUEST_TIMEOUT = 30.0
+DEFAULT_KEEP_REQUESTS = 1000
+DEFAULT_LOGGED_BODY_BYTES = 4 << 10
+MAX_FORM_FIELDS = 10_000
+"""A form body with more fields is answered 400 (parsed, each costs ~150 bytes)."""
+_LOGGED_PAIRS = 128
+_LOGGED_PAIR_CHARS = 8 << 10
+_LINGER = 2.0
+"""How long, after refusing a request, the mock reads and drops what the client still
+sends, so that closing does not reset the connection before the client reads the answer."""
+_READ_SIZE = 65536
+
+_log = logging.getLogger(__name__)
+
+
+class _BadRequest(Exception):
+    """The request's body cannot be read: answered 400."""
+
 
 @dataclass
 class MockRequest:
-    """One request the mock received, and what it made of it."""
+    """One request the mock received, and what it made of it.
+
+    In ``MockProvider.requests`` (the log), ``body`` holds at most the first
+    ``logged_body_bytes`` of the body and ``body_length`` its whole length; ``form`` and
+    ``json`` still give the parameters (at most 128, 8 KiB, when the body was longer), and
+    ``truncated`` says whether anything was cut.
+    """
 
     method: str
     path: str
@@ -51,6 +103,23 @@ class MockRequest:
     body: bytes
     operation: str | None = None
     authenticated: bool = False
+    body_length: int = -1
+    """The body's length in bytes (when refused with 413: as declared, or as far as read)."""
+    status: int | None = None
+    """The HTTP status the mock answered (None while it is answering)."""
+    truncated: bool = False
+    """Whether this logged request holds less than was received (body or parameters)."""
+    _logged: bool = field(default=False, init=False, repr=False, compare=False)
+    _params_body: bytes | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    _parsed: dict[str, Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        if self.body_length < 0:
+            self.body_length = len(self.body)
 
     @property
     def form(self) -> list[tuple[str, str]]:
@@ -58,19 +127,46 @@ class MockRequest:
             "application/x-www-form-urlencoded"
         ):
             return []
-        return urllib.parse.parse_qsl(
-            self.body.decode("utf-8", "replace"), keep_blank_values=True
-        )
+        cached: list[tuple[str, str]] | None = self._parsed.get("form")
+        if cached is not None:
+            return cached
+        source = self.body if self._params_body is None else self._params_body
+        try:
+            pairs = urllib.parse.parse_qsl(
+                source.decode("utf-8", "replace"),
+                keep_blank_values=True,
+                max_num_fields=MAX_FORM_FIELDS,
+            )
+        except ValueError:
+            if self._logged:
+                return []
+            raise _BadRequest(
+                f"the form body has more than {MAX_FORM_FIELDS} fields"
+            ) from None
+        if not self._logged:  # a logged request parses again rather than hold more
+            self._parsed["form"] = pairs
+        return pairs
 
     @property
     def json(self) -> dict[str, Any]:
         if not self.headers.get("content-type", "").startswith("application/json"):
             return {}
+        cached: dict[str, Any] | None = self._parsed.get("json")
+        if cached is not None:
+            return cached
+        source = self.body if self._params_body is None else self._params_body
         try:
-            value = json.loads(self.body or b"{}")
+            value = json.loads(source or b"{}")
         except ValueError:
-            return {}
-        return value if isinstance(value, dict) else {}
+            value = {}
+        except RecursionError:
+            if self._logged:
+                return {}
+            raise _BadRequest("the JSON body is nested too deeply") from None
+        found: dict[str, Any] = value if isinstance(value, dict) else {}
+        if not self._logged:
+            self._parsed["json"] = found
+        return found
 
     def value(self, location: str, name: str) -> str | None:
         """A value as the client placed it: in the query, a header, or the body."""
@@ -94,6 +190,76 @@ class MockRequest:
         if location == "header":
             return name.lower() in self.headers
         return any(k == name or k.startswith(f"{name}.") for k, _ in pairs)
+
+    def _excerpt(self, body_bytes: int, *, parameters: bool = True) -> MockRequest:
+        """This request as the log keeps it: bounded, whatever the client sent."""
+        query, cut_query = _bounded(self.query)
+        headers, cut_headers = _bounded(list(self.headers.items()))
+        entry = MockRequest(
+            self.method,
+            self.path,
+            query,
+            dict(headers),
+            self.body[:body_bytes],
+            self.operation,
+            self.authenticated,
+            body_length=self.body_length,
+            status=self.status,
+        )
+        entry._logged = True
+        whole = len(self.body) <= body_bytes and self.body_length == len(self.body)
+        if not parameters:
+            entry._params_body, cut_params = b"", bool(self.body)
+        elif whole:
+            entry._params_body, cut_params = None, False  # parsed from the body itself
+        else:
+            entry._params_body, cut_params = self._bounded_parameters()
+        entry.truncated = not whole or cut_query or cut_headers or cut_params
+        return entry
+
+    def _bounded_parameters(self) -> tuple[bytes, bool]:
+        """The body's parameters, at most ``_LOGGED_PAIRS`` of them in
+        ``_LOGGED_PAIR_CHARS``, encoded as the body was; and whether some were left out.
+        """
+        try:
+            form = self.form
+        except _BadRequest:
+            return b"", True
+        if form:
+            pairs, cut = _bounded(form)
+            return urllib.parse.urlencode(pairs).encode(), cut
+        try:
+            data = self.json
+        except _BadRequest:
+            return b"", True
+        kept: dict[str, Any] = {}
+        size, cut = 0, False
+        for name, value in data.items():
+            try:
+                size += len(json.dumps({name: value}, ensure_ascii=False))
+            except (TypeError, ValueError, RecursionError):
+                cut = True
+                continue
+            if len(kept) >= _LOGGED_PAIRS or size > _LOGGED_PAIR_CHARS:
+                cut = True
+                break
+            kept[name] = value
+        return (json.dumps(kept, ensure_ascii=False).encode() if kept else b""), cut
+
+
+def _bounded(pairs: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], bool]:
+    """The first pairs that fit ``_LOGGED_PAIRS`` and ``_LOGGED_PAIR_CHARS``; whether some
+    were left out."""
+    kept: list[tuple[str, str]] = []
+    size = 0
+    for name, value in pairs:
+        if len(kept) >= _LOGGED_PAIRS:
+            return kept, True
+        size += len(name) + len(value)
+        if size > _LOGGED_PAIR_CHARS:
+            return kept, True
+        kept.append((name, value))
+    return kept, False
 
 
 @dataclass
@@ -125,7 +291,9 @@ class _Script:
 
 class MockProvider:
     """A provider's API on 127.0.0.1, from its ``ApiSpec``. Use it as a context manager, or
-    call ``start()`` and ``stop()``; ``base_url`` is where clients should point."""
+    call ``start()`` and ``stop()``; ``base_url`` is where clients should point. The limits
+    (body and header size, timeouts, the log's length) are described in the module's
+    documentation."""
 
     def __init__(
         self,
@@ -136,11 +304,27 @@ class MockProvider:
         host: str = "127.0.0.1",
         port: int = 0,
         max_clock_skew: float | None = 900.0,
-        keep_requests: int = 10_000,
+        keep_requests: int = DEFAULT_KEEP_REQUESTS,
+        logged_body_bytes: int = DEFAULT_LOGGED_BODY_BYTES,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     ) -> None:
+        for name, limit in {
+            "keep_requests": keep_requests,
+            "logged_body_bytes": logged_body_bytes,
+            "max_body_bytes": max_body_bytes,
+            "max_header_bytes": max_header_bytes,
+            "idle_timeout": idle_timeout,
+            "request_timeout": request_timeout,
+        }.items():
+            if not limit >= 0:
+                raise ValueError(f"{name} must not be negative, got {limit!r}")
         self.api = api
         self.requests: deque[MockRequest] = deque(maxlen=keep_requests)
-        """The latest requests received, oldest first."""
+        """The latest requests received, oldest first (bounded: see ``MockRequest``)."""
+        self._logged_body_bytes = logged_body_bytes
         self._variables = {**api.constants, **credentials}
         if api.api_version is not None:
             self._variables["api_version"] = api.api_version
@@ -157,7 +341,12 @@ class MockProvider:
         self._base_path = urllib.parse.urlsplit(
             api.servers[api.default_server]
         ).path.rstrip("/")
-        self._server = _LoopServer(self, host, port)
+        self._server = _LoopServer(
+            self,
+            host,
+            port,
+            _Limits(max_body_bytes, max_header_bytes, idle_timeout, request_timeout),
+        )
         self._thread: threading.Thread | None = None
 
     @property
@@ -196,7 +385,43 @@ class MockProvider:
     # -- answering ---------------------------------------------------------------------
 
     def answer(self, request: MockRequest) -> _Answer:
-        self.requests.append(request)
+        """Log the request and answer it; never raises: a body the mock cannot read is
+        answered 400, anything else going wrong 500."""
+        entry = self._record(request)
+        try:
+            answer = self._answer(request)
+        except _BadRequest as exc:
+            answer = _Answer(400, _dump({"message": f"bad request: {exc}"}))
+        except Exception as exc:  # a bug, in the mock or a scenario's respond function
+            _log.exception(
+                "dlr_core.mock: failed answering %s %s", request.method, request.path
+            )
+            answer = _Answer(
+                500,
+                _dump({"message": f"the mock failed: {type(exc).__name__}: {exc}"}),
+            )
+        request.status = entry.status = answer.status
+        entry.operation = request.operation
+        entry.authenticated = request.authenticated
+        return answer
+
+    def _record(self, request: MockRequest, *, parameters: bool = True) -> MockRequest:
+        """Append the request to the log, as an excerpt; return the log's entry."""
+        try:
+            entry = request._excerpt(self._logged_body_bytes, parameters=parameters)
+        except Exception:  # never lose a request to a bug in the log
+            _log.exception("dlr_core.mock: cannot log %s", request.method)
+            entry = MockRequest(
+                request.method, request.path[:1024], [], {}, b"", truncated=True
+            )
+            entry.body_length = request.body_length
+            entry.status = request.status
+        self.requests.append(entry)
+        return entry
+
+    def _answer(self, request: MockRequest) -> _Answer:
+        # Parse the body first: one the mock cannot read is answered 400 whatever the path.
+        _ = (request.form, request.json)
         operation = self._route(request)
         if operation is None:
             return _Answer(
@@ -533,12 +758,32 @@ def _dump(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode("utf-8")
 
 
+@dataclass(frozen=True)
+class _Limits:
+    max_body_bytes: int
+    max_header_bytes: int
+    idle_timeout: float
+    request_timeout: float
+
+
+@dataclass
+class _Refusal:
+    """A request refused before it was answered: 4xx, then the connection is closed."""
+
+    status: int
+    message: str
+    request: MockRequest | None = None
+
+
 class _LoopServer:
     """HTTP/1.1 (parsed by h11) on an asyncio loop of its own: one thread serves every
     connection, so a load test measures the mock rather than thread switching."""
 
-    def __init__(self, mock: MockProvider, host: str, port: int) -> None:
+    def __init__(
+        self, mock: MockProvider, host: str, port: int, limits: _Limits
+    ) -> None:
         self._mock = mock
+        self._limits = limits
         self._loop = asyncio.new_event_loop()
         self._server = self._loop.run_until_complete(
             asyncio.start_server(self._serve, host, port, backlog=512)
@@ -567,61 +812,230 @@ class _LoopServer:
     async def _serve(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        connection = h11.Connection(h11.SERVER)
+        connection = h11.Connection(
+            h11.SERVER, max_incomplete_event_size=self._limits.max_header_bytes
+        )
+        answering = False  # a request was read and its answer not yet written
         try:
             while True:
-                event = await _next_event(connection, reader)
-                if not isinstance(event, h11.Request):
-                    break  # the client closed the connection, or sent something else
-                body = bytearray()
-                while True:
-                    part = await _next_event(connection, reader)
-                    if isinstance(part, h11.Data):
-                        body += part.data
-                    elif isinstance(part, h11.EndOfMessage):
-                        break
-                    else:
-                        return
-                answer = self._mock.answer(_received(event, bytes(body)))
+                received = await self._receive(connection, reader, writer)
+                if received is None:
+                    break  # the client closed the connection, or left it idle
+                if isinstance(received, _Refusal):
+                    await self._refuse(received, reader, writer)
+                    break
+                answering = True
+                answer = self._mock.answer(received)
                 if answer.delay:
                     await asyncio.sleep(answer.delay)
-                headers = [
-                    ("Content-Type", f"{answer.content_type}; charset=utf-8"),
-                    ("Content-Length", str(len(answer.body))),
-                    *answer.headers.items(),
-                ]
-                writer.write(
-                    connection.send(
-                        h11.Response(status_code=answer.status, headers=headers)
-                    )
-                    or b""
-                )
-                writer.write(connection.send(h11.Data(data=answer.body)) or b"")
-                writer.write(connection.send(h11.EndOfMessage()) or b"")
-                await writer.drain()
+                data = _render(connection, received.method, answer)
+                if data is None:  # h11 refused the answer (a scenario's header, say)
+                    writer.write(_raw_response(500, "the mock cannot send its answer"))
+                    answering = False
+                    await self._drain(writer)
+                    break
+                writer.write(data)
+                answering = False
+                await self._drain(writer)
                 if connection.our_state is h11.MUST_CLOSE:
                     break
                 connection.start_next_cycle()
-        except (h11.ProtocolError, ConnectionError):
-            pass
+        except (ConnectionError, asyncio.TimeoutError):
+            pass  # the client went away, or does not take its answer
         except asyncio.CancelledError:
             pass  # the mock is stopping: end quietly rather than log a cancelled task
+        except Exception:  # a bug: answer a waiting request; other connections go on
+            _log.exception("dlr_core.mock: connection failed")
+            if answering and not writer.is_closing():
+                writer.write(_raw_response(500, "the mock failed; see its log"))
         finally:
             writer.close()
 
+    async def _receive(
+        self,
+        connection: h11.Connection,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> MockRequest | _Refusal | None:
+        """The next request, whole; a refusal (timeout, too large, malformed); or None when
+        the client closed the connection or started nothing within the idle timeout."""
+        limits = self._limits
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limits.idle_timeout
+        started = False  # whether the request's first bytes have come
+        event: Any = None
+        request: h11.Request | None = None
+        body = bytearray()
+        while True:
+            try:
+                event = connection.next_event()
+            except h11.RemoteProtocolError as exc:
+                return self._refusal(
+                    exc.error_status_hint, f"malformed request: {exc}", request, body
+                )
+            if event is h11.NEED_DATA:
+                if connection.they_are_waiting_for_100_continue:
+                    continue_ = h11.InformationalResponse(status_code=100, headers=[])
+                    writer.write(connection.send(continue_) or b"")
+                try:
+                    data = await asyncio.wait_for(
+                        reader.read(_READ_SIZE), max(0.0, deadline - loop.time())
+                    )
+                except asyncio.TimeoutError:
+                    if not started:
+                        return None
+                    return self._refusal(
+                        408,
+                        f"the request did not arrive within {limits.request_timeout:g} s",
+                        request,
+                        body,
+                    )
+                if data and not started:
+                    started = True
+                    deadline = loop.time() + limits.request_timeout
+                connection.receive_data(data)
+            elif isinstance(event, h11.Request):
+                request = event
+                if not started:  # pipelined: it was already here
+                    started = True
+                    deadline = loop.time() + limits.request_timeout
+                if _head_size(event) > limits.max_header_bytes:
+                    # h11 bounds what it buffers of a head, this the head itself.
+                    return self._refusal(
+                        431,
+                        "the request line and headers are over the mock's limit of "
+                        f"{limits.max_header_bytes} bytes",
+                        None,
+                        body,
+                    )
+                declared = _content_length(event)
+                if declared is not None and declared > limits.max_body_bytes:
+                    return self._refusal(
+                        413, _too_large(limits), request, body, length=declared
+                    )
+            elif isinstance(event, h11.Data):
+                if len(body) + len(event.data) > limits.max_body_bytes:
+                    room = limits.max_body_bytes - len(body)
+                    length = len(body) + len(event.data)
+                    body += event.data[:room]
+                    return self._refusal(
+                        413, _too_large(limits), request, body, length=length
+                    )
+                body += event.data
+            elif isinstance(event, h11.EndOfMessage) and request is not None:
+                return _received(request, bytes(body))
+            else:
+                return None  # ConnectionClosed before a request
 
-async def _next_event(connection: h11.Connection, reader: asyncio.StreamReader) -> Any:
-    while True:
-        event = connection.next_event()
-        if event is not h11.NEED_DATA:
-            return event
-        connection.receive_data(await reader.read(65536))
+    def _refusal(
+        self,
+        status: int,
+        message: str,
+        request: h11.Request | None,
+        body: bytearray,
+        *,
+        length: int | None = None,
+    ) -> _Refusal:
+        received = None
+        if request is not None:
+            received = _received(request, bytes(body[: self._mock._logged_body_bytes]))
+            received.body_length = len(body) if length is None else length
+            received.status = status
+        return _Refusal(status, message, received)
+
+    async def _refuse(
+        self,
+        refusal: _Refusal,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
+        """Answer a refused request and close; the request is logged without parameters."""
+        if refusal.request is not None:
+            self._mock._record(refusal.request, parameters=False)
+        writer.write(_raw_response(refusal.status, refusal.message))
+        loop = asyncio.get_running_loop()
+        try:
+            await self._drain(writer)
+            if writer.can_write_eof():
+                writer.write_eof()
+            # Drop what the client still sends for a moment: closing with unread data
+            # would reset the connection, and the client could lose the answer.
+            until = loop.time() + min(_LINGER, self._limits.idle_timeout)
+            while (remaining := until - loop.time()) > 0:
+                if not await asyncio.wait_for(reader.read(_READ_SIZE), remaining):
+                    break
+        except (ConnectionError, asyncio.TimeoutError):
+            pass
+
+    async def _drain(self, writer: asyncio.StreamWriter) -> None:
+        """Wait for the client to take the answer, at most the idle timeout."""
+        if writer.transport.get_write_buffer_size():
+            await asyncio.wait_for(writer.drain(), self._limits.idle_timeout)
+
+
+def _render(connection: h11.Connection, method: str, answer: _Answer) -> bytes | None:
+    """The answer on the wire, or None if h11 refuses it."""
+    headers = [
+        ("Content-Type", f"{answer.content_type}; charset=utf-8"),
+        ("Content-Length", str(len(answer.body))),
+        *answer.headers.items(),
+    ]
+    try:
+        data = connection.send(
+            h11.Response(
+                status_code=answer.status,
+                headers=headers,
+                reason=_reason(answer.status).encode(),
+            )
+        )
+        if method != "HEAD":  # a HEAD answer has the headers of a GET, without body
+            data = (data or b"") + (connection.send(h11.Data(data=answer.body)) or b"")
+        return (data or b"") + (connection.send(h11.EndOfMessage()) or b"")
+    except Exception:
+        _log.exception("dlr_core.mock: cannot send a %s answer", answer.status)
+        return None
+
+
+def _raw_response(status: int, message: str) -> bytes:
+    """A JSON answer closing the connection, written without h11 (whatever its state)."""
+    body = _dump({"message": message})
+    head = (
+        f"HTTP/1.1 {status} {_reason(status)}\r\n"
+        "Content-Type: application/json; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _too_large(limits: _Limits) -> str:
+    return f"the request body is over the mock's limit of {limits.max_body_bytes} bytes"
+
+
+def _head_size(event: h11.Request) -> int:
+    """The size of a request's line and headers, about as they came."""
+    line = len(event.method) + len(event.target) + 11
+    return line + sum(len(name) + len(value) + 4 for name, value in event.headers) + 2
+
+
+def _content_length(event: h11.Request) -> int | None:
+    for name, value in event.headers:
+        if name == b"content-length":
+            return int(value)
+    return None
 
 
 def _received(event: h11.Request, body: bytes) -> MockRequest:
     split = urllib.parse.urlsplit(event.target.decode("ascii", "replace"))
     return MockRequest(
-        event.method.decode("ascii"),
+        event.method.decode("ascii", "replace"),
         split.path,
         urllib.parse.parse_qsl(split.query, keep_blank_values=True),
         {
