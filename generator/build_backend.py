@@ -31,15 +31,17 @@ def regenerate(root: Path | None = None) -> None:
         return  # e.g. building from an sdist that carries no specs: nothing to regenerate
     from generator.pipeline import plan
     from generator.problems import SpecError
-    from generator.writer import apply
+    from generator.writer import apply, locked, remove_stray_temp_files
 
     out = root / "generated"
-    try:
-        todo = plan(specs, out)
-    except SpecError as exc:
-        problems = "\n".join(str(problem) for problem in exc.problems)
-        raise GenerationFailed(f"dlrgen: the specs have problems; nothing was built:\n{problems}") from None
-    changed = apply(out, todo.write, todo.remove)
+    with locked(out):  # as `dlrgen generate`: another run must not come between plan and apply
+        remove_stray_temp_files(out)
+        try:
+            todo = plan(specs, out)
+        except SpecError as exc:
+            problems = "\n".join(str(problem) for problem in exc.problems)
+            raise GenerationFailed(f"dlrgen: the specs have problems; nothing was built:\n{problems}") from None
+        changed = apply(out, todo.write, todo.remove)
     print(f"dlrgen: build hook: {len(changed)} generated file(s) updated")
 
 

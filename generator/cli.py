@@ -97,11 +97,19 @@ def _progress_reporter() -> Callable[[str, int, int], None] | None:
 
 
 def _generate(specs: Path, out: Path) -> int:
+    from generator.manifest import OutputPathError
     from generator.pipeline import plan
-    from generator.writer import apply
+    from generator.writer import apply, locked, remove_stray_temp_files
 
-    todo = plan(specs, out, _progress_reporter())
-    changed = apply(out, todo.write, todo.remove)
+    try:
+        with locked(out):  # plan reads what apply then writes: no other run may come between
+            for path in remove_stray_temp_files(out):
+                print(f"removed stray temp file {out / path}")
+            todo = plan(specs, out, _progress_reporter())
+            changed = apply(out, todo.write, todo.remove)
+    except OutputPathError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_SPEC_ERROR
     for change in changed:
         print(f"{change.kind:8} {out / change.path}")
     names = todo.rendered if len(todo.rendered) <= 8 else [*todo.rendered[:8], f"and {len(todo.rendered) - 8} more"]
@@ -111,10 +119,17 @@ def _generate(specs: Path, out: Path) -> int:
 
 
 def _check(specs: Path, out: Path) -> int:
+    from generator.manifest import OutputPathError
     from generator.pipeline import build
-    from generator.writer import changes
+    from generator.writer import changes, locked
 
-    pending = changes(out, build(specs))
+    files = build(specs)  # reads only the specs: no need to hold up generate meanwhile
+    try:
+        with locked(out, reading=True):  # a tree being written would compare as neither old nor new
+            pending = changes(out, files)
+    except OutputPathError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_SPEC_ERROR
     if not pending:
         print(f"dlrgen: {out} is up to date")
         return EXIT_OK

@@ -3,18 +3,72 @@ and a hash of every input they were made from.
 
 Only files listed here are ever replaced or deleted. The input hashes make generation
 incremental; the file hashes notice hand edits, which the next ``generate`` undoes.
+
+The manifest is input like any other: a checkout can carry a hostile one. Every path it
+lists must be a plain relative path that stays inside the output directory, or the whole
+manifest is refused (``ManifestError``) before anything is read or deleted.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Any
 
 MANIFEST = ".dlrgen-manifest.json"
+LOCK_FILE = ".dlrgen.lock"  # taken by every run on the directory; never output, never listed
+TEMP_SUFFIX = ".dlrgen-tmp"  # a file being written; one left behind is a killed run's
 CORE_UNIT = "dlr_core"
+
+_DRIVE = re.compile(r"[A-Za-z]:")  # "C:x" is relative on POSIX but not on Windows
+
+
+class OutputPathError(Exception):
+    """A path the generator was asked to read, write or delete that is not safely inside
+    the output directory. ``where`` is the file that named it; str() is one line."""
+
+    def __init__(self, where: Path, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message
+
+
+class ManifestError(OutputPathError):
+    """The manifest lists a path outside the output directory: it is refused as a whole."""
+
+
+def path_problem(path: str) -> str | None:
+    """Why ``path`` is not a plain relative POSIX path below a directory, or None if it is.
+
+    Purely lexical; ``escapes`` adds the check through symlinks on disk."""
+    if not path:
+        return "it is empty"
+    if any(unicodedata.category(char) == "Cc" for char in path):
+        return "it contains a control character"
+    if "\\" in path:
+        return "it contains a backslash"
+    if path.startswith("/") or _DRIVE.match(path):
+        return "it is absolute"
+    parts = path.split("/")
+    if ".." in parts:
+        return "it has a '..' component"
+    if "" in parts or "." in parts:
+        return "it has an empty or '.' component"
+    if path == LOCK_FILE or any(part.endswith(TEMP_SUFFIX) for part in parts):
+        return "it names a file dlrgen keeps for itself"
+    return None
+
+
+def escapes(out_dir: Path, path: str) -> bool:
+    """True when ``out_dir / path`` resolves, through symlinks, outside ``out_dir``."""
+    root = out_dir.resolve()
+    resolved = (out_dir / path).resolve()
+    return resolved == root or not resolved.is_relative_to(root)
 
 
 def hash_bytes(data: bytes) -> str:
@@ -66,15 +120,47 @@ class Manifest:
 
     @classmethod
     def read(cls, out_dir: Path) -> Manifest | None:
+        """The manifest in ``out_dir``; None when there is none or it is not a manifest (then
+        nothing is owned: files are rewritten, none deleted). Raises ManifestError when it is
+        one but lists a path outside ``out_dir``: guessing which entries to trust is unsafe."""
+        where = out_dir / MANIFEST
+        if where.is_symlink():
+            # Reading through it could print (in `check`'s diff) a file from anywhere.
+            raise ManifestError(where, "is a symbolic link; delete it and run `dlrgen generate` again")
         try:
-            data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
-            inputs = data.get("inputs", {})
-            files = data.get("files", {})
-            if isinstance(files, list):  # the first manifests listed paths only
-                files = {str(p): "" for p in files}
-            return cls(dict(inputs.get("tools", {})), dict(inputs.get("specs", {})), dict(files))
-        except (OSError, ValueError, AttributeError, TypeError):
+            data = json.loads(where.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
             return None
+        manifest = cls._from_json(data)
+        if manifest is not None:
+            manifest._check_paths(out_dir, where)
+        return manifest
+
+    @classmethod
+    def _from_json(cls, data: Any) -> Manifest | None:
+        if not isinstance(data, dict):
+            return None
+        inputs, files = data.get("inputs", {}), data.get("files", {})
+        if not isinstance(inputs, dict) or not isinstance(files, dict):
+            return None
+        tools, specs = inputs.get("tools", {}), inputs.get("specs", {})
+        if not all(isinstance(part, dict) and _all_str(part) for part in (tools, specs, files)):
+            return None
+        return cls(dict(tools), dict(specs), dict(files))
+
+    def _check_paths(self, out_dir: Path, where: Path) -> None:
+        for path in sorted(self.files):
+            problem = path_problem(path)
+            if problem is None and path == MANIFEST:
+                problem = "it is the manifest itself"
+            if problem is None and escapes(out_dir, path):
+                problem = "it leads outside the output directory through a symbolic link"
+            if problem is not None:
+                raise ManifestError(
+                    where,
+                    f"refusing to use it: it lists {path!r}, which is not a file inside the output "
+                    f"directory ({problem}); delete the manifest and run `dlrgen generate` again",
+                )
 
     def intact(self, out_dir: Path, unit: str) -> bool:
         """True when every file of ``unit`` is on disk exactly as generated."""
@@ -88,3 +174,7 @@ class Manifest:
             except OSError:
                 return False
         return True
+
+
+def _all_str(mapping: dict[Any, Any]) -> bool:
+    return all(isinstance(key, str) and isinstance(value, str) for key, value in mapping.items())
