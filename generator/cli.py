@@ -41,6 +41,13 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("provider", help="provider id, snake_case, e.g. acme_sms")
     new.add_argument("--title", help="the provider's name (default: from the id)")
     new.add_argument("--specs", type=Path, default=Path("specs"))
+    release = commands.add_parser(
+        "build", help="build wheels and sdists of the runtime and every generated package, for your own index"
+    )
+    with_paths(release)
+    release.add_argument("--dist", type=Path, default=Path("dist"), help="where to put them (default: dist)")
+    release.add_argument("--version-suffix", default="", metavar="SUFFIX",
+                         help="append to every package version, e.g. .dev42 for a CI build")
     mock = commands.add_parser("mock", help="serve a provider's API locally, checking signatures like the provider")
     mock.add_argument("provider", help="provider id, e.g. acme_sms")
     mock.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
@@ -63,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args.files, args.specs)
         if args.command == "mock":
             return _mock(args)
+        if args.command == "build":
+            return _build(args.specs, args.out, args.dist, args.version_suffix)
         if args.command == "watch":
             return _watch(args.specs, args.out)
         if args.command == "docs":
@@ -107,15 +116,41 @@ def _generate(specs: Path, out: Path) -> int:
                 print(f"removed stray temp file {out / path}")
             todo = plan(specs, out, _progress_reporter())
             changed = apply(out, todo.write, todo.remove)
+            unbumped = _update_release_record(out, todo.write, todo.rendered)
     except OutputPathError as exc:
         print(exc, file=sys.stderr)
         return EXIT_SPEC_ERROR
     for change in changed:
         print(f"{change.kind:8} {out / change.path}")
+    for message in unbumped:
+        print(f"dlrgen: warning: {message}", file=sys.stderr)
     names = todo.rendered if len(todo.rendered) <= 8 else [*todo.rendered[:8], f"and {len(todo.rendered) - 8} more"]
     rendered = f" (rendered: {', '.join(names)})" if todo.rendered else " (nothing to render)"
     print(f"dlrgen: {len(changed)} file{'s' if len(changed) != 1 else ''} changed in {out}{rendered}")
     return EXIT_OK
+
+
+def _update_release_record(out: Path, written: dict[str, str], rendered: list[str]) -> list[str]:
+    """Keep ``.dlrgen-releases.json`` (each package version's content) up to date; returns the
+    packages whose files changed under an unchanged version."""
+    from generator.manifest import Manifest, unit_of
+    from generator.release import RECORD, package_digests, read_record, record_text, unbumped
+    from generator.writer import apply
+
+    record = read_record(out)
+    manifest = Manifest.read(out)
+    owned = sorted(manifest.files) if manifest else []
+    kept = {path.split("/", 1)[0] for path in owned}
+    current = {top: entry for top, entry in package_digests(written).items() if unit_of(top) in rendered}
+    # Packages generated before the record existed: recorded as they are on disk.
+    unrecorded = [p for p in owned if p.split("/", 1)[0] not in record and p.split("/", 1)[0] not in current]
+    on_disk = {p: (out / p).read_text(encoding="utf-8") for p in unrecorded if (out / p).is_file()}
+    current.update(package_digests(on_disk))
+    text = record_text(record, current, kept)
+    target = out / RECORD
+    if not target.is_file() or target.read_text(encoding="utf-8") != text:
+        apply(out, {RECORD: text})
+    return unbumped(record, current)
 
 
 def _check(specs: Path, out: Path) -> int:
@@ -130,7 +165,12 @@ def _check(specs: Path, out: Path) -> int:
     except OutputPathError as exc:
         print(exc, file=sys.stderr)
         return EXIT_SPEC_ERROR
+    notes = _check_notes(out, files, bool(pending))
+    for note in notes:
+        print(f"dlrgen: {note}", file=sys.stderr)
     if not pending:
+        if notes:
+            return EXIT_STALE
         print(f"dlrgen: {out} is up to date")
         return EXIT_OK
     for change in pending:
@@ -139,6 +179,39 @@ def _check(specs: Path, out: Path) -> int:
         print(f"{change.kind:8} {out / change.path}", file=sys.stderr)
     print(f"dlrgen: {out} is stale ({len(pending)} files); run `dlrgen generate`", file=sys.stderr)
     return EXIT_STALE
+
+
+def _check_notes(out: Path, files: dict[str, str], stale: bool) -> list[str]:
+    """What a diff alone would not say: a package changed under an old version, or the tree
+    was formatted by another black (so a diff may be nothing but formatting)."""
+    from importlib.metadata import version
+
+    from generator.manifest import Manifest
+    from generator.release import package_digests, read_record, unbumped
+
+    notes = unbumped(read_record(out), package_digests(files))
+    manifest = Manifest.read(out)
+    recorded = manifest.tools.get("black") if manifest else None
+    installed = version("black")
+    if stale and recorded and recorded != installed:
+        notes.append(f"{out} was formatted by black {recorded} and this environment has black {installed}: "
+                     f"install black=={recorded} to compare, or regenerate and commit with black {installed}")
+    return notes
+
+
+def _build(specs: Path, out: Path, dist: Path, version_suffix: str) -> int:
+    from generator.release import ReleaseError, build_releases
+
+    try:
+        built = build_releases(specs, out, dist, version_suffix=version_suffix)
+    except ReleaseError as exc:
+        print(f"dlrgen: {exc}", file=sys.stderr)
+        return EXIT_STALE
+    for release in built:
+        for path in release.files:
+            print(f"built    {path}")
+    print(f"dlrgen: {len(built)} distributions built in {dist}")
+    return EXIT_OK
 
 
 def _validate(files: list[Path], specs: Path) -> int:

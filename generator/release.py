@@ -58,6 +58,9 @@ def build_releases(specs: Path, out: Path, dist: Path, *, version_suffix: str = 
     if stale:
         raise ReleaseError(f"{out} is stale for: {', '.join(stale)}; "
                            "run `dlrgen generate` (and commit it) before building releases")
+    changed_in_place = unbumped(read_record(out), package_digests(files))
+    if changed_in_place:
+        raise ReleaseError("; ".join(changed_in_place))
     if version_suffix:
         files = build(specs, version_suffix=version_suffix)
     dist.mkdir(parents=True, exist_ok=True)
@@ -99,3 +102,68 @@ def _build_one(source: Path, dist: Path) -> Built:
     except build.BuildException as exc:
         raise ReleaseError(f"building {source.name} failed: {exc}") from None
     return Built(source.name, tuple(made))
+
+
+# -- the release record: one content digest per package version ------------------------
+
+RECORD = ".dlrgen-releases.json"
+
+
+def package_digests(files: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """``{distribution folder: (version, digest of its files)}`` for a file map."""
+    import hashlib
+    import tomllib
+
+    grouped: dict[str, list[tuple[str, str]]] = {}
+    for path, content in files.items():
+        if path != MANIFEST and "/" in path:
+            grouped.setdefault(path.split("/", 1)[0], []).append((path, content))
+    found = {}
+    for top, items in sorted(grouped.items()):
+        pyproject = files.get(f"{top}/pyproject.toml")
+        if pyproject is None:
+            continue
+        version = str(tomllib.loads(pyproject)["project"]["version"])
+        digest = hashlib.sha256()
+        for path, content in sorted(items):
+            digest.update(path.encode("utf-8") + b"\0" + content.encode("utf-8") + b"\0")
+        found[top] = (version, digest.hexdigest())
+    return found
+
+
+def read_record(out: Path) -> dict[str, tuple[str, str]]:
+    """The versions generated so far and what each contained (empty when none recorded)."""
+    import json
+
+    try:
+        data = json.loads((out / RECORD).read_text(encoding="utf-8"))
+        return {str(k): (str(v["version"]), str(v["digest"])) for k, v in data["packages"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def unbumped(record: dict[str, tuple[str, str]], current: dict[str, tuple[str, str]]) -> list[str]:
+    """Packages whose files changed while their version stayed: a release under that version
+    would not be the one already generated (and perhaps published)."""
+    return [
+        f"{top}: its files changed but its version is still {version}; give specs/"
+        f"{top.removeprefix('dlr_')}.yaml a new package.version before releasing it"
+        for top, (version, digest) in sorted(current.items())
+        if top in record and record[top][0] == version and record[top][1] != digest
+    ]
+
+
+def record_text(record: dict[str, tuple[str, str]], current: dict[str, tuple[str, str]], keep: set[str]) -> str:
+    """The record after a generation: a version keeps the content it was first generated
+    with; new versions and new packages are added; packages not in ``current`` or ``keep``
+    (no longer generated) are dropped."""
+    import json
+
+    merged = {top: entry for top, entry in record.items() if top in keep}
+    for top, (version, digest) in current.items():
+        if top not in record or record[top][0] != version:
+            merged[top] = (version, digest)
+        else:
+            merged[top] = record[top]
+    data = {"packages": {top: {"version": v, "digest": d} for top, (v, d) in sorted(merged.items())}}
+    return json.dumps(data, indent=2) + "\n"

@@ -115,7 +115,9 @@ def test_packages_generated_against_two_runtime_minors_install_together(tmp_path
             (staging / path).write_text(content, encoding="utf-8")
     # ...installed next to one generated before it (requires dlr-core>=1.0,<2).
     python = _fresh_venv(tmp_path / "venv")
-    _pip(python, str(runtime), str(staging / "dlr_ucloud_usms"), str(GENERATED / "dlr_itnio_voice"))
+    # Copies: pip writes build metadata next to the sources it is given.
+    shutil.copytree(GENERATED / "dlr_itnio_voice", tmp_path / "older" / "dlr_itnio_voice")
+    _pip(python, str(runtime), str(staging / "dlr_ucloud_usms"), str(tmp_path / "older" / "dlr_itnio_voice"))
     check = subprocess.run([str(python), "-m", "pip", "check"], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     run = subprocess.run([str(python), "-c", "import dlr_core, dlr_ucloud_usms, dlr_itnio_voice; "
@@ -137,3 +139,45 @@ def test_mock_command_starts_right_after_the_quick_start() -> None:
     finally:
         process.terminate()
         process.communicate(timeout=20)
+
+
+def _copy_tree(tmp_path: Path) -> tuple[Path, Path]:
+    specs, out = tmp_path / "specs", tmp_path / "generated"
+    shutil.copytree(SPECS, specs)
+    shutil.copytree(GENERATED, out)
+    return specs, out
+
+
+def test_a_package_changed_under_its_old_version_is_reported(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    specs, out = _copy_tree(tmp_path)
+    paths = ["--specs", str(specs), "--out", str(out)]
+    spec = specs / "itnio_voice.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace("Calls are being made.", "Calls go out."), "utf-8")
+    assert main(["generate", *paths]) == 0
+    assert "dlr_itnio_voice: its files changed but its version is still 0.1.0" in capsys.readouterr().err
+    assert main(["check", *paths]) == 1  # the tree is current, but not releasable as 0.1.0
+    assert "give specs/itnio_voice.yaml a new package.version" in capsys.readouterr().err
+    assert main(["build", *paths, "--dist", str(tmp_path / "dist")]) == 1
+    capsys.readouterr()
+    text = spec.read_text(encoding="utf-8").replace("provider: itnio_voice\n",
+                                                    "provider: itnio_voice\npackage: {version: 0.1.1}\n")
+    spec.write_text(text, encoding="utf-8")
+    assert main(["generate", *paths]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main(["check", *paths]) == 0
+    assert 'version = "0.1.1"' in (out / "dlr_itnio_voice" / "pyproject.toml").read_text(encoding="utf-8")
+
+
+def test_check_names_a_black_mismatch_instead_of_only_diffing(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    specs, out = _copy_tree(tmp_path)
+    manifest = out / ".dlrgen-manifest.json"
+    data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+    data["inputs"]["tools"]["black"] = "23.1.0"
+    manifest.write_text(__import__("json").dumps(data, indent=2) + "\n", encoding="utf-8")
+    client = out / "dlr_itnio_voice" / "dlr_itnio_voice" / "client.py"
+    client.write_text(client.read_text(encoding="utf-8").replace("    ", "  "), encoding="utf-8")
+    assert main(["check", "--specs", str(specs), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "was formatted by black 23.1.0 and this environment has black" in err
