@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     mock.add_argument("--credential", action="append", default=[], metavar="NAME=VALUE",
                       help="a credential the mock accepts (VALUE may be @file); missing ones get test values")
     mock.add_argument("--out", type=Path, default=Path("generated"), help="where the generated packages are")
+    mock.add_argument("--specs", type=Path, default=Path("specs"), help="directory of specs (default: specs)")
     return parser
 
 
@@ -319,7 +320,7 @@ def _mock(args: argparse.Namespace) -> int:
     from generator.mock_command import MockCommandError, run_mock
 
     try:
-        return run_mock(args.provider, args.out, args.host, args.port, args.scenario, args.credential)
+        return run_mock(args.provider, args.out, args.host, args.port, args.scenario, args.credential, args.specs)
     except MockCommandError as exc:
         print(f"dlrgen mock: {exc}", file=sys.stderr)
         return EXIT_SPEC_ERROR

@@ -55,18 +55,26 @@ class SourceMap:
     file: str
     values: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
     keys: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
+    # For a spec that extends a base: the values that come from another file, and which.
+    files: dict[JsonPath, str] = field(default_factory=dict)
 
     def problem(self, path: JsonPath, message: str, *, at_key: bool = False) -> Problem:
         line, column = self.locate(path, at_key=at_key)
-        return Problem(self.file, line, column, message)
+        return Problem(self.file_of(path), line, column, message)
 
     def locate(self, path: JsonPath, *, at_key: bool = False) -> tuple[int, int]:
         if at_key and path in self.keys:
             return self.keys[path]
+        return self.values.get(self._known(path), (1, 1))
+
+    def file_of(self, path: JsonPath) -> str:
+        return self.files.get(self._known(path), self.file)
+
+    def _known(self, path: JsonPath) -> JsonPath:
         probe = path
         while probe not in self.values and probe:
             probe = probe[:-1]
-        return self.values.get(probe, (1, 1))
+        return probe
 
 
 @dataclass
@@ -340,22 +348,99 @@ def _tag_name(node: yaml.Node) -> str:
 
 def load_spec(path: Path) -> tuple[LoadedSpec | None, list[Problem]]:
     """Read and schema-check one spec. Returns the spec (None if unreadable) and its problems."""
+    raw = _load_located(path, ())
+    if raw.data is None or raw.problems:
+        return None, raw.problems
+    problems = [
+        problem
+        for problem, where in schema_problems(raw.data, raw.source)
+        if not any(where[: len(bad)] == bad for bad in raw.refused)
+    ]
+    return LoadedSpec(path, raw.data, raw.source), problems
+
+
+MAX_EXTENDS_DEPTH = 4  # a brand of a brand of a base is plenty; also ends any cycle
+
+
+@dataclass
+class _Located:
+    data: dict[str, Any] | None
+    source: SourceMap
+    problems: list[Problem]
+    refused: list[JsonPath] = field(default_factory=list)
+
+
+def _load_located(path: Path, chain: tuple[Path, ...]) -> _Located:
+    """A spec's data with every value located, its ``extends`` applied (before any schema
+    check, so the merged spec is what gets checked)."""
     shown = display_path(path)
+    source = SourceMap(shown)
     text, problems = _read_spec_text(path, shown)
     if text is None or problems:
-        return None, problems
+        return _Located(None, source, problems)
     root, problems = _compose(text, shown)
     if root is None:
-        return None, problems
-    source = SourceMap(shown)
+        return _Located(None, source, problems)
     builder = _Builder(source)
     data = builder.build(root, ())
     if not isinstance(data, dict):
-        return None, builder.problems + [Problem(shown, 1, 1, "a spec must be a mapping of keys to values")]
-    problems = builder.problems + [
-        problem for problem, path in schema_problems(data, source) if not builder.refused(path)
-    ]
-    return LoadedSpec(path, data, source), problems
+        return _Located(None, source, builder.problems + [Problem(shown, 1, 1, "a spec must be a mapping of keys to values")])
+    located = _Located(data, source, builder.problems, list(builder.bad_paths))
+    if "extends" in data and not located.problems:
+        return _extend(path, located, chain + (path,))
+    return located
+
+
+def _extend(path: Path, brand: _Located, chain: tuple[Path, ...]) -> _Located:
+    """Apply the brand spec over its base as a JSON Merge Patch (RFC 7386): mappings merge
+    key by key, anything else (lists included) replaces, ``null`` removes a key."""
+    assert brand.data is not None
+    base_name = brand.data.pop("extends")
+    where = ("extends",)
+    if not isinstance(base_name, str) or not _BASE_NAME.match(base_name):
+        return _Located(None, brand.source, [brand.source.problem(where, "extends names a spec file in the same "
+                                                                         "folder, without .yaml, e.g. _white_label_api")])
+    base_path = path.parent / f"{base_name}.yaml"
+    if base_path in chain or len(chain) > MAX_EXTENDS_DEPTH:
+        cycle = " -> ".join(p.stem for p in (*chain, base_path))
+        return _Located(None, brand.source, [brand.source.problem(where, f"extends goes round in a circle or too "
+                                                                         f"deep ({cycle})")])
+    if not base_path.is_file():
+        return _Located(None, brand.source, [brand.source.problem(where, f"no base spec {base_path.name} next to "
+                                                                         f"{path.name}")])
+    base = _load_located(base_path, chain)
+    if base.data is None or base.problems:
+        return _Located(None, brand.source, base.problems or [brand.source.problem(where, "the base is unreadable")])
+    source = SourceMap(brand.source.file)
+    data = _merge_patch(base.data, brand.data)
+    _relocate(data, (), base.source, brand.source, source)
+    return _Located(data, source, [], base.refused + brand.refused)
+
+
+_BASE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
+
+
+def _merge_patch(base: Any, patch: Any) -> Any:
+    if not isinstance(patch, dict) or not isinstance(base, dict):
+        return patch
+    merged = {key: value for key, value in base.items() if key not in patch}
+    for key, value in patch.items():
+        if value is not None:
+            merged[key] = _merge_patch(base[key], value) if key in base else value
+    return merged
+
+
+def _relocate(data: Any, path: JsonPath, base: SourceMap, patch: SourceMap, out: SourceMap) -> None:
+    """Each merged value is located where it came from: the brand when the brand has it."""
+    source = patch if path in patch.values else base
+    if path in source.values:
+        out.values[path] = source.values[path]
+        out.files[path] = source.file_of(path)
+    if path in source.keys:
+        out.keys[path] = source.keys[path]
+    children = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in children:
+        _relocate(value, path + (key,), base, patch, out)
 
 
 def _read_spec_text(path: Path, shown: str) -> tuple[str | None, list[Problem]]:

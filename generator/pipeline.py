@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -26,7 +27,25 @@ Progress = Callable[[str, int, int], None]
 
 
 def spec_files(specs_dir: Path) -> list[Path]:
-    return sorted(p for p in specs_dir.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    """The providers' specs; ``_*.yaml`` files are bases that specs extend, not providers."""
+    return sorted(
+        p for p in specs_dir.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file() and not p.name.startswith("_")
+    )
+
+
+_EXTENDS = re.compile(rb"^extends:[ \t]*[\"']?([A-Za-z0-9_][A-Za-z0-9_.-]*)", re.MULTILINE)
+
+
+def spec_hash(path: Path, depth: int = 0) -> str:
+    """A spec's hash, its bases' included (a change to a base regenerates every brand). Found
+    without parsing YAML, so a no-op run stays cheap; the loader checks ``extends`` for real."""
+    data = path.read_bytes()
+    match = _EXTENDS.search(data)
+    if match and depth < 8:
+        base = path.parent / f"{match.group(1).decode()}.yaml"
+        if base.is_file():
+            data += b"\0" + spec_hash(base, depth + 1).encode()
+    return hash_bytes(data)
 
 
 def load_providers(paths: list[Path]) -> tuple[list[m.Provider], list[Problem]]:
@@ -75,7 +94,7 @@ class Inputs:
             # Output is byte-identical only under one black: `check` names a mismatch plainly.
             "black": _distribution_version("black"),
         }
-        return cls(tools, {path.stem: (path, hash_bytes(path.read_bytes())) for path in paths})
+        return cls(tools, {path.stem: (path, spec_hash(path)) for path in paths})
 
 
 def _distribution_version(name: str) -> str:

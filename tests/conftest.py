@@ -21,6 +21,22 @@ for distribution in sorted(GENERATED.glob("dlr_*")):
         sys.path.insert(0, str(distribution))
 
 
+def spec_data(path: Path) -> dict[str, Any]:
+    """A spec as the generator reads it (its ``extends`` applied), not as raw YAML."""
+    from generator.loader import load_spec
+
+    spec, problems = load_spec(path)
+    assert spec is not None and not problems, problems
+    return spec.data
+
+
+def provider_specs() -> list[Path]:
+    """Every provider's spec (``_*.yaml`` files are bases, not providers)."""
+    from generator.pipeline import spec_files
+
+    return spec_files(SPECS)
+
+
 def load_fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 import dlr_core
-from conftest import GENERATED, ROOT, SPECS
+from conftest import GENERATED, ROOT, SPECS, spec_data
 from generator.cli import main
 
 
@@ -24,7 +24,7 @@ def test_provider_packages_declare_only_what_their_spec_needs() -> None:
     major, minor = (int(part) for part in dlr_core.__version__.split(".")[:2])
     for pyproject in sorted(GENERATED.glob("dlr_*/pyproject.toml")):
         project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
-        spec = yaml.safe_load((SPECS / f"{pyproject.parent.name.removeprefix('dlr_')}.yaml").read_text("utf-8"))
+        spec = spec_data(SPECS / f"{pyproject.parent.name.removeprefix('dlr_')}.yaml")
         signs_with_rsa = any(
             "rsa_sign" in step for scheme in spec["auth"]["schemes"].values() for step in scheme.get("sign", ())
         )

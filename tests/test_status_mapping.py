@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-import yaml
 
-from conftest import SPECS
+from conftest import provider_specs, spec_data
 from dlr_core import DeliveryStatus
 
 
@@ -100,8 +99,8 @@ def test_itnio_flow_statuses() -> None:
 
 def test_every_documented_raw_value_in_every_seed_maps_to_a_canonical_value() -> None:
     canonical = {s.value for s in DeliveryStatus}
-    for path in sorted(SPECS.glob("*.yaml")):
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for path in provider_specs():
+        spec = spec_data(path)
         for enum in spec["statuses"].values():
             for value in enum["values"]:
                 assert value["canonical"] in canonical, (path.name, value)

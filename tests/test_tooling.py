@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, SPECS
+from conftest import ROOT, SPECS, provider_specs, spec_data
 
 
 def dlrgen(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -48,8 +48,8 @@ def test_schema_command_prints_the_spec_schema() -> None:
 def test_providers_doc_is_current_and_shows_every_raw_value() -> None:
     assert dlrgen("docs", "--check").returncode == 0, "docs/providers.md is stale: run `dlrgen docs`"
     doc = (ROOT / "docs" / "providers.md").read_text(encoding="utf-8")
-    for path in SPECS.glob("*.yaml"):
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for path in provider_specs():
+        spec = spec_data(path)
         assert f"(`{spec['provider']}`)" in doc
         for enum in spec["statuses"].values():
             for value in enum["values"]:

@@ -64,16 +64,16 @@ class Message(BaseModel):
     """Where the message stands."""
     direction: str | None = None
     """inbound, outbound-api, outbound-call or outbound-reply."""
-    error_code: int | None = None
-    """Twilio error code when failed or undelivered; null otherwise."""
+    error_code: int | str | None = None
+    """Error code when failed or undelivered; null otherwise."""
     error_message: str | None = None
     """Text of the error code."""
-    num_segments: str | None = None
-    """Number of segments (a string in the API)."""
-    num_media: str | None = None
-    """Number of media items (a string in the API)."""
-    price: str | None = None
-    """Price charged, as a decimal string."""
+    num_segments: str | int | None = None
+    """Number of segments (a string in Twilio's API)."""
+    num_media: str | int | None = None
+    """Number of media items (a string in Twilio's API)."""
+    price: str | float | None = None
+    """Price charged (a decimal string in Twilio's API)."""
     price_unit: str | None = None
     """Currency of the price."""
     api_version: str | None = None
