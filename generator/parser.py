@@ -607,9 +607,10 @@ class _Parser:
                 if declared is not None and declared != expected:
                     self.problem(path + ("type",), f"status {enum.key!r} holds {expected} values; drop 'type' or "
                                                    f"make it {expected!r}")
-                # Integer statuses are sometimes sent as text; accept both so they still parse.
+                # Statuses drift between text and numbers ("0" and 0, "3" and 3): accept both,
+                # so parsing never fails on it; the enum's lookup matches either way.
                 out = {"anyOf": [{"type": "integer"}, {"type": "string"}]} if enum.raw_type == "int" else {
-                    "type": "string"}
+                    "anyOf": [{"type": "string"}, {"type": "integer"}]}
             field = m.ModelField(wire, name, "scalar", status=enum)
         elif declared == "object" or ("properties" in schema and declared is None):
             obj = self.object_model(path, schema)

@@ -19,9 +19,9 @@ class OtpDetail(BaseModel):
     """The number the OTP was sent to."""
     session_id: Annotated[str | None, Field(alias="sessionid")] = None
     """The OTP sending voucher."""
-    status: str | None = None
+    status: str | int | None = None
     """The gateway's status of pushing to the channel."""
-    report_status: Annotated[str | None, Field(alias="reportstatus")] = None
+    report_status: Annotated[str | int | None, Field(alias="reportstatus")] = None
     """The channel's delivery report."""
     created_at: int | None = None
     """When the task was created."""

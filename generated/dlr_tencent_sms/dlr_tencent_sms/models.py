@@ -25,7 +25,7 @@ class PullSmsSendStatus(BaseModel):
     """The number in E.164."""
     serial_no: Annotated[str | None, Field(alias="SerialNo")] = None
     """The SerialNo returned by SendSms."""
-    report_status: Annotated[str | None, Field(alias="ReportStatus")] = None
+    report_status: Annotated[str | int | None, Field(alias="ReportStatus")] = None
     """SUCCESS or FAIL."""
     description: Annotated[str | None, Field(alias="Description")] = None
     """The carrier's receipt code, e.g. DELIVRD."""

@@ -60,7 +60,7 @@ class Message(BaseModel):
     """The sender."""
     body: str | None = None
     """The message text."""
-    status: str | None = None
+    status: str | int | None = None
     """Where the message stands."""
     direction: str | None = None
     """inbound, outbound-api, outbound-call or outbound-reply."""

@@ -36,7 +36,7 @@ class ReceiptPerPhone(BaseModel):
     """Recipient number."""
     cost_count: Annotated[int | None, Field(alias="CostCount")] = None
     """Number of billed SMS parts."""
-    receipt_result: Annotated[str | None, Field(alias="ReceiptResult")] = None
+    receipt_result: Annotated[str | int | None, Field(alias="ReceiptResult")] = None
     """Receipt result (发送成功/Success, 发送失败/Fail, 状态未知/Unknow)."""
     receipt_code: Annotated[str | None, Field(alias="ReceiptCode")] = None
     """Status report code."""
