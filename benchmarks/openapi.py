@@ -11,8 +11,14 @@ from typing import Any
 
 import yaml
 
-_TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean", "date": "string",
-          "array": "array"}
+_TYPES = {
+    "string": "string",
+    "integer": "integer",
+    "number": "number",
+    "boolean": "boolean",
+    "date": "string",
+    "array": "array",
+}
 
 
 def _schema(node: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
@@ -44,8 +50,14 @@ def openapi_document(spec_path: Path) -> dict[str, Any]:
             if param["type"] == "array":
                 schema["items"] = {"type": param.get("items", "string")}
             if param["in"] in ("query", "header"):
-                parameters.append({"name": param["wire"], "in": param["in"], "required": bool(param.get("required")),
-                                   "schema": schema})
+                parameters.append(
+                    {
+                        "name": param["wire"],
+                        "in": param["in"],
+                        "required": bool(param.get("required")),
+                        "schema": schema,
+                    }
+                )
             else:
                 body[param["wire"]] = schema
         response = _schema(op["response"], components)
@@ -53,12 +65,17 @@ def openapi_document(spec_path: Path) -> dict[str, Any]:
             "operationId": name,
             "summary": op["summary"],
             "parameters": parameters,
-            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": response}}}},
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {"schema": response}}}
+            },
         }
         if body:
-            operation["requestBody"] = {"content": {"application/json": {"schema": {
-                "type": "object", "properties": body}}}}
-        paths.setdefault(op["path"] if op["path"] != "/" else f"/{name}", {})[op["method"].lower()] = operation
+            operation["requestBody"] = {
+                "content": {"application/json": {"schema": {"type": "object", "properties": body}}}
+            }
+        paths.setdefault(op["path"] if op["path"] != "/" else f"/{name}", {})[
+            op["method"].lower()
+        ] = operation
     return {
         "openapi": "3.0.3",
         "info": {"title": spec["title"], "version": "1.0.0"},
@@ -73,6 +90,8 @@ def write_documents(specs: Path, target: Path) -> list[Path]:
     written = []
     for path in sorted(specs.glob("*.yaml")):
         out = target / f"{path.stem}.openapi.yaml"
-        out.write_text(yaml.safe_dump(openapi_document(path), sort_keys=False, allow_unicode=True), encoding="utf-8")
+        out.write_text(
+            yaml.safe_dump(openapi_document(path), sort_keys=False, allow_unicode=True), encoding="utf-8"
+        )
         written.append(out)
     return written

@@ -40,7 +40,9 @@ def _start_mock(provider: str, scenario: Path) -> tuple[subprocess.Popen[str], s
     """The mock in its own process, so client and server do not share one interpreter."""
     process = subprocess.Popen(
         [sys.executable, "-m", "generator", "mock", provider, "--port", "0", "--scenario", str(scenario)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None
     line = process.stdout.readline()
@@ -68,9 +70,12 @@ def load(requests: int = 10_000, concurrency: int = 100, connections: int = 100)
     async def run() -> float:
         nonlocal errors, done
         limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        async with httpx.AsyncClient(limits=limits) as http, dlr_itnio_voice.AsyncClient(
-            api_key="bench-key", api_secret="bench-secret", base_url=url, http_client=http, retries=0
-        ) as client:
+        async with (
+            httpx.AsyncClient(limits=limits) as http,
+            dlr_itnio_voice.AsyncClient(
+                api_key="bench-key", api_secret="bench-secret", base_url=url, http_client=http, retries=0
+            ) as client,
+        ):
             queue = iter(range(requests))
 
             async def worker() -> None:
@@ -97,8 +102,11 @@ def load(requests: int = 10_000, concurrency: int = 100, connections: int = 100)
         process.wait(timeout=10)
         scenario.unlink(missing_ok=True)
     return [
-        (f"load: async fetch_receipts, ITNIO, local mock, {connections} connections", "requests / concurrency",
-         f"{done:,} / {concurrency}"),
+        (
+            f"load: async fetch_receipts, ITNIO, local mock, {connections} connections",
+            "requests / concurrency",
+            f"{done:,} / {concurrency}",
+        ),
         ("load", "errors", str(errors)),
         ("load", "throughput", f"{done / elapsed:,.0f} req/s ({elapsed:.1f} s)"),
         ("load", "client max RSS before / after", f"{rss_before / 1024:.0f} / {rss_after / 1024:.0f} MiB"),
@@ -136,7 +144,9 @@ def generate() -> list[Row]:
         text = spec.read_text(encoding="utf-8")
         changed = []
         for index in range(3):
-            spec.write_text(text.replace("Waiting to start.", f"Waiting to start ({index})."), encoding="utf-8")
+            spec.write_text(
+                text.replace("Waiting to start.", f"Waiting to start ({index})."), encoding="utf-8"
+            )
             changed.append(_timed(DLRGEN + ["generate"], work, repeat=1))
     return [
         ("generate: 4 seeds", "cold (empty output)", f"{statistics.median(cold):.2f} s"),
@@ -155,10 +165,18 @@ def scaling(counts: tuple[int, ...] = (25, 100, 400)) -> list[Row]:
             for index in range(count):
                 seed = seeds[index % len(seeds)]
                 provider = f"{seed.stem}_{index}"
-                text = seed.read_text(encoding="utf-8").replace(f"provider: {seed.stem}", f"provider: {provider}")
+                text = seed.read_text(encoding="utf-8").replace(
+                    f"provider: {seed.stem}", f"provider: {provider}"
+                )
                 (specs / f"{provider}.yaml").write_text(text, encoding="utf-8")
             elapsed = _timed(DLRGEN + ["generate"], Path(tmp), repeat=1)
-        rows.append((f"scaling: {count} providers", "cold generate", f"{elapsed:.1f} s ({elapsed / count * 1000:.0f} ms each)"))
+        rows.append(
+            (
+                f"scaling: {count} providers",
+                "cold generate",
+                f"{elapsed:.1f} s ({elapsed / count * 1000:.0f} ms each)",
+            )
+        )
     return rows
 
 
@@ -173,20 +191,53 @@ def reference() -> list[Row]:
         datamodel = Path(sys.executable).with_name("datamodel-codegen")
         started = time.perf_counter()
         for document in documents:
-            subprocess.run([str(datamodel), "--input", str(document), "--input-file-type", "openapi",
-                            "--output", str(work / f"{document.stem}.py")], check=True, capture_output=True)
-        rows.append(("reference: 4 APIs as OpenAPI", "datamodel-code-generator (models only)",
-                     f"{time.perf_counter() - started:.2f} s"))
+            subprocess.run(
+                [
+                    str(datamodel),
+                    "--input",
+                    str(document),
+                    "--input-file-type",
+                    "openapi",
+                    "--output",
+                    str(work / f"{document.stem}.py"),
+                ],
+                check=True,
+                capture_output=True,
+            )
+        rows.append(
+            (
+                "reference: 4 APIs as OpenAPI",
+                "datamodel-code-generator (models only)",
+                f"{time.perf_counter() - started:.2f} s",
+            )
+        )
         client = Path(sys.executable).with_name("openapi-python-client")
         if not client.exists():
             rows.append(("reference: 4 APIs as OpenAPI", "openapi-python-client", "not installed"))
             return rows
         started = time.perf_counter()
         for document in documents:
-            subprocess.run([str(client), "generate", "--path", str(document), "--meta", "none",
-                            "--output-path", str(work / f"client_{document.stem}")], check=True, capture_output=True)
-        rows.append(("reference: 4 APIs as OpenAPI", "openapi-python-client (clients)",
-                     f"{time.perf_counter() - started:.2f} s"))
+            subprocess.run(
+                [
+                    str(client),
+                    "generate",
+                    "--path",
+                    str(document),
+                    "--meta",
+                    "none",
+                    "--output-path",
+                    str(work / f"client_{document.stem}"),
+                ],
+                check=True,
+                capture_output=True,
+            )
+        rows.append(
+            (
+                "reference: 4 APIs as OpenAPI",
+                "openapi-python-client (clients)",
+                f"{time.perf_counter() - started:.2f} s",
+            )
+        )
     return rows
 
 
@@ -199,24 +250,44 @@ def runtime(calls: int = 300) -> list[Row]:
 
     sys.path.insert(0, str(ROOT / "tests"))
     fixtures = ROOT / "tests" / "fixtures"
-    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    pem = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        .decode()
+    )
     cases = {
-        "aliyun_dysms": ({"access_key_id": "id", "access_key_secret": "secret"},
-                         {"phone_number": "1", "send_date": "20240101"}, "aliyun_dysms_query_send_details.json"),
-        "ucloud_usms": ({"public_key": "p", "private_key": "secret"}, {"session_nos": ["a", "b"]},
-                        "ucloud_usms_get_usms_send_receipt.json"),
-        "itnio_voice": ({"api_key": "k", "api_secret": "secret"}, {"key_id": 1},
-                        "itnio_voice_query_recall_flow_detail.json"),
-        "sgate_otp": ({"api_key": "k", "private_key_pem": pem}, {"mobile": "1", "session_id": "s"},
-                      "sgate_otp_otp_detail.json"),
+        "aliyun_dysms": (
+            {"access_key_id": "id", "access_key_secret": "secret"},
+            {"phone_number": "1", "send_date": "20240101"},
+            "aliyun_dysms_query_send_details.json",
+        ),
+        "ucloud_usms": (
+            {"public_key": "p", "private_key": "secret"},
+            {"session_nos": ["a", "b"]},
+            "ucloud_usms_get_usms_send_receipt.json",
+        ),
+        "itnio_voice": (
+            {"api_key": "k", "api_secret": "secret"},
+            {"key_id": 1},
+            "itnio_voice_query_recall_flow_detail.json",
+        ),
+        "sgate_otp": (
+            {"api_key": "k", "private_key_pem": pem},
+            {"mobile": "1", "session_id": "s"},
+            "sgate_otp_otp_detail.json",
+        ),
     }
     rows = []
     for provider, (credentials, query, fixture) in cases.items():
         body = (fixtures / fixture).read_bytes()
         transport = httpx.MockTransport(lambda request, body=body: httpx.Response(200, content=body))
         package = __import__(f"dlr_{provider}")
-        with httpx.Client(transport=transport) as http, package.Client(**credentials, http_client=http) as client:
+        with (
+            httpx.Client(transport=transport) as http,
+            package.Client(**credentials, http_client=http) as client,
+        ):
             client.fetch_receipts(**query)
             started = time.perf_counter()
             for _ in range(calls):
@@ -226,23 +297,46 @@ def runtime(calls: int = 300) -> list[Row]:
 
     import dlr_ucloud_usms
 
-    records = [{"Phone": str(i), "ReceiptResult": ["发送成功", "Fail", "Unknow", "new"][i % 4], "ReceiptTime": 1700000000}
-               for i in range(1000)]
+    records = [
+        {
+            "Phone": str(i),
+            "ReceiptResult": ["发送成功", "Fail", "Unknow", "new"][i % 4],
+            "ReceiptTime": 1700000000,
+        }
+        for i in range(1000)
+    ]
     result = dlr_ucloud_usms.GetUSMSSendReceiptResult.model_validate(
-        {"RetCode": 0, "Data": [{"SessionNo": f"s{i}", "ReceiptSet": records[i * 10:(i + 1) * 10]} for i in range(100)]})
+        {
+            "RetCode": 0,
+            "Data": [
+                {"SessionNo": f"s{i}", "ReceiptSet": records[i * 10 : (i + 1) * 10]} for i in range(100)
+            ],
+        }
+    )
     started = time.perf_counter()
     rounds = 20
     for _ in range(rounds):
         dlr_ucloud_usms.get_usms_send_receipt_receipts(result)
     elapsed = time.perf_counter() - started
-    rows.append(("runtime: status mapping", "parsed records -> canonical receipts",
-                 f"{rounds * len(records) / elapsed:,.0f} receipts/s"))
+    rows.append(
+        (
+            "runtime: status mapping",
+            "parsed records -> canonical receipts",
+            f"{rounds * len(records) / elapsed:,.0f} receipts/s",
+        )
+    )
     started = time.perf_counter()
     for _ in range(rounds):
         for record in records:
             dlr_ucloud_usms.receipt_result_to_canonical(record["ReceiptResult"])
     elapsed = time.perf_counter() - started
-    rows.append(("runtime: status mapping", "raw value -> DeliveryStatus", f"{rounds * len(records) / elapsed:,.0f} /s"))
+    rows.append(
+        (
+            "runtime: status mapping",
+            "raw value -> DeliveryStatus",
+            f"{rounds * len(records) / elapsed:,.0f} /s",
+        )
+    )
     return rows
 
 
@@ -257,7 +351,9 @@ SECTIONS: dict[str, Callable[[], list[Row]]] = {
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("sections", nargs="*", help=f"sections to run: {', '.join(SECTIONS)} (default: all)")
     chosen = parser.parse_args().sections or list(SECTIONS)
     unknown = [name for name in chosen if name not in SECTIONS]

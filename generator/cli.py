@@ -23,8 +23,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     def with_paths(command: argparse.ArgumentParser) -> None:
-        command.add_argument("--specs", type=Path, default=Path("specs"), help="directory of specs (default: specs)")
-        command.add_argument("--out", type=Path, default=Path("generated"), help="output directory (default: generated)")
+        command.add_argument(
+            "--specs", type=Path, default=Path("specs"), help="directory of specs (default: specs)"
+        )
+        command.add_argument(
+            "--out", type=Path, default=Path("generated"), help="output directory (default: generated)"
+        )
 
     with_paths(commands.add_parser("generate", help="write every package generated from the specs"))
     with_paths(commands.add_parser("check", help="exit 1 with a diff if the output directory is stale"))
@@ -36,7 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     docs = commands.add_parser("docs", help="write docs/providers.md, the cross-provider status matrix")
     docs.add_argument("--specs", type=Path, default=Path("specs"))
     docs.add_argument("--output", type=Path, default=Path("docs/providers.md"))
-    docs.add_argument("--check", action="store_true", help="exit 1 if the file is not current instead of writing")
+    docs.add_argument(
+        "--check", action="store_true", help="exit 1 if the file is not current instead of writing"
+    )
     new = commands.add_parser("new", help="scaffold a commented spec for a new provider")
     new.add_argument("provider", help="provider id, snake_case, e.g. acme_sms")
     new.add_argument("--title", help="the provider's name (default: from the id)")
@@ -46,15 +52,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     with_paths(release)
     release.add_argument("--dist", type=Path, default=Path("dist"), help="where to put them (default: dist)")
-    release.add_argument("--version-suffix", default="", metavar="SUFFIX",
-                         help="append to every package version, e.g. .dev42 for a CI build")
-    mock = commands.add_parser("mock", help="serve a provider's API locally, checking signatures like the provider")
+    release.add_argument(
+        "--version-suffix",
+        default="",
+        metavar="SUFFIX",
+        help="append to every package version, e.g. .dev42 for a CI build",
+    )
+    mock = commands.add_parser(
+        "mock", help="serve a provider's API locally, checking signatures like the provider"
+    )
     mock.add_argument("provider", help="provider id, e.g. acme_sms")
     mock.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     mock.add_argument("--port", type=int, default=8080, help="port (default: 8080; 0 picks a free one)")
     mock.add_argument("--scenario", type=Path, help="YAML or JSON file scripting the answers")
-    mock.add_argument("--credential", action="append", default=[], metavar="NAME=VALUE",
-                      help="a credential the mock accepts (VALUE may be @file); missing ones get test values")
+    mock.add_argument(
+        "--credential",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a credential the mock accepts (VALUE may be @file); missing ones get test values",
+    )
     mock.add_argument("--out", type=Path, default=Path("generated"), help="where the generated packages are")
     mock.add_argument("--specs", type=Path, default=Path("specs"), help="directory of specs (default: specs)")
     return parser
@@ -84,8 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         count = len(exc.problems)
-        print(f"dlrgen: {count} problem{'s' if count != 1 else ''} in the specs; nothing was written",
-              file=sys.stderr)
+        print(
+            f"dlrgen: {count} problem{'s' if count != 1 else ''} in the specs; nothing was written",
+            file=sys.stderr,
+        )
         return EXIT_SPEC_ERROR
     except FormattingError as exc:
         # The specs were valid but a template produced broken code: a dlrgen bug.
@@ -125,7 +144,11 @@ def _generate(specs: Path, out: Path) -> int:
         print(f"{change.kind:8} {out / change.path}")
     for message in unbumped:
         print(f"dlrgen: warning: {message}", file=sys.stderr)
-    names = todo.rendered if len(todo.rendered) <= 8 else [*todo.rendered[:8], f"and {len(todo.rendered) - 8} more"]
+    names = (
+        todo.rendered
+        if len(todo.rendered) <= 8
+        else [*todo.rendered[:8], f"and {len(todo.rendered) - 8} more"]
+    )
     rendered = f" (rendered: {', '.join(names)})" if todo.rendered else " (nothing to render)"
     print(f"dlrgen: {len(changed)} file{'s' if len(changed) != 1 else ''} changed in {out}{rendered}")
     return EXIT_OK
@@ -195,8 +218,10 @@ def _check_notes(out: Path, files: dict[str, str], stale: bool) -> list[str]:
     recorded = manifest.tools.get("black") if manifest else None
     installed = version("black")
     if stale and recorded and recorded != installed:
-        notes.append(f"{out} was formatted by black {recorded} and this environment has black {installed}: "
-                     f"install black=={recorded} to compare, or regenerate and commit with black {installed}")
+        notes.append(
+            f"{out} was formatted by black {recorded} and this environment has black {installed}: "
+            f"install black=={recorded} to compare, or regenerate and commit with black {installed}"
+        )
     return notes
 
 
@@ -257,8 +282,15 @@ def _watch(specs: Path, out: Path) -> int:
     try:
         # yield_on_timeout: the first (empty) batch says the watcher is in place, so
         # "watching" is only printed once a save can no longer be missed.
-        for batch in watch(*roots, stop_event=stop, debounce=200, step=50, rust_timeout=300, yield_on_timeout=True,
-                           watch_filter=lambda change, path: path.endswith((".yaml", ".yml", ".jinja"))):
+        for batch in watch(
+            *roots,
+            stop_event=stop,
+            debounce=200,
+            step=50,
+            rust_timeout=300,
+            yield_on_timeout=True,
+            watch_filter=lambda change, path: path.endswith((".yaml", ".yml", ".jinja")),
+        ):
             if not ready:
                 ready = True
                 print(f"dlrgen: watching {', '.join(str(r) for r in roots)} (Ctrl-C to stop)", flush=True)
@@ -309,7 +341,9 @@ def _new(provider: str, title: str | None, specs: Path) -> int:
         return EXIT_SPEC_ERROR
     source = templates_root().joinpath("new").joinpath("spec.yaml.jinja").read_text(encoding="utf-8")
     title = title or " ".join(part.capitalize() for part in provider.split("_"))
-    text = jinja2.Template(source, keep_trailing_newline=True).render(provider=provider, title=json.dumps(title))
+    text = jinja2.Template(source, keep_trailing_newline=True).render(
+        provider=provider, title=json.dumps(title)
+    )
     specs.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     print(f"dlrgen: wrote {target}; edit it, then `dlrgen validate {target}` and `dlrgen generate`")
@@ -320,7 +354,9 @@ def _mock(args: argparse.Namespace) -> int:
     from generator.mock_command import MockCommandError, run_mock
 
     try:
-        return run_mock(args.provider, args.out, args.host, args.port, args.scenario, args.credential, args.specs)
+        return run_mock(
+            args.provider, args.out, args.host, args.port, args.scenario, args.credential, args.specs
+        )
     except MockCommandError as exc:
         print(f"dlrgen mock: {exc}", file=sys.stderr)
         return EXIT_SPEC_ERROR

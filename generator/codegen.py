@@ -17,11 +17,12 @@ from generator.escape import docstring
 def render_models(provider: m.Provider, header: str) -> str:
     # Imported here: the library is heavy, and commands that render nothing never need it.
     import datamodel_code_generator as dcg
+    from datamodel_code_generator.enums import DataModelType, InputFileType
     from datamodel_code_generator.format import Formatter
 
     options: dict[str, Any] = dict(
-        input_file_type=dcg.InputFileType.JsonSchema,
-        output_model_type=dcg.DataModelType.PydanticV2BaseModel,
+        input_file_type=InputFileType.JsonSchema,
+        output_model_type=DataModelType.PydanticV2BaseModel,
         target_python_version=dcg.PythonVersion.PY_310,
         disable_timestamp=True,
         custom_file_header=f'{header}\n"""{docstring(provider.title)}: request parameters and response models."""',

@@ -32,7 +32,9 @@ def _escape_unprintable(text: str) -> str:
             out.append(char)
         else:
             code = ord(char)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+            out.append(
+                f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+            )
     return "".join(out)
 
 
@@ -45,7 +47,9 @@ def docstring(text: object) -> str:
 
 def docwrap(text: object, width: int = 79) -> str:
     """Wrapped for reading, then escaped: never a break inside an escape sequence."""
-    wrapped = textwrap.fill(" ".join(str(text).split()), width, break_long_words=False, break_on_hyphens=False)
+    wrapped = textwrap.fill(
+        " ".join(str(text).split()), width, break_long_words=False, break_on_hyphens=False
+    )
     return docstring(wrapped)
 
 

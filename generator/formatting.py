@@ -7,7 +7,7 @@ import black
 
 from generator.problems import FormattingError
 
-_MODE = black.Mode(target_versions={black.TargetVersion.PY310}, line_length=88)
+_MODE = black.Mode(target_versions={black.mode.TargetVersion.PY310}, line_length=88)
 
 
 def format_files(files: dict[str, str]) -> dict[str, str]:

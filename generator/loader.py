@@ -384,7 +384,11 @@ def _load_located(path: Path, chain: tuple[Path, ...]) -> _Located:
     builder = _Builder(source)
     data = builder.build(root, ())
     if not isinstance(data, dict):
-        return _Located(None, source, builder.problems + [Problem(shown, 1, 1, "a spec must be a mapping of keys to values")])
+        return _Located(
+            None,
+            source,
+            builder.problems + [Problem(shown, 1, 1, "a spec must be a mapping of keys to values")],
+        )
     located = _Located(data, source, builder.problems, list(builder.bad_paths))
     if "extends" in data and not located.problems:
         return _extend(path, located, chain + (path,))
@@ -398,19 +402,35 @@ def _extend(path: Path, brand: _Located, chain: tuple[Path, ...]) -> _Located:
     base_name = brand.data.pop("extends")
     where = ("extends",)
     if not isinstance(base_name, str) or not _BASE_NAME.match(base_name):
-        return _Located(None, brand.source, [brand.source.problem(where, "extends names a spec file in the same "
-                                                                         "folder, without .yaml, e.g. _white_label_api")])
+        return _Located(
+            None,
+            brand.source,
+            [
+                brand.source.problem(
+                    where,
+                    "extends names a spec file in the same " "folder, without .yaml, e.g. _white_label_api",
+                )
+            ],
+        )
     base_path = path.parent / f"{base_name}.yaml"
     if base_path in chain or len(chain) > MAX_EXTENDS_DEPTH:
         cycle = " -> ".join(p.stem for p in (*chain, base_path))
-        return _Located(None, brand.source, [brand.source.problem(where, f"extends goes round in a circle or too "
-                                                                         f"deep ({cycle})")])
+        return _Located(
+            None,
+            brand.source,
+            [brand.source.problem(where, f"extends goes round in a circle or too " f"deep ({cycle})")],
+        )
     if not base_path.is_file():
-        return _Located(None, brand.source, [brand.source.problem(where, f"no base spec {base_path.name} next to "
-                                                                         f"{path.name}")])
+        return _Located(
+            None,
+            brand.source,
+            [brand.source.problem(where, f"no base spec {base_path.name} next to " f"{path.name}")],
+        )
     base = _load_located(base_path, chain)
     if base.data is None or base.problems:
-        return _Located(None, brand.source, base.problems or [brand.source.problem(where, "the base is unreadable")])
+        return _Located(
+            None, brand.source, base.problems or [brand.source.problem(where, "the base is unreadable")]
+        )
     source = SourceMap(brand.source.file)
     data = _merge_patch(base.data, brand.data)
     _relocate(data, (), base.source, brand.source, source)

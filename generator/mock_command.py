@@ -26,8 +26,15 @@ class MockCommandError(Exception):
     """A problem with the command's arguments; printed without a traceback."""
 
 
-def run_mock(provider: str, out: Path, host: str, port: int, scenario_path: Path | None,
-             credential_args: list[str], specs: Path = Path("specs")) -> int:
+def run_mock(
+    provider: str,
+    out: Path,
+    host: str,
+    port: int,
+    scenario_path: Path | None,
+    credential_args: list[str],
+    specs: Path = Path("specs"),
+) -> int:
     api = _load_api(provider, out, specs)
     scenario = _load_scenario(scenario_path) if scenario_path else {}
     credentials = {**scenario.get("credentials", {}), **_parse_credentials(credential_args)}
@@ -35,7 +42,9 @@ def run_mock(provider: str, out: Path, host: str, port: int, scenario_path: Path
     try:
         from dlr_core.mock import MockProvider
     except ImportError as exc:
-        raise MockCommandError(f"the mock needs dlr-core's mock extra (pip install 'dlr-core[mock]'): {exc}") from None
+        raise MockCommandError(
+            f"the mock needs dlr-core's mock extra (pip install 'dlr-core[mock]'): {exc}"
+        ) from None
 
     try:
         mock = MockProvider(api, credentials, scenario=scenario.get("operations", {}), host=host, port=port)
@@ -82,29 +91,37 @@ def _load_api(provider: str, out: Path, specs: Path) -> Any:
     if provider not in generated or provider in _NOT_PROVIDERS:
         known = sorted((generated | _spec_providers(specs)) - _NOT_PROVIDERS)
         if provider in known:
-            raise MockCommandError(f"no generated package for {provider} in {out}; run `dlrgen generate` first")
+            raise MockCommandError(
+                f"no generated package for {provider} in {out}; run `dlrgen generate` first"
+            )
         raise MockCommandError(_unknown_provider(provider, known, out, specs))
     package = out / f"dlr_{provider}"
     sys.path.insert(0, str(package.resolve()))
     try:
         module = importlib.import_module(f"dlr_{provider}")
     except Exception as exc:  # a broken or stale package: say so, without a traceback
-        raise MockCommandError(f"cannot import {package}: {type(exc).__name__}: {exc}; "
-                               "regenerate it with `dlrgen generate`") from None
+        raise MockCommandError(
+            f"cannot import {package}: {type(exc).__name__}: {exc}; " "regenerate it with `dlrgen generate`"
+        ) from None
     from dlr_core.client import ApiSpec
 
     api = getattr(module, "API", None)
     if not isinstance(api, ApiSpec):
-        raise MockCommandError(f"{package} is not a dlrgen provider package (it has no API); "
-                               "regenerate it with `dlrgen generate`")
+        raise MockCommandError(
+            f"{package} is not a dlrgen provider package (it has no API); "
+            "regenerate it with `dlrgen generate`"
+        )
     return api
 
 
 def _generated_providers(out: Path) -> set[str]:
     """Providers with a generated package in ``out``: ``dlr_<id>/dlr_<id>/__init__.py``."""
     try:
-        return {path.name[4:] for path in out.glob("dlr_*")
-                if _PROVIDER_ID.fullmatch(path.name[4:]) and (path / path.name / "__init__.py").is_file()}
+        return {
+            path.name[4:]
+            for path in out.glob("dlr_*")
+            if _PROVIDER_ID.fullmatch(path.name[4:]) and (path / path.name / "__init__.py").is_file()
+        }
     except OSError:
         return set()
 
@@ -112,8 +129,11 @@ def _generated_providers(out: Path) -> set[str]:
 def _spec_providers(specs: Path) -> set[str]:
     """Providers with a spec in ``specs`` (a spec's file name is its provider id)."""
     try:
-        return {path.stem for path in specs.iterdir()
-                if path.suffix in (".yaml", ".yml") and _PROVIDER_ID.fullmatch(path.stem) and path.is_file()}
+        return {
+            path.stem
+            for path in specs.iterdir()
+            if path.suffix in (".yaml", ".yml") and _PROVIDER_ID.fullmatch(path.stem) and path.is_file()
+        }
     except OSError:
         return set()
 
@@ -121,7 +141,11 @@ def _spec_providers(specs: Path) -> set[str]:
 def _unknown_provider(provider: str, known: list[str], out: Path, specs: Path) -> str:
     """One line: what is wrong, a guess if there is a close one, and every known provider."""
     runtime = provider in _NOT_PROVIDERS
-    what = f"{provider!r} is the runtime package, not a provider" if runtime else f"unknown provider {provider!r}"
+    what = (
+        f"{provider!r} is the runtime package, not a provider"
+        if runtime
+        else f"unknown provider {provider!r}"
+    )
     new = "" if runtime else "; for a new one, write its spec (`dlrgen new`) and run `dlrgen generate` first"
     if not known:
         return f"{what}: no specs in {specs}/ nor generated packages in {out}/{new}"
@@ -154,7 +178,9 @@ def _load_scenario(path: Path) -> dict[str, Any]:
     except (OSError, ValueError, yaml.YAMLError) as exc:
         raise MockCommandError(f"{path}: cannot read scenario: {exc}") from None
     if not isinstance(data, dict) or not set(data) <= {"credentials", "operations"}:
-        raise MockCommandError(f"{path}: a scenario is a mapping with 'operations' and optional 'credentials'")
+        raise MockCommandError(
+            f"{path}: a scenario is a mapping with 'operations' and optional 'credentials'"
+        )
     return data
 
 
@@ -168,18 +194,23 @@ def _parse_credentials(args: list[str]) -> dict[str, str]:
             try:
                 value = Path(value[1:]).read_text(encoding="utf-8")
             except OSError as exc:
-                raise MockCommandError(f"--credential {name}: cannot read {value[1:]}: {exc.strerror}") from None
+                raise MockCommandError(
+                    f"--credential {name}: cannot read {value[1:]}: {exc.strerror}"
+                ) from None
         credentials[name] = value
     return credentials
 
 
 def _fill_credentials(api: Any, provider: str, credentials: dict[str, str]) -> dict[str, str]:
     """Credentials not given get test values, printed so a client can use them."""
-    every = list(dict.fromkeys([*api.credentials, *(c for names in api.scheme_credentials.values() for c in names)]))
+    every = list(
+        dict.fromkeys([*api.credentials, *(c for names in api.scheme_credentials.values() for c in names)])
+    )
     unknown = set(credentials) - set(every)
     if unknown:
-        raise MockCommandError(f"unknown credential(s) {', '.join(sorted(unknown))}; {provider} has: "
-                               f"{', '.join(every)}")
+        raise MockCommandError(
+            f"unknown credential(s) {', '.join(sorted(unknown))}; {provider} has: " f"{', '.join(every)}"
+        )
     for name in every:
         if name in credentials:
             continue
@@ -188,8 +219,9 @@ def _fill_credentials(api: Any, provider: str, credentials: dict[str, str]) -> d
             from cryptography.hazmat.primitives.asymmetric import rsa
 
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption()).decode()
+            pem = key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ).decode()
             path = Path(f"dlrgen-mock-{provider}-{name}.pem")
             path.write_text(pem, encoding="utf-8")
             print(f"dlrgen mock: wrote a test key for {name} to {path}", flush=True)

@@ -235,10 +235,12 @@ class ErrorCode:
 
 @dataclass(frozen=True)
 class Polling:
-    first_check_after: int | None
-    interval: int | None
-    give_up_after: int | None
-    provider_sync_interval: int | None
+    """Seconds (a spec may say ``500ms``)."""
+
+    first_check_after: float | None
+    interval: float | None
+    give_up_after: float | None
+    provider_sync_interval: float | None
     note: str | None
 
 

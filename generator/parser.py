@@ -26,7 +26,9 @@ REQUEST_VARIABLES = frozenset({"method", "host", "path", "path_and_query", "body
 _DATE_TOKENS = {"yyyy": "%Y", "MM": "%m", "dd": "%d", "HH": "%H", "mm": "%M", "ss": "%S"}
 _DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 # Errors another attempt cannot fix; the runtime never retries them.
-_NEVER_RETRIED_KINDS = frozenset({"authentication", "permission_denied", "invalid_request", "clock_skew", "not_found"})
+_NEVER_RETRIED_KINDS = frozenset(
+    {"authentication", "permission_denied", "invalid_request", "clock_skew", "not_found"}
+)
 _SIGN_STEP_KINDS = signing.STEP_KINDS
 
 
@@ -104,7 +106,9 @@ class _Parser:
         d = self.data
         provider_id = d["provider"]
         if provider_id != self.spec.path.stem:
-            self.problem(("provider",), f"provider id {provider_id!r} must match the file name {self.spec.path.name!r}")
+            self.problem(
+                ("provider",), f"provider id {provider_id!r} must match the file name {self.spec.path.name!r}"
+            )
         servers = self.servers()
         auth = self.auth()
         envelope = self.envelope()
@@ -114,11 +118,16 @@ class _Parser:
             ((("statuses", key, "class"), enum.class_name) for key, enum in self.statuses.items())
         )
         for key, enum in self.statuses.items():
-            self.claim_module_name(("statuses", key), enum.function_name, f"status {key!r}: its function",
-                                   at_key=True)
+            self.claim_module_name(
+                ("statuses", key), enum.function_name, f"status {key!r}: its function", at_key=True
+            )
         for key in d.get("status_rules", {}):
-            self.claim_module_name(("status_rules", key), f"{key}_to_canonical", f"status rule {key!r}: its function",
-                                   at_key=True)
+            self.claim_module_name(
+                ("status_rules", key),
+                f"{key}_to_canonical",
+                f"status rule {key!r}: its function",
+                at_key=True,
+            )
         operations = tuple(self.operation(name, raw) for name, raw in d["operations"].items())
         self.check_auth_needs(auth, operations)
         referenced = {
@@ -128,8 +137,11 @@ class _Parser:
         }
         for key in d.get("status_rules", {}):
             if key not in referenced:
-                self.problem(("status_rules", key), f"status rule {key!r} is not used by any operation's receipts",
-                             at_key=True)
+                self.problem(
+                    ("status_rules", key),
+                    f"status rule {key!r} is not used by any operation's receipts",
+                    at_key=True,
+                )
         errors = self.errors()
         retry_raw = d.get("retries", {})
         retry = m.Retry(
@@ -178,9 +190,14 @@ class _Parser:
     def servers(self) -> tuple[m.Server, ...]:
         raw = self.data["servers"]
         if raw["default"] not in raw["choices"]:
-            self.problem(("servers", "default"), f"default server {raw['default']!r} is not one of the choices: "
-                                                 f"{', '.join(raw['choices'])}")
-        return tuple(m.Server(k, v["url"].rstrip("/"), v.get("description", "")) for k, v in raw["choices"].items())
+            self.problem(
+                ("servers", "default"),
+                f"default server {raw['default']!r} is not one of the choices: "
+                f"{', '.join(raw['choices'])}",
+            )
+        return tuple(
+            m.Server(k, v["url"].rstrip("/"), v.get("description", "")) for k, v in raw["choices"].items()
+        )
 
     def envelope(self) -> m.Envelope:
         raw = self.data["envelope"]
@@ -188,7 +205,9 @@ class _Parser:
         forms = {"equals": {"field", "equals"}, "absent": {"field", "absent"}, "http": {"http"}}
         mode = next((name for name, keys in forms.items() if set(success) == keys), None)
         if mode is None:
-            self.problem(("envelope", "success"), "success needs field + equals, field + absent: true, or http: 2xx")
+            self.problem(
+                ("envelope", "success"), "success needs field + equals, field + absent: true, or http: 2xx"
+            )
             mode = "http"
         return m.Envelope(
             success_mode=mode,
@@ -207,12 +226,16 @@ class _Parser:
         for name in raw["credentials"]:
             self.check_name("credential", ("auth", "credentials", name), name, "credential", at_key=True)
         credentials = tuple(
-            m.Credential(name, " ".join(c["description"].split()), c.get("secret", False), c.get("format", "text"))
+            m.Credential(
+                name, " ".join(c["description"].split()), c.get("secret", False), c.get("format", "text")
+            )
             for name, c in raw["credentials"].items()
         )
         if raw["default_scheme"] not in raw["schemes"]:
-            self.problem(("auth", "default_scheme"),
-                         f"default scheme {raw['default_scheme']!r} is not one of: {', '.join(raw['schemes'])}")
+            self.problem(
+                ("auth", "default_scheme"),
+                f"default scheme {raw['default_scheme']!r} is not one of: {', '.join(raw['schemes'])}",
+            )
         schemes = []
         for name, scheme in raw["schemes"].items():
             before = set(self.used_in_auth)
@@ -220,13 +243,19 @@ class _Parser:
             self.auth_scheme(name, scheme, {c.name for c in credentials})
             uses = tuple(c.name for c in credentials if c.name in self.used_in_auth)
             self.used_in_auth |= before
-            schemes.append(m.AuthScheme(name, " ".join(scheme["description"].split()), scheme.get("docs"), scheme,
-                                        uses))
+            schemes.append(
+                m.AuthScheme(name, " ".join(scheme["description"].split()), scheme.get("docs"), scheme, uses)
+            )
         return m.Auth(credentials, raw["default_scheme"], tuple(schemes))
 
     def auth_scheme(self, name: str, scheme: dict[str, Any], credentials: set[str]) -> None:
         base: JsonPath = ("auth", "schemes", name)
-        known = set(credentials) | REQUEST_VARIABLES | {"action", "api_version"} | set(self.data.get("constants", {}))
+        known = (
+            set(credentials)
+            | REQUEST_VARIABLES
+            | {"action", "api_version"}
+            | set(self.data.get("constants", {}))
+        )
         if "timestamp" in scheme:
             known.add("timestamp")
         if "nonce" in scheme:
@@ -243,7 +272,10 @@ class _Parser:
                 self.used_in_auth.add(variable)
                 for f in filters:
                     if f not in TEMPLATE_FILTERS:
-                        self.problem(path, f"unknown template filter {f!r}; filters: {', '.join(sorted(TEMPLATE_FILTERS))}")
+                        self.problem(
+                            path,
+                            f"unknown template filter {f!r}; filters: {', '.join(sorted(TEMPLATE_FILTERS))}",
+                        )
 
         # In request order: what is added before signing cannot see the signature steps'
         # results; what is attached afterwards can.
@@ -260,11 +292,21 @@ class _Parser:
         if scheme.get("nonce", {}).get("kind") in ("alphanumeric", "hex") and "length" not in scheme["nonce"]:
             self.problem(base + ("nonce",), "an alphanumeric or hex nonce needs a 'length'")
 
-    def sign_step(self, path: JsonPath, step: dict[str, Any], known: set[str], credentials: set[str], check: Callable[[JsonPath, str], None]) -> None:
+    def sign_step(
+        self,
+        path: JsonPath,
+        step: dict[str, Any],
+        known: set[str],
+        credentials: set[str],
+        check: Callable[[JsonPath, str], None],
+    ) -> None:
         kinds = [k for k in _SIGN_STEP_KINDS if k in step]
         if len(kinds) != 1:
-            self.problem(path, f"a sign step needs exactly one of: {', '.join(_SIGN_STEP_KINDS)}"
-                               + (f" (found {', '.join(kinds)})" if kinds else ""))
+            self.problem(
+                path,
+                f"a sign step needs exactly one of: {', '.join(_SIGN_STEP_KINDS)}"
+                + (f" (found {', '.join(kinds)})" if kinds else ""),
+            )
             return
         kind = kinds[0]
         body = step[kind]
@@ -283,8 +325,11 @@ class _Parser:
             if kind == "rsa_sign":
                 self.used_in_auth.add(body["key"])
             if kind == "rsa_sign" and body["key"] not in credentials:
-                self.problem(path + (kind, "key"), f"rsa_sign key {body['key']!r} is not a credential; credentials: "
-                                                   f"{', '.join(sorted(credentials))}")
+                self.problem(
+                    path + (kind, "key"),
+                    f"rsa_sign key {body['key']!r} is not a credential; credentials: "
+                    f"{', '.join(sorted(credentials))}",
+                )
         if step["as"] in known:
             self.problem(path + ("as",), f"{step['as']!r} is already defined; pick another name")
         known.add(step["as"])
@@ -294,15 +339,24 @@ class _Parser:
         if "action" in used:
             for op in operations:
                 if op.action is None:
-                    self.problem(("operations", op.name), f"operation {op.name!r} needs an 'action': the auth scheme "
-                                                          "uses {action}", at_key=True)
+                    self.problem(
+                        ("operations", op.name),
+                        f"operation {op.name!r} needs an 'action': the auth scheme " "uses {action}",
+                        at_key=True,
+                    )
         if "api_version" in used and "api_version" not in self.data:
-            self.problem(("auth",), "the auth scheme uses {api_version}, but the spec has no top-level api_version",
-                         at_key=True)
+            self.problem(
+                ("auth",),
+                "the auth scheme uses {api_version}, but the spec has no top-level api_version",
+                at_key=True,
+            )
         for credential in auth.credentials:
             if credential.name not in used:
-                self.problem(("auth", "credentials", credential.name),
-                             f"credential {credential.name!r} is not used by any auth scheme", at_key=True)
+                self.problem(
+                    ("auth", "credentials", credential.name),
+                    f"credential {credential.name!r} is not used by any auth scheme",
+                    at_key=True,
+                )
 
     # -- statuses ----------------------------------------------------------------------
 
@@ -326,10 +380,15 @@ class _Parser:
                 elif raw_type == "str" and not isinstance(value, str):
                     self.problem(where, f"{value!r} is not text, but {key!r} has type string; quote it")
                 if value in seen_values:
-                    self.problem(where, f"raw value {value!r} is already mapped by member {seen_values[value]}")
+                    self.problem(
+                        where, f"raw value {value!r} is already mapped by member {seen_values[value]}"
+                    )
                 seen_values[value] = member
-            values.append(m.StatusValue(item["value"], aliases, member, item["canonical"],
-                                        " ".join(item["description"].split())))
+            values.append(
+                m.StatusValue(
+                    item["value"], aliases, member, item["canonical"], " ".join(item["description"].split())
+                )
+            )
         return m.StatusEnum(key, raw["class"], raw_type, " ".join(raw["description"].split()), tuple(values))
 
     def check_unique_classes(self, names: Iterable[tuple[JsonPath, str]]) -> None:
@@ -362,7 +421,9 @@ class _Parser:
         self.check_name("client_method", base, name, "operation", at_key=True)
         self.claim_module_name(base, name.upper(), f"operation {name!r}: its constant", at_key=True)
         if "pagination" in raw:
-            self.claim_module_name(base, f"{name.upper()}_PAGING", f"operation {name!r}: its constant", at_key=True)
+            self.claim_module_name(
+                base, f"{name.upper()}_PAGING", f"operation {name!r}: its constant", at_key=True
+            )
         if "receipts" in raw:
             self.claim_module_name(base, f"{name}_receipts", f"operation {name!r}: its function", at_key=True)
         params = self.params(base, raw.get("params", {}))
@@ -370,12 +431,18 @@ class _Parser:
         path_wires = {p.wire for p in params if p.location == "path"}
         for placeholder in placeholders:
             if placeholder not in path_wires:
-                self.problem(base + ("path",), f"path placeholder {{{placeholder}}} has no parameter with in: path, "
-                                               f"wire: {placeholder}")
+                self.problem(
+                    base + ("path",),
+                    f"path placeholder {{{placeholder}}} has no parameter with in: path, "
+                    f"wire: {placeholder}",
+                )
         for param in params:
             if param.location == "path" and param.wire not in placeholders:
-                self.problem(base + ("params", param.name), f"path parameter {param.wire!r} is not in the path "
-                                                            f"{raw['path']!r}", at_key=True)
+                self.problem(
+                    base + ("params", param.name),
+                    f"path parameter {param.wire!r} is not in the path " f"{raw['path']!r}",
+                    at_key=True,
+                )
         params_class = f"{prefix}Params"
         self.check_unique_classes([(base, params_class)])
         self.defs[params_class] = self.params_schema(params_class, raw["summary"], params)
@@ -384,8 +451,11 @@ class _Parser:
         receipts = None
         if "receipts" in raw:
             receipts = self.receipts(base + ("receipts",), name, raw["receipts"], root, params)
-        pagination = self.pagination(base + ("pagination",), raw["pagination"], root, params) if "pagination" in raw \
+        pagination = (
+            self.pagination(base + ("pagination",), raw["pagination"], root, params)
+            if "pagination" in raw
             else None
+        )
         batch = None
         if "batch" in raw:
             batch = self.batch(base + ("batch",), raw["batch"], params, receipts is not None)
@@ -408,8 +478,9 @@ class _Parser:
             consuming=raw.get("consuming", False),
         )
 
-    def pagination(self, base: JsonPath, raw: dict[str, Any], root: m.ObjectModel, params: tuple[m.Param, ...]
-                   ) -> m.Pagination | None:
+    def pagination(
+        self, base: JsonPath, raw: dict[str, Any], root: m.ObjectModel, params: tuple[m.Param, ...]
+    ) -> m.Pagination | None:
         style = raw.get("style", "page_number")
         needed = {"page_number": ("page", "size", "total"), "next_url": ("next",)}[style]
         for key in needed:
@@ -421,7 +492,9 @@ class _Parser:
             for key in ("page", "size"):
                 param = by_name.get(raw[key])
                 if param is None:
-                    self.problem(base + (key,), f"pagination {key} {raw[key]!r} is not a parameter of this operation")
+                    self.problem(
+                        base + (key,), f"pagination {key} {raw[key]!r} is not a parameter of this operation"
+                    )
                     return None
                 if param.type != "integer":
                     self.problem(base + (key,), f"pagination {key} {raw[key]!r} must be an integer parameter")
@@ -430,7 +503,9 @@ class _Parser:
         if scopes is None:
             return None
         if len(loops) != 1:
-            self.problem(base + ("items",), f"pagination items {raw['items']!r} must name one list, like Records[]")
+            self.problem(
+                base + ("items",), f"pagination items {raw['items']!r} must name one list, like Records[]"
+            )
             return None
         key = "total" if style == "page_number" else "next"
         pointer = self.field_reference(base + (key,), raw[key], scopes[:1])
@@ -447,11 +522,14 @@ class _Parser:
             next_expression=pointer[0] if style == "next_url" else None,
         )
 
-    def batch(self, base: JsonPath, raw: dict[str, Any], params: tuple[m.Param, ...], has_receipts: bool
-              ) -> m.Batch | None:
+    def batch(
+        self, base: JsonPath, raw: dict[str, Any], params: tuple[m.Param, ...], has_receipts: bool
+    ) -> m.Batch | None:
         param = next((p for p in params if p.name == raw["param"] and p.const is None), None)
         if param is None:
-            self.problem(base + ("param",), f"batch param {raw['param']!r} is not a parameter of this operation")
+            self.problem(
+                base + ("param",), f"batch param {raw['param']!r} is not a parameter of this operation"
+            )
             return None
         if param.type != "array" or "maxItems" not in param.json_schema:
             self.problem(base + ("param",), f"batch param {raw['param']!r} must be an array with max_items")
@@ -473,20 +551,30 @@ class _Parser:
                 self.used_in_auth.add(p["from_credential"])
             location_key = ("body" if p["in"] in ("json", "form") else p["in"], p["wire"])
             if location_key in wires:
-                self.problem(path + ("wire",), f"wire name {p['wire']!r} is already used by parameter "
-                                               f"{wires[location_key]!r}")
+                self.problem(
+                    path + ("wire",),
+                    f"wire name {p['wire']!r} is already used by parameter " f"{wires[location_key]!r}",
+                )
             wires[location_key] = name
             ptype = p["type"]
             type_keys = {
                 "format": ptype == "date",
-                "items": ptype == "array", "array_style": ptype == "array", "index_start": ptype == "array",
-                "min_items": ptype == "array", "max_items": ptype == "array",
-                "minimum": ptype in ("integer", "number"), "maximum": ptype in ("integer", "number"),
-                "min_length": ptype == "string", "max_length": ptype == "string", "pattern": ptype == "string",
+                "items": ptype == "array",
+                "array_style": ptype == "array",
+                "index_start": ptype == "array",
+                "min_items": ptype == "array",
+                "max_items": ptype == "array",
+                "minimum": ptype in ("integer", "number"),
+                "maximum": ptype in ("integer", "number"),
+                "min_length": ptype == "string",
+                "max_length": ptype == "string",
+                "pattern": ptype == "string",
             }
             for key, allowed in type_keys.items():
                 if key in p and not allowed:
-                    self.problem(path + (key,), f"{key!r} does not apply to a parameter of type {ptype!r}", at_key=True)
+                    self.problem(
+                        path + (key,), f"{key!r} does not apply to a parameter of type {ptype!r}", at_key=True
+                    )
             date_format = None
             if ptype == "date":
                 if "format" not in p:
@@ -494,8 +582,11 @@ class _Parser:
                 else:
                     date_format = date_pattern_to_strftime(p["format"])
                     if date_format is None:
-                        self.problem(path + ("format",), f"date format {p['format']!r} may only use yyyy, MM, dd, "
-                                                         "HH, mm, ss and separators")
+                        self.problem(
+                            path + ("format",),
+                            f"date format {p['format']!r} may only use yyyy, MM, dd, "
+                            "HH, mm, ss and separators",
+                        )
             if ptype == "array":
                 for key in ("items", "array_style"):
                     if key not in p:
@@ -503,19 +594,30 @@ class _Parser:
                 if p.get("array_style") == "json" and p["in"] != "json":
                     self.problem(path + ("array_style",), "array_style json needs in: json")
             if "const" in p and (p.get("required") or "default" in p):
-                self.problem(path + ("const",), "a const parameter is always sent; drop 'required' and 'default'")
+                self.problem(
+                    path + ("const",), "a const parameter is always sent; drop 'required' and 'default'"
+                )
             if "minimum" in p and "maximum" in p and p["minimum"] > p["maximum"]:
                 self.problem(path + ("minimum",), f"minimum {p['minimum']} is above maximum {p['maximum']}")
             if "default" in p and not _default_fits(ptype, p["default"]):
                 self.problem(path + ("default",), f"default {p['default']!r} is not a valid {ptype}")
-            out.append(m.Param(
-                name=name, wire=p["wire"], location=p["in"], type=ptype,
-                description=" ".join(p.get("description", "").split()),
-                required=p.get("required", False), default=p.get("default"), const=p.get("const"),
-                date_format=date_format, array_style=p.get("array_style"), index_start=p.get("index_start", 0),
-                json_schema=_param_json_schema(p),
-                from_credential=p.get("from_credential"),
-            ))
+            out.append(
+                m.Param(
+                    name=name,
+                    wire=p["wire"],
+                    location=p["in"],
+                    type=ptype,
+                    description=" ".join(p.get("description", "").split()),
+                    required=p.get("required", False),
+                    default=p.get("default"),
+                    const=p.get("const"),
+                    date_format=date_format,
+                    array_style=p.get("array_style"),
+                    index_start=p.get("index_start", 0),
+                    json_schema=_param_json_schema(p),
+                    from_credential=p.get("from_credential"),
+                )
+            )
         return tuple(out)
 
     def params_schema(self, class_name: str, summary: str, params: tuple[m.Param, ...]) -> dict[str, Any]:
@@ -555,7 +657,9 @@ class _Parser:
         required = schema.get("required", [])
         for index, wire in enumerate(required):
             if wire not in properties:
-                self.problem(path + ("required", index), f"required field {wire!r} is not among the properties")
+                self.problem(
+                    path + ("required", index), f"required field {wire!r} is not among the properties"
+                )
         json_properties: dict[str, Any] = {}
         names: dict[str, str] = {}
         for wire, field_schema in properties.items():
@@ -565,14 +669,22 @@ class _Parser:
                 if _SNAKE.match(wire):
                     name = wire
                 else:
-                    self.problem(field_path, f"wire name {wire!r} is not a snake_case Python name; add "
-                                             f"name: {snake_from_class(re.sub(r'[^A-Za-z0-9]', '', wire)) or 'field'}",
-                                 at_key=True)
+                    self.problem(
+                        field_path,
+                        f"wire name {wire!r} is not a snake_case Python name; add "
+                        f"name: {snake_from_class(re.sub(r'[^A-Za-z0-9]', '', wire)) or 'field'}",
+                        at_key=True,
+                    )
                     name = "invalid"
-            self.check_python_name(field_path + (("name",) if "name" in field_schema else ()), name,
-                                   at_key="name" not in field_schema)
+            self.check_python_name(
+                field_path + (("name",) if "name" in field_schema else ()),
+                name,
+                at_key="name" not in field_schema,
+            )
             if name in names:
-                self.problem(field_path, f"Python name {name!r} is already used by field {names[name]!r}", at_key=True)
+                self.problem(
+                    field_path, f"Python name {name!r} is already used by field {names[name]!r}", at_key=True
+                )
             names[name] = wire
             if name != wire:
                 self.aliases[f"{class_name}.{wire}"] = name
@@ -591,26 +703,36 @@ class _Parser:
         self.defs[class_name] = definition
         return obj
 
-    def model_field(self, path: JsonPath, wire: str, name: str, schema: dict[str, Any]
-                    ) -> tuple[m.ModelField, dict[str, Any]]:
+    def model_field(
+        self, path: JsonPath, wire: str, name: str, schema: dict[str, Any]
+    ) -> tuple[m.ModelField, dict[str, Any]]:
         description = " ".join(schema.get("description", "").split())
         declared = schema.get("type")
         out: dict[str, Any]
         if "status" in schema:
             enum = self.statuses.get(schema["status"])
             if enum is None:
-                self.problem(path + ("status",), f"unknown status enum {schema['status']!r}; defined: "
-                                                 f"{', '.join(self.statuses) or 'none'}")
+                self.problem(
+                    path + ("status",),
+                    f"unknown status enum {schema['status']!r}; defined: "
+                    f"{', '.join(self.statuses) or 'none'}",
+                )
                 out = {}
             else:
                 expected = "integer" if enum.raw_type == "int" else "string"
                 if declared is not None and declared != expected:
-                    self.problem(path + ("type",), f"status {enum.key!r} holds {expected} values; drop 'type' or "
-                                                   f"make it {expected!r}")
+                    self.problem(
+                        path + ("type",),
+                        f"status {enum.key!r} holds {expected} values; drop 'type' or "
+                        f"make it {expected!r}",
+                    )
                 # Statuses drift between text and numbers ("0" and 0, "3" and 3): accept both,
                 # so parsing never fails on it; the enum's lookup matches either way.
-                out = {"anyOf": [{"type": "integer"}, {"type": "string"}]} if enum.raw_type == "int" else {
-                    "anyOf": [{"type": "string"}, {"type": "integer"}]}
+                out = (
+                    {"anyOf": [{"type": "integer"}, {"type": "string"}]}
+                    if enum.raw_type == "int"
+                    else {"anyOf": [{"type": "string"}, {"type": "integer"}]}
+                )
             field = m.ModelField(wire, name, "scalar", status=enum)
         elif declared == "object" or ("properties" in schema and declared is None):
             obj = self.object_model(path, schema)
@@ -638,17 +760,29 @@ class _Parser:
             field = m.ModelField(wire, name, "scalar")
         if "format" in schema:
             field.time_format = schema["format"]
-            if isinstance(schema["format"], dict) and date_pattern_to_strftime(schema["format"]["pattern"]) is None:
-                self.problem(path + ("format", "pattern"), f"pattern {schema['format']['pattern']!r} may only use "
-                                                           "yyyy, MM, dd, HH, mm, ss and separators")
+            if (
+                isinstance(schema["format"], dict)
+                and date_pattern_to_strftime(schema["format"]["pattern"]) is None
+            ):
+                self.problem(
+                    path + ("format", "pattern"),
+                    f"pattern {schema['format']['pattern']!r} may only use "
+                    "yyyy, MM, dd, HH, mm, ss and separators",
+                )
         if description:
             out["description"] = description
         return field, out
 
     # -- receipts ------------------------------------------------------------------------
 
-    def receipts(self, base: JsonPath, op_name: str, raw: dict[str, Any], root: m.ObjectModel,
-                 params: tuple[m.Param, ...]) -> m.ReceiptPlan | None:
+    def receipts(
+        self,
+        base: JsonPath,
+        op_name: str,
+        raw: dict[str, Any],
+        root: m.ObjectModel,
+        params: tuple[m.Param, ...],
+    ) -> m.ReceiptPlan | None:
         scopes, loops = self.record_scopes(base + ("records",), raw["records"], root)
         if scopes is None:
             return None
@@ -658,7 +792,7 @@ class _Parser:
         def resolve(key: str, text: str) -> tuple[str, m.ModelField | None] | None:
             nonlocal uses_params
             if text.startswith("$param."):
-                name = text[len("$param."):]
+                name = text[len("$param.") :]
                 match = [p for p in params if p.name == name and p.const is None]
                 if not match:
                     self.problem(base + (key,), f"{text!r}: no parameter {name!r} in this operation")
@@ -679,7 +813,9 @@ class _Parser:
         details = []
         for name, source in raw.get("details", {}).items():
             if not _SNAKE.match(name):
-                self.problem(base + ("details", name), f"detail name {name!r} must be snake_case", at_key=True)
+                self.problem(
+                    base + ("details", name), f"detail name {name!r} must be snake_case", at_key=True
+                )
                 continue
             resolved = resolve("details", source)
             if resolved:
@@ -691,8 +827,11 @@ class _Parser:
                     expression, field = resolved
                     converter = _time_converter(field.time_format if field else None)
                     if converter is None:
-                        self.problem(base + (attribute,), f"{raw[attribute]!r} has no time 'format' (unix_seconds, "
-                                                          "unix_milliseconds, iso8601 or a pattern)")
+                        self.problem(
+                            base + (attribute,),
+                            f"{raw[attribute]!r} has no time 'format' (unix_seconds, "
+                            "unix_milliseconds, iso8601 or a pattern)",
+                        )
                     else:
                         helper, extra = converter
                         arguments = "".join(f", {argument}" for argument in extra)
@@ -705,20 +844,22 @@ class _Parser:
             if resolved:
                 expression, field = resolved
                 if field is None or field.status is None:
-                    self.problem(base + ("status",), f"{status!r} is not a status field (give it 'status: <enum>')")
+                    self.problem(
+                        base + ("status",), f"{status!r} is not a status field (give it 'status: <enum>')"
+                    )
                 else:
                     status_expression = f"{field.status.function_name}({expression})"
                     raw_status.append((field.wire, expression))
         else:
             rule = self.status_rule(base + ("status", "rule"), status["rule"], scopes)
             if rule is not None:
-                arguments = []
+                rule_arguments: list[str] = []
                 for rule_input in rule.inputs:
                     resolved = self.field_reference(base + ("status",), rule_input.wire, scopes)
                     assert resolved is not None  # checked while resolving the rule
-                    arguments.append(resolved[0])
+                    rule_arguments.append(resolved[0])
                     raw_status.append((rule_input.wire, resolved[0]))
-                status_expression = f"{rule.function_name}({', '.join(arguments)})"
+                status_expression = f"{rule.function_name}({', '.join(rule_arguments)})"
         return m.ReceiptPlan(
             function_name=f"{op_name}_receipts",
             loops=tuple(loops),
@@ -730,8 +871,9 @@ class _Parser:
             uses_params=uses_params,
         )
 
-    def record_scopes(self, path: JsonPath, records: str, root: m.ObjectModel
-                      ) -> tuple[list[tuple[tuple[str, ...], str, m.ObjectModel]] | None, list[m.Loop]]:
+    def record_scopes(
+        self, path: JsonPath, records: str, root: m.ObjectModel
+    ) -> tuple[list[tuple[tuple[str, ...], str, m.ObjectModel]] | None, list[m.Loop]]:
         """Scopes are (wire path down to a list, its loop variable, the list's record model),
         outermost first; the first is always the response itself, bound to ``result``."""
         scopes: list[tuple[tuple[str, ...], str, m.ObjectModel]] = [((), "result", root)]
@@ -750,8 +892,11 @@ class _Parser:
             wire = segment[:-2] if is_array else segment
             field = current_obj.fields.get(wire)
             if field is None:
-                self.problem(path, f"records path {records!r}: {current_obj.class_name} has no field {wire!r}; "
-                                   f"fields: {', '.join(current_obj.fields)}")
+                self.problem(
+                    path,
+                    f"records path {records!r}: {current_obj.class_name} has no field {wire!r}; "
+                    f"fields: {', '.join(current_obj.fields)}",
+                )
                 return None, []
             wire_path.append(segment)
             chain.append(field)
@@ -771,8 +916,9 @@ class _Parser:
                 current_obj = field.obj
         return scopes, loops
 
-    def field_reference(self, path: JsonPath, text: str, scopes: list[tuple[tuple[str, ...], str, m.ObjectModel]]
-                        ) -> tuple[str, m.ModelField | None] | None:
+    def field_reference(
+        self, path: JsonPath, text: str, scopes: list[tuple[tuple[str, ...], str, m.ObjectModel]]
+    ) -> tuple[str, m.ModelField | None] | None:
         """A field path as a Python expression over the loop variables.
 
         Relative paths start at the record; /rooted paths start at the response and may
@@ -780,9 +926,9 @@ class _Parser:
         if text.startswith("/"):
             segments = text[1:].split(".")
             wires, variable, obj = max(
-                (s for s in scopes if tuple(segments[:len(s[0])]) == s[0]), key=lambda s: len(s[0])
+                (s for s in scopes if tuple(segments[: len(s[0])]) == s[0]), key=lambda s: len(s[0])
             )
-            segments = segments[len(wires):]
+            segments = segments[len(wires) :]
         else:
             _, variable, obj = scopes[-1]
             segments = text.split(".")
@@ -801,8 +947,9 @@ class _Parser:
             current = field.obj if field.kind == "object" else None
         return _optional_chain(variable, chain), chain[-1]
 
-    def status_rule(self, path: JsonPath, key: str, scopes: list[tuple[tuple[str, ...], str, m.ObjectModel]]
-                    ) -> m.StatusRule | None:
+    def status_rule(
+        self, path: JsonPath, key: str, scopes: list[tuple[tuple[str, ...], str, m.ObjectModel]]
+    ) -> m.StatusRule | None:
         rules = self.data.get("status_rules", {})
         if key not in rules:
             self.problem(path, f"unknown status rule {key!r}; defined: {', '.join(rules) or 'none'}")
@@ -829,7 +976,9 @@ class _Parser:
         for index, item in enumerate(items):
             at = base + ("first_match", index)
             if ("use" in item) == ("canonical" in item):
-                self.problem(at, "a rule needs exactly one of 'use' (a status field) or 'canonical' (a status)")
+                self.problem(
+                    at, "a rule needs exactly one of 'use' (a status field) or 'canonical' (a status)"
+                )
                 continue
             condition = None
             explained = ""
@@ -844,21 +993,29 @@ class _Parser:
                     continue
                 if "final" in when:
                     condition = f"{'' if when['final'] else 'not '}{source.variable}.is_final"
-                    explained = f"If `{source.wire}` maps to a {'final' if when['final'] else 'non-final'} status"
+                    explained = (
+                        f"If `{source.wire}` maps to a {'final' if when['final'] else 'non-final'} status"
+                    )
                 else:
                     members = []
                     for position, value in enumerate(when["in"]):
                         member = next((v.member for v in source.status.values if value in v.raw_values), None)
                         if member is None:
-                            self.problem(at + ("when", "in", position),
-                                         f"{value!r} is not a raw value of status {source.status.key!r}")
+                            self.problem(
+                                at + ("when", "in", position),
+                                f"{value!r} is not a raw value of status {source.status.key!r}",
+                            )
                         elif member not in members:
                             members.append(member)
                     cls = source.status.class_name
-                    condition = f"{cls}.parse({source.parameter}) in ({', '.join(f'{cls}.{x}' for x in members)},)"
+                    condition = (
+                        f"{cls}.parse({source.parameter}) in ({', '.join(f'{cls}.{x}' for x in members)},)"
+                    )
                     explained = f"If `{source.wire}` is " + " or ".join(f"`{value}`" for value in when["in"])
             elif index != len(items) - 1:
-                self.problem(at, "a rule without 'when' always matches, so the rules after it never run; move it last")
+                self.problem(
+                    at, "a rule without 'when' always matches, so the rules after it never run; move it last"
+                )
             if "use" in item:
                 target = rule_input(at + ("use",), item["use"])
                 if target is None:
@@ -872,7 +1029,9 @@ class _Parser:
             branches.append(m.RuleBranch(condition, result, explanation))
         if branches and branches[-1].condition is not None:
             branches.append(m.RuleBranch(None, "DeliveryStatus.UNKNOWN", "Otherwise: `unknown`."))
-        rule = m.StatusRule(key, " ".join(raw["description"].split()), tuple(inputs.values()), tuple(branches))
+        rule = m.StatusRule(
+            key, " ".join(raw["description"].split()), tuple(inputs.values()), tuple(branches)
+        )
         previous = self.rules_used.get(key)
         if previous is not None and previous != rule:
             self.problem(path, f"status rule {key!r} resolves to different fields in two operations")
@@ -894,16 +1053,21 @@ class _Parser:
                 self.problem(path, f"error {key[0]} {key[1]!r} is listed twice")
             seen.add(key)
             if item.get("retryable") and item["kind"] in _NEVER_RETRIED_KINDS:
-                self.problem(path + ("retryable",), f"a {item['kind']} error is never retried: another attempt "
-                                                    "cannot fix it; remove 'retryable'")
-            out.append(m.ErrorCode(
-                code=str(item["code"]) if "code" in item else None,
-                prefix=item.get("prefix"),
-                kind=item["kind"],
-                retryable=item.get("retryable", False),
-                description=" ".join(item["description"].split()),
-                http_status=item.get("http_status"),
-            ))
+                self.problem(
+                    path + ("retryable",),
+                    f"a {item['kind']} error is never retried: another attempt "
+                    "cannot fix it; remove 'retryable'",
+                )
+            out.append(
+                m.ErrorCode(
+                    code=str(item["code"]) if "code" in item else None,
+                    prefix=item.get("prefix"),
+                    kind=item["kind"],
+                    retryable=item.get("retryable", False),
+                    description=" ".join(item["description"].split()),
+                    http_status=item.get("http_status"),
+                )
+            )
         return tuple(out)
 
 
@@ -916,7 +1080,9 @@ def _missing_variable_hint(variable: str, credentials: set[str]) -> str:
         return "; add 'timestamp: <format>' to the scheme"
     if variable == "nonce":
         return "; add 'nonce: {kind: ...}' to the scheme"
-    return f" (credentials: {', '.join(sorted(credentials))}; request: {', '.join(sorted(REQUEST_VARIABLES))})"
+    return (
+        f" (credentials: {', '.join(sorted(credentials))}; request: {', '.join(sorted(REQUEST_VARIABLES))})"
+    )
 
 
 def _optional_chain(variable: str, chain: list[m.ModelField]) -> str:
@@ -934,8 +1100,12 @@ def _optional_chain(variable: str, chain: list[m.ModelField]) -> str:
 
 def _time_converter(time_format: Any) -> tuple[str, tuple[str, ...]] | None:
     """The dlr_core.values reader for a time format, and its extra arguments as literals."""
-    simple = {"unix_seconds": "from_unix_seconds", "unix_milliseconds": "from_unix_milliseconds",
-              "iso8601": "from_iso8601", "rfc2822": "from_rfc2822"}
+    simple = {
+        "unix_seconds": "from_unix_seconds",
+        "unix_milliseconds": "from_unix_milliseconds",
+        "iso8601": "from_iso8601",
+        "rfc2822": "from_rfc2822",
+    }
     if isinstance(time_format, str) and time_format in simple:
         return simple[time_format], ()
     if isinstance(time_format, dict):
@@ -966,8 +1136,15 @@ def _param_json_schema(p: dict[str, Any]) -> dict[str, Any]:
                 schema[target] = p[key]
     else:
         schema = {"type": ptype}
-    for key, target in (("minimum", "minimum"), ("maximum", "maximum"), ("min_length", "minLength"),
-                        ("max_length", "maxLength"), ("pattern", "pattern"), ("enum", "enum"), ("default", "default")):
+    for key, target in (
+        ("minimum", "minimum"),
+        ("maximum", "maximum"),
+        ("min_length", "minLength"),
+        ("max_length", "maxLength"),
+        ("pattern", "pattern"),
+        ("enum", "enum"),
+        ("default", "default"),
+    ):
         if key in p:
             schema[target] = p[key]
     if p.get("description"):

@@ -29,7 +29,9 @@ Progress = Callable[[str, int, int], None]
 def spec_files(specs_dir: Path) -> list[Path]:
     """The providers' specs; ``_*.yaml`` files are bases that specs extend, not providers."""
     return sorted(
-        p for p in specs_dir.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file() and not p.name.startswith("_")
+        p
+        for p in specs_dir.iterdir()
+        if p.suffix in (".yaml", ".yml") and p.is_file() and not p.name.startswith("_")
     )
 
 
@@ -103,7 +105,9 @@ def _distribution_version(name: str) -> str:
     return version(name)
 
 
-def _render(inputs: Inputs, units: list[str], progress: Progress | None, version_suffix: str = "") -> dict[str, str]:
+def _render(
+    inputs: Inputs, units: list[str], progress: Progress | None, version_suffix: str = ""
+) -> dict[str, str]:
     """Render and format the given units (provider ids); raises SpecError.
 
     Units are independent, so with several to do they are spread over worker processes;
@@ -144,7 +148,9 @@ def _render_unit(provider: m.Provider) -> dict[str, str]:
     return files
 
 
-def _manifest(inputs: Inputs, files: dict[str, str], reused: Manifest | None, reused_units: set[str]) -> Manifest:
+def _manifest(
+    inputs: Inputs, files: dict[str, str], reused: Manifest | None, reused_units: set[str]
+) -> Manifest:
     manifest = Manifest(tools=dict(inputs.tools), specs={k: v[1] for k, v in sorted(inputs.specs.items())})
     for path, content in files.items():
         manifest.add(path, hash_bytes(content.encode("utf-8")))

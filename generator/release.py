@@ -45,19 +45,24 @@ def runtime_source() -> Path | None:
     return None
 
 
-def build_releases(specs: Path, out: Path, dist: Path, *, version_suffix: str = "",
-                   runtime: Path | None = None) -> list[Built]:
+def build_releases(
+    specs: Path, out: Path, dist: Path, *, version_suffix: str = "", runtime: Path | None = None
+) -> list[Built]:
     """Build the runtime (when its source is at hand) and every provider package into ``dist``."""
     from generator.pipeline import build
     from generator.writer import changes
 
     if version_suffix and not _VERSION_SUFFIX.match(version_suffix):
-        raise ReleaseError(f"--version-suffix {version_suffix!r} is not a PEP 440 suffix such as .dev42 or rc1")
+        raise ReleaseError(
+            f"--version-suffix {version_suffix!r} is not a PEP 440 suffix such as .dev42 or rc1"
+        )
     files = build(specs)
     stale = sorted({change.path.split("/")[0] for change in changes(out, files) if change.path != MANIFEST})
     if stale:
-        raise ReleaseError(f"{out} is stale for: {', '.join(stale)}; "
-                           "run `dlrgen generate` (and commit it) before building releases")
+        raise ReleaseError(
+            f"{out} is stale for: {', '.join(stale)}; "
+            "run `dlrgen generate` (and commit it) before building releases"
+        )
     changed_in_place = unbumped(read_record(out), package_digests(files))
     if changed_in_place:
         raise ReleaseError("; ".join(changed_in_place))
@@ -93,7 +98,9 @@ def _build_one(source: Path, dist: Path) -> Built:
         for kind in ("sdist", "wheel"):
             if builder.check_dependencies(kind):
                 with build.env.DefaultIsolatedEnv() as env:
-                    isolated = build.ProjectBuilder.from_isolated_env(env, source, runner=quiet_subprocess_runner)
+                    isolated = build.ProjectBuilder.from_isolated_env(
+                        env, source, runner=quiet_subprocess_runner
+                    )
                     env.install(isolated.build_system_requires)
                     env.install(isolated.get_requires_for_build(kind))
                     made.append(Path(isolated.build(kind, dist)))
@@ -153,7 +160,9 @@ def unbumped(record: dict[str, tuple[str, str]], current: dict[str, tuple[str, s
     ]
 
 
-def record_text(record: dict[str, tuple[str, str]], current: dict[str, tuple[str, str]], keep: set[str]) -> str:
+def record_text(
+    record: dict[str, tuple[str, str]], current: dict[str, tuple[str, str]], keep: set[str]
+) -> str:
     """The record after a generation: a version keeps the content it was first generated
     with; new versions and new packages are added; packages not in ``current`` or ``keep``
     (no longer generated) are dropped."""

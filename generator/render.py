@@ -42,7 +42,9 @@ def _python_data(value: object, depth: int = 1) -> str:
     has nothing to split (splitting long lines is what makes black slow)."""
     inner, outer = "    " * (depth + 1), "    " * depth
     if isinstance(value, dict) and value:
-        items = "".join(f"{inner}{_python_literal(k)}: {_python_data(v, depth + 1)},\n" for k, v in value.items())
+        items = "".join(
+            f"{inner}{_python_literal(k)}: {_python_data(v, depth + 1)},\n" for k, v in value.items()
+        )
         return "{\n" + items + outer + "}"
     if isinstance(value, list) and value:
         items = "".join(f"{inner}{_python_data(v, depth + 1)},\n" for v in value)
@@ -98,7 +100,9 @@ def _walk(node: Traversable, prefix: str) -> Iterator[str]:
         name = f"{prefix}/{child.name}"
         if child.is_dir():
             yield from _walk(child, name)
-        elif child.name.endswith(".jinja") and not (child.name.startswith("_") and not child.name.startswith("__")):
+        elif child.name.endswith(".jinja") and not (
+            child.name.startswith("_") and not child.name.startswith("__")
+        ):
             yield name
 
 
@@ -123,7 +127,9 @@ def _headers(source: str, command: str = "generate") -> dict[str, str]:
 
 def render_docs(providers: list[m.Provider]) -> str:
     """``docs/providers.md``: the cross-provider status matrix, auth and polling hints."""
-    matrix: dict[str, dict[str, list[str]]] = {s.value: {p.id: [] for p in providers} for s in CANONICAL_STATUSES}
+    matrix: dict[str, dict[str, list[str]]] = {
+        s.value: {p.id: [] for p in providers} for s in CANONICAL_STATUSES
+    }
     for provider in providers:
         for enum in provider.statuses:
             for value in enum.values:
@@ -157,14 +163,28 @@ def provider_context(provider: m.Provider) -> dict[str, Any]:
     )
     receipt_functions = [op.receipts.function_name for op in provider.operations if op.receipts]
     package_exports = sorted(
-        model_classes + status_exports + receipt_functions
-        + ["API", "AsyncClient", "Client", "DEFAULT_SERVER", "DOCS_URL", "ERRORS", "POLLING", "PROVIDER_ID",
-           "SERVERS", "TITLE"]
+        model_classes
+        + status_exports
+        + receipt_functions
+        + [
+            "API",
+            "AsyncClient",
+            "Client",
+            "DEFAULT_SERVER",
+            "DOCS_URL",
+            "ERRORS",
+            "POLLING",
+            "PROVIDER_ID",
+            "SERVERS",
+            "TITLE",
+        ]
     )
     plans = [op.receipts for op in provider.operations if op.receipts]
     enum_bases = sorted({"IntEnum" if e.raw_type == "int" else "Enum" for e in provider.statuses})
     receipt_helpers = sorted({field.helper for plan in plans for field in plan.fields})
-    receipt_status_imports = sorted({plan.status_expression.split("(")[0] for plan in plans} - {"DeliveryStatus.UNKNOWN"})
+    receipt_status_imports = sorted(
+        {plan.status_expression.split("(")[0] for plan in plans} - {"DeliveryStatus.UNKNOWN"}
+    )
     receipt_model_imports = sorted(
         {name for op in provider.operations if op.receipts for name in (op.response_class, op.params_class)}
     )
@@ -224,9 +244,9 @@ def _signs_with_rsa(provider: m.Provider) -> bool:
 _ANNOTATIONS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "date": "date | str"}
 
 
-def _client_params(op: m.Operation) -> list[dict[str, str]]:
+def _client_params(op: m.Operation) -> list[dict[str, Any]]:
     """Keyword arguments of a client method: required ones first, as Python reads best."""
-    params = []
+    params: list[dict[str, Any]] = []
     for p in op.params:
         if p.const is not None or p.from_credential is not None:
             continue
@@ -241,15 +261,23 @@ def _client_params(op: m.Operation) -> list[dict[str, str]]:
         else:
             signature = f"{p.name}: {annotation} | None = None"
         description = p.description or p.wire
-        params.append({"name": p.name, "signature": signature, "description": description,
-                       "required": p.required and p.default is None})
+        params.append(
+            {
+                "name": p.name,
+                "signature": signature,
+                "description": description,
+                "required": p.required and p.default is None,
+            }
+        )
     return sorted(params, key=lambda p: not p["required"])
 
 
 def _arguments(params: list[dict[str, Any]], **overrides: str) -> str:
     """A dict literal passing each keyword argument through, by Python name."""
     items = [f"{p['name']!r}: {overrides.get(p['name'], p['name'])}" for p in params]
-    items += [f"{name!r}: {value}" for name, value in overrides.items() if name not in {p["name"] for p in params}]
+    items += [
+        f"{name!r}: {value}" for name, value in overrides.items() if name not in {p["name"] for p in params}
+    ]
     return "{" + ", ".join(items) + "}"
 
 
@@ -260,27 +288,43 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
         params = _client_params(op)
         kinds.update(p.type for p in op.params if p.const is None and p.from_credential is None)
         entry: dict[str, Any] = {
-            "name": op.name, "constant": op.name.upper(), "summary": op.summary, "description": op.description,
-            "params": params, "params_class": op.params_class, "response_class": op.response_class,
-            "arguments": _arguments(params), "paging": op.pagination, "consuming": op.consuming,
+            "name": op.name,
+            "constant": op.name.upper(),
+            "summary": op.summary,
+            "description": op.description,
+            "params": params,
+            "params_class": op.params_class,
+            "response_class": op.response_class,
+            "arguments": _arguments(params),
+            "paging": op.pagination,
+            "consuming": op.consuming,
         }
         if op.pagination:
             paged = [p for p in params if p["name"] != op.pagination.page_param]
-            entry.update(paged_params=paged, paged_arguments=_arguments(paged),
-                         paging_constant=f"{op.name.upper()}_PAGING")
+            entry.update(
+                paged_params=paged,
+                paged_arguments=_arguments(paged),
+                paging_constant=f"{op.name.upper()}_PAGING",
+            )
         operations.append(entry)
     receipts = None
     # The unified receipts methods use an idempotent query where the provider has one; a
     # consuming (queue) operation only when it is all there is.
     with_receipts = [op for op in provider.operations if op.receipts]
-    receipts_op = next((op for op in with_receipts if not op.consuming), with_receipts[0] if with_receipts else None)
+    receipts_op = next(
+        (op for op in with_receipts if not op.consuming), with_receipts[0] if with_receipts else None
+    )
     if receipts_op is not None and receipts_op.receipts is not None:
         entry = next(o for o in operations if o["name"] == receipts_op.name)
         if receipts_op.pagination:
             mode, params, arguments = "paged", entry["paged_params"], entry["paged_arguments"]
         elif receipts_op.batch:
             batch = receipts_op.batch
-            mode, params, arguments = "batched", entry["params"], _arguments(entry["params"], **{batch.param: "chunk"})
+            mode, params, arguments = (
+                "batched",
+                entry["params"],
+                _arguments(entry["params"], **{batch.param: "chunk"}),
+            )
         else:
             mode, params, arguments = "plain", entry["params"], entry["arguments"]
         receipts = {
@@ -321,12 +365,28 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
             "models": sorted(models),
         },
         "clients": [
-            {"name": "Client", "base": "SyncClientBase", "http_type": "httpx.Client", "sleep_type": "Sleep",
-             "def": "def", "await": "", "async_prefix": "", "iterator": "Iterator",
-             "summary": f"Synchronous client for {title}."},
-            {"name": "AsyncClient", "base": "AsyncClientBase", "http_type": "httpx.AsyncClient",
-             "sleep_type": "AsyncSleep", "def": "async def", "await": "await ", "async_prefix": "async ",
-             "iterator": "AsyncIterator", "summary": f"Asynchronous client for {title}."},
+            {
+                "name": "Client",
+                "base": "SyncClientBase",
+                "http_type": "httpx.Client",
+                "sleep_type": "Sleep",
+                "def": "def",
+                "await": "",
+                "async_prefix": "",
+                "iterator": "Iterator",
+                "summary": f"Synchronous client for {title}.",
+            },
+            {
+                "name": "AsyncClient",
+                "base": "AsyncClientBase",
+                "http_type": "httpx.AsyncClient",
+                "sleep_type": "AsyncSleep",
+                "def": "async def",
+                "await": "await ",
+                "async_prefix": "async ",
+                "iterator": "AsyncIterator",
+                "summary": f"Asynchronous client for {title}.",
+            },
         ],
     }
 
@@ -370,7 +430,9 @@ def _retry_arguments(retry: m.Retry) -> list[tuple[str, str]]:
         if value is not None
     ]
     if retry.on_status is not None:
-        arguments.append(("retry_on_status", "frozenset({" + ", ".join(str(s) for s in sorted(retry.on_status)) + "})"))
+        arguments.append(
+            ("retry_on_status", "frozenset({" + ", ".join(str(s) for s in sorted(retry.on_status)) + "})")
+        )
     return arguments
 
 
@@ -409,7 +471,9 @@ def _param_note(param: m.Param) -> str:
     if param.type == "date" and param.date_format:
         notes.append(f"Sent as `{param.date_format}`.")
     if param.array_style == "indexed":
-        notes.append(f"Sent as `{param.wire}.{param.index_start}`, `{param.wire}.{param.index_start + 1}`, ...")
+        notes.append(
+            f"Sent as `{param.wire}.{param.index_start}`, `{param.wire}.{param.index_start + 1}`, ..."
+        )
     if "maxItems" in schema:
         notes.append(f"At most {schema['maxItems']} per call.")
     if param.default is not None:
@@ -419,10 +483,18 @@ def _param_note(param: m.Param) -> str:
 
 def _readme_example(provider: m.Provider) -> str:
     op = next((op for op in provider.operations if op.receipts), provider.operations[0])
-    placeholders = {"string": '"..."', "integer": "1", "number": "1.0", "boolean": "True", "date": "date.today()",
-                    "array": '["..."]'}
+    placeholders = {
+        "string": '"..."',
+        "integer": "1",
+        "number": "1.0",
+        "boolean": "True",
+        "date": "date.today()",
+        "array": '["..."]',
+    }
     arguments = ", ".join(
-        f"{p.name}={placeholders[p.type]}" for p in op.params if p.required and p.default is None and p.const is None
+        f"{p.name}={placeholders[p.type]}"
+        for p in op.params
+        if p.required and p.default is None and p.const is None
     )
     credentials = ", ".join(f'{c.name}="..."' for c in provider.auth.credentials)
     if provider.require_base_url:
@@ -451,7 +523,8 @@ def _parse_example(provider: m.Provider) -> str:
     lines = [
         "import json",
         "",
-        f"from {provider.package} import {op.response_class}" + (f", {op.receipts.function_name}" if op.receipts else ""),
+        f"from {provider.package} import {op.response_class}"
+        + (f", {op.receipts.function_name}" if op.receipts else ""),
         "",
         "body = json.loads(response_text)  # an answer you already have",
         f"result = {op.response_class}.model_validate({payload})",

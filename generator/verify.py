@@ -17,11 +17,27 @@ from generator import model as m
 from generator.problems import UnsafeOutputError
 
 _ALLOWED_IMPORTS = (
-    "__future__", "typing", "typing_extensions", "collections.abc", "datetime", "enum", "decimal", "uuid",
-    "httpx", "pydantic", "dlr_core",
+    "__future__",
+    "typing",
+    "typing_extensions",
+    "collections.abc",
+    "datetime",
+    "enum",
+    "decimal",
+    "uuid",
+    "httpx",
+    "pydantic",
+    "dlr_core",
 )
-_INERT_STATEMENTS = (ast.Import, ast.ImportFrom, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Assign,
-                     ast.AnnAssign)
+_INERT_STATEMENTS = (
+    ast.Import,
+    ast.ImportFrom,
+    ast.ClassDef,
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.Assign,
+    ast.AnnAssign,
+)
 
 
 def verify_provider(provider: m.Provider, files: dict[str, str]) -> None:
@@ -86,7 +102,9 @@ def _check_model_fields(provider: m.Provider, text: str) -> Iterator[str]:
     except SyntaxError:
         return  # reported with the module
     emitted = {
-        node.name: {s.target.id for s in node.body if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)}
+        node.name: {
+            s.target.id for s in node.body if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)
+        }
         for node in tree.body
         if isinstance(node, ast.ClassDef)
     }

@@ -47,11 +47,12 @@ def rfc3986(text: str) -> str:
 
 # -- the providers' checks, from their docs ----------------------------------------------
 
+
 def aliyun_v3_ok(r: Received, key_id: str, secret: str) -> bool:
     auth = r.headers.get("authorization", "")
     if not auth.startswith("ACS3-HMAC-SHA256 "):
         return False
-    fields = dict(part.split("=", 1) for part in auth[len("ACS3-HMAC-SHA256 "):].split(","))
+    fields = dict(part.split("=", 1) for part in auth[len("ACS3-HMAC-SHA256 ") :].split(","))
     signed = fields["SignedHeaders"].split(";")
     if fields["Credential"] != key_id or "host" not in signed or "x-acs-date" not in signed:
         return False
@@ -59,7 +60,9 @@ def aliyun_v3_ok(r: Received, key_id: str, secret: str) -> bool:
         return False
     query = "&".join(f"{rfc3986(k)}={rfc3986(v)}" for k, v in sorted(r.query))
     headers = "".join(f"{name}:{r.headers[name].strip()}\n" for name in signed)
-    canonical = "\n".join([r.method, r.path, query, headers, ";".join(signed), hashlib.sha256(r.body).hexdigest()])
+    canonical = "\n".join(
+        [r.method, r.path, query, headers, ";".join(signed), hashlib.sha256(r.body).hexdigest()]
+    )
     string_to_sign = "ACS3-HMAC-SHA256\n" + hashlib.sha256(canonical.encode()).hexdigest()
     expected = hmac.new(secret.encode(), string_to_sign.encode(), hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, fields["Signature"])
@@ -88,29 +91,42 @@ def ucloud_ok(r: Received, public_key: str, private_key: str) -> bool:
 def itnio_ok(r: Received, api_key: str, api_secret: str) -> bool:
     timestamp = r.headers.get("timestamp", "")
     expected = hashlib.md5(f"{api_key}{api_secret}{timestamp}".encode()).hexdigest()
-    return r.headers.get("api-key") == api_key and hmac.compare_digest(expected, r.headers.get("sign", "").lower())
+    return r.headers.get("api-key") == api_key and hmac.compare_digest(
+        expected, r.headers.get("sign", "").lower()
+    )
 
 
 def sgate_ok(r: Received, api_key: str, public_key: rsa.RSAPublicKey) -> bool:
     url = r.path + (f"?{'&'.join(f'{k}={rfc3986(v)}' for k, v in r.query)}" if r.query else "")
     content = json.dumps(
-        {"api_key": r.headers.get("v-api-key"), "timestamp": int(r.headers.get("v-timestamp", "0")),
-         "nonce_str": r.headers.get("v-nonce-str"), "url": url, "method": r.method,
-         "body": r.body.decode() if r.method != "GET" else ""},
-        separators=(",", ":"), ensure_ascii=False,
+        {
+            "api_key": r.headers.get("v-api-key"),
+            "timestamp": int(r.headers.get("v-timestamp", "0")),
+            "nonce_str": r.headers.get("v-nonce-str"),
+            "url": url,
+            "method": r.method,
+            "body": r.body.decode() if r.method != "GET" else "",
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
     )
     digest = hashlib.md5(content.encode()).hexdigest()
     if r.headers.get("v-api-key") != api_key or r.headers.get("v-api-version") != "1":
         return False
     try:
-        public_key.verify(base64.b64decode(r.headers.get("v-signature", "")), digest.encode(), padding.PKCS1v15(),
-                          hashes.MD5())
+        public_key.verify(
+            base64.b64decode(r.headers.get("v-signature", "")),
+            digest.encode(),
+            padding.PKCS1v15(),
+            hashes.MD5(),
+        )
     except (InvalidSignature, ValueError):
         return False
     return True
 
 
 # -- what each provider answers -----------------------------------------------------------
+
 
 @dataclass
 class Provider:
@@ -123,12 +139,24 @@ class Provider:
 def providers(sgate_public_key: rsa.RSAPublicKey) -> dict[str, Provider]:
     return {
         "aliyun_dysms": Provider(
-            verify=lambda r: (aliyun_v3_ok(r, "LTAI-test", "aliyun-secret-123")
-                              if "authorization" in r.headers else aliyun_rpc_v1_ok(r, "LTAI-test", "aliyun-secret-123")),
+            verify=lambda r: (
+                aliyun_v3_ok(r, "LTAI-test", "aliyun-secret-123")
+                if "authorization" in r.headers
+                else aliyun_rpc_v1_ok(r, "LTAI-test", "aliyun-secret-123")
+            ),
             success=(200, load_fixture("aliyun_dysms_query_send_details.json")),
-            auth_failure=(400, {"Code": "SignatureDoesNotMatch", "RequestId": "6D2E-AUTH",
-                                "Message": "Specified signature is not matched with our calculation."}),
-            envelope_error=(200, {"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": "非法手机号", "RequestId": "6D2E-ERR"}),
+            auth_failure=(
+                400,
+                {
+                    "Code": "SignatureDoesNotMatch",
+                    "RequestId": "6D2E-AUTH",
+                    "Message": "Specified signature is not matched with our calculation.",
+                },
+            ),
+            envelope_error=(
+                200,
+                {"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": "非法手机号", "RequestId": "6D2E-ERR"},
+            ),
         ),
         "ucloud_usms": Provider(
             verify=lambda r: ucloud_ok(r, "ucloud-public", "ucloud-private-456"),
@@ -147,9 +175,19 @@ def providers(sgate_public_key: rsa.RSAPublicKey) -> dict[str, Provider]:
             verify=lambda r: sgate_ok(r, "sgate-key", sgate_public_key),
             success=(200, load_fixture("sgate_otp_otp_detail.json")),
             # SGATE documents no error codes: answer HTTP 401 with a code the spec does not list.
-            auth_failure=(401, {"code": 401, "message": "signature verification failed", "data": None,
-                                "requestId": "SG-AUTH"}),
-            envelope_error=(200, {"code": 500, "message": "system busy", "data": None, "requestId": "SG-ERR"}),
+            auth_failure=(
+                401,
+                {
+                    "code": 401,
+                    "message": "signature verification failed",
+                    "data": None,
+                    "requestId": "SG-AUTH",
+                },
+            ),
+            envelope_error=(
+                200,
+                {"code": 500, "message": "system busy", "data": None, "requestId": "SG-ERR"},
+            ),
         ),
     }
 
@@ -178,8 +216,13 @@ def serve(provider: Provider, base_path: str = "") -> Iterator[LoopbackServer]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
             split = urllib.parse.urlsplit(self.path)
-            received = Received(self.command, split.path, urllib.parse.parse_qsl(split.query, keep_blank_values=True),
-                                {k.lower(): v for k, v in self.headers.items()}, body)
+            received = Received(
+                self.command,
+                split.path,
+                urllib.parse.parse_qsl(split.query, keep_blank_values=True),
+                {k.lower(): v for k, v in self.headers.items()},
+                body,
+            )
             state.received.append(received)
             ok = state.provider.verify(received)
             state.verified.append(ok)

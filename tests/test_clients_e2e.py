@@ -17,10 +17,16 @@ from dlr_core import DeliveryStatus
 from loopback import LoopbackServer, providers, serve
 
 SGATE_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-SGATE_PEM = SGATE_KEY.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption()).decode()
-OTHER_PEM = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+SGATE_PEM = SGATE_KEY.private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+).decode()
+OTHER_PEM = (
+    rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    .private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    .decode()
+)
 PROVIDERS = providers(SGATE_KEY.public_key())
 
 CREDENTIALS: dict[str, dict[str, str]] = {
@@ -36,7 +42,11 @@ WRONG_SECRET: dict[str, dict[str, str]] = {
     "sgate_otp": {"private_key_pem": OTHER_PEM},
 }
 QUERIES: dict[str, dict[str, Any]] = {
-    "aliyun_dysms": {"phone_number": "15298356881", "send_date": date(2019, 1, 8), "biz_id": "134523^4351232"},
+    "aliyun_dysms": {
+        "phone_number": "15298356881",
+        "send_date": date(2019, 1, 8),
+        "biz_id": "134523^4351232",
+    },
     "ucloud_usms": {"session_nos": ["BmThtoRB", "nAQDODtO"]},
     "itnio_voice": {"key_id": 12},
     "sgate_otp": {"mobile": "966580310251", "session_id": "800558b1fb8327742f17d63a3202093e"},
@@ -109,8 +119,13 @@ def test_query_is_signed_and_parsed(provider: str, mode: str, server: LoopbackSe
 @pytest.mark.parametrize("scheme", ["v3", "rpc_v1"])
 def test_alibaba_both_schemes(mode: str, scheme: str) -> None:
     with serve(PROVIDERS["aliyun_dysms"]) as server:
-        result = run(mode, "aliyun_dysms", lambda c: c.query_send_details(**QUERIES["aliyun_dysms"]),
-                     base_url=server.base_url, auth_scheme=scheme)
+        result = run(
+            mode,
+            "aliyun_dysms",
+            lambda c: c.query_send_details(**QUERIES["aliyun_dysms"]),
+            base_url=server.base_url,
+            auth_scheme=scheme,
+        )
     assert server.verified == [True]
     assert result.total_count == 1
     [received] = server.received
@@ -128,8 +143,12 @@ def test_alibaba_both_schemes(mode: str, scheme: str) -> None:
 
 def test_wire_format_of_each_provider(mode: str) -> None:
     with serve(PROVIDERS["ucloud_usms"]) as server:
-        run(mode, "ucloud_usms", lambda c: c.get_usms_send_receipt(session_nos=["a", "b", "c"], region="cn-zj"),
-            base_url=server.base_url)
+        run(
+            mode,
+            "ucloud_usms",
+            lambda c: c.get_usms_send_receipt(session_nos=["a", "b", "c"], region="cn-zj"),
+            base_url=server.base_url,
+        )
     [received] = server.received
     assert received.method == "POST"
     assert received.headers["content-type"] == "application/x-www-form-urlencoded"
@@ -141,22 +160,37 @@ def test_wire_format_of_each_provider(mode: str) -> None:
     with serve(PROVIDERS["itnio_voice"]) as server:
         run(mode, "itnio_voice", lambda c: c.query_recall_flow_detail(key_id=12), base_url=server.base_url)
     [received] = server.received
-    assert (received.method, received.path, received.body) == ("POST", "/voice/recallFlow/queryDetail", b'{"keyId":12}')
+    assert (received.method, received.path, received.body) == (
+        "POST",
+        "/voice/recallFlow/queryDetail",
+        b'{"keyId":12}',
+    )
     assert received.headers["content-type"] == "application/json;charset=UTF-8"
 
     with serve(PROVIDERS["sgate_otp"], "/openApi/v1") as server:
-        run(mode, "sgate_otp", lambda c: c.otp_detail(mobile="966 580", session_id="abc"), base_url=server.base_url)
+        run(
+            mode,
+            "sgate_otp",
+            lambda c: c.otp_detail(mobile="966 580", session_id="abc"),
+            base_url=server.base_url,
+        )
     [received] = server.received
     assert (received.method, received.path) == ("GET", "/openApi/v1/otp/otpDetail")
     assert received.query == [("mobile", "966 580"), ("sessionid", "abc")]
     assert received.body == b""
 
 
-def test_wrong_secret_is_an_authentication_error_without_secrets(provider: str, mode: str,
-                                                                 server: LoopbackServer) -> None:
+def test_wrong_secret_is_an_authentication_error_without_secrets(
+    provider: str, mode: str, server: LoopbackServer
+) -> None:
     with pytest.raises(dlr_core.AuthenticationError) as caught:
-        run(mode, provider, lambda c: c.fetch_receipts(**QUERIES[provider]),
-            base_url=server.base_url, **WRONG_SECRET[provider])
+        run(
+            mode,
+            provider,
+            lambda c: c.fetch_receipts(**QUERIES[provider]),
+            base_url=server.base_url,
+            **WRONG_SECRET[provider],
+        )
     assert server.verified == [False]
     error = caught.value
     assert error.provider == provider and not error.retryable
@@ -198,8 +232,13 @@ def test_timeout_is_a_typed_error(mode: str) -> None:
     with serve(PROVIDERS["itnio_voice"]) as server:
         server.mode = "slow"
         with pytest.raises(dlr_core.RequestTimeout) as caught:
-            run(mode, "itnio_voice", lambda c: c.query_recall_flow_detail(key_id=1),
-                base_url=server.base_url, timeout=0.2)
+            run(
+                mode,
+                "itnio_voice",
+                lambda c: c.query_recall_flow_detail(key_id=1),
+                base_url=server.base_url,
+                timeout=0.2,
+            )
     assert "itnio-secret-789" not in str(caught.value)
     assert caught.value.retryable
 
@@ -215,22 +254,40 @@ def test_connection_refused_is_a_transport_error() -> None:
 def test_parameters_are_checked_before_sending(mode: str) -> None:
     with serve(PROVIDERS["aliyun_dysms"]) as server:
         with pytest.raises(dlr_core.ParameterError, match="^page_size: ") as caught:
-            run(mode, "aliyun_dysms", lambda c: c.query_send_details(phone_number="1", send_date=date.today(),
-                                                                     page_size=51), base_url=server.base_url)
+            run(
+                mode,
+                "aliyun_dysms",
+                lambda c: c.query_send_details(phone_number="1", send_date=date.today(), page_size=51),
+                base_url=server.base_url,
+            )
         assert caught.value.parameter == "page_size"
-        with pytest.raises(dlr_core.ParameterError, match="send_date: '2019-01-08' is not a date in the format"):
-            run(mode, "aliyun_dysms", lambda c: c.query_send_details(phone_number="1", send_date="2019-01-08"),
-                base_url=server.base_url)
+        with pytest.raises(
+            dlr_core.ParameterError, match="send_date: '2019-01-08' is not a date in the format"
+        ):
+            run(
+                mode,
+                "aliyun_dysms",
+                lambda c: c.query_send_details(phone_number="1", send_date="2019-01-08"),
+                base_url=server.base_url,
+            )
         # The wire format is accepted as text too.
-        run(mode, "aliyun_dysms", lambda c: c.query_send_details(phone_number="1", send_date="20190108"),
-            base_url=server.base_url)
+        run(
+            mode,
+            "aliyun_dysms",
+            lambda c: c.query_send_details(phone_number="1", send_date="20190108"),
+            base_url=server.base_url,
+        )
     assert len(server.received) == 1  # nothing was sent for the invalid calls
     assert dict(server.received[0].query)["SendDate"] == "20190108"
 
     with serve(PROVIDERS["ucloud_usms"]) as server:
         with pytest.raises(dlr_core.ParameterError, match="^session_nos: "):
-            run(mode, "ucloud_usms", lambda c: c.get_usms_send_receipt(session_nos=[str(i) for i in range(101)]),
-                base_url=server.base_url)
+            run(
+                mode,
+                "ucloud_usms",
+                lambda c: c.get_usms_send_receipt(session_nos=[str(i) for i in range(101)]),
+                base_url=server.base_url,
+            )
     assert server.received == []
 
 
@@ -267,15 +324,23 @@ def test_unknown_server_or_scheme_is_refused_clearly() -> None:
     with pytest.raises(ValueError, match="credential 'access_key_secret' is required"):
         Client(access_key_id="a", access_key_secret="")
     assert Client(access_key_id="a", access_key_secret="b", server="ap_southeast_1").base_url == (
-        "https://dysmsapi.ap-southeast-1.aliyuncs.com")
+        "https://dysmsapi.ap-southeast-1.aliyuncs.com"
+    )
 
 
-def test_logs_carry_no_secrets(provider: str, server: LoopbackServer, caplog: pytest.LogCaptureFixture) -> None:
+def test_logs_carry_no_secrets(
+    provider: str, server: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level("DEBUG"):
         run("sync", provider, lambda c: c.fetch_receipts(**QUERIES[provider]), base_url=server.base_url)
         with pytest.raises(dlr_core.AuthenticationError):
-            run("sync", provider, lambda c: c.fetch_receipts(**QUERIES[provider]),
-                base_url=server.base_url, **WRONG_SECRET[provider])
+            run(
+                "sync",
+                provider,
+                lambda c: c.fetch_receipts(**QUERIES[provider]),
+                base_url=server.base_url,
+                **WRONG_SECRET[provider],
+            )
     assert any(record.name == "dlr_core" for record in caplog.records)
     text = caplog.text
     for secret in secrets_of(provider) + list(WRONG_SECRET[provider].values()):

@@ -40,7 +40,9 @@ def test_bases_are_not_providers_and_changing_one_regenerates_its_brands(tmp_pat
     assert [p.name for p in spec_files(specs)] == ["brand.yaml"]
     before = Inputs.read(specs).specs["brand"][1]
     base = specs / "_base.yaml"
-    base.write_text(base.read_text(encoding="utf-8").replace("Calls are being made.", "Calls go out."), "utf-8")
+    base.write_text(
+        base.read_text(encoding="utf-8").replace("Calls are being made.", "Calls go out."), "utf-8"
+    )
     assert Inputs.read(specs).specs["brand"][1] != before
 
 
@@ -58,7 +60,9 @@ def test_a_problem_is_located_in_the_file_its_value_came_from(tmp_path: Path) ->
 
 
 def test_null_removes_and_lists_replace(tmp_path: Path) -> None:
-    specs = _pair(tmp_path, BRAND + "description: null\nerrors: [{code: -1, kind: authentication, description: x}]\n")
+    specs = _pair(
+        tmp_path, BRAND + "description: null\nerrors: [{code: -1, kind: authentication, description: x}]\n"
+    )
     data = spec_data(specs / "brand.yaml")
     assert "description" not in data
     assert data["errors"] == [{"code": -1, "kind": "authentication", "description": "x"}]

@@ -102,7 +102,9 @@ def test_generate_never_deletes_files_it_did_not_write(tmp_path: Path) -> None:
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()
+    }
 
 
 def test_broken_spec_leaves_output_exactly_as_it_was(tmp_path: Path) -> None:
@@ -121,8 +123,9 @@ def test_broken_spec_leaves_output_exactly_as_it_was(tmp_path: Path) -> None:
     assert snapshot(out) == before
 
 
-def test_a_write_failure_midway_leaves_output_as_it_was(tmp_path: Path, built: dict[str, str],
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_write_failure_midway_leaves_output_as_it_was(
+    tmp_path: Path, built: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "generated"
     shutil.copytree(GENERATED, out)
     before = snapshot(out)
@@ -166,10 +169,14 @@ def test_incremental_generation_renders_only_what_changed(tmp_path: Path) -> Non
 
     # One spec changed: only that provider is rendered.
     spec = specs / "itnio_voice.yaml"
-    spec.write_text(spec.read_text(encoding="utf-8").replace("Calls are being made.", "Calls are being placed."))
+    spec.write_text(
+        spec.read_text(encoding="utf-8").replace("Calls are being made.", "Calls are being placed.")
+    )
     result = dlrgen("generate", "--specs", str(specs), "--out", str(out))
     assert "(rendered: itnio_voice)" in result.stdout
-    assert "Calls are being placed." in (out / "dlr_itnio_voice" / "dlr_itnio_voice" / "statuses.py").read_text()
+    assert (
+        "Calls are being placed." in (out / "dlr_itnio_voice" / "dlr_itnio_voice" / "statuses.py").read_text()
+    )
 
     # A hand edit to a generated file is undone, and only its provider is rendered again.
     edited = out / "dlr_sgate_otp" / "dlr_sgate_otp" / "errors.py"

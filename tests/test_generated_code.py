@@ -23,7 +23,10 @@ def test_mypy_strict_passes_on_generated() -> None:
     env = {**os.environ, "MYPYPATH": os.pathsep.join([str(RUNTIME), *(str(p.parent) for p in packages)])}
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", *map(str, packages)],
-        capture_output=True, text=True, env=env, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -38,9 +41,18 @@ def test_provider_package_installs_and_works_without_the_generator(tmp_path: Pat
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         f"{sources / 'dlr_core'}[rsa]", str(sources / "dlr_sgate_otp")],
-        capture_output=True, text=True,
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            f"{sources / 'dlr_core'}[rsa]",
+            str(sources / "dlr_sgate_otp"),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert install.returncode == 0, install.stdout + install.stderr
     script = (
@@ -70,12 +82,19 @@ def test_spec_text_never_becomes_code(tmp_path: Path) -> None:
     source = files["dlr_sgate_otp/dlr_sgate_otp/statuses.py"]
     tree = ast.parse(source)
     # The hostile text is only ever data: the member's value and its docstring...
-    strings = [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+    strings = [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
     assert HOSTILE in strings
     assert any(s.startswith(HOSTILE) and s.endswith("Canonical: queued.") for s in strings)
     # ...and never code: the module imports exactly what the template imports.
     imported = sorted(
-        alias.name for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
     )
     assert imported == ["DeliveryStatus", "Enum", "Final", "annotations", "lookup_raw"]
     namespace: dict[str, object] = {}
@@ -91,7 +110,11 @@ def test_names_that_are_not_identifiers_are_refused(tmp_path: Path, bad_name: st
 
     specs = tmp_path / "specs"
     specs.mkdir()
-    text = (SPECS / "sgate_otp.yaml").read_text(encoding="utf-8").replace("class: GatewayStatus", f"class: '{bad_name}'")
+    text = (
+        (SPECS / "sgate_otp.yaml")
+        .read_text(encoding="utf-8")
+        .replace("class: GatewayStatus", f"class: '{bad_name}'")
+    )
     (specs / "sgate_otp.yaml").write_text(text, encoding="utf-8")
     _, problems = load_providers([specs / "sgate_otp.yaml"])
     assert any("must be a PascalCase class name" in p.message for p in problems)

@@ -82,7 +82,9 @@ def _generate_and_import(root: Path, spec: Path) -> list[str]:
 
 
 def _import_fresh(distribution: Path, package: str) -> None:
-    saved = {name: mod for name, mod in sys.modules.items() if name == package or name.startswith(package + ".")}
+    saved = {
+        name: mod for name, mod in sys.modules.items() if name == package or name.startswith(package + ".")
+    }
     for name in saved:
         del sys.modules[name]
     sys.path.insert(0, str(distribution))
@@ -180,8 +182,9 @@ def _rename(data: dict[str, Any], where: str, name: str) -> str:
 
 
 @pytest.mark.parametrize(("where", "name", "reason"), RESERVED_CASES)
-def test_reserved_names_are_located_problems(tmp_path: Path, where: str, name: str, reason: str,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_reserved_names_are_located_problems(
+    tmp_path: Path, where: str, name: str, reason: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = copy.deepcopy(SEED_DATA)
     _rename(data, where, name)
     spec = _write_spec(tmp_path, data)
@@ -247,7 +250,9 @@ def _module_level_names(tree: Any) -> Iterator[str]:
         ("minimum: 1", "minimum: .nan", "finite"),
     ],
 )
-def test_values_that_would_break_the_package_are_refused(tmp_path: Path, old: str, new: str, message: str) -> None:
+def test_values_that_would_break_the_package_are_refused(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
     text = (SPECS / "aliyun_dysms.yaml").read_text(encoding="utf-8")
     assert old in text
     spec = _write_spec(tmp_path, text.replace(old, new, 1), "aliyun_dysms")
@@ -258,8 +263,13 @@ def test_values_that_would_break_the_package_are_refused(tmp_path: Path, old: st
 # -- the property test ------------------------------------------------------------------
 
 NAME_POOL = sorted(
-    names.PYTHON_KEYWORDS | names.TEMPLATE_MODULE_NAMES | names.CLIENT_ARGUMENTS | names.METHOD_NAMES
-    | names.GENERATED_METHODS | names.USED_BUILTINS | {"iter_x", "model_x", "None", "True", "API", "a", "Ab", "x_1"}
+    names.PYTHON_KEYWORDS
+    | names.TEMPLATE_MODULE_NAMES
+    | names.CLIENT_ARGUMENTS
+    | names.METHOD_NAMES
+    | names.GENERATED_METHODS
+    | names.USED_BUILTINS
+    | {"iter_x", "model_x", "None", "True", "API", "a", "Ab", "x_1"}
 )
 hostile_text = st.one_of(st.sampled_from(PAYLOADS), st.text(max_size=80))
 numbers = st.one_of(
@@ -306,9 +316,15 @@ def mutated_specs(draw: st.DrawFn) -> dict[str, Any]:
         # text, names (mapping keys), numbers and the structure.
         kind = draw(st.sampled_from(["free_text"] * 4 + ["text", "name", "name", "number", "structure"]))
         if kind in ("free_text", "text", "number"):
-            leaves = [p for p, v in _leaves(data) if (
-                isinstance(v, str) and (kind == "text" or p[-1] in FREE_TEXT_KEYS) if kind != "number" else
-                isinstance(v, (int, float)) and not isinstance(v, bool))]
+            leaves = [
+                p
+                for p, v in _leaves(data)
+                if (
+                    isinstance(v, str) and (kind == "text" or p[-1] in FREE_TEXT_KEYS)
+                    if kind != "number"
+                    else isinstance(v, (int, float)) and not isinstance(v, bool)
+                )
+            ]
             if not leaves:
                 continue
             path = draw(st.sampled_from(leaves))
@@ -344,8 +360,12 @@ def _check_mutation(data: dict[str, Any]) -> None:
         _generate_and_import(root, spec)
 
 
-@settings(max_examples=150, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(mutated_specs())
 def test_mutated_specs_are_refused_with_locations_or_generate_inert_packages(data: dict[str, Any]) -> None:
     _check_mutation(data)
@@ -353,8 +373,11 @@ def test_mutated_specs_are_refused_with_locations_or_generate_inert_packages(dat
 
 @pytest.mark.slow
 def test_long_fuzz_run() -> None:
-    @settings(max_examples=FUZZ_EXAMPLES, deadline=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=FUZZ_EXAMPLES,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(mutated_specs())
     def run(data: dict[str, Any]) -> None:
         _check_mutation(data)
@@ -380,6 +403,9 @@ def test_a_package_generated_from_hostile_text_passes_mypy_strict(tmp_path: Path
     env = {**os.environ, "MYPYPATH": os.pathsep.join([str(RUNTIME), str(distribution)])}
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(distribution / f"dlr_{SEED}")],
-        capture_output=True, text=True, env=env, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr

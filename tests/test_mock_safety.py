@@ -61,7 +61,9 @@ def read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
         data += part
     head, _, body = data.partition(b"\r\n\r\n")
     status_line, *lines = head.decode("latin-1").split("\r\n")
-    headers = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+    headers = {
+        name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)
+    }
     length = int(headers.get("content-length", "0"))
     while len(body) < length:
         part = sock.recv(65536)
@@ -71,10 +73,13 @@ def read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
     return int(status_line.split()[1]), headers, body[:length]
 
 
-def request_bytes(method: str, path: str, body: bytes = b"", content_type: str = "application/json",
-                  extra: str = "") -> bytes:
-    return (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {len(body)}\r\n{extra}\r\n").encode() + body
+def request_bytes(
+    method: str, path: str, body: bytes = b"", content_type: str = "application/json", extra: str = ""
+) -> bytes:
+    return (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\n{extra}\r\n"
+    ).encode() + body
 
 
 def closed_within(sock: socket.socket, seconds: float) -> bool:
@@ -89,6 +94,7 @@ def closed_within(sock: socket.socket, seconds: float) -> bool:
 
 
 # -- body size -------------------------------------------------------------------------------
+
 
 def test_a_body_over_the_cap_is_refused_with_413_and_logged_as_an_excerpt() -> None:
     with itnio_mock(max_body_bytes=64 * 1024) as mock:
@@ -107,8 +113,10 @@ def test_a_body_over_the_cap_is_refused_with_413_and_logged_as_an_excerpt() -> N
         # Without Content-Length (chunked), the mock stops reading at the cap.
         chunk = b"y" * 16_384
         with raw(mock) as sock:
-            sock.sendall(f"POST {QUERY_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                         "Transfer-Encoding: chunked\r\n\r\n".encode())
+            sock.sendall(
+                f"POST {QUERY_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                "Transfer-Encoding: chunked\r\n\r\n".encode()
+            )
             for _ in range(10):  # 160 KiB, over the 64 KiB cap
                 sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
             status, _, _ = read_response(sock)
@@ -125,8 +133,10 @@ def test_a_50_mb_body_gets_413_before_it_is_all_sent() -> None:
     total = 50 * 1024 * 1024
     chunk = b"z" * 65536
     with itnio_mock() as mock, raw(mock) as sock:  # the default cap, 1 MiB
-        sock.sendall(f"POST {QUERY_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     f"Content-Length: {total}\r\n\r\n".encode())
+        sock.sendall(
+            f"POST {QUERY_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {total}\r\n\r\n".encode()
+        )
         sent = 0
         sock.setblocking(False)
         deadline = time.monotonic() + 20
@@ -154,8 +164,13 @@ def test_a_50_mb_body_gets_413_before_it_is_all_sent() -> None:
 def test_the_mock_process_does_not_grow_by_the_bodies_it_refuses() -> None:
     """`dlrgen mock` in its own process: 20 bodies of 20 MB each, chunked (so it has to read
     up to the cap), leave its resident memory within a few MB."""
-    process = subprocess.Popen([sys.executable, "-m", "generator", "mock", "itnio_voice", "--port", "0"],
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "generator", "mock", "itnio_voice", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
@@ -169,8 +184,10 @@ def test_the_mock_process_does_not_grow_by_the_bodies_it_refuses() -> None:
 
         def send_big_body() -> int:
             with socket.create_connection((split.hostname, split.port), timeout=10) as sock:
-                sock.sendall(f"POST {QUERY_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                             "Transfer-Encoding: chunked\r\n\r\n".encode())
+                sock.sendall(
+                    f"POST {QUERY_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    "Transfer-Encoding: chunked\r\n\r\n".encode()
+                )
                 chunk = b"%x\r\n%s\r\n" % (1 << 20, b"[" * (1 << 20))
                 try:
                     for _ in range(20):
@@ -202,6 +219,7 @@ def test_a_header_section_over_the_cap_gets_431() -> None:
 
 # -- the log ---------------------------------------------------------------------------------
 
+
 def test_the_log_keeps_the_latest_requests_only() -> None:
     with itnio_mock(keep_requests=5) as mock, httpx.Client(base_url=mock.base_url) as client:
         for number in range(12):
@@ -214,7 +232,9 @@ def test_the_log_keeps_a_body_excerpt_and_bounded_parameters() -> None:
     with itnio_mock() as mock, httpx.Client(base_url=mock.base_url) as client:
         form = [(f"field{i:04d}", "v" * 20) for i in range(1000)]
         form_body = urllib.parse.urlencode(form)
-        client.post("/anywhere", content=form_body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+        client.post(
+            "/anywhere", content=form_body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
         big = {"keyId": 12, "note": "n" * 2000, "blob": "b" * 50_000}
         client.post(QUERY_PATH, json=big)
         small = b'{"keyId": 3}'
@@ -228,13 +248,16 @@ def test_the_log_keeps_a_body_excerpt_and_bounded_parameters() -> None:
     assert as_small.json == {"keyId": 3} and not as_small.truncated and as_small.body == small
 
     # The request being answered (what a respond function receives) stays whole.
-    whole = MockRequest("POST", QUERY_PATH, [], {"content-type": "application/json"}, json.dumps(big).encode())
+    whole = MockRequest(
+        "POST", QUERY_PATH, [], {"content-type": "application/json"}, json.dumps(big).encode()
+    )
     mock.answer(whole)
     assert whole.json == big and whole.body_length == len(whole.body) > 52_000
     assert len(mock.requests[-1].body) == 4096 and mock.requests[-1].json == {"keyId": 12, "note": "n" * 2000}
 
 
 # -- timeouts --------------------------------------------------------------------------------
+
 
 def test_an_idle_connection_is_closed_after_the_idle_timeout() -> None:
     with itnio_mock(idle_timeout=0.5) as mock:
@@ -273,6 +296,7 @@ def test_a_request_that_does_not_arrive_in_time_gets_408() -> None:
 
 
 # -- an answer for every request ---------------------------------------------------------------
+
 
 def test_a_deeply_nested_json_body_gets_400_and_the_mock_goes_on() -> None:
     with itnio_mock() as mock:
@@ -342,11 +366,17 @@ def test_limits_must_not_be_negative() -> None:
 
 # -- dlrgen mock <unknown provider> ------------------------------------------------------------
 
+
 @pytest.mark.parametrize("provider", ["core", "dlr_core", "twillio"])
 def test_dlrgen_mock_with_an_unknown_provider_lists_the_known_ones(provider: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "generator", "mock", provider, "--port", "0"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    done = subprocess.run(
+        [sys.executable, "-m", "generator", "mock", provider, "--port", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
     assert done.returncode != 0
     assert "Traceback" not in done.stderr and done.stdout == ""
     [line] = done.stderr.splitlines()

@@ -26,11 +26,16 @@ def test_provider_packages_declare_only_what_their_spec_needs() -> None:
         project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
         spec = spec_data(SPECS / f"{pyproject.parent.name.removeprefix('dlr_')}.yaml")
         signs_with_rsa = any(
-            "rsa_sign" in step for scheme in spec["auth"]["schemes"].values() for step in scheme.get("sign", ())
+            "rsa_sign" in step
+            for scheme in spec["auth"]["schemes"].values()
+            for step in scheme.get("sign", ())
         )
         extras = "[rsa]" if signs_with_rsa else ""
-        assert project["dependencies"] == [f"dlr-core{extras}>={major}.{minor},<{major + 1}", "httpx>=0.27",
-                                           "pydantic>=2.6"], pyproject
+        assert project["dependencies"] == [
+            f"dlr-core{extras}>={major}.{minor},<{major + 1}",
+            "httpx>=0.27",
+            "pydantic>=2.6",
+        ], pyproject
         identity = spec.get("package", {})
         assert project["name"] == identity.get("name", pyproject.parent.name.replace("_", "-"))
         assert project["version"] == identity.get("version", "0.1.0")
@@ -49,7 +54,9 @@ def test_build_refuses_a_stale_tree(tmp_path: Path, capsys: pytest.CaptureFixtur
     out = tmp_path / "generated"
     shutil.copytree(GENERATED, out)
     spec = specs / "itnio_voice.yaml"
-    spec.write_text(spec.read_text(encoding="utf-8").replace("Calls are being made.", "Calls go out."), "utf-8")
+    spec.write_text(
+        spec.read_text(encoding="utf-8").replace("Calls are being made.", "Calls go out."), "utf-8"
+    )
     assert main(["build", "--specs", str(specs), "--out", str(out), "--dist", str(tmp_path / "dist")]) == 1
     assert "stale for: dlr_itnio_voice" in capsys.readouterr().err
     assert not (tmp_path / "dist").exists() or not list((tmp_path / "dist").iterdir())
@@ -61,8 +68,11 @@ def _fresh_venv(path: Path) -> Path:
 
 
 def _pip(python: Path, *args: str) -> None:
-    result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *args],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *args],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -95,13 +105,18 @@ def test_built_wheels_install_alone_and_two_providers_work(tmp_path: Path) -> No
 
 
 @pytest.mark.slow
-def test_packages_generated_against_two_runtime_minors_install_together(tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_packages_generated_against_two_runtime_minors_install_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A runtime 1.1.0 (a later minor), and a provider generated against it...
     runtime = tmp_path / "runtime"
-    shutil.copytree(ROOT / "runtime", runtime, ignore=shutil.ignore_patterns("tests", "*.egg-info", "__pycache__"))
+    shutil.copytree(
+        ROOT / "runtime", runtime, ignore=shutil.ignore_patterns("tests", "*.egg-info", "__pycache__")
+    )
     init = runtime / "dlr_core" / "__init__.py"
-    init.write_text(re.sub(r'__version__ = "[^"]+"', '__version__ = "1.1.0"', init.read_text("utf-8")), "utf-8")
+    init.write_text(
+        re.sub(r'__version__ = "[^"]+"', '__version__ = "1.1.0"', init.read_text("utf-8")), "utf-8"
+    )
     from generator.pipeline import build
 
     monkeypatch.setattr(dlr_core, "__version__", "1.1.0")
@@ -120,8 +135,16 @@ def test_packages_generated_against_two_runtime_minors_install_together(tmp_path
     _pip(python, str(runtime), str(staging / "dlr_ucloud_usms"), str(tmp_path / "older" / "dlr_itnio_voice"))
     check = subprocess.run([str(python), "-m", "pip", "check"], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
-    run = subprocess.run([str(python), "-c", "import dlr_core, dlr_ucloud_usms, dlr_itnio_voice; "
-                          "print(dlr_core.__version__)"], capture_output=True, text=True, cwd=tmp_path)
+    run = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import dlr_core, dlr_ucloud_usms, dlr_itnio_voice; " "print(dlr_core.__version__)",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert run.returncode == 0 and run.stdout.strip() == "1.1.0", run.stderr
 
 
@@ -130,12 +153,19 @@ def test_mock_command_starts_right_after_the_quick_start() -> None:
     """The README's first command installs dlr-core[rsa,mock] with dlrgen: the installed
     console script serves a mock at once (no ModuleNotFoundError for cryptography or h11)."""
     dlrgen = Path(sys.executable).parent / "dlrgen"
-    process = subprocess.Popen([str(dlrgen), "mock", "itnio_voice", "--port", "0"], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [str(dlrgen), "mock", "itnio_voice", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         first = process.stdout.readline()
-        assert "http://127.0.0.1:" in first, first + (process.stderr.read() if process.poll() is not None else "")
+        assert "http://127.0.0.1:" in first, first + (
+            process.stderr.read() if process.poll() is not None else ""
+        )
     finally:
         process.terminate()
         process.communicate(timeout=20)
@@ -148,20 +178,24 @@ def _copy_tree(tmp_path: Path) -> tuple[Path, Path]:
     return specs, out
 
 
-def test_a_package_changed_under_its_old_version_is_reported(tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_package_changed_under_its_old_version_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     specs, out = _copy_tree(tmp_path)
     paths = ["--specs", str(specs), "--out", str(out)]
     spec = specs / "itnio_voice.yaml"
-    spec.write_text(spec.read_text(encoding="utf-8").replace("Calls are being made.", "Calls go out."), "utf-8")
+    spec.write_text(
+        spec.read_text(encoding="utf-8").replace("Calls are being made.", "Calls go out."), "utf-8"
+    )
     assert main(["generate", *paths]) == 0
     assert "dlr_itnio_voice: its files changed but its version is still 0.1.0" in capsys.readouterr().err
     assert main(["check", *paths]) == 1  # the tree is current, but not releasable as 0.1.0
     assert "give specs/itnio_voice.yaml a new package.version" in capsys.readouterr().err
     assert main(["build", *paths, "--dist", str(tmp_path / "dist")]) == 1
     capsys.readouterr()
-    text = spec.read_text(encoding="utf-8").replace("provider: itnio_voice\n",
-                                                    "provider: itnio_voice\npackage: {version: 0.1.1}\n")
+    text = spec.read_text(encoding="utf-8").replace(
+        "provider: itnio_voice\n", "provider: itnio_voice\npackage: {version: 0.1.1}\n"
+    )
     spec.write_text(text, encoding="utf-8")
     assert main(["generate", *paths]) == 0
     assert "warning" not in capsys.readouterr().err
@@ -169,8 +203,9 @@ def test_a_package_changed_under_its_old_version_is_reported(tmp_path: Path,
     assert 'version = "0.1.1"' in (out / "dlr_itnio_voice" / "pyproject.toml").read_text(encoding="utf-8")
 
 
-def test_check_names_a_black_mismatch_instead_of_only_diffing(tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_names_a_black_mismatch_instead_of_only_diffing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     specs, out = _copy_tree(tmp_path)
     manifest = out / ".dlrgen-manifest.json"
     data = yaml.safe_load(manifest.read_text(encoding="utf-8"))

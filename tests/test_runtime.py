@@ -76,6 +76,7 @@ def itnio_mock(steps: list[dict[str, Any]], **options: Any) -> MockProvider:
 
 # -- retries ---------------------------------------------------------------------------------
 
+
 def test_flaky_provider_is_retried_to_success(mode: str) -> None:
     fake = FakeTime()
     with itnio_mock([{"status": 503, "repeat": 2}, {"data": {"keyId": 7, "status": 2}}]) as mock:
@@ -92,8 +93,12 @@ def test_permanent_failure_stops_at_the_bound_with_the_last_error(mode: str) -> 
     fake = FakeTime()
     with itnio_mock([{"status": 503}]) as mock:
         with pytest.raises(dlr_core.ProviderError) as caught:
-            call(mode, itnio_client(mock, fake, mode, retries=RetryPolicy(max_attempts=4)), "query_recall_flow_detail",
-                 key_id=1)
+            call(
+                mode,
+                itnio_client(mock, fake, mode, retries=RetryPolicy(max_attempts=4)),
+                "query_recall_flow_detail",
+                key_id=1,
+            )
     assert caught.value.http_status == 503
     assert caught.value.attempts == 4
     assert len(mock.requests) == 4
@@ -106,7 +111,13 @@ def test_retries_zero_and_per_call_override(mode: str) -> None:
             call(mode, itnio_client(mock, fake, mode, retries=0), "query_recall_flow_detail", key_id=1)
         assert len(mock.requests) == 1
         with pytest.raises(dlr_core.ProviderError) as caught:
-            call(mode, itnio_client(mock, fake, mode, retries=0), "query_recall_flow_detail", key_id=1, retries=2)
+            call(
+                mode,
+                itnio_client(mock, fake, mode, retries=0),
+                "query_recall_flow_detail",
+                key_id=1,
+                retries=2,
+            )
         assert caught.value.attempts == 3 and len(mock.requests) == 4
 
 
@@ -124,7 +135,8 @@ def test_retryable_provider_code_is_retried_but_auth_and_parameter_errors_never(
         assert len(mock.requests) == 1
     with itnio_mock([]) as mock:
         bad = (dlr_itnio_voice.Client if mode == "sync" else dlr_itnio_voice.AsyncClient)(
-            api_key="itnio-key", api_secret="wrong-secret", base_url=mock.base_url, retries=5)
+            api_key="itnio-key", api_secret="wrong-secret", base_url=mock.base_url, retries=5
+        )
         with pytest.raises(dlr_core.AuthenticationError) as caught:
             call(mode, bad, "query_recall_flow_detail", key_id=1)
         assert caught.value.attempts == 1 and len(mock.requests) == 1
@@ -132,7 +144,9 @@ def test_retryable_provider_code_is_retried_but_auth_and_parameter_errors_never(
 
 def test_retry_after_is_honoured_and_the_deadline_bounds_everything(mode: str) -> None:
     fake = FakeTime()
-    with itnio_mock([{"status": 429, "headers": {"Retry-After": "7"}}, {"data": {"keyId": 1, "status": 1}}]) as mock:
+    with itnio_mock(
+        [{"status": 429, "headers": {"Retry-After": "7"}}, {"data": {"keyId": 1, "status": 1}}]
+    ) as mock:
         call(mode, itnio_client(mock, fake, mode), "query_recall_flow_detail", key_id=1)
     assert fake.sleeps and fake.sleeps[0] >= 7
 
@@ -147,17 +161,25 @@ def test_retry_after_is_honoured_and_the_deadline_bounds_everything(mode: str) -
 
 def test_timeouts_are_retried() -> None:
     fake = FakeTime()
-    with itnio_mock([{"delay": 1.0, "data": {"keyId": 1, "status": 0}}, {"data": {"keyId": 1, "status": 2}}]) as mock:
+    with itnio_mock(
+        [{"delay": 1.0, "data": {"keyId": 1, "status": 0}}, {"data": {"keyId": 1, "status": 2}}]
+    ) as mock:
         result = call("sync", itnio_client(mock, fake, timeout=0.2), "query_recall_flow_detail", key_id=1)
     assert result.status == 2 and len(mock.requests) == 2
 
 
 # -- pagination and batching -----------------------------------------------------------------
 
+
 def aliyun_page(numbers: list[str], total: int) -> dict[str, Any]:
     return {
-        "Code": "OK", "Message": "OK", "RequestId": "R", "TotalCount": total,
-        "SmsSendDetailDTOs": {"SmsSendDetailDTO": [{"PhoneNum": n, "SendStatus": 3, "OutId": n} for n in numbers]},
+        "Code": "OK",
+        "Message": "OK",
+        "RequestId": "R",
+        "TotalCount": total,
+        "SmsSendDetailDTOs": {
+            "SmsSendDetailDTO": [{"PhoneNum": n, "SendStatus": 3, "OutId": n} for n in numbers]
+        },
     }
 
 
@@ -172,13 +194,20 @@ def test_alibaba_pagination_returns_every_record_exactly_once(mode: str) -> None
 
         if mode == "sync":
             with client:
-                records = list(client.iter_query_send_details(phone_number="1", send_date=date(2024, 1, 2),
-                                                              page_size=3))
+                records = list(
+                    client.iter_query_send_details(phone_number="1", send_date=date(2024, 1, 2), page_size=3)
+                )
         else:
+
             async def collect() -> list[Any]:
                 async with client:
-                    return [r async for r in client.iter_query_send_details(
-                        phone_number="1", send_date=date(2024, 1, 2), page_size=3)]
+                    return [
+                        r
+                        async for r in client.iter_query_send_details(
+                            phone_number="1", send_date=date(2024, 1, 2), page_size=3
+                        )
+                    ]
+
             records = asyncio.run(collect())
     assert [r.out_id for r in records] == [str(n) for n in range(1, 11)]
     asked = [dict(r.query) for r in mock.requests]
@@ -192,7 +221,9 @@ def test_pages_are_fetched_lazily() -> None:
     steps = [{"body": aliyun_page(["1", "2"], 6)}, {"body": aliyun_page(["3", "4"], 6)}]
     with MockProvider(dlr_aliyun_dysms.API, ALIYUN, scenario={"query_send_details": steps}) as mock:
         with dlr_aliyun_dysms.Client(**ALIYUN, base_url=mock.base_url) as client:
-            records = client.iter_query_send_details(phone_number="1", send_date=date(2024, 1, 2), page_size=2)
+            records = client.iter_query_send_details(
+                phone_number="1", send_date=date(2024, 1, 2), page_size=2
+            )
             assert next(records).out_id == "1" and len(mock.requests) == 1
             assert [next(records).out_id, next(records).out_id] == ["2", "3"] and len(mock.requests) == 2
 
@@ -211,17 +242,22 @@ def test_alibaba_fetch_receipts_walks_every_page() -> None:
 def ucloud_echo(request: MockRequest) -> dict[str, Any]:
     """Receipts for every SessionNo asked for, in reverse order, as a provider may."""
     asked = [v for k, v in request.form if k.startswith("SessionNoSet.")]
-    return {"Action": "GetUSMSSendReceiptResponse", "Data": [
-        {"SessionNo": s, "ReceiptSet": [{"Phone": f"p-{s}", "ReceiptResult": "Success"}]} for s in reversed(asked)
-    ]}
+    return {
+        "Action": "GetUSMSSendReceiptResponse",
+        "Data": [
+            {"SessionNo": s, "ReceiptSet": [{"Phone": f"p-{s}", "ReceiptResult": "Success"}]}
+            for s in reversed(asked)
+        ],
+    }
 
 
 def test_ucloud_250_session_ids_take_3_calls_in_input_order(mode: str) -> None:
     import dlr_ucloud_usms
 
     ids = [f"s{i:03d}" for i in range(250)]
-    with MockProvider(dlr_ucloud_usms.API, UCLOUD,
-                      scenario={"get_usms_send_receipt": [{"respond": ucloud_echo}]}) as mock:
+    with MockProvider(
+        dlr_ucloud_usms.API, UCLOUD, scenario={"get_usms_send_receipt": [{"respond": ucloud_echo}]}
+    ) as mock:
         cls = dlr_ucloud_usms.Client if mode == "sync" else dlr_ucloud_usms.AsyncClient
         receipts = call(mode, cls(**UCLOUD, base_url=mock.base_url), "fetch_receipts", session_nos=ids)
     assert len(mock.requests) == 3
@@ -233,11 +269,14 @@ def test_ucloud_250_session_ids_take_3_calls_in_input_order(mode: str) -> None:
 
 # -- polling until final ---------------------------------------------------------------------
 
+
 def test_wait_for_final_follows_a_scripted_progression(mode: str) -> None:
     fake = FakeTime()
     steps = [{"data": {"keyId": 5, "status": s}} for s in (0, 1, 1, 2)]
     with itnio_mock(steps) as mock:
-        result = call(mode, itnio_client(mock, fake, mode), "wait_for_final", key_id=5, interval=30, timeout=600)
+        result = call(
+            mode, itnio_client(mock, fake, mode), "wait_for_final", key_id=5, interval=30, timeout=600
+        )
     assert result.complete and result.open == []
     assert [r.status for r in result.receipts] == [DeliveryStatus.DELIVERED]
     assert len(mock.requests) == 4
@@ -247,7 +286,9 @@ def test_wait_for_final_follows_a_scripted_progression(mode: str) -> None:
 def test_wait_for_final_gives_up_at_the_deadline_and_says_what_is_open(mode: str) -> None:
     fake = FakeTime()
     with itnio_mock([{"data": {"keyId": 5, "status": 1}}]) as mock:
-        result = call(mode, itnio_client(mock, fake, mode), "wait_for_final", key_id=5, interval=60, timeout=300)
+        result = call(
+            mode, itnio_client(mock, fake, mode), "wait_for_final", key_id=5, interval=60, timeout=300
+        )
     assert not result.complete
     assert [r.status for r in result.open] == [DeliveryStatus.SENDING]
     assert sum(fake.sleeps) <= 300 and len(mock.requests) == len(fake.sleeps) + 1
@@ -257,10 +298,14 @@ def test_wait_for_final_defaults_come_from_the_spec_polling_hints() -> None:
     import dlr_ucloud_usms
 
     fake = FakeTime()
-    steps = [{"data": {"Data": [{"SessionNo": "s", "ReceiptSet": [{"Phone": "1", "ReceiptResult": r}]}]}}
-             for r in ("Unknow", "发送成功")]
+    steps = [
+        {"data": {"Data": [{"SessionNo": "s", "ReceiptSet": [{"Phone": "1", "ReceiptResult": r}]}]}}
+        for r in ("Unknow", "发送成功")
+    ]
     with MockProvider(dlr_ucloud_usms.API, UCLOUD, scenario={"get_usms_send_receipt": steps}) as mock:
-        with dlr_ucloud_usms.Client(**UCLOUD, base_url=mock.base_url, clock=fake.clock, sleep=fake.sleep) as client:
+        with dlr_ucloud_usms.Client(
+            **UCLOUD, base_url=mock.base_url, clock=fake.clock, sleep=fake.sleep
+        ) as client:
             result = client.wait_for_final(session_nos=["s"], sent_at=fake.now - timedelta(minutes=2))
     # UCloud: query 5 minutes after sending (3 minutes left), then every 5 minutes.
     assert fake.sleeps == [180, 300]
@@ -269,13 +314,20 @@ def test_wait_for_final_defaults_come_from_the_spec_polling_hints() -> None:
 
 # -- malformed answers -----------------------------------------------------------------------
 
-@pytest.mark.parametrize(("step", "expected"), [
-    ({"body": '{"code": 0, "data": {"keyId": 1, "sta'}, dlr_core.ProviderResponseError),  # truncated JSON
-    ({"body": {"code": 0, "data": {"keyId": "not a number"}}}, dlr_core.ProviderResponseError),  # wrong type
-    ({"body": {"data": {"keyId": 1}}}, dlr_core.ProviderResponseError),  # no envelope code
-    ({"body": ["a", "list"]}, dlr_core.ProviderResponseError),
-    ({"body": {"code": 0, "data": "a string"}}, dlr_core.ProviderResponseError),
-])
+
+@pytest.mark.parametrize(
+    ("step", "expected"),
+    [
+        ({"body": '{"code": 0, "data": {"keyId": 1, "sta'}, dlr_core.ProviderResponseError),  # truncated JSON
+        (
+            {"body": {"code": 0, "data": {"keyId": "not a number"}}},
+            dlr_core.ProviderResponseError,
+        ),  # wrong type
+        ({"body": {"data": {"keyId": 1}}}, dlr_core.ProviderResponseError),  # no envelope code
+        ({"body": ["a", "list"]}, dlr_core.ProviderResponseError),
+        ({"body": {"code": 0, "data": "a string"}}, dlr_core.ProviderResponseError),
+    ],
+)
 def test_malformed_answers_are_typed_errors_with_the_raw_body(step: dict[str, Any], expected: type) -> None:
     fake = FakeTime()
     with itnio_mock([step]) as mock:
@@ -289,8 +341,9 @@ def test_truncated_json_keeps_the_exact_body() -> None:
     import dlr_itnio_voice
 
     fake = FakeTime()
-    with MockProvider(dlr_itnio_voice.API, ITNIO,
-                      scenario={"query_recall_flow_detail": [{"html": '{"code": 0, "da'}]}) as mock:
+    with MockProvider(
+        dlr_itnio_voice.API, ITNIO, scenario={"query_recall_flow_detail": [{"html": '{"code": 0, "da'}]}
+    ) as mock:
         with pytest.raises(dlr_core.ProviderResponseError) as caught:
             call("sync", itnio_client(mock, fake), "query_recall_flow_detail", key_id=1)
     assert caught.value.raw_body == b'{"code": 0, "da'
@@ -306,6 +359,7 @@ def test_unknown_values_and_extra_fields_parse() -> None:
 
 # -- the mock itself ---------------------------------------------------------------------------
 
+
 def test_mock_refuses_bad_signatures_with_the_providers_own_envelope() -> None:
     import dlr_aliyun_dysms
     import httpx
@@ -314,8 +368,9 @@ def test_mock_refuses_bad_signatures_with_the_providers_own_envelope() -> None:
         response = httpx.post(f"{mock.base_url}/?Action=QuerySendDetails&PhoneNumber=1")
         assert response.status_code == 400
         assert response.json()["Code"] == "SignatureDoesNotMatch"
-        with dlr_aliyun_dysms.Client(access_key_id="LTAI-mock", access_key_secret="other-secret",
-                                     base_url=mock.base_url) as client:
+        with dlr_aliyun_dysms.Client(
+            access_key_id="LTAI-mock", access_key_secret="other-secret", base_url=mock.base_url
+        ) as client:
             with pytest.raises(dlr_core.AuthenticationError, match="SignatureDoesNotMatch"):
                 client.query_send_details(phone_number="1", send_date=date(2024, 1, 1))
 
@@ -353,8 +408,21 @@ def mock_process(tmp_path: Any) -> Iterator[tuple[subprocess.Popen[str], str]]:
         encoding="utf-8",
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "generator", "mock", "itnio_voice", "--port", "0", "--scenario", str(scenario)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "generator",
+            "mock",
+            "itnio_voice",
+            "--port",
+            "0",
+            "--scenario",
+            str(scenario),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None
     line = process.stdout.readline()
@@ -383,11 +451,17 @@ def test_dlrgen_mock_command_serves_until_terminated(mock_process: tuple[subproc
 
 
 def test_dlrgen_mock_refuses_unknown_providers_and_credentials(tmp_path: Any) -> None:
-    result = subprocess.run([sys.executable, "-m", "generator", "mock", "nope"], cwd=ROOT, capture_output=True,
-                            text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "generator", "mock", "nope"], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 2 and "run `dlrgen generate` first" in result.stderr
-    result = subprocess.run([sys.executable, "-m", "generator", "mock", "itnio_voice", "--credential", "x=1"],
-                            cwd=ROOT, capture_output=True, text=True, env={**os.environ})
+    result = subprocess.run(
+        [sys.executable, "-m", "generator", "mock", "itnio_voice", "--credential", "x=1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+    )
     assert result.returncode == 2 and "unknown credential(s) x" in result.stderr
 
 
@@ -414,13 +488,16 @@ def test_mock_checks_parameter_constraints_like_the_provider() -> None:
     with MockProvider(dlr_aliyun_dysms.API, ALIYUN) as mock:
         with dlr_aliyun_dysms.Client(**ALIYUN, base_url=mock.base_url, retries=0) as client:
             params = dlr_aliyun_dysms.QuerySendDetailsParams.model_construct(
-                phone_number="1", send_date=date(2024, 1, 1), page_size=51, current_page=1)
+                phone_number="1", send_date=date(2024, 1, 1), page_size=51, current_page=1
+            )
             with pytest.raises(dlr_core.InvalidRequest, match="PageSize: 51 is above 50") as caught:
                 client._call(QUERY_SEND_DETAILS, params, dlr_aliyun_dysms.QuerySendDetailsResult)
     assert caught.value.code == "isv.INVALID_PARAMETERS"
 
     with MockProvider(dlr_ucloud_usms.API, UCLOUD) as mock:
         with dlr_ucloud_usms.Client(**UCLOUD, base_url=mock.base_url, retries=0) as client:
-            params = dlr_ucloud_usms.GetUsmsSendReceiptParams.model_construct(session_nos=[str(i) for i in range(101)])
+            params = dlr_ucloud_usms.GetUsmsSendReceiptParams.model_construct(
+                session_nos=[str(i) for i in range(101)]
+            )
             with pytest.raises(dlr_core.InvalidRequest, match="at most 100 values, got 101"):
                 client._call(GET_USMS_SEND_RECEIPT, params, dlr_ucloud_usms.GetUSMSSendReceiptResult)

@@ -77,10 +77,13 @@ def test_ucloud_nested_sessions_give_one_receipt_per_phone_in_order() -> None:
         "RetCode": 0,
         "Action": "GetUSMSSendReceiptResponse",
         "Data": [
-            {"SessionNo": "s1", "ReceiptSet": [
-                {"Phone": "a", "ReceiptResult": "Success"},
-                {"Phone": "b", "ReceiptResult": "发送失败"},
-            ]},
+            {
+                "SessionNo": "s1",
+                "ReceiptSet": [
+                    {"Phone": "a", "ReceiptResult": "Success"},
+                    {"Phone": "b", "ReceiptResult": "发送失败"},
+                ],
+            },
             {"SessionNo": "s2", "ReceiptSet": [{"Phone": "c", "ReceiptResult": "Unknow"}]},
         ],
     }

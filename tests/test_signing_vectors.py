@@ -23,9 +23,17 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def sign(scheme: Mapping[str, Any], request: PreparedRequest, variables: dict[str, str], *,
-         clock: datetime, nonce: str | None = None) -> dict[str, Any]:
-    return Signer(scheme, variables, clock=lambda: clock, nonce=(lambda: nonce) if nonce else None).sign(request)
+def sign(
+    scheme: Mapping[str, Any],
+    request: PreparedRequest,
+    variables: dict[str, str],
+    *,
+    clock: datetime,
+    nonce: str | None = None,
+) -> dict[str, Any]:
+    return Signer(scheme, variables, clock=lambda: clock, nonce=(lambda: nonce) if nonce else None).sign(
+        request
+    )
 
 
 def test_alibaba_rpc_v1_doc_example() -> None:
@@ -38,10 +46,16 @@ def test_alibaba_rpc_v1_doc_example() -> None:
     scheme["add"] = {"query": {**scheme["add"]["query"], "Format": "XML"}}
     request = PreparedRequest("GET", "http://ecs.aliyuncs.com", "/")
     values = sign(
-        scheme, request,
-        {"access_key_id": "testid", "access_key_secret": "testsecret", "action": "DescribeRegions",
-         "api_version": "2014-05-26"},
-        clock=at("2016-02-23T12:46:24Z"), nonce="3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf",
+        scheme,
+        request,
+        {
+            "access_key_id": "testid",
+            "access_key_secret": "testsecret",
+            "action": "DescribeRegions",
+            "api_version": "2014-05-26",
+        },
+        clock=at("2016-02-23T12:46:24Z"),
+        nonce="3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf",
     )
     assert values["string_to_sign"] == (
         "GET&%2F&AccessKeyId%3Dtestid%26Action%3DDescribeRegions%26Format%3DXML%26SignatureMethod%3DHMAC-SHA1"
@@ -58,14 +72,25 @@ def test_alibaba_v3_doc_example() -> None:
     from dlr_aliyun_dysms import API
 
     request = PreparedRequest(
-        "POST", "https://ecs.cn-shanghai.aliyuncs.com", "/",
-        query=[("ImageId", "win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd"), ("RegionId", "cn-shanghai")],
+        "POST",
+        "https://ecs.cn-shanghai.aliyuncs.com",
+        "/",
+        query=[
+            ("ImageId", "win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd"),
+            ("RegionId", "cn-shanghai"),
+        ],
     )
     values = sign(
-        API.auth_schemes["v3"], request,
-        {"access_key_id": "YourAccessKeyId", "access_key_secret": "YourAccessKeySecret", "action": "RunInstances",
-         "api_version": "2014-05-26"},
-        clock=at("2023-10-26T10:22:32Z"), nonce="3156853299f313e23d1673dc12e1703d",
+        API.auth_schemes["v3"],
+        request,
+        {
+            "access_key_id": "YourAccessKeyId",
+            "access_key_secret": "YourAccessKeySecret",
+            "action": "RunInstances",
+            "api_version": "2014-05-26",
+        },
+        clock=at("2023-10-26T10:22:32Z"),
+        nonce="3156853299f313e23d1673dc12e1703d",
     )
     assert values["canonical_request"] == (
         "POST\n/\n"
@@ -100,12 +125,26 @@ def test_ucloud_doc_example_create_uhost_instance() -> None:
     """UCloud API signature doc (UCloudDoc-Team/api summary/signature.md, 2020 version)."""
     from dlr_ucloud_usms import API
 
-    request = PreparedRequest("POST", "https://api.ucloud.cn", "/", body_kind="form", form=[
-        ("Action", "CreateUHostInstance"), ("CPU", "2"), ("ChargeType", "Month"), ("DiskSpace", "10"),
-        ("ImageId", "f43736e1-65a5-4bea-ad2e-8a46e18883c2"), ("LoginMode", "Password"), ("Memory", "2048"),
-        ("Name", "Host01"), ("Password", "VUNsb3VkLmNu"), ("Quantity", "1"), ("Region", "cn-bj2"),
-        ("Zone", "cn-bj2-04"),
-    ])
+    request = PreparedRequest(
+        "POST",
+        "https://api.ucloud.cn",
+        "/",
+        body_kind="form",
+        form=[
+            ("Action", "CreateUHostInstance"),
+            ("CPU", "2"),
+            ("ChargeType", "Month"),
+            ("DiskSpace", "10"),
+            ("ImageId", "f43736e1-65a5-4bea-ad2e-8a46e18883c2"),
+            ("LoginMode", "Password"),
+            ("Memory", "2048"),
+            ("Name", "Host01"),
+            ("Password", "VUNsb3VkLmNu"),
+            ("Quantity", "1"),
+            ("Region", "cn-bj2"),
+            ("Zone", "cn-bj2-04"),
+        ],
+    )
     values = sign(API.auth_schemes["signature"], request, dict(UCLOUD_KEYS), clock=at("2020-01-01T00:00:00Z"))
     assert values["sorted_params"] + UCLOUD_KEYS["private_key"] == (
         "ActionCreateUHostInstanceCPU2ChargeTypeMonthDiskSpace10ImageIdf43736e1-65a5-4bea-ad2e-8a46e18883c2"
@@ -119,8 +158,13 @@ def test_ucloud_doc_example_describe_uhost_instance() -> None:
     """The current version of the same doc: DescribeUHostInstance, Limit 10."""
     from dlr_ucloud_usms import API
 
-    request = PreparedRequest("POST", "https://api.ucloud.cn", "/", body_kind="form",
-                              form=[("Action", "DescribeUHostInstance"), ("Region", "cn-bj2"), ("Limit", "10")])
+    request = PreparedRequest(
+        "POST",
+        "https://api.ucloud.cn",
+        "/",
+        body_kind="form",
+        form=[("Action", "DescribeUHostInstance"), ("Region", "cn-bj2"), ("Limit", "10")],
+    )
     sign(API.auth_schemes["signature"], request, dict(UCLOUD_KEYS), clock=at("2020-01-01T00:00:00Z"))
     assert dict(request.form)["Signature"] == "cba5cf5ec4d4233d206b1b54951e3787350a642f"
 
@@ -129,10 +173,19 @@ def test_itnio_doc_example() -> None:
     """ITNIO "Sign Signature Rules": MD5(bDqJFiq9 + 7bz1lzh9 + 1630468800)."""
     from dlr_itnio_voice import API
 
-    request = PreparedRequest("POST", "https://api.itniotech.com", "/voice/recallFlow/queryDetail",
-                              body_kind="json", json={"keyId": 12})
-    sign(API.auth_schemes["md5_header"], request, {"api_key": "bDqJFiq9", "api_secret": "7bz1lzh9"},
-         clock=datetime.fromtimestamp(1630468800, tz=timezone.utc))
+    request = PreparedRequest(
+        "POST",
+        "https://api.itniotech.com",
+        "/voice/recallFlow/queryDetail",
+        body_kind="json",
+        json={"keyId": 12},
+    )
+    sign(
+        API.auth_schemes["md5_header"],
+        request,
+        {"api_key": "bDqJFiq9", "api_secret": "7bz1lzh9"},
+        clock=datetime.fromtimestamp(1630468800, tz=timezone.utc),
+    )
     assert request.headers["Sign"] == "05d7a50893e22a5c4bb3216ae3396c7c"
     assert request.headers["Timestamp"] == "1630468800"
     assert request.headers["Api-Key"] == "bDqJFiq9"
@@ -145,21 +198,37 @@ def test_sgate_doc_example_digest_and_rsa_signature(tmp_path: Path) -> None:
     from dlr_sgate_otp import API
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                            serialization.NoEncryption()).decode()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
     request = PreparedRequest("GET", "https://vbank.sgate.sa/openApi/v1", "/payee/custom/list")
-    values = sign(API.auth_schemes["rsa_md5"], request, {"api_key": "xxxxxxxxxxxxxx", "private_key_pem": pem},
-                  clock=datetime.fromtimestamp(1686647706, tz=timezone.utc), nonce="TIj5tZ3gM6FbprYlKNR2")
+    values = sign(
+        API.auth_schemes["rsa_md5"],
+        request,
+        {"api_key": "xxxxxxxxxxxxxx", "private_key_pem": pem},
+        clock=datetime.fromtimestamp(1686647706, tz=timezone.utc),
+        nonce="TIj5tZ3gM6FbprYlKNR2",
+    )
     assert values["sign_content"] == (
         '{"api_key":"xxxxxxxxxxxxxx","timestamp":1686647706,"nonce_str":"TIj5tZ3gM6FbprYlKNR2",'
         '"url":"/openApi/v1/payee/custom/list","method":"GET","body":""}'
     )
     assert values["digest"] == "8a5908e27626d79d73dc14bd9ba00e72"
     headers = request.headers
-    assert (headers["V-Api-Key"], headers["V-Api-Version"], headers["V-Timestamp"], headers["V-Nonce-Str"]) == (
-        "xxxxxxxxxxxxxx", "1", "1686647706", "TIj5tZ3gM6FbprYlKNR2")
-    key.public_key().verify(base64.b64decode(headers["V-Signature"]), b"8a5908e27626d79d73dc14bd9ba00e72",
-                            padding.PKCS1v15(), hashes.MD5())
+    assert (
+        headers["V-Api-Key"],
+        headers["V-Api-Version"],
+        headers["V-Timestamp"],
+        headers["V-Nonce-Str"],
+    ) == ("xxxxxxxxxxxxxx", "1", "1686647706", "TIj5tZ3gM6FbprYlKNR2")
+    key.public_key().verify(
+        base64.b64decode(headers["V-Signature"]),
+        b"8a5908e27626d79d73dc14bd9ba00e72",
+        padding.PKCS1v15(),
+        hashes.MD5(),
+    )
 
 
 TC3_SCHEME_YAML = """
@@ -191,15 +260,26 @@ attach:
 """
 
 
-@pytest.mark.parametrize(("secret_id", "secret_key", "expected"), [
-    # Tencent "Signature v3" doc (cvm DescribeInstances), current masked-key version.
-    ("AKIDz8krbsJ5yKBZQpn74WFkmLPx3*******", "Gu5t9xGARNpq86cd98joQYCN3*******",
-     "2230eefd229f582d8b1b891af7107b91597240707d778ab3738f756258d7652c"),
-    # The same doc's older version with EXAMPLE keys.
-    ("AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE", "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE",
-     "72e494ea809ad7a8c8f7a4507b9bddcbaa8e581f516e8da2f66e2c5a96525168"),
-])
-def test_v3_family_parts_express_tencent_tc3(tmp_path: Path, secret_id: str, secret_key: str, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("secret_id", "secret_key", "expected"),
+    [
+        # Tencent "Signature v3" doc (cvm DescribeInstances), current masked-key version.
+        (
+            "AKIDz8krbsJ5yKBZQpn74WFkmLPx3*******",
+            "Gu5t9xGARNpq86cd98joQYCN3*******",
+            "2230eefd229f582d8b1b891af7107b91597240707d778ab3738f756258d7652c",
+        ),
+        # The same doc's older version with EXAMPLE keys.
+        (
+            "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE",
+            "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE",
+            "72e494ea809ad7a8c8f7a4507b9bddcbaa8e581f516e8da2f66e2c5a96525168",
+        ),
+    ],
+)
+def test_v3_family_parts_express_tencent_tc3(
+    tmp_path: Path, secret_id: str, secret_key: str, expected: str
+) -> None:
     """The generic parts that serve Alibaba V3 also express TC3, and the spec format accepts it."""
     import yaml
 
@@ -211,7 +291,8 @@ def test_v3_family_parts_express_tencent_tc3(tmp_path: Path, secret_id: str, sec
     start, end = spec.index("  default_scheme: md5"), spec.index("envelope:")
     spec = spec[:start] + "  default_scheme: tc3\n  schemes:\n    tc3:\n" + scheme_yaml + "\n" + spec[end:]
     spec = spec.replace("api_key: {description: Key.}", "secret_id: {description: Id.}").replace(
-        "api_secret: {description: Secret., secret: true}", "secret_key: {description: Key., secret: true}")
+        "api_secret: {description: Secret., secret: true}", "secret_key: {description: Key., secret: true}"
+    )
     spec = spec.replace("    method: GET\n", "    method: GET\n    action: DescribeInstances\n")
     (tmp_path / "demo_sms.yaml").write_text(spec, encoding="utf-8")
     providers, problems = load_providers([tmp_path / "demo_sms.yaml"])
@@ -220,13 +301,29 @@ def test_v3_family_parts_express_tencent_tc3(tmp_path: Path, secret_id: str, sec
     assert scheme == yaml.safe_load(TC3_SCHEME_YAML)
 
     payload = b'{"Limit": 1, "Filters": [{"Values": ["\\u672a\\u547d\\u540d"], "Name": "instance-name"}]}'
-    assert hashlib.sha256(payload).hexdigest() == "35e9c5b0e3ae67532d3c9f17ead6c90222632e5b1ff7f6e89887f1398934f064"
-    request = PreparedRequest("POST", "https://cvm.tencentcloudapi.com", "/", body_kind="json", content=payload,
-                              headers={"Content-Type": "application/json; charset=utf-8"})
-    values = sign(scheme, request,
-                  {"secret_id": secret_id, "secret_key": secret_key, "action": "DescribeInstances",
-                   "api_version": "2017-03-12"},
-                  clock=datetime.fromtimestamp(1551113065, tz=timezone.utc))
+    assert (
+        hashlib.sha256(payload).hexdigest()
+        == "35e9c5b0e3ae67532d3c9f17ead6c90222632e5b1ff7f6e89887f1398934f064"
+    )
+    request = PreparedRequest(
+        "POST",
+        "https://cvm.tencentcloudapi.com",
+        "/",
+        body_kind="json",
+        content=payload,
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
+    values = sign(
+        scheme,
+        request,
+        {
+            "secret_id": secret_id,
+            "secret_key": secret_key,
+            "action": "DescribeInstances",
+            "api_version": "2017-03-12",
+        },
+        clock=datetime.fromtimestamp(1551113065, tz=timezone.utc),
+    )
     assert values["canonical_request"] == (
         "POST\n/\n\ncontent-type:application/json; charset=utf-8\nhost:cvm.tencentcloudapi.com\n\n"
         "content-type;host\n35e9c5b0e3ae67532d3c9f17ead6c90222632e5b1ff7f6e89887f1398934f064"

@@ -102,54 +102,144 @@ def test_the_base_spec_is_valid(tmp_path: Path) -> None:
 
 
 CASES = [
-    ("typo in a top-level key", mutate("statuses:\n", "statuse:  # <-\n"), "unknown key 'statuse'", "did you mean 'statuses'"),
-    ("canonical value misspelt", mutate("canonical: failed,", "canonical: faild,  # <-\n       "),
-     "'faild' is not one of", "did you mean 'failed'"),
-    ("status enum that does not exist", mutate("state: {name: state, status: state}", "state: {name: state, status: stat}  # <-"),
-     "unknown status enum 'stat'", "defined: state, report"),
-    ("duplicate wire name", mutate("      day: {wire: day,", "      day: {wire: msgId,  # <-\n           "),
-     "wire name 'msgId' is already used by parameter 'message_id'", ""),
-    ("raw value of the wrong type", mutate("{value: 2, member: FAILED", "{value: two, member: FAILED  # <-\n        "),
-     "'two' is not an integer", "has type integer"),
-    ("raw value mapped twice", mutate("{value: 2, member: FAILED", "{value: 1, member: FAILED  # <-\n        "),
-     "raw value 1 is already mapped by member SENT", ""),
-    ("template uses an unknown variable", mutate('X-Sign: "{signature}"', 'X-Sign: "{signatur}"  # <-\n        '),
-     "template uses {signatur}, which is not defined here", ""),
-    ("records path to a missing field", mutate("      records: .\n", "      records: Items[]  # <-\n"),
-     "MessageStatus has no field 'Items'", "fields: msgId, state, report"),
-    ("default scheme not defined", mutate("default_scheme: md5", "default_scheme: sha  # <-"),
-     "default scheme 'sha' is not one of: md5", ""),
-    ("wire name that is not a Python name", mutate("        msgId: {name: message_id, type: string}\n",
-                                                   "        msgId: {type: string}  # <-\n"),
-     "wire name 'msgId' is not a snake_case Python name", "add name: msg_id"),
-    ("provider id not the file name", mutate("provider: demo_sms", "provider: other_sms  # <-"),
-     "must match the file name 'demo_sms.yaml'", ""),
-    ("duplicate YAML key", mutate("    method: GET\n", "    method: GET\n    method: POST  # <-\n"),
-     "duplicate key 'method'", ""),
-    ("unsafe YAML tag", mutate("title: Demo SMS", "title: !!python/object/apply:os.system [echo hacked]  # <-"),
-     "YAML tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed", ""),
-    ("YAML syntax error", mutate("    method: GET\n", "    method: [GET\n    path2: x  # <-\n"), "invalid YAML", ""),
-    ("missing required key", mutate("    method: GET\n", ""), "operations.query is missing the required key 'method'", ""),
-    ("unknown date token", mutate("format: yyyyMMdd}", "format: yyyyMMddQ}  # <-"),
-     "date format 'yyyyMMddQ' may only use", ""),
-    ("catch-all rule before another", mutate("      - when: {field: report, final: true}\n        use: report\n",
-                                             "      - use: report  # <-\n"),
-     "always matches", "move it last"),
-    ("bad provider name pattern", mutate("provider: demo_sms", "provider: Demo-SMS  # <-"),
-     "must be a snake_case name", ""),
-    ("credential never used", mutate('input: "{api_key}{api_secret}{timestamp}"', 'input: "{api_key}{timestamp}"')
-     .replace("    api_secret: {description: Secret., secret: true}", "    api_secret: {description: Secret., secret: true}  # <-"),
-     "credential 'api_secret' is not used by any auth scheme", ""),
-    ("raw status value with no canonical mapping",
-     mutate("{value: 2, member: FAILED, canonical: failed,", "{value: 2, member: FAILED,  # <-\n       "),
-     "is missing the required key 'canonical'", "(one of: queued, sending, sent, delivered"),
-    ("python keyword as a name", mutate("      message_id: {wire: msgId,", "      class: {wire: msgId,  # <-\n              "),
-     "'class' is a Python keyword", ""),
+    (
+        "typo in a top-level key",
+        mutate("statuses:\n", "statuse:  # <-\n"),
+        "unknown key 'statuse'",
+        "did you mean 'statuses'",
+    ),
+    (
+        "canonical value misspelt",
+        mutate("canonical: failed,", "canonical: faild,  # <-\n       "),
+        "'faild' is not one of",
+        "did you mean 'failed'",
+    ),
+    (
+        "status enum that does not exist",
+        mutate("state: {name: state, status: state}", "state: {name: state, status: stat}  # <-"),
+        "unknown status enum 'stat'",
+        "defined: state, report",
+    ),
+    (
+        "duplicate wire name",
+        mutate("      day: {wire: day,", "      day: {wire: msgId,  # <-\n           "),
+        "wire name 'msgId' is already used by parameter 'message_id'",
+        "",
+    ),
+    (
+        "raw value of the wrong type",
+        mutate("{value: 2, member: FAILED", "{value: two, member: FAILED  # <-\n        "),
+        "'two' is not an integer",
+        "has type integer",
+    ),
+    (
+        "raw value mapped twice",
+        mutate("{value: 2, member: FAILED", "{value: 1, member: FAILED  # <-\n        "),
+        "raw value 1 is already mapped by member SENT",
+        "",
+    ),
+    (
+        "template uses an unknown variable",
+        mutate('X-Sign: "{signature}"', 'X-Sign: "{signatur}"  # <-\n        '),
+        "template uses {signatur}, which is not defined here",
+        "",
+    ),
+    (
+        "records path to a missing field",
+        mutate("      records: .\n", "      records: Items[]  # <-\n"),
+        "MessageStatus has no field 'Items'",
+        "fields: msgId, state, report",
+    ),
+    (
+        "default scheme not defined",
+        mutate("default_scheme: md5", "default_scheme: sha  # <-"),
+        "default scheme 'sha' is not one of: md5",
+        "",
+    ),
+    (
+        "wire name that is not a Python name",
+        mutate("        msgId: {name: message_id, type: string}\n", "        msgId: {type: string}  # <-\n"),
+        "wire name 'msgId' is not a snake_case Python name",
+        "add name: msg_id",
+    ),
+    (
+        "provider id not the file name",
+        mutate("provider: demo_sms", "provider: other_sms  # <-"),
+        "must match the file name 'demo_sms.yaml'",
+        "",
+    ),
+    (
+        "duplicate YAML key",
+        mutate("    method: GET\n", "    method: GET\n    method: POST  # <-\n"),
+        "duplicate key 'method'",
+        "",
+    ),
+    (
+        "unsafe YAML tag",
+        mutate("title: Demo SMS", "title: !!python/object/apply:os.system [echo hacked]  # <-"),
+        "YAML tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed",
+        "",
+    ),
+    (
+        "YAML syntax error",
+        mutate("    method: GET\n", "    method: [GET\n    path2: x  # <-\n"),
+        "invalid YAML",
+        "",
+    ),
+    (
+        "missing required key",
+        mutate("    method: GET\n", ""),
+        "operations.query is missing the required key 'method'",
+        "",
+    ),
+    (
+        "unknown date token",
+        mutate("format: yyyyMMdd}", "format: yyyyMMddQ}  # <-"),
+        "date format 'yyyyMMddQ' may only use",
+        "",
+    ),
+    (
+        "catch-all rule before another",
+        mutate(
+            "      - when: {field: report, final: true}\n        use: report\n", "      - use: report  # <-\n"
+        ),
+        "always matches",
+        "move it last",
+    ),
+    (
+        "bad provider name pattern",
+        mutate("provider: demo_sms", "provider: Demo-SMS  # <-"),
+        "must be a snake_case name",
+        "",
+    ),
+    (
+        "credential never used",
+        mutate('input: "{api_key}{api_secret}{timestamp}"', 'input: "{api_key}{timestamp}"').replace(
+            "    api_secret: {description: Secret., secret: true}",
+            "    api_secret: {description: Secret., secret: true}  # <-",
+        ),
+        "credential 'api_secret' is not used by any auth scheme",
+        "",
+    ),
+    (
+        "raw status value with no canonical mapping",
+        mutate("{value: 2, member: FAILED, canonical: failed,", "{value: 2, member: FAILED,  # <-\n       "),
+        "is missing the required key 'canonical'",
+        "(one of: queued, sending, sent, delivered",
+    ),
+    (
+        "python keyword as a name",
+        mutate("      message_id: {wire: msgId,", "      class: {wire: msgId,  # <-\n              "),
+        "'class' is a Python keyword",
+        "",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("title", "text", "message", "hint"), CASES, ids=[c[0] for c in CASES])
-def test_spec_mistake_is_reported_at_its_line(tmp_path: Path, title: str, text: str, message: str, hint: str) -> None:
+def test_spec_mistake_is_reported_at_its_line(
+    tmp_path: Path, title: str, text: str, message: str, hint: str
+) -> None:
     path = write(tmp_path, text)
     _, problems = load_providers([path])
     lines = text.splitlines()
@@ -187,7 +277,9 @@ def test_cli_prints_problems_and_exits_2_without_traceback(tmp_path: Path) -> No
     out = tmp_path / "generated"
     result = subprocess.run(
         [sys.executable, "-m", "generator", "generate", "--specs", str(specs), "--out", str(out)],
-        capture_output=True, text=True, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr

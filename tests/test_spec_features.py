@@ -45,15 +45,20 @@ def cleanup_modules() -> Iterator[None]:
             del sys.modules[name]
 
 
-def test_status_values_documented_as_text_also_parse_when_sent_as_numbers(tmp_path: Path,
-                                                                           cleanup_modules: None) -> None:
+def test_status_values_documented_as_text_also_parse_when_sent_as_numbers(
+    tmp_path: Path, cleanup_modules: None
+) -> None:
     text = (SPECS / "itnio_voice.yaml").read_text(encoding="utf-8")
-    text = text.replace("    class: FlowStatus\n    type: integer\n", "    class: FlowStatus\n    type: string\n")
+    text = text.replace(
+        "    class: FlowStatus\n    type: integer\n", "    class: FlowStatus\n    type: string\n"
+    )
     for number in range(5):
         text = text.replace(f"{{value: {number}, member:", f'{{value: "{number}", member:')
     package = generate_package(tmp_path, "itnio_voice", text)
     answer = {"code": 0, "msg": "success", "data": {"keyId": 1, "status": 2, "nodeList": []}}
     result = package.RecallFlowDetail.model_validate(answer["data"])
-    [receipt] = package.query_recall_flow_detail_receipts(result, package.QueryRecallFlowDetailParams(key_id=1))
+    [receipt] = package.query_recall_flow_detail_receipts(
+        result, package.QueryRecallFlowDetailParams(key_id=1)
+    )
     assert receipt.status.value == "delivered"
     assert package.FlowStatus.parse(2) is package.FlowStatus.COMPLETED

@@ -202,7 +202,9 @@ def test_a_control_character_escaped_in_a_title(tmp_path: Path, escape: str, cod
     assert f"character {code} " in problem.message and "is not allowed" in problem.message
 
 
-@pytest.mark.parametrize("char", ["\x00", "\x08", "\x1f", "\x7f", "\x85", "\x9f", "\u2028", "\u2029", "\u202e", "\u2066"])
+@pytest.mark.parametrize(
+    "char", ["\x00", "\x08", "\x1f", "\x7f", "\x85", "\x9f", "\u2028", "\u2029", "\u202e", "\u2066"]
+)
 def test_a_control_character_written_as_is_in_a_title(tmp_path: Path, char: str) -> None:
     text, line = edit(seed("ucloud_usms"), "title: UCloud USMS\n", f"title: UCloud{char}USMS\n")
     problem = the_problem(tmp_path, "ucloud_usms", text)

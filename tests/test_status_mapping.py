@@ -10,8 +10,16 @@ from dlr_core import DeliveryStatus
 
 def test_canonical_vocabulary_is_exactly_the_product_one() -> None:
     assert [s.value for s in DeliveryStatus] == [
-        "queued", "sending", "sent", "delivered", "undelivered",
-        "failed", "rejected", "expired", "canceled", "unknown",
+        "queued",
+        "sending",
+        "sent",
+        "delivered",
+        "undelivered",
+        "failed",
+        "rejected",
+        "expired",
+        "canceled",
+        "unknown",
     ]
     finals = {s.value for s in DeliveryStatus if s.is_final}
     assert finals == {"delivered", "undelivered", "failed", "rejected", "expired", "canceled"}
@@ -44,8 +52,12 @@ def test_ucloud_unknown_spellings_including_the_typo(raw: str) -> None:
 def test_unlisted_raw_value_parses_keeps_raw_and_maps_to_unknown() -> None:
     from dlr_aliyun_dysms import QuerySendDetailsResult, SendStatus, query_send_details_receipts
 
-    body = {"Code": "OK", "SmsSendDetailDTOs": {"SmsSendDetailDTO": [{"SendStatus": 9, "PhoneNum": "1"},
-                                                                     {"SendStatus": "weird"}]}}
+    body = {
+        "Code": "OK",
+        "SmsSendDetailDTOs": {
+            "SmsSendDetailDTO": [{"SendStatus": 9, "PhoneNum": "1"}, {"SendStatus": "weird"}]
+        },
+    }
     receipts = query_send_details_receipts(QuerySendDetailsResult.model_validate(body))
     assert [r.status for r in receipts] == [DeliveryStatus.UNKNOWN, DeliveryStatus.UNKNOWN]
     assert [r.raw_status for r in receipts] == [{"SendStatus": 9}, {"SendStatus": "weird"}]
@@ -92,8 +104,11 @@ def test_itnio_flow_statuses() -> None:
 
     # 0 Pending, 1 In Progress, 2 Completed, 3 Cancelled, 4 Execution Exception
     assert [flow_status_to_canonical(v) for v in range(5)] == [
-        DeliveryStatus.QUEUED, DeliveryStatus.SENDING, DeliveryStatus.DELIVERED,
-        DeliveryStatus.CANCELED, DeliveryStatus.FAILED,
+        DeliveryStatus.QUEUED,
+        DeliveryStatus.SENDING,
+        DeliveryStatus.DELIVERED,
+        DeliveryStatus.CANCELED,
+        DeliveryStatus.FAILED,
     ]
 
 

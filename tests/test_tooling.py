@@ -42,7 +42,9 @@ def test_schema_command_prints_the_spec_schema() -> None:
     schema = json.loads(result.stdout)
     assert schema == json.loads((ROOT / "generator" / "spec.schema.json").read_text(encoding="utf-8"))
     for spec in SPECS.glob("*.yaml"):
-        assert spec.read_text(encoding="utf-8").startswith("# yaml-language-server: $schema=../generator/spec.schema.json")
+        assert spec.read_text(encoding="utf-8").startswith(
+            "# yaml-language-server: $schema=../generator/spec.schema.json"
+        )
 
 
 def test_providers_doc_is_current_and_shows_every_raw_value() -> None:
@@ -73,7 +75,9 @@ def test_pre_commit_hooks_run_dlrgen_commands() -> None:
     for hook in hooks:
         command = hook["entry"].split()
         assert command[0] == "dlrgen" and hook["language"] == "python"
-        args = command[1:] + ([] if hook.get("pass_filenames") is False else [str(p) for p in SPECS.glob("*.yaml")])
+        args = command[1:] + (
+            [] if hook.get("pass_filenames") is False else [str(p) for p in SPECS.glob("*.yaml")]
+        )
         assert dlrgen(*args).returncode == 0, hook["id"]
 
 
@@ -97,7 +101,10 @@ def test_watch_regenerates_on_save_and_survives_spec_errors(tmp_path: Path) -> N
     shutil.copytree(SPECS, specs)
     process = subprocess.Popen(
         [sys.executable, "-m", "generator", "watch", "--specs", str(specs), "--out", str(out)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         read_until(process, "dlrgen: watching")
@@ -105,7 +112,10 @@ def test_watch_regenerates_on_save_and_survives_spec_errors(tmp_path: Path) -> N
         text = spec.read_text(encoding="utf-8")
         spec.write_text(text.replace("Calls are being made.", "Calls are going out."), encoding="utf-8")
         read_until(process, "(rendered: itnio_voice)")
-        assert "Calls are going out." in (out / "dlr_itnio_voice" / "dlr_itnio_voice" / "statuses.py").read_text()
+        assert (
+            "Calls are going out."
+            in (out / "dlr_itnio_voice" / "dlr_itnio_voice" / "statuses.py").read_text()
+        )
 
         spec.write_text(text.replace("canonical: sending", "canonical: sendin"), encoding="utf-8")
         output = read_until(process, "left as it was")
@@ -125,7 +135,9 @@ def test_watch_regenerates_on_save_and_survives_spec_errors(tmp_path: Path) -> N
 def test_building_dlrgen_packages_the_generator_and_never_touches_generated(tmp_path: Path) -> None:
     project = tmp_path / "project"
     for name in ("generator", "templates", "specs", "generated"):
-        shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        shutil.copytree(
+            ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+        )
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, project / name)
     # A stale tree (the spec changed, generated/ did not) must stay exactly as it is.
@@ -134,9 +146,21 @@ def test_building_dlrgen_packages_the_generator_and_never_touches_generated(tmp_
     before = {p: p.read_bytes() for p in sorted((project / "generated").rglob("*")) if p.is_file()}
 
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
-         "-w", str(tmp_path / "dist"), str(project)],
-        capture_output=True, text=True, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--quiet",
+            "-w",
+            str(tmp_path / "dist"),
+            str(project),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     after = {p: p.read_bytes() for p in sorted((project / "generated").rglob("*")) if p.is_file()}
