@@ -22,7 +22,10 @@ from dlr_core.errors import (
     ParameterError,
     ProviderResponseError,
     RequestTimeout,
+    ResponseTooLarge,
     TransportError,
+    UnexpectedRedirect,
+    UnsafeLinkError,
     error_class,
 )
 from dlr_core.polling import PollingHints, PollResult
@@ -50,7 +53,10 @@ __all__ = [
     "RateLimited",
     "Receipt",
     "RequestTimeout",
+    "ResponseTooLarge",
     "RetryPolicy",
     "TransportError",
+    "UnexpectedRedirect",
+    "UnsafeLinkError",
     "error_class",
 ]

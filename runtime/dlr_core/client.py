@@ -4,6 +4,19 @@ typed model or a typed error.
 
 Generated clients are thin: their methods take typed keyword arguments, validate them
 with the generated parameter model, and call ``_call`` with the operation's description.
+
+What the client sends and reads is bounded, whatever the provider (or whoever answers in
+its place) does:
+
+- every request goes to the client's own origin (scheme, host and port): a link to the
+  next page that leads elsewhere is not followed (``UnsafeLinkError``), and redirects are
+  never followed, whatever the ``http_client`` says (``UnexpectedRedirect``);
+- an answer is read as a stream, at most ``max_response_bytes`` after decompression
+  (``ResponseTooLarge``), within ``timeout`` seconds for the whole attempt, reading the
+  body included (``RequestTimeout``);
+- JSON nested deeper than 64 levels is refused (``ProviderResponseError``), and errors
+  keep a bounded excerpt of the answer, with secrets scrubbed in their plain,
+  JSON-escaped and URL-encoded forms.
 """
 
 from __future__ import annotations
@@ -11,7 +24,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
+import zlib
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -25,14 +40,16 @@ from collections.abc import (
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from types import TracebackType
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 from typing import Any, Generic, TypeVar
 
+import anyio
 import httpx
 from pydantic import BaseModel, ValidationError
 from typing_extensions import Self
 
 from dlr_core.errors import (
+    EXCERPT_LIMIT,
     AuthenticationError,
     DlrError,
     ErrorTable,
@@ -44,13 +61,22 @@ from dlr_core.errors import (
     ProviderResponseError,
     RateLimited,
     RequestTimeout,
+    ResponseTooLarge,
     TransportError,
+    UnexpectedRedirect,
+    UnsafeLinkError,
     error_class,
 )
 from dlr_core.polling import PollingHints, PollResult
 from dlr_core.receipt import Receipt
 from dlr_core.request import PreparedRequest
-from dlr_core.retry import RetryPolicy, next_delay, parse_retry_after, resolve
+from dlr_core.retry import (
+    RetryPolicy,
+    may_have_consumed,
+    next_delay,
+    parse_retry_after,
+    resolve,
+)
 from dlr_core.signing import Signer
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -66,7 +92,21 @@ logger = logging.getLogger("dlr_core")
 
 _MISSING = object()
 _MIN_SCRUBBED_LENGTH = 6
+_MIN_SCRUBBED_LINE = 16
+_UNESCAPED_RUN = re.compile(r"[A-Za-z0-9+=_-]{%d,}" % _MIN_SCRUBBED_LINE)
+_REDACTED = "<redacted>"
 _BODY_EXCERPT = 200
+_LOCATION_EXCERPT = 200
+
+DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+"""The largest answer a client reads (after decompression), unless told otherwise."""
+MAX_JSON_DEPTH = 64
+"""Answers whose JSON nests deeper than this are refused (no provider needs half of it)."""
+_ACCEPT_ENCODING = "gzip, deflate"  # the encodings decoded here, in bounded pieces
+_PIECE = 64 * 1024  # most bytes decompressed at once
+_HEAD_BYTES = 64 * 1024  # the beginning of an oversized answer kept for its error
+_DEADLINE_GRACE = 0.25  # async: seconds past the budget before the attempt is cancelled
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True)
@@ -99,6 +139,10 @@ class OperationSpec:
     params: tuple[ParamSpec, ...]
     example: Any = None
     """The provider's documented example answer (the whole body), served by the mock."""
+    consuming: bool = False
+    """The operation reads a queue: the provider hands each record out once. A failed
+    attempt that may have reached the provider is then never retried (see
+    ``dlr_core.retry.may_have_consumed``)."""
 
 
 @dataclass(frozen=True)
@@ -154,12 +198,85 @@ class Paging(Generic[Model]):
     next_url: Callable[[Model], str | None] | None = None
 
 
+def _secret_forms(value: str) -> set[str]:
+    """The ways a secret can appear in an answer: as it is, JSON-escaped (``\\n``, ``\\/``,
+    ``\\uXXXX`` in either case, ``<>&`` as Go escapes them) and URL-encoded."""
+    forms = {value}
+    for ensure_ascii in (True, False):
+        escaped = json.dumps(value, ensure_ascii=ensure_ascii)[1:-1]
+        for form in (escaped, escaped.replace("/", "\\/")):
+            go = (
+                form.replace("<", "\\u003c")
+                .replace(">", "\\u003e")
+                .replace("&", "\\u0026")
+            )
+            for variant in (form, go):
+                forms.add(variant)
+                forms.add(
+                    re.sub(
+                        r"\\u[0-9a-fA-F]{4}",
+                        lambda m: "\\u" + m.group(0)[2:].upper(),
+                        variant,
+                    )
+                )
+    for encoded in (
+        quote(value, safe=""),
+        quote(value, safe="/"),
+        quote_plus(value, safe=""),
+        quote_plus(value, safe="/"),
+    ):
+        forms.add(encoded)
+        forms.add(re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), encoded))
+    return forms
+
+
+def _scrubbed_head(
+    pattern: re.Pattern[Any] | None,
+    data: Any,
+    marker: Any,
+    limit: int,
+    keep_clear: int,
+    longest: int,
+) -> tuple[Any, bool]:
+    """The beginning of ``data`` (str or bytes) with every match of ``pattern`` replaced by
+    ``marker``, at most ``limit`` long, and whether it is all of ``data``. Matches are
+    replaced whole before anything is cut, so no part of a secret is kept; nothing from
+    the last ``keep_clear`` characters of ``data`` (where a secret may be cut off) is.
+    Only what can reach the head is searched: ``longest`` bounds a match's length.
+    """
+    end = len(data) - keep_clear
+    pieces: list[Any] = []
+    size = position = 0
+    while pattern is not None and size < limit:
+        # A match that starts within the room left ends within ``longest`` after it.
+        window = min(len(data), position + (limit - size) + longest)
+        match = pattern.search(data, position, window)
+        if (
+            match is None
+            or match.start() >= end
+            or size + match.start() - position >= limit
+        ):
+            break
+        pieces += (data[position : match.start()], marker)
+        size += match.start() - position + len(marker)
+        position = match.end()
+    stop = max(position, min(end, position + max(0, limit - size)))
+    pieces.append(data[position:stop])
+    head = data[:0].join(pieces)
+    complete = keep_clear == 0 and stop >= len(data) and len(head) <= limit
+    return head[:limit], complete
+
+
 class Credentials:
-    """Credential values; secret ones never show in ``repr`` and are scrubbed from errors."""
+    """Credential values; secret ones never show in ``repr`` and are scrubbed from errors,
+    in their plain, JSON-escaped and URL-encoded forms (and, for multi-line secrets such
+    as PEM keys, line by line)."""
 
     def __init__(self, values: Mapping[str, str], secret: Iterable[str]) -> None:
         self._values = dict(values)
         self._secret = frozenset(secret)
+        self._patterns: tuple[re.Pattern[str], re.Pattern[bytes]] | None = None
+        self._longest = 0
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -179,15 +296,75 @@ class Credentials:
             if len(v := self._values.get(name, "")) >= _MIN_SCRUBBED_LENGTH
         ]
 
+    def _compiled(self) -> tuple[re.Pattern[str], re.Pattern[bytes]] | None:
+        if self._patterns is None:
+            forms: set[str] = set()
+            for value in self._scrubbable():
+                forms |= _secret_forms(value)
+                for line in value.splitlines() if "\n" in value else ():
+                    line = line.strip()
+                    if len(line) >= _MIN_SCRUBBED_LINE and not line.startswith("-----"):
+                        forms |= _secret_forms(line)
+                # Runs that no JSON escaping changes, however often applied (an answer
+                # quoting our JSON request inside its JSON, say): a key's base64 between
+                # slashes stays recognisable.
+                forms.update(_UNESCAPED_RUN.findall(value))
+            # Longest first: a whole secret is replaced before any of its lines.
+            ordered = sorted(
+                (f for f in forms if len(f) >= _MIN_SCRUBBED_LENGTH),
+                key=lambda f: (-len(f), f),
+            )
+            if not ordered:
+                return None
+            self._longest = max(len(f.encode("utf-8")) for f in ordered)
+            self._patterns = (
+                re.compile("|".join(map(re.escape, ordered))),
+                re.compile(b"|".join(re.escape(f.encode("utf-8")) for f in ordered)),
+            )
+        return self._patterns
+
     def scrub(self, text: str) -> str:
-        for value in self._scrubbable():
-            text = text.replace(value, "<redacted>")
-        return text
+        patterns = self._compiled()
+        return patterns[0].sub(_REDACTED, text) if patterns else text
 
     def scrub_bytes(self, data: bytes) -> bytes:
-        for value in self._scrubbable():
-            data = data.replace(value.encode("utf-8"), b"<redacted>")
-        return data
+        patterns = self._compiled()
+        return patterns[1].sub(_REDACTED.encode(), data) if patterns else data
+
+    def scrub_head(
+        self, data: bytes, limit: int, *, prefix: bool = False
+    ) -> tuple[bytes, bool]:
+        """At most ``limit`` scrubbed bytes from the beginning of ``data``, and whether
+        they are all of it. With ``prefix`` (``data`` is the beginning of a longer
+        answer), the end of ``data``, where a secret may be cut off, is left out."""
+        patterns = self._compiled()
+        keep_clear = max(0, self._longest - 1) if prefix else 0
+        head, complete = _scrubbed_head(
+            patterns[1] if patterns else None,
+            data,
+            _REDACTED.encode(),
+            limit,
+            keep_clear,
+            self._longest,
+        )
+        return bytes(head), complete and not prefix
+
+    def excerpt(self, text: str, limit: int = EXCERPT_LIMIT) -> str:
+        """``text`` scrubbed and, when long, cut to fit in ``limit`` with a marker."""
+        if len(text) <= limit // 2:
+            return self.scrub(text)  # a redaction grows a secret by 4 at most
+        patterns = self._compiled()
+        head, complete = _scrubbed_head(
+            patterns[0] if patterns else None,
+            text,
+            _REDACTED,
+            limit - 80,
+            0,
+            self._longest,
+        )
+        if complete:
+            return str(head)
+        return f"{head}... [truncated: {len(text)} characters in all]"
 
 
 def _utc_now() -> datetime:
@@ -261,8 +438,162 @@ def _class_for_status(status: int) -> type[ProviderError] | None:
     return None
 
 
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
+_INNERMOST = re.compile(rb"\[\]|\{\}")
+
+
+def _nested_deeper(content: bytes, limit: int) -> bool:
+    """Whether the JSON in ``content`` nests deeper than ``limit``, found without parsing:
+    strings are dropped, then innermost bracket pairs are removed ``limit`` times. Text
+    whose brackets do not pair up is left to the JSON parser to refuse."""
+    if content.count(b"[") + content.count(b"{") <= limit:
+        return False
+    brackets = _NOT_BRACKET.sub(b"", _JSON_STRING.sub(b"", content))
+    run = re.compile(rb"[\[{]{%d}" % (limit + 1))
+    for _ in range(limit):
+        if not brackets:
+            return False
+        if run.search(brackets):
+            return True
+        brackets, removed = _INNERMOST.subn(b"", brackets)
+        if not removed:
+            return False
+    return bool(brackets)
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    scheme = url.scheme.lower()
+    return (
+        scheme,
+        url.raw_host.decode("ascii").lower(),
+        url.port or _DEFAULT_PORTS.get(scheme),
+    )
+
+
+def _origin_text(origin: tuple[str, str, int | None]) -> str:
+    scheme, host, port = origin
+    return f"{scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+class _Unreadable(Exception):
+    """Reading an answer's body stopped at one of the client's limits."""
+
+
+class _TooSlow(_Unreadable):
+    pass
+
+
+class _TooLarge(_Unreadable):
+    def __init__(self, head: bytes, size: int) -> None:
+        super().__init__()
+        self.head = head
+        self.size = size
+
+
+class _BadEncoding(_Unreadable):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Inflater:
+    """gzip or deflate decoding that hands its output out in pieces of at most 64 KiB: a
+    few compressed bytes can stand for a gigabyte, which must never be held at once."""
+
+    def __init__(self, encoding: str) -> None:
+        self._encoding = encoding
+        self._deflate = encoding == "deflate"
+        wbits = zlib.MAX_WBITS if self._deflate else zlib.MAX_WBITS | 16
+        self._zlib = zlib.decompressobj(wbits)
+        self._fresh = True
+
+    def _decompress(self, data: bytes) -> bytes:
+        try:
+            return self._zlib.decompress(data, _PIECE)
+        except zlib.error:
+            if self._deflate and self._fresh:
+                # Some servers send raw deflate, without the zlib wrapper.
+                self._fresh = False
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                return self._decompress(data)
+            raise _BadEncoding(
+                f"the answer's {self._encoding} encoding is corrupt"
+            ) from None
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        if self._zlib.eof:
+            return  # bytes after the end of the compressed stream are ignored
+        out = self._decompress(data)
+        self._fresh = False
+        while True:
+            if out:
+                yield out
+            tail = self._zlib.unconsumed_tail
+            if self._zlib.eof or (not tail and len(out) < _PIECE):
+                return
+            out = self._decompress(tail)
+
+
+class _BodyReader:
+    """An answer's body, read chunk by chunk under a size cap (counting decoded bytes)
+    and a deadline (checked between chunks)."""
+
+    def __init__(self, content_encoding: str, limit: int, deadline: float) -> None:
+        encodings = [
+            e.strip().lower()
+            for e in content_encoding.split(",")
+            if e.strip().lower() not in ("", "identity")
+        ]
+        if len(encodings) > 1 or (
+            encodings and encodings[0] not in ("gzip", "x-gzip", "deflate")
+        ):
+            raise _BadEncoding(
+                f"the answer's Content-Encoding {content_encoding[:100]!r} is not "
+                f"supported (asked for {_ACCEPT_ENCODING})"
+            )
+        self._inflater = _Inflater(encodings[0]) if encodings else None
+        self._limit = limit
+        self._deadline = deadline
+        self._parts: list[bytes] = []
+        self._size = 0
+
+    def feed(self, data: bytes) -> None:
+        if time.monotonic() > self._deadline:
+            raise _TooSlow()
+        if self._inflater is None:
+            self._add(data)
+            return
+        for piece in self._inflater.decode(data):
+            self._add(piece)
+
+    def finish(self) -> bytes:
+        if time.monotonic() > self._deadline:
+            raise _TooSlow()
+        return b"".join(self._parts)
+
+    def _add(self, piece: bytes) -> None:
+        self._size += len(piece)
+        if self._size > self._limit:
+            head: list[bytes] = []
+            for part in [*self._parts, piece]:
+                head.append(part)
+                if sum(map(len, head)) >= _HEAD_BYTES:
+                    break
+            self._parts.clear()
+            raise _TooLarge(b"".join(head), self._size)
+        self._parts.append(piece)
+
+
 class ClientCore:
-    """State and request logic shared by the sync and async clients."""
+    """State and request logic shared by the sync and async clients.
+
+    ``timeout`` is the budget of one attempt in seconds, from sending to the last byte of
+    the answer; ``max_response_bytes`` caps an answer's size after decompression. (The
+    async client cancels an attempt 0.25 s past its budget, wherever it is; the sync
+    client checks the budget as the body arrives, while a status line and headers sent a
+    byte at a time are bounded only by httpx's timeout for each read.)
+    """
 
     def __init__(
         self,
@@ -276,6 +607,7 @@ class ClientCore:
         retries: Retries,
         clock: Clock | None,
         nonce: Nonce | None,
+        max_response_bytes: int | None = None,
     ) -> None:
         self._api = api
         server = server or api.default_server
@@ -299,8 +631,16 @@ class ClientCore:
                 f"{api.provider} has one endpoint per account: pass base_url"
             )
         self.base_url = (base_url or api.servers[server]).rstrip("/")
+        self._origin = _origin(httpx.URL(self.base_url))
         self.auth_scheme = scheme
         self.timeout = timeout
+        self.max_response_bytes = (
+            DEFAULT_MAX_RESPONSE_BYTES
+            if max_response_bytes is None
+            else max_response_bytes
+        )
+        if self.max_response_bytes <= 0:
+            raise ValueError("max_response_bytes must be positive")
         self.retry_policy = resolve(retries, api.retry)
         given = {
             name: value for name, value in credentials.items() if value is not None
@@ -347,9 +687,10 @@ class ClientCore:
     def _prepare(
         self, operation: OperationSpec, params: BaseModel, url: str | None = None
     ) -> PreparedRequest:
-        """The signed request for a call; with ``url`` (a next-page link), a GET of that
-        URL instead of the operation's own parameters."""
+        """The signed request for a call; with ``url`` (a next-page link, resolved by
+        ``_next_link``), a GET of that URL instead of the operation's own parameters."""
         if url is not None:
+            self._check_origin(httpx.URL(url), "the link to the next page")
             request = PreparedRequest.from_url("GET", url, self.base_url)
         else:
             request = self._build(operation, params)
@@ -366,6 +707,132 @@ class ClientCore:
             nonce=self._nonce,
         ).sign(request)
         return request
+
+    def _check_origin(self, url: httpx.URL, what: str) -> None:
+        """Refuse to send anything (credentials included) outside the client's origin."""
+        origin = _origin(url)
+        if origin != self._origin:
+            shown = self._credentials.scrub(_origin_text(origin))
+            raise UnsafeLinkError(
+                f"{what} leads to {shown}, not to {_origin_text(self._origin)}: not "
+                "followed, since the request would carry the credentials there",
+                provider=self._api.provider,
+                origin=shown,
+            )
+
+    def _next_link(self, current: str, link: str) -> str:
+        """The absolute URL of a next-page link (resolved against the URL of the page that
+        gave it), when it stays on the client's origin; UnsafeLinkError otherwise."""
+        try:
+            target = httpx.URL(current).join(link)
+        except (httpx.InvalidURL, ValueError, TypeError):
+            shown = self._credentials.excerpt(str(link), _LOCATION_EXCERPT)
+            raise ProviderResponseError(
+                f"the link to the next page is not a URL: {shown!r}",
+                provider=self._api.provider,
+            ) from None
+        self._check_origin(target, "the link to the next page")
+        return str(target)
+
+    def _outgoing(
+        self, http: httpx.Client | httpx.AsyncClient, request: PreparedRequest
+    ) -> httpx.Request:
+        """The httpx request for a prepared one, checked to go to the client's origin."""
+        headers = dict(request.headers)
+        if not any(name.lower() == "accept-encoding" for name in headers):
+            headers["Accept-Encoding"] = _ACCEPT_ENCODING
+        outgoing = http.build_request(
+            request.method,
+            request.url,
+            headers=headers,
+            content=request.body(),
+            timeout=self.timeout,
+        )
+        self._check_origin(outgoing.url, "the request")
+        return outgoing
+
+    def _open_body(self, response: httpx.Response, started: float) -> _BodyReader:
+        """Check an answer's status line and headers, and get ready to read its body
+        within what is left of the attempt's budget."""
+        status = response.status_code
+        if 300 <= status < 400:
+            location = response.headers.get("Location")
+            shown = (
+                self._credentials.excerpt(location, _LOCATION_EXCERPT)
+                if location is not None
+                else None
+            )
+            raise UnexpectedRedirect(
+                f"HTTP {status}: the provider redirects to {shown!r}; a signed request is "
+                "never redirected, since the credentials would go along",
+                provider=self._api.provider,
+                http_status=status,
+                location=shown,
+            )
+        deadline = started + self.timeout
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _TooSlow()
+        # httpx waits up to the read timeout for each chunk: no longer than what is left.
+        timeouts = response.request.extensions.get("timeout")
+        if isinstance(timeouts, dict):
+            read = timeouts.get("read")
+            timeouts["read"] = remaining if read is None else min(read, remaining)
+        return _BodyReader(
+            # A body read already (by an in-memory transport or an event hook) is decoded.
+            (
+                ""
+                if response.is_stream_consumed
+                else response.headers.get("Content-Encoding", "")
+            ),
+            self.max_response_bytes,
+            deadline,
+        )
+
+    @staticmethod
+    def _read_already(response: httpx.Response) -> list[bytes] | None:
+        """The body of a response read before it came here, or None to stream it."""
+        if not response.is_stream_consumed:
+            return None
+        try:
+            return [response.content]
+        except httpx.ResponseNotRead:
+            raise _BadEncoding("the answer's body was consumed elsewhere") from None
+
+    def _unreadable(
+        self, problem: _Unreadable, request: PreparedRequest, status: int
+    ) -> DlrError:
+        """The typed error for an answer whose body went past a limit."""
+        if isinstance(problem, _TooLarge):
+            head, _ = self._credentials.scrub_head(
+                problem.head, EXCERPT_LIMIT, prefix=True
+            )
+            return ResponseTooLarge(
+                f"HTTP {status}: the answer is larger than max_response_bytes "
+                f"({self.max_response_bytes} bytes after decompression); reading stopped",
+                provider=self._api.provider,
+                http_status=status,
+                limit=self.max_response_bytes,
+                raw_body=head,
+                raw_body_length=problem.size,
+            )
+        if isinstance(problem, _BadEncoding):
+            return ProviderResponseError(
+                f"HTTP {status}: {problem.reason}",
+                provider=self._api.provider,
+                http_status=status,
+            )
+        return RequestTimeout(
+            f"{self._api.provider}: no whole answer within {self.timeout}s from "
+            f"{request.method} {request.base_url}{request.path}"
+        )
+
+    def _raw_body(self, content: bytes) -> dict[str, Any]:
+        """``raw_body`` (and ``raw_body_length`` when cut) for an error: scrubbed, bounded."""
+        head, complete = self._credentials.scrub_head(content, EXCERPT_LIMIT)
+        if complete:
+            return {"raw_body": head}
+        return {"raw_body": head, "raw_body_length": len(content)}
 
     def _build(self, operation: OperationSpec, params: BaseModel) -> PreparedRequest:
         values = params.model_dump()
@@ -422,19 +889,30 @@ class ClientCore:
 
     # -- responses ----------------------------------------------------------------------
 
-    def _parse(self, response: httpx.Response, model: type[Model]) -> Model:
+    def _parse(
+        self,
+        status: int,
+        headers: httpx.Headers,
+        content: bytes,
+        model: type[Model],
+    ) -> Model:
         try:
-            return self._read(response.status_code, response.content, model)
+            return self._read(status, content, model)
         except ProviderError as error:
             error.retry_after = parse_retry_after(
-                response.headers.get("Retry-After"), self._clock()
+                headers.get("Retry-After"), self._clock()
             )
             raise
 
     def _read(self, status: int, content: bytes, model: type[Model]) -> Model:
         envelope = self._api.envelope
+        too_deep = f"the answer nests deeper than {MAX_JSON_DEPTH} levels"
+        if _nested_deeper(content, MAX_JSON_DEPTH):
+            raise self._error_for_status(status, content, too_deep)
         try:
             body = json.loads(content)
+        except RecursionError:
+            raise self._error_for_status(status, content, too_deep) from None
         except ValueError:
             raise self._error_for_status(
                 status, content, "the answer is not JSON"
@@ -471,17 +949,19 @@ class ClientCore:
             payload = None if payload is _MISSING else payload
         try:
             return model.model_validate(payload)
+        except RecursionError:
+            raise self._error_for_status(status, content, too_deep) from None
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or model.__name__}: {e['msg']}"
                 for e in exc.errors()[:3]
             )
             raise ProviderResponseError(
-                f"unexpected {model.__name__}: {problems}",
+                self._credentials.excerpt(f"unexpected {model.__name__}: {problems}"),
                 provider=self._api.provider,
                 request_id=request_id,
                 http_status=status,
-                raw_body=self._credentials.scrub_bytes(content),
+                **self._raw_body(content),
             ) from None
 
     def _envelope_error(
@@ -506,13 +986,17 @@ class ClientCore:
         )
         fallback = info.description if info else "the provider reported an error"
         return cls(
-            self._credentials.scrub(message or fallback),
+            self._credentials.excerpt(message or fallback),
             provider=self._api.provider,
-            code=code,
-            request_id=request_id,
+            code=None if code is None else self._credentials.excerpt(code, 200),
+            request_id=(
+                None
+                if request_id is None
+                else self._credentials.excerpt(request_id, 200)
+            ),
             http_status=status,
             retryable=info.retryable if info else (status == 429 or status >= 500),
-            raw_body=self._credentials.scrub_bytes(content),
+            **self._raw_body(content),
         )
 
     def _error_for_status(
@@ -520,23 +1004,39 @@ class ClientCore:
     ) -> ProviderError:
         """An error from the HTTP status alone, for answers without a readable envelope."""
         cls = _class_for_status(status) or ProviderResponseError
-        excerpt = content[:_BODY_EXCERPT].decode("utf-8", errors="replace")
+        # Scrubbed before it is cut, so that no part of a secret is left at the cut.
+        head, _ = self._credentials.scrub_head(content, _BODY_EXCERPT)
+        excerpt = head.decode("utf-8", errors="replace")
         return cls(
             self._credentials.scrub(f"HTTP {status}: {problem}: {excerpt!r}"),
             provider=self._api.provider,
             http_status=status,
             retryable=status == 429 or status >= 500,
-            raw_body=self._credentials.scrub_bytes(content),
+            **self._raw_body(content),
         )
 
     def _elapsed(self, started: datetime) -> float:
         return (self._clock() - started).total_seconds()
 
     def _retry_delay(
-        self, policy: RetryPolicy, error: DlrError, attempt: int, started: datetime
+        self,
+        policy: RetryPolicy,
+        error: DlrError,
+        attempt: int,
+        started: datetime,
+        operation: OperationSpec,
     ) -> float | None:
         error.attempts = attempt
-        delay = next_delay(policy, error, attempt, self._elapsed(started))
+        if operation.consuming and may_have_consumed(error):
+            self._mark_consumed(error, operation)
+            return None
+        delay = next_delay(
+            policy,
+            error,
+            attempt,
+            self._elapsed(started),
+            consuming=operation.consuming,
+        )
         if delay is not None:
             logger.info(
                 "%s: attempt %d failed (%s); retrying in %.2fs",
@@ -569,16 +1069,36 @@ class ClientCore:
             )
         return first, every, limit
 
+    @staticmethod
+    def _mark_consumed(error: DlrError, operation: OperationSpec) -> None:
+        """Say on a failed queue read that its batch may be gone (and why no retry)."""
+        note = (
+            f" [{operation.name} reads a queue: the provider may have handed this batch "
+            "out already, so it was not retried; its records may be lost]"
+        )
+        error.may_have_consumed = True
+        if isinstance(error, ProviderError):
+            error.message += note
+            error.args = (error.message,)
+        else:
+            error.args = (f"{error.args[0] if error.args else ''}{note}",)
+
     def _transport_error(
         self, exc: httpx.HTTPError, request: PreparedRequest
     ) -> TransportError:
         target = f"{request.method} {request.base_url}{request.path}"
+        # Only these fail before the request could leave: no connection, none free.
+        sent = not isinstance(
+            exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+        )
         if isinstance(exc, httpx.TimeoutException):
             return RequestTimeout(
-                f"{self._api.provider}: no answer within {self.timeout}s from {target}"
+                f"{self._api.provider}: no answer within {self.timeout}s from {target}",
+                request_sent=sent,
             )
         return TransportError(
-            f"{self._api.provider}: {type(exc).__name__} calling {target}"
+            f"{self._api.provider}: {type(exc).__name__} calling {target}",
+            request_sent=sent,
         )
 
     def _log(self, request: PreparedRequest, status: int, started: float) -> None:
@@ -625,7 +1145,7 @@ class SyncClientBase(ClientCore):
             try:
                 return self._attempt(operation, params, model, url)
             except (ProviderError, TransportError) as error:
-                delay = self._retry_delay(policy, error, attempt, started)
+                delay = self._retry_delay(policy, error, attempt, started, operation)
                 if delay is None:
                     raise
             self._sleep(delay)
@@ -639,19 +1159,26 @@ class SyncClientBase(ClientCore):
     ) -> Model:
         # Signed afresh for every attempt: a new timestamp and nonce.
         request = self._prepare(operation, params, url)
+        outgoing = self._outgoing(self._http, request)
         started = time.monotonic()
         try:
-            response = self._http.request(
-                request.method,
-                request.url,
-                headers=request.headers,
-                content=request.body(),
-                timeout=self.timeout,
-            )
+            # Never redirected, whatever the http_client says: see _open_body.
+            response = self._http.send(outgoing, stream=True, follow_redirects=False)
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, request) from None
+        try:
+            body = self._open_body(response, started)
+            for chunk in self._read_already(response) or response.iter_raw():
+                body.feed(chunk)
+            content = body.finish()
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, request) from None
+        except _Unreadable as problem:
+            raise self._unreadable(problem, request, response.status_code) from None
+        finally:
+            response.close()
         self._log(request, response.status_code, started)
-        return self._parse(response, model)
+        return self._parse(response.status_code, response.headers, content, model)
 
     def _pages(
         self,
@@ -671,9 +1198,11 @@ class SyncClientBase(ClientCore):
             yield params, result
             count = len(paging.items(result))
             if paging.next_url is not None:
-                url = paging.next_url(result)
-                if not url or count == 0:
+                link = paging.next_url(result)
+                if not link or count == 0:
                     return
+                # Followed only on the client's own origin (UnsafeLinkError otherwise).
+                url = self._next_link(url or self._build(operation, params).url, link)
                 continue
             seen += count
             total = paging.total(result) if paging.total is not None else None
@@ -748,7 +1277,7 @@ class AsyncClientBase(ClientCore):
             try:
                 return await self._attempt(operation, params, model, url)
             except (ProviderError, TransportError) as error:
-                delay = self._retry_delay(policy, error, attempt, started)
+                delay = self._retry_delay(policy, error, attempt, started, operation)
                 if delay is None:
                     raise
             await self._sleep(delay)
@@ -762,19 +1291,38 @@ class AsyncClientBase(ClientCore):
     ) -> Model:
         # Signed afresh for every attempt: a new timestamp and nonce.
         request = self._prepare(operation, params, url)
+        outgoing = self._outgoing(self._http, request)
         started = time.monotonic()
+        response: httpx.Response | None = None
         try:
-            response = await self._http.request(
-                request.method,
-                request.url,
-                headers=request.headers,
-                content=request.body(),
-                timeout=self.timeout,
-            )
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc, request) from None
+            # The whole attempt, headers included, within the budget (and a little grace
+            # for the deadline checks between chunks to speak first).
+            with anyio.fail_after(self.timeout + _DEADLINE_GRACE):
+                try:
+                    # Never redirected, whatever the http_client says: see _open_body.
+                    response = await self._http.send(
+                        outgoing, stream=True, follow_redirects=False
+                    )
+                    body = self._open_body(response, started)
+                    read = self._read_already(response)
+                    for chunk in read or ():
+                        body.feed(chunk)
+                    if read is None:
+                        async for chunk in response.aiter_raw():
+                            body.feed(chunk)
+                    content = body.finish()
+                except httpx.HTTPError as exc:
+                    raise self._transport_error(exc, request) from None
+        except TimeoutError:
+            raise self._unreadable(_TooSlow(), request, 0) from None
+        except _Unreadable as problem:
+            status = response.status_code if response is not None else 0
+            raise self._unreadable(problem, request, status) from None
+        finally:
+            if response is not None:
+                await response.aclose()
         self._log(request, response.status_code, started)
-        return self._parse(response, model)
+        return self._parse(response.status_code, response.headers, content, model)
 
     async def _pages(
         self,
@@ -794,9 +1342,11 @@ class AsyncClientBase(ClientCore):
             yield params, result
             count = len(paging.items(result))
             if paging.next_url is not None:
-                url = paging.next_url(result)
-                if not url or count == 0:
+                link = paging.next_url(result)
+                if not link or count == 0:
                     return
+                # Followed only on the client's own origin (UnsafeLinkError otherwise).
+                url = self._next_link(url or self._build(operation, params).url, link)
                 continue
             seen += count
             total = paging.total(result) if paging.total is not None else None

@@ -67,17 +67,37 @@ class ErrorTable:
         return None
 
 
+EXCERPT_LIMIT = 4096
+"""Most characters of ``message`` and bytes of ``raw_body`` an error keeps; the rest is cut
+and marked, so that an enormous answer never makes an enormous error."""
+
+
+def bounded_message(message: str, limit: int = EXCERPT_LIMIT) -> str:
+    """``message`` cut to ``limit`` characters, saying so and how long it was."""
+    if len(message) <= limit:
+        return message
+    return f"{message[:limit]}... [truncated: {len(message)} characters in all]"
+
+
 class DlrError(Exception):
     """Base of every error raised by dlrgen's packages."""
 
     attempts: int = 1
     """How many requests were made before giving up (retries included)."""
+    may_have_consumed: bool = False
+    """True when the failed call read a queue (a ``consuming`` operation) and the provider
+    may have handed the records out already: they may be lost, so it was not retried."""
 
 
 class ProviderError(DlrError):
     """The provider answered with an error; subclasses say which kind.
 
     ``raw_body`` keeps the provider's answer for diagnosis; it is not part of ``str()``.
+    Both ``message`` and ``raw_body`` are bounded: past ``EXCERPT_LIMIT`` (4 KiB) they are
+    cut and end with a ``[truncated: ...]`` marker; ``raw_body_length`` is the length of
+    the whole answer as received, and ``raw_body_truncated`` says whether it was cut.
+    Pass ``raw_body_length`` only with a ``raw_body`` that is the beginning of a longer
+    answer.
     """
 
     kind = ErrorKind.PROVIDER_ERROR
@@ -93,7 +113,9 @@ class ProviderError(DlrError):
         retryable: bool = False,
         raw_body: bytes = b"",
         retry_after: float | None = None,
+        raw_body_length: int | None = None,
     ) -> None:
+        message = bounded_message(message)
         super().__init__(message)
         self.message = message
         self.provider = provider
@@ -101,7 +123,21 @@ class ProviderError(DlrError):
         self.request_id = request_id
         self.http_status = http_status
         self.retryable = retryable
-        self.raw_body = raw_body
+        # ``raw_body_length`` given: ``raw_body`` is only the beginning of the answer.
+        self.raw_body_length = (
+            len(raw_body) if raw_body_length is None else raw_body_length
+        )
+        """How many bytes the answer had (as far as it was read)."""
+        kept = raw_body[:EXCERPT_LIMIT]
+        self.raw_body_truncated = (
+            len(raw_body) > len(kept) or raw_body_length is not None
+        )
+        """Whether ``raw_body`` is only the beginning of the answer."""
+        if self.raw_body_truncated:
+            kept += (f"\n[truncated: {self.raw_body_length} bytes received]").encode(
+                "ascii"
+            )
+        self.raw_body = kept
         self.retry_after = retry_after
         """Seconds the provider asked to wait (Retry-After), if it said."""
 
@@ -167,6 +203,52 @@ class ProviderResponseError(ProviderError):
     """The response could not be understood: not JSON, or not the shape the spec describes."""
 
 
+class UnsafeLinkError(ProviderResponseError):
+    """The provider's link to the next page leads to another origin (scheme, host or
+    port) than the client's: it is not followed, since the request would carry the
+    credentials there. ``origin`` names where it leads."""
+
+    def __init__(self, message: str, *, provider: str, origin: str) -> None:
+        super().__init__(message, provider=provider)
+        self.origin = origin
+
+
+class UnexpectedRedirect(ProviderResponseError):
+    """The provider answered with a redirect (3xx). Signed requests never follow one:
+    the signature and credentials are for the provider's own endpoint. ``location`` is
+    an excerpt of where it pointed."""
+
+    def __init__(
+        self, message: str, *, provider: str, http_status: int, location: str | None
+    ) -> None:
+        super().__init__(message, provider=provider, http_status=http_status)
+        self.location = location
+
+
+class ResponseTooLarge(ProviderResponseError):
+    """The answer was larger than the client's ``max_response_bytes`` (counted after
+    decompression); reading stopped there. ``raw_body`` holds its beginning."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        http_status: int,
+        limit: int,
+        raw_body: bytes,
+        raw_body_length: int,
+    ) -> None:
+        super().__init__(
+            message,
+            provider=provider,
+            http_status=http_status,
+            raw_body=raw_body,
+            raw_body_length=raw_body_length,
+        )
+        self.limit = limit
+
+
 class ParameterError(DlrError, ValueError):
     """A parameter breaks the spec's constraints; raised before anything is sent."""
 
@@ -177,13 +259,22 @@ class ParameterError(DlrError, ValueError):
 
 
 class TransportError(DlrError):
-    """The request did not get an answer (connection refused, reset, TLS failure)."""
+    """The request did not get an answer (connection refused, reset, TLS failure).
+
+    ``request_sent`` is False only when the failure came before the request could have
+    reached the provider (no connection could be made, or none was free in the pool).
+    """
 
     retryable = True
 
+    def __init__(self, message: str, *, request_sent: bool = True) -> None:
+        super().__init__(message)
+        self.request_sent = request_sent
+
 
 class RequestTimeout(TransportError):
-    """No answer within the timeout."""
+    """No whole answer within the timeout (the budget of one attempt, reading the
+    answer included)."""
 
 
 _CLASSES: dict[ErrorKind, type[ProviderError]] = {

@@ -4,11 +4,20 @@ Exponential backoff with full jitter (a random wait between 0 and the capped exp
 bounded by a number of attempts and a total deadline; a provider's Retry-After is honoured.
 Errors that another attempt cannot fix (authentication, permission, parameters, clock skew)
 are never retried, whatever the spec says.
+
+Operations that read a queue (``consuming`` in the spec: the provider hands each record
+out once) are retried only when the failed attempt cannot have drained the queue: the
+request never left (no connection could be made) or the provider refused it outright
+(rate limits, including HTTP 429 with Retry-After, and other 4xx refusals, which are not
+retried anyway). A timeout, a 5xx, a retryable provider error or an unreadable answer
+may come after the provider handed the batch out: retrying would get the next (often
+empty) batch and lose this one, so it is raised instead, marked ``may_have_consumed``.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
@@ -23,7 +32,9 @@ from dlr_core.errors import (
     PermissionDenied,
     ProviderError,
     ProviderResponseError,
+    RateLimited,
     TransportError,
+    UnsafeLinkError,
 )
 
 _NEVER_RETRIED = (
@@ -35,6 +46,19 @@ _NEVER_RETRIED = (
     ParameterError,
     ProviderResponseError,
 )
+# Answers that refuse the request: whatever the operation, nothing was handed out.
+_REFUSALS = (
+    AuthenticationError,
+    PermissionDenied,
+    RateLimited,
+    InvalidRequest,
+    ClockSkew,
+    NotFound,
+    ParameterError,
+    UnsafeLinkError,  # raised before anything is sent
+)
+# Retry-After in seconds: ASCII digits only (str.isdigit would take "٣" or "²").
+_RETRY_AFTER_SECONDS = re.compile(r"[0-9]{1,10}")
 
 
 @dataclass(frozen=True)
@@ -83,11 +107,35 @@ def is_retryable(error: DlrError, policy: RetryPolicy) -> bool:
     return False
 
 
+def may_have_consumed(error: DlrError) -> bool:
+    """Whether the provider may have handled the failed request: it got through and was
+    not refused. For an operation that reads a queue, the records may be gone."""
+    if isinstance(error, TransportError):
+        return error.request_sent
+    if isinstance(error, _REFUSALS):
+        return False
+    if isinstance(error, ProviderError):
+        return error.http_status != 429
+    return False
+
+
 def next_delay(
-    policy: RetryPolicy, error: DlrError, attempt: int, elapsed: float
+    policy: RetryPolicy,
+    error: DlrError,
+    attempt: int,
+    elapsed: float,
+    *,
+    consuming: bool = False,
 ) -> float | None:
-    """Seconds to wait before the next attempt, or None to give up and raise ``error``."""
+    """Seconds to wait before the next attempt, or None to give up and raise ``error``.
+
+    With ``consuming`` (the operation reads a queue), an attempt that may have drained it
+    is never retried (see ``may_have_consumed``); a connect failure or a rate limit still
+    is, Retry-After included, since the provider did not hand anything out.
+    """
     if attempt >= policy.max_attempts or not is_retryable(error, policy):
+        return None
+    if consuming and may_have_consumed(error):
         return None
     delay = policy.backoff(attempt)
     retry_after = error.retry_after if isinstance(error, ProviderError) else None
@@ -99,15 +147,18 @@ def next_delay(
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Retry-After as seconds: either a number of seconds or an HTTP date."""
+    """Retry-After as seconds: either a number of seconds (ASCII digits) or an HTTP date;
+    None for anything else, which is ignored."""
     if not value:
         return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
+    value = value.strip(" \t")
+    if _RETRY_AFTER_SECONDS.fullmatch(value):
+        return float(int(value))
+    if not value.isascii() or len(value) > 64:
+        return None
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
