@@ -432,7 +432,8 @@ def _extend(path: Path, brand: _Located, chain: tuple[Path, ...]) -> _Located:
             None, brand.source, base.problems or [brand.source.problem(where, "the base is unreadable")]
         )
     source = SourceMap(brand.source.file)
-    data = _merge_patch(base.data, brand.data)
+    # A package's identity is its own: a brand never inherits its base's name or version.
+    data = _merge_patch({k: v for k, v in base.data.items() if k != "package"}, brand.data)
     _relocate(data, (), base.source, brand.source, source)
     return _Located(data, source, [], base.refused + brand.refused)
 

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from dlr_core import signing
+from dlr_core import retry, signing
 
 from generator import model as m
 from generator.canonical import CANONICAL_BY_VALUE

@@ -205,6 +205,7 @@ def provider_context(provider: m.Provider) -> dict[str, Any]:
         "distribution": provider.distribution_name,
         "runtime_requirement": runtime_requirement(provider),
         "model_classes": model_classes,
+        "receipt_functions": receipt_functions,
         "status_exports": status_exports,
         "package_exports": package_exports,
         "receipt_helpers": receipt_helpers,

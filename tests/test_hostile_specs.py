@@ -409,3 +409,10 @@ def test_a_package_generated_from_hostile_text_passes_mypy_strict(tmp_path: Path
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_spec_without_receipts_generates_a_package_that_imports(tmp_path: Path) -> None:
+    """Found by the mutation test: no operation with receipts left an empty import list."""
+    data = copy.deepcopy(SEED_DATA)
+    del data["operations"]["query_recall_flow_detail"]["receipts"]
+    assert _generate_and_import(tmp_path, _write_spec(tmp_path, data)) == []

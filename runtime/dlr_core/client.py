@@ -205,11 +205,7 @@ def _secret_forms(value: str) -> set[str]:
     for ensure_ascii in (True, False):
         escaped = json.dumps(value, ensure_ascii=ensure_ascii)[1:-1]
         for form in (escaped, escaped.replace("/", "\\/")):
-            go = (
-                form.replace("<", "\\u003c")
-                .replace(">", "\\u003e")
-                .replace("&", "\\u0026")
-            )
+            go = form.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             for variant in (form, go):
                 forms.add(variant)
                 forms.add(
@@ -251,11 +247,7 @@ def _scrubbed_head(
         # A match that starts within the room left ends within ``longest`` after it.
         window = min(len(data), position + (limit - size) + longest)
         match = pattern.search(data, position, window)
-        if (
-            match is None
-            or match.start() >= end
-            or size + match.start() - position >= limit
-        ):
+        if match is None or match.start() >= end or size + match.start() - position >= limit:
             break
         pieces += (data[position : match.start()], marker)
         size += match.start() - position + len(marker)
@@ -290,11 +282,7 @@ class Credentials:
 
     def _scrubbable(self) -> list[str]:
         # Very short values would mangle ordinary words; no real secret is that short.
-        return [
-            v
-            for name in self._secret
-            if len(v := self._values.get(name, "")) >= _MIN_SCRUBBED_LENGTH
-        ]
+        return [v for name in self._secret if len(v := self._values.get(name, "")) >= _MIN_SCRUBBED_LENGTH]
 
     def _compiled(self) -> tuple[re.Pattern[str], re.Pattern[bytes]] | None:
         if self._patterns is None:
@@ -331,9 +319,7 @@ class Credentials:
         patterns = self._compiled()
         return patterns[1].sub(_REDACTED.encode(), data) if patterns else data
 
-    def scrub_head(
-        self, data: bytes, limit: int, *, prefix: bool = False
-    ) -> tuple[bytes, bool]:
+    def scrub_head(self, data: bytes, limit: int, *, prefix: bool = False) -> tuple[bytes, bool]:
         """At most ``limit`` scrubbed bytes from the beginning of ``data``, and whether
         they are all of it. With ``prefix`` (``data`` is the beginning of a longer
         answer), the end of ``data``, where a secret may be cut off, is left out."""
@@ -416,9 +402,7 @@ def _seconds(value: Any, default: float) -> float:
 
 
 def _poll_result(receipts: list[Receipt]) -> PollResult:
-    return PollResult(
-        receipts=receipts, open=[r for r in receipts if not r.status.is_final]
-    )
+    return PollResult(receipts=receipts, open=[r for r in receipts if not r.status.is_final])
 
 
 def _class_for_status(status: int) -> type[ProviderError] | None:
@@ -517,9 +501,7 @@ class _Inflater:
                 self._fresh = False
                 self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
                 return self._decompress(data)
-            raise _BadEncoding(
-                f"the answer's {self._encoding} encoding is corrupt"
-            ) from None
+            raise _BadEncoding(f"the answer's {self._encoding} encoding is corrupt") from None
 
     def decode(self, data: bytes) -> Iterator[bytes]:
         if self._zlib.eof:
@@ -545,9 +527,7 @@ class _BodyReader:
             for e in content_encoding.split(",")
             if e.strip().lower() not in ("", "identity")
         ]
-        if len(encodings) > 1 or (
-            encodings and encodings[0] not in ("gzip", "x-gzip", "deflate")
-        ):
+        if len(encodings) > 1 or (encodings and encodings[0] not in ("gzip", "x-gzip", "deflate")):
             raise _BadEncoding(
                 f"the answer's Content-Encoding {content_encoding[:100]!r} is not "
                 f"supported (asked for {_ACCEPT_ENCODING})"
@@ -612,39 +592,27 @@ class ClientCore:
         self._api = api
         server = server or api.default_server
         if server not in api.servers:
-            raise ValueError(
-                f"unknown server {server!r}; choose one of: {', '.join(api.servers)}"
-            )
+            raise ValueError(f"unknown server {server!r}; choose one of: {', '.join(api.servers)}")
         scheme = auth_scheme or api.default_scheme
         if scheme not in api.auth_schemes:
-            raise ValueError(
-                f"unknown auth scheme {scheme!r}; choose one of: {', '.join(api.auth_schemes)}"
-            )
+            raise ValueError(f"unknown auth scheme {scheme!r}; choose one of: {', '.join(api.auth_schemes)}")
         needed = [*api.credentials, *api.scheme_credentials.get(scheme, ())]
         for name in dict.fromkeys(needed):
             if not credentials.get(name):
-                raise ValueError(
-                    f"credential {name!r} is required (auth scheme {scheme!r})"
-                )
+                raise ValueError(f"credential {name!r} is required (auth scheme {scheme!r})")
         if api.require_base_url and not base_url:
-            raise ValueError(
-                f"{api.provider} has one endpoint per account: pass base_url"
-            )
+            raise ValueError(f"{api.provider} has one endpoint per account: pass base_url")
         self.base_url = (base_url or api.servers[server]).rstrip("/")
         self._origin = _origin(httpx.URL(self.base_url))
         self.auth_scheme = scheme
         self.timeout = timeout
         self.max_response_bytes = (
-            DEFAULT_MAX_RESPONSE_BYTES
-            if max_response_bytes is None
-            else max_response_bytes
+            DEFAULT_MAX_RESPONSE_BYTES if max_response_bytes is None else max_response_bytes
         )
         if self.max_response_bytes <= 0:
             raise ValueError("max_response_bytes must be positive")
         self.retry_policy = resolve(retries, api.retry)
-        given = {
-            name: value for name, value in credentials.items() if value is not None
-        }
+        given = {name: value for name, value in credentials.items() if value is not None}
         self._credentials = Credentials(given, api.secret_credentials)
         self._clock = clock or _utc_now
         self._nonce = nonce
@@ -654,18 +622,14 @@ class ClientCore:
 
     # -- parameters ---------------------------------------------------------------------
 
-    def _params(
-        self, operation: OperationSpec, model: type[Model], values: Mapping[str, object]
-    ) -> Model:
+    def _params(self, operation: OperationSpec, model: type[Model], values: Mapping[str, object]) -> Model:
         """Validate the caller's arguments against the spec's constraints, before sending."""
         prepared = dict(values)
         for param in operation.params:
             value = prepared.get(param.name)
             if param.type == "date" and isinstance(value, str) and param.date_format:
                 try:
-                    prepared[param.name] = datetime.strptime(
-                        value, param.date_format
-                    ).date()
+                    prepared[param.name] = datetime.strptime(value, param.date_format).date()
                 except ValueError:
                     raise ParameterError(
                         param.name,
@@ -678,9 +642,7 @@ class ClientCore:
             wire_to_name = {p.wire: p.name for p in operation.params}
             where = str(error["loc"][0]) if error["loc"] else "parameters"
             name = wire_to_name.get(where, where)
-            raise ParameterError(
-                name, f"{error['msg']} (got {error.get('input')!r})"
-            ) from None
+            raise ParameterError(name, f"{error['msg']} (got {error.get('input')!r})") from None
 
     # -- requests -----------------------------------------------------------------------
 
@@ -734,9 +696,7 @@ class ClientCore:
         self._check_origin(target, "the link to the next page")
         return str(target)
 
-    def _outgoing(
-        self, http: httpx.Client | httpx.AsyncClient, request: PreparedRequest
-    ) -> httpx.Request:
+    def _outgoing(self, http: httpx.Client | httpx.AsyncClient, request: PreparedRequest) -> httpx.Request:
         """The httpx request for a prepared one, checked to go to the client's origin."""
         headers = dict(request.headers)
         if not any(name.lower() == "accept-encoding" for name in headers):
@@ -757,11 +717,7 @@ class ClientCore:
         status = response.status_code
         if 300 <= status < 400:
             location = response.headers.get("Location")
-            shown = (
-                self._credentials.excerpt(location, _LOCATION_EXCERPT)
-                if location is not None
-                else None
-            )
+            shown = self._credentials.excerpt(location, _LOCATION_EXCERPT) if location is not None else None
             raise UnexpectedRedirect(
                 f"HTTP {status}: the provider redirects to {shown!r}; a signed request is "
                 "never redirected, since the credentials would go along",
@@ -780,11 +736,7 @@ class ClientCore:
             timeouts["read"] = remaining if read is None else min(read, remaining)
         return _BodyReader(
             # A body read already (by an in-memory transport or an event hook) is decoded.
-            (
-                ""
-                if response.is_stream_consumed
-                else response.headers.get("Content-Encoding", "")
-            ),
+            ("" if response.is_stream_consumed else response.headers.get("Content-Encoding", "")),
             self.max_response_bytes,
             deadline,
         )
@@ -799,14 +751,10 @@ class ClientCore:
         except httpx.ResponseNotRead:
             raise _BadEncoding("the answer's body was consumed elsewhere") from None
 
-    def _unreadable(
-        self, problem: _Unreadable, request: PreparedRequest, status: int
-    ) -> DlrError:
+    def _unreadable(self, problem: _Unreadable, request: PreparedRequest, status: int) -> DlrError:
         """The typed error for an answer whose body went past a limit."""
         if isinstance(problem, _TooLarge):
-            head, _ = self._credentials.scrub_head(
-                problem.head, EXCERPT_LIMIT, prefix=True
-            )
+            head, _ = self._credentials.scrub_head(problem.head, EXCERPT_LIMIT, prefix=True)
             return ResponseTooLarge(
                 f"HTTP {status}: the answer is larger than max_response_bytes "
                 f"({self.max_response_bytes} bytes after decompression); reading stopped",
@@ -840,17 +788,11 @@ class ClientCore:
         path = operation.path
         for param in operation.params:
             if param.location == "path":
-                segment = credentials.get(param.from_credential or "") or values.get(
-                    param.name
-                )
-                path = path.replace(
-                    f"{{{param.wire}}}", quote(_scalar(segment), safe="")
-                )
+                segment = credentials.get(param.from_credential or "") or values.get(param.name)
+                path = path.replace(f"{{{param.wire}}}", quote(_scalar(segment), safe=""))
         request = PreparedRequest(operation.method, self.base_url, path)
         locations = {p.location for p in operation.params}
-        request.body_kind = (
-            "json" if "json" in locations else "form" if "form" in locations else "none"
-        )
+        request.body_kind = "json" if "json" in locations else "form" if "form" in locations else "none"
         for param in operation.params:
             if param.location == "path":
                 continue
@@ -899,9 +841,7 @@ class ClientCore:
         try:
             return self._read(status, content, model)
         except ProviderError as error:
-            error.retry_after = parse_retry_after(
-                headers.get("Retry-After"), self._clock()
-            )
+            error.retry_after = parse_retry_after(headers.get("Retry-After"), self._clock())
             raise
 
     def _read(self, status: int, content: bytes, model: type[Model]) -> Model:
@@ -914,13 +854,9 @@ class ClientCore:
         except RecursionError:
             raise self._error_for_status(status, content, too_deep) from None
         except ValueError:
-            raise self._error_for_status(
-                status, content, "the answer is not JSON"
-            ) from None
+            raise self._error_for_status(status, content, "the answer is not JSON") from None
         if not isinstance(body, dict):
-            raise self._error_for_status(
-                status, content, "the answer is not a JSON object"
-            )
+            raise self._error_for_status(status, content, "the answer is not a JSON object")
         request_id = _text(_first(body, envelope.request_id_fields))
         if envelope.success_mode == "http":
             succeeded = 200 <= status < 300
@@ -931,18 +867,12 @@ class ClientCore:
             result = _first(body, envelope.success_fields)
             if result is _MISSING:
                 fields = " or ".join(envelope.success_fields)
-                raise self._error_for_status(
-                    status, content, f"the answer has no {fields} field"
-                )
-            succeeded = envelope.success_value is not None and _loose_equal(
-                result, envelope.success_value
-            )
+                raise self._error_for_status(status, content, f"the answer has no {fields} field")
+            succeeded = envelope.success_value is not None and _loose_equal(result, envelope.success_value)
         if not succeeded:
             raise self._envelope_error(body, status, content, request_id)
         if status >= 400:
-            raise self._error_for_status(
-                status, content, "the answer says success with an error status"
-            )
+            raise self._error_for_status(status, content, "the answer says success with an error status")
         payload: Any = body
         if envelope.data_field is not None:
             payload = _lookup(body, envelope.data_field)
@@ -979,29 +909,19 @@ class ClientCore:
         message = _text(_first(body, envelope.message_fields))
         info = self._api.errors.lookup(code)
         # A code the spec does not list may still tell its kind through the HTTP status.
-        cls = (
-            error_class(info.kind)
-            if info
-            else (_class_for_status(status) or ProviderError)
-        )
+        cls = error_class(info.kind) if info else (_class_for_status(status) or ProviderError)
         fallback = info.description if info else "the provider reported an error"
         return cls(
             self._credentials.excerpt(message or fallback),
             provider=self._api.provider,
             code=None if code is None else self._credentials.excerpt(code, 200),
-            request_id=(
-                None
-                if request_id is None
-                else self._credentials.excerpt(request_id, 200)
-            ),
+            request_id=(None if request_id is None else self._credentials.excerpt(request_id, 200)),
             http_status=status,
             retryable=info.retryable if info else (status == 429 or status >= 500),
             **self._raw_body(content),
         )
 
-    def _error_for_status(
-        self, status: int, content: bytes, problem: str
-    ) -> ProviderError:
+    def _error_for_status(self, status: int, content: bytes, problem: str) -> ProviderError:
         """An error from the HTTP status alone, for answers without a readable envelope."""
         cls = _class_for_status(status) or ProviderResponseError
         # Scrubbed before it is cut, so that no part of a secret is left at the cut.
@@ -1052,21 +972,11 @@ class ClientCore:
     ) -> tuple[float, float, float]:
         """(first wait, interval, deadline) in seconds, from the arguments or the spec's hints."""
         hints = self._api.polling
-        every = (
-            interval
-            if interval is not None
-            else _seconds(hints.interval, _DEFAULT_POLL_INTERVAL)
-        )
-        limit = (
-            timeout
-            if timeout is not None
-            else _seconds(hints.give_up_after, _DEFAULT_POLL_TIMEOUT)
-        )
+        every = interval if interval is not None else _seconds(hints.interval, _DEFAULT_POLL_INTERVAL)
+        limit = timeout if timeout is not None else _seconds(hints.give_up_after, _DEFAULT_POLL_TIMEOUT)
         first = 0.0
         if sent_at is not None and hints.first_check_after is not None:
-            first = max(
-                0.0, (sent_at + hints.first_check_after - self._clock()).total_seconds()
-            )
+            first = max(0.0, (sent_at + hints.first_check_after - self._clock()).total_seconds())
         return first, every, limit
 
     @staticmethod
@@ -1083,14 +993,10 @@ class ClientCore:
         else:
             error.args = (f"{error.args[0] if error.args else ''}{note}",)
 
-    def _transport_error(
-        self, exc: httpx.HTTPError, request: PreparedRequest
-    ) -> TransportError:
+    def _transport_error(self, exc: httpx.HTTPError, request: PreparedRequest) -> TransportError:
         target = f"{request.method} {request.base_url}{request.path}"
         # Only these fail before the request could leave: no connection, none free.
-        sent = not isinstance(
-            exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-        )
+        sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
         if isinstance(exc, httpx.TimeoutException):
             return RequestTimeout(
                 f"{self._api.provider}: no answer within {self.timeout}s from {target}",
@@ -1300,9 +1206,7 @@ class AsyncClientBase(ClientCore):
             with anyio.fail_after(self.timeout + _DEADLINE_GRACE):
                 try:
                     # Never redirected, whatever the http_client says: see _open_body.
-                    response = await self._http.send(
-                        outgoing, stream=True, follow_redirects=False
-                    )
+                    response = await self._http.send(outgoing, stream=True, follow_redirects=False)
                     body = self._open_body(response, started)
                     read = self._read_already(response)
                     for chunk in read or ():
@@ -1390,15 +1294,11 @@ class AsyncClientBase(ClientCore):
 
 def in_chunks(items: Sequence[Item], size: int) -> list[Sequence[Item]]:
     """Split ``items`` into consecutive chunks of at most ``size`` (array-capped APIs)."""
-    return [items[start : start + size] for start in range(0, len(items), size)] or [
-        items[:0]
-    ]
+    return [items[start : start + size] for start in range(0, len(items), size)] or [items[:0]]
 
 
 def in_input_order(receipts: list[Receipt], ids: Sequence[object]) -> list[Receipt]:
     """Receipts sorted by the position of their message id among the ids asked for; receipts
     for ids not asked for keep their order, after the others."""
     position = {str(value): index for index, value in enumerate(ids)}
-    return sorted(
-        receipts, key=lambda r: position.get(r.message_id or "", len(position))
-    )
+    return sorted(receipts, key=lambda r: position.get(r.message_id or "", len(position)))

@@ -124,19 +124,13 @@ class ProviderError(DlrError):
         self.http_status = http_status
         self.retryable = retryable
         # ``raw_body_length`` given: ``raw_body`` is only the beginning of the answer.
-        self.raw_body_length = (
-            len(raw_body) if raw_body_length is None else raw_body_length
-        )
+        self.raw_body_length = len(raw_body) if raw_body_length is None else raw_body_length
         """How many bytes the answer had (as far as it was read)."""
         kept = raw_body[:EXCERPT_LIMIT]
-        self.raw_body_truncated = (
-            len(raw_body) > len(kept) or raw_body_length is not None
-        )
+        self.raw_body_truncated = len(raw_body) > len(kept) or raw_body_length is not None
         """Whether ``raw_body`` is only the beginning of the answer."""
         if self.raw_body_truncated:
-            kept += (f"\n[truncated: {self.raw_body_length} bytes received]").encode(
-                "ascii"
-            )
+            kept += (f"\n[truncated: {self.raw_body_length} bytes received]").encode("ascii")
         self.raw_body = kept
         self.retry_after = retry_after
         """Seconds the provider asked to wait (Retry-After), if it said."""
@@ -218,9 +212,7 @@ class UnexpectedRedirect(ProviderResponseError):
     the signature and credentials are for the provider's own endpoint. ``location`` is
     an excerpt of where it pointed."""
 
-    def __init__(
-        self, message: str, *, provider: str, http_status: int, location: str | None
-    ) -> None:
+    def __init__(self, message: str, *, provider: str, http_status: int, location: str | None) -> None:
         super().__init__(message, provider=provider, http_status=http_status)
         self.location = location
 

@@ -110,12 +110,8 @@ class MockRequest:
     truncated: bool = False
     """Whether this logged request holds less than was received (body or parameters)."""
     _logged: bool = field(default=False, init=False, repr=False, compare=False)
-    _params_body: bytes | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
-    _parsed: dict[str, Any] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
+    _params_body: bytes | None = field(default=None, init=False, repr=False, compare=False)
+    _parsed: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.body_length < 0:
@@ -123,9 +119,7 @@ class MockRequest:
 
     @property
     def form(self) -> list[tuple[str, str]]:
-        if not self.headers.get("content-type", "").startswith(
-            "application/x-www-form-urlencoded"
-        ):
+        if not self.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
             return []
         cached: list[tuple[str, str]] | None = self._parsed.get("form")
         if cached is not None:
@@ -140,9 +134,7 @@ class MockRequest:
         except ValueError:
             if self._logged:
                 return []
-            raise _BadRequest(
-                f"the form body has more than {MAX_FORM_FIELDS} fields"
-            ) from None
+            raise _BadRequest(f"the form body has more than {MAX_FORM_FIELDS} fields") from None
         if not self._logged:  # a logged request parses again rather than hold more
             self._parsed["form"] = pairs
         return pairs
@@ -182,11 +174,7 @@ class MockRequest:
     def has_param(self, location: str, name: str) -> bool:
         if location == "json":
             return name in self.json
-        pairs = (
-            self.query
-            if location == "query"
-            else self.form if location == "form" else []
-        )
+        pairs = self.query if location == "query" else self.form if location == "form" else []
         if location == "header":
             return name.lower() in self.headers
         return any(k == name or k.startswith(f"{name}.") for k, _ in pairs)
@@ -279,9 +267,7 @@ class _Script:
 
     def next(self) -> Step | None:
         with self.lock:
-            expanded = [
-                step for step in self.steps for _ in range(int(step.get("repeat", 1)))
-            ]
+            expanded = [step for step in self.steps for _ in range(int(step.get("repeat", 1)))]
             if not expanded:
                 return None
             step = expanded[min(self.served, len(expanded) - 1)]
@@ -330,17 +316,10 @@ class MockProvider:
             self._variables["api_version"] = api.api_version
         unknown = set(scenario or {}) - {op.name for op in api.operations}
         if unknown:
-            raise ValueError(
-                f"scenario names unknown operations: {', '.join(sorted(unknown))}"
-            )
-        self._scripts = {
-            op.name: _Script(list((scenario or {}).get(op.name, [])))
-            for op in api.operations
-        }
+            raise ValueError(f"scenario names unknown operations: {', '.join(sorted(unknown))}")
+        self._scripts = {op.name: _Script(list((scenario or {}).get(op.name, []))) for op in api.operations}
         self._max_clock_skew = max_clock_skew
-        self._base_path = urllib.parse.urlsplit(
-            api.servers[api.default_server]
-        ).path.rstrip("/")
+        self._base_path = urllib.parse.urlsplit(api.servers[api.default_server]).path.rstrip("/")
         self._server = _LoopServer(
             self,
             host,
@@ -356,9 +335,7 @@ class MockProvider:
 
     def start(self) -> Self:
         """Serve from a background thread."""
-        self._thread = threading.Thread(
-            target=self._server.run, name="dlr-mock", daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.run, name="dlr-mock", daemon=True)
         self._thread.start()
         return self
 
@@ -393,9 +370,7 @@ class MockProvider:
         except _BadRequest as exc:
             answer = _Answer(400, _dump({"message": f"bad request: {exc}"}))
         except Exception as exc:  # a bug, in the mock or a scenario's respond function
-            _log.exception(
-                "dlr_core.mock: failed answering %s %s", request.method, request.path
-            )
+            _log.exception("dlr_core.mock: failed answering %s %s", request.method, request.path)
             answer = _Answer(
                 500,
                 _dump({"message": f"the mock failed: {type(exc).__name__}: {exc}"}),
@@ -411,9 +386,7 @@ class MockProvider:
             entry = request._excerpt(self._logged_body_bytes, parameters=parameters)
         except Exception:  # never lose a request to a bug in the log
             _log.exception("dlr_core.mock: cannot log %s", request.method)
-            entry = MockRequest(
-                request.method, request.path[:1024], [], {}, b"", truncated=True
-            )
+            entry = MockRequest(request.method, request.path[:1024], [], {}, b"", truncated=True)
             entry.body_length = request.body_length
             entry.status = request.status
         self.requests.append(entry)
@@ -426,9 +399,7 @@ class MockProvider:
         if operation is None:
             return _Answer(
                 404,
-                json.dumps(
-                    {"message": f"no operation at {request.method} {request.path}"}
-                ).encode(),
+                json.dumps({"message": f"no operation at {request.method} {request.path}"}).encode(),
             )
         request.operation = operation.name
         skewed = self._clock_skewed(request)
@@ -442,9 +413,7 @@ class MockProvider:
                 "the request's timestamp is too far from the server's clock",
             )
         if not request.authenticated:
-            return self._error(
-                ErrorKind.AUTHENTICATION, 401, "the signature does not match"
-            )
+            return self._error(ErrorKind.AUTHENTICATION, 401, "the signature does not match")
         missing = [
             p.name
             for p in operation.params
@@ -467,9 +436,7 @@ class MockProvider:
 
     def _route(self, request: MockRequest) -> OperationSpec | None:
         path = (
-            request.path[len(self._base_path) :]
-            if request.path.startswith(self._base_path)
-            else request.path
+            request.path[len(self._base_path) :] if request.path.startswith(self._base_path) else request.path
         )
         candidates = [
             op
@@ -478,18 +445,12 @@ class MockProvider:
         ]
         if len(candidates) > 1:
             values = (
-                {v for _, v in request.query}
-                | {v for _, v in request.form}
-                | set(request.headers.values())
+                {v for _, v in request.query} | {v for _, v in request.form} | set(request.headers.values())
             )
-            candidates = [op for op in candidates if op.action in values] or candidates[
-                :1
-            ]
+            candidates = [op for op in candidates if op.action in values] or candidates[:1]
         return candidates[0] if candidates else None
 
-    def _scripted(
-        self, operation: OperationSpec, step: Step, request: MockRequest
-    ) -> _Answer:
+    def _scripted(self, operation: OperationSpec, step: Step, request: MockRequest) -> _Answer:
         delay = float(step.get("delay", 0.0))
         if "respond" in step:
             answer = _Answer(
@@ -499,17 +460,11 @@ class MockProvider:
         elif "body" in step:
             answer = _Answer(int(step.get("status", 200)), _dump(step["body"]))
         elif "data" in step:
-            answer = _Answer(
-                int(step.get("status", 200)), _dump(self._success(step["data"]))
-            )
+            answer = _Answer(int(step.get("status", 200)), _dump(self._success(step["data"])))
         elif "error" in step:
-            answer = self._error_code(
-                step["error"], step.get("message"), step.get("status")
-            )
+            answer = self._error_code(step["error"], step.get("message"), step.get("status"))
         elif "html" in step:
-            answer = _Answer(
-                int(step.get("status", 200)), str(step["html"]).encode(), "text/html"
-            )
+            answer = _Answer(int(step.get("status", 200)), str(step["html"]).encode(), "text/html")
         elif "status" in step:
             status = int(step["status"])
             answer = _Answer(status, _dump({"message": f"HTTP {status}"}))
@@ -541,9 +496,7 @@ class MockProvider:
         if found is None:
             return self._error_code(fallback_status, message, fallback_status)
         code, info = found
-        return self._error_code(
-            code, f"{info.description} ({message})", info.http_status
-        )
+        return self._error_code(code, f"{info.description} ({message})", info.http_status)
 
     def _error_code(self, code: Any, message: str | None, status: Any) -> _Answer:
         envelope = self.api.envelope
@@ -591,18 +544,12 @@ class MockProvider:
         }
         if "timestamp" in scheme and "timestamp" not in fixed:
             return False
-        moment = (
-            _moment(fixed.get("timestamp"), scheme.get("timestamp"))
-            if "timestamp" in fixed
-            else _now()
-        )
+        moment = _moment(fixed.get("timestamp"), scheme.get("timestamp")) if "timestamp" in fixed else _now()
         if moment is None:
             return False
         rebuilt = self._rebuild(request, placed)
         variables = dict(self._variables)
-        operation = next(
-            (op for op in self.api.operations if op.name == request.operation), None
-        )
+        operation = next((op for op in self.api.operations if op.name == request.operation), None)
         if operation is not None and operation.action is not None:
             variables["action"] = operation.action
         nonce = fixed.get("nonce")
@@ -623,25 +570,17 @@ class MockProvider:
             rebuilt.body(),
             request.operation,
         )
-        return all(
-            probe.value(loc, name) == received[(loc, name)] for loc, name, _ in placed
-        )
+        return all(probe.value(loc, name) == received[(loc, name)] for loc, name, _ in placed)
 
-    def _rebuild(
-        self, request: MockRequest, placed: list[tuple[str, str, str]]
-    ) -> PreparedRequest:
+    def _rebuild(self, request: MockRequest, placed: list[tuple[str, str, str]]) -> PreparedRequest:
         """The request as it was before the signer touched it."""
-        names = {
-            (loc, name.lower() if loc == "header" else name) for loc, name, _ in placed
-        }
+        names = {(loc, name.lower() if loc == "header" else name) for loc, name, _ in placed}
         rebuilt = PreparedRequest(
             request.method,
             f"http://{request.headers.get('host', '')}",
             request.path,
             query=[(k, v) for k, v in request.query if ("query", k) not in names],
-            headers={
-                k: v for k, v in request.headers.items() if ("header", k) not in names
-            },
+            headers={k: v for k, v in request.headers.items() if ("header", k) not in names},
         )
         content_type = request.headers.get("content-type", "")
         places_in_body = any(loc == "body" for loc, _ in names)
@@ -651,9 +590,7 @@ class MockProvider:
             rebuilt.content = None if places_in_body else request.body
         elif content_type.startswith("application/json"):
             rebuilt.body_kind = "json"
-            rebuilt.json = {
-                k: v for k, v in request.json.items() if ("body", k) not in names
-            }
+            rebuilt.json = {k: v for k, v in request.json.items() if ("body", k) not in names}
             rebuilt.content = None if places_in_body else request.body
         return rebuilt
 
@@ -668,14 +605,9 @@ class MockProvider:
                 for name, template in values.items():
                     if template != "{timestamp}":
                         continue
-                    moment = _moment(
-                        request.value(location, name), scheme.get("timestamp")
-                    )
+                    moment = _moment(request.value(location, name), scheme.get("timestamp"))
                     if moment is not None:
-                        return (
-                            abs((_now() - moment).total_seconds())
-                            > self._max_clock_skew
-                        )
+                        return abs((_now() - moment).total_seconds()) > self._max_clock_skew
         return False
 
 
@@ -684,9 +616,7 @@ def _invalid(request: MockRequest, param: ParamSpec) -> str | None:
     if param.location == "json":
         value: Any = request.json.get(param.wire)
     elif param.location in ("query", "form", "header"):
-        value = request.value(
-            "body" if param.location == "form" else param.location, param.wire
-        )
+        value = request.value("body" if param.location == "form" else param.location, param.wire)
     else:
         return None
     if param.max_items is not None:
@@ -705,11 +635,7 @@ def _invalid(request: MockRequest, param: ParamSpec) -> str | None:
             return f"{param.wire}: {value} is below {param.minimum}"
         if param.maximum is not None and number > param.maximum:
             return f"{param.wire}: {value} is above {param.maximum}"
-    if (
-        param.pattern is not None
-        and isinstance(value, str)
-        and not re.search(param.pattern, value)
-    ):
+    if param.pattern is not None and isinstance(value, str) and not re.search(param.pattern, value):
         return f"{param.wire}: {value!r} does not match {param.pattern}"
     return None
 
@@ -741,17 +667,13 @@ def _moment(text: str | None, style: str | None) -> datetime | None:
             return datetime.fromtimestamp(int(text), tz=timezone.utc)
         if style == "unix_milliseconds":
             return datetime.fromtimestamp(int(text) / 1000, tz=timezone.utc)
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(
-            tzinfo=timezone.utc
-        )
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
     except (ValueError, OverflowError, OSError):
         return None
 
 
 def _is_integer(value: object) -> bool:
-    return isinstance(value, int) or (
-        isinstance(value, str) and value.lstrip("-").isdigit()
-    )
+    return isinstance(value, int) or (isinstance(value, str) and value.lstrip("-").isdigit())
 
 
 def _dump(value: Any) -> bytes:
@@ -779,9 +701,7 @@ class _LoopServer:
     """HTTP/1.1 (parsed by h11) on an asyncio loop of its own: one thread serves every
     connection, so a load test measures the mock rather than thread switching."""
 
-    def __init__(
-        self, mock: MockProvider, host: str, port: int, limits: _Limits
-    ) -> None:
+    def __init__(self, mock: MockProvider, host: str, port: int, limits: _Limits) -> None:
         self._mock = mock
         self._limits = limits
         self._loop = asyncio.new_event_loop()
@@ -799,9 +719,7 @@ class _LoopServer:
             tasks = asyncio.all_tasks(self._loop)
             for task in tasks:
                 task.cancel()
-            self._loop.run_until_complete(
-                asyncio.gather(*tasks, return_exceptions=True)
-            )
+            self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
             self._loop.run_until_complete(self._server.wait_closed())
             self._loop.close()
 
@@ -809,12 +727,8 @@ class _LoopServer:
         if not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._loop.stop)
 
-    async def _serve(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        connection = h11.Connection(
-            h11.SERVER, max_incomplete_event_size=self._limits.max_header_bytes
-        )
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = h11.Connection(h11.SERVER, max_incomplete_event_size=self._limits.max_header_bytes)
         answering = False  # a request was read and its answer not yet written
         try:
             while True:
@@ -870,17 +784,13 @@ class _LoopServer:
             try:
                 event = connection.next_event()
             except h11.RemoteProtocolError as exc:
-                return self._refusal(
-                    exc.error_status_hint, f"malformed request: {exc}", request, body
-                )
+                return self._refusal(exc.error_status_hint, f"malformed request: {exc}", request, body)
             if event is h11.NEED_DATA:
                 if connection.they_are_waiting_for_100_continue:
                     continue_ = h11.InformationalResponse(status_code=100, headers=[])
                     writer.write(connection.send(continue_) or b"")
                 try:
-                    data = await asyncio.wait_for(
-                        reader.read(_READ_SIZE), max(0.0, deadline - loop.time())
-                    )
+                    data = await asyncio.wait_for(reader.read(_READ_SIZE), max(0.0, deadline - loop.time()))
                 except asyncio.TimeoutError:
                     if not started:
                         return None
@@ -910,17 +820,13 @@ class _LoopServer:
                     )
                 declared = _content_length(event)
                 if declared is not None and declared > limits.max_body_bytes:
-                    return self._refusal(
-                        413, _too_large(limits), request, body, length=declared
-                    )
+                    return self._refusal(413, _too_large(limits), request, body, length=declared)
             elif isinstance(event, h11.Data):
                 if len(body) + len(event.data) > limits.max_body_bytes:
                     room = limits.max_body_bytes - len(body)
                     length = len(body) + len(event.data)
                     body += event.data[:room]
-                    return self._refusal(
-                        413, _too_large(limits), request, body, length=length
-                    )
+                    return self._refusal(413, _too_large(limits), request, body, length=length)
                 body += event.data
             elif isinstance(event, h11.EndOfMessage) and request is not None:
                 return _received(request, bytes(body))
@@ -1038,9 +944,6 @@ def _received(event: h11.Request, body: bytes) -> MockRequest:
         event.method.decode("ascii", "replace"),
         split.path,
         urllib.parse.parse_qsl(split.query, keep_blank_values=True),
-        {
-            name.decode("latin-1").lower(): value.decode("latin-1")
-            for name, value in event.headers
-        },
+        {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in event.headers},
         body,
     )

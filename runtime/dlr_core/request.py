@@ -79,9 +79,7 @@ class PreparedRequest:
         if self.body_kind == "form":
             return urlencode(self.form).encode("ascii")
         if self.body_kind == "json":
-            return json.dumps(
-                self.json, ensure_ascii=False, separators=(",", ":")
-            ).encode("utf-8")
+            return json.dumps(self.json, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         return b""
 
     def set_content_type(self) -> None:

@@ -26,6 +26,7 @@ from dlr_core.errors import (
     AuthenticationError,
     ClockSkew,
     DlrError,
+    ErrorKind,
     InvalidRequest,
     NotFound,
     ParameterError,
@@ -35,6 +36,7 @@ from dlr_core.errors import (
     RateLimited,
     TransportError,
     UnsafeLinkError,
+    error_class,
 )
 
 _NEVER_RETRIED = (
@@ -46,6 +48,8 @@ _NEVER_RETRIED = (
     ParameterError,
     ProviderResponseError,
 )
+# The error kinds a spec may not mark retryable: derived from the classes above.
+NEVER_RETRIED_KINDS = frozenset(kind for kind in ErrorKind if issubclass(error_class(kind), _NEVER_RETRIED))
 # Answers that refuse the request: whatever the operation, nothing was handed out.
 _REFUSALS = (
     AuthenticationError,
@@ -73,9 +77,7 @@ class RetryPolicy:
     """Cap on any single wait, in seconds."""
     deadline: float | None = 30.0
     """Give up when the next attempt would start later than this many seconds after the first."""
-    retry_on_status: frozenset[int] = field(
-        default_factory=lambda: frozenset({429, 500, 502, 503, 504})
-    )
+    retry_on_status: frozenset[int] = field(default_factory=lambda: frozenset({429, 500, 502, 503, 504}))
     """HTTP statuses retried even when the provider's error code is not marked retryable."""
 
     def with_retries(self, retries: int) -> RetryPolicy:

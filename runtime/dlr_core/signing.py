@@ -32,9 +32,7 @@ Value = str | bytes
 # (it imports them), so the spec format and the runtime cannot drift apart.
 VARIABLE_PATTERN = r"[a-z][a-z0-9_]*"
 FILTER_PATTERN = r"[a-z0-9_]+"
-_TEMPLATE = re.compile(
-    rf"\{{\{{|\}}\}}|\{{({VARIABLE_PATTERN})((?:\|{FILTER_PATTERN})*)\}}"
-)
+_TEMPLATE = re.compile(rf"\{{\{{|\}}\}}|\{{({VARIABLE_PATTERN})((?:\|{FILTER_PATTERN})*)\}}")
 STEP_KINDS = (
     "format",
     "canonical_query",
@@ -109,9 +107,7 @@ class Signer:
         if "timestamp" in self._scheme:
             values["timestamp"] = timestamp_text(moment, self._scheme["timestamp"])
         if "nonce" in self._scheme:
-            values["nonce"] = (
-                self._nonce() if self._nonce else new_nonce(self._scheme["nonce"])
-            )
+            values["nonce"] = self._nonce() if self._nonce else new_nonce(self._scheme["nonce"])
         values["method"] = request.method
         values["host"] = request.host
         values["path"] = request.full_path
@@ -127,9 +123,7 @@ class Signer:
         for step in self._scheme.get("sign", []):
             values[step["as"]] = self._step(step, request, values, render)
         for location in ("query", "header", "body"):
-            for name, template in (
-                self._scheme.get("attach", {}).get(location, {}).items()
-            ):
+            for name, template in self._scheme.get("attach", {}).get(location, {}).items():
                 request.place(location, name, render(template))
         return values
 
@@ -143,15 +137,10 @@ class Signer:
         if "format" in step:
             return render(step["format"])
         if "canonical_query" in step:
-            return "&".join(
-                f"{percent_encode(k)}={percent_encode(v)}"
-                for k, v in sorted(request.query)
-            )
+            return "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(request.query))
         if "sorted_concat" in step:
             source = step["sorted_concat"]["source"]
-            pairs = (request.query if source != "body" else []) + (
-                request.form if source != "query" else []
-            )
+            pairs = (request.query if source != "body" else []) + (request.form if source != "query" else [])
             return "".join(f"{k}{v}" for k, v in sorted(pairs))
         if "json_object" in step:
             obj: dict[str, Any] = {}
@@ -161,23 +150,17 @@ class Signer:
             return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
         if "canonical_request" in step:
             spec = step["canonical_request"]
-            text, signed = _canonical_request(
-                request, spec["signed_headers"], render(spec["payload_hash"])
-            )
+            text, signed = _canonical_request(request, spec["signed_headers"], render(spec["payload_hash"]))
             values["signed_headers"] = signed
             return text
         if "hash" in step:
             spec = step["hash"]
-            digest = _HASHES[spec["algorithm"]](
-                _bytes(render.value(spec["input"]))
-            ).digest()
+            digest = _HASHES[spec["algorithm"]](_bytes(render.value(spec["input"]))).digest()
             return _output(digest, spec["output"])
         if "hmac" in step:
             spec = step["hmac"]
             key = _bytes(render.value(spec["key"]))
-            digest = hmac.new(
-                key, _bytes(render.value(spec["input"])), _HASHES[spec["algorithm"]]
-            ).digest()
+            digest = hmac.new(key, _bytes(render.value(spec["input"])), _HASHES[spec["algorithm"]]).digest()
             return _output(digest, spec["output"])
         if "rsa_sign" in step:
             spec = step["rsa_sign"]
@@ -217,9 +200,7 @@ class _Renderer:
         name, filters = match.group(1), [f for f in match.group(2).split("|") if f]
         value = self._lookup(name)
         if isinstance(value, bytes):
-            raise SigningError(
-                f"{{{name}}} holds bytes; use it alone, e.g. as an HMAC key"
-            )
+            raise SigningError(f"{{{name}}} holds bytes; use it alone, e.g. as an HMAC key")
         for name_of_filter in filters:
             value = self._filter(name_of_filter, name, value)
         return value
@@ -258,9 +239,7 @@ def _canonical_request(
     chosen = sorted(k for k in headers if k in names or k.startswith(prefixes))
     canonical_headers = "".join(f"{k}:{headers[k]}\n" for k in chosen)
     signed_headers = ";".join(chosen)
-    canonical_query = "&".join(
-        f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(request.query)
-    )
+    canonical_query = "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(request.query))
     path = quote_path(request.full_path)
     text = "\n".join(
         [
@@ -300,9 +279,7 @@ def _rsa_sign(pem: str, hash_name: str, data: bytes) -> bytes:
         ) from None
     from cryptography.hazmat.primitives.asymmetric import padding
 
-    algorithm = {"md5": hashes.MD5(), "sha1": hashes.SHA1(), "sha256": hashes.SHA256()}[
-        hash_name
-    ]
+    algorithm = {"md5": hashes.MD5(), "sha1": hashes.SHA1(), "sha256": hashes.SHA256()}[hash_name]
     return _rsa_key(pem).sign(data, padding.PKCS1v15(), algorithm)
 
 
@@ -315,9 +292,7 @@ def _rsa_key(pem: str) -> "RSAPrivateKey":
     try:
         key = serialization.load_pem_private_key(pem.encode("utf-8"), password=None)
     except (ValueError, TypeError) as exc:
-        raise SigningError(
-            "the private key is not a valid unencrypted PEM RSA key"
-        ) from exc
+        raise SigningError("the private key is not a valid unencrypted PEM RSA key") from exc
     if not isinstance(key, RSAPrivateKey):
         raise SigningError("the private key is not an RSA key")
     return key

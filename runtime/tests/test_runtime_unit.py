@@ -22,8 +22,12 @@ def test_version_is_semantic() -> None:
 def test_final_and_success_statuses() -> None:
     finals = {status for status in DeliveryStatus if status.is_final}
     assert finals == {
-        DeliveryStatus.DELIVERED, DeliveryStatus.UNDELIVERED, DeliveryStatus.FAILED,
-        DeliveryStatus.REJECTED, DeliveryStatus.EXPIRED, DeliveryStatus.CANCELED,
+        DeliveryStatus.DELIVERED,
+        DeliveryStatus.UNDELIVERED,
+        DeliveryStatus.FAILED,
+        DeliveryStatus.REJECTED,
+        DeliveryStatus.EXPIRED,
+        DeliveryStatus.CANCELED,
     }
     assert [s for s in DeliveryStatus if s.is_success] == [DeliveryStatus.DELIVERED]
     assert str(DeliveryStatus.SENT) == "sent"
@@ -51,8 +55,10 @@ def test_a_scheme_is_interpreted_from_data_alone() -> None:
         "timestamp": "unix_seconds",
         "sign": [
             {"as": "to_sign", "format": "{method}\n{path}\n{timestamp}"},
-            {"as": "signature", "hmac": {"algorithm": "sha256", "key": "{secret}", "input": "{to_sign}",
-                                         "output": "hex"}},
+            {
+                "as": "signature",
+                "hmac": {"algorithm": "sha256", "key": "{secret}", "input": "{to_sign}", "output": "hex"},
+            },
         ],
         "attach": {"header": {"X-Key": "{key}", "X-Signature": "{signature}"}},
     }

@@ -91,6 +91,7 @@ GET_DELIVERY_REPORTS: Final = OperationSpec(
             },
         ],
     },
+    consuming=True,
 )
 GET_DELIVERY_REPORTS_V1: Final = OperationSpec(
     name="get_delivery_reports_v1",
@@ -119,6 +120,7 @@ GET_DELIVERY_REPORTS_V1: Final = OperationSpec(
             maximum=1000,
         ),
     ),
+    consuming=True,
 )
 
 API: Final = ApiSpec(

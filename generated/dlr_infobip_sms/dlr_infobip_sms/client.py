@@ -39,7 +39,9 @@ class Client(SyncClientBase):
     ``server`` picks an endpoint (account) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (app_key;
     default app_key). ``retries`` is a ``RetryPolicy`` or a number of
-    retries (0 turns them off); the default comes from the spec. Pass ``http_client`` to
+    retries (0 turns them off); the default comes from the spec. ``timeout`` bounds one
+    whole attempt (reading the answer included) and ``max_response_bytes`` the size of an
+    answer after decompression (default 10 MiB). Pass ``http_client`` to
     control pooling, proxies and transports (it is then yours to close), and ``clock``,
     ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
     """
@@ -52,6 +54,7 @@ class Client(SyncClientBase):
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
         timeout: float = 10.0,
+        max_response_bytes: int | None = None,
         retries: Retries = None,
         http_client: httpx.Client | None = None,
         clock: Clock | None = None,
@@ -67,6 +70,7 @@ class Client(SyncClientBase):
             base_url=base_url,
             auth_scheme=auth_scheme,
             timeout=timeout,
+            max_response_bytes=max_response_bytes,
             retries=retries,
             http_client=http_client,
             clock=clock,
@@ -181,7 +185,9 @@ class AsyncClient(AsyncClientBase):
     ``server`` picks an endpoint (account) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (app_key;
     default app_key). ``retries`` is a ``RetryPolicy`` or a number of
-    retries (0 turns them off); the default comes from the spec. Pass ``http_client`` to
+    retries (0 turns them off); the default comes from the spec. ``timeout`` bounds one
+    whole attempt (reading the answer included) and ``max_response_bytes`` the size of an
+    answer after decompression (default 10 MiB). Pass ``http_client`` to
     control pooling, proxies and transports (it is then yours to close), and ``clock``,
     ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
     """
@@ -194,6 +200,7 @@ class AsyncClient(AsyncClientBase):
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
         timeout: float = 10.0,
+        max_response_bytes: int | None = None,
         retries: Retries = None,
         http_client: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
@@ -209,6 +216,7 @@ class AsyncClient(AsyncClientBase):
             base_url=base_url,
             auth_scheme=auth_scheme,
             timeout=timeout,
+            max_response_bytes=max_response_bytes,
             retries=retries,
             http_client=http_client,
             clock=clock,

@@ -36,7 +36,9 @@ class Client(SyncClientBase):
     ``server`` picks an endpoint (default) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (rsa_md5;
     default rsa_md5). ``retries`` is a ``RetryPolicy`` or a number of
-    retries (0 turns them off); the default comes from the spec. Pass ``http_client`` to
+    retries (0 turns them off); the default comes from the spec. ``timeout`` bounds one
+    whole attempt (reading the answer included) and ``max_response_bytes`` the size of an
+    answer after decompression (default 10 MiB). Pass ``http_client`` to
     control pooling, proxies and transports (it is then yours to close), and ``clock``,
     ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
     """
@@ -50,6 +52,7 @@ class Client(SyncClientBase):
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
         timeout: float = 10.0,
+        max_response_bytes: int | None = None,
         retries: Retries = None,
         http_client: httpx.Client | None = None,
         clock: Clock | None = None,
@@ -66,6 +69,7 @@ class Client(SyncClientBase):
             base_url=base_url,
             auth_scheme=auth_scheme,
             timeout=timeout,
+            max_response_bytes=max_response_bytes,
             retries=retries,
             http_client=http_client,
             clock=clock,
@@ -141,7 +145,9 @@ class AsyncClient(AsyncClientBase):
     ``server`` picks an endpoint (default) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (rsa_md5;
     default rsa_md5). ``retries`` is a ``RetryPolicy`` or a number of
-    retries (0 turns them off); the default comes from the spec. Pass ``http_client`` to
+    retries (0 turns them off); the default comes from the spec. ``timeout`` bounds one
+    whole attempt (reading the answer included) and ``max_response_bytes`` the size of an
+    answer after decompression (default 10 MiB). Pass ``http_client`` to
     control pooling, proxies and transports (it is then yours to close), and ``clock``,
     ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
     """
@@ -155,6 +161,7 @@ class AsyncClient(AsyncClientBase):
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
         timeout: float = 10.0,
+        max_response_bytes: int | None = None,
         retries: Retries = None,
         http_client: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
@@ -171,6 +178,7 @@ class AsyncClient(AsyncClientBase):
             base_url=base_url,
             auth_scheme=auth_scheme,
             timeout=timeout,
+            max_response_bytes=max_response_bytes,
             retries=retries,
             http_client=http_client,
             clock=clock,

@@ -61,6 +61,7 @@ PULL_SMS_SEND_STATUS: Final = OperationSpec(
             "RequestId": "b5b6dfe2-4f5a-4c8e-9e1b-7a1e2d1c9a01",
         },
     },
+    consuming=True,
 )
 PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER: Final = OperationSpec(
     name="pull_sms_send_status_by_phone_number",
