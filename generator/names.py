@@ -116,11 +116,14 @@ CLIENT_ARGUMENTS = frozenset(
         "base_url",
         "auth_scheme",
         "timeout",
+        "max_response_bytes",
         "retries",
         "http_client",
         "clock",
         "nonce",
         "sleep",
+        "monotonic",
+        "defaults",
     }
 )
 
@@ -131,6 +134,7 @@ METHOD_NAMES = frozenset(
         "self",
         "cls",
         "retries",
+        "extra_params",
         "timeout",
         "interval",
         "sent_at",

@@ -340,12 +340,21 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
             "polling_defaults": _polling_defaults(provider.polling),
         }
     paged = [o for o in operations if o["paging"]]
-    core = {"AsyncClientBase", "Clock", "Nonce", "Retries", "SyncClientBase", "AsyncSleep", "Sleep"}
+    core = {
+        "AsyncClientBase",
+        "Clock",
+        "Monotonic",
+        "Nonce",
+        "Retries",
+        "SyncClientBase",
+        "AsyncSleep",
+        "Sleep",
+    }
     if paged:
         core.add("Paging")
     if receipts and receipts["mode"] == "batched":
         core.update({"in_chunks", "in_input_order"})
-    collections = set()
+    collections = {"Mapping"}  # defaults, extra_params
     if "array" in kinds:
         collections.add("Sequence")
     if paged:

@@ -25,18 +25,24 @@ UCLOUD = {"public_key": "ucloud-public", "private_key": "ucloud-private-value"}
 
 
 class FakeTime:
-    """A clock that only moves when the client sleeps: no real waiting in tests."""
+    """A clock (and a monotonic counter, for deadlines) that only moves when the client
+    sleeps: no real waiting in tests."""
 
     def __init__(self) -> None:
         self.now = datetime.now(timezone.utc)
+        self.elapsed = 0.0
         self.sleeps: list[float] = []
 
     def clock(self) -> datetime:
         return self.now
 
+    def monotonic(self) -> float:
+        return self.elapsed
+
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += timedelta(seconds=seconds)
+        self.elapsed += seconds
 
     async def async_sleep(self, seconds: float) -> None:
         self.sleep(seconds)
@@ -47,7 +53,9 @@ def itnio_client(mock: MockProvider, fake: FakeTime, mode: str = "sync", **optio
 
     cls = dlr_itnio_voice.Client if mode == "sync" else dlr_itnio_voice.AsyncClient
     sleep = fake.sleep if mode == "sync" else fake.async_sleep
-    return cls(**ITNIO, base_url=mock.base_url, clock=fake.clock, sleep=sleep, **options)
+    return cls(
+        **ITNIO, base_url=mock.base_url, clock=fake.clock, monotonic=fake.monotonic, sleep=sleep, **options
+    )
 
 
 def call(mode: str, client: Any, method: str, **kwargs: Any) -> Any:
@@ -304,7 +312,7 @@ def test_wait_for_final_defaults_come_from_the_spec_polling_hints() -> None:
     ]
     with MockProvider(dlr_ucloud_usms.API, UCLOUD, scenario={"get_usms_send_receipt": steps}) as mock:
         with dlr_ucloud_usms.Client(
-            **UCLOUD, base_url=mock.base_url, clock=fake.clock, sleep=fake.sleep
+            **UCLOUD, base_url=mock.base_url, clock=fake.clock, monotonic=fake.monotonic, sleep=fake.sleep
         ) as client:
             result = client.wait_for_final(session_nos=["s"], sent_at=fake.now - timedelta(minutes=2))
     # UCloud: query 5 minutes after sending (3 minutes left), then every 5 minutes.

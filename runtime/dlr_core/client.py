@@ -5,6 +5,26 @@ typed model or a typed error.
 Generated clients are thin: their methods take typed keyword arguments, validate them
 with the generated parameter model, and call ``_call`` with the operation's description.
 
+For a signature that does not match, and for accounts that need more than the spec says:
+
+- ``client.prepare("operation", **arguments)`` returns the exact request the operation
+  method would send (an ``httpx.Request``: method, URL, headers, body), its arguments
+  checked as the method checks them (``ParameterError``) and signed with the client's
+  ``clock``, ``nonce`` and credentials, without sending anything; its ``repr`` shows only
+  the method and URL, secrets scrubbed.
+- ``defaults={"region": "cn-zj"}`` gives per-call parameters a value for every call that
+  passes none (keys are the operations' Python parameter names; the caller's value wins;
+  a key no operation takes is a ``ParameterError`` when the client is made).
+- ``extra_params={"WireName": "value"}``, on every operation method, sends parameters the
+  spec does not declare where the operation's own go (its form or JSON body, else the
+  query), signed with the rest; a name the spec declares (or the signature sets) is a
+  ``ParameterError``. A link to the next page is followed as given, without them.
+
+``clock`` is wall time, for the signatures' timestamps (a fixed one makes them
+reproducible); how long something has taken (the retry deadline, ``wait_for_final``'s
+timeout) is measured with ``monotonic`` (``time.monotonic`` unless given), so a fixed
+``clock`` never keeps a wait from ending.
+
 What the client sends and reads is bounded, whatever the provider (or whoever answers in
 its place) does:
 
@@ -22,6 +42,7 @@ its place) does:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import re
@@ -41,7 +62,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from types import TracebackType
 from urllib.parse import quote, quote_plus
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import anyio
 import httpx
@@ -84,6 +105,7 @@ Clock = Callable[[], datetime]
 Nonce = Callable[[], str]
 Sleep = Callable[[float], None]
 AsyncSleep = Callable[[float], Awaitable[None]]
+Monotonic = Callable[[], float]
 Retries = RetryPolicy | int | None
 Item = TypeVar("Item")
 Params = TypeVar("Params", bound=BaseModel)
@@ -565,6 +587,47 @@ class _BodyReader:
         self._parts.append(piece)
 
 
+class SignedRequest(httpx.Request):
+    """What ``prepare`` returns: the ``httpx.Request`` an operation would send, signed.
+    Its ``repr`` (method and URL) has secret credentials scrubbed, should a scheme put one
+    in the URL."""
+
+    def __init__(self, request: httpx.Request, scrub: Callable[[str], str]) -> None:
+        super().__init__(
+            request.method,
+            request.url,
+            headers=request.headers,
+            content=request.content,
+            extensions=request.extensions,
+        )
+        self._scrub = scrub
+
+    def __repr__(self) -> str:
+        return self._scrub(super().__repr__())
+
+
+@dataclass(frozen=True)
+class _WithExtra(OperationSpec):
+    """An operation as one call sends it: with that call's ``extra_params``."""
+
+    extra: tuple[tuple[str, str], ...] = ()
+
+    def place_extra(self, request: PreparedRequest) -> None:
+        """Put the extra parameters where the operation's own go: its JSON or form body
+        when it has one, else the query."""
+        locations = {p.location for p in self.params}
+        where = "json" if "json" in locations else "form" if "form" in locations else "query"
+        if where == "json":
+            request.body_kind = "json"  # also when no declared parameter had a value
+        for name, value in self.extra:
+            request.place(where, name, value)
+
+
+def _caller_params(operation: OperationSpec) -> dict[str, ParamSpec]:
+    """The parameters a caller passes (not fixed by the spec, nor filled from a credential)."""
+    return {p.name: p for p in operation.params if p.const is None and p.from_credential is None}
+
+
 class ClientCore:
     """State and request logic shared by the sync and async clients.
 
@@ -573,7 +636,14 @@ class ClientCore:
     async client cancels an attempt 0.25 s past its budget, wherever it is; the sync
     client checks the budget as the body arrives, while a status line and headers sent a
     byte at a time are bounded only by httpx's timeout for each read.)
+
+    ``clock`` gives wall time (signatures' timestamps, ``sent_at``, Retry-After dates) and
+    ``monotonic`` measures elapsed time (retry deadlines, ``wait_for_final``'s timeout).
+    ``defaults`` fills per-call parameters the caller leaves out (see ``_arguments``).
     """
+
+    _operations: ClassVar[Mapping[str, tuple[OperationSpec, type[BaseModel]]]] = {}
+    """Each operation's description and parameter model, by name (set by generated clients)."""
 
     def __init__(
         self,
@@ -588,6 +658,8 @@ class ClientCore:
         clock: Clock | None,
         nonce: Nonce | None,
         max_response_bytes: int | None = None,
+        monotonic: Monotonic | None = None,
+        defaults: Mapping[str, object] | None = None,
     ) -> None:
         self._api = api
         server = server or api.default_server
@@ -616,9 +688,115 @@ class ClientCore:
         self._credentials = Credentials(given, api.secret_credentials)
         self._clock = clock or _utc_now
         self._nonce = nonce
+        self._monotonic = monotonic or time.monotonic
+        self._defaults = self._checked_defaults(defaults or {})
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(provider={self._api.provider!r}, base_url={self.base_url!r}, auth_scheme={self.auth_scheme!r})"
+
+    # -- debugging and per-account arguments ----------------------------------------------
+
+    def prepare(self, operation: str, /, **arguments: Any) -> SignedRequest:
+        """The exact request ``operation`` would send with these arguments, signed, without
+        sending it: to compare with another SDK's request when a signature does not match.
+
+        ``arguments`` are the operation method's keyword arguments (``extra_params``
+        included; ``retries`` is ignored), checked as the method checks them
+        (``ParameterError``), with the client's ``defaults`` filled in. The signature uses
+        the client's ``clock``, ``nonce`` and credentials, afresh on every call. The result
+        is an ``httpx.Request`` (``method``, ``url``, ``headers``, ``content``), built by the
+        client's ``http_client``, whose ``repr`` shows the method and URL, secrets scrubbed.
+        """
+        known = self._operations.get(operation)
+        if known is None:
+            names = ", ".join(sorted(self._operations)) or "none"
+            raise ParameterError(
+                "operation", f"{operation!r} is not an operation of {self._api.provider} (it has: {names})"
+            )
+        spec, model = known
+        extra = arguments.pop("extra_params", None)
+        arguments.pop("retries", None)  # nothing is sent, so nothing is retried
+        accepted = _caller_params(spec)
+        for name in arguments:
+            if name not in accepted:
+                raise ParameterError(name, f"not a parameter of {operation}")
+        params = self._params(spec, model, self._arguments(spec, arguments))
+        request = self._prepare(self._with_extra(spec, extra), params)
+        return SignedRequest(self._outgoing(self._http_client(), request), self._credentials.scrub)
+
+    def _http_client(self) -> httpx.Client | httpx.AsyncClient:
+        raise NotImplementedError  # each base has its own
+
+    def _checked_defaults(self, defaults: Mapping[str, object]) -> dict[str, object]:
+        """The client's ``defaults``, each the Python name of a parameter that some operation
+        takes from its caller without a default of its own (else ``ParameterError``)."""
+        checked = dict(defaults)
+        for name in checked:
+            takers = [op for op in self._api.operations if name in _caller_params(op)]
+            if not takers:
+                raise ParameterError(
+                    name, f"no {self._api.provider} operation takes it, so it cannot have a default"
+                )
+            for op in takers:
+                known = self._operations.get(op.name)
+                info = known[1].model_fields.get(name) if known is not None else None
+                if info is not None and not info.is_required() and info.default is not None:
+                    raise ParameterError(
+                        name, f"{op.name} has a default of its own ({info.default!r}): pass it per call"
+                    )
+        return checked
+
+    def _arguments(self, operation: OperationSpec, values: Mapping[str, object]) -> dict[str, object]:
+        """A call's arguments with the client's ``defaults`` where the caller passed none
+        (None): the caller's value wins."""
+        merged = dict(values)
+        if self._defaults:
+            taken = _caller_params(operation)
+            for name, value in self._defaults.items():
+                if name in taken and merged.get(name) is None:
+                    merged[name] = value
+        return merged
+
+    def _with_extra(self, operation: OperationSpec, extra: Mapping[str, str] | None) -> OperationSpec:
+        """``operation`` as one call sends it: with the call's ``extra_params`` (wire names
+        the spec does not declare, and their text), which never replace a declared
+        parameter nor one the signature sets (``ParameterError``)."""
+        if not extra:
+            return operation
+        if not isinstance(extra, Mapping):
+            raise ParameterError(
+                "extra_params", f"expected a mapping of wire names to text, got {type(extra).__name__}"
+            )
+        scheme = self._api.auth_schemes[self.auth_scheme]
+        signed = {
+            name
+            for part in ("add", "attach")
+            for location in ("query", "body")
+            for name in (scheme.get(part) or {}).get(location) or {}
+        }
+        pairs: list[tuple[str, str]] = []
+        for wire, value in extra.items():
+            if not isinstance(wire, str) or not wire:
+                raise ParameterError("extra_params", f"{wire!r} is not a parameter name")
+            if not isinstance(value, str):
+                raise ParameterError("extra_params", f"{wire}: expected text, got {type(value).__name__}")
+            for param in operation.params:
+                item = rf"{re.escape(param.wire)}\.\d+"  # SessionNoSet.0 of an indexed SessionNoSet
+                if wire == param.wire or (param.array_style == "indexed" and re.fullmatch(item, wire)):
+                    given = param.name in _caller_params(operation)
+                    how = f"pass {param.name}=" if given else "it is set for you"
+                    raise ParameterError(
+                        "extra_params", f"{wire!r} is {operation.name}'s parameter {param.name!r}: {how}"
+                    )
+            if wire in signed:
+                raise ParameterError("extra_params", f"{wire!r} is set by the {self.auth_scheme!r} signature")
+            pairs.append((wire, value))
+        copied = {
+            f.name: getattr(operation, f.name)
+            for f in dataclasses.fields(operation)
+            if f.init and f.name != "extra"
+        }
+        return _WithExtra(**copied, extra=tuple(pairs))
 
     # -- parameters ---------------------------------------------------------------------
 
@@ -656,6 +834,8 @@ class ClientCore:
             request = PreparedRequest.from_url("GET", url, self.base_url)
         else:
             request = self._build(operation, params)
+            if isinstance(operation, _WithExtra):
+                operation.place_extra(request)
         request.set_content_type()
         variables = {**self._api.constants, **self._credentials.as_variables()}
         if operation.action is not None:
@@ -935,15 +1115,16 @@ class ClientCore:
             **self._raw_body(content),
         )
 
-    def _elapsed(self, started: datetime) -> float:
-        return (self._clock() - started).total_seconds()
+    def _elapsed(self, started: float) -> float:
+        """Seconds since ``started`` (a ``monotonic`` reading), whatever ``clock`` says."""
+        return self._monotonic() - started
 
     def _retry_delay(
         self,
         policy: RetryPolicy,
         error: DlrError,
         attempt: int,
-        started: datetime,
+        started: float,
         operation: OperationSpec,
     ) -> float | None:
         error.attempts = attempt
@@ -1035,6 +1216,9 @@ class SyncClientBase(ClientCore):
         self._http = http_client if http_client is not None else httpx.Client()
         self._sleep = sleep or time.sleep
 
+    def _http_client(self) -> httpx.Client:
+        return self._http
+
     def _call(
         self,
         operation: OperationSpec,
@@ -1044,7 +1228,7 @@ class SyncClientBase(ClientCore):
         url: str | None = None,
     ) -> Model:
         policy = resolve(retries, self.retry_policy)
-        started = self._clock()
+        started = self._monotonic()
         attempt = 0
         while True:
             attempt += 1
@@ -1124,7 +1308,7 @@ class SyncClientBase(ClientCore):
         sent_at: datetime | None,
     ) -> PollResult:
         first, every, limit = self._poll_plan(timeout, interval, sent_at)
-        started = self._clock()
+        started = self._monotonic()
         if first:
             self._sleep(first)
         while True:
@@ -1167,6 +1351,9 @@ class AsyncClientBase(ClientCore):
         self._http = http_client if http_client is not None else httpx.AsyncClient()
         self._sleep = sleep or asyncio.sleep
 
+    def _http_client(self) -> httpx.AsyncClient:
+        return self._http
+
     async def _call(
         self,
         operation: OperationSpec,
@@ -1176,7 +1363,7 @@ class AsyncClientBase(ClientCore):
         url: str | None = None,
     ) -> Model:
         policy = resolve(retries, self.retry_policy)
-        started = self._clock()
+        started = self._monotonic()
         attempt = 0
         while True:
             attempt += 1
@@ -1266,7 +1453,7 @@ class AsyncClientBase(ClientCore):
         sent_at: datetime | None,
     ) -> PollResult:
         first, every, limit = self._poll_plan(timeout, interval, sent_at)
-        started = self._clock()
+        started = self._monotonic()
         if first:
             await self._sleep(first)
         while True:

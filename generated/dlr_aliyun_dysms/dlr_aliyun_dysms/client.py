@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import date, datetime
 from typing import Literal
 
@@ -13,6 +13,7 @@ from dlr_core.client import (
     AsyncClientBase,
     AsyncSleep,
     Clock,
+    Monotonic,
     Nonce,
     Paging,
     Retries,
@@ -61,9 +62,19 @@ class Client(SyncClientBase):
     retries (0 turns them off); the default comes from the spec. ``timeout`` bounds one
     whole attempt (reading the answer included) and ``max_response_bytes`` the size of an
     answer after decompression (default 10 MiB). Pass ``http_client`` to
-    control pooling, proxies and transports (it is then yours to close), and ``clock``,
-    ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
+    control pooling, proxies and transports (it is then yours to close), and ``clock``
+    (wall time, for signatures), ``nonce``, ``monotonic`` (elapsed time, for deadlines) and
+    ``sleep`` to make signing and waiting reproducible in tests. ``defaults`` gives
+    parameters a value for every call that passes none (``{"region": ...}``).
+
+    Every method also takes ``extra_params``: parameters the spec does not declare, by
+    wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
+    the signed ``httpx.Request`` a call would send, without sending it.
     """
+
+    _operations = {
+        "query_send_details": (QUERY_SEND_DETAILS, QuerySendDetailsParams),
+    }
 
     def __init__(
         self,
@@ -80,6 +91,8 @@ class Client(SyncClientBase):
         clock: Clock | None = None,
         nonce: Nonce | None = None,
         sleep: Sleep | None = None,
+        monotonic: Monotonic | None = None,
+        defaults: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -97,6 +110,8 @@ class Client(SyncClientBase):
             clock=clock,
             nonce=nonce,
             sleep=sleep,
+            monotonic=monotonic,
+            defaults=defaults,
         )
 
     def query_send_details(
@@ -108,6 +123,7 @@ class Client(SyncClientBase):
         current_page: int = 1,
         biz_id: str | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> QuerySendDetailsResult:
         """Query the send records and delivery status of SMS sent to one number on one day.
 
@@ -125,15 +141,23 @@ class Client(SyncClientBase):
         params = self._params(
             QUERY_SEND_DETAILS,
             QuerySendDetailsParams,
-            {
-                "phone_number": phone_number,
-                "send_date": send_date,
-                "page_size": page_size,
-                "current_page": current_page,
-                "biz_id": biz_id,
-            },
+            self._arguments(
+                QUERY_SEND_DETAILS,
+                {
+                    "phone_number": phone_number,
+                    "send_date": send_date,
+                    "page_size": page_size,
+                    "current_page": current_page,
+                    "biz_id": biz_id,
+                },
+            ),
         )
-        return self._call(QUERY_SEND_DETAILS, params, QuerySendDetailsResult, retries)
+        return self._call(
+            self._with_extra(QUERY_SEND_DETAILS, extra_params),
+            params,
+            QuerySendDetailsResult,
+            retries,
+        )
 
     def iter_query_send_details(
         self,
@@ -143,19 +167,23 @@ class Client(SyncClientBase):
         page_size: int = 10,
         biz_id: str | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> Iterator[SmsSendDetail]:
         """Every record of ``query_send_details``, fetching page after page only as you iterate,
         until the provider's total is reached."""
         for _, result in self._pages(
-            QUERY_SEND_DETAILS,
+            self._with_extra(QUERY_SEND_DETAILS, extra_params),
             QuerySendDetailsParams,
             QuerySendDetailsResult,
-            {
-                "phone_number": phone_number,
-                "send_date": send_date,
-                "page_size": page_size,
-                "biz_id": biz_id,
-            },
+            self._arguments(
+                QUERY_SEND_DETAILS,
+                {
+                    "phone_number": phone_number,
+                    "send_date": send_date,
+                    "page_size": page_size,
+                    "biz_id": biz_id,
+                },
+            ),
             QUERY_SEND_DETAILS_PAGING,
             retries,
         ):
@@ -170,6 +198,7 @@ class Client(SyncClientBase):
         page_size: int = 10,
         biz_id: str | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> list[Receipt]:
         """Canonical receipts from ``query_send_details``, for every provider alike.
 
@@ -177,15 +206,18 @@ class Client(SyncClientBase):
         """
         receipts: list[Receipt] = []
         for params, result in self._pages(
-            QUERY_SEND_DETAILS,
+            self._with_extra(QUERY_SEND_DETAILS, extra_params),
             QuerySendDetailsParams,
             QuerySendDetailsResult,
-            {
-                "phone_number": phone_number,
-                "send_date": send_date,
-                "page_size": page_size,
-                "biz_id": biz_id,
-            },
+            self._arguments(
+                QUERY_SEND_DETAILS,
+                {
+                    "phone_number": phone_number,
+                    "send_date": send_date,
+                    "page_size": page_size,
+                    "biz_id": biz_id,
+                },
+            ),
             QUERY_SEND_DETAILS_PAGING,
             retries,
         ):
@@ -203,6 +235,7 @@ class Client(SyncClientBase):
         interval: float | None = None,
         sent_at: datetime | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> PollResult:
         """Query until every receipt is final or ``timeout`` seconds pass.
 
@@ -217,6 +250,7 @@ class Client(SyncClientBase):
                 page_size=page_size,
                 biz_id=biz_id,
                 retries=retries,
+                extra_params=extra_params,
             ),
             timeout,
             interval,
@@ -237,9 +271,19 @@ class AsyncClient(AsyncClientBase):
     retries (0 turns them off); the default comes from the spec. ``timeout`` bounds one
     whole attempt (reading the answer included) and ``max_response_bytes`` the size of an
     answer after decompression (default 10 MiB). Pass ``http_client`` to
-    control pooling, proxies and transports (it is then yours to close), and ``clock``,
-    ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
+    control pooling, proxies and transports (it is then yours to close), and ``clock``
+    (wall time, for signatures), ``nonce``, ``monotonic`` (elapsed time, for deadlines) and
+    ``sleep`` to make signing and waiting reproducible in tests. ``defaults`` gives
+    parameters a value for every call that passes none (``{"region": ...}``).
+
+    Every method also takes ``extra_params``: parameters the spec does not declare, by
+    wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
+    the signed ``httpx.Request`` a call would send, without sending it.
     """
+
+    _operations = {
+        "query_send_details": (QUERY_SEND_DETAILS, QuerySendDetailsParams),
+    }
 
     def __init__(
         self,
@@ -256,6 +300,8 @@ class AsyncClient(AsyncClientBase):
         clock: Clock | None = None,
         nonce: Nonce | None = None,
         sleep: AsyncSleep | None = None,
+        monotonic: Monotonic | None = None,
+        defaults: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -273,6 +319,8 @@ class AsyncClient(AsyncClientBase):
             clock=clock,
             nonce=nonce,
             sleep=sleep,
+            monotonic=monotonic,
+            defaults=defaults,
         )
 
     async def query_send_details(
@@ -284,6 +332,7 @@ class AsyncClient(AsyncClientBase):
         current_page: int = 1,
         biz_id: str | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> QuerySendDetailsResult:
         """Query the send records and delivery status of SMS sent to one number on one day.
 
@@ -301,16 +350,22 @@ class AsyncClient(AsyncClientBase):
         params = self._params(
             QUERY_SEND_DETAILS,
             QuerySendDetailsParams,
-            {
-                "phone_number": phone_number,
-                "send_date": send_date,
-                "page_size": page_size,
-                "current_page": current_page,
-                "biz_id": biz_id,
-            },
+            self._arguments(
+                QUERY_SEND_DETAILS,
+                {
+                    "phone_number": phone_number,
+                    "send_date": send_date,
+                    "page_size": page_size,
+                    "current_page": current_page,
+                    "biz_id": biz_id,
+                },
+            ),
         )
         return await self._call(
-            QUERY_SEND_DETAILS, params, QuerySendDetailsResult, retries
+            self._with_extra(QUERY_SEND_DETAILS, extra_params),
+            params,
+            QuerySendDetailsResult,
+            retries,
         )
 
     async def iter_query_send_details(
@@ -321,19 +376,23 @@ class AsyncClient(AsyncClientBase):
         page_size: int = 10,
         biz_id: str | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> AsyncIterator[SmsSendDetail]:
         """Every record of ``query_send_details``, fetching page after page only as you iterate,
         until the provider's total is reached."""
         async for _, result in self._pages(
-            QUERY_SEND_DETAILS,
+            self._with_extra(QUERY_SEND_DETAILS, extra_params),
             QuerySendDetailsParams,
             QuerySendDetailsResult,
-            {
-                "phone_number": phone_number,
-                "send_date": send_date,
-                "page_size": page_size,
-                "biz_id": biz_id,
-            },
+            self._arguments(
+                QUERY_SEND_DETAILS,
+                {
+                    "phone_number": phone_number,
+                    "send_date": send_date,
+                    "page_size": page_size,
+                    "biz_id": biz_id,
+                },
+            ),
             QUERY_SEND_DETAILS_PAGING,
             retries,
         ):
@@ -348,6 +407,7 @@ class AsyncClient(AsyncClientBase):
         page_size: int = 10,
         biz_id: str | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> list[Receipt]:
         """Canonical receipts from ``query_send_details``, for every provider alike.
 
@@ -355,15 +415,18 @@ class AsyncClient(AsyncClientBase):
         """
         receipts: list[Receipt] = []
         async for params, result in self._pages(
-            QUERY_SEND_DETAILS,
+            self._with_extra(QUERY_SEND_DETAILS, extra_params),
             QuerySendDetailsParams,
             QuerySendDetailsResult,
-            {
-                "phone_number": phone_number,
-                "send_date": send_date,
-                "page_size": page_size,
-                "biz_id": biz_id,
-            },
+            self._arguments(
+                QUERY_SEND_DETAILS,
+                {
+                    "phone_number": phone_number,
+                    "send_date": send_date,
+                    "page_size": page_size,
+                    "biz_id": biz_id,
+                },
+            ),
             QUERY_SEND_DETAILS_PAGING,
             retries,
         ):
@@ -381,6 +444,7 @@ class AsyncClient(AsyncClientBase):
         interval: float | None = None,
         sent_at: datetime | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> PollResult:
         """Query until every receipt is final or ``timeout`` seconds pass.
 
@@ -395,6 +459,7 @@ class AsyncClient(AsyncClientBase):
                 page_size=page_size,
                 biz_id=biz_id,
                 retries=retries,
+                extra_params=extra_params,
             ),
             timeout,
             interval,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 import httpx
@@ -11,6 +12,7 @@ from dlr_core.client import (
     AsyncClientBase,
     AsyncSleep,
     Clock,
+    Monotonic,
     Nonce,
     Retries,
     Sleep,
@@ -42,9 +44,23 @@ class Client(SyncClientBase):
     retries (0 turns them off); the default comes from the spec. ``timeout`` bounds one
     whole attempt (reading the answer included) and ``max_response_bytes`` the size of an
     answer after decompression (default 10 MiB). Pass ``http_client`` to
-    control pooling, proxies and transports (it is then yours to close), and ``clock``,
-    ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
+    control pooling, proxies and transports (it is then yours to close), and ``clock``
+    (wall time, for signatures), ``nonce``, ``monotonic`` (elapsed time, for deadlines) and
+    ``sleep`` to make signing and waiting reproducible in tests. ``defaults`` gives
+    parameters a value for every call that passes none (``{"region": ...}``).
+
+    Every method also takes ``extra_params``: parameters the spec does not declare, by
+    wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
+    the signed ``httpx.Request`` a call would send, without sending it.
     """
+
+    _operations = {
+        "get_delivery_reports": (GET_DELIVERY_REPORTS, GetDeliveryReportsParams),
+        "get_delivery_reports_v1": (
+            GET_DELIVERY_REPORTS_V1,
+            GetDeliveryReportsV1Params,
+        ),
+    }
 
     def __init__(
         self,
@@ -60,6 +76,8 @@ class Client(SyncClientBase):
         clock: Clock | None = None,
         nonce: Nonce | None = None,
         sleep: Sleep | None = None,
+        monotonic: Monotonic | None = None,
+        defaults: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -76,6 +94,8 @@ class Client(SyncClientBase):
             clock=clock,
             nonce=nonce,
             sleep=sleep,
+            monotonic=monotonic,
+            defaults=defaults,
         )
 
     def get_delivery_reports(
@@ -88,6 +108,7 @@ class Client(SyncClientBase):
         entity_id: str | None = None,
         campaign_reference_id: str | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> DeliveryReports:
         """Get the delivery reports that arrived since the last call (each is returned once).
 
@@ -107,16 +128,24 @@ class Client(SyncClientBase):
         params = self._params(
             GET_DELIVERY_REPORTS,
             GetDeliveryReportsParams,
-            {
-                "bulk_id": bulk_id,
-                "message_id": message_id,
-                "limit": limit,
-                "application_id": application_id,
-                "entity_id": entity_id,
-                "campaign_reference_id": campaign_reference_id,
-            },
+            self._arguments(
+                GET_DELIVERY_REPORTS,
+                {
+                    "bulk_id": bulk_id,
+                    "message_id": message_id,
+                    "limit": limit,
+                    "application_id": application_id,
+                    "entity_id": entity_id,
+                    "campaign_reference_id": campaign_reference_id,
+                },
+            ),
         )
-        return self._call(GET_DELIVERY_REPORTS, params, DeliveryReports, retries)
+        return self._call(
+            self._with_extra(GET_DELIVERY_REPORTS, extra_params),
+            params,
+            DeliveryReports,
+            retries,
+        )
 
     def get_delivery_reports_v1(
         self,
@@ -125,6 +154,7 @@ class Client(SyncClientBase):
         message_id: str | None = None,
         limit: int = 50,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> DeliveryReportsV1:
         """Get delivery reports from the legacy v1 endpoint (each is returned once).
 
@@ -140,9 +170,17 @@ class Client(SyncClientBase):
         params = self._params(
             GET_DELIVERY_REPORTS_V1,
             GetDeliveryReportsV1Params,
-            {"bulk_id": bulk_id, "message_id": message_id, "limit": limit},
+            self._arguments(
+                GET_DELIVERY_REPORTS_V1,
+                {"bulk_id": bulk_id, "message_id": message_id, "limit": limit},
+            ),
         )
-        return self._call(GET_DELIVERY_REPORTS_V1, params, DeliveryReportsV1, retries)
+        return self._call(
+            self._with_extra(GET_DELIVERY_REPORTS_V1, extra_params),
+            params,
+            DeliveryReportsV1,
+            retries,
+        )
 
     def fetch_receipts(
         self,
@@ -154,6 +192,7 @@ class Client(SyncClientBase):
         entity_id: str | None = None,
         campaign_reference_id: str | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> list[Receipt]:
         """Canonical receipts from ``get_delivery_reports``, for every provider alike.
 
@@ -163,16 +202,24 @@ class Client(SyncClientBase):
         params = self._params(
             GET_DELIVERY_REPORTS,
             GetDeliveryReportsParams,
-            {
-                "bulk_id": bulk_id,
-                "message_id": message_id,
-                "limit": limit,
-                "application_id": application_id,
-                "entity_id": entity_id,
-                "campaign_reference_id": campaign_reference_id,
-            },
+            self._arguments(
+                GET_DELIVERY_REPORTS,
+                {
+                    "bulk_id": bulk_id,
+                    "message_id": message_id,
+                    "limit": limit,
+                    "application_id": application_id,
+                    "entity_id": entity_id,
+                    "campaign_reference_id": campaign_reference_id,
+                },
+            ),
         )
-        result = self._call(GET_DELIVERY_REPORTS, params, DeliveryReports, retries)
+        result = self._call(
+            self._with_extra(GET_DELIVERY_REPORTS, extra_params),
+            params,
+            DeliveryReports,
+            retries,
+        )
         return get_delivery_reports_receipts(result, params)
 
 
@@ -188,9 +235,23 @@ class AsyncClient(AsyncClientBase):
     retries (0 turns them off); the default comes from the spec. ``timeout`` bounds one
     whole attempt (reading the answer included) and ``max_response_bytes`` the size of an
     answer after decompression (default 10 MiB). Pass ``http_client`` to
-    control pooling, proxies and transports (it is then yours to close), and ``clock``,
-    ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
+    control pooling, proxies and transports (it is then yours to close), and ``clock``
+    (wall time, for signatures), ``nonce``, ``monotonic`` (elapsed time, for deadlines) and
+    ``sleep`` to make signing and waiting reproducible in tests. ``defaults`` gives
+    parameters a value for every call that passes none (``{"region": ...}``).
+
+    Every method also takes ``extra_params``: parameters the spec does not declare, by
+    wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
+    the signed ``httpx.Request`` a call would send, without sending it.
     """
+
+    _operations = {
+        "get_delivery_reports": (GET_DELIVERY_REPORTS, GetDeliveryReportsParams),
+        "get_delivery_reports_v1": (
+            GET_DELIVERY_REPORTS_V1,
+            GetDeliveryReportsV1Params,
+        ),
+    }
 
     def __init__(
         self,
@@ -206,6 +267,8 @@ class AsyncClient(AsyncClientBase):
         clock: Clock | None = None,
         nonce: Nonce | None = None,
         sleep: AsyncSleep | None = None,
+        monotonic: Monotonic | None = None,
+        defaults: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -222,6 +285,8 @@ class AsyncClient(AsyncClientBase):
             clock=clock,
             nonce=nonce,
             sleep=sleep,
+            monotonic=monotonic,
+            defaults=defaults,
         )
 
     async def get_delivery_reports(
@@ -234,6 +299,7 @@ class AsyncClient(AsyncClientBase):
         entity_id: str | None = None,
         campaign_reference_id: str | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> DeliveryReports:
         """Get the delivery reports that arrived since the last call (each is returned once).
 
@@ -253,16 +319,24 @@ class AsyncClient(AsyncClientBase):
         params = self._params(
             GET_DELIVERY_REPORTS,
             GetDeliveryReportsParams,
-            {
-                "bulk_id": bulk_id,
-                "message_id": message_id,
-                "limit": limit,
-                "application_id": application_id,
-                "entity_id": entity_id,
-                "campaign_reference_id": campaign_reference_id,
-            },
+            self._arguments(
+                GET_DELIVERY_REPORTS,
+                {
+                    "bulk_id": bulk_id,
+                    "message_id": message_id,
+                    "limit": limit,
+                    "application_id": application_id,
+                    "entity_id": entity_id,
+                    "campaign_reference_id": campaign_reference_id,
+                },
+            ),
         )
-        return await self._call(GET_DELIVERY_REPORTS, params, DeliveryReports, retries)
+        return await self._call(
+            self._with_extra(GET_DELIVERY_REPORTS, extra_params),
+            params,
+            DeliveryReports,
+            retries,
+        )
 
     async def get_delivery_reports_v1(
         self,
@@ -271,6 +345,7 @@ class AsyncClient(AsyncClientBase):
         message_id: str | None = None,
         limit: int = 50,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> DeliveryReportsV1:
         """Get delivery reports from the legacy v1 endpoint (each is returned once).
 
@@ -286,10 +361,16 @@ class AsyncClient(AsyncClientBase):
         params = self._params(
             GET_DELIVERY_REPORTS_V1,
             GetDeliveryReportsV1Params,
-            {"bulk_id": bulk_id, "message_id": message_id, "limit": limit},
+            self._arguments(
+                GET_DELIVERY_REPORTS_V1,
+                {"bulk_id": bulk_id, "message_id": message_id, "limit": limit},
+            ),
         )
         return await self._call(
-            GET_DELIVERY_REPORTS_V1, params, DeliveryReportsV1, retries
+            self._with_extra(GET_DELIVERY_REPORTS_V1, extra_params),
+            params,
+            DeliveryReportsV1,
+            retries,
         )
 
     async def fetch_receipts(
@@ -302,6 +383,7 @@ class AsyncClient(AsyncClientBase):
         entity_id: str | None = None,
         campaign_reference_id: str | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> list[Receipt]:
         """Canonical receipts from ``get_delivery_reports``, for every provider alike.
 
@@ -311,16 +393,22 @@ class AsyncClient(AsyncClientBase):
         params = self._params(
             GET_DELIVERY_REPORTS,
             GetDeliveryReportsParams,
-            {
-                "bulk_id": bulk_id,
-                "message_id": message_id,
-                "limit": limit,
-                "application_id": application_id,
-                "entity_id": entity_id,
-                "campaign_reference_id": campaign_reference_id,
-            },
+            self._arguments(
+                GET_DELIVERY_REPORTS,
+                {
+                    "bulk_id": bulk_id,
+                    "message_id": message_id,
+                    "limit": limit,
+                    "application_id": application_id,
+                    "entity_id": entity_id,
+                    "campaign_reference_id": campaign_reference_id,
+                },
+            ),
         )
         result = await self._call(
-            GET_DELIVERY_REPORTS, params, DeliveryReports, retries
+            self._with_extra(GET_DELIVERY_REPORTS, extra_params),
+            params,
+            DeliveryReports,
+            retries,
         )
         return get_delivery_reports_receipts(result, params)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
 
@@ -12,6 +13,7 @@ from dlr_core.client import (
     AsyncClientBase,
     AsyncSleep,
     Clock,
+    Monotonic,
     Nonce,
     Retries,
     Sleep,
@@ -39,9 +41,22 @@ class Client(SyncClientBase):
     retries (0 turns them off); the default comes from the spec. ``timeout`` bounds one
     whole attempt (reading the answer included) and ``max_response_bytes`` the size of an
     answer after decompression (default 10 MiB). Pass ``http_client`` to
-    control pooling, proxies and transports (it is then yours to close), and ``clock``,
-    ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
+    control pooling, proxies and transports (it is then yours to close), and ``clock``
+    (wall time, for signatures), ``nonce``, ``monotonic`` (elapsed time, for deadlines) and
+    ``sleep`` to make signing and waiting reproducible in tests. ``defaults`` gives
+    parameters a value for every call that passes none (``{"region": ...}``).
+
+    Every method also takes ``extra_params``: parameters the spec does not declare, by
+    wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
+    the signed ``httpx.Request`` a call would send, without sending it.
     """
+
+    _operations = {
+        "query_recall_flow_detail": (
+            QUERY_RECALL_FLOW_DETAIL,
+            QueryRecallFlowDetailParams,
+        ),
+    }
 
     def __init__(
         self,
@@ -58,6 +73,8 @@ class Client(SyncClientBase):
         clock: Clock | None = None,
         nonce: Nonce | None = None,
         sleep: Sleep | None = None,
+        monotonic: Monotonic | None = None,
+        defaults: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -75,6 +92,8 @@ class Client(SyncClientBase):
             clock=clock,
             nonce=nonce,
             sleep=sleep,
+            monotonic=monotonic,
+            defaults=defaults,
         )
 
     def query_recall_flow_detail(
@@ -82,6 +101,7 @@ class Client(SyncClientBase):
         *,
         key_id: int,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> RecallFlowDetail:
         """Get the status of an automatic redial flow and of each of its nodes.
 
@@ -89,21 +109,36 @@ class Client(SyncClientBase):
             key_id: Id of the automatic redial flow.
         """
         params = self._params(
-            QUERY_RECALL_FLOW_DETAIL, QueryRecallFlowDetailParams, {"key_id": key_id}
+            QUERY_RECALL_FLOW_DETAIL,
+            QueryRecallFlowDetailParams,
+            self._arguments(QUERY_RECALL_FLOW_DETAIL, {"key_id": key_id}),
         )
-        return self._call(QUERY_RECALL_FLOW_DETAIL, params, RecallFlowDetail, retries)
+        return self._call(
+            self._with_extra(QUERY_RECALL_FLOW_DETAIL, extra_params),
+            params,
+            RecallFlowDetail,
+            retries,
+        )
 
     def fetch_receipts(
         self,
         *,
         key_id: int,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> list[Receipt]:
         """Canonical receipts from ``query_recall_flow_detail``, for every provider alike."""
         params = self._params(
-            QUERY_RECALL_FLOW_DETAIL, QueryRecallFlowDetailParams, {"key_id": key_id}
+            QUERY_RECALL_FLOW_DETAIL,
+            QueryRecallFlowDetailParams,
+            self._arguments(QUERY_RECALL_FLOW_DETAIL, {"key_id": key_id}),
         )
-        result = self._call(QUERY_RECALL_FLOW_DETAIL, params, RecallFlowDetail, retries)
+        result = self._call(
+            self._with_extra(QUERY_RECALL_FLOW_DETAIL, extra_params),
+            params,
+            RecallFlowDetail,
+            retries,
+        )
         return query_recall_flow_detail_receipts(result, params)
 
     def wait_for_final(
@@ -114,6 +149,7 @@ class Client(SyncClientBase):
         interval: float | None = None,
         sent_at: datetime | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> PollResult:
         """Query until every receipt is final or ``timeout`` seconds pass.
 
@@ -122,7 +158,9 @@ class Client(SyncClientBase):
         it. Returns the last receipts and which of them are still open.
         """
         return self._wait_for_final(
-            lambda: self.fetch_receipts(key_id=key_id, retries=retries),
+            lambda: self.fetch_receipts(
+                key_id=key_id, retries=retries, extra_params=extra_params
+            ),
             timeout,
             interval,
             sent_at,
@@ -142,9 +180,22 @@ class AsyncClient(AsyncClientBase):
     retries (0 turns them off); the default comes from the spec. ``timeout`` bounds one
     whole attempt (reading the answer included) and ``max_response_bytes`` the size of an
     answer after decompression (default 10 MiB). Pass ``http_client`` to
-    control pooling, proxies and transports (it is then yours to close), and ``clock``,
-    ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
+    control pooling, proxies and transports (it is then yours to close), and ``clock``
+    (wall time, for signatures), ``nonce``, ``monotonic`` (elapsed time, for deadlines) and
+    ``sleep`` to make signing and waiting reproducible in tests. ``defaults`` gives
+    parameters a value for every call that passes none (``{"region": ...}``).
+
+    Every method also takes ``extra_params``: parameters the spec does not declare, by
+    wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
+    the signed ``httpx.Request`` a call would send, without sending it.
     """
+
+    _operations = {
+        "query_recall_flow_detail": (
+            QUERY_RECALL_FLOW_DETAIL,
+            QueryRecallFlowDetailParams,
+        ),
+    }
 
     def __init__(
         self,
@@ -161,6 +212,8 @@ class AsyncClient(AsyncClientBase):
         clock: Clock | None = None,
         nonce: Nonce | None = None,
         sleep: AsyncSleep | None = None,
+        monotonic: Monotonic | None = None,
+        defaults: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -178,6 +231,8 @@ class AsyncClient(AsyncClientBase):
             clock=clock,
             nonce=nonce,
             sleep=sleep,
+            monotonic=monotonic,
+            defaults=defaults,
         )
 
     async def query_recall_flow_detail(
@@ -185,6 +240,7 @@ class AsyncClient(AsyncClientBase):
         *,
         key_id: int,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> RecallFlowDetail:
         """Get the status of an automatic redial flow and of each of its nodes.
 
@@ -192,10 +248,15 @@ class AsyncClient(AsyncClientBase):
             key_id: Id of the automatic redial flow.
         """
         params = self._params(
-            QUERY_RECALL_FLOW_DETAIL, QueryRecallFlowDetailParams, {"key_id": key_id}
+            QUERY_RECALL_FLOW_DETAIL,
+            QueryRecallFlowDetailParams,
+            self._arguments(QUERY_RECALL_FLOW_DETAIL, {"key_id": key_id}),
         )
         return await self._call(
-            QUERY_RECALL_FLOW_DETAIL, params, RecallFlowDetail, retries
+            self._with_extra(QUERY_RECALL_FLOW_DETAIL, extra_params),
+            params,
+            RecallFlowDetail,
+            retries,
         )
 
     async def fetch_receipts(
@@ -203,13 +264,19 @@ class AsyncClient(AsyncClientBase):
         *,
         key_id: int,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> list[Receipt]:
         """Canonical receipts from ``query_recall_flow_detail``, for every provider alike."""
         params = self._params(
-            QUERY_RECALL_FLOW_DETAIL, QueryRecallFlowDetailParams, {"key_id": key_id}
+            QUERY_RECALL_FLOW_DETAIL,
+            QueryRecallFlowDetailParams,
+            self._arguments(QUERY_RECALL_FLOW_DETAIL, {"key_id": key_id}),
         )
         result = await self._call(
-            QUERY_RECALL_FLOW_DETAIL, params, RecallFlowDetail, retries
+            self._with_extra(QUERY_RECALL_FLOW_DETAIL, extra_params),
+            params,
+            RecallFlowDetail,
+            retries,
         )
         return query_recall_flow_detail_receipts(result, params)
 
@@ -221,6 +288,7 @@ class AsyncClient(AsyncClientBase):
         interval: float | None = None,
         sent_at: datetime | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> PollResult:
         """Query until every receipt is final or ``timeout`` seconds pass.
 
@@ -229,7 +297,9 @@ class AsyncClient(AsyncClientBase):
         it. Returns the last receipts and which of them are still open.
         """
         return await self._wait_for_final(
-            lambda: self.fetch_receipts(key_id=key_id, retries=retries),
+            lambda: self.fetch_receipts(
+                key_id=key_id, retries=retries, extra_params=extra_params
+            ),
             timeout,
             interval,
             sent_at,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
 
@@ -12,6 +13,7 @@ from dlr_core.client import (
     AsyncClientBase,
     AsyncSleep,
     Clock,
+    Monotonic,
     Nonce,
     Retries,
     Sleep,
@@ -39,9 +41,19 @@ class Client(SyncClientBase):
     retries (0 turns them off); the default comes from the spec. ``timeout`` bounds one
     whole attempt (reading the answer included) and ``max_response_bytes`` the size of an
     answer after decompression (default 10 MiB). Pass ``http_client`` to
-    control pooling, proxies and transports (it is then yours to close), and ``clock``,
-    ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
+    control pooling, proxies and transports (it is then yours to close), and ``clock``
+    (wall time, for signatures), ``nonce``, ``monotonic`` (elapsed time, for deadlines) and
+    ``sleep`` to make signing and waiting reproducible in tests. ``defaults`` gives
+    parameters a value for every call that passes none (``{"region": ...}``).
+
+    Every method also takes ``extra_params``: parameters the spec does not declare, by
+    wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
+    the signed ``httpx.Request`` a call would send, without sending it.
     """
+
+    _operations = {
+        "otp_detail": (OTP_DETAIL, OtpDetailParams),
+    }
 
     def __init__(
         self,
@@ -58,6 +70,8 @@ class Client(SyncClientBase):
         clock: Clock | None = None,
         nonce: Nonce | None = None,
         sleep: Sleep | None = None,
+        monotonic: Monotonic | None = None,
+        defaults: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -75,6 +89,8 @@ class Client(SyncClientBase):
             clock=clock,
             nonce=nonce,
             sleep=sleep,
+            monotonic=monotonic,
+            defaults=defaults,
         )
 
     def otp_detail(
@@ -83,6 +99,7 @@ class Client(SyncClientBase):
         mobile: str,
         session_id: str,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> OtpDetail:
         """Get the status of an OTP sending task.
 
@@ -91,9 +108,13 @@ class Client(SyncClientBase):
             session_id: The OTP sending voucher returned when sending.
         """
         params = self._params(
-            OTP_DETAIL, OtpDetailParams, {"mobile": mobile, "session_id": session_id}
+            OTP_DETAIL,
+            OtpDetailParams,
+            self._arguments(OTP_DETAIL, {"mobile": mobile, "session_id": session_id}),
         )
-        return self._call(OTP_DETAIL, params, OtpDetail, retries)
+        return self._call(
+            self._with_extra(OTP_DETAIL, extra_params), params, OtpDetail, retries
+        )
 
     def fetch_receipts(
         self,
@@ -101,12 +122,17 @@ class Client(SyncClientBase):
         mobile: str,
         session_id: str,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> list[Receipt]:
         """Canonical receipts from ``otp_detail``, for every provider alike."""
         params = self._params(
-            OTP_DETAIL, OtpDetailParams, {"mobile": mobile, "session_id": session_id}
+            OTP_DETAIL,
+            OtpDetailParams,
+            self._arguments(OTP_DETAIL, {"mobile": mobile, "session_id": session_id}),
         )
-        result = self._call(OTP_DETAIL, params, OtpDetail, retries)
+        result = self._call(
+            self._with_extra(OTP_DETAIL, extra_params), params, OtpDetail, retries
+        )
         return otp_detail_receipts(result, params)
 
     def wait_for_final(
@@ -118,6 +144,7 @@ class Client(SyncClientBase):
         interval: float | None = None,
         sent_at: datetime | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> PollResult:
         """Query until every receipt is final or ``timeout`` seconds pass.
 
@@ -127,7 +154,10 @@ class Client(SyncClientBase):
         """
         return self._wait_for_final(
             lambda: self.fetch_receipts(
-                mobile=mobile, session_id=session_id, retries=retries
+                mobile=mobile,
+                session_id=session_id,
+                retries=retries,
+                extra_params=extra_params,
             ),
             timeout,
             interval,
@@ -148,9 +178,19 @@ class AsyncClient(AsyncClientBase):
     retries (0 turns them off); the default comes from the spec. ``timeout`` bounds one
     whole attempt (reading the answer included) and ``max_response_bytes`` the size of an
     answer after decompression (default 10 MiB). Pass ``http_client`` to
-    control pooling, proxies and transports (it is then yours to close), and ``clock``,
-    ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
+    control pooling, proxies and transports (it is then yours to close), and ``clock``
+    (wall time, for signatures), ``nonce``, ``monotonic`` (elapsed time, for deadlines) and
+    ``sleep`` to make signing and waiting reproducible in tests. ``defaults`` gives
+    parameters a value for every call that passes none (``{"region": ...}``).
+
+    Every method also takes ``extra_params``: parameters the spec does not declare, by
+    wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
+    the signed ``httpx.Request`` a call would send, without sending it.
     """
+
+    _operations = {
+        "otp_detail": (OTP_DETAIL, OtpDetailParams),
+    }
 
     def __init__(
         self,
@@ -167,6 +207,8 @@ class AsyncClient(AsyncClientBase):
         clock: Clock | None = None,
         nonce: Nonce | None = None,
         sleep: AsyncSleep | None = None,
+        monotonic: Monotonic | None = None,
+        defaults: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -184,6 +226,8 @@ class AsyncClient(AsyncClientBase):
             clock=clock,
             nonce=nonce,
             sleep=sleep,
+            monotonic=monotonic,
+            defaults=defaults,
         )
 
     async def otp_detail(
@@ -192,6 +236,7 @@ class AsyncClient(AsyncClientBase):
         mobile: str,
         session_id: str,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> OtpDetail:
         """Get the status of an OTP sending task.
 
@@ -200,9 +245,13 @@ class AsyncClient(AsyncClientBase):
             session_id: The OTP sending voucher returned when sending.
         """
         params = self._params(
-            OTP_DETAIL, OtpDetailParams, {"mobile": mobile, "session_id": session_id}
+            OTP_DETAIL,
+            OtpDetailParams,
+            self._arguments(OTP_DETAIL, {"mobile": mobile, "session_id": session_id}),
         )
-        return await self._call(OTP_DETAIL, params, OtpDetail, retries)
+        return await self._call(
+            self._with_extra(OTP_DETAIL, extra_params), params, OtpDetail, retries
+        )
 
     async def fetch_receipts(
         self,
@@ -210,12 +259,17 @@ class AsyncClient(AsyncClientBase):
         mobile: str,
         session_id: str,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> list[Receipt]:
         """Canonical receipts from ``otp_detail``, for every provider alike."""
         params = self._params(
-            OTP_DETAIL, OtpDetailParams, {"mobile": mobile, "session_id": session_id}
+            OTP_DETAIL,
+            OtpDetailParams,
+            self._arguments(OTP_DETAIL, {"mobile": mobile, "session_id": session_id}),
         )
-        result = await self._call(OTP_DETAIL, params, OtpDetail, retries)
+        result = await self._call(
+            self._with_extra(OTP_DETAIL, extra_params), params, OtpDetail, retries
+        )
         return otp_detail_receipts(result, params)
 
     async def wait_for_final(
@@ -227,6 +281,7 @@ class AsyncClient(AsyncClientBase):
         interval: float | None = None,
         sent_at: datetime | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> PollResult:
         """Query until every receipt is final or ``timeout`` seconds pass.
 
@@ -236,7 +291,10 @@ class AsyncClient(AsyncClientBase):
         """
         return await self._wait_for_final(
             lambda: self.fetch_receipts(
-                mobile=mobile, session_id=session_id, retries=retries
+                mobile=mobile,
+                session_id=session_id,
+                retries=retries,
+                extra_params=extra_params,
             ),
             timeout,
             interval,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
 
@@ -12,6 +13,7 @@ from dlr_core.client import (
     AsyncClientBase,
     AsyncSleep,
     Clock,
+    Monotonic,
     Nonce,
     Retries,
     Sleep,
@@ -47,9 +49,23 @@ class Client(SyncClientBase):
     retries (0 turns them off); the default comes from the spec. ``timeout`` bounds one
     whole attempt (reading the answer included) and ``max_response_bytes`` the size of an
     answer after decompression (default 10 MiB). Pass ``http_client`` to
-    control pooling, proxies and transports (it is then yours to close), and ``clock``,
-    ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
+    control pooling, proxies and transports (it is then yours to close), and ``clock``
+    (wall time, for signatures), ``nonce``, ``monotonic`` (elapsed time, for deadlines) and
+    ``sleep`` to make signing and waiting reproducible in tests. ``defaults`` gives
+    parameters a value for every call that passes none (``{"region": ...}``).
+
+    Every method also takes ``extra_params``: parameters the spec does not declare, by
+    wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
+    the signed ``httpx.Request`` a call would send, without sending it.
     """
+
+    _operations = {
+        "pull_sms_send_status": (PULL_SMS_SEND_STATUS, PullSmsSendStatusParams),
+        "pull_sms_send_status_by_phone_number": (
+            PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
+            PullSmsSendStatusByPhoneNumberParams,
+        ),
+    }
 
     def __init__(
         self,
@@ -66,6 +82,8 @@ class Client(SyncClientBase):
         clock: Clock | None = None,
         nonce: Nonce | None = None,
         sleep: Sleep | None = None,
+        monotonic: Monotonic | None = None,
+        defaults: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -83,6 +101,8 @@ class Client(SyncClientBase):
             clock=clock,
             nonce=nonce,
             sleep=sleep,
+            monotonic=monotonic,
+            defaults=defaults,
         )
 
     def pull_sms_send_status(
@@ -92,6 +112,7 @@ class Client(SyncClientBase):
         limit: int = 100,
         region: str = "ap-guangzhou",
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> PullSmsSendStatusResult:
         """Drain new delivery receipts from the receipt queue.
 
@@ -108,10 +129,16 @@ class Client(SyncClientBase):
         params = self._params(
             PULL_SMS_SEND_STATUS,
             PullSmsSendStatusParams,
-            {"sms_sdk_app_id": sms_sdk_app_id, "limit": limit, "region": region},
+            self._arguments(
+                PULL_SMS_SEND_STATUS,
+                {"sms_sdk_app_id": sms_sdk_app_id, "limit": limit, "region": region},
+            ),
         )
         return self._call(
-            PULL_SMS_SEND_STATUS, params, PullSmsSendStatusResult, retries
+            self._with_extra(PULL_SMS_SEND_STATUS, extra_params),
+            params,
+            PullSmsSendStatusResult,
+            retries,
         )
 
     def pull_sms_send_status_by_phone_number(
@@ -124,6 +151,7 @@ class Client(SyncClientBase):
         limit: int = 100,
         region: str = "ap-guangzhou",
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> PullSmsSendStatusResult:
         """Pull the delivery receipts of one phone number over a time window.
 
@@ -141,17 +169,20 @@ class Client(SyncClientBase):
         params = self._params(
             PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
             PullSmsSendStatusByPhoneNumberParams,
-            {
-                "begin_time": begin_time,
-                "phone_number": phone_number,
-                "sms_sdk_app_id": sms_sdk_app_id,
-                "end_time": end_time,
-                "limit": limit,
-                "region": region,
-            },
+            self._arguments(
+                PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
+                {
+                    "begin_time": begin_time,
+                    "phone_number": phone_number,
+                    "sms_sdk_app_id": sms_sdk_app_id,
+                    "end_time": end_time,
+                    "limit": limit,
+                    "region": region,
+                },
+            ),
         )
         return self._call(
-            PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
+            self._with_extra(PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER, extra_params),
             params,
             PullSmsSendStatusResult,
             retries,
@@ -167,22 +198,26 @@ class Client(SyncClientBase):
         limit: int = 100,
         region: str = "ap-guangzhou",
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> list[Receipt]:
         """Canonical receipts from ``pull_sms_send_status_by_phone_number``, for every provider alike."""
         params = self._params(
             PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
             PullSmsSendStatusByPhoneNumberParams,
-            {
-                "begin_time": begin_time,
-                "phone_number": phone_number,
-                "sms_sdk_app_id": sms_sdk_app_id,
-                "end_time": end_time,
-                "limit": limit,
-                "region": region,
-            },
+            self._arguments(
+                PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
+                {
+                    "begin_time": begin_time,
+                    "phone_number": phone_number,
+                    "sms_sdk_app_id": sms_sdk_app_id,
+                    "end_time": end_time,
+                    "limit": limit,
+                    "region": region,
+                },
+            ),
         )
         result = self._call(
-            PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
+            self._with_extra(PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER, extra_params),
             params,
             PullSmsSendStatusResult,
             retries,
@@ -202,6 +237,7 @@ class Client(SyncClientBase):
         interval: float | None = None,
         sent_at: datetime | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> PollResult:
         """Query until every receipt is final or ``timeout`` seconds pass.
 
@@ -218,6 +254,7 @@ class Client(SyncClientBase):
                 limit=limit,
                 region=region,
                 retries=retries,
+                extra_params=extra_params,
             ),
             timeout,
             interval,
@@ -238,9 +275,23 @@ class AsyncClient(AsyncClientBase):
     retries (0 turns them off); the default comes from the spec. ``timeout`` bounds one
     whole attempt (reading the answer included) and ``max_response_bytes`` the size of an
     answer after decompression (default 10 MiB). Pass ``http_client`` to
-    control pooling, proxies and transports (it is then yours to close), and ``clock``,
-    ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
+    control pooling, proxies and transports (it is then yours to close), and ``clock``
+    (wall time, for signatures), ``nonce``, ``monotonic`` (elapsed time, for deadlines) and
+    ``sleep`` to make signing and waiting reproducible in tests. ``defaults`` gives
+    parameters a value for every call that passes none (``{"region": ...}``).
+
+    Every method also takes ``extra_params``: parameters the spec does not declare, by
+    wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
+    the signed ``httpx.Request`` a call would send, without sending it.
     """
+
+    _operations = {
+        "pull_sms_send_status": (PULL_SMS_SEND_STATUS, PullSmsSendStatusParams),
+        "pull_sms_send_status_by_phone_number": (
+            PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
+            PullSmsSendStatusByPhoneNumberParams,
+        ),
+    }
 
     def __init__(
         self,
@@ -257,6 +308,8 @@ class AsyncClient(AsyncClientBase):
         clock: Clock | None = None,
         nonce: Nonce | None = None,
         sleep: AsyncSleep | None = None,
+        monotonic: Monotonic | None = None,
+        defaults: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -274,6 +327,8 @@ class AsyncClient(AsyncClientBase):
             clock=clock,
             nonce=nonce,
             sleep=sleep,
+            monotonic=monotonic,
+            defaults=defaults,
         )
 
     async def pull_sms_send_status(
@@ -283,6 +338,7 @@ class AsyncClient(AsyncClientBase):
         limit: int = 100,
         region: str = "ap-guangzhou",
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> PullSmsSendStatusResult:
         """Drain new delivery receipts from the receipt queue.
 
@@ -299,10 +355,16 @@ class AsyncClient(AsyncClientBase):
         params = self._params(
             PULL_SMS_SEND_STATUS,
             PullSmsSendStatusParams,
-            {"sms_sdk_app_id": sms_sdk_app_id, "limit": limit, "region": region},
+            self._arguments(
+                PULL_SMS_SEND_STATUS,
+                {"sms_sdk_app_id": sms_sdk_app_id, "limit": limit, "region": region},
+            ),
         )
         return await self._call(
-            PULL_SMS_SEND_STATUS, params, PullSmsSendStatusResult, retries
+            self._with_extra(PULL_SMS_SEND_STATUS, extra_params),
+            params,
+            PullSmsSendStatusResult,
+            retries,
         )
 
     async def pull_sms_send_status_by_phone_number(
@@ -315,6 +377,7 @@ class AsyncClient(AsyncClientBase):
         limit: int = 100,
         region: str = "ap-guangzhou",
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> PullSmsSendStatusResult:
         """Pull the delivery receipts of one phone number over a time window.
 
@@ -332,17 +395,20 @@ class AsyncClient(AsyncClientBase):
         params = self._params(
             PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
             PullSmsSendStatusByPhoneNumberParams,
-            {
-                "begin_time": begin_time,
-                "phone_number": phone_number,
-                "sms_sdk_app_id": sms_sdk_app_id,
-                "end_time": end_time,
-                "limit": limit,
-                "region": region,
-            },
+            self._arguments(
+                PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
+                {
+                    "begin_time": begin_time,
+                    "phone_number": phone_number,
+                    "sms_sdk_app_id": sms_sdk_app_id,
+                    "end_time": end_time,
+                    "limit": limit,
+                    "region": region,
+                },
+            ),
         )
         return await self._call(
-            PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
+            self._with_extra(PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER, extra_params),
             params,
             PullSmsSendStatusResult,
             retries,
@@ -358,22 +424,26 @@ class AsyncClient(AsyncClientBase):
         limit: int = 100,
         region: str = "ap-guangzhou",
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> list[Receipt]:
         """Canonical receipts from ``pull_sms_send_status_by_phone_number``, for every provider alike."""
         params = self._params(
             PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
             PullSmsSendStatusByPhoneNumberParams,
-            {
-                "begin_time": begin_time,
-                "phone_number": phone_number,
-                "sms_sdk_app_id": sms_sdk_app_id,
-                "end_time": end_time,
-                "limit": limit,
-                "region": region,
-            },
+            self._arguments(
+                PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
+                {
+                    "begin_time": begin_time,
+                    "phone_number": phone_number,
+                    "sms_sdk_app_id": sms_sdk_app_id,
+                    "end_time": end_time,
+                    "limit": limit,
+                    "region": region,
+                },
+            ),
         )
         result = await self._call(
-            PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
+            self._with_extra(PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER, extra_params),
             params,
             PullSmsSendStatusResult,
             retries,
@@ -393,6 +463,7 @@ class AsyncClient(AsyncClientBase):
         interval: float | None = None,
         sent_at: datetime | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> PollResult:
         """Query until every receipt is final or ``timeout`` seconds pass.
 
@@ -409,6 +480,7 @@ class AsyncClient(AsyncClientBase):
                 limit=limit,
                 region=region,
                 retries=retries,
+                extra_params=extra_params,
             ),
             timeout,
             interval,

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import date, datetime
 from typing import Literal
 
@@ -13,6 +13,7 @@ from dlr_core.client import (
     AsyncClientBase,
     AsyncSleep,
     Clock,
+    Monotonic,
     Nonce,
     Paging,
     Retries,
@@ -59,9 +60,20 @@ class Client(SyncClientBase):
     retries (0 turns them off); the default comes from the spec. ``timeout`` bounds one
     whole attempt (reading the answer included) and ``max_response_bytes`` the size of an
     answer after decompression (default 10 MiB). Pass ``http_client`` to
-    control pooling, proxies and transports (it is then yours to close), and ``clock``,
-    ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
+    control pooling, proxies and transports (it is then yours to close), and ``clock``
+    (wall time, for signatures), ``nonce``, ``monotonic`` (elapsed time, for deadlines) and
+    ``sleep`` to make signing and waiting reproducible in tests. ``defaults`` gives
+    parameters a value for every call that passes none (``{"region": ...}``).
+
+    Every method also takes ``extra_params``: parameters the spec does not declare, by
+    wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
+    the signed ``httpx.Request`` a call would send, without sending it.
     """
+
+    _operations = {
+        "fetch_message": (FETCH_MESSAGE, FetchMessageParams),
+        "list_messages": (LIST_MESSAGES, ListMessagesParams),
+    }
 
     def __init__(
         self,
@@ -80,6 +92,8 @@ class Client(SyncClientBase):
         clock: Clock | None = None,
         nonce: Nonce | None = None,
         sleep: Sleep | None = None,
+        monotonic: Monotonic | None = None,
+        defaults: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -99,6 +113,8 @@ class Client(SyncClientBase):
             clock=clock,
             nonce=nonce,
             sleep=sleep,
+            monotonic=monotonic,
+            defaults=defaults,
         )
 
     def fetch_message(
@@ -106,14 +122,21 @@ class Client(SyncClientBase):
         *,
         sid: str,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> Message:
         """Fetch one message by its SID.
 
         Args:
             sid: The message SID (SM... or MM...).
         """
-        params = self._params(FETCH_MESSAGE, FetchMessageParams, {"sid": sid})
-        return self._call(FETCH_MESSAGE, params, Message, retries)
+        params = self._params(
+            FETCH_MESSAGE,
+            FetchMessageParams,
+            self._arguments(FETCH_MESSAGE, {"sid": sid}),
+        )
+        return self._call(
+            self._with_extra(FETCH_MESSAGE, extra_params), params, Message, retries
+        )
 
     def list_messages(
         self,
@@ -125,6 +148,7 @@ class Client(SyncClientBase):
         date_sent_after: date | str | None = None,
         page_size: int = 50,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> MessagePage:
         """List messages, newest first, filtered by recipient, sender or send date.
 
@@ -139,16 +163,21 @@ class Client(SyncClientBase):
         params = self._params(
             LIST_MESSAGES,
             ListMessagesParams,
-            {
-                "to": to,
-                "sender": sender,
-                "date_sent": date_sent,
-                "date_sent_before": date_sent_before,
-                "date_sent_after": date_sent_after,
-                "page_size": page_size,
-            },
+            self._arguments(
+                LIST_MESSAGES,
+                {
+                    "to": to,
+                    "sender": sender,
+                    "date_sent": date_sent,
+                    "date_sent_before": date_sent_before,
+                    "date_sent_after": date_sent_after,
+                    "page_size": page_size,
+                },
+            ),
         )
-        return self._call(LIST_MESSAGES, params, MessagePage, retries)
+        return self._call(
+            self._with_extra(LIST_MESSAGES, extra_params), params, MessagePage, retries
+        )
 
     def iter_list_messages(
         self,
@@ -160,21 +189,25 @@ class Client(SyncClientBase):
         date_sent_after: date | str | None = None,
         page_size: int = 50,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> Iterator[Message]:
         """Every record of ``list_messages``, fetching page after page only as you iterate,
         following the provider's link to the next page until there is none."""
         for _, result in self._pages(
-            LIST_MESSAGES,
+            self._with_extra(LIST_MESSAGES, extra_params),
             ListMessagesParams,
             MessagePage,
-            {
-                "to": to,
-                "sender": sender,
-                "date_sent": date_sent,
-                "date_sent_before": date_sent_before,
-                "date_sent_after": date_sent_after,
-                "page_size": page_size,
-            },
+            self._arguments(
+                LIST_MESSAGES,
+                {
+                    "to": to,
+                    "sender": sender,
+                    "date_sent": date_sent,
+                    "date_sent_before": date_sent_before,
+                    "date_sent_after": date_sent_after,
+                    "page_size": page_size,
+                },
+            ),
             LIST_MESSAGES_PAGING,
             retries,
         ):
@@ -186,10 +219,17 @@ class Client(SyncClientBase):
         *,
         sid: str,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> list[Receipt]:
         """Canonical receipts from ``fetch_message``, for every provider alike."""
-        params = self._params(FETCH_MESSAGE, FetchMessageParams, {"sid": sid})
-        result = self._call(FETCH_MESSAGE, params, Message, retries)
+        params = self._params(
+            FETCH_MESSAGE,
+            FetchMessageParams,
+            self._arguments(FETCH_MESSAGE, {"sid": sid}),
+        )
+        result = self._call(
+            self._with_extra(FETCH_MESSAGE, extra_params), params, Message, retries
+        )
         return fetch_message_receipts(result, params)
 
     def wait_for_final(
@@ -200,6 +240,7 @@ class Client(SyncClientBase):
         interval: float | None = None,
         sent_at: datetime | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> PollResult:
         """Query until every receipt is final or ``timeout`` seconds pass.
 
@@ -208,7 +249,9 @@ class Client(SyncClientBase):
         it. Returns the last receipts and which of them are still open.
         """
         return self._wait_for_final(
-            lambda: self.fetch_receipts(sid=sid, retries=retries),
+            lambda: self.fetch_receipts(
+                sid=sid, retries=retries, extra_params=extra_params
+            ),
             timeout,
             interval,
             sent_at,
@@ -230,9 +273,20 @@ class AsyncClient(AsyncClientBase):
     retries (0 turns them off); the default comes from the spec. ``timeout`` bounds one
     whole attempt (reading the answer included) and ``max_response_bytes`` the size of an
     answer after decompression (default 10 MiB). Pass ``http_client`` to
-    control pooling, proxies and transports (it is then yours to close), and ``clock``,
-    ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
+    control pooling, proxies and transports (it is then yours to close), and ``clock``
+    (wall time, for signatures), ``nonce``, ``monotonic`` (elapsed time, for deadlines) and
+    ``sleep`` to make signing and waiting reproducible in tests. ``defaults`` gives
+    parameters a value for every call that passes none (``{"region": ...}``).
+
+    Every method also takes ``extra_params``: parameters the spec does not declare, by
+    wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
+    the signed ``httpx.Request`` a call would send, without sending it.
     """
+
+    _operations = {
+        "fetch_message": (FETCH_MESSAGE, FetchMessageParams),
+        "list_messages": (LIST_MESSAGES, ListMessagesParams),
+    }
 
     def __init__(
         self,
@@ -251,6 +305,8 @@ class AsyncClient(AsyncClientBase):
         clock: Clock | None = None,
         nonce: Nonce | None = None,
         sleep: AsyncSleep | None = None,
+        monotonic: Monotonic | None = None,
+        defaults: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -270,6 +326,8 @@ class AsyncClient(AsyncClientBase):
             clock=clock,
             nonce=nonce,
             sleep=sleep,
+            monotonic=monotonic,
+            defaults=defaults,
         )
 
     async def fetch_message(
@@ -277,14 +335,21 @@ class AsyncClient(AsyncClientBase):
         *,
         sid: str,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> Message:
         """Fetch one message by its SID.
 
         Args:
             sid: The message SID (SM... or MM...).
         """
-        params = self._params(FETCH_MESSAGE, FetchMessageParams, {"sid": sid})
-        return await self._call(FETCH_MESSAGE, params, Message, retries)
+        params = self._params(
+            FETCH_MESSAGE,
+            FetchMessageParams,
+            self._arguments(FETCH_MESSAGE, {"sid": sid}),
+        )
+        return await self._call(
+            self._with_extra(FETCH_MESSAGE, extra_params), params, Message, retries
+        )
 
     async def list_messages(
         self,
@@ -296,6 +361,7 @@ class AsyncClient(AsyncClientBase):
         date_sent_after: date | str | None = None,
         page_size: int = 50,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> MessagePage:
         """List messages, newest first, filtered by recipient, sender or send date.
 
@@ -310,16 +376,21 @@ class AsyncClient(AsyncClientBase):
         params = self._params(
             LIST_MESSAGES,
             ListMessagesParams,
-            {
-                "to": to,
-                "sender": sender,
-                "date_sent": date_sent,
-                "date_sent_before": date_sent_before,
-                "date_sent_after": date_sent_after,
-                "page_size": page_size,
-            },
+            self._arguments(
+                LIST_MESSAGES,
+                {
+                    "to": to,
+                    "sender": sender,
+                    "date_sent": date_sent,
+                    "date_sent_before": date_sent_before,
+                    "date_sent_after": date_sent_after,
+                    "page_size": page_size,
+                },
+            ),
         )
-        return await self._call(LIST_MESSAGES, params, MessagePage, retries)
+        return await self._call(
+            self._with_extra(LIST_MESSAGES, extra_params), params, MessagePage, retries
+        )
 
     async def iter_list_messages(
         self,
@@ -331,21 +402,25 @@ class AsyncClient(AsyncClientBase):
         date_sent_after: date | str | None = None,
         page_size: int = 50,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> AsyncIterator[Message]:
         """Every record of ``list_messages``, fetching page after page only as you iterate,
         following the provider's link to the next page until there is none."""
         async for _, result in self._pages(
-            LIST_MESSAGES,
+            self._with_extra(LIST_MESSAGES, extra_params),
             ListMessagesParams,
             MessagePage,
-            {
-                "to": to,
-                "sender": sender,
-                "date_sent": date_sent,
-                "date_sent_before": date_sent_before,
-                "date_sent_after": date_sent_after,
-                "page_size": page_size,
-            },
+            self._arguments(
+                LIST_MESSAGES,
+                {
+                    "to": to,
+                    "sender": sender,
+                    "date_sent": date_sent,
+                    "date_sent_before": date_sent_before,
+                    "date_sent_after": date_sent_after,
+                    "page_size": page_size,
+                },
+            ),
             LIST_MESSAGES_PAGING,
             retries,
         ):
@@ -357,10 +432,17 @@ class AsyncClient(AsyncClientBase):
         *,
         sid: str,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> list[Receipt]:
         """Canonical receipts from ``fetch_message``, for every provider alike."""
-        params = self._params(FETCH_MESSAGE, FetchMessageParams, {"sid": sid})
-        result = await self._call(FETCH_MESSAGE, params, Message, retries)
+        params = self._params(
+            FETCH_MESSAGE,
+            FetchMessageParams,
+            self._arguments(FETCH_MESSAGE, {"sid": sid}),
+        )
+        result = await self._call(
+            self._with_extra(FETCH_MESSAGE, extra_params), params, Message, retries
+        )
         return fetch_message_receipts(result, params)
 
     async def wait_for_final(
@@ -371,6 +453,7 @@ class AsyncClient(AsyncClientBase):
         interval: float | None = None,
         sent_at: datetime | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> PollResult:
         """Query until every receipt is final or ``timeout`` seconds pass.
 
@@ -379,7 +462,9 @@ class AsyncClient(AsyncClientBase):
         it. Returns the last receipts and which of them are still open.
         """
         return await self._wait_for_final(
-            lambda: self.fetch_receipts(sid=sid, retries=retries),
+            lambda: self.fetch_receipts(
+                sid=sid, retries=retries, extra_params=extra_params
+            ),
             timeout,
             interval,
             sent_at,

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -13,6 +13,7 @@ from dlr_core.client import (
     AsyncClientBase,
     AsyncSleep,
     Clock,
+    Monotonic,
     Nonce,
     Retries,
     Sleep,
@@ -42,9 +43,19 @@ class Client(SyncClientBase):
     retries (0 turns them off); the default comes from the spec. ``timeout`` bounds one
     whole attempt (reading the answer included) and ``max_response_bytes`` the size of an
     answer after decompression (default 10 MiB). Pass ``http_client`` to
-    control pooling, proxies and transports (it is then yours to close), and ``clock``,
-    ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
+    control pooling, proxies and transports (it is then yours to close), and ``clock``
+    (wall time, for signatures), ``nonce``, ``monotonic`` (elapsed time, for deadlines) and
+    ``sleep`` to make signing and waiting reproducible in tests. ``defaults`` gives
+    parameters a value for every call that passes none (``{"region": ...}``).
+
+    Every method also takes ``extra_params``: parameters the spec does not declare, by
+    wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
+    the signed ``httpx.Request`` a call would send, without sending it.
     """
+
+    _operations = {
+        "get_usms_send_receipt": (GET_USMS_SEND_RECEIPT, GetUsmsSendReceiptParams),
+    }
 
     def __init__(
         self,
@@ -61,6 +72,8 @@ class Client(SyncClientBase):
         clock: Clock | None = None,
         nonce: Nonce | None = None,
         sleep: Sleep | None = None,
+        monotonic: Monotonic | None = None,
+        defaults: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -78,6 +91,8 @@ class Client(SyncClientBase):
             clock=clock,
             nonce=nonce,
             sleep=sleep,
+            monotonic=monotonic,
+            defaults=defaults,
         )
 
     def get_usms_send_receipt(
@@ -88,6 +103,7 @@ class Client(SyncClientBase):
         zone: str | None = None,
         project_id: str | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> GetUSMSSendReceiptResult:
         """Get the delivery receipts of messages by the SessionNo returned when sending.
 
@@ -103,15 +119,21 @@ class Client(SyncClientBase):
         params = self._params(
             GET_USMS_SEND_RECEIPT,
             GetUsmsSendReceiptParams,
-            {
-                "session_nos": session_nos,
-                "region": region,
-                "zone": zone,
-                "project_id": project_id,
-            },
+            self._arguments(
+                GET_USMS_SEND_RECEIPT,
+                {
+                    "session_nos": session_nos,
+                    "region": region,
+                    "zone": zone,
+                    "project_id": project_id,
+                },
+            ),
         )
         return self._call(
-            GET_USMS_SEND_RECEIPT, params, GetUSMSSendReceiptResult, retries
+            self._with_extra(GET_USMS_SEND_RECEIPT, extra_params),
+            params,
+            GetUSMSSendReceiptResult,
+            retries,
         )
 
     def fetch_receipts(
@@ -122,6 +144,7 @@ class Client(SyncClientBase):
         zone: str | None = None,
         project_id: str | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> list[Receipt]:
         """Canonical receipts from ``get_usms_send_receipt``, for every provider alike.
 
@@ -133,15 +156,21 @@ class Client(SyncClientBase):
             params = self._params(
                 GET_USMS_SEND_RECEIPT,
                 GetUsmsSendReceiptParams,
-                {
-                    "session_nos": chunk,
-                    "region": region,
-                    "zone": zone,
-                    "project_id": project_id,
-                },
+                self._arguments(
+                    GET_USMS_SEND_RECEIPT,
+                    {
+                        "session_nos": chunk,
+                        "region": region,
+                        "zone": zone,
+                        "project_id": project_id,
+                    },
+                ),
             )
             result = self._call(
-                GET_USMS_SEND_RECEIPT, params, GetUSMSSendReceiptResult, retries
+                self._with_extra(GET_USMS_SEND_RECEIPT, extra_params),
+                params,
+                GetUSMSSendReceiptResult,
+                retries,
             )
             receipts.extend(
                 in_input_order(get_usms_send_receipt_receipts(result, params), chunk)
@@ -159,6 +188,7 @@ class Client(SyncClientBase):
         interval: float | None = None,
         sent_at: datetime | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> PollResult:
         """Query until every receipt is final or ``timeout`` seconds pass.
 
@@ -174,6 +204,7 @@ class Client(SyncClientBase):
                 zone=zone,
                 project_id=project_id,
                 retries=retries,
+                extra_params=extra_params,
             ),
             timeout,
             interval,
@@ -194,9 +225,19 @@ class AsyncClient(AsyncClientBase):
     retries (0 turns them off); the default comes from the spec. ``timeout`` bounds one
     whole attempt (reading the answer included) and ``max_response_bytes`` the size of an
     answer after decompression (default 10 MiB). Pass ``http_client`` to
-    control pooling, proxies and transports (it is then yours to close), and ``clock``,
-    ``nonce`` and ``sleep`` to make signing and waiting reproducible in tests.
+    control pooling, proxies and transports (it is then yours to close), and ``clock``
+    (wall time, for signatures), ``nonce``, ``monotonic`` (elapsed time, for deadlines) and
+    ``sleep`` to make signing and waiting reproducible in tests. ``defaults`` gives
+    parameters a value for every call that passes none (``{"region": ...}``).
+
+    Every method also takes ``extra_params``: parameters the spec does not declare, by
+    wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
+    the signed ``httpx.Request`` a call would send, without sending it.
     """
+
+    _operations = {
+        "get_usms_send_receipt": (GET_USMS_SEND_RECEIPT, GetUsmsSendReceiptParams),
+    }
 
     def __init__(
         self,
@@ -213,6 +254,8 @@ class AsyncClient(AsyncClientBase):
         clock: Clock | None = None,
         nonce: Nonce | None = None,
         sleep: AsyncSleep | None = None,
+        monotonic: Monotonic | None = None,
+        defaults: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -230,6 +273,8 @@ class AsyncClient(AsyncClientBase):
             clock=clock,
             nonce=nonce,
             sleep=sleep,
+            monotonic=monotonic,
+            defaults=defaults,
         )
 
     async def get_usms_send_receipt(
@@ -240,6 +285,7 @@ class AsyncClient(AsyncClientBase):
         zone: str | None = None,
         project_id: str | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> GetUSMSSendReceiptResult:
         """Get the delivery receipts of messages by the SessionNo returned when sending.
 
@@ -255,15 +301,21 @@ class AsyncClient(AsyncClientBase):
         params = self._params(
             GET_USMS_SEND_RECEIPT,
             GetUsmsSendReceiptParams,
-            {
-                "session_nos": session_nos,
-                "region": region,
-                "zone": zone,
-                "project_id": project_id,
-            },
+            self._arguments(
+                GET_USMS_SEND_RECEIPT,
+                {
+                    "session_nos": session_nos,
+                    "region": region,
+                    "zone": zone,
+                    "project_id": project_id,
+                },
+            ),
         )
         return await self._call(
-            GET_USMS_SEND_RECEIPT, params, GetUSMSSendReceiptResult, retries
+            self._with_extra(GET_USMS_SEND_RECEIPT, extra_params),
+            params,
+            GetUSMSSendReceiptResult,
+            retries,
         )
 
     async def fetch_receipts(
@@ -274,6 +326,7 @@ class AsyncClient(AsyncClientBase):
         zone: str | None = None,
         project_id: str | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> list[Receipt]:
         """Canonical receipts from ``get_usms_send_receipt``, for every provider alike.
 
@@ -285,15 +338,21 @@ class AsyncClient(AsyncClientBase):
             params = self._params(
                 GET_USMS_SEND_RECEIPT,
                 GetUsmsSendReceiptParams,
-                {
-                    "session_nos": chunk,
-                    "region": region,
-                    "zone": zone,
-                    "project_id": project_id,
-                },
+                self._arguments(
+                    GET_USMS_SEND_RECEIPT,
+                    {
+                        "session_nos": chunk,
+                        "region": region,
+                        "zone": zone,
+                        "project_id": project_id,
+                    },
+                ),
             )
             result = await self._call(
-                GET_USMS_SEND_RECEIPT, params, GetUSMSSendReceiptResult, retries
+                self._with_extra(GET_USMS_SEND_RECEIPT, extra_params),
+                params,
+                GetUSMSSendReceiptResult,
+                retries,
             )
             receipts.extend(
                 in_input_order(get_usms_send_receipt_receipts(result, params), chunk)
@@ -311,6 +370,7 @@ class AsyncClient(AsyncClientBase):
         interval: float | None = None,
         sent_at: datetime | None = None,
         retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
     ) -> PollResult:
         """Query until every receipt is final or ``timeout`` seconds pass.
 
@@ -326,6 +386,7 @@ class AsyncClient(AsyncClientBase):
                 zone=zone,
                 project_id=project_id,
                 retries=retries,
+                extra_params=extra_params,
             ),
             timeout,
             interval,
