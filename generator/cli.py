@@ -144,6 +144,7 @@ def _generate(specs: Path, out: Path) -> int:
         print(f"{change.kind:8} {out / change.path}")
     for message in unbumped:
         print(f"dlrgen: warning: {message}", file=sys.stderr)
+    _refresh_status_matrix(specs, bool(todo.rendered))
     names = (
         todo.rendered
         if len(todo.rendered) <= 8
@@ -303,6 +304,19 @@ def _watch(specs: Path, out: Path) -> int:
         pass
     print("dlrgen: stopped watching", flush=True)
     return EXIT_OK
+
+
+def _refresh_status_matrix(specs: Path, rendered: bool) -> None:
+    """Keep the project's docs/providers.md (next to specs/) in step with the specs, when the
+    project has one: adding a provider is then one command. Projects without it are left alone."""
+    output = specs.parent / "docs" / "providers.md"
+    if rendered and output.is_file():
+        from generator.pipeline import build_docs
+
+        text = build_docs(specs)
+        if output.read_text(encoding="utf-8") != text:
+            output.write_text(text, encoding="utf-8")
+            print(f"dlrgen: wrote {output}")
 
 
 def _docs(specs: Path, output: Path, check: bool) -> int:

@@ -78,7 +78,7 @@ class StatusEnum:
 class Envelope:
     success_mode: str  # equals | absent | http
     success_fields: tuple[str, ...]
-    success_value: RawValue | None
+    success_values: tuple[RawValue, ...]  # equals: any of them means success
     code_fields: tuple[str, ...]
     message_fields: tuple[str, ...]
     request_id_fields: tuple[str, ...]
@@ -95,11 +95,13 @@ class Param:
     required: bool
     default: Any
     const: RawValue | None
-    date_format: str | None  # strftime pattern for type date
+    date_format: str | None  # for type date or datetime: the wire pattern (dlr_core.times)
     array_style: str | None
     index_start: int
     json_schema: dict[str, Any]
     from_credential: str | None = None
+    default_from_credential: str | None = None
+    time_zone: str | None = None  # for type datetime: UTC or an offset such as +08:00
 
 
 @dataclass
@@ -179,20 +181,26 @@ class ReceiptPlan:
     fields: tuple[ReceiptField, ...]
     details: tuple[tuple[str, str], ...]  # (name, expression) carried into Receipt.details
     uses_params: bool
+    ids_param: str | None = None  # the parameter holding the requested ids (id lookups)
+    ids_field: str | None = None  # the Receipt attribute they are matched against
+    ids_many: bool = False  # the parameter is an array
 
 
 @dataclass(frozen=True)
 class Pagination:
     """A page-numbered operation: which parameters page it and where its records are."""
 
-    style: str  # page_number | next_url
+    style: str  # page_number | next_url | offset
     page_param: str | None
     size_param: str | None
     first_page: int
     items_expression: str  # a Python expression over ``result`` giving the page's records
     item_class: str
-    total_expression: str | None  # page_number: the total, over ``result``
+    total_expression: str | None  # page_number (and optionally offset): the total, over ``result``
     next_expression: str | None  # next_url: the next page's URL, over ``result``
+    offset_param: str | None = None  # offset: the first record's index
+    limit_param: str | None = None  # offset: records per request
+    max_records: int | None = None  # offset: the provider's ceiling on records in all
 
 
 @dataclass(frozen=True)
@@ -221,6 +229,8 @@ class Operation:
     batch: Batch | None
     example: dict[str, Any] | None
     consuming: bool
+    headers: dict[str, str] = field(default_factory=dict)  # fixed request headers, top level's included
+    alternatives: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (group, parameter names): give exactly one
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from dlr_core import retry, signing
+from dlr_core import retry, signing, times
 
 from generator import model as m
 from generator.canonical import CANONICAL_BY_VALUE
@@ -212,7 +212,11 @@ class _Parser:
         return m.Envelope(
             success_mode=mode,
             success_fields=_as_tuple(success.get("field", ())),
-            success_value=success.get("equals"),
+            success_values=(
+                tuple(success["equals"])
+                if isinstance(success.get("equals"), list)
+                else ((success["equals"],) if "equals" in success else ())
+            ),
             code_fields=_as_tuple(raw.get("code", ())),
             message_fields=_as_tuple(raw.get("message", ())),
             request_id_fields=_as_tuple(raw.get("request_id", ())),
@@ -476,29 +480,41 @@ class _Parser:
             batch=batch,
             example=raw.get("example"),
             consuming=raw.get("consuming", False),
+            headers={**self.data.get("headers", {}), **raw.get("headers", {})},
+            alternatives=self.alternatives(base + ("alternatives",), raw.get("alternatives", {}), params),
         )
 
     def pagination(
         self, base: JsonPath, raw: dict[str, Any], root: m.ObjectModel, params: tuple[m.Param, ...]
     ) -> m.Pagination | None:
         style = raw.get("style", "page_number")
-        needed = {"page_number": ("page", "size", "total"), "next_url": ("next",)}[style]
-        for key in needed:
+        needed = {
+            "page_number": ("page", "size", "total"),
+            "next_url": ("next",),
+            "offset": ("offset", "limit"),
+        }
+        own = {
+            "page_number": {"page", "size", "total", "first_page"},
+            "next_url": {"next"},
+            "offset": {"offset", "limit", "total", "max_records"},
+        }
+        for key in sorted(set(raw) - own[style] - {"style", "items"}):
+            self.problem(base + (key,), f"{key!r} does not apply to {style} pagination", at_key=True)
+        for key in needed[style]:
             if key not in raw:
                 self.problem(base, f"{style} pagination needs {key!r}")
                 return None
         by_name = {p.name: p for p in params if p.const is None}
-        if style == "page_number":
-            for key in ("page", "size"):
-                param = by_name.get(raw[key])
-                if param is None:
-                    self.problem(
-                        base + (key,), f"pagination {key} {raw[key]!r} is not a parameter of this operation"
-                    )
-                    return None
-                if param.type != "integer":
-                    self.problem(base + (key,), f"pagination {key} {raw[key]!r} must be an integer parameter")
-                    return None
+        for key in {"page_number": ("page", "size"), "offset": ("offset", "limit")}.get(style, ()):
+            param = by_name.get(raw[key])
+            if param is None:
+                self.problem(
+                    base + (key,), f"pagination {key} {raw[key]!r} is not a parameter of this operation"
+                )
+                return None
+            if param.type != "integer":
+                self.problem(base + (key,), f"pagination {key} {raw[key]!r} must be an integer parameter")
+                return None
         scopes, loops = self.record_scopes(base + ("items",), raw["items"], root)
         if scopes is None:
             return None
@@ -507,10 +523,13 @@ class _Parser:
                 base + ("items",), f"pagination items {raw['items']!r} must name one list, like Records[]"
             )
             return None
-        key = "total" if style == "page_number" else "next"
-        pointer = self.field_reference(base + (key,), raw[key], scopes[:1])
-        if pointer is None:
-            return None
+        pointers: dict[str, str] = {}
+        for key in ("total", "next"):
+            if key in raw:
+                pointer = self.field_reference(base + (key,), raw[key], scopes[:1])
+                if pointer is None:
+                    return None
+                pointers[key] = pointer[0]
         return m.Pagination(
             style=style,
             page_param=raw.get("page"),
@@ -518,9 +537,32 @@ class _Parser:
             first_page=raw.get("first_page", 1),
             items_expression=loops[0].iterable,
             item_class=scopes[-1][2].class_name,
-            total_expression=pointer[0] if style == "page_number" else None,
-            next_expression=pointer[0] if style == "next_url" else None,
+            total_expression=pointers.get("total"),
+            next_expression=pointers.get("next"),
+            offset_param=raw.get("offset"),
+            limit_param=raw.get("limit"),
+            max_records=raw.get("max_records"),
         )
+
+    def alternatives(
+        self, base: JsonPath, raw: dict[str, list[str]], params: tuple[m.Param, ...]
+    ) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        by_name = {p.name: p for p in params}
+        owner: dict[str, str] = {}
+        for group, names in raw.items():
+            for index, name in enumerate(names):
+                where = base + (group, index)
+                param = by_name.get(name)
+                if param is None:
+                    self.problem(where, f"{name!r} is not a parameter of this operation")
+                elif param.required or param.const is not None or param.from_credential is not None:
+                    self.problem(
+                        where, f"{name!r} is required, constant or a credential: it cannot be an alternative"
+                    )
+                if name in owner:
+                    self.problem(where, f"{name!r} is already in the alternative {owner[name]!r}")
+                owner.setdefault(name, group)
+        return tuple((group, tuple(names)) for group, names in raw.items())
 
     def batch(
         self, base: JsonPath, raw: dict[str, Any], params: tuple[m.Param, ...], has_receipts: bool
@@ -545,10 +587,6 @@ class _Parser:
         for name, p in raw.items():
             path = base + ("params", name)
             self.check_name("argument", path, name, "parameter", at_key=True)
-            if "from_credential" in p:
-                if p["from_credential"] not in self.data["auth"]["credentials"]:
-                    self.problem(path + ("from_credential",), f"{p['from_credential']!r} is not a credential")
-                self.used_in_auth.add(p["from_credential"])
             location_key = ("body" if p["in"] in ("json", "form") else p["in"], p["wire"])
             if location_key in wires:
                 self.problem(
@@ -558,7 +596,8 @@ class _Parser:
             wires[location_key] = name
             ptype = p["type"]
             type_keys = {
-                "format": ptype == "date",
+                "format": ptype in ("date", "datetime"),
+                "timezone": ptype == "datetime",
                 "items": ptype == "array",
                 "array_style": ptype == "array",
                 "index_start": ptype == "array",
@@ -575,18 +614,18 @@ class _Parser:
                     self.problem(
                         path + (key,), f"{key!r} does not apply to a parameter of type {ptype!r}", at_key=True
                     )
-            date_format = None
-            if ptype == "date":
-                if "format" not in p:
-                    self.problem(path, "a date parameter needs a 'format' such as yyyyMMdd")
-                else:
-                    date_format = date_pattern_to_strftime(p["format"])
-                    if date_format is None:
-                        self.problem(
-                            path + ("format",),
-                            f"date format {p['format']!r} may only use yyyy, MM, dd, "
-                            "HH, mm, ss and separators",
-                        )
+            date_format = self.time_pattern(path, ptype, p) if ptype in ("date", "datetime") else None
+            for key in ("from_credential", "default_from_credential"):
+                if key in p:
+                    if p[key] not in self.data["auth"]["credentials"]:
+                        self.problem(path + (key,), f"{p[key]!r} is not a credential")
+                    self.used_in_auth.add(p[key])
+            if "from_credential" in p and "default_from_credential" in p:
+                self.problem(
+                    path + ("default_from_credential",),
+                    "from_credential always fills the parameter; "
+                    "default_from_credential only when the caller gives none: choose one",
+                )
             if ptype == "array":
                 for key in ("items", "array_style"):
                     if key not in p:
@@ -616,9 +655,33 @@ class _Parser:
                     index_start=p.get("index_start", 0),
                     json_schema=_param_json_schema(p),
                     from_credential=p.get("from_credential"),
+                    default_from_credential=p.get("default_from_credential"),
+                    time_zone=p.get("timezone"),
                 )
             )
         return tuple(out)
+
+    def time_pattern(self, path: JsonPath, ptype: str, p: dict[str, Any]) -> str | None:
+        """The wire pattern of a date or date-time parameter, checked by the runtime that
+        will write it. A date pattern with a time of day would silently send midnight."""
+        if "format" not in p:
+            example = "yyyyMMdd" if ptype == "date" else "yyyy-MM-dd'T'HH:mm:ssXXX"
+            self.problem(path, f"a {ptype} parameter needs a 'format' such as {example}")
+            return None
+        try:
+            pattern = times.compile_pattern(p["format"])
+        except ValueError as exc:
+            self.problem(path + ("format",), f"format: {exc}")
+            return None
+        if ptype == "date" and (pattern.has_time or pattern.has_offset):
+            self.problem(
+                path + ("type",),
+                f"format {p['format']!r} has a time of day: make the parameter "
+                "type: datetime (a date would be sent at midnight)",
+            )
+        if ptype == "datetime" and not pattern.has_time:
+            self.problem(path + ("type",), f"format {p['format']!r} has no time of day: make it type: date")
+        return str(p["format"])
 
     def params_schema(self, class_name: str, summary: str, params: tuple[m.Param, ...]) -> dict[str, Any]:
         properties = {}
@@ -860,6 +923,20 @@ class _Parser:
                     rule_arguments.append(resolved[0])
                     raw_status.append((rule_input.wire, resolved[0]))
                 status_expression = f"{rule.function_name}({', '.join(rule_arguments)})"
+        ids = raw.get("ids")
+        ids_param = None
+        if ids is not None:
+            ids_param = next((p for p in params if p.name == ids["param"] and p.const is None), None)
+            if ids_param is None or ids_param.from_credential is not None:
+                self.problem(
+                    base + ("ids", "param"),
+                    f"ids param {ids['param']!r} is not a parameter of this operation",
+                )
+            if ids["field"] not in raw:
+                self.problem(
+                    base + ("ids", "field"),
+                    f"ids are matched against {ids['field']!r}, which these " f"receipts do not set",
+                )
         return m.ReceiptPlan(
             function_name=f"{op_name}_receipts",
             loops=tuple(loops),
@@ -869,6 +946,9 @@ class _Parser:
             fields=tuple(fields),
             details=tuple(details),
             uses_params=uses_params,
+            ids_param=ids_param.name if ids_param else None,
+            ids_field=ids["field"] if ids else None,
+            ids_many=ids_param is not None and ids_param.type == "array",
         )
 
     def record_scopes(
@@ -1129,6 +1209,8 @@ def _param_json_schema(p: dict[str, Any]) -> dict[str, Any]:
     schema: dict[str, Any]
     if ptype == "date":
         schema = {"type": "string", "format": "date"}
+    elif ptype == "datetime":
+        schema = {"type": "string", "format": "date-time"}
     elif ptype == "array":
         schema = {"type": "array", "items": {"type": p.get("items", "string")}}
         for key, target in (("min_items", "minItems"), ("max_items", "maxItems")):

@@ -204,6 +204,7 @@ def provider_context(provider: m.Provider) -> dict[str, Any]:
         "version": provider.version,
         "distribution": provider.distribution_name,
         "runtime_requirement": runtime_requirement(provider),
+        "envelope_success_value": _success_value(provider.envelope),
         "model_classes": model_classes,
         "receipt_functions": receipt_functions,
         "status_exports": status_exports,
@@ -227,6 +228,14 @@ def provider_context(provider: m.Provider) -> dict[str, Any]:
     }
 
 
+def _success_value(envelope: m.Envelope) -> str:
+    """One value as itself (``0``), several as a tuple, none as ``None``."""
+    values = envelope.success_values
+    if not values:
+        return "None"
+    return _python_literal(values[0]) if len(values) == 1 else _python_tuple(values)
+
+
 def runtime_requirement(provider: m.Provider) -> str:
     """The dlr-core a provider package needs: the runtime's major is its contract with
     generated code, and the minor it was generated against is the oldest with every
@@ -242,7 +251,22 @@ def _signs_with_rsa(provider: m.Provider) -> bool:
     )
 
 
-_ANNOTATIONS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "date": "date | str"}
+_ANNOTATIONS = {
+    "string": "str",
+    "integer": "int",
+    "number": "float",
+    "boolean": "bool",
+    "date": "date | str",
+    "datetime": "datetime | str",
+}
+
+
+def _ids_context(plan: m.ReceiptPlan) -> dict[str, str] | None:
+    """For id lookups: the argument holding the ids asked for, always as a sequence."""
+    if plan.ids_param is None or plan.ids_field is None:
+        return None
+    ids = plan.ids_param if plan.ids_many else f"[{plan.ids_param}]"
+    return {"ids": ids, "field": _python_literal(plan.ids_field)}
 
 
 def _client_params(op: m.Operation) -> list[dict[str, Any]]:
@@ -251,7 +275,9 @@ def _client_params(op: m.Operation) -> list[dict[str, Any]]:
     for p in op.params:
         if p.const is not None or p.from_credential is not None:
             continue
-        if p.type == "array":
+        if "enum" in p.json_schema:  # mypy then catches a misspelt value at the call
+            annotation = f"Literal[{', '.join(_python_literal(v) for v in p.json_schema['enum'])}]"
+        elif p.type == "array":
             annotation = f"Sequence[{_ANNOTATIONS[p.json_schema['items']['type']]}]"
         else:
             annotation = _ANNOTATIONS[p.type]
@@ -301,7 +327,8 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
             "consuming": op.consuming,
         }
         if op.pagination:
-            paged = [p for p in params if p["name"] != op.pagination.page_param]
+            driven = {op.pagination.page_param, op.pagination.offset_param}  # set by the iteration
+            paged = [p for p in params if p["name"] not in driven]
             entry.update(
                 paged_params=paged,
                 paged_arguments=_arguments(paged),
@@ -338,6 +365,7 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
             "keyword_arguments": "".join(f"{p['name']}={p['name']}, " for p in params),
             "consuming": receipts_op.consuming,
             "polling_defaults": _polling_defaults(provider.polling),
+            "ids": _ids_context(receipts_op.receipts),
         }
     paged = [o for o in operations if o["paging"]]
     core = {
@@ -354,13 +382,17 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
         core.add("Paging")
     if receipts and receipts["mode"] == "batched":
         core.update({"in_chunks", "in_input_order"})
+    if receipts and receipts["ids"]:
+        core.add("answered_in_order")
     collections = {"Mapping"}  # defaults, extra_params
     if "array" in kinds:
         collections.add("Sequence")
     if paged:
         collections.update({"AsyncIterator", "Iterator"})
     waits = receipts is not None and not receipts["consuming"]
-    datetime_names = ({"date"} if "date" in kinds else set()) | ({"datetime"} if waits else set())
+    datetime_names = ({"date"} if "date" in kinds else set()) | (
+        {"datetime"} if waits or "datetime" in kinds else set()
+    )
     models = {n for op in provider.operations for n in (op.params_class, op.response_class)}
     models |= {op.pagination.item_class for op in provider.operations if op.pagination}
     title = provider.title
@@ -478,8 +510,12 @@ def _param_note(param: m.Param) -> str:
         notes.append(f"Always `{param.const}`.")
     if "minimum" in schema or "maximum" in schema:
         notes.append(f"Range {schema.get('minimum', '')}..{schema.get('maximum', '')}.")
-    if param.type == "date" and param.date_format:
+    if param.date_format:
         notes.append(f"Sent as `{param.date_format}`.")
+    if param.time_zone:
+        notes.append(f"In {param.time_zone}: an aware datetime is converted.")
+    if param.default_from_credential:
+        notes.append(f"Defaults to the `{param.default_from_credential}` credential.")
     if param.array_style == "indexed":
         notes.append(
             f"Sent as `{param.wire}.{param.index_start}`, `{param.wire}.{param.index_start + 1}`, ..."
@@ -499,6 +535,7 @@ def _readme_example(provider: m.Provider) -> str:
         "number": "1.0",
         "boolean": "True",
         "date": "date.today()",
+        "datetime": "datetime.now(timezone.utc)",
         "array": '["..."]',
     }
     arguments = ", ".join(
@@ -510,8 +547,11 @@ def _readme_example(provider: m.Provider) -> str:
     if provider.require_base_url:
         credentials += ', base_url="https://..."'
     lines = []
-    if any(p.type == "date" for p in op.params if p.required):
-        lines += ["from datetime import date", ""]
+    needed = {p.type for p in op.params if p.required and p.default is None and p.const is None}
+    if needed & {"date", "datetime"}:
+        names = ["date"] if "date" in needed else []
+        names += ["datetime", "timezone"] if "datetime" in needed else []
+        lines += [f"from datetime import {', '.join(names)}", ""]
     lines += [f"from {provider.package} import Client", ""]
     if provider.require_base_url:
         lines.append("# Every account has its own endpoint: pass it as base_url.")

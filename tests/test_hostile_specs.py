@@ -351,13 +351,35 @@ def mutated_specs(draw: st.DrawFn) -> dict[str, Any]:
 
 # The slow tier runs 400 more cases; the long job sets DLRGEN_FUZZ_EXAMPLES=10000.
 FUZZ_EXAMPLES = int(os.environ.get("DLRGEN_FUZZ_EXAMPLES", "400"))
+MYPY_EVERY = int(os.environ.get("DLRGEN_FUZZ_MYPY_EVERY", "50"))
 
 
-def _check_mutation(data: dict[str, Any]) -> None:
+def _check_mutation(data: dict[str, Any], *, type_check: bool = False) -> bool:
+    """True when the mutated spec generated a package (which then imported, and passed
+    ``mypy --strict`` when asked)."""
     with tempfile.TemporaryDirectory() as directory:
         root = Path(directory)
         spec = _write_spec(root, data)
-        _generate_and_import(root, spec)
+        generated = not _generate_and_import(root, spec)
+        if generated and type_check:
+            _assert_mypy_strict(root / "generated" / f"dlr_{SEED}")
+        return generated
+
+
+def _assert_mypy_strict(distribution: Path) -> None:
+    import subprocess
+
+    from conftest import ROOT, RUNTIME
+
+    env = {**os.environ, "MYPYPATH": os.pathsep.join([str(RUNTIME), str(distribution)])}
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(distribution / distribution.name)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @settings(
@@ -373,6 +395,8 @@ def test_mutated_specs_are_refused_with_locations_or_generate_inert_packages(dat
 
 @pytest.mark.slow
 def test_long_fuzz_run() -> None:
+    generated = [0]
+
     @settings(
         max_examples=FUZZ_EXAMPLES,
         deadline=None,
@@ -380,17 +404,15 @@ def test_long_fuzz_run() -> None:
     )
     @given(mutated_specs())
     def run(data: dict[str, Any]) -> None:
-        _check_mutation(data)
+        # Every generated package imports; one in MYPY_EVERY also goes through mypy --strict.
+        if _check_mutation(data, type_check=generated[0] % MYPY_EVERY == 0):
+            generated[0] += 1
 
     run()
 
 
 @pytest.mark.slow
 def test_a_package_generated_from_hostile_text_passes_mypy_strict(tmp_path: Path) -> None:
-    import subprocess
-
-    from conftest import ROOT, RUNTIME
-
     data = copy.deepcopy(SEED_DATA)
     data["title"] = PAYLOADS[0]
     data["description"] = " ".join(PAYLOADS)
@@ -399,16 +421,7 @@ def test_a_package_generated_from_hostile_text_passes_mypy_strict(tmp_path: Path
     operation["description"] = PAYLOADS[3] + " " + PAYLOADS[4]
     next(iter(data["statuses"].values()))["values"][0]["description"] = PAYLOADS[5]
     assert _generate_and_import(tmp_path, _write_spec(tmp_path, data)) == []
-    distribution = tmp_path / "generated" / f"dlr_{SEED}"
-    env = {**os.environ, "MYPYPATH": os.pathsep.join([str(RUNTIME), str(distribution)])}
-    result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(distribution / f"dlr_{SEED}")],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    _assert_mypy_strict(tmp_path / "generated" / f"dlr_{SEED}")
 
 
 def test_a_spec_without_receipts_generates_a_package_that_imports(tmp_path: Path) -> None:

@@ -195,7 +195,7 @@ CASES = [
     (
         "unknown date token",
         mutate("format: yyyyMMdd}", "format: yyyyMMddQ}  # <-"),
-        "date format 'yyyyMMddQ' may only use",
+        "'Q' at 8 is not a known field",
         "",
     ),
     (

@@ -99,6 +99,8 @@ from dlr_core.retry import (
     resolve,
 )
 from dlr_core.signing import Signer
+from dlr_core.status import DeliveryStatus
+from dlr_core.times import compile_pattern, parse_zone
 
 Model = TypeVar("Model", bound=BaseModel)
 Clock = Callable[[], datetime]
@@ -138,14 +140,19 @@ class ParamSpec:
     name: str
     wire: str
     location: str  # query | json | form | header
-    type: str  # string | integer | number | boolean | date | array
+    type: str  # string | integer | number | boolean | date | datetime | array
     date_format: str | None = None
+    """For date and datetime: the wire pattern (``dlr_core.times``), e.g. ``yyyyMMdd``."""
+    time_zone: str | None = None
+    """For datetime: ``UTC`` or an offset; an aware datetime is converted to it first."""
     array_style: str | None = None  # indexed | repeat | comma | json
     index_start: int = 0
     const: str | int | None = None
     required: bool = False
     from_credential: str | None = None
     """Filled from this credential rather than from the caller (an account id in the path)."""
+    default_from_credential: str | None = None
+    """Filled from this credential when the caller gives no value (a caller may override it)."""
     minimum: float | None = None
     maximum: float | None = None
     max_items: int | None = None
@@ -165,6 +172,11 @@ class OperationSpec:
     """The operation reads a queue: the provider hands each record out once. A failed
     attempt that may have reached the provider is then never retried (see
     ``dlr_core.retry.may_have_consumed``)."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Fixed request headers (``Accept``, ``Content-Type``), placed before signing."""
+    alternatives: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Groups of parameters of which a call gives exactly one, whole (ids, or a time
+    window, never both): ``((group name, parameter names), ...)``."""
 
 
 @dataclass(frozen=True)
@@ -174,7 +186,8 @@ class EnvelopeSpec:
     Field names may be dotted paths into nested objects."""
 
     success_fields: tuple[str, ...]
-    success_value: int | str | None
+    success_value: int | str | tuple[int | str, ...] | None
+    """The value (or any of the values) that means success."""
     code_fields: tuple[str, ...] = ()
     message_fields: tuple[str, ...] = ()
     request_id_fields: tuple[str, ...] = ()
@@ -210,7 +223,8 @@ class ApiSpec:
 
 @dataclass(frozen=True)
 class Paging(Generic[Model]):
-    """How an operation pages: by page number up to a total, or by following the link to
+    """How an operation pages: by page number up to a total, by a record offset and count
+    (until a short page, the total or the provider's ceiling), or by following the link to
     the next page until there is none."""
 
     items: Callable[[Model], Sized]
@@ -218,6 +232,33 @@ class Paging(Generic[Model]):
     first_page: int = 1
     total: Callable[[Model], int | None] | None = None
     next_url: Callable[[Model], str | None] | None = None
+    offset_param: str | None = None
+    limit_param: str | None = None
+    max_records: int | None = None
+
+    def first(self) -> dict[str, int]:
+        """The paging arguments of the first request."""
+        if self.offset_param is not None:
+            return {self.offset_param: 0}
+        return {self.page_param: self.first_page} if self.page_param else {}
+
+    def after(
+        self, current: dict[str, int], params: BaseModel, count: int, seen: int, total: int | None
+    ) -> dict[str, int] | None:
+        """The paging arguments of the next request, or None when this page was the last.
+        ``count`` records came on this page, ``seen`` in all so far."""
+        if count == 0 or (total is not None and seen >= total):
+            return None
+        if self.offset_param is not None:
+            limit = getattr(params, self.limit_param or "", None)
+            if isinstance(limit, int) and count < limit:
+                return None  # a short page: nothing more
+            if self.max_records is not None and seen >= self.max_records:
+                return None
+            return {self.offset_param: current[self.offset_param] + count}
+        if total is None or self.page_param is None:
+            return None
+        return {self.page_param: current[self.page_param] + 1}
 
 
 def _secret_forms(value: str) -> set[str]:
@@ -377,6 +418,82 @@ class Credentials:
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _check_alternatives(operation: OperationSpec, values: Mapping[str, object]) -> None:
+    """Exactly one group of an operation's alternatives is given, and given whole."""
+    if not operation.alternatives:
+        return
+    given = [
+        (group, names)
+        for group, names in operation.alternatives
+        if any(values.get(n) is not None for n in names)
+    ]
+    described = "; or ".join(f"{group} ({', '.join(names)})" for group, names in operation.alternatives)
+    if len(given) != 1:
+        first = given[0][1][0] if given else operation.alternatives[0][1][0]
+        problem = "give only one of" if given else "give one of"
+        raise ParameterError(first, f"{problem}: {described}")
+    group, names = given[0]
+    missing = [name for name in names if values.get(name) is None]
+    if missing:
+        raise ParameterError(missing[0], f"{group} needs {', '.join(names)} together")
+
+
+def _time_argument(param: ParamSpec, value: object) -> date:
+    """A caller's date or date-time argument, checked: a ``date``/``datetime`` as is (an
+    aware one for a datetime), or text in the parameter's pattern (or ISO 8601)."""
+    pattern = compile_pattern(param.date_format or "")
+    if isinstance(value, str):
+        try:
+            moment = pattern.parse(value)
+        except ValueError:
+            try:
+                moment = datetime.fromisoformat(value) if param.type == "datetime" else datetime.min
+            except ValueError:
+                moment = datetime.min
+            if moment == datetime.min:
+                kind = "date" if param.type == "date" else "date-time"
+                raise ParameterError(
+                    param.name, f"{value!r} is not a {kind} in the format {param.date_format!r}"
+                ) from None
+        if param.type == "date":
+            return moment.date()
+        value = (
+            moment
+            if moment.tzinfo is not None or pattern.has_offset
+            else _provider_local(param, moment, value)
+        )
+    if param.type == "datetime":
+        if not isinstance(value, datetime):
+            raise ParameterError(param.name, f"expected a datetime, got {type(value).__name__}")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ParameterError(
+                param.name,
+                "a naive datetime is ambiguous: give it a timezone, e.g. datetime.now(timezone.utc)",
+            )
+        return value
+    if isinstance(value, datetime):
+        raise ParameterError(param.name, "expected a date, got a datetime (use .date())")
+    if not isinstance(value, date):
+        raise ParameterError(param.name, f"expected a date, got {type(value).__name__}")
+    return value
+
+
+def _provider_local(param: ParamSpec, moment: datetime, text: str) -> datetime:
+    """Text in the wire pattern without an offset is in the provider's zone, as written."""
+    if param.time_zone is None:
+        raise ParameterError(
+            param.name, f"{text!r} has no UTC offset and the spec names no timezone: pass an aware datetime"
+        )
+    return moment.replace(tzinfo=parse_zone(param.time_zone))
+
+
+def _time_text(param: ParamSpec, value: date) -> str:
+    """A date or date-time in the parameter's wire pattern, in the provider's zone."""
+    if isinstance(value, datetime) and param.time_zone is not None:
+        value = value.astimezone(parse_zone(param.time_zone))
+    return compile_pattern(param.date_format or "").format(value)
 
 
 def _loose_equal(received: object, expected: int | str) -> bool:
@@ -802,17 +919,15 @@ class ClientCore:
 
     def _params(self, operation: OperationSpec, model: type[Model], values: Mapping[str, object]) -> Model:
         """Validate the caller's arguments against the spec's constraints, before sending."""
+        _check_alternatives(operation, values)
         prepared = dict(values)
+        credentials = self._credentials.as_variables()
         for param in operation.params:
             value = prepared.get(param.name)
-            if param.type == "date" and isinstance(value, str) and param.date_format:
-                try:
-                    prepared[param.name] = datetime.strptime(value, param.date_format).date()
-                except ValueError:
-                    raise ParameterError(
-                        param.name,
-                        f"{value!r} is not a date in the format {param.date_format!r}",
-                    ) from None
+            if value is None and param.default_from_credential is not None:
+                prepared[param.name] = value = credentials.get(param.default_from_credential)
+            if param.type in ("date", "datetime") and param.date_format and value is not None:
+                prepared[param.name] = _time_argument(param, value)
         try:
             return model.model_validate(prepared)
         except ValidationError as exc:
@@ -971,6 +1086,8 @@ class ClientCore:
                 segment = credentials.get(param.from_credential or "") or values.get(param.name)
                 path = path.replace(f"{{{param.wire}}}", quote(_scalar(segment), safe=""))
         request = PreparedRequest(operation.method, self.base_url, path)
+        for name, text in operation.headers.items():
+            request.place("header", name, text)
         locations = {p.location for p in operation.params}
         request.body_kind = "json" if "json" in locations else "form" if "form" in locations else "none"
         for param in operation.params:
@@ -992,7 +1109,7 @@ class ClientCore:
     @staticmethod
     def _encode(request: PreparedRequest, param: ParamSpec, value: object) -> None:
         if isinstance(value, date) and param.date_format:
-            value = value.strftime(param.date_format)
+            value = _time_text(param, value)
         if param.location == "json":
             request.json[param.wire] = value
             return
@@ -1048,7 +1165,9 @@ class ClientCore:
             if result is _MISSING:
                 fields = " or ".join(envelope.success_fields)
                 raise self._error_for_status(status, content, f"the answer has no {fields} field")
-            succeeded = envelope.success_value is not None and _loose_equal(result, envelope.success_value)
+            expected = envelope.success_value
+            wanted = expected if isinstance(expected, tuple) else () if expected is None else (expected,)
+            succeeded = any(_loose_equal(result, value) for value in wanted)
         if not succeeded:
             raise self._envelope_error(body, status, content, request_id)
         if status >= 400:
@@ -1280,10 +1399,10 @@ class SyncClientBase(ClientCore):
         retries: Retries,
     ) -> Iterator[tuple[Params, Model]]:
         """Each page of a paged operation, fetched only when the caller gets to it."""
-        page, seen, url = paging.first_page, 0, None
-        while True:
-            numbered = {paging.page_param: page} if paging.page_param else {}
-            params = self._params(operation, params_model, {**values, **numbered})
+        position: dict[str, int] | None = paging.first()
+        seen, url = 0, None
+        while position is not None:
+            params = self._params(operation, params_model, {**values, **position})
             result = self._call(operation, params, model, retries, url)
             yield params, result
             count = len(paging.items(result))
@@ -1296,9 +1415,7 @@ class SyncClientBase(ClientCore):
                 continue
             seen += count
             total = paging.total(result) if paging.total is not None else None
-            if count == 0 or total is None or seen >= total:
-                return
-            page += 1
+            position = paging.after(position, params, count, seen, total)
 
     def _wait_for_final(
         self,
@@ -1425,10 +1542,10 @@ class AsyncClientBase(ClientCore):
         retries: Retries,
     ) -> AsyncIterator[tuple[Params, Model]]:
         """Each page of a paged operation, fetched only when the caller gets to it."""
-        page, seen, url = paging.first_page, 0, None
-        while True:
-            numbered = {paging.page_param: page} if paging.page_param else {}
-            params = self._params(operation, params_model, {**values, **numbered})
+        position: dict[str, int] | None = paging.first()
+        seen, url = 0, None
+        while position is not None:
+            params = self._params(operation, params_model, {**values, **position})
             result = await self._call(operation, params, model, retries, url)
             yield params, result
             count = len(paging.items(result))
@@ -1441,9 +1558,7 @@ class AsyncClientBase(ClientCore):
                 continue
             seen += count
             total = paging.total(result) if paging.total is not None else None
-            if count == 0 or total is None or seen >= total:
-                return
-            page += 1
+            position = paging.after(position, params, count, seen, total)
 
     async def _wait_for_final(
         self,
@@ -1489,3 +1604,34 @@ def in_input_order(receipts: list[Receipt], ids: Sequence[object]) -> list[Recei
     for ids not asked for keep their order, after the others."""
     position = {str(value): index for index, value in enumerate(ids)}
     return sorted(receipts, key=lambda r: position.get(r.message_id or "", len(position)))
+
+
+def answered_in_order(
+    receipts: list[Receipt], ids: Sequence[object], field: str, provider: str
+) -> list[Receipt]:
+    """The receipts of an id lookup, grouped by the ids asked for, in that order. An id
+    the provider did not answer (many providers leave out ids they have no report for yet,
+    and only count them) becomes an open receipt (``DeliveryStatus.UNKNOWN``,
+    ``details["answered"] is False``), so it is neither lost nor taken for final.
+    Receipts for ids not asked for come last, in their order."""
+    by_id: dict[str, list[Receipt]] = {}
+    for receipt in receipts:
+        by_id.setdefault(str(getattr(receipt, field) or ""), []).append(receipt)
+    ordered: list[Receipt] = []
+    for value in dict.fromkeys(str(item) for item in ids):
+        answered = by_id.pop(value, None)
+        if answered is None:
+            answered = [
+                Receipt(
+                    provider=provider,
+                    status=DeliveryStatus.UNKNOWN,
+                    raw_status={},
+                    details={"answered": False},
+                    raw={},
+                    message_id=value if field == "message_id" else None,
+                    recipient=value if field == "recipient" else None,
+                )
+            ]
+        ordered.extend(answered)
+    ordered.extend(receipt for group in by_id.values() for receipt in group)
+    return ordered

@@ -415,12 +415,21 @@ class MockProvider:
         if not request.authenticated:
             return self._error(ErrorKind.AUTHENTICATION, 401, "the signature does not match")
         missing = [
-            p.name
+            p.wire  # as the provider names it: the mock speaks the wire's language
             for p in operation.params
             if p.required
             and p.location != "path"  # routing already matched the path
             and not request.has_param(p.location, p.wire)
         ]
+        given = [
+            group
+            for group, names in operation.alternatives
+            if any(request.has_param(p.location, p.wire) for p in operation.params if p.name in names)
+        ]
+        if len(given) > 1:
+            return self._error(
+                ErrorKind.INVALID_REQUEST, 400, f"give the parameters of one of {', '.join(given)}, not both"
+            )
         if missing:
             return self._error(
                 ErrorKind.INVALID_REQUEST,
@@ -484,7 +493,8 @@ class MockProvider:
         else:
             _set_path(body, envelope.data_field, data)
         if envelope.success_mode == "equals":
-            _set_path(body, envelope.success_fields[0], envelope.success_value)
+            success = envelope.success_value
+            _set_path(body, envelope.success_fields[0], success[0] if isinstance(success, tuple) else success)
             if envelope.message_fields:
                 _set_path(body, envelope.message_fields[0], "success")
         if envelope.request_id_fields:

@@ -77,3 +77,20 @@ def test_a_template_naming_an_unknown_variable_is_a_signing_error() -> None:
     signer = Signer(scheme, {}, clock=lambda: datetime.now(timezone.utc))
     with pytest.raises(SigningError, match="missing"):
         signer.sign(PreparedRequest("GET", "https://api.example.com", "/"))
+
+
+def test_iso8601_times_with_any_fraction_and_offset_style() -> None:
+    from datetime import timedelta, timezone
+
+    from dlr_core.values import from_iso8601
+
+    ist = timezone(timedelta(hours=5, minutes=30))
+    # Plivo sends five fraction digits and a space; Python 3.10 alone would refuse them.
+    assert from_iso8601("2024-08-21 18:28:51.94772+05:30") == datetime(
+        2024, 8, 21, 18, 28, 51, 947720, tzinfo=ist
+    )
+    assert from_iso8601("2024-08-21T18:28:51.1234567Z") == datetime(
+        2024, 8, 21, 18, 28, 51, 123456, tzinfo=timezone.utc
+    )
+    assert from_iso8601("2017-05-22 21:36:14+0530") == datetime(2017, 5, 22, 21, 36, 14, tzinfo=ist)
+    assert from_iso8601("not a time") is None

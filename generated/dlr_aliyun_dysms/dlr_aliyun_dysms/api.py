@@ -32,7 +32,7 @@ QUERY_SEND_DETAILS: Final = OperationSpec(
             wire="SendDate",
             location="query",
             type="date",
-            date_format="%Y%m%d",
+            date_format="yyyyMMdd",
             required=True,
         ),
         ParamSpec(

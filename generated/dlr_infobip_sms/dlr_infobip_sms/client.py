@@ -220,7 +220,8 @@ class Client(SyncClientBase):
             DeliveryReports,
             retries,
         )
-        return get_delivery_reports_receipts(result, params)
+        receipts = get_delivery_reports_receipts(result, params)
+        return receipts
 
 
 class AsyncClient(AsyncClientBase):
@@ -411,4 +412,5 @@ class AsyncClient(AsyncClientBase):
             DeliveryReports,
             retries,
         )
-        return get_delivery_reports_receipts(result, params)
+        receipts = get_delivery_reports_receipts(result, params)
+        return receipts

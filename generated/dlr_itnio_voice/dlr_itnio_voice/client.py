@@ -139,7 +139,8 @@ class Client(SyncClientBase):
             RecallFlowDetail,
             retries,
         )
-        return query_recall_flow_detail_receipts(result, params)
+        receipts = query_recall_flow_detail_receipts(result, params)
+        return receipts
 
     def wait_for_final(
         self,
@@ -278,7 +279,8 @@ class AsyncClient(AsyncClientBase):
             RecallFlowDetail,
             retries,
         )
-        return query_recall_flow_detail_receipts(result, params)
+        receipts = query_recall_flow_detail_receipts(result, params)
+        return receipts
 
     async def wait_for_final(
         self,

@@ -133,7 +133,8 @@ class Client(SyncClientBase):
         result = self._call(
             self._with_extra(OTP_DETAIL, extra_params), params, OtpDetail, retries
         )
-        return otp_detail_receipts(result, params)
+        receipts = otp_detail_receipts(result, params)
+        return receipts
 
     def wait_for_final(
         self,
@@ -270,7 +271,8 @@ class AsyncClient(AsyncClientBase):
         result = await self._call(
             self._with_extra(OTP_DETAIL, extra_params), params, OtpDetail, retries
         )
-        return otp_detail_receipts(result, params)
+        receipts = otp_detail_receipts(result, params)
+        return receipts
 
     async def wait_for_final(
         self,

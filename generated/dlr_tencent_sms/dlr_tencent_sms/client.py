@@ -222,7 +222,8 @@ class Client(SyncClientBase):
             PullSmsSendStatusResult,
             retries,
         )
-        return pull_sms_send_status_by_phone_number_receipts(result, params)
+        receipts = pull_sms_send_status_by_phone_number_receipts(result, params)
+        return receipts
 
     def wait_for_final(
         self,
@@ -448,7 +449,8 @@ class AsyncClient(AsyncClientBase):
             PullSmsSendStatusResult,
             retries,
         )
-        return pull_sms_send_status_by_phone_number_receipts(result, params)
+        receipts = pull_sms_send_status_by_phone_number_receipts(result, params)
+        return receipts
 
     async def wait_for_final(
         self,

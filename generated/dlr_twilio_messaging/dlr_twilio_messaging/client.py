@@ -230,7 +230,8 @@ class Client(SyncClientBase):
         result = self._call(
             self._with_extra(FETCH_MESSAGE, extra_params), params, Message, retries
         )
-        return fetch_message_receipts(result, params)
+        receipts = fetch_message_receipts(result, params)
+        return receipts
 
     def wait_for_final(
         self,
@@ -443,7 +444,8 @@ class AsyncClient(AsyncClientBase):
         result = await self._call(
             self._with_extra(FETCH_MESSAGE, extra_params), params, Message, retries
         )
-        return fetch_message_receipts(result, params)
+        receipts = fetch_message_receipts(result, params)
+        return receipts
 
     async def wait_for_final(
         self,

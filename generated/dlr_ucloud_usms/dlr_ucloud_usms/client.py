@@ -18,6 +18,7 @@ from dlr_core.client import (
     Retries,
     Sleep,
     SyncClientBase,
+    answered_in_order,
     in_chunks,
     in_input_order,
 )
@@ -175,7 +176,10 @@ class Client(SyncClientBase):
             receipts.extend(
                 in_input_order(get_usms_send_receipt_receipts(result, params), chunk)
             )
-        return receipts
+        # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
+        return answered_in_order(
+            receipts, session_nos, "message_id", self._api.provider
+        )
 
     def wait_for_final(
         self,
@@ -357,7 +361,10 @@ class AsyncClient(AsyncClientBase):
             receipts.extend(
                 in_input_order(get_usms_send_receipt_receipts(result, params), chunk)
             )
-        return receipts
+        # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
+        return answered_in_order(
+            receipts, session_nos, "message_id", self._api.provider
+        )
 
     async def wait_for_final(
         self,

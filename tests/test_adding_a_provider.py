@@ -1,0 +1,56 @@
+"""Adding a provider is a spec file and one command: in a copy of the project, a new spec
+is dropped into specs/, `dlrgen generate` is run, and the whole fast test suite stays green
+without a line of Python edited (no test lists the providers)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_new_spec_keeps_the_suite_green(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".hypothesis", "build", "dist")
+    for name in ("specs", "generated", "docs", "tests", "runtime", "generator", "templates", ".ci"):
+        shutil.copytree(ROOT / name, project / name, ignore=ignore)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, project / name)
+    spec = (ROOT / "specs" / "itnio_voice.yaml").read_text(encoding="utf-8")
+    (project / "specs" / "acme_voice.yaml").write_text(
+        spec.replace("provider: itnio_voice", "provider: acme_voice").replace(
+            "title: ITNIO TECH voice", "title: Acme"
+        ),
+        encoding="utf-8",
+    )
+
+    def run(*command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(command, cwd=project, capture_output=True, text=True)
+
+    generated = run(sys.executable, "-m", "generator", "generate")
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    assert "docs/providers.md" in generated.stdout  # the status matrix follows the specs
+    assert (project / "generated" / "dlr_acme_voice" / "dlr_acme_voice" / "client.py").is_file()
+    # The fast tier (but this test's own long neighbours), in the copy, with the new provider.
+    suite = run(
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-x",
+        "-p",
+        "no:cacheprovider",
+        "-m",
+        "not slow",
+        "--deselect",
+        "tests/test_hostile_specs.py::test_mutated_specs_are_refused_with_locations_or_generate_inert_packages",
+    )
+    assert suite.returncode == 0, suite.stdout[-4000:] + suite.stderr[-2000:]
+    assert " passed" in suite.stdout
