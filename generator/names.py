@@ -90,20 +90,23 @@ TEMPLATE_MODULE_NAMES = frozenset(
         "field_validator",
         "model_validator",
         "httpx",
-        # names every provider package defines
-        "API",
-        "AsyncClient",
+        # type aliases of the generated clients
         "AuthScheme",
-        "Client",
-        "DEFAULT_SERVER",
-        "DOCS_URL",
-        "ERRORS",
-        "POLLING",
-        "PROVIDER_ID",
-        "SERVERS",
         "Server",
-        "TITLE",
     }
+)
+# What every provider package exports besides the names its spec introduces.
+PACKAGE_EXPORTS = (
+    "API",
+    "AsyncClient",
+    "Client",
+    "DEFAULT_SERVER",
+    "DOCS_URL",
+    "ERRORS",
+    "POLLING",
+    "PROVIDER_ID",
+    "SERVERS",
+    "TITLE",
 )
 
 # Keyword arguments of every client constructor besides the credentials.
@@ -212,7 +215,7 @@ def reserved(scope: Scope, name: str) -> str | None:
     if scope == "module":
         if name in BUILTINS:
             return "a Python builtin"
-        if name in TEMPLATE_MODULE_NAMES or name in runtime_module_names():
+        if name in TEMPLATE_MODULE_NAMES or name in PACKAGE_EXPORTS or name in runtime_module_names():
             return "a name the generated package already imports or defines"
     elif scope == "client_method":
         if name in client_attributes():

@@ -4,7 +4,7 @@ is a ``file:line`` problem, never a traceback.
 The property test mutates a seed spec (strings, names, numbers, structure). Each case must
 either fail validation with located problems, or generate a package that imports without
 running anything and whose texts are the spec's (``generator.verify`` checks that on every
-generation; the test also imports the package). The default run tries a few hundred cases;
+generation; the test also imports the package). The default run tries 300 cases;
 the slow tier 400 more; ``DLRGEN_FUZZ_EXAMPLES=10000 pytest -m slow tests/test_hostile_specs.py``
 is the long job.
 """
@@ -265,6 +265,7 @@ def test_values_that_would_break_the_package_are_refused(
 NAME_POOL = sorted(
     names.PYTHON_KEYWORDS
     | names.TEMPLATE_MODULE_NAMES
+    | set(names.PACKAGE_EXPORTS)
     | names.CLIENT_ARGUMENTS
     | names.METHOD_NAMES
     | names.GENERATED_METHODS
@@ -383,7 +384,7 @@ def _assert_mypy_strict(distribution: Path) -> None:
 
 
 @settings(
-    max_examples=150,
+    max_examples=300,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
