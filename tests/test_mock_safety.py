@@ -380,8 +380,10 @@ def test_dlrgen_mock_with_an_unknown_provider_lists_the_known_ones(provider: str
     assert done.returncode != 0
     assert "Traceback" not in done.stderr and done.stdout == ""
     [line] = done.stderr.splitlines()
-    assert "known providers (specs in specs/, packages in generated/): aliyun_dysms, " in line
-    assert "twilio_messaging" in line and "itnio_voice" in line
+    from generator.pipeline import spec_files
+
+    known = ", ".join(path.stem for path in spec_files(ROOT / "specs"))  # no test lists the providers
+    assert f"known providers (specs in specs/, packages in generated/): {known}" in line
     if provider == "twillio":
         assert "unknown provider 'twillio' (did you mean twilio_messaging?)" in line
     else:
