@@ -24,9 +24,9 @@ def test_a_new_spec_keeps_the_suite_green(tmp_path: Path) -> None:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, project / name)
     spec = (ROOT / "specs" / "itnio_voice.yaml").read_text(encoding="utf-8")
-    (project / "specs" / "acme_voice.yaml").write_text(
-        spec.replace("provider: itnio_voice", "provider: acme_voice").replace(
-            "title: ITNIO TECH voice", "title: Acme"
+    (project / "specs" / "zenith_voice.yaml").write_text(
+        spec.replace("provider: itnio_voice", "provider: zenith_voice").replace(
+            "title: ITNIO TECH voice", "title: Zenith"
         ),
         encoding="utf-8",
     )
@@ -37,7 +37,7 @@ def test_a_new_spec_keeps_the_suite_green(tmp_path: Path) -> None:
     generated = run(sys.executable, "-m", "generator", "generate")
     assert generated.returncode == 0, generated.stdout + generated.stderr
     assert "docs/providers.md" in generated.stdout  # the status matrix follows the specs
-    assert (project / "generated" / "dlr_acme_voice" / "dlr_acme_voice" / "client.py").is_file()
+    assert (project / "generated" / "dlr_zenith_voice" / "dlr_zenith_voice" / "client.py").is_file()
     # The fast tier (but this test's own long neighbours), in the copy, with the new provider.
     suite = run(
         sys.executable,
