@@ -9,7 +9,8 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from dlr_core import retry, signing, times
+from dlr_core import retry as retry_rules
+from dlr_core import signing, times
 
 from generator import model as m
 from generator.canonical import CANONICAL_BY_VALUE
@@ -23,12 +24,9 @@ _TEMPLATE_REFERENCE = re.compile(rf"^({signing.VARIABLE_PATTERN})((?:\|{signing.
 TEMPLATE_FILTERS = signing.FILTERS
 # Variables every auth template may use: the request being signed, and the scheme's own values.
 REQUEST_VARIABLES = frozenset({"method", "host", "path", "path_and_query", "body"})
-_DATE_TOKENS = {"yyyy": "%Y", "MM": "%m", "dd": "%d", "HH": "%H", "mm": "%M", "ss": "%S"}
 _DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 # Errors another attempt cannot fix; the runtime never retries them.
-_NEVER_RETRIED_KINDS = frozenset(
-    {"authentication", "permission_denied", "invalid_request", "clock_skew", "not_found"}
-)
+_NEVER_RETRIED_KINDS = frozenset(kind.value for kind in retry_rules.NEVER_RETRIED_KINDS)
 _SIGN_STEP_KINDS = signing.STEP_KINDS
 
 
@@ -46,25 +44,6 @@ def duration_seconds(text: str | None) -> float | None:
     match = re.fullmatch(r"([0-9]+)(ms|s|m|h|d)", text)
     assert match is not None  # the JSON Schema checked the pattern
     return int(match.group(1)) * _DURATION_SECONDS[match.group(2)]
-
-
-def date_pattern_to_strftime(pattern: str) -> str | None:
-    """``yyyyMMdd`` -> ``%Y%m%d``; None if the pattern has letters we do not know."""
-    out = []
-    index = 0
-    while index < len(pattern):
-        for token, directive in _DATE_TOKENS.items():
-            if pattern.startswith(token, index):
-                out.append(directive)
-                index += len(token)
-                break
-        else:
-            char = pattern[index]
-            if char.isalpha():
-                return None
-            out.append("%%" if char == "%" else char)
-            index += 1
-    return "".join(out)
 
 
 def template_references(template: str) -> tuple[list[tuple[str, tuple[str, ...]]], str | None]:
@@ -823,15 +802,11 @@ class _Parser:
             field = m.ModelField(wire, name, "scalar")
         if "format" in schema:
             field.time_format = schema["format"]
-            if (
-                isinstance(schema["format"], dict)
-                and date_pattern_to_strftime(schema["format"]["pattern"]) is None
-            ):
-                self.problem(
-                    path + ("format", "pattern"),
-                    f"pattern {schema['format']['pattern']!r} may only use "
-                    "yyyy, MM, dd, HH, mm, ss and separators",
-                )
+            if isinstance(schema["format"], dict):
+                try:
+                    times.compile_pattern(schema["format"]["pattern"])
+                except ValueError as exc:
+                    self.problem(path + ("format", "pattern"), f"pattern: {exc}")
         if description:
             out["description"] = description
         return field, out
@@ -1189,8 +1164,7 @@ def _time_converter(time_format: Any) -> tuple[str, tuple[str, ...]] | None:
     if isinstance(time_format, str) and time_format in simple:
         return simple[time_format], ()
     if isinstance(time_format, dict):
-        pattern = date_pattern_to_strftime(time_format["pattern"])
-        return "from_pattern", (repr(pattern), repr(time_format["utc_offset"]))
+        return "from_pattern", (repr(time_format["pattern"]), repr(time_format["utc_offset"]))
     return None
 
 

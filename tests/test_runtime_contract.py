@@ -58,3 +58,12 @@ def test_the_runtime_readme_lists_every_status_and_error_kind() -> None:
         assert f"| `{status.value}` |" in readme and status.description in readme
     for kind in ErrorKind:
         assert f"| `{kind.value}` |" in readme and kind.description in readme
+
+
+def test_never_retried_error_kinds_come_from_the_runtime() -> None:
+    from dlr_core.retry import NEVER_RETRIED_KINDS
+
+    assert parser._NEVER_RETRIED_KINDS == {kind.value for kind in NEVER_RETRIED_KINDS}
+    assert (
+        "rate_limited" not in parser._NEVER_RETRIED_KINDS and "authentication" in parser._NEVER_RETRIED_KINDS
+    )

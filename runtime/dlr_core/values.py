@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
+
+from dlr_core.times import compile_pattern, parse_zone
 
 Member = TypeVar("Member")
 
@@ -108,15 +110,12 @@ def from_rfc2822(value: object) -> datetime | None:
 
 
 def from_pattern(value: object, pattern: str, utc_offset: str) -> datetime | None:
-    """A local time written with ``pattern`` (strftime codes), in the zone ``utc_offset``
-    (``+08:00``), as an aware datetime."""
+    """A time written with ``pattern`` (``yyyy-MM-dd HH:mm:ss``, see ``dlr_core.times``), in
+    the zone ``utc_offset`` (``+08:00``) unless it carries its own, as an aware datetime."""
     if not isinstance(value, str):
         return None
     try:
-        parsed = datetime.strptime(value.strip(), pattern)
+        parsed = compile_pattern(pattern).parse(value.strip())
     except ValueError:
         return None
-    sign = -1 if utc_offset.startswith("-") else 1
-    hours, minutes = utc_offset[1:].split(":")
-    offset = timedelta(hours=int(hours), minutes=int(minutes)) * sign
-    return parsed.replace(tzinfo=timezone(offset))
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=parse_zone(utc_offset))

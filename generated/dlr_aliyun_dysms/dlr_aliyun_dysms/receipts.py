@@ -37,10 +37,10 @@ def query_send_details_receipts(
                 client_ref=as_text(record.out_id),
                 error_code=as_text(record.err_code),
                 submitted_at=from_pattern(
-                    record.send_date, "%Y-%m-%d %H:%M:%S", "+08:00"
+                    record.send_date, "yyyy-MM-dd HH:mm:ss", "+08:00"
                 ),
                 completed_at=from_pattern(
-                    record.receive_date, "%Y-%m-%d %H:%M:%S", "+08:00"
+                    record.receive_date, "yyyy-MM-dd HH:mm:ss", "+08:00"
                 ),
                 raw=record.model_dump(mode="json", by_alias=True, exclude_unset=True),
             )
