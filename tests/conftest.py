@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,40 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 for distribution in sorted(GENERATED.glob("dlr_*")):
     if str(distribution) not in sys.path:
         sys.path.insert(0, str(distribution))
+
+
+@pytest.fixture(params=["sync", "async"])
+def mode(request: pytest.FixtureRequest) -> str:
+    """Run a client test with the sync and the async client alike."""
+    return str(request.param)
+
+
+def run_client(mode: str, client: Any, action: Callable[[Any], Any]) -> Any:
+    """``action(client)`` in a ``with`` block (sync), or awaited in ``async with`` (async)."""
+    if mode == "sync":
+        with client:
+            return action(client)
+
+    async def main() -> Any:
+        async with client:
+            return await action(client)
+
+    return asyncio.run(main())
+
+
+def call_client(mode: str, client: Any, method: str, **kwargs: Any) -> Any:
+    """``client.<method>(**kwargs)``, awaited for an async client."""
+    return run_client(mode, client, lambda c: getattr(c, method)(**kwargs))
+
+
+CLIENT_OPTIONS = ("base_url", "retries", "auth_scheme", "sleep")
+
+
+def call_provider(mode: str, package: Any, credentials: dict[str, str], method: str, **kwargs: Any) -> Any:
+    """A fresh client of ``package`` (client options taken from ``kwargs``) calls ``method``."""
+    options = {key: kwargs.pop(key) for key in CLIENT_OPTIONS if key in kwargs}
+    client = (package.Client if mode == "sync" else package.AsyncClient)(**credentials, **options)
+    return call_client(mode, client, method, **kwargs)
 
 
 def spec_data(path: Path) -> dict[str, Any]:

@@ -18,6 +18,8 @@ from dlr_core import DeliveryStatus, ParameterError, RetryPolicy
 from dlr_core.client import SyncClientBase
 from dlr_core.mock import MockProvider
 
+from conftest import call_client as call
+
 CREDENTIALS: dict[str, dict[str, str]] = {
     "aliyun_dysms": {"access_key_id": "LTAI-debug", "access_key_secret": "aliyun-secret-value"},
     "ucloud_usms": {"public_key": "ucloud-public", "private_key": "ucloud-private-value"},
@@ -266,11 +268,6 @@ class Monotonic:
         self.sleep(seconds)
 
 
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def itnio(mode: str, mock: MockProvider, time: Monotonic, **options: Any) -> Any:
     import dlr_itnio_voice
 
@@ -283,18 +280,6 @@ def itnio(mode: str, mock: MockProvider, time: Monotonic, **options: Any) -> Any
         sleep=time.sleep if mode == "sync" else time.async_sleep,
         **options,
     )
-
-
-def call(mode: str, client: Any, method: str, **kwargs: Any) -> Any:
-    if mode == "sync":
-        with client:
-            return getattr(client, method)(**kwargs)
-
-    async def main() -> Any:
-        async with client:
-            return await getattr(client, method)(**kwargs)
-
-    return asyncio.run(main())
 
 
 def test_a_fixed_clock_signs_reproducibly_and_wait_for_final_still_times_out(mode: str) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 import dlr_core
 from conftest import ROOT
+from conftest import call_provider as call
 from dlr_core import DeliveryStatus
 from dlr_core.mock import MockProvider, MockRequest
 from dlr_core.request import PreparedRequest
@@ -21,24 +22,6 @@ TWILIO = {"account_sid": "AC" + "a" * 32, "auth_token": "twilio-token-value"}
 TENCENT = {"secret_id": "AKID-test-id", "secret_key": "tencent-secret-value"}
 INFOBIP = {"api_key": "infobip-key-value"}
 TWILIO_SID = "SM1f0e8ae6ade43cb3c0ce4525424e404f"
-
-
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-def call(mode: str, package: Any, credentials: dict[str, str], method: str, **kwargs: Any) -> Any:
-    options = {key: kwargs.pop(key) for key in ("base_url", "retries", "auth_scheme") if key in kwargs}
-    if mode == "sync":
-        with package.Client(**credentials, **options) as client:
-            return getattr(client, method)(**kwargs)
-
-    async def main() -> Any:
-        async with package.AsyncClient(**credentials, **options) as client:
-            return await getattr(client, method)(**kwargs)
-
-    return asyncio.run(main())
 
 
 # -- published examples --------------------------------------------------------------------

@@ -16,6 +16,7 @@ import pytest
 
 import dlr_core
 from conftest import load_fixture
+from conftest import call_provider as call
 from dlr_core import DeliveryStatus
 from dlr_core.mock import MockProvider
 
@@ -23,24 +24,6 @@ PLIVO = {"auth_id": "MAXXXXXXXXXXXXXXXXXX", "auth_token": "plivo-token-value"}
 SINCH = {"service_plan_id": "plan-a", "api_token": "sinch-token-value"}
 UTC = timezone.utc
 CEST = timezone(timedelta(hours=2))
-
-
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-def call(mode: str, package: Any, credentials: dict[str, str], method: str, **kwargs: Any) -> Any:
-    options = {key: kwargs.pop(key) for key in ("base_url", "retries", "sleep") if key in kwargs}
-    if mode == "sync":
-        with package.Client(**credentials, **options) as client:
-            return getattr(client, method)(**kwargs)
-
-    async def main() -> Any:
-        async with package.AsyncClient(**credentials, **options) as client:
-            return await getattr(client, method)(**kwargs)
-
-    return asyncio.run(main())
 
 
 def collect(mode: str, package: Any, credentials: dict[str, str], method: str, **kwargs: Any) -> list[Any]:

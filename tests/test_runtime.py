@@ -16,6 +16,7 @@ import pytest
 
 import dlr_core
 from conftest import ROOT
+from conftest import call_client as call
 from dlr_core import DeliveryStatus, RetryPolicy
 from dlr_core.mock import MockProvider, MockRequest
 
@@ -56,23 +57,6 @@ def itnio_client(mock: MockProvider, fake: FakeTime, mode: str = "sync", **optio
     return cls(
         **ITNIO, base_url=mock.base_url, clock=fake.clock, monotonic=fake.monotonic, sleep=sleep, **options
     )
-
-
-def call(mode: str, client: Any, method: str, **kwargs: Any) -> Any:
-    if mode == "sync":
-        with client:
-            return getattr(client, method)(**kwargs)
-
-    async def main() -> Any:
-        async with client:
-            return await getattr(client, method)(**kwargs)
-
-    return asyncio.run(main())
-
-
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def itnio_mock(steps: list[dict[str, Any]], **options: Any) -> MockProvider:

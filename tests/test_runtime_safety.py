@@ -36,29 +36,13 @@ from dlr_core.errors import EXCERPT_LIMIT
 from dlr_core.mock import MockProvider, MockRequest
 from dlr_core.retry import parse_retry_after
 
+from conftest import run_client as run
+
 ITNIO = {"api_key": "itnio-key", "api_secret": "itnio-secret-value"}
 TWILIO = {"account_sid": "AC" + "a" * 32, "auth_token": "twilio-token-value"}
 TENCENT = {"secret_id": "AKID-test-id", "secret_key": "tencent-secret-value"}
 INFOBIP = {"api_key": "infobip-key-value"}
 MESSAGES = f"/2010-04-01/Accounts/{TWILIO['account_sid']}/Messages.json"
-
-
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-def run(mode: str, client: Any, action: Callable[[Any], Any]) -> Any:
-    """``action(client)`` in a ``with`` block (sync) or awaited in ``async with`` (async)."""
-    if mode == "sync":
-        with client:
-            return action(client)
-
-    async def main() -> Any:
-        async with client:
-            return await action(client)
-
-    return asyncio.run(main())
 
 
 def collect(mode: str, iterator: Any, into: list[Any]) -> Any:

@@ -443,27 +443,11 @@ def _check_alternatives(operation: OperationSpec, values: Mapping[str, object]) 
 def _time_argument(param: ParamSpec, value: object) -> date:
     """A caller's date or date-time argument, checked: a ``date``/``datetime`` as is (an
     aware one for a datetime), or text in the parameter's pattern (or ISO 8601)."""
-    pattern = compile_pattern(param.date_format or "")
     if isinstance(value, str):
-        try:
-            moment = pattern.parse(value)
-        except ValueError:
-            try:
-                moment = datetime.fromisoformat(value) if param.type == "datetime" else datetime.min
-            except ValueError:
-                moment = datetime.min
-            if moment == datetime.min:
-                kind = "date" if param.type == "date" else "date-time"
-                raise ParameterError(
-                    param.name, f"{value!r} is not a {kind} in the format {param.date_format!r}"
-                ) from None
+        moment = _parse_time_text(param, value)
         if param.type == "date":
             return moment.date()
-        value = (
-            moment
-            if moment.tzinfo is not None or pattern.has_offset
-            else _provider_local(param, moment, value)
-        )
+        value = moment if moment.tzinfo is not None else _provider_local(param, moment, value)
     if param.type == "datetime":
         if not isinstance(value, datetime):
             raise ParameterError(param.name, f"expected a datetime, got {type(value).__name__}")
@@ -478,6 +462,21 @@ def _time_argument(param: ParamSpec, value: object) -> date:
     if not isinstance(value, date):
         raise ParameterError(param.name, f"expected a date, got {type(value).__name__}")
     return value
+
+
+def _parse_time_text(param: ParamSpec, text: str) -> datetime:
+    """Text in the parameter's wire pattern, or (for a date-time) ISO 8601."""
+    try:
+        return compile_pattern(param.date_format or "").parse(text)
+    except ValueError:
+        pass
+    if param.type == "datetime":
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass
+    kind = "date" if param.type == "date" else "date-time"
+    raise ParameterError(param.name, f"{text!r} is not a {kind} in the format {param.date_format!r}")
 
 
 def _provider_local(param: ParamSpec, moment: datetime, text: str) -> datetime:
