@@ -7,6 +7,8 @@ the library gets exactly what it documents and we only post-process its header.
 
 from __future__ import annotations
 
+import copy
+import re
 import warnings
 from typing import Any
 
@@ -20,6 +22,7 @@ def render_models(provider: m.Provider, header: str) -> str:
     from datamodel_code_generator.enums import DataModelType, InputFileType
     from datamodel_code_generator.format import Formatter
 
+    schema = _with_field_types(provider)
     options: dict[str, Any] = dict(
         input_file_type=InputFileType.JsonSchema,
         output_model_type=DataModelType.PydanticV2BaseModel,
@@ -37,14 +40,66 @@ def render_models(provider: m.Provider, header: str) -> str:
         use_schema_description=True,
         use_single_line_docstring=True,
         enum_field_as_literal="all",
-        # Keep fields the spec does not describe: receipts expose the record as sent.
-        extra_fields="allow",
-        allow_population_by_field_name=True,
+        # The base keeps fields the spec does not describe and the mapping a model was read
+        # from (receipts report values as sent), and lets models be built by Python name.
+        base_class="dlr_core.models.ProviderModel",
         formatters=[Formatter.ISORT],
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # deprecation notices about defaults we set explicitly
-        code = dcg.generate(provider.models_schema, **options)
+        code = dcg.generate(schema, **options)
     if not isinstance(code, str):
         raise RuntimeError(f"datamodel-code-generator returned {type(code).__name__}, expected one module")
+    # The library cannot know our field types are pydantic-aware (they are Annotated
+    # validators), so it allows arbitrary types; they need no such thing.
+    code = code.replace(_ARBITRARY_TYPES_CONFIG, "")
+    if code.count("ConfigDict") == 1:  # only its import is left
+        code = re.sub(
+            r"^from pydantic import ConfigDict\n|\bConfigDict, |, ConfigDict\b", "", code, count=1, flags=re.M
+        )
     return code
+
+
+_ARBITRARY_TYPES_CONFIG = "    model_config = ConfigDict(\n        arbitrary_types_allowed=True,\n    )\n"
+# Times in a standard format read through the runtime's field types.
+RUNTIME_TIME_TYPES = {
+    "iso8601": "Iso8601Time",
+    "rfc2822": "Rfc2822Time",
+    "unix_seconds": "UnixSecondsTime",
+    "unix_milliseconds": "UnixMillisecondsTime",
+}
+
+
+def field_type_path(provider: m.Provider, marks: dict[str, Any]) -> str | None:
+    """The importable type of a field the parser marked as a status or a time."""
+    if m.STATUS_KEY in marks:
+        enum = next(e for e in provider.statuses if e.key == marks[m.STATUS_KEY])
+        return f"{provider.package}.fields.{enum.field_type_name}"
+    if m.TIME_KEY in marks:
+        time = marks[m.TIME_KEY]
+        if time in RUNTIME_TIME_TYPES:
+            return f"dlr_core.models.{RUNTIME_TIME_TYPES[time]}"
+        return f"{provider.package}.fields.{time}"
+    return None
+
+
+def _with_field_types(provider: m.Provider) -> dict[str, Any]:
+    """The models' JSON Schema with the parser's meaning marks turned into the library's
+    ``customTypePath``: status fields typed as their enums, times as aware datetimes."""
+    schema = copy.deepcopy(provider.models_schema)
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            path = field_type_path(provider, node)
+            node.pop(m.STATUS_KEY, None)
+            node.pop(m.TIME_KEY, None)
+            if path is not None:
+                node["customTypePath"] = path
+            for child in node.values():
+                visit(child)
+        elif isinstance(node, list):
+            for child in node:
+                visit(child)
+
+    visit(schema)
+    return schema

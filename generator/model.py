@@ -13,6 +13,11 @@ from typing import Any
 
 RawValue = int | str
 
+# Keys the parser adds to a response field's JSON Schema to say what the field means; the
+# render stage turns them into the field's type (see generator/codegen.py).
+STATUS_KEY = "x-dlr-status"  # the key of the status enum whose values the field holds
+TIME_KEY = "x-dlr-time"  # unix_seconds | unix_milliseconds | iso8601 | rfc2822, or a TimePattern name
+
 
 @dataclass(frozen=True)
 class Server:
@@ -72,6 +77,20 @@ class StatusEnum:
     def function_name(self) -> str:
         """Name of the generated ``raw value -> DeliveryStatus`` function."""
         return f"{self.key}_to_canonical"
+
+    @property
+    def field_type_name(self) -> str:
+        """Name of the generated type of fields holding this status: member or text."""
+        return f"{self.class_name}OrText"
+
+
+@dataclass(frozen=True)
+class TimePattern:
+    """Times written with one pattern (``yyyy-MM-dd HH:mm:ss``) in one zone."""
+
+    name: str  # the generated field type
+    pattern: str
+    utc_offset: str
 
 
 @dataclass(frozen=True)
@@ -168,7 +187,7 @@ class ReceiptField:
 
     attribute: str
     expression: str
-    helper: str  # the dlr_core.values function the expression calls
+    helper: str | None  # the dlr_core.values function the expression calls, if any
 
 
 @dataclass(frozen=True)
@@ -286,6 +305,7 @@ class Provider:
     retry: Retry
     models_schema: dict[str, Any]  # JSON Schema for datamodel-code-generator
     model_aliases: dict[str, str]  # "Class.wire" -> python name
+    time_patterns: tuple[TimePattern, ...] = ()
     distribution: str = ""  # the installed name; "" means dlr-<id>
     version: str = "0.1.0"  # the distribution's release version
 

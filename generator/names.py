@@ -83,6 +83,7 @@ TEMPLATE_MODULE_NAMES = frozenset(
         "Field",
         "RootModel",
         "AwareDatetime",
+        "BeforeValidator",
         "AnyUrl",
         "conint",
         "confloat",
@@ -192,12 +193,20 @@ ENUM_ATTRIBUTES = frozenset({"parse", "canonical", "name", "value"} | set(dir(En
 def runtime_module_names() -> frozenset[str]:
     """Every public name the runtime's modules define: generated modules import from them."""
     import dlr_core
-    from dlr_core import client, values
+    from dlr_core import client, models, values
 
     names: set[str] = set(dlr_core.__all__)
-    for module in (client, values):
+    for module in (client, models, values):
         names.update(name for name in vars(module) if not name.startswith("_"))
     return frozenset(names)
+
+
+@cache
+def model_attributes() -> frozenset[str]:
+    """What the generated models' base adds to pydantic's (``wire_data``)."""
+    from dlr_core.models import ProviderModel
+
+    return frozenset(name for name in dir(ProviderModel) if not name.startswith("_"))
 
 
 @cache
@@ -232,6 +241,8 @@ def reserved(scope: Scope, name: str) -> str | None:
     elif scope == "field":
         if name.startswith("model_") or name in PYDANTIC_ATTRIBUTES:
             return "an attribute of pydantic models"
+        if name in model_attributes():
+            return "an attribute of the generated models"
         if name in USED_BUILTINS:
             return "a builtin the generated models use (a field of that name shadows it)"
     elif scope == "member":

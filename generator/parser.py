@@ -14,6 +14,7 @@ from dlr_core import signing, times
 
 from generator import model as m
 from generator.canonical import CANONICAL_BY_VALUE
+from generator.escape import python_literal
 from generator.loader import JsonPath, LoadedSpec, SourceMap
 from generator.names import Scope, reserved
 from generator.problems import Problem
@@ -74,6 +75,7 @@ class _Parser:
         self.defs: dict[str, dict[str, Any]] = {}
         self.aliases: dict[str, str] = {}
         self.rules_used: dict[str, m.StatusRule] = {}
+        self.time_patterns: dict[tuple[str, str], m.TimePattern] = {}
         self.used_in_auth: set[str] = set()
 
     def problem(self, path: JsonPath, message: str, *, at_key: bool = False) -> None:
@@ -99,6 +101,9 @@ class _Parser:
         for key, enum in self.statuses.items():
             self.claim_module_name(
                 ("statuses", key), enum.function_name, f"status {key!r}: its function", at_key=True
+            )
+            self.claim_module_name(
+                ("statuses", key), enum.field_type_name, f"status {key!r}: its field type", at_key=True
             )
         for key in d.get("status_rules", {}):
             self.claim_module_name(
@@ -161,6 +166,7 @@ class _Parser:
             polling=polling,
             retry=retry,
             models_schema={"$defs": dict(sorted(self.defs.items()))},
+            time_patterns=tuple(self.time_patterns.values()),
             model_aliases=dict(sorted(self.aliases.items())),
             distribution=d.get("package", {}).get("name", ""),
             version=d.get("package", {}).get("version", "0.1.0"),
@@ -745,6 +751,16 @@ class _Parser:
         self.defs[class_name] = definition
         return obj
 
+    def time_pattern_name(self, path: JsonPath, time_format: dict[str, str]) -> str:
+        """The field type of times written with one pattern in one zone: one per pair."""
+        key = (time_format["pattern"], time_format["utc_offset"])
+        if key not in self.time_patterns:
+            number = len(self.time_patterns) + 1
+            name = "ProviderTime" if number == 1 else f"ProviderTime{number}"
+            self.claim_module_name(path, name, "the field type of this time pattern")
+            self.time_patterns[key] = m.TimePattern(name, *key)
+        return self.time_patterns[key].name
+
     def model_field(
         self, path: JsonPath, wire: str, name: str, schema: dict[str, Any]
     ) -> tuple[m.ModelField, dict[str, Any]]:
@@ -775,6 +791,7 @@ class _Parser:
                     if enum.raw_type == "int"
                     else {"anyOf": [{"type": "string"}, {"type": "integer"}]}
                 )
+                out[m.STATUS_KEY] = enum.key
             field = m.ModelField(wire, name, "scalar", status=enum)
         elif declared == "object" or ("properties" in schema and declared is None):
             obj = self.object_model(path, schema)
@@ -807,6 +824,9 @@ class _Parser:
                     times.compile_pattern(schema["format"]["pattern"])
                 except ValueError as exc:
                     self.problem(path + ("format", "pattern"), f"pattern: {exc}")
+                out[m.TIME_KEY] = self.time_pattern_name(path + ("format",), schema["format"])
+            else:
+                out[m.TIME_KEY] = schema["format"]
         if description:
             out["description"] = description
         return field, out
@@ -863,17 +883,14 @@ class _Parser:
                 resolved = self.field_reference(base + (attribute,), raw[attribute], scopes)
                 if resolved:
                     expression, field = resolved
-                    converter = _time_converter(field.time_format if field else None)
-                    if converter is None:
+                    if field is None or field.time_format is None:
                         self.problem(
                             base + (attribute,),
                             f"{raw[attribute]!r} has no time 'format' (unix_seconds, "
                             "unix_milliseconds, iso8601 or a pattern)",
                         )
-                    else:
-                        helper, extra = converter
-                        arguments = "".join(f", {argument}" for argument in extra)
-                        fields.append(m.ReceiptField(attribute, f"{helper}({expression}{arguments})", helper))
+                    else:  # the model already reads it as an aware datetime
+                        fields.append(m.ReceiptField(attribute, expression, None))
         status = raw["status"]
         raw_status: list[tuple[str, str]] = []
         status_expression = "DeliveryStatus.UNKNOWN"
@@ -887,7 +904,9 @@ class _Parser:
                     )
                 else:
                     status_expression = f"{field.status.function_name}({expression})"
-                    raw_status.append((field.wire, expression))
+                    as_sent = self.field_reference(base + ("status",), status, scopes, as_sent=True)
+                    assert as_sent is not None  # the same path resolved just above
+                    raw_status.append((field.wire, as_sent[0]))
         else:
             rule = self.status_rule(base + ("status", "rule"), status["rule"], scopes)
             if rule is not None:
@@ -896,7 +915,9 @@ class _Parser:
                     resolved = self.field_reference(base + ("status",), rule_input.wire, scopes)
                     assert resolved is not None  # checked while resolving the rule
                     rule_arguments.append(resolved[0])
-                    raw_status.append((rule_input.wire, resolved[0]))
+                    as_sent = self.field_reference(base + ("status",), rule_input.wire, scopes, as_sent=True)
+                    assert as_sent is not None
+                    raw_status.append((rule_input.wire, as_sent[0]))
                 status_expression = f"{rule.function_name}({', '.join(rule_arguments)})"
         ids = raw.get("ids")
         ids_param = None
@@ -972,9 +993,15 @@ class _Parser:
         return scopes, loops
 
     def field_reference(
-        self, path: JsonPath, text: str, scopes: list[tuple[tuple[str, ...], str, m.ObjectModel]]
+        self,
+        path: JsonPath,
+        text: str,
+        scopes: list[tuple[tuple[str, ...], str, m.ObjectModel]],
+        *,
+        as_sent: bool = False,
     ) -> tuple[str, m.ModelField | None] | None:
-        """A field path as a Python expression over the loop variables.
+        """A field path as a Python expression over the loop variables; with ``as_sent``, one
+        reading the value exactly as the provider sent it (from the owner's wire data).
 
         Relative paths start at the record; /rooted paths start at the response and may
         cross the lists the records path iterates (they then read the current element)."""
@@ -1000,7 +1027,7 @@ class _Parser:
                 return None
             chain.append(field)
             current = field.obj if field.kind == "object" else None
-        return _optional_chain(variable, chain), chain[-1]
+        return _optional_chain(variable, chain, as_sent=as_sent), chain[-1]
 
     def status_rule(
         self, path: JsonPath, key: str, scopes: list[tuple[tuple[str, ...], str, m.ObjectModel]]
@@ -1140,32 +1167,22 @@ def _missing_variable_hint(variable: str, credentials: set[str]) -> str:
     )
 
 
-def _optional_chain(variable: str, chain: list[m.ModelField]) -> str:
-    """``a.b.c`` guarded so that an absent optional object gives None instead of an error."""
+def _optional_chain(variable: str, chain: list[m.ModelField], *, as_sent: bool = False) -> str:
+    """``a.b.c`` guarded so that an absent optional object gives None instead of an error;
+    with ``as_sent``, ``a.b.wire_data().get("c")``: the value before any conversion."""
     expression = variable
     guards = []
     for index, field in enumerate(chain):
-        expression = f"{expression}.{field.name}"
-        if index < len(chain) - 1 and field.optional:
+        last = index == len(chain) - 1
+        if last and as_sent:
+            expression = f"{expression}.wire_data().get({python_literal(field.wire)})"
+        else:
+            expression = f"{expression}.{field.name}"
+        if not last and field.optional:
             guards.append(f"{expression} is not None")
     if not guards:
         return expression
     return f"({expression} if {' and '.join(guards)} else None)"
-
-
-def _time_converter(time_format: Any) -> tuple[str, tuple[str, ...]] | None:
-    """The dlr_core.values reader for a time format, and its extra arguments as literals."""
-    simple = {
-        "unix_seconds": "from_unix_seconds",
-        "unix_milliseconds": "from_unix_milliseconds",
-        "iso8601": "from_iso8601",
-        "rfc2822": "from_rfc2822",
-    }
-    if isinstance(time_format, str) and time_format in simple:
-        return simple[time_format], ()
-    if isinstance(time_format, dict):
-        return "from_pattern", (repr(time_format["pattern"]), repr(time_format["utc_offset"]))
-    return None
 
 
 def _default_fits(ptype: str, value: Any) -> bool:

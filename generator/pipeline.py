@@ -83,6 +83,8 @@ class Inputs:
         paths = spec_files(specs_dir)
         if not paths:
             raise SpecError([Problem(display_path(specs_dir), 1, 1, "no *.yaml specs found")])
+        import dlr_core
+
         from generator import __version__
         from generator.paths import templates_root
 
@@ -92,7 +94,8 @@ class Inputs:
             "generator": generator_hash,
             "templates": hash_tree(templates_root(), ("*.jinja",)),
             # Generated packages pin the runtime's major.minor: a new runtime minor regenerates.
-            "runtime": _distribution_version("dlr-core"),
+            # Read from the module, as the requirement is: an editable install's metadata lags.
+            "runtime": dlr_core.__version__,
             # Output is byte-identical only under one black: `check` names a mismatch plainly.
             "black": _distribution_version("black"),
         }

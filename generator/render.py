@@ -163,10 +163,15 @@ def provider_context(provider: m.Provider) -> dict[str, Any]:
         + [r.function_name for r in provider.rules]
     )
     receipt_functions = [op.receipts.function_name for op in provider.operations if op.receipts]
-    package_exports = sorted(model_classes + status_exports + receipt_functions + list(PACKAGE_EXPORTS))
+    field_types = sorted(
+        [e.field_type_name for e in provider.statuses] + [t.name for t in provider.time_patterns]
+    )
+    package_exports = sorted(
+        model_classes + status_exports + field_types + receipt_functions + list(PACKAGE_EXPORTS)
+    )
     plans = [op.receipts for op in provider.operations if op.receipts]
     enum_bases = sorted({"IntEnum" if e.raw_type == "int" else "Enum" for e in provider.statuses})
-    receipt_helpers = sorted({field.helper for plan in plans for field in plan.fields})
+    receipt_helpers = sorted({field.helper for plan in plans for field in plan.fields if field.helper})
     receipt_status_imports = sorted(
         {plan.status_expression.split("(")[0] for plan in plans} - {"DeliveryStatus.UNKNOWN"}
     )
@@ -192,6 +197,7 @@ def provider_context(provider: m.Provider) -> dict[str, Any]:
         "envelope_success_value": _success_value(provider.envelope),
         "model_classes": model_classes,
         "receipt_functions": receipt_functions,
+        "field_types": field_types,
         "status_exports": status_exports,
         "package_exports": package_exports,
         "receipt_helpers": receipt_helpers,
@@ -246,11 +252,19 @@ _ANNOTATIONS = {
 }
 
 
-def _ids_context(plan: m.ReceiptPlan) -> dict[str, str] | None:
-    """For id lookups: the argument holding the ids asked for, always as a sequence."""
-    if plan.ids_param is None or plan.ids_field is None:
+def _ids_context(op: m.Operation) -> dict[str, str] | None:
+    """For id lookups: the argument holding the ids asked for, always as a sequence (empty
+    when an optional id is not given: the answer is then not an id lookup)."""
+    plan = op.receipts
+    if plan is None or plan.ids_param is None or plan.ids_field is None:
         return None
-    ids = plan.ids_param if plan.ids_many else f"[{plan.ids_param}]"
+    param = next(p for p in op.params if p.name == plan.ids_param)
+    if plan.ids_many:
+        ids = plan.ids_param if param.required else f"{plan.ids_param} or ()"
+    elif param.required or param.default is not None:
+        ids = f"[{plan.ids_param}]"
+    else:
+        ids = f"[{plan.ids_param}] if {plan.ids_param} is not None else []"
     return {"ids": ids, "field": _python_literal(plan.ids_field)}
 
 
@@ -350,7 +364,7 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
             "keyword_arguments": "".join(f"{p['name']}={p['name']}, " for p in params),
             "consuming": receipts_op.consuming,
             "polling_defaults": _polling_defaults(provider.polling),
-            "ids": _ids_context(receipts_op.receipts),
+            "ids": _ids_context(receipts_op),
         }
     paged = [o for o in operations if o["paging"]]
     core = {

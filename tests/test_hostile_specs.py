@@ -220,7 +220,8 @@ def test_the_reserved_table_covers_every_name_the_templates_define() -> None:
 def _spec_module_names(provider: Any) -> Iterator[str]:
     yield from provider.models_schema["$defs"]
     for enum in provider.statuses:
-        yield from (enum.class_name, enum.function_name)
+        yield from (enum.class_name, enum.function_name, enum.field_type_name)
+    yield from (time.name for time in provider.time_patterns)
     for rule in provider.rules:
         yield rule.function_name
     for operation in provider.operations:

@@ -8,6 +8,10 @@ by phone number and send date, optionally narrowed to one send request by BizId.
 from dlr_aliyun_dysms.api import API
 from dlr_aliyun_dysms.client import AsyncClient, Client
 from dlr_aliyun_dysms.errors import ERRORS
+from dlr_aliyun_dysms.fields import (
+    ProviderTime,
+    SendStatusOrText,
+)
 from dlr_aliyun_dysms.models import (
     QuerySendDetailsParams,
     QuerySendDetailsResult,
@@ -39,10 +43,12 @@ __all__ = [
     "ERRORS",
     "POLLING",
     "PROVIDER_ID",
+    "ProviderTime",
     "QuerySendDetailsParams",
     "QuerySendDetailsResult",
     "SERVERS",
     "SendStatus",
+    "SendStatusOrText",
     "SmsSendDetail",
     "SmsSendDetailList",
     "TITLE",

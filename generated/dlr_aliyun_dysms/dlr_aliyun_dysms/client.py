@@ -19,6 +19,7 @@ from dlr_core.client import (
     Retries,
     Sleep,
     SyncClientBase,
+    answered_in_order,
 )
 
 from dlr_aliyun_dysms.api import API, QUERY_SEND_DETAILS
@@ -222,7 +223,13 @@ class Client(SyncClientBase):
             retries,
         ):
             receipts.extend(query_send_details_receipts(result, params))
-        return receipts
+        # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
+        return answered_in_order(
+            receipts,
+            [biz_id] if biz_id is not None else [],
+            "message_id",
+            self._api.provider,
+        )
 
     def wait_for_final(
         self,
@@ -431,7 +438,13 @@ class AsyncClient(AsyncClientBase):
             retries,
         ):
             receipts.extend(query_send_details_receipts(result, params))
-        return receipts
+        # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
+        return answered_in_order(
+            receipts,
+            [biz_id] if biz_id is not None else [],
+            "message_id",
+            self._api.provider,
+        )
 
     async def wait_for_final(
         self,

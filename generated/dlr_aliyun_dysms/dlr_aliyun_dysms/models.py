@@ -6,16 +6,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from dlr_aliyun_dysms.fields import ProviderTime, SendStatusOrText
+from dlr_core.models import ProviderModel
+from pydantic import Field
 
 
-class QuerySendDetailsParams(BaseModel):
+class QuerySendDetailsParams(ProviderModel):
     """Parameters of: Query the send records and delivery status of SMS sent to one number on one day."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     phone_number: Annotated[str, Field(alias="PhoneNumber")]
     """Recipient number: 11 digits in China mainland (15900000000), otherwise country code and number (85200000000)."""
     send_date: Annotated[date, Field(alias="SendDate")]
@@ -28,16 +26,12 @@ class QuerySendDetailsParams(BaseModel):
     """Send receipt id (BizId) returned by SendSms or SendBatchSms."""
 
 
-class SmsSendDetail(BaseModel):
+class SmsSendDetail(ProviderModel):
     """One sent message."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     phone_num: Annotated[str | None, Field(alias="PhoneNum")] = None
     """Recipient number."""
-    send_status: Annotated[int | str | None, Field(alias="SendStatus")] = None
+    send_status: Annotated[SendStatusOrText | None, Field(alias="SendStatus")] = None
     """Delivery status (1 awaiting receipt, 2 failed, 3 delivered)."""
     err_code: Annotated[str | None, Field(alias="ErrCode")] = None
     """Carrier status code; DELIVRD when delivered."""
@@ -45,31 +39,23 @@ class SmsSendDetail(BaseModel):
     """SMS template id."""
     content: Annotated[str | None, Field(alias="Content")] = None
     """Message text."""
-    send_date: Annotated[str | None, Field(alias="SendDate")] = None
+    send_date: Annotated[ProviderTime | None, Field(alias="SendDate")] = None
     """When the message was sent (Beijing time)."""
-    receive_date: Annotated[str | None, Field(alias="ReceiveDate")] = None
+    receive_date: Annotated[ProviderTime | None, Field(alias="ReceiveDate")] = None
     """When the carrier's receipt arrived (Beijing time)."""
     out_id: Annotated[str | None, Field(alias="OutId")] = None
     """The caller's own id given at send time."""
 
 
-class SmsSendDetailList(BaseModel):
+class SmsSendDetailList(ProviderModel):
     """Wrapper around the list of records."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     items: Annotated[list[SmsSendDetail] | None, Field(alias="SmsSendDetailDTO")] = None
 
 
-class QuerySendDetailsResult(BaseModel):
+class QuerySendDetailsResult(ProviderModel):
     """Body of a QuerySendDetails answer."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     code: Annotated[str | None, Field(alias="Code")] = None
     """Request status code; OK on success."""
     message: Annotated[str | None, Field(alias="Message")] = None

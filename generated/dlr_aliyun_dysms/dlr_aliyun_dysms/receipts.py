@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dlr_core import Receipt
-from dlr_core.values import as_text, from_pattern
+from dlr_core.values import as_text
 
 from dlr_aliyun_dysms.models import (
     QuerySendDetailsParams,
@@ -30,19 +30,15 @@ def query_send_details_receipts(
                 provider=PROVIDER_ID,
                 status=send_status_to_canonical(record.send_status),
                 raw_status={
-                    "SendStatus": record.send_status,
+                    "SendStatus": record.wire_data().get("SendStatus"),
                 },
                 message_id=as_text((params.biz_id if params is not None else None)),
                 recipient=as_text(record.phone_num),
                 client_ref=as_text(record.out_id),
                 error_code=as_text(record.err_code),
-                submitted_at=from_pattern(
-                    record.send_date, "yyyy-MM-dd HH:mm:ss", "+08:00"
-                ),
-                completed_at=from_pattern(
-                    record.receive_date, "yyyy-MM-dd HH:mm:ss", "+08:00"
-                ),
-                raw=record.model_dump(mode="json", by_alias=True, exclude_unset=True),
+                submitted_at=record.send_date,
+                completed_at=record.receive_date,
+                raw=record.wire_data(),
             )
         )
     return receipts

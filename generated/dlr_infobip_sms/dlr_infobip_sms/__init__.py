@@ -8,6 +8,10 @@ only within 48 hours of sending: persist what you read.
 from dlr_infobip_sms.api import API
 from dlr_infobip_sms.client import AsyncClient, Client
 from dlr_infobip_sms.errors import ERRORS
+from dlr_infobip_sms.fields import (
+    StatusGroupOrText,
+    StatusIdOrText,
+)
 from dlr_infobip_sms.models import (
     DeliveryReport,
     DeliveryReportV1,
@@ -61,7 +65,9 @@ __all__ = [
     "ReportStatus",
     "SERVERS",
     "StatusGroup",
+    "StatusGroupOrText",
     "StatusId",
+    "StatusIdOrText",
     "TITLE",
     "get_delivery_reports_receipts",
     "get_delivery_reports_v1_receipts",

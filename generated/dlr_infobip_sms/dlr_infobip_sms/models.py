@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from dlr_core.models import Iso8601Time, ProviderModel
+from dlr_infobip_sms.fields import StatusGroupOrText, StatusIdOrText
+from pydantic import Field
 
 
-class GetDeliveryReportsParams(BaseModel):
+class GetDeliveryReportsParams(ProviderModel):
     """Parameters of: Get the delivery reports that arrived since the last call (each is returned once)."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     bulk_id: Annotated[str | None, Field(alias="bulkId")] = None
     """Only reports of this bulk."""
     message_id: Annotated[str | None, Field(alias="messageId")] = None
@@ -31,13 +29,9 @@ class GetDeliveryReportsParams(BaseModel):
     """Only reports of this campaign."""
 
 
-class GetDeliveryReportsV1Params(BaseModel):
+class GetDeliveryReportsV1Params(ProviderModel):
     """Parameters of: Get delivery reports from the legacy v1 endpoint (each is returned once)."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     bulk_id: Annotated[str | None, Field(alias="bulkId")] = None
     """Only reports of this bulk."""
     message_id: Annotated[str | None, Field(alias="messageId")] = None
@@ -46,39 +40,27 @@ class GetDeliveryReportsV1Params(BaseModel):
     """Reports to return, at most 1000."""
 
 
-class Platform(BaseModel):
+class Platform(ProviderModel):
     """Platform entities (v3)."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     entity_id: Annotated[str | None, Field(alias="entityId")] = None
     """Entity id."""
     application_id: Annotated[str | None, Field(alias="applicationId")] = None
     """Application id."""
 
 
-class Price(BaseModel):
+class Price(ProviderModel):
     """The price of the message."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     price_per_message: Annotated[float | None, Field(alias="pricePerMessage")] = None
     """Price of one part."""
     currency: str | None = None
     """Currency."""
 
 
-class ReportError(BaseModel):
+class ReportError(ProviderModel):
     """The error, if any (group 0 / id 0 NO_ERROR otherwise)."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     group_id: Annotated[int | None, Field(alias="groupId")] = None
     """Error group."""
     group_name: Annotated[str | None, Field(alias="groupName")] = None
@@ -93,18 +75,14 @@ class ReportError(BaseModel):
     """Whether retrying unchanged can never succeed."""
 
 
-class ReportStatus(BaseModel):
+class ReportStatus(ProviderModel):
     """The status: a group and a detailed id."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    group_id: Annotated[int | str | None, Field(alias="groupId")] = None
+    group_id: Annotated[StatusGroupOrText | None, Field(alias="groupId")] = None
     """Status group (1 PENDING .. 5 REJECTED)."""
     group_name: Annotated[str | None, Field(alias="groupName")] = None
     """Name of the group."""
-    id: int | str | None = None
+    id: StatusIdOrText | None = None
     """Detailed status id."""
     name: str | None = None
     """Name of the detailed status."""
@@ -114,22 +92,18 @@ class ReportStatus(BaseModel):
     """Suggested action."""
 
 
-class DeliveryReport(BaseModel):
+class DeliveryReport(ProviderModel):
     """One message's delivery report."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     bulk_id: Annotated[str | None, Field(alias="bulkId")] = None
     """The bulk the message belongs to."""
     message_id: Annotated[str | None, Field(alias="messageId")] = None
     """The message id."""
     to: str | None = None
     """The recipient."""
-    sent_at: Annotated[str | None, Field(alias="sentAt")] = None
+    sent_at: Annotated[Iso8601Time | None, Field(alias="sentAt")] = None
     """When it was sent."""
-    done_at: Annotated[str | None, Field(alias="doneAt")] = None
+    done_at: Annotated[Iso8601Time | None, Field(alias="doneAt")] = None
     """When the report was final."""
     mcc_mnc: Annotated[str | None, Field(alias="mccMnc")] = None
     """Mobile country and network code."""
@@ -153,22 +127,18 @@ class DeliveryReport(BaseModel):
     """Campaign reference (v3)."""
 
 
-class DeliveryReportV1(BaseModel):
+class DeliveryReportV1(ProviderModel):
     """One message's delivery report (v1 names)."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     bulk_id: Annotated[str | None, Field(alias="bulkId")] = None
     """The bulk the message belongs to."""
     message_id: Annotated[str | None, Field(alias="messageId")] = None
     """The message id."""
     to: str | None = None
     """The recipient."""
-    sent_at: Annotated[str | None, Field(alias="sentAt")] = None
+    sent_at: Annotated[Iso8601Time | None, Field(alias="sentAt")] = None
     """When it was sent."""
-    done_at: Annotated[str | None, Field(alias="doneAt")] = None
+    done_at: Annotated[Iso8601Time | None, Field(alias="doneAt")] = None
     """When the report was final."""
     mcc_mnc: Annotated[str | None, Field(alias="mccMnc")] = None
     """Mobile country and network code."""
@@ -186,23 +156,15 @@ class DeliveryReportV1(BaseModel):
     """Parts billed (v1)."""
 
 
-class DeliveryReports(BaseModel):
+class DeliveryReports(ProviderModel):
     """Reports that arrived since the last call."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     results: list[DeliveryReport] | None = None
     """The reports."""
 
 
-class DeliveryReportsV1(BaseModel):
+class DeliveryReportsV1(ProviderModel):
     """Reports that arrived since the last call (v1 names)."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     results: list[DeliveryReportV1] | None = None
     """The reports."""

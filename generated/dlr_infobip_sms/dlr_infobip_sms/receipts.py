@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dlr_core import Receipt
-from dlr_core.values import as_text, from_iso8601
+from dlr_core.values import as_text
 
 from dlr_infobip_sms.models import (
     DeliveryReports,
@@ -33,10 +33,14 @@ def get_delivery_reports_receipts(
                 ),
                 raw_status={
                     "status.id": (
-                        record.status.id if record.status is not None else None
+                        record.status.wire_data().get("id")
+                        if record.status is not None
+                        else None
                     ),
                     "status.groupId": (
-                        record.status.group_id if record.status is not None else None
+                        record.status.wire_data().get("groupId")
+                        if record.status is not None
+                        else None
                     ),
                 },
                 message_id=as_text(record.message_id),
@@ -48,8 +52,8 @@ def get_delivery_reports_receipts(
                 error_description=as_text(
                     (record.error.description if record.error is not None else None)
                 ),
-                submitted_at=from_iso8601(record.sent_at),
-                completed_at=from_iso8601(record.done_at),
+                submitted_at=record.sent_at,
+                completed_at=record.done_at,
                 details={
                     "permanent": (
                         record.error.permanent if record.error is not None else None
@@ -59,7 +63,7 @@ def get_delivery_reports_receipts(
                     ),
                     "bulk_id": record.bulk_id,
                 },
-                raw=record.model_dump(mode="json", by_alias=True, exclude_unset=True),
+                raw=record.wire_data(),
             )
         )
     return receipts
@@ -80,10 +84,14 @@ def get_delivery_reports_v1_receipts(
                 ),
                 raw_status={
                     "status.id": (
-                        record.status.id if record.status is not None else None
+                        record.status.wire_data().get("id")
+                        if record.status is not None
+                        else None
                     ),
                     "status.groupId": (
-                        record.status.group_id if record.status is not None else None
+                        record.status.wire_data().get("groupId")
+                        if record.status is not None
+                        else None
                     ),
                 },
                 message_id=as_text(record.message_id),
@@ -95,8 +103,8 @@ def get_delivery_reports_v1_receipts(
                 error_description=as_text(
                     (record.error.description if record.error is not None else None)
                 ),
-                submitted_at=from_iso8601(record.sent_at),
-                completed_at=from_iso8601(record.done_at),
+                submitted_at=record.sent_at,
+                completed_at=record.done_at,
                 details={
                     "permanent": (
                         record.error.permanent if record.error is not None else None
@@ -106,7 +114,7 @@ def get_delivery_reports_v1_receipts(
                     ),
                     "bulk_id": record.bulk_id,
                 },
-                raw=record.model_dump(mode="json", by_alias=True, exclude_unset=True),
+                raw=record.wire_data(),
             )
         )
     return receipts

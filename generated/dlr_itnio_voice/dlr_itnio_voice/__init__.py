@@ -8,6 +8,9 @@ status of each redial node.
 from dlr_itnio_voice.api import API
 from dlr_itnio_voice.client import AsyncClient, Client
 from dlr_itnio_voice.errors import ERRORS
+from dlr_itnio_voice.fields import (
+    FlowStatusOrText,
+)
 from dlr_itnio_voice.models import (
     QueryRecallFlowDetailParams,
     RecallFlowDetail,
@@ -37,6 +40,7 @@ __all__ = [
     "DOCS_URL",
     "ERRORS",
     "FlowStatus",
+    "FlowStatusOrText",
     "POLLING",
     "PROVIDER_ID",
     "QueryRecallFlowDetailParams",

@@ -18,6 +18,7 @@ from dlr_core.client import (
     Retries,
     Sleep,
     SyncClientBase,
+    answered_in_order,
 )
 
 from dlr_itnio_voice.api import API, QUERY_RECALL_FLOW_DETAIL
@@ -140,7 +141,8 @@ class Client(SyncClientBase):
             retries,
         )
         receipts = query_recall_flow_detail_receipts(result, params)
-        return receipts
+        # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
+        return answered_in_order(receipts, [key_id], "message_id", self._api.provider)
 
     def wait_for_final(
         self,
@@ -280,7 +282,8 @@ class AsyncClient(AsyncClientBase):
             retries,
         )
         receipts = query_recall_flow_detail_receipts(result, params)
-        return receipts
+        # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
+        return answered_in_order(receipts, [key_id], "message_id", self._api.provider)
 
     async def wait_for_final(
         self,

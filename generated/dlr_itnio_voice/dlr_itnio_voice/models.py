@@ -5,42 +5,32 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from dlr_core.models import ProviderModel
+from dlr_itnio_voice.fields import FlowStatusOrText
+from pydantic import Field
 
 
-class QueryRecallFlowDetailParams(BaseModel):
+class QueryRecallFlowDetailParams(ProviderModel):
     """Parameters of: Get the status of an automatic redial flow and of each of its nodes."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     key_id: Annotated[int, Field(alias="keyId")]
     """Id of the automatic redial flow."""
 
 
-class RecallNode(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
+class RecallNode(ProviderModel):
     key_id: Annotated[int | None, Field(alias="keyId")] = None
     """Id of the node."""
     task_id: Annotated[int | None, Field(alias="taskId")] = None
     """Call task of the node."""
-    node_status: Annotated[int | str | None, Field(alias="nodeStatus")] = None
+    node_status: Annotated[FlowStatusOrText | None, Field(alias="nodeStatus")] = None
     """Status of the node."""
     script_id: Annotated[int | None, Field(alias="scriptId")] = None
     """Agent template id."""
 
 
-class RecallFlowDetail(BaseModel):
+class RecallFlowDetail(ProviderModel):
     """An automatic redial flow."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     key_id: Annotated[int | None, Field(alias="keyId")] = None
     """Id of the redial flow."""
     recall_interval: Annotated[int | None, Field(alias="recallInterval")] = None
@@ -49,7 +39,7 @@ class RecallFlowDetail(BaseModel):
     """Number of redial attempts."""
     recall_type: Annotated[int | None, Field(alias="recallType")] = None
     """0 redials every number, 1 only the failed ones."""
-    status: int | str | None = None
+    status: FlowStatusOrText | None = None
     """Overall status of the flow."""
     node_list: Annotated[list[RecallNode] | None, Field(alias="nodeList")] = None
     """The flow's redial nodes."""

@@ -25,9 +25,9 @@ def query_recall_flow_detail_receipts(
             provider=PROVIDER_ID,
             status=flow_status_to_canonical(result.status),
             raw_status={
-                "status": result.status,
+                "status": result.wire_data().get("status"),
             },
             message_id=as_text(result.key_id),
-            raw=result.model_dump(mode="json", by_alias=True, exclude_unset=True),
+            raw=result.wire_data(),
         )
     ]

@@ -8,6 +8,9 @@ by UUID, or a filtered list (message detail records) paged by offset and limit.
 from dlr_plivo_sms.api import API
 from dlr_plivo_sms.client import AsyncClient, Client
 from dlr_plivo_sms.errors import ERRORS
+from dlr_plivo_sms.fields import (
+    MessageStateOrText,
+)
 from dlr_plivo_sms.models import (
     FetchMessageParams,
     ListMessagesParams,
@@ -47,6 +50,7 @@ __all__ = [
     "MessageDetail",
     "MessageList",
     "MessageState",
+    "MessageStateOrText",
     "POLLING",
     "PROVIDER_ID",
     "SERVERS",

@@ -19,6 +19,7 @@ from dlr_core.client import (
     Retries,
     Sleep,
     SyncClientBase,
+    answered_in_order,
 )
 
 from dlr_plivo_sms.api import API, FETCH_MESSAGE, LIST_MESSAGES
@@ -306,7 +307,10 @@ class Client(SyncClientBase):
             retries,
         )
         receipts = fetch_message_receipts(result, params)
-        return receipts
+        # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
+        return answered_in_order(
+            receipts, [message_uuid], "message_id", self._api.provider
+        )
 
     def wait_for_final(
         self,
@@ -589,7 +593,10 @@ class AsyncClient(AsyncClientBase):
             retries,
         )
         receipts = fetch_message_receipts(result, params)
-        return receipts
+        # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
+        return answered_in_order(
+            receipts, [message_uuid], "message_id", self._api.provider
+        )
 
     async def wait_for_final(
         self,

@@ -5,27 +5,21 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from dlr_core.models import Iso8601Time, ProviderModel
+from dlr_plivo_sms.fields import MessageStateOrText
+from pydantic import AwareDatetime, Field
 
 
-class FetchMessageParams(BaseModel):
+class FetchMessageParams(ProviderModel):
     """Parameters of: Retrieve one message by its UUID."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     message_uuid: str
     """The message's UUID, as returned when it was sent."""
 
 
-class ListMessagesParams(BaseModel):
+class ListMessagesParams(ProviderModel):
     """Parameters of: List messages (MDRs), newest first, filtered by time, state, direction or subaccount."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     subaccount: Annotated[str | None, Field(pattern="^SA[A-Z0-9]{18}$")] = None
     """Only messages of this subaccount (its Auth ID, SA...)."""
     message_direction: Literal["inbound", "outbound"] | None = None
@@ -76,13 +70,9 @@ class ListMessagesParams(BaseModel):
     """Records to skip (0 for the first page)."""
 
 
-class ListMeta(BaseModel):
+class ListMeta(ProviderModel):
     """Paging information."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     limit: int | None = None
     """Records per page asked for."""
     offset: int | None = None
@@ -95,16 +85,12 @@ class ListMeta(BaseModel):
     """Records matching the filters (not always sent)."""
 
 
-class Message(BaseModel):
+class Message(ProviderModel):
     """One message detail record."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     message_uuid: str | None = None
     """The message's UUID (36 characters)."""
-    message_state: str | int | None = None
+    message_state: MessageStateOrText | None = None
     """Where the message stands."""
     message_direction: str | None = None
     """inbound or outbound."""
@@ -114,11 +100,11 @@ class Message(BaseModel):
     """The sender (E.164 without the +)."""
     to_number: str | None = None
     """The recipient (E.164 without the +)."""
-    message_time: str | None = None
+    message_time: Iso8601Time | None = None
     """When the message was sent or received (with an offset, e.g. +05:30)."""
-    message_sent_time: str | None = None
+    message_sent_time: Iso8601Time | None = None
     """When it was sent (newer answers only)."""
-    message_updated_time: str | None = None
+    message_updated_time: Iso8601Time | None = None
     """When the record last changed (newer answers only)."""
     error_code: str | int | None = None
     """Error code ("000" when delivered); null while in flight."""
@@ -152,18 +138,14 @@ class Message(BaseModel):
     """WhatsApp conversation origin: service, utility, authentication or marketing."""
 
 
-class MessageDetail(BaseModel):
+class MessageDetail(ProviderModel):
     """One message, with the request's api_id."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     api_id: str | None = None
     """The request's id."""
     message_uuid: str | None = None
     """The message's UUID (36 characters)."""
-    message_state: str | int | None = None
+    message_state: MessageStateOrText | None = None
     """Where the message stands."""
     message_direction: str | None = None
     """inbound or outbound."""
@@ -173,11 +155,11 @@ class MessageDetail(BaseModel):
     """The sender (E.164 without the +)."""
     to_number: str | None = None
     """The recipient (E.164 without the +)."""
-    message_time: str | None = None
+    message_time: Iso8601Time | None = None
     """When the message was sent or received (with an offset, e.g. +05:30)."""
-    message_sent_time: str | None = None
+    message_sent_time: Iso8601Time | None = None
     """When it was sent (newer answers only)."""
-    message_updated_time: str | None = None
+    message_updated_time: Iso8601Time | None = None
     """When the record last changed (newer answers only)."""
     error_code: str | int | None = None
     """Error code ("000" when delivered); null while in flight."""
@@ -211,13 +193,9 @@ class MessageDetail(BaseModel):
     """WhatsApp conversation origin: service, utility, authentication or marketing."""
 
 
-class MessageList(BaseModel):
+class MessageList(ProviderModel):
     """One page of messages."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     api_id: str | None = None
     """The request's id."""
     meta: ListMeta | None = None

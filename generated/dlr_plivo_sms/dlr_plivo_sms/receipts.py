@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dlr_core import Receipt
-from dlr_core.values import as_text, from_iso8601
+from dlr_core.values import as_text
 
 from dlr_plivo_sms.models import (
     FetchMessageParams,
@@ -27,14 +27,14 @@ def fetch_message_receipts(
             provider=PROVIDER_ID,
             status=message_state_to_canonical(result.message_state),
             raw_status={
-                "message_state": result.message_state,
+                "message_state": result.wire_data().get("message_state"),
             },
             message_id=as_text(result.message_uuid),
             recipient=as_text(result.to_number),
             error_code=as_text(result.error_code),
             error_description=as_text(result.error_message),
-            submitted_at=from_iso8601(result.message_time),
-            raw=result.model_dump(mode="json", by_alias=True, exclude_unset=True),
+            submitted_at=result.message_time,
+            raw=result.wire_data(),
         )
     ]
 
@@ -50,14 +50,14 @@ def list_messages_receipts(
                 provider=PROVIDER_ID,
                 status=message_state_to_canonical(record.message_state),
                 raw_status={
-                    "message_state": record.message_state,
+                    "message_state": record.wire_data().get("message_state"),
                 },
                 message_id=as_text(record.message_uuid),
                 recipient=as_text(record.to_number),
                 error_code=as_text(record.error_code),
                 error_description=as_text(record.error_message),
-                submitted_at=from_iso8601(record.message_time),
-                raw=record.model_dump(mode="json", by_alias=True, exclude_unset=True),
+                submitted_at=record.message_time,
+                raw=record.wire_data(),
             )
         )
     return receipts

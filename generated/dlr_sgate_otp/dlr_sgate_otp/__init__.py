@@ -8,6 +8,10 @@ status and the carrier channel's report.
 from dlr_sgate_otp.api import API
 from dlr_sgate_otp.client import AsyncClient, Client
 from dlr_sgate_otp.errors import ERRORS
+from dlr_sgate_otp.fields import (
+    GatewayStatusOrText,
+    ReportStatusOrText,
+)
 from dlr_sgate_otp.models import (
     OtpDetail,
     OtpDetailParams,
@@ -39,11 +43,13 @@ __all__ = [
     "DOCS_URL",
     "ERRORS",
     "GatewayStatus",
+    "GatewayStatusOrText",
     "OtpDetail",
     "OtpDetailParams",
     "POLLING",
     "PROVIDER_ID",
     "ReportStatus",
+    "ReportStatusOrText",
     "SERVERS",
     "TITLE",
     "gateway_status_to_canonical",

@@ -18,6 +18,7 @@ from dlr_core.client import (
     Retries,
     Sleep,
     SyncClientBase,
+    answered_in_order,
 )
 
 from dlr_sgate_otp.api import API, OTP_DETAIL
@@ -134,7 +135,10 @@ class Client(SyncClientBase):
             self._with_extra(OTP_DETAIL, extra_params), params, OtpDetail, retries
         )
         receipts = otp_detail_receipts(result, params)
-        return receipts
+        # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
+        return answered_in_order(
+            receipts, [session_id], "message_id", self._api.provider
+        )
 
     def wait_for_final(
         self,
@@ -272,7 +276,10 @@ class AsyncClient(AsyncClientBase):
             self._with_extra(OTP_DETAIL, extra_params), params, OtpDetail, retries
         )
         receipts = otp_detail_receipts(result, params)
-        return receipts
+        # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
+        return answered_in_order(
+            receipts, [session_id], "message_id", self._api.provider
+        )
 
     async def wait_for_final(
         self,

@@ -5,35 +5,31 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from dlr_core.models import ProviderModel, UnixSecondsTime
+from dlr_sgate_otp.fields import GatewayStatusOrText, ReportStatusOrText
+from pydantic import Field
 
 
-class OtpDetail(BaseModel):
+class OtpDetail(ProviderModel):
     """An OTP sending task."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     mobile: str | None = None
     """The number the OTP was sent to."""
     session_id: Annotated[str | None, Field(alias="sessionid")] = None
     """The OTP sending voucher."""
-    status: str | int | None = None
+    status: GatewayStatusOrText | None = None
     """The gateway's status of pushing to the channel."""
-    report_status: Annotated[str | int | None, Field(alias="reportstatus")] = None
+    report_status: Annotated[ReportStatusOrText | None, Field(alias="reportstatus")] = (
+        None
+    )
     """The channel's delivery report."""
-    created_at: int | None = None
+    created_at: UnixSecondsTime | None = None
     """When the task was created."""
 
 
-class OtpDetailParams(BaseModel):
+class OtpDetailParams(ProviderModel):
     """Parameters of: Get the status of an OTP sending task."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     mobile: str
     """The number the OTP was sent to."""
     session_id: Annotated[str, Field(alias="sessionid")]

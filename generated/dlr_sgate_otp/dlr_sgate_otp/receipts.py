@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dlr_core import Receipt
-from dlr_core.values import as_text, from_unix_seconds
+from dlr_core.values import as_text
 
 from dlr_sgate_otp.models import (
     OtpDetail,
@@ -25,12 +25,12 @@ def otp_detail_receipts(
             provider=PROVIDER_ID,
             status=otp_status_to_canonical(result.report_status, result.status),
             raw_status={
-                "reportstatus": result.report_status,
-                "status": result.status,
+                "reportstatus": result.wire_data().get("reportstatus"),
+                "status": result.wire_data().get("status"),
             },
             message_id=as_text(result.session_id),
             recipient=as_text(result.mobile),
-            submitted_at=from_unix_seconds(result.created_at),
-            raw=result.model_dump(mode="json", by_alias=True, exclude_unset=True),
+            submitted_at=result.created_at,
+            raw=result.wire_data(),
         )
     ]

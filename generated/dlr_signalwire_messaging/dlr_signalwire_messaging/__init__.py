@@ -7,6 +7,9 @@ Status of SMS and MMS messages sent through SignalWire's Twilio-compatible API.
 from dlr_signalwire_messaging.api import API
 from dlr_signalwire_messaging.client import AsyncClient, Client
 from dlr_signalwire_messaging.errors import ERRORS
+from dlr_signalwire_messaging.fields import (
+    MessageStatusOrText,
+)
 from dlr_signalwire_messaging.models import (
     FetchMessageParams,
     ListMessagesParams,
@@ -42,6 +45,7 @@ __all__ = [
     "Message",
     "MessagePage",
     "MessageStatus",
+    "MessageStatusOrText",
     "POLLING",
     "PROVIDER_ID",
     "SERVERS",

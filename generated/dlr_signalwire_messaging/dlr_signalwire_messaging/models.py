@@ -6,27 +6,21 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from dlr_core.models import ProviderModel, Rfc2822Time
+from dlr_signalwire_messaging.fields import MessageStatusOrText
+from pydantic import Field
 
 
-class FetchMessageParams(BaseModel):
+class FetchMessageParams(ProviderModel):
     """Parameters of: Fetch one message by its SID."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     sid: Annotated[str, Field(alias="Sid", pattern="^[0-9a-fA-F-]{36}$")]
     """The message ID (a UUID)."""
 
 
-class ListMessagesParams(BaseModel):
+class ListMessagesParams(ProviderModel):
     """Parameters of: List messages, newest first, filtered by recipient, sender or send date."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     to: Annotated[str | None, Field(alias="To")] = None
     """Only messages sent to this number."""
     sender: Annotated[str | None, Field(alias="From")] = None
@@ -41,13 +35,9 @@ class ListMessagesParams(BaseModel):
     """Messages per page, 1 to 1000."""
 
 
-class Message(BaseModel):
+class Message(ProviderModel):
     """A message resource."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     sid: str | None = None
     """The message SID."""
     account_sid: str | None = None
@@ -60,7 +50,7 @@ class Message(BaseModel):
     """The sender."""
     body: str | None = None
     """The message text."""
-    status: str | int | None = None
+    status: MessageStatusOrText | None = None
     """Where the message stands."""
     direction: str | None = None
     """inbound, outbound-api, outbound-call or outbound-reply."""
@@ -78,23 +68,19 @@ class Message(BaseModel):
     """Currency of the price."""
     api_version: str | None = None
     """API version used."""
-    date_created: str | None = None
+    date_created: Rfc2822Time | None = None
     """When the resource was created."""
-    date_sent: str | None = None
+    date_sent: Rfc2822Time | None = None
     """When the message was sent."""
-    date_updated: str | None = None
+    date_updated: Rfc2822Time | None = None
     """When the resource last changed."""
     uri: str | None = None
     """Relative URI of the resource."""
 
 
-class MessagePage(BaseModel):
+class MessagePage(ProviderModel):
     """One page of messages."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     messages: list[Message] | None = None
     """The page's messages."""
     next_page_uri: str | None = None

@@ -9,6 +9,10 @@ a service plan, paged.
 from dlr_sinch_sms.api import API
 from dlr_sinch_sms.client import AsyncClient, Client
 from dlr_sinch_sms.errors import ERRORS
+from dlr_sinch_sms.fields import (
+    DeliveryCodeOrText,
+    DeliveryStatusValueOrText,
+)
 from dlr_sinch_sms.models import (
     BatchDeliveryReport,
     DeliveryReportList,
@@ -45,8 +49,10 @@ __all__ = [
     "DEFAULT_SERVER",
     "DOCS_URL",
     "DeliveryCode",
+    "DeliveryCodeOrText",
     "DeliveryReportList",
     "DeliveryStatusValue",
+    "DeliveryStatusValueOrText",
     "ERRORS",
     "GetBatchDeliveryReportParams",
     "GetRecipientDeliveryReportParams",

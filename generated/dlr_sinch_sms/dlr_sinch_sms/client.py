@@ -19,6 +19,7 @@ from dlr_core.client import (
     Retries,
     Sleep,
     SyncClientBase,
+    answered_in_order,
 )
 
 from dlr_sinch_sms.api import (
@@ -336,7 +337,8 @@ class Client(SyncClientBase):
             retries,
         )
         receipts = get_recipient_delivery_report_receipts(result, params)
-        return receipts
+        # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
+        return answered_in_order(receipts, [batch_id], "message_id", self._api.provider)
 
     def wait_for_final(
         self,
@@ -647,7 +649,8 @@ class AsyncClient(AsyncClientBase):
             retries,
         )
         receipts = get_recipient_delivery_report_receipts(result, params)
-        return receipts
+        # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
+        return answered_in_order(receipts, [batch_id], "message_id", self._api.provider)
 
     async def wait_for_final(
         self,

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from dlr_core.models import Iso8601Time, ProviderModel
+from dlr_sinch_sms.fields import DeliveryCodeOrText, DeliveryStatusValueOrText
+from pydantic import AwareDatetime, Field
 
 
-class GetBatchDeliveryReportParams(BaseModel):
+class GetBatchDeliveryReportParams(ProviderModel):
     """Parameters of: Get a batch's delivery report, counted per status (and listing recipients with type full)."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     service_plan_id: str | None = None
     """The service plan (default the service_plan_id credential)."""
     batch_id: str
@@ -29,13 +27,9 @@ class GetBatchDeliveryReportParams(BaseModel):
     """Only these codes (400, 401, ...), sent comma-separated."""
 
 
-class GetRecipientDeliveryReportParams(BaseModel):
+class GetRecipientDeliveryReportParams(ProviderModel):
     """Parameters of: Get the delivery report of one recipient of a batch."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     service_plan_id: str | None = None
     """The service plan (default the service_plan_id credential)."""
     batch_id: str
@@ -44,13 +38,9 @@ class GetRecipientDeliveryReportParams(BaseModel):
     """The recipient's phone number (E.164; a + is percent-encoded)."""
 
 
-class ListDeliveryReportsParams(BaseModel):
+class ListDeliveryReportsParams(ProviderModel):
     """Parameters of: List the finished delivery reports of the service plan, per recipient, paged."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     service_plan_id: str | None = None
     """The service plan (default the service_plan_id credential)."""
     page_number: Annotated[int | None, Field(alias="page", ge=0)] = None
@@ -69,22 +59,18 @@ class ListDeliveryReportsParams(BaseModel):
     """Only reports of batches sent with this client reference."""
 
 
-class RecipientDeliveryReport(BaseModel):
+class RecipientDeliveryReport(ProviderModel):
     """The delivery report of one recipient."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    at: str
+    at: Iso8601Time
     """When Sinch created the report (UTC with milliseconds)."""
     batch_id: str
     """The batch."""
     recipient: str
     """The recipient (may lack the leading +)."""
-    status: str | int
+    status: DeliveryStatusValueOrText
     """The delivery status."""
-    code: int | str
+    code: DeliveryCodeOrText
     """The detailed status code (400-418, or an SMPP or MMS code such as 0)."""
     report_type: Annotated[str, Field(alias="type")]
     """recipient_delivery_report_sms or recipient_delivery_report_mms."""
@@ -98,34 +84,26 @@ class RecipientDeliveryReport(BaseModel):
     """Parts (only when max_number_of_message_parts was set)."""
     operator: str | None = None
     """The operator (when enabled on the account)."""
-    operator_status_at: str | None = None
+    operator_status_at: Iso8601Time | None = None
     """The time in the operator's delivery report (to the minute)."""
 
 
-class StatusCount(BaseModel):
+class StatusCount(ProviderModel):
     """How many messages have this status and code."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    code: int | str | None = None
+    code: DeliveryCodeOrText | None = None
     """The detailed status code."""
     count: int | None = None
     """Messages with this status and code."""
-    status: str | int | None = None
+    status: DeliveryStatusValueOrText | None = None
     """The delivery status."""
     recipients: list[str] | None = None
     """The recipients (type full only; null or absent otherwise)."""
 
 
-class BatchDeliveryReport(BaseModel):
+class BatchDeliveryReport(ProviderModel):
     """A batch's delivery report."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     batch_id: str
     """The batch."""
     client_reference: str | None = None
@@ -138,13 +116,9 @@ class BatchDeliveryReport(BaseModel):
     """One entry per status and code with at least one recipient."""
 
 
-class DeliveryReportList(BaseModel):
+class DeliveryReportList(ProviderModel):
     """One page of recipient delivery reports."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     count: int | None = None
     """Reports matching the filters, in all."""
     page: int | None = None

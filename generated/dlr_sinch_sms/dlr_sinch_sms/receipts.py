@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dlr_core import Receipt
-from dlr_core.values import as_text, from_iso8601
+from dlr_core.values import as_text
 
 from dlr_sinch_sms.models import (
     DeliveryReportList,
@@ -28,18 +28,18 @@ def get_recipient_delivery_report_receipts(
             provider=PROVIDER_ID,
             status=delivery_status_to_canonical(result.status),
             raw_status={
-                "status": result.status,
+                "status": result.wire_data().get("status"),
             },
             message_id=as_text(result.batch_id),
             recipient=as_text(result.recipient),
             client_ref=as_text(result.client_reference),
             error_code=as_text(result.code),
-            completed_at=from_iso8601(result.at),
+            completed_at=result.at,
             details={
                 "operator_status_at": result.operator_status_at,
                 "operator": result.operator,
             },
-            raw=result.model_dump(mode="json", by_alias=True, exclude_unset=True),
+            raw=result.wire_data(),
         )
     ]
 
@@ -55,18 +55,18 @@ def list_delivery_reports_receipts(
                 provider=PROVIDER_ID,
                 status=delivery_status_to_canonical(record.status),
                 raw_status={
-                    "status": record.status,
+                    "status": record.wire_data().get("status"),
                 },
                 message_id=as_text(record.batch_id),
                 recipient=as_text(record.recipient),
                 client_ref=as_text(record.client_reference),
                 error_code=as_text(record.code),
-                completed_at=from_iso8601(record.at),
+                completed_at=record.at,
                 details={
                     "operator_status_at": record.operator_status_at,
                     "operator": record.operator,
                 },
-                raw=record.model_dump(mode="json", by_alias=True, exclude_unset=True),
+                raw=record.wire_data(),
             )
         )
     return receipts

@@ -8,6 +8,9 @@ or pulled for one phone number over a time window of the last 7 days.
 from dlr_tencent_sms.api import API
 from dlr_tencent_sms.client import AsyncClient, Client
 from dlr_tencent_sms.errors import ERRORS
+from dlr_tencent_sms.fields import (
+    ReportStatusOrText,
+)
 from dlr_tencent_sms.models import (
     PullSmsSendStatus,
     PullSmsSendStatusByPhoneNumberParams,
@@ -45,6 +48,7 @@ __all__ = [
     "PullSmsSendStatusParams",
     "PullSmsSendStatusResult",
     "ReportStatus",
+    "ReportStatusOrText",
     "SERVERS",
     "TITLE",
     "pull_sms_send_status_by_phone_number_receipts",

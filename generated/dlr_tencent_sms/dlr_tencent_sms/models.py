@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from dlr_core.models import ProviderModel, UnixSecondsTime
+from dlr_tencent_sms.fields import ReportStatusOrText
+from pydantic import Field
 
 
-class PullSmsSendStatus(BaseModel):
+class PullSmsSendStatus(ProviderModel):
     """One delivery receipt."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    user_receive_time: Annotated[int | None, Field(alias="UserReceiveTime")] = None
+    user_receive_time: Annotated[
+        UnixSecondsTime | None, Field(alias="UserReceiveTime")
+    ] = None
     """When the user received it."""
     country_code: Annotated[str | None, Field(alias="CountryCode")] = None
     """Country code, e.g. 86."""
@@ -25,7 +25,9 @@ class PullSmsSendStatus(BaseModel):
     """The number in E.164."""
     serial_no: Annotated[str | None, Field(alias="SerialNo")] = None
     """The SerialNo returned by SendSms."""
-    report_status: Annotated[str | int | None, Field(alias="ReportStatus")] = None
+    report_status: Annotated[ReportStatusOrText | None, Field(alias="ReportStatus")] = (
+        None
+    )
     """SUCCESS or FAIL."""
     description: Annotated[str | None, Field(alias="Description")] = None
     """The carrier's receipt code, e.g. DELIVRD."""
@@ -33,13 +35,9 @@ class PullSmsSendStatus(BaseModel):
     """The caller's context given at send time."""
 
 
-class PullSmsSendStatusByPhoneNumberParams(BaseModel):
+class PullSmsSendStatusByPhoneNumberParams(ProviderModel):
     """Parameters of: Pull the delivery receipts of one phone number over a time window."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     begin_time: Annotated[int, Field(alias="BeginTime")]
     """Start of the window, Unix seconds, within the last 7 days."""
     end_time: Annotated[int | None, Field(alias="EndTime")] = None
@@ -54,13 +52,9 @@ class PullSmsSendStatusByPhoneNumberParams(BaseModel):
     """Region of the request."""
 
 
-class PullSmsSendStatusParams(BaseModel):
+class PullSmsSendStatusParams(ProviderModel):
     """Parameters of: Drain new delivery receipts from the receipt queue."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     sms_sdk_app_id: Annotated[str, Field(alias="SmsSdkAppId")]
     """The SMS SdkAppId, e.g. 1400006666."""
     limit: Annotated[int | None, Field(alias="Limit", ge=1, le=100)] = 100
@@ -69,13 +63,9 @@ class PullSmsSendStatusParams(BaseModel):
     """Region of the request (required by version 2021-01-11)."""
 
 
-class PullSmsSendStatusResult(BaseModel):
+class PullSmsSendStatusResult(ProviderModel):
     """The Response object of a pull."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     receipts: Annotated[
         list[PullSmsSendStatus] | None, Field(alias="PullSmsSendStatusSet")
     ] = None

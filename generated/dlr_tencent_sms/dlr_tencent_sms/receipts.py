@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dlr_core import Receipt
-from dlr_core.values import as_text, from_unix_seconds
+from dlr_core.values import as_text
 
 from dlr_tencent_sms.models import (
     PullSmsSendStatusByPhoneNumberParams,
@@ -28,14 +28,14 @@ def pull_sms_send_status_receipts(
                 provider=PROVIDER_ID,
                 status=report_status_to_canonical(record.report_status),
                 raw_status={
-                    "ReportStatus": record.report_status,
+                    "ReportStatus": record.wire_data().get("ReportStatus"),
                 },
                 message_id=as_text(record.serial_no),
                 recipient=as_text(record.phone_number),
                 client_ref=as_text(record.session_context),
                 error_code=as_text(record.description),
-                completed_at=from_unix_seconds(record.user_receive_time),
-                raw=record.model_dump(mode="json", by_alias=True, exclude_unset=True),
+                completed_at=record.user_receive_time,
+                raw=record.wire_data(),
             )
         )
     return receipts
@@ -53,14 +53,14 @@ def pull_sms_send_status_by_phone_number_receipts(
                 provider=PROVIDER_ID,
                 status=report_status_to_canonical(record.report_status),
                 raw_status={
-                    "ReportStatus": record.report_status,
+                    "ReportStatus": record.wire_data().get("ReportStatus"),
                 },
                 message_id=as_text(record.serial_no),
                 recipient=as_text(record.phone_number),
                 client_ref=as_text(record.session_context),
                 error_code=as_text(record.description),
-                completed_at=from_unix_seconds(record.user_receive_time),
-                raw=record.model_dump(mode="json", by_alias=True, exclude_unset=True),
+                completed_at=record.user_receive_time,
+                raw=record.wire_data(),
             )
         )
     return receipts

@@ -8,6 +8,9 @@ filtered, paged list.
 from dlr_twilio_messaging.api import API
 from dlr_twilio_messaging.client import AsyncClient, Client
 from dlr_twilio_messaging.errors import ERRORS
+from dlr_twilio_messaging.fields import (
+    MessageStatusOrText,
+)
 from dlr_twilio_messaging.models import (
     FetchMessageParams,
     ListMessagesParams,
@@ -43,6 +46,7 @@ __all__ = [
     "Message",
     "MessagePage",
     "MessageStatus",
+    "MessageStatusOrText",
     "POLLING",
     "PROVIDER_ID",
     "SERVERS",

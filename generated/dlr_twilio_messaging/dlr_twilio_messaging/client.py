@@ -19,6 +19,7 @@ from dlr_core.client import (
     Retries,
     Sleep,
     SyncClientBase,
+    answered_in_order,
 )
 
 from dlr_twilio_messaging.api import API, FETCH_MESSAGE, LIST_MESSAGES
@@ -231,7 +232,8 @@ class Client(SyncClientBase):
             self._with_extra(FETCH_MESSAGE, extra_params), params, Message, retries
         )
         receipts = fetch_message_receipts(result, params)
-        return receipts
+        # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
+        return answered_in_order(receipts, [sid], "message_id", self._api.provider)
 
     def wait_for_final(
         self,
@@ -445,7 +447,8 @@ class AsyncClient(AsyncClientBase):
             self._with_extra(FETCH_MESSAGE, extra_params), params, Message, retries
         )
         receipts = fetch_message_receipts(result, params)
-        return receipts
+        # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
+        return answered_in_order(receipts, [sid], "message_id", self._api.provider)
 
     async def wait_for_final(
         self,

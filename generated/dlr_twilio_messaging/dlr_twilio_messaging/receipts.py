@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dlr_core import Receipt
-from dlr_core.values import as_text, from_rfc2822
+from dlr_core.values import as_text
 
 from dlr_twilio_messaging.models import (
     FetchMessageParams,
@@ -27,15 +27,15 @@ def fetch_message_receipts(
             provider=PROVIDER_ID,
             status=message_status_to_canonical(result.status),
             raw_status={
-                "status": result.status,
+                "status": result.wire_data().get("status"),
             },
             message_id=as_text(result.sid),
             recipient=as_text(result.to),
             error_code=as_text(result.error_code),
             error_description=as_text(result.error_message),
-            submitted_at=from_rfc2822(result.date_sent),
-            completed_at=from_rfc2822(result.date_updated),
-            raw=result.model_dump(mode="json", by_alias=True, exclude_unset=True),
+            submitted_at=result.date_sent,
+            completed_at=result.date_updated,
+            raw=result.wire_data(),
         )
     ]
 
@@ -51,15 +51,15 @@ def list_messages_receipts(
                 provider=PROVIDER_ID,
                 status=message_status_to_canonical(record.status),
                 raw_status={
-                    "status": record.status,
+                    "status": record.wire_data().get("status"),
                 },
                 message_id=as_text(record.sid),
                 recipient=as_text(record.to),
                 error_code=as_text(record.error_code),
                 error_description=as_text(record.error_message),
-                submitted_at=from_rfc2822(record.date_sent),
-                completed_at=from_rfc2822(record.date_updated),
-                raw=record.model_dump(mode="json", by_alias=True, exclude_unset=True),
+                submitted_at=record.date_sent,
+                completed_at=record.date_updated,
+                raw=record.wire_data(),
             )
         )
     return receipts

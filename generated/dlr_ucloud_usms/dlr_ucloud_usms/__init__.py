@@ -8,6 +8,9 @@ returned when sending; one entry per session, one receipt per recipient.
 from dlr_ucloud_usms.api import API
 from dlr_ucloud_usms.client import AsyncClient, Client
 from dlr_ucloud_usms.errors import ERRORS
+from dlr_ucloud_usms.fields import (
+    ReceiptResultOrText,
+)
 from dlr_ucloud_usms.models import (
     GetUSMSSendReceiptResult,
     GetUsmsSendReceiptParams,
@@ -44,6 +47,7 @@ __all__ = [
     "ReceiptPerPhone",
     "ReceiptPerSession",
     "ReceiptResult",
+    "ReceiptResultOrText",
     "SERVERS",
     "TITLE",
     "get_usms_send_receipt_receipts",

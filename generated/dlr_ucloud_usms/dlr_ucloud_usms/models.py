@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from dlr_core.models import ProviderModel, UnixSecondsTime
+from dlr_ucloud_usms.fields import ReceiptResultOrText
+from pydantic import Field
 
 
-class GetUsmsSendReceiptParams(BaseModel):
+class GetUsmsSendReceiptParams(ProviderModel):
     """Parameters of: Get the delivery receipts of messages by the SessionNo returned when sending."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     session_nos: Annotated[
         list[str], Field(alias="SessionNoSet", max_length=100, min_length=1)
     ]
@@ -27,45 +25,35 @@ class GetUsmsSendReceiptParams(BaseModel):
     """Project id; sub-accounts must set it, otherwise the default project is used."""
 
 
-class ReceiptPerPhone(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
+class ReceiptPerPhone(ProviderModel):
     phone: Annotated[str | None, Field(alias="Phone")] = None
     """Recipient number."""
     cost_count: Annotated[int | None, Field(alias="CostCount")] = None
     """Number of billed SMS parts."""
-    receipt_result: Annotated[str | int | None, Field(alias="ReceiptResult")] = None
+    receipt_result: Annotated[
+        ReceiptResultOrText | None, Field(alias="ReceiptResult")
+    ] = None
     """Receipt result (发送成功/Success, 发送失败/Fail, 状态未知/Unknow)."""
     receipt_code: Annotated[str | None, Field(alias="ReceiptCode")] = None
     """Status report code."""
     receipt_desc: Annotated[str | None, Field(alias="ReceiptDesc")] = None
     """Receipt description."""
-    receipt_time: Annotated[int | None, Field(alias="ReceiptTime")] = None
+    receipt_time: Annotated[UnixSecondsTime | None, Field(alias="ReceiptTime")] = None
     """When the receipt came back."""
     user_id: Annotated[str | None, Field(alias="UserId")] = None
     """The caller's own business id."""
 
 
-class ReceiptPerSession(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
+class ReceiptPerSession(ProviderModel):
     session_no: Annotated[str, Field(alias="SessionNo")]
     """SessionNo returned when sending."""
     receipt_set: Annotated[list[ReceiptPerPhone], Field(alias="ReceiptSet")]
     """One receipt per recipient."""
 
 
-class GetUSMSSendReceiptResult(BaseModel):
+class GetUSMSSendReceiptResult(ProviderModel):
     """Body of a GetUSMSSendReceipt answer."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     ret_code: Annotated[int | None, Field(alias="RetCode")] = None
     """0 on success."""
     action: Annotated[str | None, Field(alias="Action")] = None

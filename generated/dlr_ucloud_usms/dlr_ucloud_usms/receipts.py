@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dlr_core import Receipt
-from dlr_core.values import as_text, from_unix_seconds
+from dlr_core.values import as_text
 
 from dlr_ucloud_usms.models import (
     GetUSMSSendReceiptResult,
@@ -28,17 +28,15 @@ def get_usms_send_receipt_receipts(
                     provider=PROVIDER_ID,
                     status=receipt_result_to_canonical(record.receipt_result),
                     raw_status={
-                        "ReceiptResult": record.receipt_result,
+                        "ReceiptResult": record.wire_data().get("ReceiptResult"),
                     },
                     message_id=as_text(receipt_per_session.session_no),
                     recipient=as_text(record.phone),
                     client_ref=as_text(record.user_id),
                     error_code=as_text(record.receipt_code),
                     error_description=as_text(record.receipt_desc),
-                    completed_at=from_unix_seconds(record.receipt_time),
-                    raw=record.model_dump(
-                        mode="json", by_alias=True, exclude_unset=True
-                    ),
+                    completed_at=record.receipt_time,
+                    raw=record.wire_data(),
                 )
             )
     return receipts
