@@ -9,9 +9,13 @@ names, raw values). Nothing from a spec is pasted into code unescaped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 RawValue = int | str
+# The closed sets of the spec format (spec.schema.json holds the same enums).
+ParamLocation = Literal["query", "json", "form", "header", "path"]
+ParamType = Literal["string", "integer", "number", "boolean", "date", "datetime", "array"]
+SuccessMode = Literal["equals", "absent", "http"]
 
 # Keys the parser adds to a response field's JSON Schema to say what the field means; the
 # render stage turns them into the field's type (see generator/codegen.py).
@@ -69,7 +73,7 @@ class StatusValue:
 class StatusEnum:
     key: str
     class_name: str
-    raw_type: str  # "int" or "str"
+    raw_type: Literal["int", "str"]
     description: str
     values: tuple[StatusValue, ...]
 
@@ -95,7 +99,7 @@ class TimePattern:
 
 @dataclass(frozen=True)
 class Envelope:
-    success_mode: str  # equals | absent | http
+    success_mode: SuccessMode
     success_fields: tuple[str, ...]
     success_values: tuple[RawValue, ...]  # equals: any of them means success
     code_fields: tuple[str, ...]
@@ -108,8 +112,8 @@ class Envelope:
 class Param:
     name: str
     wire: str
-    location: str
-    type: str
+    location: ParamLocation
+    type: ParamType
     description: str
     required: bool
     default: Any
@@ -135,38 +139,68 @@ class ObjectModel:
 class ModelField:
     wire: str
     name: str
-    kind: str  # scalar | object | array
+    kind: Literal["scalar", "object", "array"]
     status: StatusEnum | None = None
     time_format: Any = None
     obj: ObjectModel | None = None  # for kind object, or array of objects
-    item_kind: str | None = None  # for arrays: scalar | object
+    item_kind: Literal["scalar", "object"] | None = None  # for arrays
     optional: bool = True
 
 
 @dataclass(frozen=True)
-class Loop:
-    """One ``for`` over a list on the way to the receipt records."""
+class FieldRef:
+    """A field of a response, read from one of the records in scope: scope 0 is the answer
+    itself, scope n the current element of the n-th list the records path iterates; then
+    the fields down to the value (optional objects on the way may be absent)."""
 
-    variable: str
-    iterable: str  # a Python expression over already-bound variables
+    scope: int
+    chain: tuple[ModelField, ...]
+
+    @property
+    def field(self) -> ModelField:
+        return self.chain[-1]
 
 
 @dataclass(frozen=True)
-class RuleBranch:
-    condition: str | None  # Python expression, or None for "otherwise"
-    result: str  # Python expression giving a DeliveryStatus
-    explanation: str  # the same branch in words, for the package README
+class ParamRef:
+    """A parameter of the request the answer came back for."""
+
+    name: str
+
+
+Source = FieldRef | ParamRef
+
+
+@dataclass(frozen=True)
+class Loop:
+    """One list on the way to the receipt records: its elements are the next scope."""
+
+    over: FieldRef
+    item_class: str
 
 
 @dataclass(frozen=True)
 class RuleInput:
-    parameter: str
+    parameter: str  # the rule function's parameter: the input's field name
     wire: str
     status: StatusEnum
 
-    @property
-    def variable(self) -> str:
-        return f"{self.parameter}_canonical"
+
+@dataclass(frozen=True)
+class RuleCondition:
+    """When a rule line applies: the input's status is (not) final, or is one of ``members``."""
+
+    input: RuleInput
+    test: Literal["final", "not_final", "in"]
+    members: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleBranch:
+    when: RuleCondition | None  # None: otherwise
+    use: RuleInput | None  # the canonical status this input maps to ...
+    canonical: str | None  # ... or this canonical status (a DeliveryStatus member name)
+    explanation: str  # the same branch in words, for the package README
 
 
 @dataclass(frozen=True)
@@ -181,42 +215,60 @@ class StatusRule:
         return f"{self.key}_to_canonical"
 
 
+ReceiptAttribute = Literal[
+    "message_id", "recipient", "client_ref", "error_code", "error_description", "submitted_at", "completed_at"
+]
+
+
 @dataclass(frozen=True)
 class ReceiptField:
-    """How one Receipt attribute is read from a record: a Python expression."""
+    """Where one Receipt attribute comes from, and how it is read: as text, or as a time
+    (the model already reads time fields as aware datetimes)."""
 
-    attribute: str
-    expression: str
-    helper: str | None  # the dlr_core.values function the expression calls, if any
+    attribute: ReceiptAttribute
+    source: Source
+    reading: Literal["text", "time"]
+
+
+@dataclass(frozen=True)
+class ReceiptStatus:
+    """A receipt's canonical status: a status field's, or a status rule's over its inputs."""
+
+    field: FieldRef | None = None
+    rule: StatusRule | None = None
+    rule_inputs: tuple[FieldRef, ...] = ()
+    raw: tuple[tuple[str, FieldRef], ...] = ()  # the receipt's raw status: key, field (as sent)
 
 
 @dataclass(frozen=True)
 class ReceiptPlan:
     function_name: str
-    loops: tuple[Loop, ...]
-    record_variable: str  # "result" when the payload itself is the one record
-    status_expression: str
-    raw_status: tuple[tuple[str, str], ...]  # (wire name, expression)
+    loops: tuple[Loop, ...]  # none when the payload itself is the one record
+    status: ReceiptStatus
     fields: tuple[ReceiptField, ...]
-    details: tuple[tuple[str, str], ...]  # (name, expression) carried into Receipt.details
-    uses_params: bool
+    details: tuple[tuple[str, Source], ...]  # (name, source) carried into Receipt.details
     ids_param: str | None = None  # the parameter holding the requested ids (id lookups)
-    ids_field: str | None = None  # the Receipt attribute they are matched against
+    ids_field: Literal["message_id", "recipient"] | None = None  # the attribute they match
     ids_many: bool = False  # the parameter is an array
+
+    @property
+    def uses_params(self) -> bool:
+        sources = [f.source for f in self.fields] + [source for _, source in self.details]
+        return any(isinstance(source, ParamRef) for source in sources)
 
 
 @dataclass(frozen=True)
 class Pagination:
-    """A page-numbered operation: which parameters page it and where its records are."""
+    """A paged operation: which parameters page it and where its records are."""
 
-    style: str  # page_number | next_url | offset
+    style: Literal["page_number", "next_url", "offset"]
     page_param: str | None
     size_param: str | None
     first_page: int
-    items_expression: str  # a Python expression over ``result`` giving the page's records
+    items: FieldRef  # the page's records, from the answer
     item_class: str
-    total_expression: str | None  # page_number (and optionally offset): the total, over ``result``
-    next_expression: str | None  # next_url: the next page's URL, over ``result``
+    total: FieldRef | None  # page_number (and optionally offset): the total
+    next: FieldRef | None  # next_url: the next page's URL
     offset_param: str | None = None  # offset: the first record's index
     limit_param: str | None = None  # offset: records per request
     max_records: int | None = None  # offset: the provider's ceiling on records in all
@@ -308,6 +360,15 @@ class Provider:
     time_patterns: tuple[TimePattern, ...] = ()
     distribution: str = ""  # the installed name; "" means dlr-<id>
     version: str = "0.1.0"  # the distribution's release version
+
+    @property
+    def receipts_operation(self) -> Operation | None:
+        """The operation behind ``fetch_receipts`` and ``wait_for_final``: an idempotent query
+        where the provider has one, a consuming (queue) operation only when it is all there is."""
+        with_receipts = [op for op in self.operations if op.receipts]
+        return next(
+            (op for op in with_receipts if not op.consuming), with_receipts[0] if with_receipts else None
+        )
 
     @property
     def package(self) -> str:

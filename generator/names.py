@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import builtins
 import keyword
+import re
 from enum import Enum
 from functools import cache
 from typing import Literal
@@ -249,3 +250,7 @@ def reserved(scope: Scope, name: str) -> str | None:
         if name in ENUM_ATTRIBUTES:
             return "an attribute of the generated status enums"
     return None
+
+
+def snake_from_class(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()

@@ -5,20 +5,23 @@ variables. Problems are collected and returned as values, never raised one by on
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Literal
 
 from dlr_core import retry as retry_rules
 from dlr_core import signing, times
 
 from generator import model as m
 from generator.canonical import CANONICAL_BY_VALUE
-from generator.escape import python_literal
 from generator.loader import JsonPath, LoadedSpec, SourceMap
-from generator.names import Scope, reserved
+from generator.names import Scope, reserved, snake_from_class
 from generator.problems import Problem
 
+# Where receipt fields are read: (wire path down to a list, the list's record model), the
+# answer itself first.
+Scopes = list[tuple[tuple[str, ...], m.ObjectModel]]
 _SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 _TEMPLATE_FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _TEMPLATE_REFERENCE = re.compile(rf"^({signing.VARIABLE_PATTERN})((?:\|{signing.FILTER_PATTERN})*)$")
@@ -33,10 +36,6 @@ _SIGN_STEP_KINDS = signing.STEP_KINDS
 
 def pascal(snake: str) -> str:
     return "".join(part.capitalize() for part in snake.split("_"))
-
-
-def snake_from_class(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
 
 
 def duration_seconds(text: str | None) -> float | None:
@@ -187,7 +186,11 @@ class _Parser:
     def envelope(self) -> m.Envelope:
         raw = self.data["envelope"]
         success = raw["success"]
-        forms = {"equals": {"field", "equals"}, "absent": {"field", "absent"}, "http": {"http"}}
+        forms: dict[m.SuccessMode, set[str]] = {
+            "equals": {"field", "equals"},
+            "absent": {"field", "absent"},
+            "http": {"http"},
+        }
         mode = next((name for name, keys in forms.items() if set(success) == keys), None)
         if mode is None:
             self.problem(
@@ -351,7 +354,7 @@ class _Parser:
 
     def status_enum(self, key: str, raw: dict[str, Any]) -> m.StatusEnum:
         base: JsonPath = ("statuses", key)
-        raw_type = "int" if raw["type"] == "integer" else "str"
+        raw_type: Literal["int", "str"] = "int" if raw["type"] == "integer" else "str"
         seen_members: set[str] = set()
         seen_values: dict[m.RawValue, str] = {}
         values = []
@@ -508,22 +511,22 @@ class _Parser:
                 base + ("items",), f"pagination items {raw['items']!r} must name one list, like Records[]"
             )
             return None
-        pointers: dict[str, str] = {}
+        pointers: dict[str, m.FieldRef] = {}
         for key in ("total", "next"):
             if key in raw:
                 pointer = self.field_reference(base + (key,), raw[key], scopes[:1])
                 if pointer is None:
                     return None
-                pointers[key] = pointer[0]
+                pointers[key] = pointer
         return m.Pagination(
             style=style,
             page_param=raw.get("page"),
             size_param=raw.get("size"),
             first_page=raw.get("first_page", 1),
-            items_expression=loops[0].iterable,
-            item_class=scopes[-1][2].class_name,
-            total_expression=pointers.get("total"),
-            next_expression=pointers.get("next"),
+            items=loops[0].over,
+            item_class=loops[0].item_class,
+            total=pointers.get("total"),
+            next=pointers.get("next"),
             offset_param=raw.get("offset"),
             limit_param=raw.get("limit"),
             max_records=raw.get("max_records"),
@@ -844,81 +847,59 @@ class _Parser:
         scopes, loops = self.record_scopes(base + ("records",), raw["records"], root)
         if scopes is None:
             return None
-        record_variable = scopes[-1][1]
-        uses_params = False
 
-        def resolve(key: str, text: str) -> tuple[str, m.ModelField | None] | None:
-            nonlocal uses_params
+        def resolve(key: str, text: str) -> tuple[m.Source, m.ModelField | None] | None:
             if text.startswith("$param."):
                 name = text[len("$param.") :]
                 match = [p for p in params if p.name == name and p.const is None]
                 if not match:
                     self.problem(base + (key,), f"{text!r}: no parameter {name!r} in this operation")
                     return None
-                uses_params = True
-                return f"(params.{name} if params is not None else None)", None
-            return self.field_reference(base + (key,), text, scopes)
+                return m.ParamRef(name), None
+            reference = self.field_reference(base + (key,), text, scopes)
+            return (reference, reference.field) if reference else None
 
-        fields = []
-        for attribute in ("message_id", "recipient", "client_ref", "error_code", "error_description"):
+        fields: list[m.ReceiptField] = []
+        text_attributes: tuple[m.ReceiptAttribute, ...] = (
+            "message_id",
+            "recipient",
+            "client_ref",
+            "error_code",
+            "error_description",
+        )
+        for attribute in text_attributes:
             if attribute in raw:
                 resolved = resolve(attribute, raw[attribute])
                 if resolved:
-                    expression, field = resolved
+                    source, field = resolved
                     if field is not None and field.kind != "scalar":
                         self.problem(base + (attribute,), f"{raw[attribute]!r} is not a scalar field")
-                    fields.append(m.ReceiptField(attribute, f"as_text({expression})", "as_text"))
-        details = []
-        for name, source in raw.get("details", {}).items():
+                    fields.append(m.ReceiptField(attribute, source, "text"))
+        details: list[tuple[str, m.Source]] = []
+        for name, text in raw.get("details", {}).items():
             if not _SNAKE.match(name):
                 self.problem(
                     base + ("details", name), f"detail name {name!r} must be snake_case", at_key=True
                 )
                 continue
-            resolved = resolve("details", source)
+            resolved = resolve("details", text)
             if resolved:
                 details.append((name, resolved[0]))
-        for attribute in ("submitted_at", "completed_at"):
+        time_attributes: tuple[m.ReceiptAttribute, ...] = ("submitted_at", "completed_at")
+        for attribute in time_attributes:
             if attribute in raw:
-                resolved = self.field_reference(base + (attribute,), raw[attribute], scopes)
-                if resolved:
-                    expression, field = resolved
-                    if field is None or field.time_format is None:
-                        self.problem(
-                            base + (attribute,),
-                            f"{raw[attribute]!r} has no time 'format' (unix_seconds, "
-                            "unix_milliseconds, iso8601 or a pattern)",
-                        )
-                    else:  # the model already reads it as an aware datetime
-                        fields.append(m.ReceiptField(attribute, expression, None))
-        status = raw["status"]
-        raw_status: list[tuple[str, str]] = []
-        status_expression = "DeliveryStatus.UNKNOWN"
-        if isinstance(status, str):
-            resolved = self.field_reference(base + ("status",), status, scopes)
-            if resolved:
-                expression, field = resolved
-                if field is None or field.status is None:
+                reference = self.field_reference(base + (attribute,), raw[attribute], scopes)
+                if reference is None:
+                    continue
+                if reference.field.time_format is None:
                     self.problem(
-                        base + ("status",), f"{status!r} is not a status field (give it 'status: <enum>')"
+                        base + (attribute,),
+                        f"{raw[attribute]!r} has no time 'format' (unix_seconds, "
+                        "unix_milliseconds, iso8601 or a pattern)",
                     )
                 else:
-                    status_expression = f"{field.status.function_name}({expression})"
-                    as_sent = self.field_reference(base + ("status",), status, scopes, as_sent=True)
-                    assert as_sent is not None  # the same path resolved just above
-                    raw_status.append((field.wire, as_sent[0]))
-        else:
-            rule = self.status_rule(base + ("status", "rule"), status["rule"], scopes)
-            if rule is not None:
-                rule_arguments: list[str] = []
-                for rule_input in rule.inputs:
-                    resolved = self.field_reference(base + ("status",), rule_input.wire, scopes)
-                    assert resolved is not None  # checked while resolving the rule
-                    rule_arguments.append(resolved[0])
-                    as_sent = self.field_reference(base + ("status",), rule_input.wire, scopes, as_sent=True)
-                    assert as_sent is not None
-                    raw_status.append((rule_input.wire, as_sent[0]))
-                status_expression = f"{rule.function_name}({', '.join(rule_arguments)})"
+                    fields.append(m.ReceiptField(attribute, reference, "time"))
+        status = self.receipt_status(base + ("status",), raw["status"], scopes)
         ids = raw.get("ids")
         ids_param = None
         if ids is not None:
@@ -931,28 +912,40 @@ class _Parser:
             if ids["field"] not in raw:
                 self.problem(
                     base + ("ids", "field"),
-                    f"ids are matched against {ids['field']!r}, which these " f"receipts do not set",
+                    f"ids are matched against {ids['field']!r}, which these receipts do not set",
                 )
         return m.ReceiptPlan(
             function_name=f"{op_name}_receipts",
             loops=tuple(loops),
-            record_variable=record_variable,
-            status_expression=status_expression,
-            raw_status=tuple(raw_status),
+            status=status,
             fields=tuple(fields),
             details=tuple(details),
-            uses_params=uses_params,
             ids_param=ids_param.name if ids_param else None,
             ids_field=ids["field"] if ids else None,
             ids_many=ids_param is not None and ids_param.type == "array",
         )
 
+    def receipt_status(self, path: JsonPath, status: str | dict[str, str], scopes: Scopes) -> m.ReceiptStatus:
+        if isinstance(status, str):
+            reference = self.field_reference(path, status, scopes)
+            if reference is None:
+                return m.ReceiptStatus()
+            if reference.field.status is None:
+                self.problem(path, f"{status!r} is not a status field (give it 'status: <enum>')")
+                return m.ReceiptStatus()
+            return m.ReceiptStatus(field=reference, raw=((reference.field.wire, reference),))
+        rule, inputs = self.status_rule(path + ("rule",), status["rule"], scopes)
+        if rule is None:
+            return m.ReceiptStatus()
+        raw = tuple((rule_input.wire, reference) for rule_input, reference in zip(rule.inputs, inputs))
+        return m.ReceiptStatus(rule=rule, rule_inputs=inputs, raw=raw)
+
     def record_scopes(
         self, path: JsonPath, records: str, root: m.ObjectModel
-    ) -> tuple[list[tuple[tuple[str, ...], str, m.ObjectModel]] | None, list[m.Loop]]:
-        """Scopes are (wire path down to a list, its loop variable, the list's record model),
-        outermost first; the first is always the response itself, bound to ``result``."""
-        scopes: list[tuple[tuple[str, ...], str, m.ObjectModel]] = [((), "result", root)]
+    ) -> tuple[Scopes | None, list[m.Loop]]:
+        """Scopes are (wire path down to a list, the list's record model), outermost first;
+        the first is always the response itself."""
+        scopes: Scopes = [((), root)]
         if records == ".":
             return scopes, []
         if not records.endswith("[]"):
@@ -960,10 +953,10 @@ class _Parser:
             return None, []
         loops: list[m.Loop] = []
         segments = records.split(".")
-        current_obj, current_var = root, "result"
+        current_obj = root
         chain: list[m.ModelField] = []
         wire_path: list[str] = []
-        for index, segment in enumerate(segments):
+        for segment in segments:
             is_array = segment.endswith("[]")
             wire = segment[:-2] if is_array else segment
             field = current_obj.fields.get(wire)
@@ -980,11 +973,9 @@ class _Parser:
                 if field.kind != "array" or field.item_kind != "object" or field.obj is None:
                     self.problem(path, f"records path {records!r}: {wire!r} is not a list of objects")
                     return None, []
-                last = index == len(segments) - 1
-                variable = "record" if last else snake_from_class(field.obj.class_name)
-                loops.append(m.Loop(variable, f"{_optional_chain(current_var, chain)} or []"))
-                current_obj, current_var, chain = field.obj, variable, []
-                scopes.append((tuple(wire_path), variable, field.obj))
+                loops.append(m.Loop(m.FieldRef(len(scopes) - 1, tuple(chain)), field.obj.class_name))
+                current_obj, chain = field.obj, []
+                scopes.append((tuple(wire_path), field.obj))
             else:
                 if field.kind != "object" or field.obj is None:
                     self.problem(path, f"records path {records!r}: {wire!r} is not an object")
@@ -992,30 +983,23 @@ class _Parser:
                 current_obj = field.obj
         return scopes, loops
 
-    def field_reference(
-        self,
-        path: JsonPath,
-        text: str,
-        scopes: list[tuple[tuple[str, ...], str, m.ObjectModel]],
-        *,
-        as_sent: bool = False,
-    ) -> tuple[str, m.ModelField | None] | None:
-        """A field path as a Python expression over the loop variables; with ``as_sent``, one
-        reading the value exactly as the provider sent it (from the owner's wire data).
+    def field_reference(self, path: JsonPath, text: str, scopes: Scopes) -> m.FieldRef | None:
+        """A field path, read from one of the scopes.
 
         Relative paths start at the record; /rooted paths start at the response and may
         cross the lists the records path iterates (they then read the current element)."""
         if text.startswith("/"):
             segments = text[1:].split(".")
-            wires, variable, obj = max(
-                (s for s in scopes if tuple(segments[: len(s[0])]) == s[0]), key=lambda s: len(s[0])
+            scope = max(
+                (index for index, s in enumerate(scopes) if tuple(segments[: len(s[0])]) == s[0]),
+                key=lambda index: len(scopes[index][0]),
             )
-            segments = segments[len(wires) :]
+            segments = segments[len(scopes[scope][0]) :]
         else:
-            _, variable, obj = scopes[-1]
+            scope = len(scopes) - 1
             segments = text.split(".")
         chain: list[m.ModelField] = []
-        current: m.ObjectModel | None = obj
+        current: m.ObjectModel | None = scopes[scope][1]
         for segment in segments:
             if segment.endswith("[]"):
                 self.problem(path, f"{text!r}: {segment!r} is a list that the records path does not iterate")
@@ -1027,31 +1011,32 @@ class _Parser:
                 return None
             chain.append(field)
             current = field.obj if field.kind == "object" else None
-        return _optional_chain(variable, chain, as_sent=as_sent), chain[-1]
+        return m.FieldRef(scope, tuple(chain))
 
     def status_rule(
-        self, path: JsonPath, key: str, scopes: list[tuple[tuple[str, ...], str, m.ObjectModel]]
-    ) -> m.StatusRule | None:
+        self, path: JsonPath, key: str, scopes: Scopes
+    ) -> tuple[m.StatusRule | None, tuple[m.FieldRef, ...]]:
+        """The rule, and where each of its inputs is read in these scopes."""
         rules = self.data.get("status_rules", {})
         if key not in rules:
             self.problem(path, f"unknown status rule {key!r}; defined: {', '.join(rules) or 'none'}")
-            return None
+            return None, ()
         raw = rules[key]
         base: JsonPath = ("status_rules", key)
-        inputs: dict[str, m.RuleInput] = {}
+        inputs: dict[str, tuple[m.RuleInput, m.FieldRef]] = {}
 
         def rule_input(at: JsonPath, wire: str) -> m.RuleInput | None:
             if wire in inputs:
-                return inputs[wire]
-            resolved = self.field_reference(at, wire, scopes)
-            if resolved is None:
+                return inputs[wire][0]
+            reference = self.field_reference(at, wire, scopes)
+            if reference is None:
                 return None
-            field = resolved[1]
-            if field is None or field.status is None:
+            field = reference.field
+            if field.status is None:
                 self.problem(at, f"{wire!r} is not a status field (give it 'status: <enum>')")
                 return None
-            inputs[wire] = m.RuleInput(field.name, wire, field.status)
-            return inputs[wire]
+            inputs[wire] = (m.RuleInput(field.name, wire, field.status), reference)
+            return inputs[wire][0]
 
         branches: list[m.RuleBranch] = []
         items = raw["first_match"]
@@ -1074,12 +1059,12 @@ class _Parser:
                 if source is None:
                     continue
                 if "final" in when:
-                    condition = f"{'' if when['final'] else 'not '}{source.variable}.is_final"
+                    condition = m.RuleCondition(source, "final" if when["final"] else "not_final")
                     explained = (
                         f"If `{source.wire}` maps to a {'final' if when['final'] else 'non-final'} status"
                     )
                 else:
-                    members = []
+                    members: list[str] = []
                     for position, value in enumerate(when["in"]):
                         member = next((v.member for v in source.status.values if value in v.raw_values), None)
                         if member is None:
@@ -1089,10 +1074,7 @@ class _Parser:
                             )
                         elif member not in members:
                             members.append(member)
-                    cls = source.status.class_name
-                    condition = (
-                        f"{cls}.parse({source.parameter}) in ({', '.join(f'{cls}.{x}' for x in members)},)"
-                    )
+                    condition = m.RuleCondition(source, "in", tuple(members))
                     explained = f"If `{source.wire}` is " + " or ".join(f"`{value}`" for value in when["in"])
             elif index != len(items) - 1:
                 self.problem(
@@ -1102,23 +1084,27 @@ class _Parser:
                 target = rule_input(at + ("use",), item["use"])
                 if target is None:
                     continue
-                result = target.variable
+                branch = m.RuleBranch(condition, target, None, "")
                 outcome = f"the status `{target.wire}` maps to"
             else:
-                result = f"DeliveryStatus.{CANONICAL_BY_VALUE[item['canonical']].member}"
+                member_name = CANONICAL_BY_VALUE[item["canonical"]].member
+                branch = m.RuleBranch(condition, None, member_name, "")
                 outcome = f"`{item['canonical']}`"
             explanation = f"{explained}: {outcome}." if condition else f"Otherwise: {outcome}."
-            branches.append(m.RuleBranch(condition, result, explanation))
-        if branches and branches[-1].condition is not None:
-            branches.append(m.RuleBranch(None, "DeliveryStatus.UNKNOWN", "Otherwise: `unknown`."))
+            branches.append(dataclasses.replace(branch, explanation=explanation))
+        if branches and branches[-1].when is not None:
+            branches.append(m.RuleBranch(None, None, "UNKNOWN", "Otherwise: `unknown`."))
         rule = m.StatusRule(
-            key, " ".join(raw["description"].split()), tuple(inputs.values()), tuple(branches)
+            key,
+            " ".join(raw["description"].split()),
+            tuple(entry[0] for entry in inputs.values()),
+            tuple(branches),
         )
         previous = self.rules_used.get(key)
         if previous is not None and previous != rule:
             self.problem(path, f"status rule {key!r} resolves to different fields in two operations")
         self.rules_used[key] = rule
-        return rule
+        return rule, tuple(entry[1] for entry in inputs.values())
 
     # -- errors --------------------------------------------------------------------------
 
@@ -1165,24 +1151,6 @@ def _missing_variable_hint(variable: str, credentials: set[str]) -> str:
     return (
         f" (credentials: {', '.join(sorted(credentials))}; request: {', '.join(sorted(REQUEST_VARIABLES))})"
     )
-
-
-def _optional_chain(variable: str, chain: list[m.ModelField], *, as_sent: bool = False) -> str:
-    """``a.b.c`` guarded so that an absent optional object gives None instead of an error;
-    with ``as_sent``, ``a.b.wire_data().get("c")``: the value before any conversion."""
-    expression = variable
-    guards = []
-    for index, field in enumerate(chain):
-        last = index == len(chain) - 1
-        if last and as_sent:
-            expression = f"{expression}.wire_data().get({python_literal(field.wire)})"
-        else:
-            expression = f"{expression}.{field.name}"
-        if not last and field.optional:
-            guards.append(f"{expression} is not None")
-    if not guards:
-        return expression
-    return f"({expression} if {' and '.join(guards)} else None)"
 
 
 def _default_fits(ptype: str, value: Any) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 import dlr_core
 import jinja2
 
-from generator import escape
+from generator import escape, python_view
 from generator import model as m
 from generator.canonical import CANONICAL_STATUSES
 from generator.codegen import render_models
@@ -169,12 +169,13 @@ def provider_context(provider: m.Provider) -> dict[str, Any]:
     package_exports = sorted(
         model_classes + status_exports + field_types + receipt_functions + list(PACKAGE_EXPORTS)
     )
-    plans = [op.receipts for op in provider.operations if op.receipts]
+    receipt_views = {
+        op.name: python_view.receipt_view(op.receipts) for op in provider.operations if op.receipts
+    }
+    views = list(receipt_views.values())
     enum_bases = sorted({"IntEnum" if e.raw_type == "int" else "Enum" for e in provider.statuses})
-    receipt_helpers = sorted({field.helper for plan in plans for field in plan.fields if field.helper})
-    receipt_status_imports = sorted(
-        {plan.status_expression.split("(")[0] for plan in plans} - {"DeliveryStatus.UNKNOWN"}
-    )
+    receipt_helpers = ["as_text"] if any(view.uses_as_text for view in views) else []
+    receipt_status_imports = sorted({name for view in views for name in view.status_imports})
     receipt_model_imports = sorted(
         {name for op in provider.operations if op.receipts for name in (op.response_class, op.params_class)}
     )
@@ -201,7 +202,9 @@ def provider_context(provider: m.Provider) -> dict[str, Any]:
         "status_exports": status_exports,
         "package_exports": package_exports,
         "receipt_helpers": receipt_helpers,
-        "receipts_use_delivery_status": any("DeliveryStatus." in plan.status_expression for plan in plans),
+        "receipts_use_delivery_status": any(view.uses_delivery_status for view in views),
+        "receipt_views": receipt_views,
+        "rule_views": [python_view.rule_view(rule) for rule in provider.rules],
         "enum_bases": enum_bases,
         "receipt_status_imports": receipt_status_imports,
         "receipt_model_imports": receipt_model_imports,
@@ -322,7 +325,7 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
             "params_class": op.params_class,
             "response_class": op.response_class,
             "arguments": _arguments(params),
-            "paging": op.pagination,
+            "paging": python_view.paging_view(op.pagination) if op.pagination else None,
             "consuming": op.consuming,
         }
         if op.pagination:
@@ -335,12 +338,7 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
             )
         operations.append(entry)
     receipts = None
-    # The unified receipts methods use an idempotent query where the provider has one; a
-    # consuming (queue) operation only when it is all there is.
-    with_receipts = [op for op in provider.operations if op.receipts]
-    receipts_op = next(
-        (op for op in with_receipts if not op.consuming), with_receipts[0] if with_receipts else None
-    )
+    receipts_op = provider.receipts_operation
     if receipts_op is not None and receipts_op.receipts is not None:
         entry = next(o for o in operations if o["name"] == receipts_op.name)
         if receipts_op.pagination:

@@ -24,9 +24,8 @@ def _id_lookups() -> list[tuple[m.Provider, m.Operation]]:
     assert not problems
     found = []
     for provider in providers:
-        # fetch_receipts reads the first operation with receipts
-        operation = next(op for op in provider.operations if op.receipts)
-        if operation.receipts is not None and operation.receipts.ids_param is not None:
+        operation = provider.receipts_operation
+        if operation and operation.receipts and operation.receipts.ids_param is not None:
             found.append((provider, operation))
     return found
 

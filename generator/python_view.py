@@ -1,0 +1,217 @@
+"""Stage 3, the Python view of the model: the expressions, variable names and imports the
+templates write, computed from the model's references (the model itself says what is read
+from where, never how Python reads it; see sqlc's per-language codegen views).
+
+Every name here is either a validated identifier from the model or one of the fixed
+variable names the templates bind (``result``, ``record``, ``params``); every string
+literal goes through ``escape.python_literal``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from generator import model as m
+from generator.escape import python_literal
+from generator.names import snake_from_class
+
+ANSWER = "result"  # the response model a receipts or paging function reads
+RECORD = "record"  # the innermost record of a receipts loop
+
+
+def scope_variables(loops: tuple[m.Loop, ...]) -> tuple[str, ...]:
+    """The variable bound to each scope: the answer, then each list's current element."""
+    names = [ANSWER]
+    for index, loop in enumerate(loops):
+        names.append(RECORD if index == len(loops) - 1 else snake_from_class(loop.item_class))
+    return tuple(names)
+
+
+def read(reference: m.FieldRef, variables: tuple[str, ...], *, as_sent: bool = False) -> str:
+    """``a.b.c``, guarded so that an absent optional object gives None instead of an error;
+    with ``as_sent``, ``a.b.wire_data().get("c")``: the value before the model converted it."""
+    expression = variables[reference.scope]
+    guards = []
+    for index, field in enumerate(reference.chain):
+        last = index == len(reference.chain) - 1
+        if last and as_sent:
+            expression = f"{expression}.wire_data().get({python_literal(field.wire)})"
+        else:
+            expression = f"{expression}.{field.name}"
+        if not last and field.optional:
+            guards.append(f"{expression} is not None")
+    if not guards:
+        return expression
+    return f"({expression} if {' and '.join(guards)} else None)"
+
+
+def source(value: m.Source, variables: tuple[str, ...]) -> str:
+    if isinstance(value, m.ParamRef):
+        return f"(params.{value.name} if params is not None else None)"
+    return read(value, variables)
+
+
+# -- receipts ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoopView:
+    variable: str
+    iterable: str
+
+
+@dataclass(frozen=True)
+class ReceiptFieldView:
+    attribute: str
+    expression: str
+
+
+@dataclass(frozen=True)
+class ReceiptView:
+    function_name: str
+    loops: tuple[LoopView, ...]
+    record_variable: str
+    status_expression: str
+    status_imports: tuple[str, ...]  # names the status expression takes from statuses.py
+    uses_delivery_status: bool
+    raw_status: tuple[tuple[str, str], ...]  # (wire name, expression)
+    fields: tuple[ReceiptFieldView, ...]
+    details: tuple[tuple[str, str], ...]
+    uses_params: bool
+    uses_as_text: bool
+
+
+def receipt_view(plan: m.ReceiptPlan) -> ReceiptView:
+    variables = scope_variables(plan.loops)
+    loops = tuple(
+        LoopView(variables[index + 1], f"{read(loop.over, variables)} or []")
+        for index, loop in enumerate(plan.loops)
+    )
+    status = plan.status
+    if status.field is not None and status.field.field.status is not None:
+        function = status.field.field.status.function_name
+        status_expression = f"{function}({read(status.field, variables)})"
+        imports: tuple[str, ...] = (function,)
+    elif status.rule is not None:
+        arguments = ", ".join(read(reference, variables) for reference in status.rule_inputs)
+        status_expression = f"{status.rule.function_name}({arguments})"
+        imports = (status.rule.function_name,)
+    else:
+        status_expression, imports = "DeliveryStatus.UNKNOWN", ()
+    fields = tuple(
+        ReceiptFieldView(
+            field.attribute,
+            (
+                f"as_text({source(field.source, variables)})"
+                if field.reading == "text"
+                else source(field.source, variables)
+            ),
+        )
+        for field in plan.fields
+    )
+    return ReceiptView(
+        function_name=plan.function_name,
+        loops=loops,
+        record_variable=variables[-1],
+        status_expression=status_expression,
+        status_imports=imports,
+        uses_delivery_status=not imports,
+        raw_status=tuple((key, read(reference, variables, as_sent=True)) for key, reference in status.raw),
+        fields=fields,
+        details=tuple((name, source(value, variables)) for name, value in plan.details),
+        uses_params=plan.uses_params,
+        uses_as_text=any(field.reading == "text" for field in plan.fields),
+    )
+
+
+# -- status rules -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleInputView:
+    parameter: str
+    wire: str
+    variable: str  # the input's canonical status
+    status_function: str
+
+
+@dataclass(frozen=True)
+class RuleBranchView:
+    condition: str | None
+    result: str
+    explanation: str
+
+
+@dataclass(frozen=True)
+class RuleView:
+    function_name: str
+    description: str
+    inputs: tuple[RuleInputView, ...]
+    branches: tuple[RuleBranchView, ...]
+
+
+def _canonical_variable(rule_input: m.RuleInput) -> str:
+    return f"{rule_input.parameter}_canonical"
+
+
+def _condition(condition: m.RuleCondition) -> str:
+    if condition.test == "final":
+        return f"{_canonical_variable(condition.input)}.is_final"
+    if condition.test == "not_final":
+        return f"not {_canonical_variable(condition.input)}.is_final"
+    enum = condition.input.status.class_name
+    members = ", ".join(f"{enum}.{member}" for member in condition.members)
+    return f"{enum}.parse({condition.input.parameter}) in ({members},)"
+
+
+def rule_view(rule: m.StatusRule) -> RuleView:
+    branches = []
+    for branch in rule.branches:
+        if branch.use is not None:
+            result = _canonical_variable(branch.use)
+        else:
+            result = f"DeliveryStatus.{branch.canonical}"
+        condition = _condition(branch.when) if branch.when is not None else None
+        branches.append(RuleBranchView(condition, result, branch.explanation))
+    return RuleView(
+        function_name=rule.function_name,
+        description=rule.description,
+        inputs=tuple(
+            RuleInputView(i.parameter, i.wire, _canonical_variable(i), i.status.function_name)
+            for i in rule.inputs
+        ),
+        branches=tuple(branches),
+    )
+
+
+# -- pagination -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PagingView:
+    style: str
+    item_class: str
+    items_expression: str
+    total_expression: str | None
+    next_expression: str | None
+    page_param: str | None
+    first_page: int
+    offset_param: str | None
+    limit_param: str | None
+    max_records: int | None
+
+
+def paging_view(paging: m.Pagination) -> PagingView:
+    answer = (ANSWER,)
+    return PagingView(
+        style=paging.style,
+        item_class=paging.item_class,
+        items_expression=f"{read(paging.items, answer)} or []",
+        total_expression=read(paging.total, answer) if paging.total else None,
+        next_expression=read(paging.next, answer) if paging.next else None,
+        page_param=paging.page_param,
+        first_page=paging.first_page,
+        offset_param=paging.offset_param,
+        limit_param=paging.limit_param,
+        max_records=paging.max_records,
+    )
