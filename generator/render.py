@@ -9,7 +9,6 @@ here or in the model; templates only lay it out.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from functools import cache
 from importlib.resources.abc import Traversable

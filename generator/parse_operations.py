@@ -1,0 +1,341 @@
+"""Stage 2, operations: each operation's parameters, paging, batching and alternatives,
+with its response and receipts."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from dlr_core import times
+
+from generator import model as m
+from generator.loader import JsonPath
+from generator.parse_base import pascal
+from generator.parse_receipts import ReceiptsParser
+
+
+class OperationsParser(ReceiptsParser):
+    def operation(self, name: str, raw: dict[str, Any]) -> m.Operation:
+        base: JsonPath = ("operations", name)
+        prefix = pascal(name)
+        self.check_name("client_method", base, name, "operation", at_key=True)
+        self.claim_module_name(base, name.upper(), f"operation {name!r}: its constant", at_key=True)
+        if "pagination" in raw:
+            self.claim_module_name(
+                base, f"{name.upper()}_PAGING", f"operation {name!r}: its constant", at_key=True
+            )
+        if "receipts" in raw:
+            self.claim_module_name(base, f"{name}_receipts", f"operation {name!r}: its function", at_key=True)
+        params = self.params(base, raw.get("params", {}))
+        placeholders = re.findall(r"\{([^{}]+)\}", raw["path"])
+        path_wires = {p.wire for p in params if p.location == "path"}
+        for placeholder in placeholders:
+            if placeholder not in path_wires:
+                self.problem(
+                    base + ("path",),
+                    f"path placeholder {{{placeholder}}} has no parameter with in: path, "
+                    f"wire: {placeholder}",
+                )
+        for param in params:
+            if param.location == "path" and param.wire not in placeholders:
+                self.problem(
+                    base + ("params", param.name),
+                    f"path parameter {param.wire!r} is not in the path " f"{raw['path']!r}",
+                    at_key=True,
+                )
+        params_class = f"{prefix}Params"
+        self.check_unique_classes([(base, params_class)])
+        self.defs[params_class] = self.params_schema(params_class, raw["summary"], params)
+        response = raw["response"]
+        root = self.object_model(base + ("response",), response)
+        receipts = None
+        if "receipts" in raw:
+            receipts = self.receipts(base + ("receipts",), name, raw["receipts"], root, params)
+        pagination = (
+            self.pagination(base + ("pagination",), raw["pagination"], root, params)
+            if "pagination" in raw
+            else None
+        )
+        batch = None
+        if "batch" in raw:
+            batch = self.batch(base + ("batch",), raw["batch"], params, receipts is not None)
+        return m.Operation(
+            name=name,
+            class_prefix=prefix,
+            summary=" ".join(raw["summary"].split()),
+            description=" ".join(raw.get("description", "").split()),
+            docs=raw.get("docs"),
+            method=raw["method"],
+            path=raw["path"],
+            action=raw.get("action"),
+            params=params,
+            params_class=params_class,
+            response_class=root.class_name,
+            receipts=receipts,
+            pagination=pagination,
+            batch=batch,
+            example=raw.get("example"),
+            consuming=raw.get("consuming", False),
+            headers={**self.data.get("headers", {}), **raw.get("headers", {})},
+            alternatives=self.alternatives(base + ("alternatives",), raw.get("alternatives", {}), params),
+        )
+
+    def pagination(
+        self, base: JsonPath, raw: dict[str, Any], root: m.ObjectModel, params: tuple[m.Param, ...]
+    ) -> m.Pagination | None:
+        style = raw.get("style", "page_number")
+        needed = {
+            "page_number": ("page", "size", "total"),
+            "next_url": ("next",),
+            "offset": ("offset", "limit"),
+        }
+        own = {
+            "page_number": {"page", "size", "total", "first_page"},
+            "next_url": {"next"},
+            "offset": {"offset", "limit", "total", "max_records"},
+        }
+        for key in sorted(set(raw) - own[style] - {"style", "items"}):
+            self.problem(base + (key,), f"{key!r} does not apply to {style} pagination", at_key=True)
+        for key in needed[style]:
+            if key not in raw:
+                self.problem(base, f"{style} pagination needs {key!r}")
+                return None
+        by_name = {p.name: p for p in params if p.const is None}
+        for key in {"page_number": ("page", "size"), "offset": ("offset", "limit")}.get(style, ()):
+            param = by_name.get(raw[key])
+            if param is None:
+                self.problem(
+                    base + (key,), f"pagination {key} {raw[key]!r} is not a parameter of this operation"
+                )
+                return None
+            if param.type != "integer":
+                self.problem(base + (key,), f"pagination {key} {raw[key]!r} must be an integer parameter")
+                return None
+        scopes, loops = self.record_scopes(base + ("items",), raw["items"], root)
+        if scopes is None:
+            return None
+        if len(loops) != 1:
+            self.problem(
+                base + ("items",), f"pagination items {raw['items']!r} must name one list, like Records[]"
+            )
+            return None
+        pointers: dict[str, m.FieldRef] = {}
+        for key in ("total", "next"):
+            if key in raw:
+                pointer = self.field_reference(base + (key,), raw[key], scopes[:1])
+                if pointer is None:
+                    return None
+                pointers[key] = pointer
+        return m.Pagination(
+            style=style,
+            page_param=raw.get("page"),
+            size_param=raw.get("size"),
+            first_page=raw.get("first_page", 1),
+            items=loops[0].over,
+            item_class=loops[0].item_class,
+            total=pointers.get("total"),
+            next=pointers.get("next"),
+            offset_param=raw.get("offset"),
+            limit_param=raw.get("limit"),
+            max_records=raw.get("max_records"),
+        )
+
+    def alternatives(
+        self, base: JsonPath, raw: dict[str, list[str]], params: tuple[m.Param, ...]
+    ) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        by_name = {p.name: p for p in params}
+        owner: dict[str, str] = {}
+        for group, names in raw.items():
+            for index, name in enumerate(names):
+                where = base + (group, index)
+                param = by_name.get(name)
+                if param is None:
+                    self.problem(where, f"{name!r} is not a parameter of this operation")
+                elif param.required or param.const is not None or param.from_credential is not None:
+                    self.problem(
+                        where, f"{name!r} is required, constant or a credential: it cannot be an alternative"
+                    )
+                if name in owner:
+                    self.problem(where, f"{name!r} is already in the alternative {owner[name]!r}")
+                owner.setdefault(name, group)
+        return tuple((group, tuple(names)) for group, names in raw.items())
+
+    def batch(
+        self, base: JsonPath, raw: dict[str, Any], params: tuple[m.Param, ...], has_receipts: bool
+    ) -> m.Batch | None:
+        param = next((p for p in params if p.name == raw["param"] and p.const is None), None)
+        if param is None:
+            self.problem(
+                base + ("param",), f"batch param {raw['param']!r} is not a parameter of this operation"
+            )
+            return None
+        if param.type != "array" or "maxItems" not in param.json_schema:
+            self.problem(base + ("param",), f"batch param {raw['param']!r} must be an array with max_items")
+            return None
+        if not has_receipts:
+            self.problem(base, "batching merges receipts: the operation needs 'receipts'")
+            return None
+        return m.Batch(param.name, param.json_schema["maxItems"])
+
+    def params(self, base: JsonPath, raw: dict[str, Any]) -> tuple[m.Param, ...]:
+        out = []
+        wires: dict[tuple[str, str], str] = {}
+        for name, p in raw.items():
+            path = base + ("params", name)
+            self.check_name("argument", path, name, "parameter", at_key=True)
+            location_key = ("body" if p["in"] in ("json", "form") else p["in"], p["wire"])
+            if location_key in wires:
+                self.problem(
+                    path + ("wire",),
+                    f"wire name {p['wire']!r} is already used by parameter " f"{wires[location_key]!r}",
+                )
+            wires[location_key] = name
+            ptype = p["type"]
+            type_keys = {
+                "format": ptype in ("date", "datetime"),
+                "timezone": ptype == "datetime",
+                "items": ptype == "array",
+                "array_style": ptype == "array",
+                "index_start": ptype == "array",
+                "min_items": ptype == "array",
+                "max_items": ptype == "array",
+                "minimum": ptype in ("integer", "number"),
+                "maximum": ptype in ("integer", "number"),
+                "min_length": ptype == "string",
+                "max_length": ptype == "string",
+                "pattern": ptype == "string",
+            }
+            for key, allowed in type_keys.items():
+                if key in p and not allowed:
+                    self.problem(
+                        path + (key,), f"{key!r} does not apply to a parameter of type {ptype!r}", at_key=True
+                    )
+            date_format = self.time_pattern(path, ptype, p) if ptype in ("date", "datetime") else None
+            for key in ("from_credential", "default_from_credential"):
+                if key in p:
+                    if p[key] not in self.data["auth"]["credentials"]:
+                        self.problem(path + (key,), f"{p[key]!r} is not a credential")
+                    self.used_in_auth.add(p[key])
+            if "from_credential" in p and "default_from_credential" in p:
+                self.problem(
+                    path + ("default_from_credential",),
+                    "from_credential always fills the parameter; "
+                    "default_from_credential only when the caller gives none: choose one",
+                )
+            if ptype == "array":
+                for key in ("items", "array_style"):
+                    if key not in p:
+                        self.problem(path, f"an array parameter needs {key!r}")
+                if p.get("array_style") == "json" and p["in"] != "json":
+                    self.problem(path + ("array_style",), "array_style json needs in: json")
+            if "const" in p and (p.get("required") or "default" in p):
+                self.problem(
+                    path + ("const",), "a const parameter is always sent; drop 'required' and 'default'"
+                )
+            if "minimum" in p and "maximum" in p and p["minimum"] > p["maximum"]:
+                self.problem(path + ("minimum",), f"minimum {p['minimum']} is above maximum {p['maximum']}")
+            if "default" in p and not _default_fits(ptype, p["default"]):
+                self.problem(path + ("default",), f"default {p['default']!r} is not a valid {ptype}")
+            out.append(
+                m.Param(
+                    name=name,
+                    wire=p["wire"],
+                    location=p["in"],
+                    type=ptype,
+                    description=" ".join(p.get("description", "").split()),
+                    required=p.get("required", False),
+                    default=p.get("default"),
+                    const=p.get("const"),
+                    date_format=date_format,
+                    array_style=p.get("array_style"),
+                    index_start=p.get("index_start", 0),
+                    json_schema=_param_json_schema(p),
+                    from_credential=p.get("from_credential"),
+                    default_from_credential=p.get("default_from_credential"),
+                    time_zone=p.get("timezone"),
+                )
+            )
+        return tuple(out)
+
+    def time_pattern(self, path: JsonPath, ptype: str, p: dict[str, Any]) -> str | None:
+        """The wire pattern of a date or date-time parameter, checked by the runtime that
+        will write it. A date pattern with a time of day would silently send midnight."""
+        if "format" not in p:
+            example = "yyyyMMdd" if ptype == "date" else "yyyy-MM-dd'T'HH:mm:ssXXX"
+            self.problem(path, f"a {ptype} parameter needs a 'format' such as {example}")
+            return None
+        try:
+            pattern = times.compile_pattern(p["format"])
+        except ValueError as exc:
+            self.problem(path + ("format",), f"format: {exc}")
+            return None
+        if ptype == "date" and (pattern.has_time or pattern.has_offset):
+            self.problem(
+                path + ("type",),
+                f"format {p['format']!r} has a time of day: make the parameter "
+                "type: datetime (a date would be sent at midnight)",
+            )
+        if ptype == "datetime" and not pattern.has_time:
+            self.problem(path + ("type",), f"format {p['format']!r} has no time of day: make it type: date")
+        return str(p["format"])
+
+    def params_schema(self, class_name: str, summary: str, params: tuple[m.Param, ...]) -> dict[str, Any]:
+        properties = {}
+        required = []
+        for p in params:
+            if p.const is not None or p.from_credential is not None:
+                continue
+            properties[p.wire] = p.json_schema
+            if p.required and p.default is None:
+                required.append(p.wire)
+            if p.name != p.wire:
+                self.aliases[f"{class_name}.{p.wire}"] = p.name
+        schema: dict[str, Any] = {
+            "title": class_name,
+            "type": "object",
+            "description": f"Parameters of: {' '.join(summary.split())}",
+            "properties": properties,
+        }
+        if required:
+            schema["required"] = required
+        return schema
+
+
+def _default_fits(ptype: str, value: Any) -> bool:
+    if ptype == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if ptype == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if ptype == "boolean":
+        return isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def _param_json_schema(p: dict[str, Any]) -> dict[str, Any]:
+    ptype = p["type"]
+    schema: dict[str, Any]
+    if ptype == "date":
+        schema = {"type": "string", "format": "date"}
+    elif ptype == "datetime":
+        schema = {"type": "string", "format": "date-time"}
+    elif ptype == "array":
+        schema = {"type": "array", "items": {"type": p.get("items", "string")}}
+        for key, target in (("min_items", "minItems"), ("max_items", "maxItems")):
+            if key in p:
+                schema[target] = p[key]
+    else:
+        schema = {"type": ptype}
+    for key, target in (
+        ("minimum", "minimum"),
+        ("maximum", "maximum"),
+        ("min_length", "minLength"),
+        ("max_length", "maxLength"),
+        ("pattern", "pattern"),
+        ("enum", "enum"),
+        ("default", "default"),
+    ):
+        if key in p:
+            schema[target] = p[key]
+    if p.get("description"):
+        schema["description"] = " ".join(p["description"].split())
+    return schema
