@@ -7,20 +7,53 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 from pathlib import Path
 
 from generator import __version__
 from generator.problems import FormattingError, SpecError
 
-EXIT_OK, EXIT_STALE, EXIT_SPEC_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
+# The exit codes (README, "Exit codes"). 64 and 70 are sysexits.h's EX_USAGE and EX_SOFTWARE.
+EXIT_OK = 0  # done; or up to date
+EXIT_STALE = 1  # check/docs --check: the output differs; build: nothing releasable
+EXIT_SPEC_ERROR = 2  # a spec (or an input the command was given) has problems; nothing written
+EXIT_USAGE = 64  # the command line itself is wrong
+EXIT_INTERNAL = 70  # a dlrgen bug: generated code failed its own checks, or a crash
+
+
+_STYLES = {"error": "\033[1;31m", "warning": "\033[33m", "ok": "\033[32m"}
+
+
+def _styled(text: str, style: str) -> str:
+    """``text`` in colour when standard error is a terminal and NO_COLOR is not set
+    (https://no-color.org); plain in pipes, logs and CI."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb" or not sys.stderr.isatty():
+        return text
+    return f"{_STYLES[style]}{text}\033[0m"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors on exit 64 (its own default, 2, is our spec-error code)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="dlrgen", description="Generate typed delivery-status clients from provider specs."
+    parser = _Parser(
+        prog="dlrgen",
+        description="Generate typed delivery-status clients from provider specs.",
+        epilog="exit codes: 0 ok, 1 stale (check) or not releasable (build), 2 spec problems, "
+        "64 usage error, 70 internal error",
     )
     parser.add_argument("--version", action="version", version=f"dlrgen {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    add_parser = commands.add_parser
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        """A subcommand whose ``--help`` describes it too (argparse shows ``help`` only in the list)."""
+        return add_parser(name, help=help, description=help[0].upper() + help[1:] + ".")
 
     def with_paths(command: argparse.ArgumentParser) -> None:
         command.add_argument(
@@ -30,25 +63,25 @@ def _parser() -> argparse.ArgumentParser:
             "--out", type=Path, default=Path("generated"), help="output directory (default: generated)"
         )
 
-    with_paths(commands.add_parser("generate", help="write every package generated from the specs"))
-    with_paths(commands.add_parser("check", help="exit 1 with a diff if the output directory is stale"))
-    validate = commands.add_parser("validate", help="check specs and print every problem as file:line:col")
+    with_paths(command("generate", "write every package generated from the specs"))
+    with_paths(command("check", "exit 1 with a diff if the output directory is stale"))
+    validate = command("validate", "check specs and print every problem as file:line:col")
     validate.add_argument("files", nargs="*", type=Path, help="spec files (default: every spec in --specs)")
     validate.add_argument("--specs", type=Path, default=Path("specs"))
-    commands.add_parser("schema", help="print the JSON Schema of the spec format")
-    with_paths(commands.add_parser("watch", help="regenerate on every save of a spec or template"))
-    docs = commands.add_parser("docs", help="write docs/providers.md, the cross-provider status matrix")
+    command("schema", "print the JSON Schema of the spec format")
+    with_paths(command("watch", "regenerate on every save of a spec or template"))
+    docs = command("docs", "write docs/providers.md, the cross-provider status matrix")
     docs.add_argument("--specs", type=Path, default=Path("specs"))
     docs.add_argument("--output", type=Path, default=Path("docs/providers.md"))
     docs.add_argument(
         "--check", action="store_true", help="exit 1 if the file is not current instead of writing"
     )
-    new = commands.add_parser("new", help="scaffold a commented spec for a new provider")
+    new = command("new", "scaffold a commented spec for a new provider")
     new.add_argument("provider", help="provider id, snake_case, e.g. acme_sms")
     new.add_argument("--title", help="the provider's name (default: from the id)")
     new.add_argument("--specs", type=Path, default=Path("specs"))
-    release = commands.add_parser(
-        "build", help="build wheels and sdists of the runtime and every generated package, for your own index"
+    release = command(
+        "build", "build wheels and sdists of the runtime and every generated package, for your own index"
     )
     with_paths(release)
     release.add_argument("--dist", type=Path, default=Path("dist"), help="where to put them (default: dist)")
@@ -58,9 +91,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SUFFIX",
         help="append to every package version, e.g. .dev42 for a CI build",
     )
-    mock = commands.add_parser(
-        "mock", help="serve a provider's API locally, checking signatures like the provider"
-    )
+    mock = command("mock", "serve a provider's API locally, checking signatures like the provider")
     mock.add_argument("provider", help="provider id, e.g. acme_sms")
     mock.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     mock.add_argument("--port", type=int, default=8080, help="port (default: 8080; 0 picks a free one)")
@@ -99,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _schema()
     except SpecError as exc:
         for problem in exc.problems:
-            print(problem, file=sys.stderr)
+            print(_styled(str(problem), "error"), file=sys.stderr)
         count = len(exc.problems)
         print(
             f"dlrgen: {count} problem{'s' if count != 1 else ''} in the specs; nothing was written",
@@ -110,6 +141,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The specs were valid but a template produced broken code: a dlrgen bug.
         print(f"dlrgen: internal error, please report it: {exc}", file=sys.stderr)
         print("dlrgen: nothing was written", file=sys.stderr)
+        return EXIT_INTERNAL
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a crash is a bug: say so, apart from "stale" and "spec problems"
+        if os.environ.get("DLRGEN_DEBUG"):
+            raise
+        print(f"dlrgen: internal error, please report it: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("dlrgen: set DLRGEN_DEBUG=1 to see the traceback", file=sys.stderr)
         return EXIT_INTERNAL
 
 
@@ -143,7 +182,7 @@ def _generate(specs: Path, out: Path) -> int:
     for change in changed:
         print(f"{change.kind:8} {out / change.path}")
     for message in unbumped:
-        print(f"dlrgen: warning: {message}", file=sys.stderr)
+        print(_styled(f"dlrgen: warning: {message}", "warning"), file=sys.stderr)
     _refresh_status_matrix(specs, bool(todo.rendered))
     names = (
         todo.rendered
@@ -202,7 +241,10 @@ def _check(specs: Path, out: Path) -> int:
         sys.stdout.write(change.diff)
     for change in pending:
         print(f"{change.kind:8} {out / change.path}", file=sys.stderr)
-    print(f"dlrgen: {out} is stale ({len(pending)} files); run `dlrgen generate`", file=sys.stderr)
+    print(
+        _styled(f"dlrgen: {out} is stale ({len(pending)} files); run `dlrgen generate`", "error"),
+        file=sys.stderr,
+    )
     return EXIT_STALE
 
 
@@ -271,10 +313,12 @@ def _watch(specs: Path, out: Path) -> int:
             _generate(specs, out)
         except SpecError as exc:
             for problem in exc.problems:
-                print(problem, flush=True)
-            print(f"dlrgen: {len(exc.problems)} problem(s); {out} left as it was", flush=True)
+                print(_styled(str(problem), "error"), file=sys.stderr, flush=True)
+            print(
+                f"dlrgen: {len(exc.problems)} problem(s); {out} left as it was", file=sys.stderr, flush=True
+            )
         except FormattingError as exc:
-            print(f"dlrgen: internal error, please report it: {exc}", flush=True)
+            print(f"dlrgen: internal error, please report it: {exc}", file=sys.stderr, flush=True)
         sys.stdout.flush()
 
     roots = [specs, Path(str(templates_root()))]
