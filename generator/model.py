@@ -38,6 +38,8 @@ class AuthScheme:
     # interprets it as data, so no spec text is ever turned into code.
     definition: dict[str, Any]
     credentials: tuple[str, ...] = ()  # the credentials its templates use
+    step_kinds: tuple[str, ...] = ()  # its sign steps' kinds, in order
+    uses_rsa: bool = False  # a step needs the dlr-core[rsa] extra (rsa_sign, an RS256 JWT)
 
 
 @dataclass(frozen=True)
