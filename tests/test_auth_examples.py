@@ -192,6 +192,7 @@ class TokenServer:
         self.token_requests: list[dict[str, Any]] = []
         self.api_tokens: list[str] = []
         self.token_status = 200
+        self.echo_token = False
         self.lock = threading.Lock()
         self.url = ""
 
@@ -231,6 +232,8 @@ def token_server() -> Iterator[TokenServer]:
             with state.lock:
                 state.api_tokens.append(token)
                 valid = bool(state.issued) and token == state.issued[-1]
+            if state.echo_token:
+                return self._send(400, {"error": f"refused Authorization: Bearer {token}"})
             self._send(200 if valid else 401, {"state": "ok"} if valid else {"error": "bad token"})
 
         def _send(self, status: int, answer: dict[str, Any]) -> None:
@@ -401,6 +404,20 @@ def test_oauth2_token_request_is_never_redirected() -> None:
             keeper.ensure(http)
     assert sent == ["https://auth.example.com/oauth2/token"]
     assert CLIENT_SECRET not in repr(keeper)
+
+
+def test_a_fetched_token_is_scrubbed_from_errors(tmp_path: Path, cleanup_modules: None, mode: str) -> None:
+    from dlr_core import ProviderError
+
+    package = package_of(tmp_path, "oauth2_example")
+    with token_server() as server:
+        server.echo_token = True
+        client = oauth2_client(package, mode, server, Clock())
+        with pytest.raises(ProviderError) as caught:
+            run_client(mode, client, lambda c: c.get_message(message_id="m1"))
+    [token] = server.issued
+    shown = str(caught.value) + repr(caught.value) + str(caught.value.raw_body)
+    assert "refused Authorization: Bearer" in shown and token not in shown
 
 
 # -- auth in code: the escape hatch --------------------------------------------------------

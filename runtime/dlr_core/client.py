@@ -333,6 +333,12 @@ class Credentials:
         self._secret = frozenset(secret)
         self._patterns: tuple[re.Pattern[str], re.Pattern[bytes]] | None = None
         self._longest = 0
+        self._fetched: list[str] = []  # tokens fetched for signing: scrubbed like secrets
+
+    def add_secret(self, value: str) -> None:
+        """Scrub ``value`` too (a token fetched for signing), from now on."""
+        self._fetched = [*self._fetched[-3:], value]
+        self._patterns = None
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -346,7 +352,8 @@ class Credentials:
 
     def _scrubbable(self) -> list[str]:
         # Very short values would mangle ordinary words; no real secret is that short.
-        return [v for name in self._secret if len(v := self._values.get(name, "")) >= _MIN_SCRUBBED_LENGTH]
+        values = [self._values.get(name, "") for name in self._secret] + self._fetched
+        return [v for v in values if len(v) >= _MIN_SCRUBBED_LENGTH]
 
     def _compiled(self) -> tuple[re.Pattern[str], re.Pattern[bytes]] | None:
         if self._patterns is None:
@@ -817,6 +824,7 @@ class ClientCore:
             base_url=self.base_url,
             clock=self._clock,
             timeout=timeout,
+            on_token=self._credentials.add_secret,
         )
 
     def __repr__(self) -> str:

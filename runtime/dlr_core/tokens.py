@@ -68,7 +68,9 @@ class TokenKeeper:
         base_url: str,
         clock: Callable[[], datetime],
         timeout: float = 10.0,
+        on_token: Callable[[str], None] | None = None,
     ) -> None:
+        """``on_token`` is told each new token (the client scrubs it from its errors)."""
         self._steps = scheme.stateful_steps()
         self._variables = dict(variables)
         self._base_url = base_url
@@ -76,6 +78,7 @@ class TokenKeeper:
         self._timeout = timeout
         self._slots = {id(step): _Slot() for step in self._steps}
         self._guard = threading.Lock()
+        self._on_token = on_token
 
     def __repr__(self) -> str:
         return f"TokenKeeper(steps={[step.kind for step in self._steps]})"
@@ -105,6 +108,8 @@ class TokenKeeper:
                     try:
                         response = http.send(request, follow_redirects=False)
                         slot.cached = self._read(step, response.status_code, response.content)
+                        if self._on_token is not None:
+                            self._on_token(slot.cached.token)
                     except httpx.HTTPError as exc:
                         raise TokenError(
                             f"the token request to {self._url(step)} failed: {type(exc).__name__}"
@@ -125,6 +130,8 @@ class TokenKeeper:
                     try:
                         response = await http.send(request, follow_redirects=False)
                         slot.cached = self._read(step, response.status_code, response.content)
+                        if self._on_token is not None:
+                            self._on_token(slot.cached.token)
                     except httpx.HTTPError as exc:
                         raise TokenError(
                             f"the token request to {self._url(step)} failed: {type(exc).__name__}"
