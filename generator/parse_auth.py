@@ -20,9 +20,11 @@ from typing import Any
 
 from dlr_core import signing, steps
 
+from generator import auth_code
 from generator import model as m
 from generator.loader import JsonPath, SourceMap
 from generator.names import Scope
+from generator.problems import Problem
 
 _TEMPLATE_FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _TEMPLATE_REFERENCE = re.compile(rf"^({signing.VARIABLE_PATTERN})((?:\|{signing.FILTER_PATTERN})*)$")
@@ -61,6 +63,7 @@ class AuthParser:
 
     data: dict[str, Any]
     source: SourceMap
+    problems: list[Problem]
     used_in_auth: set[str]
 
     def problem(self, path: JsonPath, message: str, *, at_key: bool = False) -> None:
@@ -88,9 +91,17 @@ class AuthParser:
         for name, scheme in raw["schemes"].items():
             before = set(self.used_in_auth)
             self.used_in_auth = set()
+            problems_before = len(self.problems)
             built = self.auth_scheme(name, scheme, {c.name for c in credentials})
             uses = tuple(c.name for c in credentials if c.name in self.used_in_auth)
             self.used_in_auth |= before
+            code: str = ""
+            modules: tuple[str, ...] = ()
+            if len(self.problems) == problems_before:
+                try:
+                    code, modules = auth_code.scheme_code(scheme)
+                except signing.SigningError as exc:  # the checks above should have said why
+                    self.problem(("auth", "schemes", name), f"the runtime cannot read this scheme: {exc}")
             schemes.append(
                 m.AuthScheme(
                     name,
@@ -100,6 +111,8 @@ class AuthParser:
                     uses,
                     step_kinds=tuple(s.kind for s in built),
                     uses_rsa=any(s.uses_rsa() for s in built),
+                    code=code,
+                    modules=modules,
                 )
             )
         return m.Auth(credentials, raw["default_scheme"], tuple(schemes))

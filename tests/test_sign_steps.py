@@ -220,3 +220,37 @@ def test_unknown_timestamp_styles_and_date_filters_on_milliseconds_are_spec_erro
         "the utc_date filter reads Unix seconds or ISO 8601, not the scheme's unix_milliseconds"
     ]
     assert found[0].line == _line_of(tmp_path, "{timestamp|utc_date}")
+
+
+def test_generated_api_modules_carry_typed_schemes_equal_to_the_specs() -> None:
+    from conftest import provider_specs, spec_data
+
+    for path in provider_specs():
+        data = spec_data(path)
+        module = __import__(f"dlr_{data['provider']}")
+        for name, raw in data["auth"]["schemes"].items():
+            scheme = module.API.auth_schemes[name]
+            assert isinstance(scheme, Scheme)
+            assert scheme == Scheme.from_data(raw)
+            assert Scheme.from_data(dict(scheme)) == scheme  # as a mapping: the spec's data
+
+
+def test_spec_text_in_a_step_stays_data(tmp_path: Path) -> None:
+    from test_spec_features import generate_package
+
+    payload = "'''); __import__('os').system('touch PWNED') #\\\" \\\\"
+    text = SPEC.read_text(encoding="utf-8").replace(
+        "      sign:\n",
+        f'      sign:\n        - as: evil\n          format: "{payload}"\n',
+        1,
+    )
+    package = generate_package(tmp_path, "itnio_voice", text)
+    try:
+        [bound, _] = package.API.auth_schemes["md5_header"].sign
+        assert bound.step == steps.Format(template="'''); __import__('os').system('touch PWNED') #\" \\")
+        assert not list(tmp_path.rglob("PWNED"))
+    finally:
+        import sys
+
+        for module in [m for m in sys.modules if m == "dlr_itnio_voice" or m.startswith("dlr_itnio_voice.")]:
+            del sys.modules[module]

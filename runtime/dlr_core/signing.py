@@ -14,12 +14,13 @@ client as ``signer=``.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 import secrets
 import string
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
@@ -131,8 +132,9 @@ Placement = Mapping[str, Mapping[str, str]]
 
 
 @dataclass(frozen=True)
-class Scheme:
-    """One auth scheme of a spec, read into typed objects."""
+class Scheme(Mapping[str, Any]):
+    """One auth scheme of a spec, read into typed objects (generated ``api.py`` files
+    write them out). Read as a mapping, it is the scheme's data as a spec writes it."""
 
     description: str = ""
     docs: str | None = None
@@ -180,6 +182,34 @@ class Scheme:
             sign=tuple(bound),
             attach=data.get("attach"),
         )
+
+    @functools.cached_property
+    def _data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"description": self.description}
+        if self.docs is not None:
+            data["docs"] = self.docs
+        if self.timestamp is not None:
+            data["timestamp"] = self.timestamp
+        if self.nonce is not None:
+            data["nonce"] = {"kind": self.nonce.kind}
+            if self.nonce.kind != "uuid4":
+                data["nonce"]["length"] = self.nonce.length
+        if self.add is not None:
+            data["add"] = self.add
+        if self.sign:
+            data["sign"] = [{"as": b.name, b.step.kind: steps.step_data(b.step)} for b in self.sign]
+        if self.attach is not None:
+            data["attach"] = self.attach
+        return data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
 
     def placed(self, *locations: str) -> set[str]:
         """The names the scheme puts in these locations (before or after signing)."""

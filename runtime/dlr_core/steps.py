@@ -32,7 +32,7 @@ import typing
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Union
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, Union
 
 from dlr_core.request import PreparedRequest, percent_encode
 
@@ -40,9 +40,19 @@ if TYPE_CHECKING:  # cryptography is the optional dlr-core[rsa] extra
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 Value = str | bytes
-Template = typing.NewType("Template", str)
+
+
+class _Role:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+Template = Annotated[str, _Role("template")]
 """Text with ``{variable}`` / ``{variable|filter}`` references, rendered at signing time."""
-Credential = typing.NewType("Credential", str)
+Credential = Annotated[str, _Role("credential")]
 """The name of one of the spec's credentials."""
 Json = Mapping[str, Any]
 Path = tuple[str | int, ...]
@@ -470,7 +480,7 @@ def build_step(data: Json) -> tuple[str, Step | None, list[Problem]]:
 
 
 def _fields(cls: type) -> Iterator[tuple[dataclasses.Field[Any], Any]]:
-    hints = typing.get_type_hints(cls)
+    hints = typing.get_type_hints(cls, include_extras=True)
     for f in dataclasses.fields(cls):
         yield f, hints[f.name]
 
@@ -526,7 +536,8 @@ def _convert(hint: Any, value: Any, path: Path) -> tuple[Any, list[Problem]]:
 
 
 def _base(hint: Any) -> Any:
-    return getattr(hint, "__supertype__", hint)
+    """``str`` for a ``Template`` or ``Credential``: the type beneath a role."""
+    return typing.get_args(hint)[0] if typing.get_origin(hint) is Annotated else hint
 
 
 _PLAIN_TYPES: dict[Any, type] = {str: str, int: int, bool: bool}
@@ -541,6 +552,24 @@ def _type_name(value: Any) -> str:
     )
 
 
+def step_data(step: Step) -> Any:
+    """A step's body as a spec writes it (what ``build_step`` reads back)."""
+    data = _data(step)
+    return data[step.body] if step.body is not None else data
+
+
+def _data(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {
+            f.name: _data(getattr(obj, f.name))
+            for f in dataclasses.fields(obj)
+            if getattr(obj, f.name) not in (None, ())  # absent, or an empty default
+        }
+    if isinstance(obj, tuple):
+        return [_data(item) for item in obj]
+    return obj
+
+
 def templates(step: Step, path: Path = ()) -> Iterator[tuple[Path, str]]:
     """Every template in a step, with its path (for checking its variables)."""
     yield from _templates(step, path + (step.kind,), type(step).body)
@@ -550,12 +579,12 @@ def _templates(obj: Any, path: Path, bare: str | None = None) -> Iterator[tuple[
     for f, hint in _fields(type(obj)):
         value = getattr(obj, f.name)
         where = path if f.name == bare else path + (f.name,)
-        if hint is Template:
+        if hint == Template:
             yield where, value
         elif typing.get_origin(hint) is tuple:
             (item,) = typing.get_args(hint)[:1]
             for index, element in enumerate(value):
-                if item is Template:
+                if item == Template:
                     yield where + (index,), element
                 elif dataclasses.is_dataclass(item):
                     yield from _templates(element, where + (index,))
@@ -566,7 +595,7 @@ def _templates(obj: Any, path: Path, bare: str | None = None) -> Iterator[tuple[
 def credentials(step: Step, path: Path = ()) -> Iterator[tuple[Path, str]]:
     """Every credential a step names directly (not through a template)."""
     for f, hint in _fields(type(step)):
-        if hint is Credential:
+        if hint == Credential:
             yield path + (step.kind, f.name), getattr(step, f.name)
 
 
@@ -623,9 +652,9 @@ def _schema(hint: Any, extra: Mapping[str, Any]) -> dict[str, Any]:
         return {"type": "array", "items": items, **extra}
     if dataclasses.is_dataclass(hint):
         return _object_schema(typing.cast(type, hint))
-    if hint is Template:
+    if hint == Template:
         return {"$ref": "#/$defs/template", **extra}
-    if hint is Credential:
+    if hint == Credential:
         return {"$ref": "#/$defs/snake_name", **extra}
     return {"type": {str: "string", int: "integer", bool: "boolean"}[hint], **extra}
 
@@ -668,9 +697,11 @@ def _value_text(hint: Any) -> str:
         return f"list of {_value_text(args[0])}"
     if dataclasses.is_dataclass(hint):
         return "mapping"
-    return {Template: "template", Credential: "credential", str: "text", int: "integer", bool: "boolean"}[
-        hint
-    ]
+    if hint == Template:
+        return "template"
+    if hint == Credential:
+        return "credential"
+    return {str: "text", int: "integer", bool: "boolean"}[hint]
 
 
 def _md(text: str) -> str:
