@@ -131,6 +131,22 @@ def test_build_step_refuses_unknown_missing_and_mistyped_keys() -> None:
     assert (("hmac",), "missing key 'output'") in found
     assert (("hmac", "algorithm"), "'md5' is not one of: sha1, sha256") in found
     assert (("hmac", "key"), "expected text, got an integer") in found
+    _, step, problems = steps.build_step(
+        {
+            "as": "x",
+            "oauth2_client_credentials": {
+                "token_url": "http://a/t",
+                "client_id": "i",
+                "client_secret": "s",
+                "refresh_margin": -1,
+            },
+        }
+    )
+    assert step is None
+    assert {p.message for p in problems} == {
+        "-1 is less than 0",
+        "'http://a/t' does not match ^(https://[^/?#]+(/[^?#]*)?|/[^?#]*)$",
+    }
     _, step, problems = steps.build_step({"as": "x", "hmac_sha512": {}})
     assert step is None and "unknown: hmac_sha512" in problems[0].message
 

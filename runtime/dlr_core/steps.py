@@ -27,6 +27,7 @@ import functools
 import hashlib
 import hmac
 import json
+import re
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
@@ -501,11 +502,28 @@ def _build(cls: type, data: Any, path: Path, bare: str | None = None) -> tuple[A
                 problems.append(Problem(path, f"missing key {f.name!r}"))
             continue
         value, found = _convert(hint, data[f.name], where)
-        problems += found
+        problems += found or _bounds(f.metadata.get("schema", {}), value, where)
         values[f.name] = value
     if problems:
         return None, problems
     return cls(**values), []
+
+
+def _bounds(schema: Mapping[str, Any], value: Any, path: Path) -> list[Problem]:
+    """The JSON Schema bounds a key declares (``doc(..., minimum=1)``), checked here too."""
+    problems = []
+    if "minimum" in schema and value < schema["minimum"]:
+        problems.append(Problem(path, f"{value} is less than {schema['minimum']}"))
+    if "minItems" in schema and len(value) < schema["minItems"]:
+        problems.append(Problem(path, f"needs at least {schema['minItems']} item(s)"))
+    if "minLength" in schema and len(value) < schema["minLength"]:
+        problems.append(Problem(path, "must not be empty"))
+    texts = [value] if "pattern" in schema else list(value) if "items_pattern" in schema else []
+    pattern = schema.get("pattern") or schema.get("items_pattern")
+    for text in texts:
+        if not re.search(str(pattern), text):
+            problems.append(Problem(path, f"{text!r} does not match {pattern}"))
+    return problems
 
 
 def _convert(hint: Any, value: Any, path: Path) -> tuple[Any, list[Problem]]:
