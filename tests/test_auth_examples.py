@@ -420,6 +420,72 @@ def test_a_fetched_token_is_scrubbed_from_errors(tmp_path: Path, cleanup_modules
     assert "refused Authorization: Bearer" in shown and token not in shown
 
 
+def test_a_refused_token_is_fetched_anew_by_the_next_call(
+    tmp_path: Path, cleanup_modules: None, mode: str
+) -> None:
+    from dlr_core import AuthenticationError
+
+    package = package_of(tmp_path, "oauth2_example")
+    with token_server() as server:
+        client = oauth2_client(package, mode, server, Clock())
+
+        def scenario(c: Any) -> Any:
+            async def run() -> Any:
+                await c.get_message(message_id="m1")
+                server.issued.append("revoked-by-the-server")  # the cached token is no longer valid
+                with pytest.raises(AuthenticationError):
+                    await c.get_message(message_id="m2")
+                return await c.get_message(message_id="m3")
+
+            if mode == "async":
+                return run()
+            c.get_message(message_id="m1")
+            server.issued.append("revoked-by-the-server")
+            with pytest.raises(AuthenticationError):
+                c.get_message(message_id="m2")
+            return c.get_message(message_id="m3")
+
+        run_client(mode, client, scenario)
+    assert server.api_tokens == ["access-token-number-1", "access-token-number-1", "access-token-number-3"]
+
+
+def test_a_token_request_without_answer_is_a_transport_error() -> None:
+    from dlr_core import TransportError
+    from dlr_core.signing import Scheme
+    from dlr_core.tokens import TokenKeeper
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    scheme = Scheme.from_data(
+        {
+            "sign": [
+                {
+                    "as": "token",
+                    "oauth2_client_credentials": {
+                        "token_url": "/oauth2/token",
+                        "client_id": "{client_id}",
+                        "client_secret": "{client_secret}",
+                    },
+                }
+            ]
+        }
+    )
+    keeper = TokenKeeper(
+        scheme,
+        {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
+        base_url="https://api.example.com/v2",
+        clock=Clock(),
+    )
+    with httpx.Client(transport=httpx.MockTransport(refuse)) as http:
+        with pytest.raises(TransportError) as caught:
+            keeper.ensure(http)
+    assert not caught.value.request_sent
+    assert "https://api.example.com/oauth2/token" in str(caught.value) and CLIENT_SECRET not in str(
+        caught.value
+    )
+
+
 # -- auth in code: the escape hatch --------------------------------------------------------
 
 

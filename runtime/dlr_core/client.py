@@ -1370,6 +1370,8 @@ class SyncClientBase(ClientCore):
             try:
                 return self._attempt(operation, params, model, url)
             except (ProviderError, TransportError) as error:
+                if isinstance(error, AuthenticationError):
+                    self._tokens.forget()  # a refused token is fetched anew by the next call
                 delay = self._retry_delay(policy, error, attempt, started, operation)
                 if delay is None:
                     raise
@@ -1505,6 +1507,8 @@ class AsyncClientBase(ClientCore):
             try:
                 return await self._attempt(operation, params, model, url)
             except (ProviderError, TransportError) as error:
+                if isinstance(error, AuthenticationError):
+                    self._tokens.forget()  # a refused token is fetched anew by the next call
                 delay = self._retry_delay(policy, error, attempt, started, operation)
                 if delay is None:
                     raise

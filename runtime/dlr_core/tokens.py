@@ -22,6 +22,7 @@ from urllib.parse import quote_plus, urlencode
 
 import httpx
 
+from dlr_core.errors import DlrError, TransportError
 from dlr_core.signing import Scheme, render
 from dlr_core.steps import OAuth2ClientCredentials, SigningError, Step
 
@@ -30,9 +31,10 @@ _DEFAULT_LIFETIME = 3600
 _MAX_TOKEN_ANSWER = 64 * 1024
 
 
-class TokenError(SigningError):
-    """A token could not be fetched. Names the endpoint and the OAuth2 error code, never
-    the token, the client secret or the answer's body."""
+class TokenError(SigningError, DlrError):
+    """The token endpoint refused or gave no usable token. Names the endpoint and the
+    OAuth2 error code, never the token, the client secret or the answer's body. (A token
+    request that gets no answer is a ``TransportError``, retried like any other.)"""
 
 
 @dataclass
@@ -111,9 +113,7 @@ class TokenKeeper:
                         if self._on_token is not None:
                             self._on_token(slot.cached.token)
                     except httpx.HTTPError as exc:
-                        raise TokenError(
-                            f"the token request to {self._url(step)} failed: {type(exc).__name__}"
-                        ) from None
+                        raise self._unanswered(step, exc) from None
 
     async def aensure(self, http: httpx.AsyncClient) -> None:
         for step in self._steps:
@@ -133,9 +133,18 @@ class TokenKeeper:
                         if self._on_token is not None:
                             self._on_token(slot.cached.token)
                     except httpx.HTTPError as exc:
-                        raise TokenError(
-                            f"the token request to {self._url(step)} failed: {type(exc).__name__}"
-                        ) from None
+                        raise self._unanswered(step, exc) from None
+
+    def forget(self) -> None:
+        """Drop the cached tokens (the provider refused one): the next request fetches anew."""
+        for slot in self._slots.values():
+            slot.cached = None
+
+    def _unanswered(self, step: OAuth2ClientCredentials, exc: httpx.HTTPError) -> TransportError:
+        sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+        return TransportError(
+            f"the token request to {self._url(step)} got no answer ({type(exc).__name__})", request_sent=sent
+        )
 
     def _url(self, step: OAuth2ClientCredentials) -> str:
         """The token endpoint: the step's URL, or its path on the client's own server."""
