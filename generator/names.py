@@ -95,6 +95,9 @@ TEMPLATE_MODULE_NAMES = frozenset(
         # type aliases of the generated clients
         "AuthScheme",
         "Server",
+        # dlr_core modules api.py names the auth schemes' classes by
+        "signing",
+        "steps",
     }
 )
 # What every provider package exports besides the names its spec introduces.
@@ -129,6 +132,7 @@ CLIENT_ARGUMENTS = frozenset(
         "sleep",
         "monotonic",
         "defaults",
+        "signer",
     }
 )
 

@@ -239,9 +239,7 @@ def runtime_requirement(provider: m.Provider) -> str:
 
 
 def _signs_with_rsa(provider: m.Provider) -> bool:
-    return any(
-        "rsa_sign" in step for scheme in provider.auth.schemes for step in scheme.definition.get("sign", ())
-    )
+    return any(scheme.uses_rsa for scheme in provider.auth.schemes)
 
 
 _ANNOTATIONS = {

@@ -33,11 +33,24 @@ def test_error_kinds_come_from_the_runtime() -> None:
 
 
 def test_signing_vocabulary_comes_from_the_runtime() -> None:
-    step_properties = set(DEFS["sign_step"]["properties"]) - {"as"}
-    assert step_properties == set(signing.STEP_KINDS)
-    assert parser._SIGN_STEP_KINDS == signing.STEP_KINDS
+    from dlr_core import steps
+
+    from generator import parse_auth
+
+    assert parse_auth.SIGN_STEP_KINDS == signing.STEP_KINDS == tuple(steps.STEPS)
+    assert DEFS["sign_step"] == steps.sign_step_schema()
+    assert set(DEFS["sign_step"]["properties"]) - {"as"} == set(steps.STEPS)
     assert DEFS["auth_scheme"]["properties"]["timestamp"]["enum"] == list(signing.TIMESTAMP_STYLES)
-    assert parser.TEMPLATE_FILTERS == signing.FILTERS
+    assert parse_auth.TEMPLATE_FILTERS == signing.FILTERS == frozenset(signing.TEXT_FILTERS)
+
+
+def test_the_schema_and_the_docs_are_generated_from_the_registry() -> None:
+    """``python -m generator.parse_auth`` leaves them as they are."""
+    from generator import parse_auth
+
+    assert SCHEMA == parse_auth.schema_with_registry(SCHEMA), "run: python -m generator.parse_auth"
+    docs = parse_auth.DOCS_FILE.read_text(encoding="utf-8")
+    assert docs == parse_auth.docs_with_registry(docs), "run: python -m generator.parse_auth"
 
 
 def test_the_runtime_refuses_what_the_schema_does_not_define() -> None:
@@ -50,6 +63,8 @@ def test_the_runtime_refuses_what_the_schema_does_not_define() -> None:
         assert signing.timestamp_text(moment, style)
     with pytest.raises(signing.SigningError):
         signing.timestamp_text(moment, "iso8601_local")
+    with pytest.raises(signing.SigningError, match="unknown timestamp style"):
+        signing.Scheme.from_data({"description": "x", "timestamp": "iso8601_local"})
 
 
 def test_the_runtime_readme_lists_every_status_and_error_kind() -> None:

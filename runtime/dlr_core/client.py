@@ -98,7 +98,8 @@ from dlr_core.retry import (
     parse_retry_after,
     resolve,
 )
-from dlr_core.signing import Signer
+from dlr_core.signing import RequestSigner, Scheme, Signer
+from dlr_core.tokens import TokenKeeper
 from dlr_core.status import DeliveryStatus
 from dlr_core.times import compile_pattern, parse_zone
 
@@ -332,6 +333,12 @@ class Credentials:
         self._secret = frozenset(secret)
         self._patterns: tuple[re.Pattern[str], re.Pattern[bytes]] | None = None
         self._longest = 0
+        self._fetched: list[str] = []  # tokens fetched for signing: scrubbed like secrets
+
+    def add_secret(self, value: str) -> None:
+        """Scrub ``value`` too (a token fetched for signing), from now on."""
+        self._fetched = [*self._fetched[-3:], value]
+        self._patterns = None
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -345,7 +352,8 @@ class Credentials:
 
     def _scrubbable(self) -> list[str]:
         # Very short values would mangle ordinary words; no real secret is that short.
-        return [v for name in self._secret if len(v := self._values.get(name, "")) >= _MIN_SCRUBBED_LENGTH]
+        values = [self._values.get(name, "") for name in self._secret] + self._fetched
+        return [v for v in values if len(v) >= _MIN_SCRUBBED_LENGTH]
 
     def _compiled(self) -> tuple[re.Pattern[str], re.Pattern[bytes]] | None:
         if self._patterns is None:
@@ -776,6 +784,7 @@ class ClientCore:
         max_response_bytes: int | None = None,
         monotonic: Monotonic | None = None,
         defaults: Mapping[str, object] | None = None,
+        signer: RequestSigner | None = None,
     ) -> None:
         self._api = api
         server = server or api.default_server
@@ -784,7 +793,8 @@ class ClientCore:
         scheme = auth_scheme or api.default_scheme
         if scheme not in api.auth_schemes:
             raise ValueError(f"unknown auth scheme {scheme!r}; choose one of: {', '.join(api.auth_schemes)}")
-        needed = [*api.credentials, *api.scheme_credentials.get(scheme, ())]
+        # A signer given in code replaces the scheme, and so the credentials only it uses.
+        needed = [*api.credentials, *(api.scheme_credentials.get(scheme, ()) if signer is None else ())]
         for name in dict.fromkeys(needed):
             if not credentials.get(name):
                 raise ValueError(f"credential {name!r} is required (auth scheme {scheme!r})")
@@ -806,6 +816,16 @@ class ClientCore:
         self._nonce = nonce
         self._monotonic = monotonic or time.monotonic
         self._defaults = self._checked_defaults(defaults or {})
+        self._signer = signer
+        self._scheme = Scheme() if signer is not None else Scheme.from_data(api.auth_schemes[scheme])
+        self._tokens = TokenKeeper(
+            self._scheme,
+            {**api.constants, **self._credentials.as_variables()},
+            base_url=self.base_url,
+            clock=self._clock,
+            timeout=timeout,
+            on_token=self._credentials.add_secret,
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(provider={self._api.provider!r}, base_url={self.base_url!r}, auth_scheme={self.auth_scheme!r})"
@@ -830,6 +850,9 @@ class ClientCore:
                 "operation", f"{operation!r} is not an operation of {self._api.provider} (it has: {names})"
             )
         spec, model = known
+        http = self._http_client()
+        if self._tokens and isinstance(http, httpx.Client):
+            self._tokens.ensure(http)  # an async client's prepare() uses the token its calls fetched
         extra = arguments.pop("extra_params", None)
         arguments.pop("retries", None)  # nothing is sent, so nothing is retried
         accepted = _caller_params(spec)
@@ -883,13 +906,7 @@ class ClientCore:
             raise ParameterError(
                 "extra_params", f"expected a mapping of wire names to text, got {type(extra).__name__}"
             )
-        scheme = self._api.auth_schemes[self.auth_scheme]
-        signed = {
-            name
-            for part in ("add", "attach")
-            for location in ("query", "body")
-            for name in (scheme.get(part) or {}).get(location) or {}
-        }
+        signed = self._scheme.placed("query", "body")
         pairs: list[tuple[str, str]] = []
         for wire, value in extra.items():
             if not isinstance(wire, str) or not wire:
@@ -956,12 +973,12 @@ class ClientCore:
             variables["action"] = operation.action
         if self._api.api_version is not None:
             variables["api_version"] = self._api.api_version
-        Signer(
-            self._api.auth_schemes[self.auth_scheme],
-            variables,
-            clock=self._clock,
-            nonce=self._nonce,
-        ).sign(request)
+        if self._signer is not None:
+            self._signer.sign(request, variables)
+        else:
+            Signer(self._scheme, variables, clock=self._clock, nonce=self._nonce, tokens=self._tokens).sign(
+                request
+            )
         return request
 
     def _check_origin(self, url: httpx.URL, what: str) -> None:
@@ -1353,6 +1370,8 @@ class SyncClientBase(ClientCore):
             try:
                 return self._attempt(operation, params, model, url)
             except (ProviderError, TransportError) as error:
+                if isinstance(error, AuthenticationError):
+                    self._tokens.forget()  # a refused token is fetched anew by the next call
                 delay = self._retry_delay(policy, error, attempt, started, operation)
                 if delay is None:
                     raise
@@ -1366,6 +1385,8 @@ class SyncClientBase(ClientCore):
         url: str | None,
     ) -> Model:
         # Signed afresh for every attempt: a new timestamp and nonce.
+        if self._tokens:
+            self._tokens.ensure(self._http)
         request = self._prepare(operation, params, url)
         outgoing = self._outgoing(self._http, request)
         started = time.monotonic()
@@ -1486,6 +1507,8 @@ class AsyncClientBase(ClientCore):
             try:
                 return await self._attempt(operation, params, model, url)
             except (ProviderError, TransportError) as error:
+                if isinstance(error, AuthenticationError):
+                    self._tokens.forget()  # a refused token is fetched anew by the next call
                 delay = self._retry_delay(policy, error, attempt, started, operation)
                 if delay is None:
                     raise
@@ -1499,6 +1522,8 @@ class AsyncClientBase(ClientCore):
         url: str | None,
     ) -> Model:
         # Signed afresh for every attempt: a new timestamp and nonce.
+        if self._tokens:
+            await self._tokens.aensure(self._http)
         request = self._prepare(operation, params, url)
         outgoing = self._outgoing(self._http, request)
         started = time.monotonic()

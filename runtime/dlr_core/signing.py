@@ -1,10 +1,14 @@
 """Request signing, interpreted from a provider spec's auth scheme.
 
-A scheme is data (placements, ordered steps, templates); this module is the one generic
-interpreter for all of them, so adding a provider with a common pattern (HMAC over a
-canonical query, a V3-style canonical request, MD5 of concatenated values, RSA over a
-digest) needs no code. Templates are ``{name}`` or ``{name|filter}``; ``{{`` and ``}}`` are
-literal braces.
+A scheme is data: placements, ordered sign steps and templates. ``Scheme.from_data`` reads
+one (as a spec writes it, and as generated ``api.py`` files carry it) into typed objects,
+refusing anything it would not use; ``Signer`` applies it to a request. The step kinds are
+the classes registered in ``dlr_core.steps``. Templates are ``{name}`` or
+``{name|filter}``; ``{{`` and ``}}`` are literal braces.
+
+A scheme that a spec cannot express is supplied in code instead: any object with
+``sign(request, variables)`` (the ``RequestSigner`` protocol), passed to a generated
+client as ``signer=``.
 """
 
 from __future__ import annotations
@@ -12,175 +16,306 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import hmac
-import json
 import re
 import secrets
 import string
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from dlr_core import steps
 from dlr_core.request import PreparedRequest, percent_encode
+from dlr_core.steps import STEPS, SigningError, Step, Value, quote_path
 
-if TYPE_CHECKING:  # cryptography is the optional dlr-core[rsa] extra
-    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+if TYPE_CHECKING:
+    from dlr_core.tokens import TokenKeeper
 
-Value = str | bytes
+__all__ = [
+    "FILTERS",
+    "PLACEMENTS",
+    "RequestSigner",
+    "Scheme",
+    "Signer",
+    "SigningError",
+    "STEP_KINDS",
+    "TEXT_FILTERS",
+    "TIMESTAMP_STYLES",
+    "quote_path",
+    "timestamp_text",
+]
+
 # The vocabulary specs are written in. The generator validates specs against these names
 # (it imports them), so the spec format and the runtime cannot drift apart.
 VARIABLE_PATTERN = r"[a-z][a-z0-9_]*"
 FILTER_PATTERN = r"[a-z0-9_]+"
 _TEMPLATE = re.compile(rf"\{{\{{|\}}\}}|\{{({VARIABLE_PATTERN})((?:\|{FILTER_PATTERN})*)\}}")
-STEP_KINDS = (
-    "format",
-    "canonical_query",
-    "sorted_concat",
-    "json_object",
-    "canonical_request",
-    "hash",
-    "hmac",
-    "rsa_sign",
-)
-TIMESTAMP_STYLES = ("unix_seconds", "unix_milliseconds", "iso8601_utc")
-_HASHES: dict[str, Callable[..., Any]] = {
-    "md5": hashlib.md5,
-    "sha1": hashlib.sha1,
-    "sha256": hashlib.sha256,
-}
+STEP_KINDS = tuple(STEPS)
+PLACEMENTS = ("query", "header", "body")
+NONCE_KINDS = ("uuid4", "alphanumeric", "hex")
 _ALPHANUMERIC = string.ascii_letters + string.digits
 
-
-class SigningError(Exception):
-    """The scheme cannot be applied (a bad key, a missing variable); never shows secrets."""
+TIMESTAMP_STYLES: dict[str, Callable[[datetime], str]] = {
+    "unix_seconds": lambda moment: str(int(moment.timestamp())),
+    "unix_milliseconds": lambda moment: str(int(moment.timestamp() * 1000)),
+    "iso8601_utc": lambda moment: moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    "iso8601_basic_utc": lambda moment: moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ"),
+}
+"""How ``{timestamp}`` is written, by style name."""
 
 
 def timestamp_text(moment: datetime, style: str) -> str:
-    if style == "unix_seconds":
-        return str(int(moment.timestamp()))
-    if style == "unix_milliseconds":
-        return str(int(moment.timestamp() * 1000))
-    if style == "iso8601_utc":
-        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    raise SigningError(f"unknown timestamp style {style!r}")
+    write = TIMESTAMP_STYLES.get(style)
+    if write is None:
+        raise SigningError(f"unknown timestamp style {style!r}; styles: {', '.join(TIMESTAMP_STYLES)}")
+    return write(moment)
 
 
-def new_nonce(spec: Mapping[str, Any]) -> str:
-    kind = spec.get("kind", "uuid4")
-    if kind == "uuid4":
-        return str(uuid.uuid4())
-    length = int(spec.get("length", 32))
-    if kind == "hex":
-        return secrets.token_hex((length + 1) // 2)[:length]
-    return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(length))
+def _utc_moment(text: str) -> datetime:
+    """The moment a timestamp's text stands for: Unix seconds, or an ISO 8601 UTC date-time
+    (``2015-08-30T12:36:00Z`` or the basic ``20150830T123600Z``)."""
+    try:
+        if text.isdigit():
+            return datetime.fromtimestamp(int(text), timezone.utc)
+        for pattern in ("%Y-%m-%dT%H:%M:%S%z", "%Y%m%dT%H%M%S%z"):
+            try:
+                return datetime.strptime(text.replace("Z", "+0000"), pattern).astimezone(timezone.utc)
+            except ValueError:
+                continue
+    except (OverflowError, OSError, ValueError):
+        pass
+    raise SigningError(
+        f"a date filter needs Unix seconds or an ISO 8601 UTC date-time, got {len(text)} characters"
+    )
+
+
+TEXT_FILTERS: dict[str, Callable[[str], str]] = {
+    "percent": percent_encode,
+    "lower": str.lower,
+    "upper": str.upper,
+    "sha256_hex": lambda value: hashlib.sha256(value.encode("utf-8")).hexdigest(),
+    "base64": lambda value: base64.b64encode(value.encode("utf-8")).decode("ascii"),
+    "base64url": lambda value: steps.base64url(value.encode("utf-8")),
+    "utc_date": lambda value: _utc_moment(value).strftime("%Y-%m-%d"),
+    "utc_date_basic": lambda value: _utc_moment(value).strftime("%Y%m%d"),
+}
+"""Template filters, by name: each maps a value's text to new text."""
+FILTERS = frozenset(TEXT_FILTERS)
+DATE_FILTERS = frozenset({"utc_date", "utc_date_basic"})
+"""Filters that read their input as a timestamp (Unix seconds or ISO 8601 UTC)."""
+
+
+@dataclass(frozen=True)
+class Nonce:
+    kind: str = "uuid4"
+    length: int = 32
+
+    def new(self) -> str:
+        if self.kind == "uuid4":
+            return str(uuid.uuid4())
+        if self.kind == "hex":
+            return secrets.token_hex((self.length + 1) // 2)[: self.length]
+        return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(self.length))
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A sign step and the name its result is bound to."""
+
+    name: str
+    step: Step
+
+
+Placement = Mapping[str, Mapping[str, str]]
+"""location (``query``, ``header``, ``body``) -> name -> template."""
+
+
+@dataclass(frozen=True)
+class Scheme(Mapping[str, Any]):
+    """One auth scheme of a spec, read into typed objects (generated ``api.py`` files
+    write them out). Read as a mapping, it is the scheme's data as a spec writes it."""
+
+    description: str = ""
+    docs: str | None = None
+    timestamp: str | None = None
+    nonce: Nonce | None = None
+    add: Placement | None = None
+    sign: tuple[Bound, ...] = ()
+    attach: Placement | None = None
+
+    @classmethod
+    def from_data(cls, data: Scheme | Mapping[str, Any]) -> Scheme:
+        """A scheme as a spec writes it; ``SigningError`` for anything it would not use."""
+        if isinstance(data, Scheme):
+            return data
+        unknown = set(data) - {"description", "docs", "timestamp", "nonce", "add", "sign", "attach"}
+        if unknown:
+            raise SigningError(f"unknown auth scheme keys: {', '.join(sorted(unknown))}")
+        timestamp = data.get("timestamp")
+        if timestamp is not None and timestamp not in TIMESTAMP_STYLES:
+            raise SigningError(
+                f"unknown timestamp style {timestamp!r}; styles: {', '.join(TIMESTAMP_STYLES)}"
+            )
+        nonce = None
+        if "nonce" in data:
+            raw = dict(data["nonce"])
+            if raw.get("kind", "uuid4") not in NONCE_KINDS or set(raw) - {"kind", "length"}:
+                raise SigningError(f"unknown nonce {raw!r}")
+            nonce = Nonce(raw.get("kind", "uuid4"), int(raw.get("length", 32)))
+        bound = []
+        for index, raw_step in enumerate(data.get("sign") or ()):
+            name, step, problems = steps.build_step(raw_step)
+            if step is None:
+                where = ", ".join(f"{'/'.join(map(str, p.path)) or 'step'}: {p.message}" for p in problems)
+                raise SigningError(f"sign step {index}: {where}")
+            bound.append(Bound(name, step))
+        for part in ("add", "attach"):
+            if set(data.get(part) or {}) - set(PLACEMENTS):
+                raise SigningError(f"{part}: unknown locations {sorted(set(data[part]) - set(PLACEMENTS))}")
+        return cls(
+            description=str(data.get("description", "")),
+            docs=data.get("docs"),
+            timestamp=timestamp,
+            nonce=nonce,
+            add=data.get("add"),
+            sign=tuple(bound),
+            attach=data.get("attach"),
+        )
+
+    @functools.cached_property
+    def _data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"description": self.description}
+        if self.docs is not None:
+            data["docs"] = self.docs
+        if self.timestamp is not None:
+            data["timestamp"] = self.timestamp
+        if self.nonce is not None:
+            data["nonce"] = {"kind": self.nonce.kind}
+            if self.nonce.kind != "uuid4":
+                data["nonce"]["length"] = self.nonce.length
+        if self.add is not None:
+            data["add"] = self.add
+        if self.sign:
+            data["sign"] = [{"as": b.name, b.step.kind: steps.step_data(b.step)} for b in self.sign]
+        if self.attach is not None:
+            data["attach"] = self.attach
+        return data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def placed(self, *locations: str) -> set[str]:
+        """The names the scheme puts in these locations (before or after signing)."""
+        return {
+            name
+            for part in (self.add, self.attach)
+            for loc in locations
+            for name in (part or {}).get(loc, {})
+        }
+
+    def stateful_steps(self) -> tuple[Step, ...]:
+        return tuple(bound.step for bound in self.sign if bound.step.stateful)
+
+
+class RequestSigner(Protocol):
+    """The escape hatch: signs a request in code, for a scheme a spec cannot express.
+
+    ``sign`` changes ``request`` in place (headers, query, body fields) before it is sent;
+    ``variables`` are the client's credentials (and ``action`` / ``api_version``). The
+    request still goes only to the client's own origin, and is signed afresh for every
+    attempt.
+    """
+
+    def sign(self, request: PreparedRequest, variables: Mapping[str, str]) -> object: ...
 
 
 class Signer:
     """Signs requests with one auth scheme of a provider spec.
 
     ``variables`` are the values templates may use besides the request's own: the
-    credentials, and ``action`` / ``api_version``.
+    credentials, and ``action`` / ``api_version``. ``tokens`` holds the tokens of
+    stateful steps (``dlr_core.tokens.TokenKeeper``), fetched before signing.
     """
 
     def __init__(
         self,
-        scheme: Mapping[str, Any],
+        scheme: Scheme | Mapping[str, Any],
         variables: Mapping[str, str],
         *,
         clock: Callable[[], datetime],
         nonce: Callable[[], str] | None = None,
+        tokens: TokenKeeper | None = None,
     ) -> None:
-        self._scheme = scheme
+        self._scheme = Scheme.from_data(scheme)
         self._variables = dict(variables)
         self._clock = clock
         self._nonce = nonce
+        self._tokens = tokens
 
     def __repr__(self) -> str:
-        return f"Signer({self._scheme.get('description', '')!r})"
+        return f"Signer({self._scheme.description!r})"
 
     def sign(self, request: PreparedRequest) -> dict[str, Value]:
         """Add the scheme's values to ``request`` in place; returns every step's result
         (for diagnosis and tests)."""
+        scheme = self._scheme
         moment = self._clock()
         values: dict[str, Value] = dict(self._variables)
-        if "timestamp" in self._scheme:
-            values["timestamp"] = timestamp_text(moment, self._scheme["timestamp"])
-        if "nonce" in self._scheme:
-            values["nonce"] = self._nonce() if self._nonce else new_nonce(self._scheme["nonce"])
+        if scheme.timestamp is not None:
+            values["timestamp"] = timestamp_text(moment, scheme.timestamp)
+        if scheme.nonce is not None:
+            values["nonce"] = self._nonce() if self._nonce else scheme.nonce.new()
         values["method"] = request.method
         values["host"] = request.host
         values["path"] = request.full_path
-        render = _Renderer(values, moment)
-        added = self._scheme.get("add", {})
+        run = _Run(request, values, moment, self._variables, self._tokens)
+        added = scheme.add or {}
         for location in ("query", "body"):
             for name, template in added.get(location, {}).items():
-                request.place(location, name, render(template))
+                request.place(location, name, run.text(template))
         values["body"] = request.body().decode("utf-8")
         for name, template in added.get("header", {}).items():
-            request.place("header", name, render(template))
+            request.place("header", name, run.text(template))
         values["path_and_query"] = request.path_and_query
-        for step in self._scheme.get("sign", []):
-            values[step["as"]] = self._step(step, request, values, render)
-        for location in ("query", "header", "body"):
-            for name, template in self._scheme.get("attach", {}).get(location, {}).items():
-                request.place(location, name, render(template))
+        for bound in scheme.sign:
+            values[bound.name] = bound.step.apply(run)
+        for location in PLACEMENTS:
+            for name, template in (scheme.attach or {}).get(location, {}).items():
+                request.place(location, name, run.text(template))
         return values
 
-    def _step(
+
+def render(template: str, variables: Mapping[str, Value], moment: datetime) -> str:
+    """A template's text outside of a request (a token request's client id, say)."""
+    run = _Run(PreparedRequest("POST", "https://localhost", "/"), dict(variables), moment, {}, None)
+    return run.text(template)
+
+
+class _Run:
+    """A request being signed: what the steps see (``dlr_core.steps.Run``)."""
+
+    def __init__(
         self,
-        step: Mapping[str, Any],
         request: PreparedRequest,
         values: dict[str, Value],
-        render: _Renderer,
-    ) -> Value:
-        if "format" in step:
-            return render(step["format"])
-        if "canonical_query" in step:
-            return "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(request.query))
-        if "sorted_concat" in step:
-            source = step["sorted_concat"]["source"]
-            pairs = (request.query if source != "body" else []) + (request.form if source != "query" else [])
-            return "".join(f"{k}{v}" for k, v in sorted(pairs))
-        if "json_object" in step:
-            obj: dict[str, Any] = {}
-            for item in step["json_object"]:
-                text = render(item["value"])
-                obj[item["key"]] = int(text) if item.get("type") == "integer" else text
-            return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
-        if "canonical_request" in step:
-            spec = step["canonical_request"]
-            text, signed = _canonical_request(request, spec["signed_headers"], render(spec["payload_hash"]))
-            values["signed_headers"] = signed
-            return text
-        if "hash" in step:
-            spec = step["hash"]
-            digest = _HASHES[spec["algorithm"]](_bytes(render.value(spec["input"]))).digest()
-            return _output(digest, spec["output"])
-        if "hmac" in step:
-            spec = step["hmac"]
-            key = _bytes(render.value(spec["key"]))
-            digest = hmac.new(key, _bytes(render.value(spec["input"])), _HASHES[spec["algorithm"]]).digest()
-            return _output(digest, spec["output"])
-        if "rsa_sign" in step:
-            spec = step["rsa_sign"]
-            return _output(
-                _rsa_sign(
-                    str(values[spec["key"]]),
-                    spec["hash"],
-                    _bytes(render.value(spec["input"])),
-                ),
-                spec["output"],
-            )
-        raise SigningError(f"unknown sign step: {sorted(step)}")
+        moment: datetime,
+        credentials: Mapping[str, str],
+        tokens: TokenKeeper | None,
+    ) -> None:
+        self.request = request
+        self.values = values
+        self.moment = moment
+        self._credentials = credentials
+        self._tokens = tokens
 
-
-class _Renderer:
-    def __init__(self, values: dict[str, Value], moment: datetime) -> None:
-        self._values = values
-        self._moment = moment
-
-    def __call__(self, template: str) -> str:
+    def text(self, template: str) -> str:
         value = self.value(template)
         return value.decode("utf-8") if isinstance(value, bytes) else value
 
@@ -194,6 +329,16 @@ class _Renderer:
                 return found
         return _TEMPLATE.sub(self._substitute, template)
 
+    def credential(self, name: str) -> str:
+        if name not in self._credentials:
+            raise SigningError(f"the auth scheme uses the credential {name!r}, which has no value")
+        return self._credentials[name]
+
+    def token(self, step: Step) -> str:
+        if self._tokens is None:
+            raise SigningError(f"a {step.kind} step needs a token, fetched by the client before signing")
+        return self._tokens.current(step)
+
     def _substitute(self, match: re.Match[str]) -> str:
         if match.group(0) in ("{{", "}}"):
             return match.group(0)[0]
@@ -202,97 +347,13 @@ class _Renderer:
         if isinstance(value, bytes):
             raise SigningError(f"{{{name}}} holds bytes; use it alone, e.g. as an HMAC key")
         for name_of_filter in filters:
-            value = self._filter(name_of_filter, name, value)
+            text_filter = TEXT_FILTERS.get(name_of_filter)
+            if text_filter is None:
+                raise SigningError(f"unknown template filter {name_of_filter!r}")
+            value = text_filter(value)
         return value
 
     def _lookup(self, name: str) -> Value:
-        if name not in self._values:
+        if name not in self.values:
             raise SigningError(f"the auth scheme uses {{{name}}}, which has no value")
-        return self._values[name]
-
-    def _filter(self, name: str, variable: str, value: str) -> str:
-        if name == "utc_date":  # the signing moment's date (the only filter of time)
-            return self._moment.astimezone(timezone.utc).strftime("%Y-%m-%d")
-        text_filter = TEXT_FILTERS.get(name)
-        if text_filter is None:
-            raise SigningError(f"unknown template filter {name!r}")
-        return text_filter(value)
-
-
-TEXT_FILTERS: dict[str, Callable[[str], str]] = {
-    "percent": percent_encode,
-    "lower": str.lower,
-    "upper": str.upper,
-    "sha256_hex": lambda value: hashlib.sha256(value.encode("utf-8")).hexdigest(),
-    "base64": lambda value: base64.b64encode(value.encode("utf-8")).decode("ascii"),
-}
-FILTERS = frozenset(TEXT_FILTERS) | {"utc_date"}
-
-
-def _canonical_request(
-    request: PreparedRequest, signed: Mapping[str, Any], payload_hash: str
-) -> tuple[str, str]:
-    names = set(signed.get("names", ()))
-    prefixes = tuple(signed.get("prefixes", ()))
-    headers = {"host": request.host}
-    headers.update({k.lower(): v.strip() for k, v in request.headers.items()})
-    chosen = sorted(k for k in headers if k in names or k.startswith(prefixes))
-    canonical_headers = "".join(f"{k}:{headers[k]}\n" for k in chosen)
-    signed_headers = ";".join(chosen)
-    canonical_query = "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(request.query))
-    path = quote_path(request.full_path)
-    text = "\n".join(
-        [
-            request.method,
-            path,
-            canonical_query,
-            canonical_headers,
-            signed_headers,
-            payload_hash,
-        ]
-    )
-    return text, signed_headers
-
-
-def quote_path(path: str) -> str:
-    return percent_encode(path).replace("%2F", "/")
-
-
-def _bytes(value: Value) -> bytes:
-    return value if isinstance(value, bytes) else value.encode("utf-8")
-
-
-def _output(digest: bytes, style: str) -> Value:
-    if style == "hex":
-        return digest.hex()
-    if style == "base64":
-        return base64.b64encode(digest).decode("ascii")
-    return digest
-
-
-def _rsa_sign(pem: str, hash_name: str, data: bytes) -> bytes:
-    try:
-        from cryptography.hazmat.primitives import hashes
-    except ImportError:
-        raise SigningError(
-            "RSA signing needs the cryptography package: pip install 'dlr-core[rsa]'"
-        ) from None
-    from cryptography.hazmat.primitives.asymmetric import padding
-
-    algorithm = {"md5": hashes.MD5(), "sha1": hashes.SHA1(), "sha256": hashes.SHA256()}[hash_name]
-    return _rsa_key(pem).sign(data, padding.PKCS1v15(), algorithm)
-
-
-@functools.lru_cache(maxsize=16)
-def _rsa_key(pem: str) -> "RSAPrivateKey":
-    """Loading (and checking) an RSA key costs tens of milliseconds: do it once per key."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-
-    try:
-        key = serialization.load_pem_private_key(pem.encode("utf-8"), password=None)
-    except (ValueError, TypeError) as exc:
-        raise SigningError("the private key is not a valid unencrypted PEM RSA key") from exc
-    if not isinstance(key, RSAPrivateKey):
-        raise SigningError("the private key is not an RSA key")
-    return key
+        return self.values[name]

@@ -18,6 +18,7 @@ from dlr_core.client import (
     Sleep,
     SyncClientBase,
 )
+from dlr_core.signing import RequestSigner
 
 from dlr_infobip_sms.api import API, GET_DELIVERY_REPORTS, GET_DELIVERY_REPORTS_V1
 from dlr_infobip_sms.models import (
@@ -47,7 +48,9 @@ class Client(SyncClientBase):
     control pooling, proxies and transports (it is then yours to close), and ``clock``
     (wall time, for signatures), ``nonce``, ``monotonic`` (elapsed time, for deadlines) and
     ``sleep`` to make signing and waiting reproducible in tests. ``defaults`` gives
-    parameters a value for every call that passes none (``{"region": ...}``).
+    parameters a value for every call that passes none (``{"region": ...}``). ``signer``
+    replaces the spec's auth scheme with code (``dlr_core.signing.RequestSigner``), for a
+    signature the spec cannot express.
 
     Every method also takes ``extra_params``: parameters the spec does not declare, by
     wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
@@ -78,6 +81,7 @@ class Client(SyncClientBase):
         sleep: Sleep | None = None,
         monotonic: Monotonic | None = None,
         defaults: Mapping[str, object] | None = None,
+        signer: RequestSigner | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -96,6 +100,7 @@ class Client(SyncClientBase):
             sleep=sleep,
             monotonic=monotonic,
             defaults=defaults,
+            signer=signer,
         )
 
     def get_delivery_reports(
@@ -239,7 +244,9 @@ class AsyncClient(AsyncClientBase):
     control pooling, proxies and transports (it is then yours to close), and ``clock``
     (wall time, for signatures), ``nonce``, ``monotonic`` (elapsed time, for deadlines) and
     ``sleep`` to make signing and waiting reproducible in tests. ``defaults`` gives
-    parameters a value for every call that passes none (``{"region": ...}``).
+    parameters a value for every call that passes none (``{"region": ...}``). ``signer``
+    replaces the spec's auth scheme with code (``dlr_core.signing.RequestSigner``), for a
+    signature the spec cannot express.
 
     Every method also takes ``extra_params``: parameters the spec does not declare, by
     wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
@@ -270,6 +277,7 @@ class AsyncClient(AsyncClientBase):
         sleep: AsyncSleep | None = None,
         monotonic: Monotonic | None = None,
         defaults: Mapping[str, object] | None = None,
+        signer: RequestSigner | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -288,6 +296,7 @@ class AsyncClient(AsyncClientBase):
             sleep=sleep,
             monotonic=monotonic,
             defaults=defaults,
+            signer=signer,
         )
 
     async def get_delivery_reports(

@@ -21,6 +21,7 @@ from dlr_core.client import (
     SyncClientBase,
     answered_in_order,
 )
+from dlr_core.signing import RequestSigner
 
 from dlr_plivo_sms.api import API, FETCH_MESSAGE, LIST_MESSAGES
 from dlr_plivo_sms.models import (
@@ -68,7 +69,9 @@ class Client(SyncClientBase):
     control pooling, proxies and transports (it is then yours to close), and ``clock``
     (wall time, for signatures), ``nonce``, ``monotonic`` (elapsed time, for deadlines) and
     ``sleep`` to make signing and waiting reproducible in tests. ``defaults`` gives
-    parameters a value for every call that passes none (``{"region": ...}``).
+    parameters a value for every call that passes none (``{"region": ...}``). ``signer``
+    replaces the spec's auth scheme with code (``dlr_core.signing.RequestSigner``), for a
+    signature the spec cannot express.
 
     Every method also takes ``extra_params``: parameters the spec does not declare, by
     wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
@@ -97,6 +100,7 @@ class Client(SyncClientBase):
         sleep: Sleep | None = None,
         monotonic: Monotonic | None = None,
         defaults: Mapping[str, object] | None = None,
+        signer: RequestSigner | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -116,6 +120,7 @@ class Client(SyncClientBase):
             sleep=sleep,
             monotonic=monotonic,
             defaults=defaults,
+            signer=signer,
         )
 
     def fetch_message(
@@ -354,7 +359,9 @@ class AsyncClient(AsyncClientBase):
     control pooling, proxies and transports (it is then yours to close), and ``clock``
     (wall time, for signatures), ``nonce``, ``monotonic`` (elapsed time, for deadlines) and
     ``sleep`` to make signing and waiting reproducible in tests. ``defaults`` gives
-    parameters a value for every call that passes none (``{"region": ...}``).
+    parameters a value for every call that passes none (``{"region": ...}``). ``signer``
+    replaces the spec's auth scheme with code (``dlr_core.signing.RequestSigner``), for a
+    signature the spec cannot express.
 
     Every method also takes ``extra_params``: parameters the spec does not declare, by
     wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
@@ -383,6 +390,7 @@ class AsyncClient(AsyncClientBase):
         sleep: AsyncSleep | None = None,
         monotonic: Monotonic | None = None,
         defaults: Mapping[str, object] | None = None,
+        signer: RequestSigner | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -402,6 +410,7 @@ class AsyncClient(AsyncClientBase):
             sleep=sleep,
             monotonic=monotonic,
             defaults=defaults,
+            signer=signer,
         )
 
     async def fetch_message(

@@ -34,6 +34,10 @@ class GatewayStatus(str, Enum):
     FAILED = "fail"
     """Pushing to the channel failed. Canonical: failed."""
 
+    def __str__(self) -> str:
+        """The value as the provider writes it (as ``str()`` of an IntEnum gives its number)."""
+        return str(self.value)
+
     @classmethod
     def parse(cls, raw: object) -> GatewayStatus | None:
         """The member a raw value (or alias) stands for; None if the spec does not list it."""
@@ -83,6 +87,10 @@ class ReportStatus(str, Enum):
 
     UNDELIVERED = "fail"
     """Not delivered. Canonical: undelivered."""
+
+    def __str__(self) -> str:
+        """The value as the provider writes it (as ``str()`` of an IntEnum gives its number)."""
+        return str(self.value)
 
     @classmethod
     def parse(cls, raw: object) -> ReportStatus | None:

@@ -20,6 +20,7 @@ from dlr_core.client import (
     Sleep,
     SyncClientBase,
 )
+from dlr_core.signing import RequestSigner
 
 from dlr_signalwire_messaging.api import API, FETCH_MESSAGE, LIST_MESSAGES
 from dlr_signalwire_messaging.models import (
@@ -61,7 +62,9 @@ class Client(SyncClientBase):
     control pooling, proxies and transports (it is then yours to close), and ``clock``
     (wall time, for signatures), ``nonce``, ``monotonic`` (elapsed time, for deadlines) and
     ``sleep`` to make signing and waiting reproducible in tests. ``defaults`` gives
-    parameters a value for every call that passes none (``{"region": ...}``).
+    parameters a value for every call that passes none (``{"region": ...}``). ``signer``
+    replaces the spec's auth scheme with code (``dlr_core.signing.RequestSigner``), for a
+    signature the spec cannot express.
 
     Every method also takes ``extra_params``: parameters the spec does not declare, by
     wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
@@ -90,6 +93,7 @@ class Client(SyncClientBase):
         sleep: Sleep | None = None,
         monotonic: Monotonic | None = None,
         defaults: Mapping[str, object] | None = None,
+        signer: RequestSigner | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -109,6 +113,7 @@ class Client(SyncClientBase):
             sleep=sleep,
             monotonic=monotonic,
             defaults=defaults,
+            signer=signer,
         )
 
     def list_messages(
@@ -300,7 +305,9 @@ class AsyncClient(AsyncClientBase):
     control pooling, proxies and transports (it is then yours to close), and ``clock``
     (wall time, for signatures), ``nonce``, ``monotonic`` (elapsed time, for deadlines) and
     ``sleep`` to make signing and waiting reproducible in tests. ``defaults`` gives
-    parameters a value for every call that passes none (``{"region": ...}``).
+    parameters a value for every call that passes none (``{"region": ...}``). ``signer``
+    replaces the spec's auth scheme with code (``dlr_core.signing.RequestSigner``), for a
+    signature the spec cannot express.
 
     Every method also takes ``extra_params``: parameters the spec does not declare, by
     wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
@@ -329,6 +336,7 @@ class AsyncClient(AsyncClientBase):
         sleep: AsyncSleep | None = None,
         monotonic: Monotonic | None = None,
         defaults: Mapping[str, object] | None = None,
+        signer: RequestSigner | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -348,6 +356,7 @@ class AsyncClient(AsyncClientBase):
             sleep=sleep,
             monotonic=monotonic,
             defaults=defaults,
+            signer=signer,
         )
 
     async def list_messages(

@@ -46,6 +46,10 @@ class DeliveryStatusValue(str, Enum):
     UNKNOWN = "Unknown"
     """Delivered to the SMSC, but no delivery report came back or it could not be read (final at Sinch). Canonical: sent."""
 
+    def __str__(self) -> str:
+        """The value as the provider writes it (as ``str()`` of an IntEnum gives its number)."""
+        return str(self.value)
+
     @classmethod
     def parse(cls, raw: object) -> DeliveryStatusValue | None:
         """The member a raw value (or alias) stands for; None if the spec does not list it."""

@@ -19,6 +19,7 @@ from dlr_core.client import (
     Sleep,
     SyncClientBase,
 )
+from dlr_core.signing import RequestSigner
 
 from dlr_tencent_sms.api import (
     API,
@@ -52,7 +53,9 @@ class Client(SyncClientBase):
     control pooling, proxies and transports (it is then yours to close), and ``clock``
     (wall time, for signatures), ``nonce``, ``monotonic`` (elapsed time, for deadlines) and
     ``sleep`` to make signing and waiting reproducible in tests. ``defaults`` gives
-    parameters a value for every call that passes none (``{"region": ...}``).
+    parameters a value for every call that passes none (``{"region": ...}``). ``signer``
+    replaces the spec's auth scheme with code (``dlr_core.signing.RequestSigner``), for a
+    signature the spec cannot express.
 
     Every method also takes ``extra_params``: parameters the spec does not declare, by
     wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
@@ -84,6 +87,7 @@ class Client(SyncClientBase):
         sleep: Sleep | None = None,
         monotonic: Monotonic | None = None,
         defaults: Mapping[str, object] | None = None,
+        signer: RequestSigner | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -103,6 +107,7 @@ class Client(SyncClientBase):
             sleep=sleep,
             monotonic=monotonic,
             defaults=defaults,
+            signer=signer,
         )
 
     def pull_sms_send_status(
@@ -279,7 +284,9 @@ class AsyncClient(AsyncClientBase):
     control pooling, proxies and transports (it is then yours to close), and ``clock``
     (wall time, for signatures), ``nonce``, ``monotonic`` (elapsed time, for deadlines) and
     ``sleep`` to make signing and waiting reproducible in tests. ``defaults`` gives
-    parameters a value for every call that passes none (``{"region": ...}``).
+    parameters a value for every call that passes none (``{"region": ...}``). ``signer``
+    replaces the spec's auth scheme with code (``dlr_core.signing.RequestSigner``), for a
+    signature the spec cannot express.
 
     Every method also takes ``extra_params``: parameters the spec does not declare, by
     wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
@@ -311,6 +318,7 @@ class AsyncClient(AsyncClientBase):
         sleep: AsyncSleep | None = None,
         monotonic: Monotonic | None = None,
         defaults: Mapping[str, object] | None = None,
+        signer: RequestSigner | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -330,6 +338,7 @@ class AsyncClient(AsyncClientBase):
             sleep=sleep,
             monotonic=monotonic,
             defaults=defaults,
+            signer=signer,
         )
 
     async def pull_sms_send_status(

@@ -22,6 +22,10 @@ class ReportStatus(str, Enum):
     FAIL = "FAIL"
     """Not received; Description holds the carrier's code. Canonical: undelivered."""
 
+    def __str__(self) -> str:
+        """The value as the provider writes it (as ``str()`` of an IntEnum gives its number)."""
+        return str(self.value)
+
     @classmethod
     def parse(cls, raw: object) -> ReportStatus | None:
         """The member a raw value (or alias) stands for; None if the spec does not list it."""

@@ -55,6 +55,10 @@ class MessageStatus(str, Enum):
     RECEIVED = "received"
     """An inbound message was received. Canonical: delivered."""
 
+    def __str__(self) -> str:
+        """The value as the provider writes it (as ``str()`` of an IntEnum gives its number)."""
+        return str(self.value)
+
     @classmethod
     def parse(cls, raw: object) -> MessageStatus | None:
         """The member a raw value (or alias) stands for; None if the spec does not list it."""

@@ -22,6 +22,7 @@ from dlr_core.client import (
     in_chunks,
     in_input_order,
 )
+from dlr_core.signing import RequestSigner
 
 from dlr_ucloud_usms.api import API, GET_USMS_SEND_RECEIPT
 from dlr_ucloud_usms.models import GetUSMSSendReceiptResult, GetUsmsSendReceiptParams
@@ -47,7 +48,9 @@ class Client(SyncClientBase):
     control pooling, proxies and transports (it is then yours to close), and ``clock``
     (wall time, for signatures), ``nonce``, ``monotonic`` (elapsed time, for deadlines) and
     ``sleep`` to make signing and waiting reproducible in tests. ``defaults`` gives
-    parameters a value for every call that passes none (``{"region": ...}``).
+    parameters a value for every call that passes none (``{"region": ...}``). ``signer``
+    replaces the spec's auth scheme with code (``dlr_core.signing.RequestSigner``), for a
+    signature the spec cannot express.
 
     Every method also takes ``extra_params``: parameters the spec does not declare, by
     wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
@@ -75,6 +78,7 @@ class Client(SyncClientBase):
         sleep: Sleep | None = None,
         monotonic: Monotonic | None = None,
         defaults: Mapping[str, object] | None = None,
+        signer: RequestSigner | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -94,6 +98,7 @@ class Client(SyncClientBase):
             sleep=sleep,
             monotonic=monotonic,
             defaults=defaults,
+            signer=signer,
         )
 
     def get_usms_send_receipt(
@@ -232,7 +237,9 @@ class AsyncClient(AsyncClientBase):
     control pooling, proxies and transports (it is then yours to close), and ``clock``
     (wall time, for signatures), ``nonce``, ``monotonic`` (elapsed time, for deadlines) and
     ``sleep`` to make signing and waiting reproducible in tests. ``defaults`` gives
-    parameters a value for every call that passes none (``{"region": ...}``).
+    parameters a value for every call that passes none (``{"region": ...}``). ``signer``
+    replaces the spec's auth scheme with code (``dlr_core.signing.RequestSigner``), for a
+    signature the spec cannot express.
 
     Every method also takes ``extra_params``: parameters the spec does not declare, by
     wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
@@ -260,6 +267,7 @@ class AsyncClient(AsyncClientBase):
         sleep: AsyncSleep | None = None,
         monotonic: Monotonic | None = None,
         defaults: Mapping[str, object] | None = None,
+        signer: RequestSigner | None = None,
     ) -> None:
         super().__init__(
             API,
@@ -279,6 +287,7 @@ class AsyncClient(AsyncClientBase):
             sleep=sleep,
             monotonic=monotonic,
             defaults=defaults,
+            signer=signer,
         )
 
     async def get_usms_send_receipt(

@@ -25,6 +25,10 @@ class ReceiptResult(str, Enum):
     UNKNOWN = "状态未知"
     """No final report yet ("Unknow" is the provider's own spelling). Also sent as 'Unknow', 'Status unknown'. Canonical: unknown."""
 
+    def __str__(self) -> str:
+        """The value as the provider writes it (as ``str()`` of an IntEnum gives its number)."""
+        return str(self.value)
+
     @classmethod
     def parse(cls, raw: object) -> ReceiptResult | None:
         """The member a raw value (or alias) stands for; None if the spec does not list it."""

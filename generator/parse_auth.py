@@ -1,0 +1,277 @@
+"""Parsing a spec's ``auth``: credentials, schemes and their sign steps.
+
+The sign steps are read by the runtime's own registry (``dlr_core.steps.build_step``), so
+the parser, the runtime, the JSON Schema and the docs know the same step kinds and keys;
+this module reports what the registry finds at the spec's ``file:line`` and checks what
+needs the whole spec (template variables, credentials, filters).
+
+``python -m generator.parse_auth`` rewrites the parts of generator/spec.schema.json and
+docs/spec-format.md that come from the registry (the tests check they are current).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from dlr_core import signing, steps
+
+from generator import auth_code
+from generator import model as m
+from generator.loader import JsonPath
+from generator.parse_base import ParserBase
+
+_TEMPLATE_FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+_TEMPLATE_REFERENCE = re.compile(rf"^({signing.VARIABLE_PATTERN})((?:\|{signing.FILTER_PATTERN})*)$")
+TEMPLATE_FILTERS = signing.FILTERS
+# Variables every auth template may use: the request being signed, and the scheme's own values.
+REQUEST_VARIABLES = frozenset({"method", "host", "path", "path_and_query", "body"})
+SIGN_STEP_KINDS = signing.STEP_KINDS
+TIMESTAMP_STYLES = tuple(signing.TIMESTAMP_STYLES)
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_FILE = ROOT / "generator" / "spec.schema.json"
+DOCS_FILE = ROOT / "docs" / "spec-format.md"
+DOCS_BEGIN = "<!-- sign steps: generated from dlr_core.steps by `python -m generator.parse_auth` -->\n"
+DOCS_END = "<!-- end of sign steps -->\n"
+
+
+def template_references(template: str) -> tuple[list[tuple[str, tuple[str, ...]]], str | None]:
+    """The ``(variable, filters)`` a template uses, or an error message if it is malformed."""
+    refs = []
+    for match in _TEMPLATE_FIELD.finditer(template):
+        text = match.group(0)
+        if text in ("{{", "}}"):
+            continue
+        if match.group(1) is None:
+            return [], f"unbalanced {text!r} (write {text * 2} for a literal brace)"
+        ref = _TEMPLATE_REFERENCE.match(match.group(1))
+        if ref is None:
+            return [], f"{{{match.group(1)}}} is not a variable reference like {{name}} or {{name|filter}}"
+        filters = tuple(f for f in ref.group(2).split("|") if f)
+        refs.append((ref.group(1), filters))
+    return refs, None
+
+
+class AuthParser(ParserBase):
+    """The ``auth`` part of the spec parser (a layer of ``generator.parser._Parser``)."""
+
+    def auth(self) -> m.Auth:
+        raw = self.data["auth"]
+        for name in raw["credentials"]:
+            self.check_name("credential", ("auth", "credentials", name), name, "credential", at_key=True)
+        credentials = tuple(
+            m.Credential(
+                name, " ".join(c["description"].split()), c.get("secret", False), c.get("format", "text")
+            )
+            for name, c in raw["credentials"].items()
+        )
+        if raw["default_scheme"] not in raw["schemes"]:
+            self.problem(
+                ("auth", "default_scheme"),
+                f"default scheme {raw['default_scheme']!r} is not one of: {', '.join(raw['schemes'])}",
+            )
+        schemes = []
+        for name, scheme in raw["schemes"].items():
+            before = set(self.used_in_auth)
+            self.used_in_auth = set()
+            problems_before = len(self.problems)
+            built = self.auth_scheme(name, scheme, {c.name for c in credentials})
+            uses = tuple(c.name for c in credentials if c.name in self.used_in_auth)
+            self.used_in_auth |= before
+            code: str = ""
+            modules: tuple[str, ...] = ()
+            if len(self.problems) == problems_before:
+                try:
+                    code, modules = auth_code.scheme_code(scheme)
+                except signing.SigningError as exc:  # the checks above should have said why
+                    self.problem(("auth", "schemes", name), f"the runtime cannot read this scheme: {exc}")
+            schemes.append(
+                m.AuthScheme(
+                    name,
+                    " ".join(scheme["description"].split()),
+                    scheme.get("docs"),
+                    scheme,
+                    uses,
+                    step_kinds=tuple(s.kind for s in built),
+                    uses_rsa=any(s.uses_rsa() for s in built),
+                    code=code,
+                    modules=modules,
+                )
+            )
+        return m.Auth(credentials, raw["default_scheme"], tuple(schemes))
+
+    def auth_scheme(self, name: str, scheme: dict[str, Any], credentials: set[str]) -> list[steps.Step]:
+        """Check one scheme; returns its sign steps (those that could be read)."""
+        base: JsonPath = ("auth", "schemes", name)
+        known = (
+            set(credentials)
+            | REQUEST_VARIABLES
+            | {"action", "api_version"}
+            | set(self.data.get("constants", {}))
+        )
+        style = scheme.get("timestamp")
+        if style is not None:
+            known.add("timestamp")
+            if style not in signing.TIMESTAMP_STYLES:
+                self.problem(
+                    base + ("timestamp",),
+                    f"unknown timestamp style {style!r}; styles: {', '.join(signing.TIMESTAMP_STYLES)}",
+                )
+        if "nonce" in scheme:
+            known.add("nonce")
+
+        def check(path: JsonPath, template: str) -> None:
+            refs, error = template_references(template)
+            if error:
+                self.problem(path, f"template {template!r}: {error}")
+            for variable, filters in refs:
+                if variable not in known:
+                    hint = _missing_variable_hint(variable, credentials)
+                    self.problem(path, f"template uses {{{variable}}}, which is not defined here{hint}")
+                self.used_in_auth.add(variable)
+                for f in filters:
+                    if f not in TEMPLATE_FILTERS:
+                        self.problem(
+                            path,
+                            f"unknown template filter {f!r}; filters: {', '.join(sorted(TEMPLATE_FILTERS))}",
+                        )
+                    elif (
+                        f in signing.DATE_FILTERS and variable == "timestamp" and style == "unix_milliseconds"
+                    ):
+                        self.problem(
+                            path,
+                            f"the {f} filter reads Unix seconds or ISO 8601, not the scheme's unix_milliseconds",
+                        )
+
+        # In request order: what is added before signing cannot see the signature steps'
+        # results; what is attached afterwards can.
+        for location, values in scheme.get("add", {}).items():
+            for key, template in values.items():
+                check(base + ("add", location, key), template)
+        built = []
+        for index, raw_step in enumerate(scheme.get("sign", [])):
+            step = self.sign_step(base + ("sign", index), raw_step, known, credentials, check)
+            if step is not None:
+                built.append(step)
+        for location, values in scheme.get("attach", {}).items():
+            for key, template in values.items():
+                check(base + ("attach", location, key), template)
+        if scheme.get("nonce", {}).get("kind") == "uuid4" and "length" in scheme["nonce"]:
+            self.problem(base + ("nonce", "length"), "a uuid4 nonce has a fixed length; remove 'length'")
+        if scheme.get("nonce", {}).get("kind") in ("alphanumeric", "hex") and "length" not in scheme["nonce"]:
+            self.problem(base + ("nonce",), "an alphanumeric or hex nonce needs a 'length'")
+        return built
+
+    def sign_step(
+        self,
+        path: JsonPath,
+        raw: dict[str, Any],
+        known: set[str],
+        credentials: set[str],
+        check: Callable[[JsonPath, str], None],
+    ) -> steps.Step | None:
+        """One sign step, read by the runtime's registry; its problems at the spec's lines."""
+        name, step, problems = steps.build_step(raw)
+        for found in problems:
+            self.problem(path + found.path, found.message)
+        if step is not None:
+            for where, template in steps.templates(step):
+                check(path + where, template)
+            for where, credential in steps.credentials(step):
+                self.used_in_auth.add(credential)
+                if credential not in credentials:
+                    self.problem(
+                        path + where,
+                        f"{step.kind} {where[-1]} {credential!r} is not a credential; credentials: "
+                        f"{', '.join(sorted(credentials))}",
+                    )
+            known.update(step.binds)
+        else:  # no knock-on "credential not used" problems from a step that could not be read
+            self.used_in_auth.update(_mentioned(raw))
+        if name in known:
+            self.problem(path + ("as",), f"{name!r} is already defined; pick another name")
+        known.add(name)
+        return step
+
+    def check_auth_needs(self, auth: m.Auth, operations: tuple[m.Operation, ...]) -> None:
+        used = self.used_in_auth
+        if "action" in used:
+            for op in operations:
+                if op.action is None:
+                    self.problem(
+                        ("operations", op.name),
+                        f"operation {op.name!r} needs an 'action': the auth scheme " "uses {action}",
+                        at_key=True,
+                    )
+        if "api_version" in used and "api_version" not in self.data:
+            self.problem(
+                ("auth",),
+                "the auth scheme uses {api_version}, but the spec has no top-level api_version",
+                at_key=True,
+            )
+        for credential in auth.credentials:
+            if credential.name not in used:
+                self.problem(
+                    ("auth", "credentials", credential.name),
+                    f"credential {credential.name!r} is not used by any auth scheme",
+                    at_key=True,
+                )
+
+
+def _mentioned(raw: Any) -> set[str]:
+    """The variables (and credential names) a raw step mentions anywhere, as best it can."""
+    if isinstance(raw, str):
+        refs, _ = template_references(raw)
+        return {variable for variable, _ in refs} | {raw}
+    if isinstance(raw, dict):
+        return set().union(*(_mentioned(v) for v in raw.values())) if raw else set()
+    if isinstance(raw, list):
+        return set().union(*(_mentioned(v) for v in raw)) if raw else set()
+    return set()
+
+
+def _missing_variable_hint(variable: str, credentials: set[str]) -> str:
+    if variable == "timestamp":
+        return "; add 'timestamp: <format>' to the scheme"
+    if variable == "nonce":
+        return "; add 'nonce: {kind: ...}' to the scheme"
+    return (
+        f" (credentials: {', '.join(sorted(credentials))}; request: {', '.join(sorted(REQUEST_VARIABLES))})"
+    )
+
+
+# -- the schema's and the docs' parts that come from the registry ---------------------------
+
+
+def schema_with_registry(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` (generator/spec.schema.json's data) with its sign steps and timestamp
+    styles as the runtime's registry defines them."""
+    out: dict[str, Any] = json.loads(json.dumps(schema))
+    out["$defs"]["sign_step"] = steps.sign_step_schema()
+    out["$defs"].pop("digest_output", None)  # now inline in each step's schema
+    out["$defs"]["auth_scheme"]["properties"]["timestamp"]["enum"] = list(signing.TIMESTAMP_STYLES)
+    return out
+
+
+def docs_with_registry(text: str) -> str:
+    """docs/spec-format.md with its sign-step table as the registry defines it."""
+    start = text.index(DOCS_BEGIN) + len(DOCS_BEGIN)
+    end = text.index(DOCS_END, start)
+    return text[:start] + steps.docs_table() + text[end:]
+
+
+def main() -> int:
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    SCHEMA_FILE.write_text(json.dumps(schema_with_registry(schema), indent=2) + "\n", encoding="utf-8")
+    DOCS_FILE.write_text(docs_with_registry(DOCS_FILE.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"wrote {SCHEMA_FILE.relative_to(ROOT)} and {DOCS_FILE.relative_to(ROOT)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,758 @@
+"""Sign steps: each kind is one small class, registered once, here.
+
+A step is a frozen dataclass whose fields are its keys in a spec (their types, allowed
+values and defaults are the annotations; their meaning is ``field(metadata={"doc": ...})``)
+and whose ``apply`` computes its result. ``STEPS`` (kind -> class) is the single source of:
+
+- the runtime's reading of a scheme (``build_step``: unknown, missing and mistyped keys
+  are errors, so no key is accepted and then ignored);
+- the generator's validation of a spec's steps (it calls ``build_step`` and reports the
+  problems at the spec's ``file:line``);
+- the JSON Schema's ``sign_step`` definition (``sign_step_schema``);
+- the step table of docs/spec-format.md (``docs_table``).
+
+Adding a kind is one class here plus ``@register``, its test and its docs row (which the
+tests compare with ``docs_table``).
+
+A step's keys are typed by role: ``Template`` text is rendered with the signing
+variables (``{name|filter}``), ``Credential`` names a credential, any other ``str`` is
+literal text.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import functools
+import hashlib
+import hmac
+import json
+import re
+import types
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, Union
+
+from dlr_core.request import PreparedRequest, percent_encode
+
+if TYPE_CHECKING:  # cryptography is the optional dlr-core[rsa] extra
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+Value = str | bytes
+
+
+class _Role:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+Template = Annotated[str, _Role("template")]
+"""Text with ``{variable}`` / ``{variable|filter}`` references, rendered at signing time."""
+Credential = Annotated[str, _Role("credential")]
+"""The name of one of the spec's credentials."""
+Json = Mapping[str, Any]
+Path = tuple[str | int, ...]
+
+HASHES: dict[str, Callable[..., Any]] = {
+    "md5": hashlib.md5,
+    "sha1": hashlib.sha1,
+    "sha256": hashlib.sha256,
+}
+Output = Literal["hex", "base64", "base64url", "raw"]
+
+
+class SigningError(Exception):
+    """The scheme cannot be applied (a bad key, a missing variable); never shows secrets."""
+
+
+class Run(Protocol):
+    """What a step sees while a request is signed (``dlr_core.signing`` provides it)."""
+
+    request: PreparedRequest
+    values: dict[str, Value]
+    moment: datetime
+
+    def text(self, template: str) -> str:
+        """A template's text."""
+
+    def value(self, template: str) -> Value:
+        """A template's value: bytes when it is a single reference to bytes (chained keys)."""
+
+    def credential(self, name: str) -> str:
+        """A credential's value."""
+
+    def token(self, step: Step) -> str:
+        """The current token of a stateful step (fetched before signing)."""
+
+
+class Step:
+    """Base of every sign step kind. Subclasses are frozen dataclasses."""
+
+    kind: ClassVar[str]
+    result: ClassVar[str]
+    """What the step's result is (one sentence, for the docs)."""
+    body: ClassVar[str | None] = None
+    """The one field a bare value stands for (``format: "<template>"``), if any."""
+    binds: ClassVar[tuple[str, ...]] = ()
+    """Variables the step binds besides its ``as`` name."""
+    stateful: ClassVar[bool] = False
+    """Whether the step holds state across requests (a fetched token)."""
+    needs_rsa: ClassVar[bool] = False
+
+    def apply(self, run: Run) -> Value:
+        raise NotImplementedError
+
+    def uses_rsa(self) -> bool:
+        """Whether this step needs ``cryptography`` (the dlr-core[rsa] extra)."""
+        return self.needs_rsa
+
+
+STEPS: dict[str, type[Step]] = {}
+
+
+def register(cls: type[Step]) -> type[Step]:
+    """Add a step kind to the registry (its ``kind`` is its key in a spec)."""
+    if cls.kind in STEPS:
+        raise ValueError(f"sign step {cls.kind!r} is registered twice")
+    STEPS[cls.kind] = cls
+    return cls
+
+
+def doc(text: str, **schema: Any) -> Any:
+    """A step key's meaning (and extra JSON Schema keywords), as dataclass field metadata."""
+    return {"doc": text, "schema": schema}
+
+
+def output(digest: bytes, style: str) -> Value:
+    if style == "hex":
+        return digest.hex()
+    if style == "base64":
+        return base64.b64encode(digest).decode("ascii")
+    if style == "base64url":
+        return base64url(digest)
+    if style == "raw":
+        return digest
+    raise SigningError(f"unknown output {style!r}")
+
+
+def base64url(data: bytes) -> str:
+    """Base64url without padding (RFC 7515 section 2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def as_bytes(value: Value) -> bytes:
+    return value if isinstance(value, bytes) else value.encode("utf-8")
+
+
+# -- the step kinds --------------------------------------------------------------------
+
+
+@register
+@dataclass(frozen=True)
+class Format(Step):
+    kind = "format"
+    result = "The template's text."
+    body = "template"
+    template: Template = field(metadata=doc("The text, with `{variable}` references."))
+
+    def apply(self, run: Run) -> Value:
+        return run.text(self.template)
+
+
+QUERY_ENCODINGS: dict[str, Callable[[str], str]] = {"rfc3986": percent_encode}
+
+
+@register
+@dataclass(frozen=True)
+class CanonicalQuery(Step):
+    kind = "canonical_query"
+    result = "The query parameters sorted by name, each name and value percent-encoded, joined `a=1&b=2`."
+    encoding: Literal["rfc3986"] = field(
+        default="rfc3986",
+        metadata=doc("`rfc3986`: only `A-Z a-z 0-9 - _ . ~` kept (space `%20`, `*` `%2A`)."),
+    )
+
+    def apply(self, run: Run) -> Value:
+        encode = QUERY_ENCODINGS[self.encoding]
+        return "&".join(f"{encode(k)}={encode(v)}" for k, v in sorted(run.request.query))
+
+
+@register
+@dataclass(frozen=True)
+class SortedConcat(Step):
+    kind = "sorted_concat"
+    result = (
+        "Parameters sorted by name (byte order), concatenated as name+value with no separators or escaping."
+    )
+    source: Literal["query", "body", "query_and_body"] = field(metadata=doc("Which parameters."))
+
+    def apply(self, run: Run) -> Value:
+        request = run.request
+        pairs = (request.query if self.source != "body" else []) + (
+            request.form if self.source != "query" else []
+        )
+        return "".join(f"{k}{v}" for k, v in sorted(pairs))
+
+
+@dataclass(frozen=True)
+class JsonField:
+    key: str = field(metadata=doc("The member's name."))
+    value: Template = field(metadata=doc("Template of its value."))
+    type: Literal["string", "integer"] = field(
+        default="string", metadata=doc("`integer` writes the value as a JSON number.")
+    )
+
+    def json_value(self, run: Run) -> str | int:
+        text = run.text(self.value)
+        if self.type == "integer":
+            try:
+                return int(text)
+            except ValueError:
+                raise SigningError(f"{self.key!r} is not an integer") from None
+        return text
+
+
+def _json_members(members: tuple[JsonField, ...], run: Run) -> dict[str, Any]:
+    return {member.key: member.json_value(run) for member in members}
+
+
+def _compact_json(obj: Mapping[str, Any]) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+@register
+@dataclass(frozen=True)
+class JsonObject(Step):
+    kind = "json_object"
+    result = "A compact JSON object with the members in the order given."
+    body = "members"
+    members: tuple[JsonField, ...] = field(metadata=doc("`[{key, value, type}]`.", minItems=1))
+
+    def apply(self, run: Run) -> Value:
+        return _compact_json(_json_members(self.members, run))
+
+
+@dataclass(frozen=True)
+class SignedHeaders:
+    names: tuple[str, ...] = field(
+        default=(),
+        metadata=doc("Header names to sign (lower case), e.g. `host`.", items_pattern="^[a-z0-9-]+$"),
+    )
+    prefixes: tuple[str, ...] = field(
+        default=(),
+        metadata=doc(
+            "Sign every header starting with one of these, e.g. `x-acs-`.", items_pattern="^[a-z0-9-]+$"
+        ),
+    )
+
+
+@register
+@dataclass(frozen=True)
+class CanonicalRequest(Step):
+    kind = "canonical_request"
+    result = (
+        "The V3-family (SigV4-style) canonical request: method, path, canonical query, lower-cased sorted "
+        "signed headers, signed-header list, payload hash; also binds `{signed_headers}`."
+    )
+    binds = ("signed_headers",)
+    signed_headers: SignedHeaders = field(metadata=doc("`{names, prefixes}`: the headers signed."))
+    payload_hash: Template = field(metadata=doc("Template of the body's hash, e.g. `{body|sha256_hex}`."))
+
+    def apply(self, run: Run) -> Value:
+        request = run.request
+        names = set(self.signed_headers.names)
+        prefixes = self.signed_headers.prefixes
+        headers = {"host": request.host}
+        headers.update({k.lower(): v.strip() for k, v in request.headers.items()})
+        chosen = sorted(k for k in headers if k in names or k.startswith(prefixes))
+        signed = ";".join(chosen)
+        run.values["signed_headers"] = signed
+        query = "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(request.query))
+        return "\n".join(
+            [
+                request.method,
+                quote_path(request.full_path),
+                query,
+                "".join(f"{k}:{headers[k]}\n" for k in chosen),
+                signed,
+                run.text(self.payload_hash),
+            ]
+        )
+
+
+def quote_path(path: str) -> str:
+    return percent_encode(path).replace("%2F", "/")
+
+
+@register
+@dataclass(frozen=True)
+class Hash(Step):
+    kind = "hash"
+    result = "A digest of the input."
+    algorithm: Literal["md5", "sha1", "sha256"] = field(metadata=doc("The hash."))
+    input: Template = field(metadata=doc("Template of the bytes to digest (UTF-8)."))
+    output: Output = field(metadata=doc("`hex`, `base64`, `base64url` (unpadded) or `raw` bytes."))
+
+    def apply(self, run: Run) -> Value:
+        return output(HASHES[self.algorithm](as_bytes(run.value(self.input))).digest(), self.output)
+
+
+@register
+@dataclass(frozen=True)
+class Hmac(Step):
+    kind = "hmac"
+    result = "An HMAC of the input."
+    algorithm: Literal["sha1", "sha256"] = field(metadata=doc("The hash."))
+    key: Template = field(metadata=doc("Template of the key (a single reference to raw bytes stays bytes)."))
+    input: Template = field(metadata=doc("Template of the message (UTF-8)."))
+    output: Output = field(metadata=doc("`hex`, `base64`, `base64url` (unpadded) or `raw` bytes."))
+
+    def apply(self, run: Run) -> Value:
+        key = as_bytes(run.value(self.key))
+        digest = hmac.new(key, as_bytes(run.value(self.input)), HASHES[self.algorithm]).digest()
+        return output(digest, self.output)
+
+
+@register
+@dataclass(frozen=True)
+class HmacChain(Step):
+    kind = "hmac_chain"
+    result = (
+        "A derived key: the HMAC of the first input keyed by `key`, then of each next input keyed by "
+        "the previous result (SigV4's `AWS4`+secret -> date -> region -> service -> `aws4_request`)."
+    )
+    algorithm: Literal["sha1", "sha256"] = field(metadata=doc("The hash."))
+    key: Template = field(metadata=doc("Template of the first key."))
+    inputs: tuple[Template, ...] = field(metadata=doc("Templates of the messages, in order.", minItems=1))
+    output: Output = field(metadata=doc("`hex`, `base64`, `base64url` (unpadded) or `raw` bytes."))
+
+    def apply(self, run: Run) -> Value:
+        key = as_bytes(run.value(self.key))
+        for message in self.inputs:
+            key = hmac.new(key, as_bytes(run.value(message)), HASHES[self.algorithm]).digest()
+        return output(key, self.output)
+
+
+@register
+@dataclass(frozen=True)
+class RsaSign(Step):
+    kind = "rsa_sign"
+    result = "An RSA signature of the input."
+    needs_rsa = True
+    hash: Literal["md5", "sha1", "sha256"] = field(metadata=doc("The digest signed."))
+    key: Credential = field(metadata=doc("The credential holding the PEM private key."))
+    input: Template = field(metadata=doc("Template of the bytes to sign (UTF-8)."))
+    output: Output = field(metadata=doc("`hex`, `base64`, `base64url` (unpadded) or `raw` bytes."))
+    padding: Literal["pkcs1v15"] = field(default="pkcs1v15", metadata=doc("`pkcs1v15` (PKCS#1 v1.5)."))
+
+    def apply(self, run: Run) -> Value:
+        signature = rsa_sign(
+            run.credential(self.key), self.hash, as_bytes(run.value(self.input)), self.padding
+        )
+        return output(signature, self.output)
+
+
+@register
+@dataclass(frozen=True)
+class Jwt(Step):
+    kind = "jwt"
+    result = (
+        "A compact JWT (RFC 7519): base64url of the header `{alg, typ: JWT, ...}` and of the claims, "
+        "each compact JSON, signed with HS256 or RS256 (RFC 7515)."
+    )
+    algorithm: Literal["HS256", "RS256"] = field(
+        metadata=doc("HMAC-SHA256, or RSA PKCS#1 v1.5 with SHA-256.")
+    )
+    key: Template = field(metadata=doc("Template of the HMAC secret, or of the PEM private key for RS256."))
+    claims: tuple[JsonField, ...] = field(
+        default=(), metadata=doc("`[{key, value, type}]`: the claims besides `iat` and `exp`.")
+    )
+    header: tuple[JsonField, ...] = field(
+        default=(),
+        metadata=doc("`[{key, value, type}]`: header members besides `alg` and `typ` (e.g. `kid`)."),
+    )
+    issued_at: bool = field(default=True, metadata=doc("Add `iat`, the signing moment in Unix seconds."))
+    expires_in: int | None = field(
+        default=None, metadata=doc("Add `exp`, this many seconds after the signing moment.", minimum=1)
+    )
+
+    def uses_rsa(self) -> bool:
+        return self.algorithm == "RS256"
+
+    def apply(self, run: Run) -> Value:
+        header = {"alg": self.algorithm, "typ": "JWT", **_json_members(self.header, run)}
+        claims = _json_members(self.claims, run)
+        now = int(run.moment.timestamp())
+        if self.issued_at:
+            claims["iat"] = now
+        if self.expires_in is not None:
+            claims["exp"] = now + self.expires_in
+        signing_input = (
+            f"{base64url(_compact_json(header).encode())}.{base64url(_compact_json(claims).encode())}"
+        )
+        signature = jws_signature(
+            self.algorithm, as_bytes(run.value(self.key)), signing_input.encode("ascii")
+        )
+        return f"{signing_input}.{base64url(signature)}"
+
+
+def jws_signature(algorithm: str, key: bytes, signing_input: bytes) -> bytes:
+    """The JWS signature (RFC 7515/7518) of ``signing_input``: HS256 or RS256."""
+    if algorithm == "HS256":
+        return hmac.new(key, signing_input, hashlib.sha256).digest()
+    if algorithm == "RS256":
+        return rsa_sign(key.decode("utf-8"), "sha256", signing_input, "pkcs1v15")
+    raise SigningError(f"unknown JWT algorithm {algorithm!r}")
+
+
+@register
+@dataclass(frozen=True)
+class OAuth2ClientCredentials(Step):
+    kind = "oauth2_client_credentials"
+    result = (
+        "An OAuth2 access token (RFC 6749 section 4.4), fetched with the client credentials grant, "
+        "cached and fetched again shortly before it expires."
+    )
+    stateful = True
+    token_url: str = field(
+        metadata=doc(
+            "The token endpoint: an `https://` URL, or a path on the client's own server.",
+            pattern="^(https://[^/?#]+(/[^?#]*)?|/[^?#]*)$",
+        )
+    )
+    client_id: Template = field(metadata=doc("Template of the client id."))
+    client_secret: Template = field(metadata=doc("Template of the client secret."))
+    client_auth: Literal["basic", "form"] = field(
+        default="basic",
+        metadata=doc("How the client authenticates: HTTP `basic` (the default), or `form` fields."),
+    )
+    scope: str | None = field(default=None, metadata=doc("The scope asked for, if any.", minLength=1))
+    refresh_margin: int = field(
+        default=60, metadata=doc("Seconds before expiry when the token is fetched again.", minimum=0)
+    )
+
+    def apply(self, run: Run) -> Value:
+        return run.token(self)
+
+
+# -- reading steps from spec data -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: Path
+    """Relative to the step (the ``{kind: ...}`` mapping)."""
+    message: str
+
+
+def build_step(data: Json) -> tuple[str, Step | None, list[Problem]]:
+    """A sign step from spec data (``{"as": name, kind: body}``): its ``as`` name, the
+    step (None when there are problems) and the problems, paths relative to the step."""
+    name = data.get("as")
+    kinds = [k for k in data if k != "as"]
+    problems: list[Problem] = []
+    if not isinstance(name, str):
+        problems.append(Problem((), "a sign step needs 'as': the name its result is bound to"))
+    known = [k for k in kinds if k in STEPS]
+    if len(known) != 1 or len(kinds) != 1:
+        unknown = [k for k in kinds if k not in STEPS]
+        message = f"a sign step needs exactly one of: {', '.join(STEPS)}"
+        if unknown:
+            message += f" (unknown: {', '.join(map(str, unknown))})"
+        elif known:
+            message += f" (found {', '.join(known)})"
+        problems.append(Problem((), message))
+        return str(name), None, problems
+    kind = known[0]
+    cls = STEPS[kind]
+    body = data[kind]
+    if cls.body is not None:
+        body = {cls.body: body}
+        step, found = _build(cls, body, (kind,), bare=cls.body)
+    else:
+        step, found = _build(cls, body, (kind,))
+    problems += found
+    return str(name), (step if not problems else None), problems
+
+
+def _fields(cls: type) -> Iterator[tuple[dataclasses.Field[Any], Any]]:
+    hints = typing.get_type_hints(cls, include_extras=True)
+    for f in dataclasses.fields(cls):
+        yield f, hints[f.name]
+
+
+def _build(cls: type, data: Any, path: Path, bare: str | None = None) -> tuple[Any, list[Problem]]:
+    if not isinstance(data, Mapping):
+        return None, [Problem(path, f"expected a mapping, got {_type_name(data)}")]
+    problems: list[Problem] = []
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key in data:
+        if key not in names:
+            problems.append(Problem(path + (key,), f"unknown key {key!r}; keys: {', '.join(names)}"))
+    values: dict[str, Any] = {}
+    for f, hint in _fields(cls):
+        where = path if f.name == bare else path + (f.name,)
+        if f.name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                problems.append(Problem(path, f"missing key {f.name!r}"))
+            continue
+        value, found = _convert(hint, data[f.name], where)
+        problems += found or _bounds(f.metadata.get("schema", {}), value, where)
+        values[f.name] = value
+    if problems:
+        return None, problems
+    return cls(**values), []
+
+
+def _bounds(schema: Mapping[str, Any], value: Any, path: Path) -> list[Problem]:
+    """The JSON Schema bounds a key declares (``doc(..., minimum=1)``), checked here too."""
+    problems = []
+    if "minimum" in schema and value < schema["minimum"]:
+        problems.append(Problem(path, f"{value} is less than {schema['minimum']}"))
+    if "minItems" in schema and len(value) < schema["minItems"]:
+        problems.append(Problem(path, f"needs at least {schema['minItems']} item(s)"))
+    if "minLength" in schema and len(value) < schema["minLength"]:
+        problems.append(Problem(path, "must not be empty"))
+    texts = [value] if "pattern" in schema else list(value) if "items_pattern" in schema else []
+    pattern = schema.get("pattern") or schema.get("items_pattern")
+    for text in texts:
+        if not re.search(str(pattern), text):
+            problems.append(Problem(path, f"{text!r} does not match {pattern}"))
+    return problems
+
+
+def _convert(hint: Any, value: Any, path: Path) -> tuple[Any, list[Problem]]:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (Union, types.UnionType):  # X | None: None only by leaving the key out
+        (inner,) = [a for a in args if a is not type(None)]
+        return _convert(inner, value, path)
+    if origin is Literal:
+        if value not in args or isinstance(value, bool):
+            return None, [Problem(path, f"{value!r} is not one of: {', '.join(map(str, args))}")]
+        return value, []
+    if origin is tuple:
+        if not isinstance(value, list):
+            return None, [Problem(path, f"expected a list, got {_type_name(value)}")]
+        items, problems = [], []
+        for index, item in enumerate(value):
+            converted, found = _convert(args[0], item, path + (index,))
+            items.append(converted)
+            problems += found
+        return tuple(items), problems
+    if dataclasses.is_dataclass(hint):
+        return _build(typing.cast(type, hint), value, path)
+    expected = _PLAIN_TYPES[_base(hint)]
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        return None, [Problem(path, f"expected {_TYPE_NAMES[expected]}, got {_type_name(value)}")]
+    return value, []
+
+
+def _base(hint: Any) -> Any:
+    """``str`` for a ``Template`` or ``Credential``: the type beneath a role."""
+    return typing.get_args(hint)[0] if typing.get_origin(hint) is Annotated else hint
+
+
+_PLAIN_TYPES: dict[Any, type] = {str: str, int: int, bool: bool}
+_TYPE_NAMES = {str: "text", int: "an integer", bool: "true or false"}
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    return {str: "text", int: "an integer", float: "a number", list: "a list", dict: "a mapping"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def step_data(step: Step) -> Any:
+    """A step's body as a spec writes it (what ``build_step`` reads back)."""
+    data = _data(step)
+    return data[step.body] if step.body is not None else data
+
+
+def _data(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {
+            f.name: _data(getattr(obj, f.name))
+            for f in dataclasses.fields(obj)
+            if getattr(obj, f.name) not in (None, ())  # absent, or an empty default
+        }
+    if isinstance(obj, tuple):
+        return [_data(item) for item in obj]
+    return obj
+
+
+def templates(step: Step, path: Path = ()) -> Iterator[tuple[Path, str]]:
+    """Every template in a step, with its path (for checking its variables)."""
+    yield from _templates(step, path + (step.kind,), type(step).body)
+
+
+def _templates(obj: Any, path: Path, bare: str | None = None) -> Iterator[tuple[Path, str]]:
+    for f, hint in _fields(type(obj)):
+        value = getattr(obj, f.name)
+        where = path if f.name == bare else path + (f.name,)
+        if hint == Template:
+            yield where, value
+        elif typing.get_origin(hint) is tuple:
+            (item,) = typing.get_args(hint)[:1]
+            for index, element in enumerate(value):
+                if item == Template:
+                    yield where + (index,), element
+                elif dataclasses.is_dataclass(item):
+                    yield from _templates(element, where + (index,))
+        elif dataclasses.is_dataclass(hint) and value is not None:
+            yield from _templates(value, where)
+
+
+def credentials(step: Step, path: Path = ()) -> Iterator[tuple[Path, str]]:
+    """Every credential a step names directly (not through a template)."""
+    for f, hint in _fields(type(step)):
+        if hint == Credential:
+            yield path + (step.kind, f.name), getattr(step, f.name)
+
+
+# -- the JSON Schema and the docs, from the registry --------------------------------------
+
+
+def sign_step_schema() -> dict[str, Any]:
+    """The JSON Schema ``$defs/sign_step`` of generator/spec.schema.json."""
+    properties: dict[str, Any] = {
+        "as": {"$ref": "#/$defs/snake_name", "description": "The variable this step's result is bound to."}
+    }
+    for kind, cls in STEPS.items():
+        schema = _object_schema(cls)
+        if cls.body is not None:
+            schema = schema["properties"][cls.body]
+        properties[kind] = {**schema, "description": cls.result}
+    return {
+        "type": "object",
+        "required": ["as"],
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+def _object_schema(cls: type) -> dict[str, Any]:
+    properties = {}
+    required = []
+    for f, hint in _fields(cls):
+        schema = _schema(hint, f.metadata.get("schema", {}))
+        properties[f.name] = {**schema, "description": f.metadata["doc"]}
+        if f.default is dataclasses.MISSING:
+            required.append(f.name)
+        elif f.default not in (None, ()):
+            properties[f.name]["default"] = f.default
+    out: dict[str, Any] = {"type": "object", "additionalProperties": False}
+    if required:
+        out["required"] = required
+    out["properties"] = properties
+    return out
+
+
+def _schema(hint: Any, extra: Mapping[str, Any]) -> dict[str, Any]:
+    extra = dict(extra)
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (Union, types.UnionType):
+        (inner,) = [a for a in args if a is not type(None)]
+        return _schema(inner, extra)
+    if origin is Literal:
+        return {"enum": list(args)}
+    if origin is tuple:
+        pattern = extra.pop("items_pattern", None)
+        items = _schema(args[0], {"pattern": pattern} if pattern else {})
+        return {"type": "array", "items": items, **extra}
+    if dataclasses.is_dataclass(hint):
+        return _object_schema(typing.cast(type, hint))
+    if hint == Template:
+        return {"$ref": "#/$defs/template", **extra}
+    if hint == Credential:
+        return {"$ref": "#/$defs/snake_name", **extra}
+    return {"type": {str: "string", int: "integer", bool: "boolean"}[hint], **extra}
+
+
+def docs_table() -> str:
+    """The sign-step table of docs/spec-format.md: every kind, each of its keys."""
+    lines = ["| step | key | value | meaning |", "|---|---|---|---|"]
+    for kind, cls in STEPS.items():
+        shape = "`<template>`" if cls.body == "template" else ""
+        lines.append(f"| `{kind}` | | {shape} | {_md(cls.result)} |")
+        lines += _key_rows(cls, "", skip=cls.body if cls.body == "template" else None, bare=cls.body)
+    return "\n".join(lines) + "\n"
+
+
+def _key_rows(cls: type, prefix: str, skip: str | None = None, bare: str | None = None) -> list[str]:
+    rows = []
+    for f, hint in _fields(cls):
+        if f.name == skip:
+            continue
+        key = f"{prefix}(the list)" if f.name == bare else f"{prefix}`{f.name}`"
+        default = (
+            "" if f.default in (dataclasses.MISSING, None, ()) else f" (default `{json.dumps(f.default)}`)"
+        )
+        rows.append(f"| | {key} | {_value_text(hint)}{default} | {_md(f.metadata['doc'])} |")
+        nested = typing.get_args(hint)[0] if typing.get_origin(hint) is tuple else hint
+        if dataclasses.is_dataclass(nested):
+            rows += _key_rows(typing.cast(type, nested), f"{key} → ")
+    return rows
+
+
+def _value_text(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (Union, types.UnionType):
+        (inner,) = [a for a in args if a is not type(None)]
+        return _value_text(inner)
+    if origin is Literal:
+        return " \\| ".join(f"`{a}`" for a in args)
+    if origin is tuple:
+        return f"list of {_value_text(args[0])}"
+    if dataclasses.is_dataclass(hint):
+        return "mapping"
+    if hint == Template:
+        return "template"
+    if hint == Credential:
+        return "credential"
+    return {str: "text", int: "integer", bool: "boolean"}[hint]
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+# -- RSA (the optional dlr-core[rsa] extra) ----------------------------------------------
+
+
+def rsa_sign(pem: str, hash_name: str, data: bytes, padding_name: str) -> bytes:
+    try:
+        from cryptography.hazmat.primitives import hashes
+    except ImportError:
+        raise SigningError(
+            "RSA signing needs the cryptography package: pip install 'dlr-core[rsa]'"
+        ) from None
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    paddings = {"pkcs1v15": padding.PKCS1v15}
+    algorithm = {"md5": hashes.MD5(), "sha1": hashes.SHA1(), "sha256": hashes.SHA256()}[hash_name]
+    return _rsa_key(pem).sign(data, paddings[padding_name](), algorithm)
+
+
+@functools.lru_cache(maxsize=16)
+def _rsa_key(pem: str) -> RSAPrivateKey:
+    """Loading (and checking) an RSA key costs tens of milliseconds: do it once per key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+    try:
+        key = serialization.load_pem_private_key(pem.encode("utf-8"), password=None)
+    except (ValueError, TypeError) as exc:
+        raise SigningError("the private key is not a valid unencrypted PEM RSA key") from exc
+    if not isinstance(key, RSAPrivateKey):
+        raise SigningError("the private key is not an RSA key")
+    return key

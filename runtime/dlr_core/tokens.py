@@ -1,0 +1,204 @@
+"""Tokens that stateful sign steps fetch: OAuth2 client credentials (RFC 6749 4.4).
+
+A client keeps one ``TokenKeeper``. Before each attempt it calls ``ensure`` (sync) or
+``aensure`` (async): a token missing, or within its step's ``refresh_margin`` of expiry by
+the client's ``clock``, is fetched, once however many threads or tasks ask at the same
+time; signing then only reads the cached token. The token request goes only to the step's
+``token_url`` (redirects are never followed), and neither the token nor the client secret
+appears in a ``repr``, a log line or an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote_plus, urlencode
+
+import httpx
+
+from dlr_core.errors import DlrError, TransportError
+from dlr_core.signing import Scheme, render
+from dlr_core.steps import OAuth2ClientCredentials, SigningError, Step
+
+_DEFAULT_LIFETIME = 3600
+"""Seconds a token is kept when the server gives no ``expires_in``."""
+_MAX_TOKEN_ANSWER = 64 * 1024
+
+
+class TokenError(SigningError, DlrError):
+    """The token endpoint refused or gave no usable token. Names the endpoint and the
+    OAuth2 error code, never the token, the client secret or the answer's body. (A token
+    request that gets no answer is a ``TransportError``, retried like any other.)"""
+
+
+@dataclass
+class _Cached:
+    token: str
+    refresh_at: datetime
+    """When to fetch the next one: ``refresh_margin`` before expiry (at most half the lifetime)."""
+
+    def __repr__(self) -> str:
+        return f"_Cached(token=<redacted>, refresh_at={self.refresh_at.isoformat()})"
+
+
+class _Slot:
+    """One stateful step's token and the locks that guard fetching it."""
+
+    def __init__(self) -> None:
+        self.cached: _Cached | None = None
+        self.thread_lock = threading.Lock()
+        self.task_lock: asyncio.Lock | None = None
+
+    def __repr__(self) -> str:
+        return f"_Slot(cached={self.cached is not None})"
+
+
+class TokenKeeper:
+    """The tokens of one client's auth scheme (see the module's docstring)."""
+
+    def __init__(
+        self,
+        scheme: Scheme,
+        variables: Mapping[str, str],
+        *,
+        base_url: str,
+        clock: Callable[[], datetime],
+        timeout: float = 10.0,
+        on_token: Callable[[str], None] | None = None,
+    ) -> None:
+        """``on_token`` is told each new token (the client scrubs it from its errors)."""
+        self._steps = scheme.stateful_steps()
+        self._variables = dict(variables)
+        self._base_url = base_url
+        self._clock = clock
+        self._timeout = timeout
+        self._slots = {id(step): _Slot() for step in self._steps}
+        self._guard = threading.Lock()
+        self._on_token = on_token
+
+    def __repr__(self) -> str:
+        return f"TokenKeeper(steps={[step.kind for step in self._steps]})"
+
+    def __bool__(self) -> bool:
+        return bool(self._steps)
+
+    def current(self, step: Step) -> str:
+        """The cached token of ``step`` (fetched by ``ensure``/``aensure`` before signing)."""
+        slot = self._slots.get(id(step))
+        if slot is None or slot.cached is None:
+            raise SigningError(f"no {step.kind} token yet: the client fetches it before signing")
+        return slot.cached.token
+
+    def _due(self, slot: _Slot) -> bool:
+        return slot.cached is None or self._clock() >= slot.cached.refresh_at
+
+    def ensure(self, http: httpx.Client) -> None:
+        for step in self._steps:
+            assert isinstance(step, OAuth2ClientCredentials)
+            slot = self._slots[id(step)]
+            if not self._due(slot):
+                continue
+            with slot.thread_lock:
+                if self._due(slot):  # another thread may have fetched it meanwhile
+                    request = self._token_request(http, step)
+                    try:
+                        response = http.send(request, follow_redirects=False)
+                        slot.cached = self._read(step, response.status_code, response.content)
+                        if self._on_token is not None:
+                            self._on_token(slot.cached.token)
+                    except httpx.HTTPError as exc:
+                        raise self._unanswered(step, exc) from None
+
+    async def aensure(self, http: httpx.AsyncClient) -> None:
+        for step in self._steps:
+            assert isinstance(step, OAuth2ClientCredentials)
+            slot = self._slots[id(step)]
+            if not self._due(slot):
+                continue
+            with self._guard:
+                if slot.task_lock is None:
+                    slot.task_lock = asyncio.Lock()
+            async with slot.task_lock:
+                if self._due(slot):  # another task may have fetched it meanwhile
+                    request = self._token_request(http, step)
+                    try:
+                        response = await http.send(request, follow_redirects=False)
+                        slot.cached = self._read(step, response.status_code, response.content)
+                        if self._on_token is not None:
+                            self._on_token(slot.cached.token)
+                    except httpx.HTTPError as exc:
+                        raise self._unanswered(step, exc) from None
+
+    def forget(self) -> None:
+        """Drop the cached tokens (the provider refused one): the next request fetches anew."""
+        for slot in self._slots.values():
+            slot.cached = None
+
+    def _unanswered(self, step: OAuth2ClientCredentials, exc: httpx.HTTPError) -> TransportError:
+        sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+        return TransportError(
+            f"the token request to {self._url(step)} got no answer ({type(exc).__name__})", request_sent=sent
+        )
+
+    def _url(self, step: OAuth2ClientCredentials) -> str:
+        """The token endpoint: the step's URL, or its path on the client's own server."""
+        if step.token_url.startswith("/"):
+            base = httpx.URL(self._base_url)
+            return str(base.copy_with(raw_path=step.token_url.encode("ascii"), query=None, fragment=None))
+        return step.token_url
+
+    def _token_request(
+        self, http: httpx.Client | httpx.AsyncClient, step: OAuth2ClientCredentials
+    ) -> httpx.Request:
+        moment = self._clock()
+        client_id = render(step.client_id, self._variables, moment)
+        client_secret = render(step.client_secret, self._variables, moment)
+        form = {"grant_type": "client_credentials"}
+        if step.scope is not None:
+            form["scope"] = step.scope
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+        if step.client_auth == "basic":
+            # RFC 6749 2.3.1: each form-urlencoded, then HTTP Basic.
+            pair = f"{quote_plus(client_id)}:{quote_plus(client_secret)}".encode("utf-8")
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+        else:
+            form["client_id"] = client_id
+            form["client_secret"] = client_secret
+        return http.build_request(
+            "POST",
+            self._url(step),
+            content=urlencode(form).encode("ascii"),
+            headers=headers,
+            timeout=self._timeout,
+        )
+
+    def _read(self, step: OAuth2ClientCredentials, status: int, content: bytes) -> _Cached:
+        where = self._url(step)
+        answer: Any = None
+        if len(content) <= _MAX_TOKEN_ANSWER:
+            try:
+                answer = json.loads(content)
+            except ValueError:
+                answer = None
+        if status != 200:
+            code = answer.get("error") if isinstance(answer, dict) else None
+            shown = f" ({code})" if isinstance(code, str) and code.replace("_", "").isalpha() else ""
+            raise TokenError(f"the token endpoint {where} answered HTTP {status}{shown}")
+        if not isinstance(answer, dict) or not isinstance(answer.get("access_token"), str):
+            raise TokenError(f"the token endpoint {where} gave no access_token")
+        token_type = answer.get("token_type", "bearer")
+        if not isinstance(token_type, str) or token_type.lower() != "bearer":
+            raise TokenError(f"the token endpoint {where} gave a token that is not a bearer token")
+        lifetime = answer.get("expires_in", _DEFAULT_LIFETIME)
+        if isinstance(lifetime, str) and lifetime.isdigit():
+            lifetime = int(lifetime)
+        if not isinstance(lifetime, int) or isinstance(lifetime, bool) or lifetime <= 0:
+            raise TokenError(f"the token endpoint {where} gave an invalid expires_in")
+        margin = min(step.refresh_margin, lifetime // 2)
+        return _Cached(answer["access_token"], self._clock() + timedelta(seconds=lifetime - margin))
