@@ -46,15 +46,21 @@ def run_mock(
             f"the mock needs dlr-core's mock extra (pip install 'dlr-core[mock]'): {exc}"
         ) from None
 
+    from dlr_core.mock import ScenarioError
+
     try:
         mock = MockProvider(api, credentials, scenario=scenario.get("operations", {}), host=host, port=port)
+        base_url = mock.base_url  # binds the port
+    except ScenarioError as exc:
+        assert scenario_path is not None  # no file, no scenario to be wrong
+        raise MockCommandError(_located(scenario_path, ("operations", *exc.path), str(exc))) from None
     except ValueError as exc:
         raise MockCommandError(str(exc)) from None
     except OSError as exc:
         raise MockCommandError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     if not _is_loopback(host):
         print(f"dlrgen mock: warning: listening on {host}, not loopback", file=sys.stderr)
-    print(f"dlrgen mock: {provider} on {mock.base_url}", flush=True)
+    print(f"dlrgen mock: {provider} on {base_url}", flush=True)
     for name, value in credentials.items():
         shown = value if "\n" not in value else "<PEM key, see above>"
         print(f"  credential {name} = {shown}", flush=True)
@@ -182,6 +188,30 @@ def _load_scenario(path: Path) -> dict[str, Any]:
             f"{path}: a scenario is a mapping with 'operations' and optional 'credentials'"
         )
     return data
+
+
+def _located(path: Path, keys: tuple[str | int, ...], message: str) -> str:
+    """``file:line:col: message``, at the deepest of ``keys`` the scenario file has."""
+    try:
+        node: Any = yaml.compose(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return f"{path}: {message}"
+    mark = node.start_mark if node is not None else None
+    for key in keys:
+        if isinstance(node, yaml.MappingNode):
+            found = next(((k, v) for k, v in node.value if k.value == str(key)), None)
+            if found is None:
+                break
+            mark = found[0].start_mark  # the key itself: that is what to fix
+            node = found[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            mark = node.start_mark
+        else:
+            break
+    if mark is None:
+        return f"{path}: {message}"
+    return f"{path}:{mark.line + 1}:{mark.column + 1}: {message}"
 
 
 def _parse_credentials(args: list[str]) -> dict[str, str]:

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# The in-process provider mock's fixture, dlr_mock, as users get it.
+pytest_plugins = ["dlr_core.testing"]
 GENERATED = ROOT / "generated"
 SPECS = ROOT / "specs"
 RUNTIME = ROOT / "runtime"

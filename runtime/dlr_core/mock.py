@@ -82,6 +82,50 @@ _READ_SIZE = 65536
 _log = logging.getLogger(__name__)
 
 
+STEP_KEYS = frozenset(
+    {"body", "data", "error", "message", "status", "html", "delay", "headers", "repeat", "respond"}
+)
+"""What a scenario step may say (see the module's documentation)."""
+
+
+class ScenarioError(ValueError):
+    """A scenario the mock cannot follow; ``path`` leads to the culprit (operation name, step
+    index, key), so a tool that read the scenario from a file can say where it is."""
+
+    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def _check_scenario(api: ApiSpec, scenario: Mapping[str, Sequence[Step]]) -> None:
+    """Every operation and every step key of a scenario is one the mock knows: a misspelt
+    key (``stauts``) would otherwise be served as the documented example, silently."""
+    import difflib
+
+    operations = [op.name for op in api.operations]
+    for name, steps in scenario.items():
+        if name not in operations:
+            guess = difflib.get_close_matches(name, operations, n=1)
+            hint = f" (did you mean {guess[0]}?)" if guess else ""
+            raise ScenarioError(
+                (name,), f"unknown operation {name!r}{hint}; {api.provider} has: {', '.join(operations)}"
+            )
+        if isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence):
+            raise ScenarioError((name,), f"{name}: the steps are a list, one answer each")
+        for index, step in enumerate(steps):
+            if not isinstance(step, Mapping):
+                raise ScenarioError((name, index), f"{name} step {index + 1}: a step is a mapping")
+            for key in step:
+                if key not in STEP_KEYS:
+                    guess = difflib.get_close_matches(str(key), sorted(STEP_KEYS), n=1)
+                    hint = f" (did you mean {guess[0]}?)" if guess else ""
+                    raise ScenarioError(
+                        (name, index, key),
+                        f"{name} step {index + 1}: unknown key {key!r}{hint}; "
+                        f"a step may say: {', '.join(sorted(STEP_KEYS))}",
+                    )
+
+
 class _BadRequest(Exception):
     """The request's body cannot be read: answered 400."""
 
@@ -314,19 +358,20 @@ class MockProvider:
         self._variables = {**api.constants, **credentials}
         if api.api_version is not None:
             self._variables["api_version"] = api.api_version
-        unknown = set(scenario or {}) - {op.name for op in api.operations}
-        if unknown:
-            raise ValueError(f"scenario names unknown operations: {', '.join(sorted(unknown))}")
+        _check_scenario(api, scenario or {})
         self._scripts = {op.name: _Script(list((scenario or {}).get(op.name, []))) for op in api.operations}
         self._max_clock_skew = max_clock_skew
         self._base_path = urllib.parse.urlsplit(api.servers[api.default_server]).path.rstrip("/")
-        self._server = _LoopServer(
-            self,
-            host,
-            port,
-            _Limits(max_body_bytes, max_header_bytes, idle_timeout, request_timeout),
-        )
+        self._listen = (host, port, _Limits(max_body_bytes, max_header_bytes, idle_timeout, request_timeout))
+        self._loop_server: _LoopServer | None = None  # bound on first use: in-process use opens no socket
         self._thread: threading.Thread | None = None
+
+    @property
+    def _server(self) -> _LoopServer:
+        if self._loop_server is None:
+            host, port, limits = self._listen
+            self._loop_server = _LoopServer(self, host, port, limits)
+        return self._loop_server
 
     @property
     def base_url(self) -> str:
@@ -344,7 +389,9 @@ class MockProvider:
         self._server.run()
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._loop_server is None:
+            return
+        self._loop_server.shutdown()
         if self._thread is not None:
             self._thread.join(timeout=5)
 
