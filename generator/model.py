@@ -49,10 +49,6 @@ class AuthScheme:
     credentials: tuple[str, ...] = ()  # the credentials its templates use
     step_kinds: tuple[str, ...] = ()  # its sign steps' kinds, in order
     uses_rsa: bool = False  # a step needs the dlr-core[rsa] extra (rsa_sign, an RS256 JWT)
-    # The scheme as typed runtime objects, in Python (generator.auth_code), and the
-    # dlr_core modules that code names.
-    code: str = ""
-    modules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,10 +56,6 @@ class Auth:
     credentials: tuple[Credential, ...]
     default_scheme: str
     schemes: tuple[AuthScheme, ...]
-
-    def modules(self) -> list[str]:
-        """The dlr_core modules the schemes' code names."""
-        return sorted({module for scheme in self.schemes for module in scheme.modules})
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from typing import Any
 
 from dlr_core import signing, steps
 
-from generator import auth_code
 from generator import model as m
 from generator.loader import JsonPath
 from generator.parse_base import ParserBase
@@ -83,11 +82,9 @@ class AuthParser(ParserBase):
             built = self.auth_scheme(name, scheme, {c.name for c in credentials})
             uses = tuple(c.name for c in credentials if c.name in self.used_in_auth)
             self.used_in_auth |= before
-            code: str = ""
-            modules: tuple[str, ...] = ()
             if len(self.problems) == problems_before:
                 try:
-                    code, modules = auth_code.scheme_code(scheme)
+                    signing.Scheme.from_data(scheme)  # what the generated api.py will build
                 except signing.SigningError as exc:  # the checks above should have said why
                     self.problem(("auth", "schemes", name), f"the runtime cannot read this scheme: {exc}")
             schemes.append(
@@ -99,8 +96,6 @@ class AuthParser(ParserBase):
                     uses,
                     step_kinds=tuple(s.kind for s in built),
                     uses_rsa=any(s.uses_rsa() for s in built),
-                    code=code,
-                    modules=modules,
                 )
             )
         return m.Auth(credentials, raw["default_scheme"], tuple(schemes))

@@ -17,7 +17,7 @@ from typing import Any
 import dlr_core
 import jinja2
 
-from generator import escape, python_view
+from generator import auth_code, escape, python_view
 from generator import model as m
 from generator.canonical import CANONICAL_STATUSES
 from generator.codegen import render_models
@@ -168,6 +168,7 @@ def provider_context(provider: m.Provider) -> dict[str, Any]:
     package_exports = sorted(
         model_classes + status_exports + field_types + receipt_functions + list(PACKAGE_EXPORTS)
     )
+    scheme_code = {scheme.name: auth_code.scheme_code(scheme.definition) for scheme in provider.auth.schemes}
     receipt_views = {
         op.name: python_view.receipt_view(op.receipts) for op in provider.operations if op.receipts
     }
@@ -204,6 +205,8 @@ def provider_context(provider: m.Provider) -> dict[str, Any]:
         "receipts_use_delivery_status": any(view.uses_delivery_status for view in views),
         "receipt_views": receipt_views,
         "rule_views": [python_view.rule_view(rule) for rule in provider.rules],
+        "scheme_code": scheme_code,
+        "auth_modules": sorted({module for _, modules in scheme_code.values() for module in modules}),
         "enum_bases": enum_bases,
         "receipt_status_imports": receipt_status_imports,
         "receipt_model_imports": receipt_model_imports,

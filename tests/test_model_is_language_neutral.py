@@ -29,6 +29,8 @@ CODE_FRAGMENTS = (
     ".is_final",
     ".parse(",
     "lambda",
+    "signing.",
+    "steps.",
 )
 # Prose and data copied from the spec: never code, whatever they say.
 FREE_TEXT = {"description", "summary", "explanation", "note", "docs", "title"}
