@@ -431,6 +431,14 @@ def _extend(path: Path, brand: _Located, chain: tuple[Path, ...]) -> _Located:
         return _Located(
             None, brand.source, base.problems or [brand.source.problem(where, "the base is unreadable")]
         )
+    removals = [
+        brand.source.problem(
+            at, f"null removes {at[-1]!r}, but {base_path.name} has no {at[-1]!r} here", at_key=True
+        )
+        for at in _removals_of_nothing(base.data, brand.data, ())
+    ]
+    if removals:  # a typo'd key, or a plain scalar cut short at a comma in a {flow: mapping}
+        return _Located(None, brand.source, removals)
     source = SourceMap(brand.source.file)
     # A package's identity is its own: a brand never inherits its base's name or version.
     data = _merge_patch({k: v for k, v in base.data.items() if k != "package"}, brand.data)
@@ -439,6 +447,17 @@ def _extend(path: Path, brand: _Located, chain: tuple[Path, ...]) -> _Located:
 
 
 _BASE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
+
+
+def _removals_of_nothing(base: Any, patch: Any, path: JsonPath) -> Iterator[JsonPath]:
+    """Where a brand's null (which removes a key) names a key its base does not have."""
+    if not isinstance(patch, dict) or not isinstance(base, dict):
+        return
+    for key, value in patch.items():
+        if value is None and key not in base:
+            yield path + (key,)
+        elif key in base:
+            yield from _removals_of_nothing(base[key], value, path + (key,))
 
 
 def _merge_patch(base: Any, patch: Any) -> Any:

@@ -35,7 +35,8 @@ class Credential:
     name: str
     description: str
     secret: bool
-    format: str
+    format: Literal["text", "pem_private_key"]
+    env: tuple[str, ...] = ()  # environment variables it is read from, first set wins
 
 
 @dataclass(frozen=True)

@@ -92,9 +92,11 @@ TEMPLATE_MODULE_NAMES = frozenset(
         "field_validator",
         "model_validator",
         "httpx",
-        # type aliases of the generated clients
+        # type aliases and classes of the generated clients
         "AuthScheme",
         "Server",
+        "dataclass",
+        "field",
         # dlr_core modules api.py names the auth schemes' classes by
         "signing",
         "steps",
@@ -105,6 +107,7 @@ PACKAGE_EXPORTS = (
     "API",
     "AsyncClient",
     "Client",
+    "Credentials",
     "DEFAULT_SERVER",
     "DOCS_URL",
     "ERRORS",
@@ -133,6 +136,12 @@ CLIENT_ARGUMENTS = frozenset(
         "monotonic",
         "defaults",
         "signer",
+        # Client.__init__'s and the Credentials class's own names
+        "given",
+        "cls",
+        "environ",
+        "options",
+        "from_env",
     }
 )
 

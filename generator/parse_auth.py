@@ -65,7 +65,11 @@ class AuthParser(ParserBase):
             self.check_name("credential", ("auth", "credentials", name), name, "credential", at_key=True)
         credentials = tuple(
             m.Credential(
-                name, " ".join(c["description"].split()), c.get("secret", False), c.get("format", "text")
+                name,
+                " ".join(c["description"].split()),
+                c.get("secret", False),
+                c.get("format", "text"),
+                self.credential_env(name, c.get("env")),
             )
             for name, c in raw["credentials"].items()
         )
@@ -99,6 +103,21 @@ class AuthParser(ParserBase):
                 )
             )
         return m.Auth(credentials, raw["default_scheme"], tuple(schemes))
+
+    def credential_env(self, name: str, env: str | list[str] | None) -> tuple[str, ...]:
+        """The variables a credential is read from: the spec's, else ``DLR_<PROVIDER>_<NAME>``;
+        two credentials never share one."""
+        names = (env,) if isinstance(env, str) else tuple(env or ())
+        if not names:
+            names = (f"DLR_{self.data['provider']}_{name}".upper(),)
+        for variable in names:
+            owner = self.env_owners.setdefault(variable, name)
+            if owner != name:
+                self.problem(
+                    ("auth", "credentials", name, "env"),
+                    f"{variable} is already the variable of credential {owner!r}",
+                )
+        return names
 
     def auth_scheme(self, name: str, scheme: dict[str, Any], credentials: set[str]) -> list[steps.Step]:
         """Check one scheme; returns its sign steps (those that could be read)."""

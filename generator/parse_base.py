@@ -43,6 +43,7 @@ class ParserBase:
         self.rules_used: dict[str, m.StatusRule] = {}
         self.time_patterns: dict[tuple[str, str], m.TimePattern] = {}
         self.used_in_auth: set[str] = set()
+        self.env_owners: dict[str, str] = {}  # environment variable -> credential
 
     def problem(self, path: JsonPath, message: str, *, at_key: bool = False) -> None:
         self.problems.append(self.source.problem(path, message, at_key=at_key))

@@ -366,6 +366,7 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
         }
     paged = [o for o in operations if o["paging"]]
     core = {
+        "credentials_from_env",
         "AsyncClientBase",
         "Clock",
         "Monotonic",

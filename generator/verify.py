@@ -21,6 +21,7 @@ _ALLOWED_IMPORTS = (
     "typing",
     "typing_extensions",
     "collections.abc",
+    "dataclasses",
     "datetime",
     "enum",
     "decimal",

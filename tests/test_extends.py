@@ -77,3 +77,13 @@ def test_missing_bases_and_cycles_are_located_problems(tmp_path: Path) -> None:
     _, problems = load_providers([specs / "brand.yaml"])
     [problem] = problems  # found where the circle closes: the base that extends the brand
     assert "circle" in problem.message and Path(problem.file).name == "_base.yaml" and problem.line == 1
+
+
+def test_a_null_that_removes_nothing_is_a_problem_at_its_key(tmp_path: Path) -> None:
+    # A plain scalar with a comma, in a {flow: mapping}, splits into a key with a null value:
+    # merged as a patch, that null would silently remove nothing and cut the text short.
+    brand = BRAND + "auth:\n  credentials:\n    api_key: {description: Key ID, the user name}\n"
+    specs = _pair(tmp_path, brand)
+    _, problems = load_providers(spec_files(specs))
+    assert [(p.file.endswith("brand.yaml"), p.line) for p in problems] == [(True, 8)]
+    assert "null removes 'the user name', but _base.yaml has no 'the user name' here" in problems[0].message

@@ -68,7 +68,8 @@ def test_fetch_receipts_answers_each_id_in_the_order_asked(
     credentials = {c.name: _credential(c) for c in provider.auth.credentials}
     # The ids the spec's example answers, read the way the client reads an answer.
     spec = next(o for o in package.API.operations if o.name == operation.name)
-    reader = package.Client(**credentials)
+    scheme = provider.auth.default_scheme  # the credentials of every scheme are given
+    reader = package.Client(**credentials, auth_scheme=scheme)
     result = reader._read(200, json.dumps(spec.example).encode(), getattr(package, operation.response_class))
     answered = getattr(package, plan.function_name)(result)
     example_ids = [getattr(r, plan.ids_field) for r in answered]
@@ -81,6 +82,7 @@ def test_fetch_receipts_answers_each_id_in_the_order_asked(
                 credentials,
                 "fetch_receipts",
                 base_url=mock.base_url,
+                auth_scheme=scheme,
                 **_arguments(operation, plan, ["asked-1"]),
             )
         assert [getattr(r, plan.ids_field) for r in receipts] == ["asked-1"] * len(answered)
@@ -100,6 +102,7 @@ def test_fetch_receipts_answers_each_id_in_the_order_asked(
             credentials,
             "fetch_receipts",
             base_url=mock.base_url,
+            auth_scheme=scheme,
             **_arguments(operation, plan, asked),
         )
     by_position = [str(getattr(r, plan.ids_field)) for r in receipts]

@@ -433,9 +433,11 @@ def test_twilio_api_key_authentication_keeps_the_account_in_the_path(mode: str) 
 def test_credentials_are_required_by_the_scheme_that_uses_them() -> None:
     import dlr_twilio_messaging
 
-    with pytest.raises(ValueError, match="credential 'auth_token' is required \\(auth scheme 'basic'\\)"):
+    with pytest.raises(ValueError, match="credential auth_token required \\(auth scheme 'basic'\\)"):
         dlr_twilio_messaging.Client(account_sid=TWILIO["account_sid"])
-    with pytest.raises(ValueError, match="credential 'api_key_sid' is required \\(auth scheme 'api_key'\\)"):
+    with pytest.raises(
+        ValueError, match="credentials api_key_sid, api_key_secret required \\(auth scheme 'api_key'\\)"
+    ):
         dlr_twilio_messaging.Client(
             account_sid=TWILIO["account_sid"], auth_token="t-value", auth_scheme="api_key"
         )

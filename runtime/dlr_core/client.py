@@ -45,6 +45,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import os
 import re
 import time
 import zlib
@@ -52,6 +53,7 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
+    Collection,
     Iterable,
     Iterator,
     Mapping,
@@ -72,6 +74,7 @@ from typing_extensions import Self
 from dlr_core.errors import (
     EXCERPT_LIMIT,
     AuthenticationError,
+    CredentialsError,
     DlrError,
     ErrorTable,
     InvalidRequest,
@@ -220,6 +223,78 @@ class ApiSpec:
     """The credentials each auth scheme needs."""
     constants: Mapping[str, str] = field(default_factory=dict)
     """Named constants the auth templates use (such as a signing service name)."""
+    credential_env: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Every credential the provider has, and the environment variables it is read from
+    (first set wins)."""
+
+
+def credentials_from_env(api: ApiSpec, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The provider's credentials found in the environment (``os.environ`` by default): for
+    each, the first of its variables that is set and not empty."""
+    source = os.environ if environ is None else environ
+    found = {}
+    for name, variables in api.credential_env.items():
+        value = next((source[v] for v in variables if source.get(v)), None)
+        if value is not None:
+            found[name] = value
+    return found
+
+
+def choose_auth_scheme(
+    api: ApiSpec, given: Collection[str], requested: str | None, *, signer: bool = False
+) -> str:
+    """The auth scheme a client signs with: the one asked for, else the one the credentials
+    given are for (the default scheme when they fit several equally). ``CredentialsError``
+    names what is missing, and the variables that would provide it, or asks for
+    ``auth_scheme=`` when the credentials belong to several schemes."""
+    if requested is not None and requested not in api.auth_schemes:
+        raise ValueError(f"unknown auth scheme {requested!r}; choose one of: {', '.join(api.auth_schemes)}")
+    # A signer given in code replaces the scheme, and so the credentials only it uses.
+    needs = {
+        scheme: {*api.credentials, *(() if signer else api.scheme_credentials.get(scheme, ()))}
+        for scheme in api.auth_schemes
+    }
+    present = set(given)
+    chosen_in_code = requested is not None
+    if requested is None:
+        fitting = [scheme for scheme, needed in needs.items() if needed <= present]
+        if fitting:
+            # Prefer the scheme that uses the most of what was given, then the default.
+            most = max(len(needs[scheme] & present) for scheme in fitting)
+            best = [scheme for scheme in fitting if len(needs[scheme] & present) == most]
+            if len(best) == 1 or api.default_scheme in best:
+                requested = best[0] if len(best) == 1 else api.default_scheme
+            else:
+                raise CredentialsError(
+                    f"the credentials given fit the auth schemes {' and '.join(best)}: "
+                    "pass auth_scheme= to choose one"
+                )
+        else:
+            requested = api.default_scheme
+    order = list(api.credential_env) or sorted(needs[requested])  # the spec's order, when known
+    missing = tuple(name for name in order if name in needs[requested] - present)
+    if missing:
+        variables = tuple(v for name in missing for v in api.credential_env.get(name, ())[:1])
+        hint = f", or set {' and '.join(variables)}" if variables else ""
+        raise CredentialsError(
+            f"{api.provider}: credential{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)} required (auth scheme {requested!r}): pass "
+            f"{', '.join(f'{name}=' for name in missing)}{hint}",
+            missing=missing,
+            variables=variables,
+        )
+    others = present - needs[requested] - set(api.credentials)
+    unused = sorted(
+        name
+        for name in others
+        if any(name in needs[scheme] for scheme in api.auth_schemes if scheme != requested)
+    )
+    if unused and not signer and not chosen_in_code:  # a scheme chosen in code: its own is used
+        raise CredentialsError(
+            f"{', '.join(unused)} {'belong' if len(unused) > 1 else 'belongs'} to another auth scheme than "
+            f"{requested!r}: give the credentials of one scheme"
+        )
+    return requested
 
 
 @dataclass(frozen=True)
@@ -790,14 +865,10 @@ class ClientCore:
         server = server or api.default_server
         if server not in api.servers:
             raise ValueError(f"unknown server {server!r}; choose one of: {', '.join(api.servers)}")
-        scheme = auth_scheme or api.default_scheme
-        if scheme not in api.auth_schemes:
-            raise ValueError(f"unknown auth scheme {scheme!r}; choose one of: {', '.join(api.auth_schemes)}")
-        # A signer given in code replaces the scheme, and so the credentials only it uses.
-        needed = [*api.credentials, *(api.scheme_credentials.get(scheme, ()) if signer is None else ())]
-        for name in dict.fromkeys(needed):
-            if not credentials.get(name):
-                raise ValueError(f"credential {name!r} is required (auth scheme {scheme!r})")
+        given = {name: value for name, value in credentials.items() if value}
+        if not given:  # none in code: the environment, as the providers' own SDKs do
+            given = credentials_from_env(api)
+        scheme = choose_auth_scheme(api, given, auth_scheme, signer=signer is not None)
         if api.require_base_url and not base_url:
             raise ValueError(f"{api.provider} has one endpoint per account: pass base_url")
         self.base_url = (base_url or api.servers[server]).rstrip("/")
@@ -810,7 +881,6 @@ class ClientCore:
         if self.max_response_bytes <= 0:
             raise ValueError("max_response_bytes must be positive")
         self.retry_policy = resolve(retries, api.retry)
-        given = {name: value for name, value in credentials.items() if value is not None}
         self._credentials = Credentials(given, api.secret_credentials)
         self._clock = clock or _utc_now
         self._nonce = nonce

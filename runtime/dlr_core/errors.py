@@ -250,6 +250,20 @@ class ParameterError(DlrError, ValueError):
         self.problem = problem
 
 
+class CredentialsError(DlrError, ValueError):
+    """The credentials given (or found in the environment) cannot make a client: one is
+    missing, or they belong to several auth schemes and none was chosen. Raised before
+    anything is sent; never shows a credential's value. ``variables`` are the environment
+    variables that would provide the missing credentials."""
+
+    def __init__(
+        self, message: str, *, missing: tuple[str, ...] = (), variables: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.missing = missing
+        self.variables = variables
+
+
 class TransportError(DlrError):
     """The request did not get an answer (connection refused, reset, TLS failure).
 

@@ -6,7 +6,7 @@ by phone number and send date, optionally narrowed to one send request by BizId.
 """
 
 from dlr_aliyun_dysms.api import API
-from dlr_aliyun_dysms.client import AsyncClient, Client
+from dlr_aliyun_dysms.client import AsyncClient, Client, Credentials
 from dlr_aliyun_dysms.errors import ERRORS
 from dlr_aliyun_dysms.fields import (
     ProviderTime,
@@ -38,6 +38,7 @@ __all__ = [
     "API",
     "AsyncClient",
     "Client",
+    "Credentials",
     "DEFAULT_SERVER",
     "DOCS_URL",
     "ERRORS",

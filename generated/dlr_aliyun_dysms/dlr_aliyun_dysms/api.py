@@ -204,4 +204,8 @@ API: Final = ApiSpec(
     operations=(QUERY_SEND_DETAILS,),
     retry=RetryPolicy(max_attempts=3, initial_backoff=0.5, max_backoff=10, deadline=30),
     polling=POLLING,
+    credential_env={
+        "access_key_id": ("ALIBABA_CLOUD_ACCESS_KEY_ID",),
+        "access_key_secret": ("ALIBABA_CLOUD_ACCESS_KEY_SECRET",),
+    },
 )

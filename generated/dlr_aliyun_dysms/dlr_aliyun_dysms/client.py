@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import date, datetime
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import httpx
 from dlr_core import PollResult, Receipt
@@ -20,6 +21,7 @@ from dlr_core.client import (
     Sleep,
     SyncClientBase,
     answered_in_order,
+    credentials_from_env,
 )
 from dlr_core.signing import RequestSigner
 
@@ -33,6 +35,27 @@ from dlr_aliyun_dysms.receipts import query_send_details_receipts
 
 AuthScheme = Literal["v3", "rpc_v1"]
 Server = Literal["default", "ap_southeast_1", "ap_southeast_5", "eu_central_1"]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Alibaba Cloud SMS (Dysmsapi) credentials, for ``Client(credentials=...)``.
+
+    ``Credentials.from_env()`` reads them from the environment:
+    ``access_key_id`` from ALIBABA_CLOUD_ACCESS_KEY_ID,
+    ``access_key_secret`` from ALIBABA_CLOUD_ACCESS_KEY_SECRET.
+    Secret ones never show in the ``repr``.
+    """
+
+    access_key_id: str | None = None
+    """AccessKey ID of the Alibaba Cloud account or RAM user."""
+    access_key_secret: str | None = field(default=None, repr=False)
+    """AccessKey secret."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
+        """The credentials set in ``environ`` (default ``os.environ``); absent ones are None."""
+        return cls(**credentials_from_env(API, environ))
 
 
 def _query_send_details_items(result: QuerySendDetailsResult) -> list[SmsSendDetail]:
@@ -54,9 +77,12 @@ QUERY_SEND_DETAILS_PAGING = Paging(
 class Client(SyncClientBase):
     """Synchronous client for Alibaba Cloud SMS (Dysmsapi).
 
-    Credentials:
-        access_key_id: AccessKey ID of the Alibaba Cloud account or RAM user.
-        access_key_secret: AccessKey secret. (secret)
+    Credentials, as keyword arguments or a ``Credentials`` (with none given, they are read
+    from the environment; the auth scheme is the one they are for):
+        access_key_id: AccessKey ID of the Alibaba Cloud account or RAM user. Env: ALIBABA_CLOUD_ACCESS_KEY_ID.
+
+        access_key_secret: AccessKey secret. (secret) Env: ALIBABA_CLOUD_ACCESS_KEY_SECRET.
+
 
     ``server`` picks an endpoint (default, ap_southeast_1, ap_southeast_5, eu_central_1) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (v3, rpc_v1;
@@ -83,8 +109,9 @@ class Client(SyncClientBase):
     def __init__(
         self,
         *,
-        access_key_id: str,
-        access_key_secret: str,
+        credentials: Credentials | None = None,
+        access_key_id: str | None = None,
+        access_key_secret: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -99,11 +126,12 @@ class Client(SyncClientBase):
         defaults: Mapping[str, object] | None = None,
         signer: RequestSigner | None = None,
     ) -> None:
+        given = credentials or Credentials()
         super().__init__(
             API,
             {
-                "access_key_id": access_key_id,
-                "access_key_secret": access_key_secret,
+                "access_key_id": access_key_id or given.access_key_id,
+                "access_key_secret": access_key_secret or given.access_key_secret,
             },
             server=server,
             base_url=base_url,
@@ -119,6 +147,20 @@ class Client(SyncClientBase):
             defaults=defaults,
             signer=signer,
         )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **options: Any
+    ) -> Client:
+        """A client with the credentials set in ``environ`` (default ``os.environ``; see
+        ``Credentials``); ``options`` are the constructor's other arguments.
+
+        Raises:
+            CredentialsError: a credential the auth scheme needs is not set (the error
+                names the variables to set), or the variables set belong to several schemes
+                and no ``auth_scheme`` was given.
+        """
+        return cls(credentials=Credentials.from_env(environ), **options)
 
     def query_send_details(
         self,
@@ -273,9 +315,12 @@ class Client(SyncClientBase):
 class AsyncClient(AsyncClientBase):
     """Asynchronous client for Alibaba Cloud SMS (Dysmsapi).
 
-    Credentials:
-        access_key_id: AccessKey ID of the Alibaba Cloud account or RAM user.
-        access_key_secret: AccessKey secret. (secret)
+    Credentials, as keyword arguments or a ``Credentials`` (with none given, they are read
+    from the environment; the auth scheme is the one they are for):
+        access_key_id: AccessKey ID of the Alibaba Cloud account or RAM user. Env: ALIBABA_CLOUD_ACCESS_KEY_ID.
+
+        access_key_secret: AccessKey secret. (secret) Env: ALIBABA_CLOUD_ACCESS_KEY_SECRET.
+
 
     ``server`` picks an endpoint (default, ap_southeast_1, ap_southeast_5, eu_central_1) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (v3, rpc_v1;
@@ -302,8 +347,9 @@ class AsyncClient(AsyncClientBase):
     def __init__(
         self,
         *,
-        access_key_id: str,
-        access_key_secret: str,
+        credentials: Credentials | None = None,
+        access_key_id: str | None = None,
+        access_key_secret: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -318,11 +364,12 @@ class AsyncClient(AsyncClientBase):
         defaults: Mapping[str, object] | None = None,
         signer: RequestSigner | None = None,
     ) -> None:
+        given = credentials or Credentials()
         super().__init__(
             API,
             {
-                "access_key_id": access_key_id,
-                "access_key_secret": access_key_secret,
+                "access_key_id": access_key_id or given.access_key_id,
+                "access_key_secret": access_key_secret or given.access_key_secret,
             },
             server=server,
             base_url=base_url,
@@ -338,6 +385,20 @@ class AsyncClient(AsyncClientBase):
             defaults=defaults,
             signer=signer,
         )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **options: Any
+    ) -> AsyncClient:
+        """A client with the credentials set in ``environ`` (default ``os.environ``; see
+        ``Credentials``); ``options`` are the constructor's other arguments.
+
+        Raises:
+            CredentialsError: a credential the auth scheme needs is not set (the error
+                names the variables to set), or the variables set belong to several schemes
+                and no ``auth_scheme`` was given.
+        """
+        return cls(credentials=Credentials.from_env(environ), **options)
 
     async def query_send_details(
         self,

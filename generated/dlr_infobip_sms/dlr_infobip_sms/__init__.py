@@ -6,7 +6,7 @@ only within 48 hours of sending: persist what you read.
 """
 
 from dlr_infobip_sms.api import API
-from dlr_infobip_sms.client import AsyncClient, Client
+from dlr_infobip_sms.client import AsyncClient, Client, Credentials
 from dlr_infobip_sms.errors import ERRORS
 from dlr_infobip_sms.fields import (
     StatusGroupOrText,
@@ -48,6 +48,7 @@ __all__ = [
     "API",
     "AsyncClient",
     "Client",
+    "Credentials",
     "DEFAULT_SERVER",
     "DOCS_URL",
     "DeliveryReport",

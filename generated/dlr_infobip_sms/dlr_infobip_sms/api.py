@@ -165,4 +165,7 @@ API: Final = ApiSpec(
     retry=RetryPolicy(),
     polling=POLLING,
     require_base_url=True,
+    credential_env={
+        "api_key": ("IB_API_KEY",),
+    },
 )

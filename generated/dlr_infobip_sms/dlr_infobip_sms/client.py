@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import httpx
 from dlr_core import Receipt
@@ -17,6 +18,7 @@ from dlr_core.client import (
     Retries,
     Sleep,
     SyncClientBase,
+    credentials_from_env,
 )
 from dlr_core.signing import RequestSigner
 
@@ -33,11 +35,31 @@ AuthScheme = Literal["app_key"]
 Server = Literal["account"]
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """Infobip SMS delivery reports credentials, for ``Client(credentials=...)``.
+
+    ``Credentials.from_env()`` reads them from the environment:
+    ``api_key`` from IB_API_KEY.
+    Secret ones never show in the ``repr``.
+    """
+
+    api_key: str | None = field(default=None, repr=False)
+    """API key from the Infobip portal."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
+        """The credentials set in ``environ`` (default ``os.environ``); absent ones are None."""
+        return cls(**credentials_from_env(API, environ))
+
+
 class Client(SyncClientBase):
     """Synchronous client for Infobip SMS delivery reports.
 
-    Credentials:
-        api_key: API key from the Infobip portal. (secret)
+    Credentials, as keyword arguments or a ``Credentials`` (with none given, they are read
+    from the environment; the auth scheme is the one they are for):
+        api_key: API key from the Infobip portal. (secret) Env: IB_API_KEY.
+
 
     ``server`` picks an endpoint (account) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (app_key;
@@ -68,7 +90,8 @@ class Client(SyncClientBase):
     def __init__(
         self,
         *,
-        api_key: str,
+        credentials: Credentials | None = None,
+        api_key: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -83,10 +106,11 @@ class Client(SyncClientBase):
         defaults: Mapping[str, object] | None = None,
         signer: RequestSigner | None = None,
     ) -> None:
+        given = credentials or Credentials()
         super().__init__(
             API,
             {
-                "api_key": api_key,
+                "api_key": api_key or given.api_key,
             },
             server=server,
             base_url=base_url,
@@ -102,6 +126,20 @@ class Client(SyncClientBase):
             defaults=defaults,
             signer=signer,
         )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **options: Any
+    ) -> Client:
+        """A client with the credentials set in ``environ`` (default ``os.environ``; see
+        ``Credentials``); ``options`` are the constructor's other arguments.
+
+        Raises:
+            CredentialsError: a credential the auth scheme needs is not set (the error
+                names the variables to set), or the variables set belong to several schemes
+                and no ``auth_scheme`` was given.
+        """
+        return cls(credentials=Credentials.from_env(environ), **options)
 
     def get_delivery_reports(
         self,
@@ -232,8 +270,10 @@ class Client(SyncClientBase):
 class AsyncClient(AsyncClientBase):
     """Asynchronous client for Infobip SMS delivery reports.
 
-    Credentials:
-        api_key: API key from the Infobip portal. (secret)
+    Credentials, as keyword arguments or a ``Credentials`` (with none given, they are read
+    from the environment; the auth scheme is the one they are for):
+        api_key: API key from the Infobip portal. (secret) Env: IB_API_KEY.
+
 
     ``server`` picks an endpoint (account) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (app_key;
@@ -264,7 +304,8 @@ class AsyncClient(AsyncClientBase):
     def __init__(
         self,
         *,
-        api_key: str,
+        credentials: Credentials | None = None,
+        api_key: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -279,10 +320,11 @@ class AsyncClient(AsyncClientBase):
         defaults: Mapping[str, object] | None = None,
         signer: RequestSigner | None = None,
     ) -> None:
+        given = credentials or Credentials()
         super().__init__(
             API,
             {
-                "api_key": api_key,
+                "api_key": api_key or given.api_key,
             },
             server=server,
             base_url=base_url,
@@ -298,6 +340,20 @@ class AsyncClient(AsyncClientBase):
             defaults=defaults,
             signer=signer,
         )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **options: Any
+    ) -> AsyncClient:
+        """A client with the credentials set in ``environ`` (default ``os.environ``; see
+        ``Credentials``); ``options`` are the constructor's other arguments.
+
+        Raises:
+            CredentialsError: a credential the auth scheme needs is not set (the error
+                names the variables to set), or the variables set belong to several schemes
+                and no ``auth_scheme`` was given.
+        """
+        return cls(credentials=Credentials.from_env(environ), **options)
 
     async def get_delivery_reports(
         self,

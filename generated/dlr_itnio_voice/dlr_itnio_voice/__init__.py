@@ -6,7 +6,7 @@ status of each redial node.
 """
 
 from dlr_itnio_voice.api import API
-from dlr_itnio_voice.client import AsyncClient, Client
+from dlr_itnio_voice.client import AsyncClient, Client, Credentials
 from dlr_itnio_voice.errors import ERRORS
 from dlr_itnio_voice.fields import (
     FlowStatusOrText,
@@ -36,6 +36,7 @@ __all__ = [
     "API",
     "AsyncClient",
     "Client",
+    "Credentials",
     "DEFAULT_SERVER",
     "DOCS_URL",
     "ERRORS",

@@ -103,4 +103,8 @@ API: Final = ApiSpec(
     operations=(QUERY_RECALL_FLOW_DETAIL,),
     retry=RetryPolicy(),
     polling=POLLING,
+    credential_env={
+        "api_key": ("DLR_ITNIO_VOICE_API_KEY",),
+        "api_secret": ("DLR_ITNIO_VOICE_API_SECRET",),
+    },
 )

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import httpx
 from dlr_core import PollResult, Receipt
@@ -19,6 +20,7 @@ from dlr_core.client import (
     Sleep,
     SyncClientBase,
     answered_in_order,
+    credentials_from_env,
 )
 from dlr_core.signing import RequestSigner
 
@@ -30,12 +32,36 @@ AuthScheme = Literal["md5_header"]
 Server = Literal["default"]
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """ITNIO TECH voice credentials, for ``Client(credentials=...)``.
+
+    ``Credentials.from_env()`` reads them from the environment:
+    ``api_key`` from DLR_ITNIO_VOICE_API_KEY,
+    ``api_secret`` from DLR_ITNIO_VOICE_API_SECRET.
+    Secret ones never show in the ``repr``.
+    """
+
+    api_key: str | None = None
+    """API key."""
+    api_secret: str | None = field(default=None, repr=False)
+    """API secret."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
+        """The credentials set in ``environ`` (default ``os.environ``); absent ones are None."""
+        return cls(**credentials_from_env(API, environ))
+
+
 class Client(SyncClientBase):
     """Synchronous client for ITNIO TECH voice.
 
-    Credentials:
-        api_key: API key.
-        api_secret: API secret. (secret)
+    Credentials, as keyword arguments or a ``Credentials`` (with none given, they are read
+    from the environment; the auth scheme is the one they are for):
+        api_key: API key. Env: DLR_ITNIO_VOICE_API_KEY.
+
+        api_secret: API secret. (secret) Env: DLR_ITNIO_VOICE_API_SECRET.
+
 
     ``server`` picks an endpoint (default) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (md5_header;
@@ -65,8 +91,9 @@ class Client(SyncClientBase):
     def __init__(
         self,
         *,
-        api_key: str,
-        api_secret: str,
+        credentials: Credentials | None = None,
+        api_key: str | None = None,
+        api_secret: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -81,11 +108,12 @@ class Client(SyncClientBase):
         defaults: Mapping[str, object] | None = None,
         signer: RequestSigner | None = None,
     ) -> None:
+        given = credentials or Credentials()
         super().__init__(
             API,
             {
-                "api_key": api_key,
-                "api_secret": api_secret,
+                "api_key": api_key or given.api_key,
+                "api_secret": api_secret or given.api_secret,
             },
             server=server,
             base_url=base_url,
@@ -101,6 +129,20 @@ class Client(SyncClientBase):
             defaults=defaults,
             signer=signer,
         )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **options: Any
+    ) -> Client:
+        """A client with the credentials set in ``environ`` (default ``os.environ``; see
+        ``Credentials``); ``options`` are the constructor's other arguments.
+
+        Raises:
+            CredentialsError: a credential the auth scheme needs is not set (the error
+                names the variables to set), or the variables set belong to several schemes
+                and no ``auth_scheme`` was given.
+        """
+        return cls(credentials=Credentials.from_env(environ), **options)
 
     def query_recall_flow_detail(
         self,
@@ -178,9 +220,12 @@ class Client(SyncClientBase):
 class AsyncClient(AsyncClientBase):
     """Asynchronous client for ITNIO TECH voice.
 
-    Credentials:
-        api_key: API key.
-        api_secret: API secret. (secret)
+    Credentials, as keyword arguments or a ``Credentials`` (with none given, they are read
+    from the environment; the auth scheme is the one they are for):
+        api_key: API key. Env: DLR_ITNIO_VOICE_API_KEY.
+
+        api_secret: API secret. (secret) Env: DLR_ITNIO_VOICE_API_SECRET.
+
 
     ``server`` picks an endpoint (default) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (md5_header;
@@ -210,8 +255,9 @@ class AsyncClient(AsyncClientBase):
     def __init__(
         self,
         *,
-        api_key: str,
-        api_secret: str,
+        credentials: Credentials | None = None,
+        api_key: str | None = None,
+        api_secret: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -226,11 +272,12 @@ class AsyncClient(AsyncClientBase):
         defaults: Mapping[str, object] | None = None,
         signer: RequestSigner | None = None,
     ) -> None:
+        given = credentials or Credentials()
         super().__init__(
             API,
             {
-                "api_key": api_key,
-                "api_secret": api_secret,
+                "api_key": api_key or given.api_key,
+                "api_secret": api_secret or given.api_secret,
             },
             server=server,
             base_url=base_url,
@@ -246,6 +293,20 @@ class AsyncClient(AsyncClientBase):
             defaults=defaults,
             signer=signer,
         )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **options: Any
+    ) -> AsyncClient:
+        """A client with the credentials set in ``environ`` (default ``os.environ``; see
+        ``Credentials``); ``options`` are the constructor's other arguments.
+
+        Raises:
+            CredentialsError: a credential the auth scheme needs is not set (the error
+                names the variables to set), or the variables set belong to several schemes
+                and no ``auth_scheme`` was given.
+        """
+        return cls(credentials=Credentials.from_env(environ), **options)
 
     async def query_recall_flow_detail(
         self,

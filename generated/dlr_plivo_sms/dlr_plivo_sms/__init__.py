@@ -6,7 +6,7 @@ by UUID, or a filtered list (message detail records) paged by offset and limit.
 """
 
 from dlr_plivo_sms.api import API
-from dlr_plivo_sms.client import AsyncClient, Client
+from dlr_plivo_sms.client import AsyncClient, Client, Credentials
 from dlr_plivo_sms.errors import ERRORS
 from dlr_plivo_sms.fields import (
     MessageStateOrText,
@@ -40,6 +40,7 @@ __all__ = [
     "API",
     "AsyncClient",
     "Client",
+    "Credentials",
     "DEFAULT_SERVER",
     "DOCS_URL",
     "ERRORS",

@@ -252,4 +252,8 @@ API: Final = ApiSpec(
     ),
     retry=RetryPolicy(retry_on_status=frozenset({429, 500, 502, 503, 504})),
     polling=POLLING,
+    credential_env={
+        "auth_id": ("PLIVO_AUTH_ID",),
+        "auth_token": ("PLIVO_AUTH_TOKEN",),
+    },
 )

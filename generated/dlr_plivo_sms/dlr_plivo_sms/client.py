@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import datetime
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import httpx
 from dlr_core import PollResult, Receipt
@@ -20,6 +21,7 @@ from dlr_core.client import (
     Sleep,
     SyncClientBase,
     answered_in_order,
+    credentials_from_env,
 )
 from dlr_core.signing import RequestSigner
 
@@ -35,6 +37,27 @@ from dlr_plivo_sms.receipts import fetch_message_receipts
 
 AuthScheme = Literal["basic"]
 Server = Literal["default"]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Plivo Messaging credentials, for ``Client(credentials=...)``.
+
+    ``Credentials.from_env()`` reads them from the environment:
+    ``auth_id`` from PLIVO_AUTH_ID,
+    ``auth_token`` from PLIVO_AUTH_TOKEN.
+    Secret ones never show in the ``repr``.
+    """
+
+    auth_id: str | None = None
+    """Auth ID (MA... for a main account, SA... for a subaccount, 20 characters): the HTTP Basic user name and the account in every path."""
+    auth_token: str | None = field(default=None, repr=False)
+    """The Auth Token, the HTTP Basic password."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
+        """The credentials set in ``environ`` (default ``os.environ``); absent ones are None."""
+        return cls(**credentials_from_env(API, environ))
 
 
 def _list_messages_items(result: MessageList) -> list[Message]:
@@ -56,9 +79,12 @@ LIST_MESSAGES_PAGING = Paging(
 class Client(SyncClientBase):
     """Synchronous client for Plivo Messaging.
 
-    Credentials:
-        auth_id: Auth ID (MA... for a main account, SA... for a subaccount, 20 characters): the HTTP Basic user name and the account in every path.
-        auth_token: The Auth Token, the HTTP Basic password. (secret)
+    Credentials, as keyword arguments or a ``Credentials`` (with none given, they are read
+    from the environment; the auth scheme is the one they are for):
+        auth_id: Auth ID (MA... for a main account, SA... for a subaccount, 20 characters): the HTTP Basic user name and the account in every path. Env: PLIVO_AUTH_ID.
+
+        auth_token: The Auth Token, the HTTP Basic password. (secret) Env: PLIVO_AUTH_TOKEN.
+
 
     ``server`` picks an endpoint (default) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (basic;
@@ -86,8 +112,9 @@ class Client(SyncClientBase):
     def __init__(
         self,
         *,
-        auth_id: str,
-        auth_token: str,
+        credentials: Credentials | None = None,
+        auth_id: str | None = None,
+        auth_token: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -102,11 +129,12 @@ class Client(SyncClientBase):
         defaults: Mapping[str, object] | None = None,
         signer: RequestSigner | None = None,
     ) -> None:
+        given = credentials or Credentials()
         super().__init__(
             API,
             {
-                "auth_id": auth_id,
-                "auth_token": auth_token,
+                "auth_id": auth_id or given.auth_id,
+                "auth_token": auth_token or given.auth_token,
             },
             server=server,
             base_url=base_url,
@@ -122,6 +150,20 @@ class Client(SyncClientBase):
             defaults=defaults,
             signer=signer,
         )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **options: Any
+    ) -> Client:
+        """A client with the credentials set in ``environ`` (default ``os.environ``; see
+        ``Credentials``); ``options`` are the constructor's other arguments.
+
+        Raises:
+            CredentialsError: a credential the auth scheme needs is not set (the error
+                names the variables to set), or the variables set belong to several schemes
+                and no ``auth_scheme`` was given.
+        """
+        return cls(credentials=Credentials.from_env(environ), **options)
 
     def fetch_message(
         self,
@@ -346,9 +388,12 @@ class Client(SyncClientBase):
 class AsyncClient(AsyncClientBase):
     """Asynchronous client for Plivo Messaging.
 
-    Credentials:
-        auth_id: Auth ID (MA... for a main account, SA... for a subaccount, 20 characters): the HTTP Basic user name and the account in every path.
-        auth_token: The Auth Token, the HTTP Basic password. (secret)
+    Credentials, as keyword arguments or a ``Credentials`` (with none given, they are read
+    from the environment; the auth scheme is the one they are for):
+        auth_id: Auth ID (MA... for a main account, SA... for a subaccount, 20 characters): the HTTP Basic user name and the account in every path. Env: PLIVO_AUTH_ID.
+
+        auth_token: The Auth Token, the HTTP Basic password. (secret) Env: PLIVO_AUTH_TOKEN.
+
 
     ``server`` picks an endpoint (default) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (basic;
@@ -376,8 +421,9 @@ class AsyncClient(AsyncClientBase):
     def __init__(
         self,
         *,
-        auth_id: str,
-        auth_token: str,
+        credentials: Credentials | None = None,
+        auth_id: str | None = None,
+        auth_token: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -392,11 +438,12 @@ class AsyncClient(AsyncClientBase):
         defaults: Mapping[str, object] | None = None,
         signer: RequestSigner | None = None,
     ) -> None:
+        given = credentials or Credentials()
         super().__init__(
             API,
             {
-                "auth_id": auth_id,
-                "auth_token": auth_token,
+                "auth_id": auth_id or given.auth_id,
+                "auth_token": auth_token or given.auth_token,
             },
             server=server,
             base_url=base_url,
@@ -412,6 +459,20 @@ class AsyncClient(AsyncClientBase):
             defaults=defaults,
             signer=signer,
         )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **options: Any
+    ) -> AsyncClient:
+        """A client with the credentials set in ``environ`` (default ``os.environ``; see
+        ``Credentials``); ``options`` are the constructor's other arguments.
+
+        Raises:
+            CredentialsError: a credential the auth scheme needs is not set (the error
+                names the variables to set), or the variables set belong to several schemes
+                and no ``auth_scheme`` was given.
+        """
+        return cls(credentials=Credentials.from_env(environ), **options)
 
     async def fetch_message(
         self,

@@ -6,7 +6,7 @@ status and the carrier channel's report.
 """
 
 from dlr_sgate_otp.api import API
-from dlr_sgate_otp.client import AsyncClient, Client
+from dlr_sgate_otp.client import AsyncClient, Client, Credentials
 from dlr_sgate_otp.errors import ERRORS
 from dlr_sgate_otp.fields import (
     GatewayStatusOrText,
@@ -39,6 +39,7 @@ __all__ = [
     "API",
     "AsyncClient",
     "Client",
+    "Credentials",
     "DEFAULT_SERVER",
     "DOCS_URL",
     "ERRORS",

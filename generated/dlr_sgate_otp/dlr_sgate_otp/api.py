@@ -147,4 +147,8 @@ API: Final = ApiSpec(
     operations=(OTP_DETAIL,),
     retry=RetryPolicy(),
     polling=POLLING,
+    credential_env={
+        "api_key": ("DLR_SGATE_OTP_API_KEY",),
+        "private_key_pem": ("DLR_SGATE_OTP_PRIVATE_KEY_PEM",),
+    },
 )

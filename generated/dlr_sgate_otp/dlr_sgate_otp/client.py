@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import httpx
 from dlr_core import PollResult, Receipt
@@ -19,6 +20,7 @@ from dlr_core.client import (
     Sleep,
     SyncClientBase,
     answered_in_order,
+    credentials_from_env,
 )
 from dlr_core.signing import RequestSigner
 
@@ -30,12 +32,36 @@ AuthScheme = Literal["rsa_md5"]
 Server = Literal["default"]
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """SGATE OTP gateway credentials, for ``Client(credentials=...)``.
+
+    ``Credentials.from_env()`` reads them from the environment:
+    ``api_key`` from DLR_SGATE_OTP_API_KEY,
+    ``private_key_pem`` from DLR_SGATE_OTP_PRIVATE_KEY_PEM.
+    Secret ones never show in the ``repr``.
+    """
+
+    api_key: str | None = None
+    """API key (V-Api-Key)."""
+    private_key_pem: str | None = field(default=None, repr=False)
+    """RSA-2048 private key, PEM, whose public key is registered with SGATE."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
+        """The credentials set in ``environ`` (default ``os.environ``); absent ones are None."""
+        return cls(**credentials_from_env(API, environ))
+
+
 class Client(SyncClientBase):
     """Synchronous client for SGATE OTP gateway.
 
-    Credentials:
-        api_key: API key (V-Api-Key).
-        private_key_pem: RSA-2048 private key, PEM, whose public key is registered with SGATE. (secret)
+    Credentials, as keyword arguments or a ``Credentials`` (with none given, they are read
+    from the environment; the auth scheme is the one they are for):
+        api_key: API key (V-Api-Key). Env: DLR_SGATE_OTP_API_KEY.
+
+        private_key_pem: RSA-2048 private key, PEM, whose public key is registered with SGATE. (secret) Env: DLR_SGATE_OTP_PRIVATE_KEY_PEM.
+
 
     ``server`` picks an endpoint (default) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (rsa_md5;
@@ -62,8 +88,9 @@ class Client(SyncClientBase):
     def __init__(
         self,
         *,
-        api_key: str,
-        private_key_pem: str,
+        credentials: Credentials | None = None,
+        api_key: str | None = None,
+        private_key_pem: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -78,11 +105,12 @@ class Client(SyncClientBase):
         defaults: Mapping[str, object] | None = None,
         signer: RequestSigner | None = None,
     ) -> None:
+        given = credentials or Credentials()
         super().__init__(
             API,
             {
-                "api_key": api_key,
-                "private_key_pem": private_key_pem,
+                "api_key": api_key or given.api_key,
+                "private_key_pem": private_key_pem or given.private_key_pem,
             },
             server=server,
             base_url=base_url,
@@ -98,6 +126,20 @@ class Client(SyncClientBase):
             defaults=defaults,
             signer=signer,
         )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **options: Any
+    ) -> Client:
+        """A client with the credentials set in ``environ`` (default ``os.environ``; see
+        ``Credentials``); ``options`` are the constructor's other arguments.
+
+        Raises:
+            CredentialsError: a credential the auth scheme needs is not set (the error
+                names the variables to set), or the variables set belong to several schemes
+                and no ``auth_scheme`` was given.
+        """
+        return cls(credentials=Credentials.from_env(environ), **options)
 
     def otp_detail(
         self,
@@ -178,9 +220,12 @@ class Client(SyncClientBase):
 class AsyncClient(AsyncClientBase):
     """Asynchronous client for SGATE OTP gateway.
 
-    Credentials:
-        api_key: API key (V-Api-Key).
-        private_key_pem: RSA-2048 private key, PEM, whose public key is registered with SGATE. (secret)
+    Credentials, as keyword arguments or a ``Credentials`` (with none given, they are read
+    from the environment; the auth scheme is the one they are for):
+        api_key: API key (V-Api-Key). Env: DLR_SGATE_OTP_API_KEY.
+
+        private_key_pem: RSA-2048 private key, PEM, whose public key is registered with SGATE. (secret) Env: DLR_SGATE_OTP_PRIVATE_KEY_PEM.
+
 
     ``server`` picks an endpoint (default) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (rsa_md5;
@@ -207,8 +252,9 @@ class AsyncClient(AsyncClientBase):
     def __init__(
         self,
         *,
-        api_key: str,
-        private_key_pem: str,
+        credentials: Credentials | None = None,
+        api_key: str | None = None,
+        private_key_pem: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -223,11 +269,12 @@ class AsyncClient(AsyncClientBase):
         defaults: Mapping[str, object] | None = None,
         signer: RequestSigner | None = None,
     ) -> None:
+        given = credentials or Credentials()
         super().__init__(
             API,
             {
-                "api_key": api_key,
-                "private_key_pem": private_key_pem,
+                "api_key": api_key or given.api_key,
+                "private_key_pem": private_key_pem or given.private_key_pem,
             },
             server=server,
             base_url=base_url,
@@ -243,6 +290,20 @@ class AsyncClient(AsyncClientBase):
             defaults=defaults,
             signer=signer,
         )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **options: Any
+    ) -> AsyncClient:
+        """A client with the credentials set in ``environ`` (default ``os.environ``; see
+        ``Credentials``); ``options`` are the constructor's other arguments.
+
+        Raises:
+            CredentialsError: a credential the auth scheme needs is not set (the error
+                names the variables to set), or the variables set belong to several schemes
+                and no ``auth_scheme`` was given.
+        """
+        return cls(credentials=Credentials.from_env(environ), **options)
 
     async def otp_detail(
         self,

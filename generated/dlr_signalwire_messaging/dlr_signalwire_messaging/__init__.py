@@ -5,7 +5,7 @@ Status of SMS and MMS messages sent through SignalWire's Twilio-compatible API.
 """
 
 from dlr_signalwire_messaging.api import API
-from dlr_signalwire_messaging.client import AsyncClient, Client
+from dlr_signalwire_messaging.client import AsyncClient, Client, Credentials
 from dlr_signalwire_messaging.errors import ERRORS
 from dlr_signalwire_messaging.fields import (
     MessageStatusOrText,
@@ -37,6 +37,7 @@ __all__ = [
     "API",
     "AsyncClient",
     "Client",
+    "Credentials",
     "DEFAULT_SERVER",
     "DOCS_URL",
     "ERRORS",

@@ -195,4 +195,8 @@ API: Final = ApiSpec(
     retry=RetryPolicy(retry_on_status=frozenset({429, 500, 502, 503, 504})),
     polling=POLLING,
     require_base_url=True,
+    credential_env={
+        "account_sid": ("SIGNALWIRE_PROJECT_ID",),
+        "auth_token": ("SIGNALWIRE_API_TOKEN",),
+    },
 )

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import date, datetime
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import httpx
 from dlr_core import PollResult, Receipt
@@ -19,6 +20,7 @@ from dlr_core.client import (
     Retries,
     Sleep,
     SyncClientBase,
+    credentials_from_env,
 )
 from dlr_core.signing import RequestSigner
 
@@ -35,6 +37,27 @@ AuthScheme = Literal["basic"]
 Server = Literal["space"]
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """SignalWire Messaging (LaML compatibility API) credentials, for ``Client(credentials=...)``.
+
+    ``Credentials.from_env()`` reads them from the environment:
+    ``account_sid`` from SIGNALWIRE_PROJECT_ID,
+    ``auth_token`` from SIGNALWIRE_API_TOKEN.
+    Secret ones never show in the ``repr``.
+    """
+
+    account_sid: str | None = None
+    """Project ID (a UUID), the HTTP Basic user name and the account in every path."""
+    auth_token: str | None = field(default=None, repr=False)
+    """An API token with the Messaging scope, the HTTP Basic password."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
+        """The credentials set in ``environ`` (default ``os.environ``); absent ones are None."""
+        return cls(**credentials_from_env(API, environ))
+
+
 def _list_messages_items(result: MessagePage) -> list[Message]:
     return result.messages or []
 
@@ -49,9 +72,12 @@ LIST_MESSAGES_PAGING = Paging(items=_list_messages_items, next_url=_list_message
 class Client(SyncClientBase):
     """Synchronous client for SignalWire Messaging (LaML compatibility API).
 
-    Credentials:
-        account_sid: Project ID (a UUID)
-        auth_token: An API token with the Messaging scope (secret)
+    Credentials, as keyword arguments or a ``Credentials`` (with none given, they are read
+    from the environment; the auth scheme is the one they are for):
+        account_sid: Project ID (a UUID), the HTTP Basic user name and the account in every path. Env: SIGNALWIRE_PROJECT_ID.
+
+        auth_token: An API token with the Messaging scope, the HTTP Basic password. (secret) Env: SIGNALWIRE_API_TOKEN.
+
 
     ``server`` picks an endpoint (space) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (basic;
@@ -79,8 +105,9 @@ class Client(SyncClientBase):
     def __init__(
         self,
         *,
-        account_sid: str,
-        auth_token: str,
+        credentials: Credentials | None = None,
+        account_sid: str | None = None,
+        auth_token: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -95,11 +122,12 @@ class Client(SyncClientBase):
         defaults: Mapping[str, object] | None = None,
         signer: RequestSigner | None = None,
     ) -> None:
+        given = credentials or Credentials()
         super().__init__(
             API,
             {
-                "account_sid": account_sid,
-                "auth_token": auth_token,
+                "account_sid": account_sid or given.account_sid,
+                "auth_token": auth_token or given.auth_token,
             },
             server=server,
             base_url=base_url,
@@ -115,6 +143,20 @@ class Client(SyncClientBase):
             defaults=defaults,
             signer=signer,
         )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **options: Any
+    ) -> Client:
+        """A client with the credentials set in ``environ`` (default ``os.environ``; see
+        ``Credentials``); ``options`` are the constructor's other arguments.
+
+        Raises:
+            CredentialsError: a credential the auth scheme needs is not set (the error
+                names the variables to set), or the variables set belong to several schemes
+                and no ``auth_scheme`` was given.
+        """
+        return cls(credentials=Credentials.from_env(environ), **options)
 
     def list_messages(
         self,
@@ -292,9 +334,12 @@ class Client(SyncClientBase):
 class AsyncClient(AsyncClientBase):
     """Asynchronous client for SignalWire Messaging (LaML compatibility API).
 
-    Credentials:
-        account_sid: Project ID (a UUID)
-        auth_token: An API token with the Messaging scope (secret)
+    Credentials, as keyword arguments or a ``Credentials`` (with none given, they are read
+    from the environment; the auth scheme is the one they are for):
+        account_sid: Project ID (a UUID), the HTTP Basic user name and the account in every path. Env: SIGNALWIRE_PROJECT_ID.
+
+        auth_token: An API token with the Messaging scope, the HTTP Basic password. (secret) Env: SIGNALWIRE_API_TOKEN.
+
 
     ``server`` picks an endpoint (space) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (basic;
@@ -322,8 +367,9 @@ class AsyncClient(AsyncClientBase):
     def __init__(
         self,
         *,
-        account_sid: str,
-        auth_token: str,
+        credentials: Credentials | None = None,
+        account_sid: str | None = None,
+        auth_token: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -338,11 +384,12 @@ class AsyncClient(AsyncClientBase):
         defaults: Mapping[str, object] | None = None,
         signer: RequestSigner | None = None,
     ) -> None:
+        given = credentials or Credentials()
         super().__init__(
             API,
             {
-                "account_sid": account_sid,
-                "auth_token": auth_token,
+                "account_sid": account_sid or given.account_sid,
+                "auth_token": auth_token or given.auth_token,
             },
             server=server,
             base_url=base_url,
@@ -358,6 +405,20 @@ class AsyncClient(AsyncClientBase):
             defaults=defaults,
             signer=signer,
         )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **options: Any
+    ) -> AsyncClient:
+        """A client with the credentials set in ``environ`` (default ``os.environ``; see
+        ``Credentials``); ``options`` are the constructor's other arguments.
+
+        Raises:
+            CredentialsError: a credential the auth scheme needs is not set (the error
+                names the variables to set), or the variables set belong to several schemes
+                and no ``auth_scheme`` was given.
+        """
+        return cls(credentials=Credentials.from_env(environ), **options)
 
     async def list_messages(
         self,

@@ -7,7 +7,7 @@ a service plan, paged.
 """
 
 from dlr_sinch_sms.api import API
-from dlr_sinch_sms.client import AsyncClient, Client
+from dlr_sinch_sms.client import AsyncClient, Client, Credentials
 from dlr_sinch_sms.errors import ERRORS
 from dlr_sinch_sms.fields import (
     DeliveryCodeOrText,
@@ -46,6 +46,7 @@ __all__ = [
     "AsyncClient",
     "BatchDeliveryReport",
     "Client",
+    "Credentials",
     "DEFAULT_SERVER",
     "DOCS_URL",
     "DeliveryCode",

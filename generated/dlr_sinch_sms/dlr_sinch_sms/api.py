@@ -233,4 +233,8 @@ API: Final = ApiSpec(
     ),
     retry=RetryPolicy(retry_on_status=frozenset({429, 500, 502, 503, 504})),
     polling=POLLING,
+    credential_env={
+        "service_plan_id": ("SINCH_SERVICE_PLAN_ID",),
+        "api_token": ("SINCH_API_TOKEN",),
+    },
 )

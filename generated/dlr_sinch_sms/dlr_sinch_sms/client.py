@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import httpx
 from dlr_core import PollResult, Receipt
@@ -20,6 +21,7 @@ from dlr_core.client import (
     Sleep,
     SyncClientBase,
     answered_in_order,
+    credentials_from_env,
 )
 from dlr_core.signing import RequestSigner
 
@@ -43,6 +45,27 @@ AuthScheme = Literal["bearer"]
 Server = Literal["us", "eu", "au", "br", "ca"]
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """Sinch SMS delivery reports credentials, for ``Client(credentials=...)``.
+
+    ``Credentials.from_env()`` reads them from the environment:
+    ``service_plan_id`` from SINCH_SERVICE_PLAN_ID,
+    ``api_token`` from SINCH_API_TOKEN.
+    Secret ones never show in the ``repr``.
+    """
+
+    service_plan_id: str | None = None
+    """The service plan id, the default plan in every path (a call may name another)."""
+    api_token: str | None = field(default=None, repr=False)
+    """The service plan's API token, sent as a Bearer token."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
+        """The credentials set in ``environ`` (default ``os.environ``); absent ones are None."""
+        return cls(**credentials_from_env(API, environ))
+
+
 def _list_delivery_reports_items(
     result: DeliveryReportList,
 ) -> list[RecipientDeliveryReport]:
@@ -64,9 +87,12 @@ LIST_DELIVERY_REPORTS_PAGING = Paging(
 class Client(SyncClientBase):
     """Synchronous client for Sinch SMS delivery reports.
 
-    Credentials:
-        service_plan_id: The service plan id, the default plan in every path (a call may name another).
-        api_token: The service plan's API token, sent as a Bearer token. (secret)
+    Credentials, as keyword arguments or a ``Credentials`` (with none given, they are read
+    from the environment; the auth scheme is the one they are for):
+        service_plan_id: The service plan id, the default plan in every path (a call may name another). Env: SINCH_SERVICE_PLAN_ID.
+
+        api_token: The service plan's API token, sent as a Bearer token. (secret) Env: SINCH_API_TOKEN.
+
 
     ``server`` picks an endpoint (us, eu, au, br, ca) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (bearer;
@@ -101,8 +127,9 @@ class Client(SyncClientBase):
     def __init__(
         self,
         *,
+        credentials: Credentials | None = None,
         service_plan_id: str | None = None,
-        api_token: str,
+        api_token: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -117,11 +144,12 @@ class Client(SyncClientBase):
         defaults: Mapping[str, object] | None = None,
         signer: RequestSigner | None = None,
     ) -> None:
+        given = credentials or Credentials()
         super().__init__(
             API,
             {
-                "service_plan_id": service_plan_id,
-                "api_token": api_token,
+                "service_plan_id": service_plan_id or given.service_plan_id,
+                "api_token": api_token or given.api_token,
             },
             server=server,
             base_url=base_url,
@@ -137,6 +165,20 @@ class Client(SyncClientBase):
             defaults=defaults,
             signer=signer,
         )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **options: Any
+    ) -> Client:
+        """A client with the credentials set in ``environ`` (default ``os.environ``; see
+        ``Credentials``); ``options`` are the constructor's other arguments.
+
+        Raises:
+            CredentialsError: a credential the auth scheme needs is not set (the error
+                names the variables to set), or the variables set belong to several schemes
+                and no ``auth_scheme`` was given.
+        """
+        return cls(credentials=Credentials.from_env(environ), **options)
 
     def get_recipient_delivery_report(
         self,
@@ -380,9 +422,12 @@ class Client(SyncClientBase):
 class AsyncClient(AsyncClientBase):
     """Asynchronous client for Sinch SMS delivery reports.
 
-    Credentials:
-        service_plan_id: The service plan id, the default plan in every path (a call may name another).
-        api_token: The service plan's API token, sent as a Bearer token. (secret)
+    Credentials, as keyword arguments or a ``Credentials`` (with none given, they are read
+    from the environment; the auth scheme is the one they are for):
+        service_plan_id: The service plan id, the default plan in every path (a call may name another). Env: SINCH_SERVICE_PLAN_ID.
+
+        api_token: The service plan's API token, sent as a Bearer token. (secret) Env: SINCH_API_TOKEN.
+
 
     ``server`` picks an endpoint (us, eu, au, br, ca) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (bearer;
@@ -417,8 +462,9 @@ class AsyncClient(AsyncClientBase):
     def __init__(
         self,
         *,
+        credentials: Credentials | None = None,
         service_plan_id: str | None = None,
-        api_token: str,
+        api_token: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -433,11 +479,12 @@ class AsyncClient(AsyncClientBase):
         defaults: Mapping[str, object] | None = None,
         signer: RequestSigner | None = None,
     ) -> None:
+        given = credentials or Credentials()
         super().__init__(
             API,
             {
-                "service_plan_id": service_plan_id,
-                "api_token": api_token,
+                "service_plan_id": service_plan_id or given.service_plan_id,
+                "api_token": api_token or given.api_token,
             },
             server=server,
             base_url=base_url,
@@ -453,6 +500,20 @@ class AsyncClient(AsyncClientBase):
             defaults=defaults,
             signer=signer,
         )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **options: Any
+    ) -> AsyncClient:
+        """A client with the credentials set in ``environ`` (default ``os.environ``; see
+        ``Credentials``); ``options`` are the constructor's other arguments.
+
+        Raises:
+            CredentialsError: a credential the auth scheme needs is not set (the error
+                names the variables to set), or the variables set belong to several schemes
+                and no ``auth_scheme`` was given.
+        """
+        return cls(credentials=Credentials.from_env(environ), **options)
 
     async def get_recipient_delivery_report(
         self,

@@ -6,7 +6,7 @@ or pulled for one phone number over a time window of the last 7 days.
 """
 
 from dlr_tencent_sms.api import API
-from dlr_tencent_sms.client import AsyncClient, Client
+from dlr_tencent_sms.client import AsyncClient, Client, Credentials
 from dlr_tencent_sms.errors import ERRORS
 from dlr_tencent_sms.fields import (
     ReportStatusOrText,
@@ -38,6 +38,7 @@ __all__ = [
     "API",
     "AsyncClient",
     "Client",
+    "Credentials",
     "DEFAULT_SERVER",
     "DOCS_URL",
     "ERRORS",

@@ -247,4 +247,8 @@ API: Final = ApiSpec(
     ),
     retry=RetryPolicy(),
     polling=POLLING,
+    credential_env={
+        "secret_id": ("TENCENTCLOUD_SECRET_ID",),
+        "secret_key": ("TENCENTCLOUD_SECRET_KEY",),
+    },
 )

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import httpx
 from dlr_core import PollResult, Receipt
@@ -18,6 +19,7 @@ from dlr_core.client import (
     Retries,
     Sleep,
     SyncClientBase,
+    credentials_from_env,
 )
 from dlr_core.signing import RequestSigner
 
@@ -37,12 +39,36 @@ AuthScheme = Literal["tc3"]
 Server = Literal["default", "intl", "ap_guangzhou"]
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """Tencent Cloud SMS credentials, for ``Client(credentials=...)``.
+
+    ``Credentials.from_env()`` reads them from the environment:
+    ``secret_id`` from TENCENTCLOUD_SECRET_ID,
+    ``secret_key`` from TENCENTCLOUD_SECRET_KEY.
+    Secret ones never show in the ``repr``.
+    """
+
+    secret_id: str | None = None
+    """SecretId of the API key."""
+    secret_key: str | None = field(default=None, repr=False)
+    """SecretKey of the API key."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
+        """The credentials set in ``environ`` (default ``os.environ``); absent ones are None."""
+        return cls(**credentials_from_env(API, environ))
+
+
 class Client(SyncClientBase):
     """Synchronous client for Tencent Cloud SMS.
 
-    Credentials:
-        secret_id: SecretId of the API key.
-        secret_key: SecretKey of the API key. (secret)
+    Credentials, as keyword arguments or a ``Credentials`` (with none given, they are read
+    from the environment; the auth scheme is the one they are for):
+        secret_id: SecretId of the API key. Env: TENCENTCLOUD_SECRET_ID.
+
+        secret_key: SecretKey of the API key. (secret) Env: TENCENTCLOUD_SECRET_KEY.
+
 
     ``server`` picks an endpoint (default, intl, ap_guangzhou) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (tc3;
@@ -73,8 +99,9 @@ class Client(SyncClientBase):
     def __init__(
         self,
         *,
-        secret_id: str,
-        secret_key: str,
+        credentials: Credentials | None = None,
+        secret_id: str | None = None,
+        secret_key: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -89,11 +116,12 @@ class Client(SyncClientBase):
         defaults: Mapping[str, object] | None = None,
         signer: RequestSigner | None = None,
     ) -> None:
+        given = credentials or Credentials()
         super().__init__(
             API,
             {
-                "secret_id": secret_id,
-                "secret_key": secret_key,
+                "secret_id": secret_id or given.secret_id,
+                "secret_key": secret_key or given.secret_key,
             },
             server=server,
             base_url=base_url,
@@ -109,6 +137,20 @@ class Client(SyncClientBase):
             defaults=defaults,
             signer=signer,
         )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **options: Any
+    ) -> Client:
+        """A client with the credentials set in ``environ`` (default ``os.environ``; see
+        ``Credentials``); ``options`` are the constructor's other arguments.
+
+        Raises:
+            CredentialsError: a credential the auth scheme needs is not set (the error
+                names the variables to set), or the variables set belong to several schemes
+                and no ``auth_scheme`` was given.
+        """
+        return cls(credentials=Credentials.from_env(environ), **options)
 
     def pull_sms_send_status(
         self,
@@ -271,9 +313,12 @@ class Client(SyncClientBase):
 class AsyncClient(AsyncClientBase):
     """Asynchronous client for Tencent Cloud SMS.
 
-    Credentials:
-        secret_id: SecretId of the API key.
-        secret_key: SecretKey of the API key. (secret)
+    Credentials, as keyword arguments or a ``Credentials`` (with none given, they are read
+    from the environment; the auth scheme is the one they are for):
+        secret_id: SecretId of the API key. Env: TENCENTCLOUD_SECRET_ID.
+
+        secret_key: SecretKey of the API key. (secret) Env: TENCENTCLOUD_SECRET_KEY.
+
 
     ``server`` picks an endpoint (default, intl, ap_guangzhou) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (tc3;
@@ -304,8 +349,9 @@ class AsyncClient(AsyncClientBase):
     def __init__(
         self,
         *,
-        secret_id: str,
-        secret_key: str,
+        credentials: Credentials | None = None,
+        secret_id: str | None = None,
+        secret_key: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -320,11 +366,12 @@ class AsyncClient(AsyncClientBase):
         defaults: Mapping[str, object] | None = None,
         signer: RequestSigner | None = None,
     ) -> None:
+        given = credentials or Credentials()
         super().__init__(
             API,
             {
-                "secret_id": secret_id,
-                "secret_key": secret_key,
+                "secret_id": secret_id or given.secret_id,
+                "secret_key": secret_key or given.secret_key,
             },
             server=server,
             base_url=base_url,
@@ -340,6 +387,20 @@ class AsyncClient(AsyncClientBase):
             defaults=defaults,
             signer=signer,
         )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **options: Any
+    ) -> AsyncClient:
+        """A client with the credentials set in ``environ`` (default ``os.environ``; see
+        ``Credentials``); ``options`` are the constructor's other arguments.
+
+        Raises:
+            CredentialsError: a credential the auth scheme needs is not set (the error
+                names the variables to set), or the variables set belong to several schemes
+                and no ``auth_scheme`` was given.
+        """
+        return cls(credentials=Credentials.from_env(environ), **options)
 
     async def pull_sms_send_status(
         self,

@@ -6,7 +6,7 @@ filtered, paged list.
 """
 
 from dlr_twilio_messaging.api import API
-from dlr_twilio_messaging.client import AsyncClient, Client
+from dlr_twilio_messaging.client import AsyncClient, Client, Credentials
 from dlr_twilio_messaging.errors import ERRORS
 from dlr_twilio_messaging.fields import (
     MessageStatusOrText,
@@ -38,6 +38,7 @@ __all__ = [
     "API",
     "AsyncClient",
     "Client",
+    "Credentials",
     "DEFAULT_SERVER",
     "DOCS_URL",
     "ERRORS",

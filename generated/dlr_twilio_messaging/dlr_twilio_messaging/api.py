@@ -209,4 +209,10 @@ API: Final = ApiSpec(
     ),
     retry=RetryPolicy(retry_on_status=frozenset({429, 500, 502, 503, 504})),
     polling=POLLING,
+    credential_env={
+        "account_sid": ("TWILIO_ACCOUNT_SID",),
+        "auth_token": ("TWILIO_AUTH_TOKEN",),
+        "api_key_sid": ("TWILIO_API_KEY",),
+        "api_key_secret": ("TWILIO_API_SECRET",),
+    },
 )

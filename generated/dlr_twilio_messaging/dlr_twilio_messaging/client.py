@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import date, datetime
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import httpx
 from dlr_core import PollResult, Receipt
@@ -20,6 +21,7 @@ from dlr_core.client import (
     Sleep,
     SyncClientBase,
     answered_in_order,
+    credentials_from_env,
 )
 from dlr_core.signing import RequestSigner
 
@@ -36,6 +38,33 @@ AuthScheme = Literal["basic", "api_key"]
 Server = Literal["default"]
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """Twilio Programmable Messaging credentials, for ``Client(credentials=...)``.
+
+    ``Credentials.from_env()`` reads them from the environment:
+    ``account_sid`` from TWILIO_ACCOUNT_SID,
+    ``auth_token`` from TWILIO_AUTH_TOKEN,
+    ``api_key_sid`` from TWILIO_API_KEY,
+    ``api_key_secret`` from TWILIO_API_SECRET.
+    Secret ones never show in the ``repr``.
+    """
+
+    account_sid: str | None = None
+    """Account SID (AC...), the HTTP Basic user name and the account in every path."""
+    auth_token: str | None = field(default=None, repr=False)
+    """The account's auth token, the HTTP Basic password (scheme basic)."""
+    api_key_sid: str | None = None
+    """An API key SID (SK...), the HTTP Basic user name (scheme api_key)."""
+    api_key_secret: str | None = field(default=None, repr=False)
+    """The API key's secret, the HTTP Basic password (scheme api_key)."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
+        """The credentials set in ``environ`` (default ``os.environ``); absent ones are None."""
+        return cls(**credentials_from_env(API, environ))
+
+
 def _list_messages_items(result: MessagePage) -> list[Message]:
     return result.messages or []
 
@@ -50,11 +79,16 @@ LIST_MESSAGES_PAGING = Paging(items=_list_messages_items, next_url=_list_message
 class Client(SyncClientBase):
     """Synchronous client for Twilio Programmable Messaging.
 
-    Credentials:
-        account_sid: Account SID (AC...), the HTTP Basic user name and the account in every path.
-        auth_token: The account's auth token, the HTTP Basic password (scheme basic). (secret)
-        api_key_sid: An API key SID (SK...), the HTTP Basic user name (scheme api_key).
-        api_key_secret: The API key's secret, the HTTP Basic password (scheme api_key). (secret)
+    Credentials, as keyword arguments or a ``Credentials`` (with none given, they are read
+    from the environment; the auth scheme is the one they are for):
+        account_sid: Account SID (AC...), the HTTP Basic user name and the account in every path. Env: TWILIO_ACCOUNT_SID.
+
+        auth_token: The account's auth token, the HTTP Basic password (scheme basic). (secret) Env: TWILIO_AUTH_TOKEN.
+
+        api_key_sid: An API key SID (SK...), the HTTP Basic user name (scheme api_key). Env: TWILIO_API_KEY.
+
+        api_key_secret: The API key's secret, the HTTP Basic password (scheme api_key). (secret) Env: TWILIO_API_SECRET.
+
 
     ``server`` picks an endpoint (default) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (basic, api_key;
@@ -82,7 +116,8 @@ class Client(SyncClientBase):
     def __init__(
         self,
         *,
-        account_sid: str,
+        credentials: Credentials | None = None,
+        account_sid: str | None = None,
         auth_token: str | None = None,
         api_key_sid: str | None = None,
         api_key_secret: str | None = None,
@@ -100,13 +135,14 @@ class Client(SyncClientBase):
         defaults: Mapping[str, object] | None = None,
         signer: RequestSigner | None = None,
     ) -> None:
+        given = credentials or Credentials()
         super().__init__(
             API,
             {
-                "account_sid": account_sid,
-                "auth_token": auth_token,
-                "api_key_sid": api_key_sid,
-                "api_key_secret": api_key_secret,
+                "account_sid": account_sid or given.account_sid,
+                "auth_token": auth_token or given.auth_token,
+                "api_key_sid": api_key_sid or given.api_key_sid,
+                "api_key_secret": api_key_secret or given.api_key_secret,
             },
             server=server,
             base_url=base_url,
@@ -122,6 +158,20 @@ class Client(SyncClientBase):
             defaults=defaults,
             signer=signer,
         )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **options: Any
+    ) -> Client:
+        """A client with the credentials set in ``environ`` (default ``os.environ``; see
+        ``Credentials``); ``options`` are the constructor's other arguments.
+
+        Raises:
+            CredentialsError: a credential the auth scheme needs is not set (the error
+                names the variables to set), or the variables set belong to several schemes
+                and no ``auth_scheme`` was given.
+        """
+        return cls(credentials=Credentials.from_env(environ), **options)
 
     def fetch_message(
         self,
@@ -269,11 +319,16 @@ class Client(SyncClientBase):
 class AsyncClient(AsyncClientBase):
     """Asynchronous client for Twilio Programmable Messaging.
 
-    Credentials:
-        account_sid: Account SID (AC...), the HTTP Basic user name and the account in every path.
-        auth_token: The account's auth token, the HTTP Basic password (scheme basic). (secret)
-        api_key_sid: An API key SID (SK...), the HTTP Basic user name (scheme api_key).
-        api_key_secret: The API key's secret, the HTTP Basic password (scheme api_key). (secret)
+    Credentials, as keyword arguments or a ``Credentials`` (with none given, they are read
+    from the environment; the auth scheme is the one they are for):
+        account_sid: Account SID (AC...), the HTTP Basic user name and the account in every path. Env: TWILIO_ACCOUNT_SID.
+
+        auth_token: The account's auth token, the HTTP Basic password (scheme basic). (secret) Env: TWILIO_AUTH_TOKEN.
+
+        api_key_sid: An API key SID (SK...), the HTTP Basic user name (scheme api_key). Env: TWILIO_API_KEY.
+
+        api_key_secret: The API key's secret, the HTTP Basic password (scheme api_key). (secret) Env: TWILIO_API_SECRET.
+
 
     ``server`` picks an endpoint (default) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (basic, api_key;
@@ -301,7 +356,8 @@ class AsyncClient(AsyncClientBase):
     def __init__(
         self,
         *,
-        account_sid: str,
+        credentials: Credentials | None = None,
+        account_sid: str | None = None,
         auth_token: str | None = None,
         api_key_sid: str | None = None,
         api_key_secret: str | None = None,
@@ -319,13 +375,14 @@ class AsyncClient(AsyncClientBase):
         defaults: Mapping[str, object] | None = None,
         signer: RequestSigner | None = None,
     ) -> None:
+        given = credentials or Credentials()
         super().__init__(
             API,
             {
-                "account_sid": account_sid,
-                "auth_token": auth_token,
-                "api_key_sid": api_key_sid,
-                "api_key_secret": api_key_secret,
+                "account_sid": account_sid or given.account_sid,
+                "auth_token": auth_token or given.auth_token,
+                "api_key_sid": api_key_sid or given.api_key_sid,
+                "api_key_secret": api_key_secret or given.api_key_secret,
             },
             server=server,
             base_url=base_url,
@@ -341,6 +398,20 @@ class AsyncClient(AsyncClientBase):
             defaults=defaults,
             signer=signer,
         )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **options: Any
+    ) -> AsyncClient:
+        """A client with the credentials set in ``environ`` (default ``os.environ``; see
+        ``Credentials``); ``options`` are the constructor's other arguments.
+
+        Raises:
+            CredentialsError: a credential the auth scheme needs is not set (the error
+                names the variables to set), or the variables set belong to several schemes
+                and no ``auth_scheme`` was given.
+        """
+        return cls(credentials=Credentials.from_env(environ), **options)
 
     async def fetch_message(
         self,

@@ -6,7 +6,7 @@ returned when sending; one entry per session, one receipt per recipient.
 """
 
 from dlr_ucloud_usms.api import API
-from dlr_ucloud_usms.client import AsyncClient, Client
+from dlr_ucloud_usms.client import AsyncClient, Client, Credentials
 from dlr_ucloud_usms.errors import ERRORS
 from dlr_ucloud_usms.fields import (
     ReceiptResultOrText,
@@ -37,6 +37,7 @@ __all__ = [
     "API",
     "AsyncClient",
     "Client",
+    "Credentials",
     "DEFAULT_SERVER",
     "DOCS_URL",
     "ERRORS",

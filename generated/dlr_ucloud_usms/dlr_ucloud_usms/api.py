@@ -137,4 +137,8 @@ API: Final = ApiSpec(
     operations=(GET_USMS_SEND_RECEIPT,),
     retry=RetryPolicy(),
     polling=POLLING,
+    credential_env={
+        "public_key": ("UCLOUD_PUBLIC_KEY",),
+        "private_key": ("UCLOUD_PRIVATE_KEY",),
+    },
 )

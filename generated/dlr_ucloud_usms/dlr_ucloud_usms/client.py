@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import httpx
 from dlr_core import PollResult, Receipt
@@ -19,6 +20,7 @@ from dlr_core.client import (
     Sleep,
     SyncClientBase,
     answered_in_order,
+    credentials_from_env,
     in_chunks,
     in_input_order,
 )
@@ -32,12 +34,36 @@ AuthScheme = Literal["signature"]
 Server = Literal["default", "scloud_sg"]
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """UCloud USMS credentials, for ``Client(credentials=...)``.
+
+    ``Credentials.from_env()`` reads them from the environment:
+    ``public_key`` from UCLOUD_PUBLIC_KEY,
+    ``private_key`` from UCLOUD_PRIVATE_KEY.
+    Secret ones never show in the ``repr``.
+    """
+
+    public_key: str | None = None
+    """API public key from the console."""
+    private_key: str | None = field(default=None, repr=False)
+    """API private key."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
+        """The credentials set in ``environ`` (default ``os.environ``); absent ones are None."""
+        return cls(**credentials_from_env(API, environ))
+
+
 class Client(SyncClientBase):
     """Synchronous client for UCloud USMS.
 
-    Credentials:
-        public_key: API public key from the console.
-        private_key: API private key. (secret)
+    Credentials, as keyword arguments or a ``Credentials`` (with none given, they are read
+    from the environment; the auth scheme is the one they are for):
+        public_key: API public key from the console. Env: UCLOUD_PUBLIC_KEY.
+
+        private_key: API private key. (secret) Env: UCLOUD_PRIVATE_KEY.
+
 
     ``server`` picks an endpoint (default, scloud_sg) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (signature;
@@ -64,8 +90,9 @@ class Client(SyncClientBase):
     def __init__(
         self,
         *,
-        public_key: str,
-        private_key: str,
+        credentials: Credentials | None = None,
+        public_key: str | None = None,
+        private_key: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -80,11 +107,12 @@ class Client(SyncClientBase):
         defaults: Mapping[str, object] | None = None,
         signer: RequestSigner | None = None,
     ) -> None:
+        given = credentials or Credentials()
         super().__init__(
             API,
             {
-                "public_key": public_key,
-                "private_key": private_key,
+                "public_key": public_key or given.public_key,
+                "private_key": private_key or given.private_key,
             },
             server=server,
             base_url=base_url,
@@ -100,6 +128,20 @@ class Client(SyncClientBase):
             defaults=defaults,
             signer=signer,
         )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **options: Any
+    ) -> Client:
+        """A client with the credentials set in ``environ`` (default ``os.environ``; see
+        ``Credentials``); ``options`` are the constructor's other arguments.
+
+        Raises:
+            CredentialsError: a credential the auth scheme needs is not set (the error
+                names the variables to set), or the variables set belong to several schemes
+                and no ``auth_scheme`` was given.
+        """
+        return cls(credentials=Credentials.from_env(environ), **options)
 
     def get_usms_send_receipt(
         self,
@@ -224,9 +266,12 @@ class Client(SyncClientBase):
 class AsyncClient(AsyncClientBase):
     """Asynchronous client for UCloud USMS.
 
-    Credentials:
-        public_key: API public key from the console.
-        private_key: API private key. (secret)
+    Credentials, as keyword arguments or a ``Credentials`` (with none given, they are read
+    from the environment; the auth scheme is the one they are for):
+        public_key: API public key from the console. Env: UCLOUD_PUBLIC_KEY.
+
+        private_key: API private key. (secret) Env: UCLOUD_PRIVATE_KEY.
+
 
     ``server`` picks an endpoint (default, scloud_sg) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (signature;
@@ -253,8 +298,9 @@ class AsyncClient(AsyncClientBase):
     def __init__(
         self,
         *,
-        public_key: str,
-        private_key: str,
+        credentials: Credentials | None = None,
+        public_key: str | None = None,
+        private_key: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -269,11 +315,12 @@ class AsyncClient(AsyncClientBase):
         defaults: Mapping[str, object] | None = None,
         signer: RequestSigner | None = None,
     ) -> None:
+        given = credentials or Credentials()
         super().__init__(
             API,
             {
-                "public_key": public_key,
-                "private_key": private_key,
+                "public_key": public_key or given.public_key,
+                "private_key": private_key or given.private_key,
             },
             server=server,
             base_url=base_url,
@@ -289,6 +336,20 @@ class AsyncClient(AsyncClientBase):
             defaults=defaults,
             signer=signer,
         )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **options: Any
+    ) -> AsyncClient:
+        """A client with the credentials set in ``environ`` (default ``os.environ``; see
+        ``Credentials``); ``options`` are the constructor's other arguments.
+
+        Raises:
+            CredentialsError: a credential the auth scheme needs is not set (the error
+                names the variables to set), or the variables set belong to several schemes
+                and no ``auth_scheme`` was given.
+        """
+        return cls(credentials=Credentials.from_env(environ), **options)
 
     async def get_usms_send_receipt(
         self,
