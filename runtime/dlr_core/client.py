@@ -116,7 +116,7 @@ Retries = RetryPolicy | int | None
 Item = TypeVar("Item")
 Params = TypeVar("Params", bound=BaseModel)
 
-logger = logging.getLogger("dlr_core")
+logger: logging.Logger = logging.getLogger("dlr_core")
 
 _MISSING = object()
 _MIN_SCRUBBED_LENGTH = 6
@@ -871,16 +871,16 @@ class ClientCore:
         scheme = choose_auth_scheme(api, given, auth_scheme, signer=signer is not None)
         if api.require_base_url and not base_url:
             raise ValueError(f"{api.provider} has one endpoint per account: pass base_url")
-        self.base_url = (base_url or api.servers[server]).rstrip("/")
+        self.base_url: str = (base_url or api.servers[server]).rstrip("/")
         self._origin = _origin(httpx.URL(self.base_url))
-        self.auth_scheme = scheme
-        self.timeout = timeout
-        self.max_response_bytes = (
+        self.auth_scheme: str = scheme
+        self.timeout: float = timeout
+        self.max_response_bytes: int = (
             DEFAULT_MAX_RESPONSE_BYTES if max_response_bytes is None else max_response_bytes
         )
         if self.max_response_bytes <= 0:
             raise ValueError("max_response_bytes must be positive")
-        self.retry_policy = resolve(retries, api.retry)
+        self.retry_policy: RetryPolicy = resolve(retries, api.retry)
         self._credentials = Credentials(given, api.secret_credentials)
         self._clock = clock or _utc_now
         self._nonce = nonce

@@ -124,10 +124,10 @@ class ProviderError(DlrError):
         self.http_status = http_status
         self.retryable = retryable
         # ``raw_body_length`` given: ``raw_body`` is only the beginning of the answer.
-        self.raw_body_length = len(raw_body) if raw_body_length is None else raw_body_length
+        self.raw_body_length: int = len(raw_body) if raw_body_length is None else raw_body_length
         """How many bytes the answer had (as far as it was read)."""
         kept = raw_body[:EXCERPT_LIMIT]
-        self.raw_body_truncated = len(raw_body) > len(kept) or raw_body_length is not None
+        self.raw_body_truncated: bool = len(raw_body) > len(kept) or raw_body_length is not None
         """Whether ``raw_body`` is only the beginning of the answer."""
         if self.raw_body_truncated:
             kept += (f"\n[truncated: {self.raw_body_length} bytes received]").encode("ascii")

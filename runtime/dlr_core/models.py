@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import (
     AwareDatetime,
@@ -43,7 +43,7 @@ class ProviderModel(BaseModel):
     Fields the spec does not describe are kept (``extra="allow"``), and a model can be built
     from Python names as well as wire names."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="allow", populate_by_name=True)
 
     _wire: dict[str, Any] | None = PrivateAttr(default=None)
 

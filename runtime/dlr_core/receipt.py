@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -15,7 +15,7 @@ RawStatus = int | str | float | bool | None
 class Receipt(BaseModel):
     """One message's (or call's, or OTP's) delivery status, as reported by a provider."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(frozen=True)
 
     provider: str
     """Provider id, e.g. ``acme_sms``."""

@@ -60,7 +60,7 @@ class MockTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         from dlr_core.mock import MockProvider
 
         self.api = api
-        self.credentials = dict(credentials)
+        self.credentials: dict[str, str] = dict(credentials)
         self._mock = MockProvider(api, credentials, scenario=scenario, max_clock_skew=max_clock_skew)
 
     @property

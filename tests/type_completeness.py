@@ -1,0 +1,87 @@
+"""pyright's type completeness (``--verifytypes``) of the runtime and every generated
+package, as a user's IDE sees them: installed (not editable) in a fresh virtualenv.
+
+    .venv/bin/python tests/type_completeness.py      # prints a table; exit 1 under 100%
+
+Types that come from other packages (httpx, pydantic) are not counted (``--ignoreexternal``):
+their completeness is theirs to keep. Run by .ci/run, and by a slow test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRED = 100.0
+
+
+def completeness(python_env: Path, package: str) -> tuple[float, list[str]]:
+    """The score, and the symbols pyright finds incomplete."""
+    pyright = shutil.which("pyright", path=str(Path(sys.executable).parent)) or "pyright"
+    env = {
+        **os.environ,
+        "VIRTUAL_ENV": str(python_env),
+        "PATH": f"{python_env / 'bin'}{os.pathsep}{os.environ['PATH']}",
+    }
+    result = subprocess.run(
+        [pyright, "--verifytypes", package, "--ignoreexternal", "--outputjson"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=python_env,
+    )
+    report = json.loads(result.stdout)["typeCompleteness"]
+    problems = [
+        f"{symbol['name']}: {diagnostic['message'].splitlines()[0]}"
+        for symbol in report["symbols"]
+        for diagnostic in symbol.get("diagnostics", [])
+        if diagnostic.get("severity") == "error"
+    ]
+    return 100.0 * report["completenessScore"], problems
+
+
+def install(target: Path) -> list[str]:
+    """A virtualenv with the runtime and every generated package installed from their
+    folders; returns the import packages."""
+    venv.create(target, with_pip=True)
+    distributions = sorted(p for p in (ROOT / "generated").glob("dlr_*") if (p / "pyproject.toml").is_file())
+    subprocess.run(
+        [
+            str(target / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            str(ROOT / "runtime"),
+            *map(str, distributions),
+        ],
+        check=True,
+    )
+    return ["dlr_core", *(p.name for p in distributions)]
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="dlrgen-types-") as folder:
+        target = Path(folder) / "venv"
+        packages = install(target)
+        failed = False
+        print(f"{'package':32} {'completeness':>12}")
+        for package in packages:
+            score, problems = completeness(target, package)
+            print(f"{package:32} {score:11.1f}%")
+            if score < REQUIRED:
+                failed = True
+                for problem in problems[:20]:
+                    print(f"    {problem}")
+        return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
