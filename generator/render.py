@@ -525,8 +525,13 @@ def _param_note(param: m.Param) -> str:
     return " ".join(notes)
 
 
+def _example_operation(provider: m.Provider) -> m.Operation:
+    """What the README shows: the operation behind ``fetch_receipts``, if any."""
+    return provider.receipts_operation or provider.operations[0]
+
+
 def _readme_example(provider: m.Provider) -> str:
-    op = next((op for op in provider.operations if op.receipts), provider.operations[0])
+    op = _example_operation(provider)
     placeholders = {
         "string": '"..."',
         "integer": "1",
@@ -541,7 +546,10 @@ def _readme_example(provider: m.Provider) -> str:
         for p in op.params
         if p.required and p.default is None and p.const is None
     )
-    credentials = ", ".join(f'{c.name}="..."' for c in provider.auth.credentials)
+    # The default scheme's credentials only: those of two schemes at once are refused.
+    default = next(s for s in provider.auth.schemes if s.name == provider.auth.default_scheme)
+    used = set(_required_credentials(provider)) | set(default.credentials)
+    credentials = ", ".join(f'{c.name}="..."' for c in provider.auth.credentials if c.name in used)
     if provider.require_base_url:
         credentials += ', base_url="https://..."'
     lines = []
@@ -565,7 +573,7 @@ def _readme_example(provider: m.Provider) -> str:
 
 
 def _parse_example(provider: m.Provider) -> str:
-    op = next((op for op in provider.operations if op.receipts), provider.operations[0])
+    op = _example_operation(provider)
     data = provider.envelope.data_field
     payload = f"body[{data!r}]" if data else "body"
     lines = [
