@@ -48,29 +48,25 @@ def completeness(python_env: Path, package: str) -> tuple[float, list[str]]:
 
 
 def install(target: Path) -> list[str]:
-    """A virtualenv with the runtime and every generated package installed from their
-    folders; returns the import packages."""
-    venv.create(target, with_pip=True)
-    distributions = sorted(p for p in (ROOT / "generated").glob("dlr_*") if (p / "pyproject.toml").is_file())
-    subprocess.run(
-        [
-            str(target / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            str(ROOT / "runtime"),
-            *map(str, distributions),
-        ],
-        check=True,
-    )
-    return ["dlr_core", *(p.name for p in distributions)]
+    """A virtualenv with the runtime and every generated package installed from copies of
+    their folders (pip leaves build/ and *.egg-info behind in what it builds); returns the
+    import packages."""
+    venv.create(target / "venv", with_pip=True)
+    ignore = shutil.ignore_patterns("build", "*.egg-info", "__pycache__", "tests")
+    sources = []
+    for folder in [ROOT / "runtime", *sorted((ROOT / "generated").glob("dlr_*"))]:
+        if (folder / "pyproject.toml").is_file():
+            shutil.copytree(folder, target / "src" / folder.name, ignore=ignore)
+            sources.append(target / "src" / folder.name)
+    python = target / "venv" / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", *map(str, sources)], check=True)
+    return ["dlr_core", *(p.name for p in sources[1:])]
 
 
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="dlrgen-types-") as folder:
+        packages = install(Path(folder))
         target = Path(folder) / "venv"
-        packages = install(target)
         failed = False
         print(f"{'package':32} {'completeness':>12}")
         for package in packages:
