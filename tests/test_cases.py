@@ -1,0 +1,196 @@
+"""Golden cases, one folder per spec feature or kind of problem (tests/cases/README.md).
+
+Each ``tests/cases/<case>/`` holds ``specs/`` (the case's spec, plus any base it extends)
+and what generating it must give: ``expected/`` (generated files) or ``expected-errors.txt``
+(the problems, one ``file:line:col: message`` a line, paths relative to the case folder).
+Generation runs in-process through ``generator.pipeline.build``, the same pure function
+``dlrgen check`` compares with disk.
+
+``expected/`` of the ``minimal`` case holds every file; every other case stores only the
+files that differ from ``minimal``'s (the files its feature affects), and is compared
+file by file against ``minimal``'s files overlaid with its own, so a change to any file of
+any case fails. Regenerate every expected file for review with::
+
+    .venv/bin/python tests/test_cases.py --update          # or: ... --update <case> ...
+"""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CASES = Path(__file__).resolve().parent / "cases"
+BASE = "minimal"
+ABSENT = ".absent"  # in expected/: paths minimal has that this case does not generate
+LIMITS = "limits.txt"  # optional: `NAME = value` lines lowering generator.loader's MAX_* budgets
+
+
+def case_names() -> list[str]:
+    return sorted(p.name for p in CASES.iterdir() if (p / "specs").is_dir())
+
+
+def _limits(case: Path) -> dict[str, int]:
+    path = case / LIMITS
+    if not path.is_file():
+        return {}
+    limits = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, value = (part.strip() for part in line.split("=", 1))
+            limits[name] = int(value)
+    return limits
+
+
+def generate(case: Path) -> tuple[dict[str, str] | None, str | None]:
+    """The case's generated files (manifest left out: it hashes the generator itself), or the
+    problems' text when its specs are refused."""
+    from generator import loader
+    from generator.manifest import MANIFEST
+    from generator.pipeline import build
+    from generator.problems import SpecError
+
+    saved = {name: getattr(loader, name) for name in _limits(case)}
+    try:
+        for name, value in _limits(case).items():
+            assert name.startswith("MAX_") and hasattr(loader, name), name
+            setattr(loader, name, value)
+        files = build(case / "specs")
+    except SpecError as error:
+        return None, "".join(
+            f"{_relative(case, p.file)}:{p.line}:{p.column}: {p.message}\n" for p in error.problems
+        )
+    finally:
+        for name, value in saved.items():
+            setattr(loader, name, value)
+    return {path: text for path, text in files.items() if path != MANIFEST}, None
+
+
+def _relative(case: Path, file: str) -> str:
+    try:
+        return Path(file).resolve().relative_to(case.resolve()).as_posix()
+    except ValueError:
+        return file
+
+
+def _read_tree(folder: Path) -> dict[str, str]:
+    if not folder.is_dir():
+        return {}
+    return {
+        p.relative_to(folder).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != ABSENT
+    }
+
+
+def expected_files(case: Path) -> dict[str, str]:
+    """``minimal``'s files overlaid with the case's own, less those it lists as absent."""
+    own = _read_tree(case / "expected")
+    if case.name == BASE:
+        return own
+    files = {**_read_tree(CASES / BASE / "expected"), **own}
+    absent = case / "expected" / ABSENT
+    if absent.is_file():
+        for path in absent.read_text(encoding="utf-8").split():
+            files.pop(path, None)
+    return files
+
+
+def _diff(path: str, expected: str, actual: str) -> str:
+    return "".join(
+        difflib.unified_diff(
+            expected.splitlines(keepends=True),
+            actual.splitlines(keepends=True),
+            f"expected/{path}",
+            f"generated/{path}",
+        )
+    )
+
+
+def mismatches(case: Path) -> list[str]:
+    """What differs from the case's expectation, as unified diffs; empty when it matches."""
+    files, errors = generate(case)
+    expected_errors = case / "expected-errors.txt"
+    if expected_errors.is_file():
+        want = expected_errors.read_text(encoding="utf-8")
+        if errors is None:
+            return ["the specs were accepted, but expected-errors.txt expects problems"]
+        return [] if errors == want else [_diff("../expected-errors.txt", want, errors)]
+    if files is None:
+        return [f"the specs were refused:\n{errors}"]
+    want = expected_files(case)
+    found = []
+    for path in sorted(set(want) | set(files)):
+        if path not in files:
+            found.append(f"{path}: expected, not generated")
+        elif path not in want:
+            found.append(f"{path}: generated, not expected")
+        elif files[path] != want[path]:
+            found.append(_diff(path, want[path], files[path]))
+    return found
+
+
+@pytest.mark.parametrize("name", case_names())
+def test_case(name: str) -> None:
+    problems = mismatches(CASES / name)
+    assert not problems, (
+        f"case {name} differs from its expected files "
+        f"(review, then `python tests/test_cases.py --update {name}`):\n" + "\n".join(problems)
+    )
+
+
+def test_every_case_has_one_expectation() -> None:
+    for name in case_names():
+        case = CASES / name
+        kinds = [(case / "expected").is_dir(), (case / "expected-errors.txt").is_file()]
+        assert kinds.count(True) == 1, f"{name}: needs expected/ or expected-errors.txt, not both"
+    assert BASE in case_names()
+
+
+def update(case: Path, base_files: dict[str, str] | None) -> str:
+    """Rewrite the case's expected files from what generation gives now."""
+    files, errors = generate(case)
+    shutil.rmtree(case / "expected", ignore_errors=True)
+    (case / "expected-errors.txt").unlink(missing_ok=True)
+    if files is None:
+        assert errors is not None
+        (case / "expected-errors.txt").write_text(errors, encoding="utf-8")
+        return "errors"
+    own = files if base_files is None else {p: t for p, t in files.items() if base_files.get(p) != t}
+    out = case / "expected"
+    out.mkdir()
+    for path, text in own.items():
+        (out / path).parent.mkdir(parents=True, exist_ok=True)
+        (out / path).write_text(text, encoding="utf-8")
+    absent = sorted(set(base_files or {}) - set(files))
+    if absent:
+        (out / ABSENT).write_text("".join(f"{p}\n" for p in absent), encoding="utf-8")
+    return f"{len(own)} file(s)"
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] != "--update":
+        print(__doc__)
+        return 2
+    names = argv[1:] or case_names()
+    unknown = sorted(set(names) - set(case_names()))
+    if unknown:
+        print(f"no such case: {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    base: Any = None
+    if BASE in names or argv[1:] == []:
+        print(f"{BASE}: {update(CASES / BASE, None)}")
+    base = _read_tree(CASES / BASE / "expected")
+    for name in names:
+        if name != BASE:
+            print(f"{name}: {update(CASES / name, base)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    raise SystemExit(main(sys.argv[1:]))
