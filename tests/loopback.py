@@ -252,7 +252,7 @@ def serve(provider: Provider, base_path: str = "") -> Iterator[LoopbackServer]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     state.base_url = f"http://127.0.0.1:{server.server_address[1]}{base_path}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
         yield state

@@ -350,8 +350,10 @@ def mutated_specs(draw: st.DrawFn) -> dict[str, Any]:
     return data
 
 
-# The slow tier runs 400 more cases; the long job sets DLRGEN_FUZZ_EXAMPLES=10000.
-FUZZ_EXAMPLES = int(os.environ.get("DLRGEN_FUZZ_EXAMPLES", "400"))
+# The fast tier runs a fixed 60 cases; the slow tier 600 more, random ones; the long job sets
+# DLRGEN_FUZZ_EXAMPLES=10000.
+FAST_FUZZ_EXAMPLES = 60
+FUZZ_EXAMPLES = int(os.environ.get("DLRGEN_FUZZ_EXAMPLES", "600"))
 MYPY_EVERY = int(os.environ.get("DLRGEN_FUZZ_MYPY_EVERY", "50"))
 
 
@@ -384,7 +386,7 @@ def _assert_mypy_strict(distribution: Path) -> None:
 
 
 @settings(
-    max_examples=300,
+    max_examples=FAST_FUZZ_EXAMPLES,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
