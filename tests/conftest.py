@@ -4,8 +4,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import json
+import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -107,3 +111,21 @@ def small_tree(_small_tree_template: Path, tmp_path: Path) -> tuple[Path, Path]:
     shutil.copytree(_small_tree_template / "specs", specs)
     shutil.copytree(_small_tree_template / "generated", out)
     return specs, out
+
+
+def dlrgen_here(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``dlrgen <args>`` through ``generator.cli.main`` in this process (no interpreter to
+    start, nothing to import again), in ``cwd``, its output captured; the slow tier and the
+    tests of the command line itself run the real ``dlrgen`` in a subprocess."""
+    from generator.cli import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    before = Path.cwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            code = main(list(args))
+    finally:
+        os.chdir(before)
+    return subprocess.CompletedProcess(["dlrgen", *args], code, stdout.getvalue(), stderr.getvalue())

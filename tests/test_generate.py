@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 import shutil
@@ -13,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GENERATED, ROOT, SPECS
-from generator.cli import main
+from conftest import GENERATED, ROOT, SPECS, dlrgen_here
 from generator.pipeline import build
 from generator.manifest import MANIFEST
 from generator.writer import write_files
@@ -25,19 +22,12 @@ def dlrgen(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "generator", *args], capture_output=True, text=True, cwd=cwd)
 
 
-def dlrgen_here(*args: str) -> subprocess.CompletedProcess[str]:
-    """``dlrgen <args>`` through ``generator.cli.main`` in this process, its output captured."""
-    stdout, stderr = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        code = main(list(args))
-    return subprocess.CompletedProcess(["dlrgen", *args], code, stdout.getvalue(), stderr.getvalue())
-
-
 @pytest.fixture(scope="module")
 def built() -> dict[str, str]:
     return build(SPECS)
 
 
+@pytest.mark.slow
 def test_output_is_byte_identical_across_runs(built: dict[str, str]) -> None:
     assert build(SPECS) == built
 
