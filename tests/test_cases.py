@@ -26,7 +26,7 @@ import pytest
 
 CASES = Path(__file__).resolve().parent / "cases"
 BASE = "minimal"
-ABSENT = ".absent"  # in expected/: paths minimal has that this case does not generate
+ABSENT = ".absent"  # in expected/: paths minimal has that this case does not generate (may be empty)
 LIMITS = "limits.txt"  # optional: `NAME = value` lines lowering generator.loader's MAX_* budgets
 
 
@@ -167,7 +167,7 @@ def update(case: Path, base_files: dict[str, str] | None) -> str:
         (out / path).parent.mkdir(parents=True, exist_ok=True)
         (out / path).write_text(text, encoding="utf-8")
     absent = sorted(set(base_files or {}) - set(files))
-    if absent:
+    if absent or not own:  # an empty expected/ would not be kept by git
         (out / ABSENT).write_text("".join(f"{p}\n" for p in absent), encoding="utf-8")
     return f"{len(own)} file(s)"
 

@@ -4,9 +4,9 @@ is a ``file:line`` problem, never a traceback.
 The property test mutates a seed spec (strings, names, numbers, structure). Each case must
 either fail validation with located problems, or generate a package that imports without
 running anything and whose texts are the spec's (``generator.verify`` checks that on every
-generation; the test also imports the package). The default run tries 300 cases;
-the slow tier 400 more; ``DLRGEN_FUZZ_EXAMPLES=10000 pytest -m slow tests/test_hostile_specs.py``
-is the long job.
+generation; the test also imports the package). The default run tries 60 fixed cases;
+the slow tier 600 more, random ones;
+``DLRGEN_FUZZ_EXAMPLES=10000 pytest -m slow -n 0 tests/test_hostile_specs.py`` is the long job.
 """
 
 from __future__ import annotations
