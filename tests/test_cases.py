@@ -100,13 +100,10 @@ def expected_files(case: Path) -> dict[str, str]:
     return files
 
 
-def _diff(path: str, expected: str, actual: str) -> str:
+def _diff(expected_name: str, actual_name: str, expected: str, actual: str) -> str:
     return "".join(
         difflib.unified_diff(
-            expected.splitlines(keepends=True),
-            actual.splitlines(keepends=True),
-            f"expected/{path}",
-            f"generated/{path}",
+            expected.splitlines(keepends=True), actual.splitlines(keepends=True), expected_name, actual_name
         )
     )
 
@@ -119,7 +116,7 @@ def mismatches(case: Path) -> list[str]:
         want = expected_errors.read_text(encoding="utf-8")
         if errors is None:
             return ["the specs were accepted, but expected-errors.txt expects problems"]
-        return [] if errors == want else [_diff("../expected-errors.txt", want, errors)]
+        return [] if errors == want else [_diff("expected-errors.txt", "reported", want, errors)]
     if files is None:
         return [f"the specs were refused:\n{errors}"]
     want = expected_files(case)
@@ -130,17 +127,19 @@ def mismatches(case: Path) -> list[str]:
         elif path not in want:
             found.append(f"{path}: generated, not expected")
         elif files[path] != want[path]:
-            found.append(_diff(path, want[path], files[path]))
+            found.append(_diff(f"expected/{path}", f"generated/{path}", want[path], files[path]))
     return found
 
 
 @pytest.mark.parametrize("name", case_names())
 def test_case(name: str) -> None:
     problems = mismatches(CASES / name)
-    assert not problems, (
-        f"case {name} differs from its expected files "
-        f"(review, then `python tests/test_cases.py --update {name}`):\n" + "\n".join(problems)
-    )
+    if problems:
+        pytest.fail(
+            f"case {name} differs from its expected files "
+            f"(review, then `python tests/test_cases.py --update {name}`):\n" + "\n".join(problems),
+            pytrace=False,
+        )
 
 
 def test_every_case_has_one_expectation() -> None:
@@ -194,3 +193,29 @@ def main(argv: list[str]) -> int:
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     raise SystemExit(main(sys.argv[1:]))
+
+
+def test_a_changed_output_fails_with_a_diff(tmp_path: Path) -> None:
+    """The comparison is strict: an edit to a stored file, to a file a case inherits from
+    minimal, or to an expected problem is a mismatch shown as a unified diff."""
+    for name in (BASE, "sign_hash", "error_unknown_key"):
+        shutil.copytree(CASES / name, tmp_path / name)
+    client = tmp_path / BASE / "expected" / "dlr_demo" / "dlr_demo" / "client.py"
+    client.write_text(client.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    [diff] = mismatches(tmp_path / BASE)
+    assert "+++ generated/dlr_demo/dlr_demo/client.py" in diff and "-# edited" in diff
+
+    api = tmp_path / "sign_hash" / "expected" / "dlr_demo" / "dlr_demo" / "api.py"
+    api.write_text(api.read_text(encoding="utf-8").replace("md5", "sha1", 1), encoding="utf-8")
+    (tmp_path / "sign_hash" / "specs" / "demo.yaml").write_text(
+        (CASES / BASE / "specs" / "demo.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )  # now generates minimal's files: every file sign_hash stores differs
+    assert len(mismatches(tmp_path / "sign_hash")) == len(_read_tree(CASES / "sign_hash" / "expected"))
+
+    errors = tmp_path / "error_unknown_key" / "expected-errors.txt"
+    errors.write_text(errors.read_text(encoding="utf-8").replace("statuse", "status"), encoding="utf-8")
+    [diff] = mismatches(tmp_path / "error_unknown_key")
+    assert (
+        diff.startswith("--- expected-errors.txt\n+++ reported\n")
+        and "-specs/demo.yaml:38:1: unknown key 'status'" in diff
+    )
