@@ -16,6 +16,9 @@ from generator.pipeline import build
 from generator.manifest import MANIFEST
 from generator.writer import write_files
 
+# One worker builds every provider (and the two-provider tree) once for all of these tests.
+pytestmark = pytest.mark.xdist_group("generation")
+
 
 def dlrgen(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """``dlrgen <args>`` run in a fresh interpreter, as a user runs it (slow: imports everything)."""

@@ -4,7 +4,7 @@ is a ``file:line`` problem, never a traceback.
 The property test mutates a seed spec (strings, names, numbers, structure). Each case must
 either fail validation with located problems, or generate a package that imports without
 running anything and whose texts are the spec's (``generator.verify`` checks that on every
-generation; the test also imports the package). The default run tries 60 fixed cases;
+generation; the test also imports the package). The default run tries 40 fixed cases;
 the slow tier 600 more, random ones;
 ``DLRGEN_FUZZ_EXAMPLES=10000 pytest -m slow -n 0 tests/test_hostile_specs.py`` is the long job.
 """
@@ -350,9 +350,9 @@ def mutated_specs(draw: st.DrawFn) -> dict[str, Any]:
     return data
 
 
-# The fast tier runs a fixed 60 cases; the slow tier 600 more, random ones; the long job sets
+# The fast tier runs a fixed 40 cases; the slow tier 600 more, random ones; the long job sets
 # DLRGEN_FUZZ_EXAMPLES=10000.
-FAST_FUZZ_EXAMPLES = 60
+FAST_FUZZ_EXAMPLES = 40
 FUZZ_EXAMPLES = int(os.environ.get("DLRGEN_FUZZ_EXAMPLES", "600"))
 MYPY_EVERY = int(os.environ.get("DLRGEN_FUZZ_MYPY_EVERY", "50"))
 

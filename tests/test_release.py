@@ -19,6 +19,9 @@ import dlr_core
 from conftest import GENERATED, ROOT, SPECS, spec_data
 from generator.cli import main
 
+# One worker builds every provider (and the two-provider tree) once for all of these tests.
+pytestmark = pytest.mark.xdist_group("generation")
+
 
 def test_provider_packages_declare_only_what_their_spec_needs() -> None:
     major, minor = (int(part) for part in dlr_core.__version__.split(".")[:2])
