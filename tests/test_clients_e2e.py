@@ -255,6 +255,7 @@ def test_timeout_is_a_typed_error(mode: str) -> None:
                 lambda c: c.query_recall_flow_detail(key_id=1),
                 base_url=server.base_url,
                 timeout=0.2,
+                sleep=no_sleep(mode),
             )
     assert "itnio-secret-789" not in str(caught.value)
     assert caught.value.retryable
@@ -263,7 +264,9 @@ def test_timeout_is_a_typed_error(mode: str) -> None:
 def test_connection_refused_is_a_transport_error() -> None:
     from dlr_itnio_voice import Client
 
-    with Client(**CREDENTIALS["itnio_voice"], base_url="http://127.0.0.1:9") as client:
+    with Client(
+        **CREDENTIALS["itnio_voice"], base_url="http://127.0.0.1:9", sleep=no_sleep("sync")
+    ) as client:
         with pytest.raises(dlr_core.TransportError):
             client.query_recall_flow_detail(key_id=1)
 
