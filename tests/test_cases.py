@@ -217,3 +217,56 @@ def test_a_changed_output_fails_with_a_diff(tmp_path: Path) -> None:
         diff.startswith("--- expected-errors.txt\n+++ reported\n")
         and "-specs/demo.yaml:38:1: unknown key 'status'" in diff
     )
+
+
+def _words(node: object, found: set[str]) -> set[str]:
+    """Every key and scalar of a loaded spec."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found.add(str(key))
+            _words(value, found)
+    elif isinstance(node, list):
+        for item in node:
+            _words(item, found)
+    else:
+        found.add(str(node))
+    return found
+
+
+def _schema_words(node: object, found: set[str]) -> set[str]:
+    """The property names and enumerated values a JSON Schema defines."""
+    if isinstance(node, dict):
+        if isinstance(node.get("properties"), dict):
+            found.update(node["properties"])
+        if isinstance(node.get("enum"), list):
+            found.update(str(value) for value in node["enum"])
+        for value in node.values():
+            _schema_words(value, found)
+    elif isinstance(node, list):
+        for item in node:
+            _schema_words(item, found)
+    return found
+
+
+# Words whose absence from the feature cases is no gap: labels, the default style a case uses
+# by leaving it out, and JSON Schema's own keywords where the walk cannot tell them apart.
+_NOT_FEATURES = {"otp", "mixed", "page_number", "additionalProperties", "minProperties"}
+
+
+def test_every_key_and_choice_of_the_spec_format_has_a_feature_case() -> None:
+    """Each key of generator/spec.schema.json (sections, step kinds, ...) and each of its
+    enumerated choices (timestamp styles, array styles, nonce kinds, ...) appears in the spec
+    of some case that generates; a new spec feature needs a case here."""
+    import json
+
+    import yaml
+
+    schema = json.loads((CASES.parent.parent / "generator" / "spec.schema.json").read_text(encoding="utf-8"))
+    wanted = _schema_words(schema, set())
+    used: set[str] = set()
+    for name in case_names():
+        if (CASES / name / "expected").is_dir():
+            for spec in (CASES / name / "specs").glob("*.yaml"):
+                _words(yaml.safe_load(spec.read_text(encoding="utf-8")), used)
+    missing = sorted(wanted - used - _NOT_FEATURES)
+    assert not missing, f"spec keys or choices no golden case uses: {missing}"
