@@ -47,9 +47,15 @@ API: Final = ApiSpec(
     auth_schemes={
         "basic": {
             "description": "HTTP Basic.",
+            "sign": [
+                {
+                    "as": "user_pass",
+                    "format": "{account}:{password}",
+                },
+            ],
             "attach": {
                 "header": {
-                    "Authorization": "Basic {account}:{password}|base64",
+                    "Authorization": "Basic {user_pass|base64}",
                 },
             },
         },
