@@ -270,3 +270,22 @@ def test_every_key_and_choice_of_the_spec_format_has_a_feature_case() -> None:
                 _words(yaml.safe_load(spec.read_text(encoding="utf-8")), used)
     missing = sorted(wanted - used - _NOT_FEATURES)
     assert not missing, f"spec keys or choices no golden case uses: {missing}"
+
+
+def test_update_writes_back_what_is_committed(tmp_path: Path) -> None:
+    """The regeneration command rewrites a case's expected files exactly as committed."""
+    base = _read_tree(CASES / BASE / "expected")
+    for name in ("sign_hash", "crlf_line_endings", "error_unknown_key"):
+        case = tmp_path / name
+        shutil.copytree(CASES / name / "specs", case / "specs")
+        update(case, base)
+        for kind in ("expected", "expected-errors.txt"):
+            committed, written = CASES / name / kind, case / kind
+            assert committed.exists() == written.exists(), (name, kind)
+            if committed.is_file():
+                assert written.read_text(encoding="utf-8") == committed.read_text(encoding="utf-8")
+            elif committed.is_dir():
+                files = {p.relative_to(committed) for p in committed.rglob("*") if p.is_file()}
+                assert files == {p.relative_to(written) for p in written.rglob("*") if p.is_file()}
+                for path in files:
+                    assert (written / path).read_bytes() == (committed / path).read_bytes(), path
