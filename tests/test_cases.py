@@ -19,6 +19,7 @@ from __future__ import annotations
 import difflib
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 import pytest
 
@@ -44,25 +45,46 @@ def _limits(case: Path) -> dict[str, int]:
     return limits
 
 
+_FORMATTED: dict[tuple[str, object], str] = {}
+
+
+def _format_once(original: Callable[..., str]) -> Callable[..., str]:
+    """black.format_str, remembered: most cases share most files with minimal, and black
+    gives one input one output, so each distinct file is formatted once per process."""
+
+    def format_str(source: str, *, mode: object) -> str:
+        key = (source, mode)
+        if key not in _FORMATTED:
+            _FORMATTED[key] = original(source, mode=mode)
+        return _FORMATTED[key]
+
+    return format_str
+
+
 def generate(case: Path) -> tuple[dict[str, str] | None, str | None]:
     """The case's generated files (manifest left out: it hashes the generator itself), or the
     problems' text when its specs are refused."""
+    import black
+
     from generator import loader
     from generator.manifest import MANIFEST
     from generator.pipeline import build
     from generator.problems import SpecError
 
     saved = {name: getattr(loader, name) for name in _limits(case)}
+    format_str = black.format_str
     try:
         for name, value in _limits(case).items():
             assert name.startswith("MAX_") and hasattr(loader, name), name
             setattr(loader, name, value)
+        black.format_str = _format_once(format_str)
         files = build(case / "specs")
     except SpecError as error:
         return None, "".join(
             f"{_relative(case, p.file)}:{p.line}:{p.column}: {p.message}\n" for p in error.problems
         )
     finally:
+        black.format_str = format_str
         for name, value in saved.items():
             setattr(loader, name, value)
     return {path: text for path, text in files.items() if path != MANIFEST}, None
