@@ -213,22 +213,35 @@ def test_non_success_envelope_is_typed_by_the_spec(provider: str, mode: str, ser
     assert caught.value.raw_body  # the provider's answer is kept
 
 
+def no_sleep(mode: str) -> Any:
+    """A client's ``sleep`` that returns at once: retries still happen, without the backoff."""
+    if mode == "sync":
+        return lambda delay: None
+
+    async def sleep(delay: float) -> None:
+        return None
+
+    return sleep
+
+
 def test_html_error_pages_and_500s(provider: str, mode: str, server: LoopbackServer) -> None:
+    fast = {"base_url": server.base_url, "sleep": no_sleep(mode)}
     server.mode = "html_502"
     with pytest.raises(dlr_core.ProviderError) as caught:
-        run(mode, provider, lambda c: c.fetch_receipts(**QUERIES[provider]), base_url=server.base_url)
+        run(mode, provider, lambda c: c.fetch_receipts(**QUERIES[provider]), **fast)
     assert caught.value.http_status == 502 and caught.value.retryable
+    assert len(server.received) > 1  # retried (without waiting out the backoff)
     assert b"502 Bad Gateway" in caught.value.raw_body
 
     server.mode = "html_200"
     with pytest.raises(dlr_core.ProviderResponseError) as unexpected:
-        run(mode, provider, lambda c: c.fetch_receipts(**QUERIES[provider]), base_url=server.base_url)
+        run(mode, provider, lambda c: c.fetch_receipts(**QUERIES[provider]), **fast)
     assert "not JSON" in str(unexpected.value)
     assert unexpected.value.raw_body == b"<html><body>Maintenance</body></html>"
 
     server.mode = "status_500"
     with pytest.raises(dlr_core.ProviderError) as failed:
-        run(mode, provider, lambda c: c.fetch_receipts(**QUERIES[provider]), base_url=server.base_url)
+        run(mode, provider, lambda c: c.fetch_receipts(**QUERIES[provider]), **fast)
     assert failed.value.http_status == 500 and failed.value.retryable
 
 
@@ -242,6 +255,7 @@ def test_timeout_is_a_typed_error(mode: str) -> None:
                 lambda c: c.query_recall_flow_detail(key_id=1),
                 base_url=server.base_url,
                 timeout=0.2,
+                sleep=no_sleep(mode),
             )
     assert "itnio-secret-789" not in str(caught.value)
     assert caught.value.retryable
@@ -250,7 +264,9 @@ def test_timeout_is_a_typed_error(mode: str) -> None:
 def test_connection_refused_is_a_transport_error() -> None:
     from dlr_itnio_voice import Client
 
-    with Client(**CREDENTIALS["itnio_voice"], base_url="http://127.0.0.1:9") as client:
+    with Client(
+        **CREDENTIALS["itnio_voice"], base_url="http://127.0.0.1:9", sleep=no_sleep("sync")
+    ) as client:
         with pytest.raises(dlr_core.TransportError):
             client.query_recall_flow_detail(key_id=1)
 

@@ -11,13 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GENERATED, ROOT, SPECS
+from conftest import GENERATED, ROOT, SPECS, dlrgen_here
 from generator.pipeline import build
 from generator.manifest import MANIFEST
 from generator.writer import write_files
 
+# One worker builds every provider (and the two-provider tree) once for all of these tests.
+pytestmark = pytest.mark.xdist_group("generation")
+
 
 def dlrgen(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """``dlrgen <args>`` run in a fresh interpreter, as a user runs it (slow: imports everything)."""
     return subprocess.run([sys.executable, "-m", "generator", *args], capture_output=True, text=True, cwd=cwd)
 
 
@@ -26,6 +30,7 @@ def built() -> dict[str, str]:
     return build(SPECS)
 
 
+@pytest.mark.slow
 def test_output_is_byte_identical_across_runs(built: dict[str, str]) -> None:
     assert build(SPECS) == built
 
@@ -56,15 +61,23 @@ def test_generated_python_is_black_formatted(built: dict[str, str]) -> None:
             assert black.format_str(content, mode=mode) == content, path
 
 
+def test_committed_tree_is_what_the_specs_generate(built: dict[str, str]) -> None:
+    """In-process: generated/ (its manifest included) is exactly a fresh build of specs/."""
+    for path, content in built.items():
+        assert (GENERATED / path).read_text(encoding="utf-8") == content, path
+    recorded = json.loads((GENERATED / MANIFEST).read_text(encoding="utf-8"))["files"]
+    assert set(recorded) == set(built) - {MANIFEST}
+
+
+@pytest.mark.slow
 def test_committed_tree_is_current() -> None:
     result = dlrgen("check")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "up to date" in result.stdout
 
 
-def test_check_reports_changed_added_and_removed_files(tmp_path: Path) -> None:
-    out = tmp_path / "generated"
-    shutil.copytree(GENERATED, out)
+def test_check_reports_changed_added_and_removed_files(small_tree: tuple[Path, Path]) -> None:
+    specs, out = small_tree
     readme = out / "dlr_sgate_otp" / "README.md"
     readme.write_text(readme.read_text(encoding="utf-8") + "local edit\n", encoding="utf-8")
     (out / "dlr_itnio_voice" / "dlr_itnio_voice" / "errors.py").unlink()
@@ -77,7 +90,8 @@ def test_check_reports_changed_added_and_removed_files(tmp_path: Path) -> None:
     data["files"]["dlr_gone/README.md"] = "0" * 64
     manifest.write_text(json.dumps(data))
 
-    result = dlrgen("check", "--out", str(out))
+    paths = ("--specs", str(specs), "--out", str(out))
+    result = dlrgen_here("check", *paths)
     assert result.returncode == 1
     assert "-local edit" in result.stdout  # a unified diff
     assert "+++ b/dlr_sgate_otp/README.md" in result.stdout
@@ -85,18 +99,19 @@ def test_check_reports_changed_added_and_removed_files(tmp_path: Path) -> None:
     assert f"added    {out}/dlr_itnio_voice/dlr_itnio_voice/errors.py" in result.stderr
     assert f"removed  {out}/dlr_gone/README.md" in result.stderr
 
-    assert dlrgen("generate", "--out", str(out)).returncode == 0
+    assert dlrgen_here("generate", *paths).returncode == 0
     assert not stale.exists() and not stale.parent.exists()
-    assert dlrgen("check", "--out", str(out)).returncode == 0
+    assert dlrgen_here("check", *paths).returncode == 0
 
 
-def test_generate_never_deletes_files_it_did_not_write(tmp_path: Path) -> None:
-    out = tmp_path / "generated"
+def test_generate_never_deletes_files_it_did_not_write(small_tree: tuple[Path, Path], tmp_path: Path) -> None:
+    specs, _ = small_tree
+    out = tmp_path / "fresh"
     (out / "dlr_sgate_otp").mkdir(parents=True)
     mine = out / "dlr_sgate_otp" / "NOTES.md"
     mine.write_text("my notes\n", encoding="utf-8")
-    assert dlrgen("generate", "--out", str(out)).returncode == 0
-    assert dlrgen("generate", "--out", str(out)).returncode == 0
+    assert dlrgen_here("generate", "--specs", str(specs), "--out", str(out)).returncode == 0
+    assert dlrgen_here("generate", "--specs", str(specs), "--out", str(out)).returncode == 0
     assert mine.read_text(encoding="utf-8") == "my notes\n"
     assert "NOTES.md" not in (out / MANIFEST).read_text()
 
@@ -107,17 +122,15 @@ def snapshot(directory: Path) -> dict[str, bytes]:
     }
 
 
-def test_broken_spec_leaves_output_exactly_as_it_was(tmp_path: Path) -> None:
-    specs, out = tmp_path / "specs", tmp_path / "generated"
-    shutil.copytree(SPECS, specs)
-    shutil.copytree(GENERATED, out)
+def test_broken_spec_leaves_output_exactly_as_it_was(small_tree: tuple[Path, Path]) -> None:
+    specs, out = small_tree
     before = snapshot(out)
-    spec = specs / "ucloud_usms.yaml"
+    spec = specs / "sgate_otp.yaml"
     spec.write_text(spec.read_text(encoding="utf-8").replace("canonical: delivered", "canonical: delivred"))
     (specs / "itnio_voice.yaml").write_text("title: [unclosed\n", encoding="utf-8")
-    result = dlrgen("generate", "--specs", str(specs), "--out", str(out))
+    result = dlrgen_here("generate", "--specs", str(specs), "--out", str(out))
     assert result.returncode == 2
-    assert "ucloud_usms.yaml:" in result.stderr
+    assert "sgate_otp.yaml:" in result.stderr
     assert "itnio_voice.yaml:2:1: invalid YAML" in result.stderr
     assert "flow sequence that starts at line 1" in result.stderr
     assert snapshot(out) == before
@@ -150,10 +163,8 @@ def test_a_write_failure_midway_leaves_output_as_it_was(
 HEAVY = ("black", "jinja2", "datamodel_code_generator", "jsonschema")
 
 
-def test_incremental_generation_renders_only_what_changed(tmp_path: Path) -> None:
-    specs, out = tmp_path / "specs", tmp_path / "generated"
-    shutil.copytree(SPECS, specs)
-    shutil.copytree(GENERATED, out)
+def test_incremental_generation_renders_only_what_changed(small_tree: tuple[Path, Path]) -> None:
+    specs, out = small_tree
 
     # Nothing changed: nothing rendered, and none of the heavy libraries imported.
     script = (
@@ -172,7 +183,7 @@ def test_incremental_generation_renders_only_what_changed(tmp_path: Path) -> Non
     spec.write_text(
         spec.read_text(encoding="utf-8").replace("Calls are being made.", "Calls are being placed.")
     )
-    result = dlrgen("generate", "--specs", str(specs), "--out", str(out))
+    result = dlrgen_here("generate", "--specs", str(specs), "--out", str(out))
     assert "(rendered: itnio_voice)" in result.stdout
     assert (
         "Calls are being placed." in (out / "dlr_itnio_voice" / "dlr_itnio_voice" / "statuses.py").read_text()
@@ -182,15 +193,15 @@ def test_incremental_generation_renders_only_what_changed(tmp_path: Path) -> Non
     edited = out / "dlr_sgate_otp" / "dlr_sgate_otp" / "errors.py"
     original = edited.read_text(encoding="utf-8")
     edited.write_text(original + "# hand edit\n", encoding="utf-8")
-    result = dlrgen("generate", "--specs", str(specs), "--out", str(out))
+    result = dlrgen_here("generate", "--specs", str(specs), "--out", str(out))
     assert "(rendered: sgate_otp)" in result.stdout
     assert edited.read_text(encoding="utf-8") == original
 
     # A spec removed: its package goes, the others stay.
     (specs / "itnio_voice.yaml").unlink()
-    result = dlrgen("generate", "--specs", str(specs), "--out", str(out))
+    result = dlrgen_here("generate", "--specs", str(specs), "--out", str(out))
     assert "nothing to render" in result.stdout
     assert not (out / "dlr_itnio_voice").exists() and (out / "dlr_sgate_otp").is_dir()
 
     # Whatever the path taken, the result is what a full generation produces.
-    assert dlrgen("check", "--specs", str(specs), "--out", str(out)).returncode == 0
+    assert dlrgen_here("check", "--specs", str(specs), "--out", str(out)).returncode == 0

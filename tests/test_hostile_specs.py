@@ -4,9 +4,9 @@ is a ``file:line`` problem, never a traceback.
 The property test mutates a seed spec (strings, names, numbers, structure). Each case must
 either fail validation with located problems, or generate a package that imports without
 running anything and whose texts are the spec's (``generator.verify`` checks that on every
-generation; the test also imports the package). The default run tries 300 cases;
-the slow tier 400 more; ``DLRGEN_FUZZ_EXAMPLES=10000 pytest -m slow tests/test_hostile_specs.py``
-is the long job.
+generation; the test also imports the package). The default run tries 40 fixed cases;
+the slow tier 600 more, random ones;
+``DLRGEN_FUZZ_EXAMPLES=10000 pytest -m slow -n 0 tests/test_hostile_specs.py`` is the long job.
 """
 
 from __future__ import annotations
@@ -351,8 +351,10 @@ def mutated_specs(draw: st.DrawFn) -> dict[str, Any]:
     return data
 
 
-# The slow tier runs 400 more cases; the long job sets DLRGEN_FUZZ_EXAMPLES=10000.
-FUZZ_EXAMPLES = int(os.environ.get("DLRGEN_FUZZ_EXAMPLES", "400"))
+# The fast tier runs a fixed 40 cases; the slow tier 600 more, random ones; the long job sets
+# DLRGEN_FUZZ_EXAMPLES=10000.
+FAST_FUZZ_EXAMPLES = 40
+FUZZ_EXAMPLES = int(os.environ.get("DLRGEN_FUZZ_EXAMPLES", "600"))
 MYPY_EVERY = int(os.environ.get("DLRGEN_FUZZ_MYPY_EVERY", "50"))
 
 
@@ -385,7 +387,7 @@ def _assert_mypy_strict(distribution: Path) -> None:
 
 
 @settings(
-    max_examples=300,
+    max_examples=FAST_FUZZ_EXAMPLES,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

@@ -19,6 +19,9 @@ import dlr_core
 from conftest import GENERATED, ROOT, SPECS, spec_data
 from generator.cli import main
 
+# One worker builds every provider (and the two-provider tree) once for all of these tests.
+pytestmark = pytest.mark.xdist_group("generation")
+
 
 def test_provider_packages_declare_only_what_their_spec_needs() -> None:
     major, minor = (int(part) for part in dlr_core.__version__.split(".")[:2])
@@ -48,11 +51,10 @@ def test_the_runtime_core_needs_httpx_and_pydantic_only() -> None:
     assert project["optional-dependencies"] == {"rsa": ["cryptography>=41"], "mock": ["h11>=0.14"]}
 
 
-def test_build_refuses_a_stale_tree(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    specs = tmp_path / "specs"
-    shutil.copytree(SPECS, specs)
-    out = tmp_path / "generated"
-    shutil.copytree(GENERATED, out)
+def test_build_refuses_a_stale_tree(
+    tmp_path: Path, small_tree: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    specs, out = small_tree
     spec = specs / "itnio_voice.yaml"
     spec.write_text(
         spec.read_text(encoding="utf-8").replace("Calls are being made.", "Calls go out."), "utf-8"
@@ -171,17 +173,10 @@ def test_mock_command_starts_right_after_the_quick_start() -> None:
         process.communicate(timeout=20)
 
 
-def _copy_tree(tmp_path: Path) -> tuple[Path, Path]:
-    specs, out = tmp_path / "specs", tmp_path / "generated"
-    shutil.copytree(SPECS, specs)
-    shutil.copytree(GENERATED, out)
-    return specs, out
-
-
 def test_a_package_changed_under_its_old_version_is_reported(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, small_tree: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    specs, out = _copy_tree(tmp_path)
+    specs, out = small_tree
     paths = ["--specs", str(specs), "--out", str(out)]
     spec = specs / "itnio_voice.yaml"
     version = spec_data(spec).get("package", {}).get("version", "0.1.0")
@@ -205,9 +200,9 @@ def test_a_package_changed_under_its_old_version_is_reported(
 
 
 def test_check_names_a_black_mismatch_instead_of_only_diffing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    small_tree: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    specs, out = _copy_tree(tmp_path)
+    specs, out = small_tree
     manifest = out / ".dlrgen-manifest.json"
     data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
     data["inputs"]["tools"]["black"] = "23.1.0"

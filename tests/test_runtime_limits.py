@@ -144,7 +144,7 @@ class Server:
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
     state = Server(gzip_bomb(BOMB))
-    thread = threading.Thread(target=state.server.serve_forever, daemon=True)
+    thread = threading.Thread(target=state.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
         yield state

@@ -125,7 +125,7 @@ def serve(answer: Handler) -> Iterator[Server]:
     server = Quiet(("127.0.0.1", 0), Handle)
     state.port = server.server_address[1]
     state.url = f"http://127.0.0.1:{state.port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
         yield state

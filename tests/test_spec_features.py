@@ -38,11 +38,19 @@ def generate_package(tmp_path: Path, name: str, text: str) -> ModuleType:
 
 @pytest.fixture
 def cleanup_modules() -> Iterator[None]:
-    before = set(sys.modules)
+    """Packages generated here are imported under the names of the committed ones: put the
+    committed ones (and the import path) back afterwards, for the tests that follow."""
+
+    def generated(name: str) -> bool:
+        return name.startswith("dlr_") and name != "dlr_core" and not name.startswith("dlr_core.")
+
+    before = {name: module for name, module in sys.modules.items() if generated(name)}
+    path = list(sys.path)
     yield
-    for name in set(sys.modules) - before:
-        if name.startswith("dlr_") and name != "dlr_core" and not name.startswith("dlr_core."):
-            del sys.modules[name]
+    for name in [name for name in sys.modules if generated(name)]:
+        del sys.modules[name]
+    sys.modules.update(before)
+    sys.path[:] = path
 
 
 def test_status_values_documented_as_text_also_parse_when_sent_as_numbers(

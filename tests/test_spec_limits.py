@@ -103,6 +103,7 @@ def test_aliases_within_the_budget_still_work(tmp_path: Path) -> None:
     assert problems_of(tmp_path, "ucloud_usms", example_block(billion_laughs(4))) == []
 
 
+@pytest.mark.slow  # 200,000 values; tests/cases/error_too_many_values checks the report under a lower limit
 def test_too_many_values_without_aliases(tmp_path: Path) -> None:
     text = nested_in_example("[" + ",".join(["0"] * (MAX_NODES + 10)) + "]")
     problem = the_problem(tmp_path, "ucloud_usms", text)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, SPECS, provider_specs, spec_data
+from conftest import ROOT, SPECS, dlrgen_here, provider_specs, spec_data
 
 
 def dlrgen(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -23,17 +23,17 @@ def dlrgen(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 
 
 def test_new_scaffolds_a_spec_that_validates_and_generates(tmp_path: Path) -> None:
-    result = dlrgen("new", "acme_sms", "--title", "Acme SMS", cwd=tmp_path)
+    result = dlrgen_here("new", "acme_sms", "--title", "Acme SMS", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     spec = tmp_path / "specs" / "acme_sms.yaml"
     assert spec.read_text(encoding="utf-8").startswith("# yaml-language-server: $schema=")
-    assert dlrgen("validate", cwd=tmp_path).returncode == 0
-    generated = dlrgen("generate", cwd=tmp_path)
+    assert dlrgen_here("validate", cwd=tmp_path).returncode == 0
+    generated = dlrgen_here("generate", cwd=tmp_path)
     assert generated.returncode == 0, generated.stderr
     assert (tmp_path / "generated" / "dlr_acme_sms" / "dlr_acme_sms" / "client.py").is_file()
     # It refuses to overwrite, and refuses ids that are not snake_case.
-    assert dlrgen("new", "acme_sms", cwd=tmp_path).returncode == 2
-    assert "not a snake_case provider id" in dlrgen("new", "Acme-SMS", cwd=tmp_path).stderr
+    assert dlrgen_here("new", "acme_sms", cwd=tmp_path).returncode == 2
+    assert "not a snake_case provider id" in dlrgen_here("new", "Acme-SMS", cwd=tmp_path).stderr
 
 
 def test_schema_command_prints_the_spec_schema() -> None:
@@ -48,7 +48,7 @@ def test_schema_command_prints_the_spec_schema() -> None:
 
 
 def test_providers_doc_is_current_and_shows_every_raw_value() -> None:
-    assert dlrgen("docs", "--check").returncode == 0, "docs/providers.md is stale: run `dlrgen docs`"
+    assert dlrgen_here("docs", "--check").returncode == 0, "docs/providers.md is stale: run `dlrgen docs`"
     doc = (ROOT / "docs" / "providers.md").read_text(encoding="utf-8")
     for path in provider_specs():
         spec = spec_data(path)
@@ -62,9 +62,9 @@ def test_providers_doc_is_current_and_shows_every_raw_value() -> None:
 def test_docs_check_fails_when_stale(tmp_path: Path) -> None:
     output = tmp_path / "providers.md"
     output.write_text("old\n", encoding="utf-8")
-    assert dlrgen("docs", "--output", str(output), "--check").returncode == 1
-    assert dlrgen("docs", "--output", str(output)).returncode == 0
-    assert dlrgen("docs", "--output", str(output), "--check").returncode == 0
+    assert dlrgen_here("docs", "--output", str(output), "--check").returncode == 1
+    assert dlrgen_here("docs", "--output", str(output)).returncode == 0
+    assert dlrgen_here("docs", "--output", str(output), "--check").returncode == 0
 
 
 @pytest.mark.slow
