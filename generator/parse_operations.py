@@ -111,7 +111,7 @@ class OperationsParser(ReceiptsParser):
             if param.type != "integer":
                 self.problem(base + (key,), f"pagination {key} {raw[key]!r} must be an integer parameter")
                 return None
-        scopes, loops = self.record_scopes(base + ("items",), raw["items"], root)
+        scopes, loops = self.record_scopes(base + ("items",), raw["items"], root, what="pagination items")
         if scopes is None:
             return None
         if len(loops) != 1:

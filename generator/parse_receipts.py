@@ -123,15 +123,15 @@ class ReceiptsParser(ResponsesParser):
         return m.ReceiptStatus(rule=rule, rule_inputs=inputs, raw=raw)
 
     def record_scopes(
-        self, path: JsonPath, records: str, root: m.ObjectModel
+        self, path: JsonPath, records: str, root: m.ObjectModel, *, what: str = "records path"
     ) -> tuple[Scopes | None, list[m.Loop]]:
         """Scopes are (wire path down to a list, the list's record model), outermost first;
-        the first is always the response itself."""
+        the first is always the response itself. ``what`` names the key in problems."""
         scopes: Scopes = [((), root)]
         if records == ".":
             return scopes, []
         if not records.endswith("[]"):
-            self.problem(path, f"records path {records!r} must be '.' or end with [] (the list of records)")
+            self.problem(path, f"{what} {records!r} must be '.' or end with [] (the list of records)")
             return None, []
         loops: list[m.Loop] = []
         segments = records.split(".")
@@ -145,7 +145,7 @@ class ReceiptsParser(ResponsesParser):
             if field is None:
                 self.problem(
                     path,
-                    f"records path {records!r}: {current_obj.class_name} has no field {wire!r}; "
+                    f"{what} {records!r}: {current_obj.class_name} has no field {wire!r}; "
                     f"fields: {', '.join(current_obj.fields)}",
                 )
                 return None, []
@@ -153,14 +153,14 @@ class ReceiptsParser(ResponsesParser):
             chain.append(field)
             if is_array:
                 if field.kind != "array" or field.item_kind != "object" or field.obj is None:
-                    self.problem(path, f"records path {records!r}: {wire!r} is not a list of objects")
+                    self.problem(path, f"{what} {records!r}: {wire!r} is not a list of objects")
                     return None, []
                 loops.append(m.Loop(m.FieldRef(len(scopes) - 1, tuple(chain)), field.obj.class_name))
                 current_obj, chain = field.obj, []
                 scopes.append((tuple(wire_path), field.obj))
             else:
                 if field.kind != "object" or field.obj is None:
-                    self.problem(path, f"records path {records!r}: {wire!r} is not an object")
+                    self.problem(path, f"{what} {records!r}: {wire!r} is not an object")
                     return None, []
                 current_obj = field.obj
         return scopes, loops

@@ -173,7 +173,7 @@ class _Parser(OperationsParser, AuthParser):
             if item.get("retryable") and item["kind"] in _NEVER_RETRIED_KINDS:
                 self.problem(
                     path + ("retryable",),
-                    f"a {item['kind']} error is never retried: another attempt "
+                    f"{'an' if item['kind'][0] in 'aeiou' else 'a'} {item['kind']} error is never retried: another attempt "
                     "cannot fix it; remove 'retryable'",
                 )
             out.append(
