@@ -128,6 +128,7 @@ class Param:
     from_credential: str | None = None
     default_from_credential: str | None = None
     time_zone: str | None = None  # for type datetime: UTC or an offset such as +08:00
+    example: Any = None  # a sample value for the README (for arrays: one item)
 
 
 @dataclass

@@ -236,6 +236,16 @@ class OperationsParser(ReceiptsParser):
                 self.problem(path + ("minimum",), f"minimum {p['minimum']} is above maximum {p['maximum']}")
             if "default" in p and not _default_fits(ptype, p["default"]):
                 self.problem(path + ("default",), f"default {p['default']!r} is not a valid {ptype}")
+            if "example" in p:
+                item_type = p.get("items", "string") if ptype == "array" else ptype
+                fits = _default_fits(
+                    item_type if item_type not in ("date", "datetime") else "string", p["example"]
+                )
+                if not fits or ("pattern" in p and not re.search(p["pattern"], str(p["example"]))):
+                    self.problem(
+                        path + ("example",),
+                        f"example {p['example']!r} is not a valid value of this parameter",
+                    )
             out.append(
                 m.Param(
                     name=name,
@@ -253,6 +263,7 @@ class OperationsParser(ReceiptsParser):
                     from_credential=p.get("from_credential"),
                     default_from_credential=p.get("default_from_credential"),
                     time_zone=p.get("timezone"),
+                    example=p.get("example"),
                 )
             )
         return tuple(out)

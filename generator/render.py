@@ -531,6 +531,9 @@ def _example_operation(provider: m.Provider) -> m.Operation:
 
 
 def _readme_example(provider: m.Provider) -> str:
+    """The README's example: a client from the environment, calling ``fetch_receipts`` with
+    the required arguments (the spec's ``example`` values where given). The tests run it
+    against the mock and type-check it."""
     op = _example_operation(provider)
     placeholders = {
         "string": '"..."',
@@ -539,52 +542,72 @@ def _readme_example(provider: m.Provider) -> str:
         "boolean": "True",
         "date": "date.today()",
         "datetime": "datetime.now(timezone.utc)",
-        "array": '["..."]',
     }
-    arguments = ", ".join(
-        f"{p.name}={placeholders[p.type]}"
-        for p in op.params
-        if p.required and p.default is None and p.const is None
-    )
+
+    def sample(p: m.Param) -> str:
+        if p.type == "array":
+            item = p.json_schema["items"]["type"]
+            value = _python_literal(p.example) if p.example is not None else placeholders[item]
+            return f"[{value}]"
+        return _python_literal(p.example) if p.example is not None else placeholders[p.type]
+
+    required = [p for p in op.params if p.required and p.default is None and p.const is None]
+    arguments = ", ".join(f"{p.name}={sample(p)}" for p in required)
     # The default scheme's credentials only: those of two schemes at once are refused.
     default = next(s for s in provider.auth.schemes if s.name == provider.auth.default_scheme)
     used = set(_required_credentials(provider)) | set(default.credentials)
-    credentials = ", ".join(f'{c.name}="..."' for c in provider.auth.credentials if c.name in used)
+    credentials = [c for c in provider.auth.credentials if c.name in used]
+    variables = " and ".join(c.env[0] for c in credentials)
+    keywords = ", ".join(f"{c.name}=..." for c in credentials)
+    options = ""
     if provider.require_base_url:
-        credentials += ', base_url="https://..."'
+        url = next(s.url for s in provider.servers if s.key == provider.default_server)
+        options = f"base_url={_python_literal(url)}"
     lines = []
-    needed = {p.type for p in op.params if p.required and p.default is None and p.const is None}
+    needed = {p.type for p in required}
     if needed & {"date", "datetime"}:
         names = ["date"] if "date" in needed else []
         names += ["datetime", "timezone"] if "datetime" in needed else []
         lines += [f"from datetime import {', '.join(names)}", ""]
     lines += [f"from {provider.package} import Client", ""]
+    lines.append(f"# Credentials from {variables} (or Client({keywords})).")
     if provider.require_base_url:
-        lines.append("# Every account has its own endpoint: pass it as base_url.")
-    lines.append(f"with Client({credentials}) as client:")
+        lines.append("# Every account has its own endpoint: pass yours as base_url.")
+    lines.append(f"with Client.from_env({options}) as client:")
     if op.receipts:
         lines += [
             f"    for receipt in client.fetch_receipts({arguments}):",
             "        print(receipt.message_id, receipt.recipient, receipt.status, receipt.status.is_final)",
         ]
     else:
-        lines.append(f"    result = client.{op.name}({arguments})")
+        lines += [f"    result = client.{op.name}({arguments})", "    print(result)"]
     return "\n".join(lines)
 
 
 def _parse_example(provider: m.Provider) -> str:
+    """An answer one already has (a log, a webhook), read without a client."""
     op = _example_operation(provider)
     data = provider.envelope.data_field
-    payload = f"body[{data!r}]" if data else "body"
-    lines = [
-        "import json",
-        "",
-        f"from {provider.package} import {op.response_class}"
-        + (f", {op.receipts.function_name}" if op.receipts else ""),
-        "",
-        "body = json.loads(response_text)  # an answer you already have",
-        f"result = {op.response_class}.model_validate({payload})",
-    ]
+    payload = f"body[{_python_literal(data)}]" if data else "body"
+    lines = ["import json", ""]
     if op.receipts:
-        lines.append(f"receipts = {op.receipts.function_name}(result)")
+        lines += [
+            "from dlr_core import Receipt",
+            f"from {provider.package} import {op.response_class}, {op.receipts.function_name}",
+            "",
+            "",
+            "def receipts_from(response_text: str) -> list[Receipt]:",
+            "    body = json.loads(response_text)",
+            f"    result = {op.response_class}.model_validate({payload})",
+            f"    return {op.receipts.function_name}(result)",
+        ]
+    else:
+        lines += [
+            f"from {provider.package} import {op.response_class}",
+            "",
+            "",
+            f"def answer_from(response_text: str) -> {op.response_class}:",
+            "    body = json.loads(response_text)",
+            f"    return {op.response_class}.model_validate({payload})",
+        ]
     return "\n".join(lines)

@@ -26,7 +26,7 @@ import time
 import urllib.parse
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import httpx
@@ -39,11 +39,7 @@ if TYPE_CHECKING:  # the mock (and h11) load when a transport is made: this modu
 
 __all__ = ["MockTransport"]
 
-ClientType = TypeVar("ClientType", covariant=True)
-
-
-class _ClientClass(Protocol[ClientType]):  # a generated Client or AsyncClient class
-    def __call__(self, **kwargs: Any) -> ClientType: ...
+ClientType = TypeVar("ClientType")
 
 
 class MockTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
@@ -68,12 +64,12 @@ class MockTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         """The requests received, oldest first, with what the mock made of them."""
         return self._mock.requests
 
-    def client(self, client_class: _ClientClass[ClientType], **options: Any) -> ClientType:
+    def client(self, client_class: Callable[..., ClientType], **options: Any) -> ClientType:
         """A client of ``client_class`` (a generated ``Client``) with the transport's
         credentials, sending through this transport. ``options`` go to the constructor."""
         return client_class(**{**self.credentials, "http_client": self.http_client(), **options})
 
-    def async_client(self, client_class: _ClientClass[ClientType], **options: Any) -> ClientType:
+    def async_client(self, client_class: Callable[..., ClientType], **options: Any) -> ClientType:
         """The same for a generated ``AsyncClient``."""
         return client_class(**{**self.credentials, "http_client": self.async_http_client(), **options})
 

@@ -1,0 +1,135 @@
+"""Every Python example in the README, the docs, the runtime's README and every generated
+README runs against the provider mock (in process, through ``dlr_core.testing``) and passes
+``mypy --strict``: an example a user copies works as written."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import GENERATED, ROOT, RUNTIME
+from dlr_core.testing import MockTransport
+from generator.pipeline import load_providers, spec_files
+
+SOURCES = [ROOT / "README.md", ROOT / "runtime" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+SOURCES += sorted(GENERATED.glob("dlr_*/README.md"))
+FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+
+
+def _examples() -> Iterator[tuple[str, str]]:
+    for source in SOURCES:
+        for number, match in enumerate(FENCE.finditer(source.read_text(encoding="utf-8")), 1):
+            yield f"{source.relative_to(ROOT)}#{number}", match.group(1)
+
+
+EXAMPLES = list(_examples())
+PROVIDERS = {p.package: p for p in load_providers(spec_files(ROOT / "specs"))[0]}
+
+
+def test_the_examples_are_found() -> None:
+    assert len(EXAMPLES) >= 2 * len(PROVIDERS) + 4
+
+
+def _pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+PEM = _pem()
+
+
+@pytest.mark.parametrize(("where", "code"), EXAMPLES, ids=[where for where, _ in EXAMPLES])
+def test_the_example_runs_against_the_mock(
+    where: str, code: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    packages = sorted(set(re.findall(r"\b(dlr_(?!core\b)[a-z0-9_]+)", code)) & set(PROVIDERS))
+    assert len(packages) <= 1, f"{where}: one provider per example"
+    if packages:
+        provider = PROVIDERS[packages[0]]
+        api = importlib.import_module(provider.package).API
+        from_env = "from_env(" in code
+        credentials: dict[str, str] = {}
+        for credential in provider.auth.credentials:
+            value = PEM if credential.format == "pem_private_key" else f"{credential.name}-value"
+            credentials[credential.name] = value if from_env else "..."
+            monkeypatch.setenv(credential.env[0], value)
+        if from_env:  # only the default scheme's credentials, as a deployment sets them
+            default = next(s for s in provider.auth.schemes if s.name == provider.auth.default_scheme)
+            for credential in provider.auth.credentials:
+                if credential.name not in default.credentials and credential.name not in api.credentials:
+                    monkeypatch.delenv(credential.env[0])
+        mock = MockTransport(api, credentials, max_clock_skew=None)
+        _serve_every_client_from(mock, monkeypatch)
+    namespace: dict[str, Any] = {"__name__": "example"}
+    exec(compile(code, where, "exec"), namespace)  # noqa: S102 - our own documentation
+    for name, value in list(namespace.items()):
+        if name.startswith("test_") and callable(value):
+            value(MockTransport)  # what the dlr_mock fixture gives
+        elif name in ("receipts_from", "answer_from") and packages:
+            provider = PROVIDERS[packages[0]]
+            operation = provider.receipts_operation or provider.operations[0]
+            spec = next(o for o in api.operations if o.name == operation.name)
+            result = value(json.dumps(spec.example))
+            assert result is not None
+    if packages and "fetch_receipts(" in code and "dlr_mock" not in code:
+        assert mock.requests and all(r.authenticated and r.status == 200 for r in mock.requests), where
+        assert capsys.readouterr().out.strip(), f"{where} printed nothing"
+
+
+def _serve_every_client_from(transport: MockTransport, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clients made without an ``http_client`` send through ``transport``."""
+
+    class Client(httpx.Client):
+        def __init__(self, **options: Any) -> None:
+            super().__init__(**{"transport": transport, **options})
+
+    class AsyncClient(httpx.AsyncClient):
+        def __init__(self, **options: Any) -> None:
+            super().__init__(**{"transport": transport, **options})
+
+    monkeypatch.setattr(httpx, "Client", Client)
+    monkeypatch.setattr(httpx, "AsyncClient", AsyncClient)
+
+
+def test_every_example_passes_mypy_strict(tmp_path: Path) -> None:
+    for index, (where, code) in enumerate(EXAMPLES):
+        (tmp_path / f"example_{index:03d}.py").write_text(f"# {where}\n{code}", encoding="utf-8")
+    distributions = sorted(p for p in GENERATED.glob("dlr_*") if (p / "pyproject.toml").is_file())
+    env = {**os.environ, "MYPYPATH": os.pathsep.join([str(RUNTIME), *map(str, distributions)])}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--explicit-package-bases",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    errors = [line for line in result.stdout.splitlines() if ": error:" in line]
+    shown = []
+    for line in errors:
+        file = tmp_path / line.split(":", 1)[0]
+        header = file.read_text(encoding="utf-8").splitlines()[0] if file.is_file() else ""
+        shown.append(f"{header[2:]}: {line}")
+    assert not errors, "\n".join(shown)
