@@ -228,6 +228,11 @@ class ApiSpec:
     (first set wins)."""
 
 
+class TransportCause(Exception):
+    """The cause of a ``TransportError``, as text: the httpx error's type and message with
+    secrets scrubbed (the httpx error itself holds the signed request)."""
+
+
 def credentials_from_env(api: ApiSpec, environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The provider's credentials found in the environment (``os.environ`` by default): for
     each, the first of its variables that is set and not empty."""
@@ -1393,6 +1398,12 @@ class ClientCore:
             request_sent=sent,
         )
 
+    def _cause(self, exc: httpx.HTTPError) -> TransportCause:
+        """What went wrong underneath, for ``__cause__``: the httpx error's type and text,
+        scrubbed of secrets, without the request it holds (whose headers may sign)."""
+        text = self._credentials.scrub(str(exc) or repr(exc.__cause__ or exc.__context__ or ""))
+        return TransportCause(f"{type(exc).__module__}.{type(exc).__name__}: {text}")
+
     def _log(self, request: PreparedRequest, status: int, started: float) -> None:
         logger.debug(
             "%s %s%s -> %s in %.3fs",
@@ -1464,14 +1475,14 @@ class SyncClientBase(ClientCore):
             # Never redirected, whatever the http_client says: see _open_body.
             response = self._http.send(outgoing, stream=True, follow_redirects=False)
         except httpx.HTTPError as exc:
-            raise self._transport_error(exc, request) from None
+            raise self._transport_error(exc, request) from self._cause(exc)
         try:
             body = self._open_body(response, started)
             for chunk in self._read_already(response) or response.iter_raw():
                 body.feed(chunk)
             content = body.finish()
         except httpx.HTTPError as exc:
-            raise self._transport_error(exc, request) from None
+            raise self._transport_error(exc, request) from self._cause(exc)
         except _Unreadable as problem:
             raise self._unreadable(problem, request, response.status_code) from None
         finally:
@@ -1614,7 +1625,7 @@ class AsyncClientBase(ClientCore):
                             body.feed(chunk)
                     content = body.finish()
                 except httpx.HTTPError as exc:
-                    raise self._transport_error(exc, request) from None
+                    raise self._transport_error(exc, request) from self._cause(exc)
         except TimeoutError:
             raise self._unreadable(_TooSlow(), request, 0) from None
         except _Unreadable as problem:

@@ -185,6 +185,18 @@ class Client(SyncClientBase):
             page_size: Records per page, 1 to 50.
             current_page: Page number, from 1.
             biz_id: Send receipt id (BizId) returned by SendSms or SendBatchSms.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             QUERY_SEND_DETAILS,
@@ -218,7 +230,26 @@ class Client(SyncClientBase):
         extra_params: Mapping[str, str] | None = None,
     ) -> Iterator[SmsSendDetail]:
         """Every record of ``query_send_details``, fetching page after page only as you iterate,
-        until the provider's total is reached."""
+        until the provider's total is reached.
+        Args:
+            phone_number: Recipient number: 11 digits in China mainland (15900000000), otherwise
+                country code and number (85200000000).
+            send_date: Send date, within the last 30 days.
+            page_size: Records per page, 1 to 50.
+            biz_id: Send receipt id (BizId) returned by SendSms or SendBatchSms.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
+        """
         for _, result in self._pages(
             self._with_extra(QUERY_SEND_DETAILS, extra_params),
             QuerySendDetailsParams,
@@ -251,6 +282,25 @@ class Client(SyncClientBase):
         """Canonical receipts from ``query_send_details``, for every provider alike.
 
         Every page is fetched, so this returns all records of the query.
+
+        Args:
+            phone_number: Recipient number: 11 digits in China mainland (15900000000), otherwise
+                country code and number (85200000000).
+            send_date: Send date, within the last 30 days.
+            page_size: Records per page, 1 to 50.
+            biz_id: Send receipt id (BizId) returned by SendSms or SendBatchSms.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         receipts: list[Receipt] = []
         for params, result in self._pages(
@@ -296,6 +346,28 @@ class Client(SyncClientBase):
         Defaults come from the provider's polling hints: giving up after 30 days.
         With ``sent_at``, the first query waits until the provider's first-check delay after
         it. Returns the last receipts and which of them are still open.
+
+        Args:
+            phone_number: Recipient number: 11 digits in China mainland (15900000000), otherwise
+                country code and number (85200000000).
+            send_date: Send date, within the last 30 days.
+            page_size: Records per page, 1 to 50.
+            biz_id: Send receipt id (BizId) returned by SendSms or SendBatchSms.
+            timeout: Seconds to keep querying (default: the polling hints).
+            interval: Seconds between queries (default: the polling hints).
+            sent_at: When the message was sent (the first query waits for the first-check delay).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         return self._wait_for_final(
             lambda: self.fetch_receipts(
@@ -423,6 +495,18 @@ class AsyncClient(AsyncClientBase):
             page_size: Records per page, 1 to 50.
             current_page: Page number, from 1.
             biz_id: Send receipt id (BizId) returned by SendSms or SendBatchSms.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             QUERY_SEND_DETAILS,
@@ -456,7 +540,26 @@ class AsyncClient(AsyncClientBase):
         extra_params: Mapping[str, str] | None = None,
     ) -> AsyncIterator[SmsSendDetail]:
         """Every record of ``query_send_details``, fetching page after page only as you iterate,
-        until the provider's total is reached."""
+        until the provider's total is reached.
+        Args:
+            phone_number: Recipient number: 11 digits in China mainland (15900000000), otherwise
+                country code and number (85200000000).
+            send_date: Send date, within the last 30 days.
+            page_size: Records per page, 1 to 50.
+            biz_id: Send receipt id (BizId) returned by SendSms or SendBatchSms.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
+        """
         async for _, result in self._pages(
             self._with_extra(QUERY_SEND_DETAILS, extra_params),
             QuerySendDetailsParams,
@@ -489,6 +592,25 @@ class AsyncClient(AsyncClientBase):
         """Canonical receipts from ``query_send_details``, for every provider alike.
 
         Every page is fetched, so this returns all records of the query.
+
+        Args:
+            phone_number: Recipient number: 11 digits in China mainland (15900000000), otherwise
+                country code and number (85200000000).
+            send_date: Send date, within the last 30 days.
+            page_size: Records per page, 1 to 50.
+            biz_id: Send receipt id (BizId) returned by SendSms or SendBatchSms.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         receipts: list[Receipt] = []
         async for params, result in self._pages(
@@ -534,6 +656,28 @@ class AsyncClient(AsyncClientBase):
         Defaults come from the provider's polling hints: giving up after 30 days.
         With ``sent_at``, the first query waits until the provider's first-check delay after
         it. Returns the last receipts and which of them are still open.
+
+        Args:
+            phone_number: Recipient number: 11 digits in China mainland (15900000000), otherwise
+                country code and number (85200000000).
+            send_date: Send date, within the last 30 days.
+            page_size: Records per page, 1 to 50.
+            biz_id: Send receipt id (BizId) returned by SendSms or SendBatchSms.
+            timeout: Seconds to keep querying (default: the polling hints).
+            interval: Seconds between queries (default: the polling hints).
+            sent_at: When the message was sent (the first query waits for the first-check delay).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         return await self._wait_for_final(
             lambda: self.fetch_receipts(

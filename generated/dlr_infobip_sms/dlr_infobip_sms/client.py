@@ -167,6 +167,18 @@ class Client(SyncClientBase):
             application_id: Only reports of this application.
             entity_id: Only reports of this entity.
             campaign_reference_id: Only reports of this campaign.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             GET_DELIVERY_REPORTS,
@@ -209,6 +221,18 @@ class Client(SyncClientBase):
             bulk_id: Only reports of this bulk.
             message_id: Only the report of this message.
             limit: Reports to return, at most 1000.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             GET_DELIVERY_REPORTS_V1,
@@ -241,6 +265,26 @@ class Client(SyncClientBase):
 
         Each receipt is returned only once (the provider keeps a queue): store every one you
         read, or it is gone.
+
+        Args:
+            bulk_id: Only reports of this bulk.
+            message_id: Only the report of this message.
+            limit: Reports to return, at most 1000.
+            application_id: Only reports of this application.
+            entity_id: Only reports of this entity.
+            campaign_reference_id: Only reports of this campaign.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             GET_DELIVERY_REPORTS,
@@ -381,6 +425,18 @@ class AsyncClient(AsyncClientBase):
             application_id: Only reports of this application.
             entity_id: Only reports of this entity.
             campaign_reference_id: Only reports of this campaign.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             GET_DELIVERY_REPORTS,
@@ -423,6 +479,18 @@ class AsyncClient(AsyncClientBase):
             bulk_id: Only reports of this bulk.
             message_id: Only the report of this message.
             limit: Reports to return, at most 1000.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             GET_DELIVERY_REPORTS_V1,
@@ -455,6 +523,26 @@ class AsyncClient(AsyncClientBase):
 
         Each receipt is returned only once (the provider keeps a queue): store every one you
         read, or it is gone.
+
+        Args:
+            bulk_id: Only reports of this bulk.
+            message_id: Only the report of this message.
+            limit: Reports to return, at most 1000.
+            application_id: Only reports of this application.
+            entity_id: Only reports of this entity.
+            campaign_reference_id: Only reports of this campaign.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             GET_DELIVERY_REPORTS,

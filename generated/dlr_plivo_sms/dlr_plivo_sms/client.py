@@ -178,6 +178,18 @@ class Client(SyncClientBase):
 
         Args:
             message_uuid: The message's UUID, as returned when it was sent.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             FETCH_MESSAGE,
@@ -244,6 +256,18 @@ class Client(SyncClientBase):
             to_number: Only messages to this number (E.164 without the +).
             limit: Records per request, 1 to 20.
             offset: Records to skip (0 for the first page).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             LIST_MESSAGES,
@@ -305,7 +329,35 @@ class Client(SyncClientBase):
     ) -> Iterator[Message]:
         """Every record of ``list_messages``, fetching page after page only as you iterate,
         moving ``offset`` forward by the records received until a short page,
-        the provider's total."""
+        the provider's total.
+        Args:
+            subaccount: Only messages of this subaccount (its Auth ID, SA...).
+            message_direction: Only inbound or only outbound messages.
+            message_state: Only messages in this state (the union of the values the docs, Postman
+                collection and SDK accept; the SDK itself refuses received).
+            message_type: Only messages of this type.
+            message_time: Only the message sent at exactly this time (UTC, to the microsecond).
+            message_time_gt: Only messages sent after this time (sent in UTC).
+            message_time_gte: Only messages sent at or after this time (sent in UTC).
+            message_time_lt: Only messages sent before this time (sent in UTC).
+            message_time_lte: Only messages sent at or before this time (sent in UTC).
+            error_code: Only messages with this error code (an integer in the filter).
+            from_number: Only messages from this number (E.164 without the +).
+            to_number: Only messages to this number (E.164 without the +).
+            limit: Records per request, 1 to 20.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
+        """
         for _, result in self._pages(
             self._with_extra(LIST_MESSAGES, extra_params),
             ListMessagesParams,
@@ -341,7 +393,23 @@ class Client(SyncClientBase):
         retries: Retries = None,
         extra_params: Mapping[str, str] | None = None,
     ) -> list[Receipt]:
-        """Canonical receipts from ``fetch_message``, for every provider alike."""
+        """Canonical receipts from ``fetch_message``, for every provider alike.
+
+        Args:
+            message_uuid: The message's UUID, as returned when it was sent.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
+        """
         params = self._params(
             FETCH_MESSAGE,
             FetchMessageParams,
@@ -374,6 +442,24 @@ class Client(SyncClientBase):
         Defaults come from the provider's polling hints: none are documented, so a query every minute, giving up after an hour.
         With ``sent_at``, the first query waits until the provider's first-check delay after
         it. Returns the last receipts and which of them are still open.
+
+        Args:
+            message_uuid: The message's UUID, as returned when it was sent.
+            timeout: Seconds to keep querying (default: the polling hints).
+            interval: Seconds between queries (default: the polling hints).
+            sent_at: When the message was sent (the first query waits for the first-check delay).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         return self._wait_for_final(
             lambda: self.fetch_receipts(
@@ -487,6 +573,18 @@ class AsyncClient(AsyncClientBase):
 
         Args:
             message_uuid: The message's UUID, as returned when it was sent.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             FETCH_MESSAGE,
@@ -553,6 +651,18 @@ class AsyncClient(AsyncClientBase):
             to_number: Only messages to this number (E.164 without the +).
             limit: Records per request, 1 to 20.
             offset: Records to skip (0 for the first page).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             LIST_MESSAGES,
@@ -614,7 +724,35 @@ class AsyncClient(AsyncClientBase):
     ) -> AsyncIterator[Message]:
         """Every record of ``list_messages``, fetching page after page only as you iterate,
         moving ``offset`` forward by the records received until a short page,
-        the provider's total."""
+        the provider's total.
+        Args:
+            subaccount: Only messages of this subaccount (its Auth ID, SA...).
+            message_direction: Only inbound or only outbound messages.
+            message_state: Only messages in this state (the union of the values the docs, Postman
+                collection and SDK accept; the SDK itself refuses received).
+            message_type: Only messages of this type.
+            message_time: Only the message sent at exactly this time (UTC, to the microsecond).
+            message_time_gt: Only messages sent after this time (sent in UTC).
+            message_time_gte: Only messages sent at or after this time (sent in UTC).
+            message_time_lt: Only messages sent before this time (sent in UTC).
+            message_time_lte: Only messages sent at or before this time (sent in UTC).
+            error_code: Only messages with this error code (an integer in the filter).
+            from_number: Only messages from this number (E.164 without the +).
+            to_number: Only messages to this number (E.164 without the +).
+            limit: Records per request, 1 to 20.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
+        """
         async for _, result in self._pages(
             self._with_extra(LIST_MESSAGES, extra_params),
             ListMessagesParams,
@@ -650,7 +788,23 @@ class AsyncClient(AsyncClientBase):
         retries: Retries = None,
         extra_params: Mapping[str, str] | None = None,
     ) -> list[Receipt]:
-        """Canonical receipts from ``fetch_message``, for every provider alike."""
+        """Canonical receipts from ``fetch_message``, for every provider alike.
+
+        Args:
+            message_uuid: The message's UUID, as returned when it was sent.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
+        """
         params = self._params(
             FETCH_MESSAGE,
             FetchMessageParams,
@@ -683,6 +837,24 @@ class AsyncClient(AsyncClientBase):
         Defaults come from the provider's polling hints: none are documented, so a query every minute, giving up after an hour.
         With ``sent_at``, the first query waits until the provider's first-check delay after
         it. Returns the last receipts and which of them are still open.
+
+        Args:
+            message_uuid: The message's UUID, as returned when it was sent.
+            timeout: Seconds to keep querying (default: the polling hints).
+            interval: Seconds between queries (default: the polling hints).
+            sent_at: When the message was sent (the first query waits for the first-check delay).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         return await self._wait_for_final(
             lambda: self.fetch_receipts(

@@ -179,6 +179,18 @@ class Client(SyncClientBase):
             date_sent_before: Only messages sent before this day (GMT).
             date_sent_after: Only messages sent after this day (GMT).
             page_size: Messages per page, 1 to 1000.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             LIST_MESSAGES,
@@ -212,7 +224,27 @@ class Client(SyncClientBase):
         extra_params: Mapping[str, str] | None = None,
     ) -> Iterator[Message]:
         """Every record of ``list_messages``, fetching page after page only as you iterate,
-        following the provider's link to the next page until there is none."""
+        following the provider's link to the next page until there is none.
+        Args:
+            to: Only messages sent to this number.
+            sender: Only messages sent from this number.
+            date_sent: Only messages sent on this day (GMT).
+            date_sent_before: Only messages sent before this day (GMT).
+            date_sent_after: Only messages sent after this day (GMT).
+            page_size: Messages per page, 1 to 1000.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
+        """
         for _, result in self._pages(
             self._with_extra(LIST_MESSAGES, extra_params),
             ListMessagesParams,
@@ -245,6 +277,18 @@ class Client(SyncClientBase):
 
         Args:
             sid: The message ID (a UUID).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             FETCH_MESSAGE,
@@ -270,6 +314,26 @@ class Client(SyncClientBase):
         """Canonical receipts from ``list_messages``, for every provider alike.
 
         Every page is fetched, so this returns all records of the query.
+
+        Args:
+            to: Only messages sent to this number.
+            sender: Only messages sent from this number.
+            date_sent: Only messages sent on this day (GMT).
+            date_sent_before: Only messages sent before this day (GMT).
+            date_sent_after: Only messages sent after this day (GMT).
+            page_size: Messages per page, 1 to 1000.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         receipts: list[Receipt] = []
         for params, result in self._pages(
@@ -313,6 +377,29 @@ class Client(SyncClientBase):
         Defaults come from the provider's polling hints: none are documented, so a query every minute, giving up after an hour.
         With ``sent_at``, the first query waits until the provider's first-check delay after
         it. Returns the last receipts and which of them are still open.
+
+        Args:
+            to: Only messages sent to this number.
+            sender: Only messages sent from this number.
+            date_sent: Only messages sent on this day (GMT).
+            date_sent_before: Only messages sent before this day (GMT).
+            date_sent_after: Only messages sent after this day (GMT).
+            page_size: Messages per page, 1 to 1000.
+            timeout: Seconds to keep querying (default: the polling hints).
+            interval: Seconds between queries (default: the polling hints).
+            sent_at: When the message was sent (the first query waits for the first-check delay).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         return self._wait_for_final(
             lambda: self.fetch_receipts(
@@ -441,6 +528,18 @@ class AsyncClient(AsyncClientBase):
             date_sent_before: Only messages sent before this day (GMT).
             date_sent_after: Only messages sent after this day (GMT).
             page_size: Messages per page, 1 to 1000.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             LIST_MESSAGES,
@@ -474,7 +573,27 @@ class AsyncClient(AsyncClientBase):
         extra_params: Mapping[str, str] | None = None,
     ) -> AsyncIterator[Message]:
         """Every record of ``list_messages``, fetching page after page only as you iterate,
-        following the provider's link to the next page until there is none."""
+        following the provider's link to the next page until there is none.
+        Args:
+            to: Only messages sent to this number.
+            sender: Only messages sent from this number.
+            date_sent: Only messages sent on this day (GMT).
+            date_sent_before: Only messages sent before this day (GMT).
+            date_sent_after: Only messages sent after this day (GMT).
+            page_size: Messages per page, 1 to 1000.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
+        """
         async for _, result in self._pages(
             self._with_extra(LIST_MESSAGES, extra_params),
             ListMessagesParams,
@@ -507,6 +626,18 @@ class AsyncClient(AsyncClientBase):
 
         Args:
             sid: The message ID (a UUID).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             FETCH_MESSAGE,
@@ -532,6 +663,26 @@ class AsyncClient(AsyncClientBase):
         """Canonical receipts from ``list_messages``, for every provider alike.
 
         Every page is fetched, so this returns all records of the query.
+
+        Args:
+            to: Only messages sent to this number.
+            sender: Only messages sent from this number.
+            date_sent: Only messages sent on this day (GMT).
+            date_sent_before: Only messages sent before this day (GMT).
+            date_sent_after: Only messages sent after this day (GMT).
+            page_size: Messages per page, 1 to 1000.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         receipts: list[Receipt] = []
         async for params, result in self._pages(
@@ -575,6 +726,29 @@ class AsyncClient(AsyncClientBase):
         Defaults come from the provider's polling hints: none are documented, so a query every minute, giving up after an hour.
         With ``sent_at``, the first query waits until the provider's first-check delay after
         it. Returns the last receipts and which of them are still open.
+
+        Args:
+            to: Only messages sent to this number.
+            sender: Only messages sent from this number.
+            date_sent: Only messages sent on this day (GMT).
+            date_sent_before: Only messages sent before this day (GMT).
+            date_sent_after: Only messages sent after this day (GMT).
+            page_size: Messages per page, 1 to 1000.
+            timeout: Seconds to keep querying (default: the polling hints).
+            interval: Seconds between queries (default: the polling hints).
+            sent_at: When the message was sent (the first query waits for the first-check delay).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         return await self._wait_for_final(
             lambda: self.fetch_receipts(

@@ -199,6 +199,18 @@ class Client(SyncClientBase):
             batch_id: The batch id returned when the batch was sent.
             recipient_msisdn: The recipient's phone number (E.164; a + is percent-encoded).
             service_plan_id: The service plan (default the service_plan_id credential).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             GET_RECIPIENT_DELIVERY_REPORT,
@@ -243,6 +255,18 @@ class Client(SyncClientBase):
             statuses: Only these statuses (Queued, Dispatched, Aborted, ...), sent
                 comma-separated.
             codes: Only these codes (400, 401, ...), sent comma-separated.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             GET_BATCH_DELIVERY_REPORT,
@@ -293,6 +317,18 @@ class Client(SyncClientBase):
             statuses: Only these statuses (Delivered, Failed, ...), sent comma-separated.
             codes: Only these codes, sent comma-separated.
             client_reference: Only reports of batches sent with this client reference.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             LIST_DELIVERY_REPORTS,
@@ -332,7 +368,28 @@ class Client(SyncClientBase):
         extra_params: Mapping[str, str] | None = None,
     ) -> Iterator[RecipientDeliveryReport]:
         """Every record of ``list_delivery_reports``, fetching page after page only as you iterate,
-        until the provider's total is reached."""
+        until the provider's total is reached.
+        Args:
+            service_plan_id: The service plan (default the service_plan_id credential).
+            page_size: Reports per page, 1 to 100 (30 when not given, per a secondary source).
+            start_date: Only reports received at or after this time (default 24 hours ago).
+            end_date: Only reports received before this time.
+            statuses: Only these statuses (Delivered, Failed, ...), sent comma-separated.
+            codes: Only these codes, sent comma-separated.
+            client_reference: Only reports of batches sent with this client reference.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
+        """
         for _, result in self._pages(
             self._with_extra(LIST_DELIVERY_REPORTS, extra_params),
             ListDeliveryReportsParams,
@@ -364,7 +421,25 @@ class Client(SyncClientBase):
         retries: Retries = None,
         extra_params: Mapping[str, str] | None = None,
     ) -> list[Receipt]:
-        """Canonical receipts from ``get_recipient_delivery_report``, for every provider alike."""
+        """Canonical receipts from ``get_recipient_delivery_report``, for every provider alike.
+
+        Args:
+            batch_id: The batch id returned when the batch was sent.
+            recipient_msisdn: The recipient's phone number (E.164; a + is percent-encoded).
+            service_plan_id: The service plan (default the service_plan_id credential).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
+        """
         params = self._params(
             GET_RECIPIENT_DELIVERY_REPORT,
             GetRecipientDeliveryReportParams,
@@ -404,6 +479,26 @@ class Client(SyncClientBase):
         Defaults come from the provider's polling hints: none are documented, so a query every minute, giving up after an hour.
         With ``sent_at``, the first query waits until the provider's first-check delay after
         it. Returns the last receipts and which of them are still open.
+
+        Args:
+            batch_id: The batch id returned when the batch was sent.
+            recipient_msisdn: The recipient's phone number (E.164; a + is percent-encoded).
+            service_plan_id: The service plan (default the service_plan_id credential).
+            timeout: Seconds to keep querying (default: the polling hints).
+            interval: Seconds between queries (default: the polling hints).
+            sent_at: When the message was sent (the first query waits for the first-check delay).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         return self._wait_for_final(
             lambda: self.fetch_receipts(
@@ -534,6 +629,18 @@ class AsyncClient(AsyncClientBase):
             batch_id: The batch id returned when the batch was sent.
             recipient_msisdn: The recipient's phone number (E.164; a + is percent-encoded).
             service_plan_id: The service plan (default the service_plan_id credential).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             GET_RECIPIENT_DELIVERY_REPORT,
@@ -578,6 +685,18 @@ class AsyncClient(AsyncClientBase):
             statuses: Only these statuses (Queued, Dispatched, Aborted, ...), sent
                 comma-separated.
             codes: Only these codes (400, 401, ...), sent comma-separated.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             GET_BATCH_DELIVERY_REPORT,
@@ -628,6 +747,18 @@ class AsyncClient(AsyncClientBase):
             statuses: Only these statuses (Delivered, Failed, ...), sent comma-separated.
             codes: Only these codes, sent comma-separated.
             client_reference: Only reports of batches sent with this client reference.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             LIST_DELIVERY_REPORTS,
@@ -667,7 +798,28 @@ class AsyncClient(AsyncClientBase):
         extra_params: Mapping[str, str] | None = None,
     ) -> AsyncIterator[RecipientDeliveryReport]:
         """Every record of ``list_delivery_reports``, fetching page after page only as you iterate,
-        until the provider's total is reached."""
+        until the provider's total is reached.
+        Args:
+            service_plan_id: The service plan (default the service_plan_id credential).
+            page_size: Reports per page, 1 to 100 (30 when not given, per a secondary source).
+            start_date: Only reports received at or after this time (default 24 hours ago).
+            end_date: Only reports received before this time.
+            statuses: Only these statuses (Delivered, Failed, ...), sent comma-separated.
+            codes: Only these codes, sent comma-separated.
+            client_reference: Only reports of batches sent with this client reference.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
+        """
         async for _, result in self._pages(
             self._with_extra(LIST_DELIVERY_REPORTS, extra_params),
             ListDeliveryReportsParams,
@@ -699,7 +851,25 @@ class AsyncClient(AsyncClientBase):
         retries: Retries = None,
         extra_params: Mapping[str, str] | None = None,
     ) -> list[Receipt]:
-        """Canonical receipts from ``get_recipient_delivery_report``, for every provider alike."""
+        """Canonical receipts from ``get_recipient_delivery_report``, for every provider alike.
+
+        Args:
+            batch_id: The batch id returned when the batch was sent.
+            recipient_msisdn: The recipient's phone number (E.164; a + is percent-encoded).
+            service_plan_id: The service plan (default the service_plan_id credential).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
+        """
         params = self._params(
             GET_RECIPIENT_DELIVERY_REPORT,
             GetRecipientDeliveryReportParams,
@@ -739,6 +909,26 @@ class AsyncClient(AsyncClientBase):
         Defaults come from the provider's polling hints: none are documented, so a query every minute, giving up after an hour.
         With ``sent_at``, the first query waits until the provider's first-check delay after
         it. Returns the last receipts and which of them are still open.
+
+        Args:
+            batch_id: The batch id returned when the batch was sent.
+            recipient_msisdn: The recipient's phone number (E.164; a + is percent-encoded).
+            service_plan_id: The service plan (default the service_plan_id credential).
+            timeout: Seconds to keep querying (default: the polling hints).
+            interval: Seconds between queries (default: the polling hints).
+            sent_at: When the message was sent (the first query waits for the first-check delay).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         return await self._wait_for_final(
             lambda: self.fetch_receipts(

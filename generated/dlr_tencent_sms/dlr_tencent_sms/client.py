@@ -172,6 +172,18 @@ class Client(SyncClientBase):
             sms_sdk_app_id: The SMS SdkAppId, e.g. 1400006666.
             limit: Receipts to pull, at most 100.
             region: Region of the request (required by version 2021-01-11).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             PULL_SMS_SEND_STATUS,
@@ -212,6 +224,18 @@ class Client(SyncClientBase):
             end_time: End of the window, Unix seconds.
             limit: Receipts to pull, at most 100.
             region: Region of the request.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
@@ -247,7 +271,28 @@ class Client(SyncClientBase):
         retries: Retries = None,
         extra_params: Mapping[str, str] | None = None,
     ) -> list[Receipt]:
-        """Canonical receipts from ``pull_sms_send_status_by_phone_number``, for every provider alike."""
+        """Canonical receipts from ``pull_sms_send_status_by_phone_number``, for every provider alike.
+
+        Args:
+            begin_time: Start of the window, Unix seconds, within the last 7 days.
+            phone_number: The number in E.164, e.g. +8613711112222.
+            sms_sdk_app_id: The SMS SdkAppId.
+            end_time: End of the window, Unix seconds.
+            limit: Receipts to pull, at most 100.
+            region: Region of the request.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
+        """
         params = self._params(
             PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
             PullSmsSendStatusByPhoneNumberParams,
@@ -292,6 +337,29 @@ class Client(SyncClientBase):
         Defaults come from the provider's polling hints: giving up after 7 days.
         With ``sent_at``, the first query waits until the provider's first-check delay after
         it. Returns the last receipts and which of them are still open.
+
+        Args:
+            begin_time: Start of the window, Unix seconds, within the last 7 days.
+            phone_number: The number in E.164, e.g. +8613711112222.
+            sms_sdk_app_id: The SMS SdkAppId.
+            end_time: End of the window, Unix seconds.
+            limit: Receipts to pull, at most 100.
+            region: Region of the request.
+            timeout: Seconds to keep querying (default: the polling hints).
+            interval: Seconds between queries (default: the polling hints).
+            sent_at: When the message was sent (the first query waits for the first-check delay).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         return self._wait_for_final(
             lambda: self.fetch_receipts(
@@ -422,6 +490,18 @@ class AsyncClient(AsyncClientBase):
             sms_sdk_app_id: The SMS SdkAppId, e.g. 1400006666.
             limit: Receipts to pull, at most 100.
             region: Region of the request (required by version 2021-01-11).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             PULL_SMS_SEND_STATUS,
@@ -462,6 +542,18 @@ class AsyncClient(AsyncClientBase):
             end_time: End of the window, Unix seconds.
             limit: Receipts to pull, at most 100.
             region: Region of the request.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
@@ -497,7 +589,28 @@ class AsyncClient(AsyncClientBase):
         retries: Retries = None,
         extra_params: Mapping[str, str] | None = None,
     ) -> list[Receipt]:
-        """Canonical receipts from ``pull_sms_send_status_by_phone_number``, for every provider alike."""
+        """Canonical receipts from ``pull_sms_send_status_by_phone_number``, for every provider alike.
+
+        Args:
+            begin_time: Start of the window, Unix seconds, within the last 7 days.
+            phone_number: The number in E.164, e.g. +8613711112222.
+            sms_sdk_app_id: The SMS SdkAppId.
+            end_time: End of the window, Unix seconds.
+            limit: Receipts to pull, at most 100.
+            region: Region of the request.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
+        """
         params = self._params(
             PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
             PullSmsSendStatusByPhoneNumberParams,
@@ -542,6 +655,29 @@ class AsyncClient(AsyncClientBase):
         Defaults come from the provider's polling hints: giving up after 7 days.
         With ``sent_at``, the first query waits until the provider's first-check delay after
         it. Returns the last receipts and which of them are still open.
+
+        Args:
+            begin_time: Start of the window, Unix seconds, within the last 7 days.
+            phone_number: The number in E.164, e.g. +8613711112222.
+            sms_sdk_app_id: The SMS SdkAppId.
+            end_time: End of the window, Unix seconds.
+            limit: Receipts to pull, at most 100.
+            region: Region of the request.
+            timeout: Seconds to keep querying (default: the polling hints).
+            interval: Seconds between queries (default: the polling hints).
+            sent_at: When the message was sent (the first query waits for the first-check delay).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         return await self._wait_for_final(
             lambda: self.fetch_receipts(

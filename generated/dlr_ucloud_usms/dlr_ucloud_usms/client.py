@@ -163,6 +163,18 @@ class Client(SyncClientBase):
             zone: Availability zone, e.g. cn-zj-01.
             project_id: Project id; sub-accounts must set it, otherwise the default project is
                 used.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             GET_USMS_SEND_RECEIPT,
@@ -198,6 +210,25 @@ class Client(SyncClientBase):
 
         Any number of ``session_nos`` is accepted: they are sent 100 per call,
         and the receipts come back in the order the values were given.
+
+        Args:
+            session_nos: SessionNo values returned when sending, at most 100 per call.
+            region: Region, e.g. cn-zj.
+            zone: Availability zone, e.g. cn-zj-01.
+            project_id: Project id; sub-accounts must set it, otherwise the default project is
+                used.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         receipts: list[Receipt] = []
         for chunk in in_chunks(session_nos, 100):
@@ -247,6 +278,28 @@ class Client(SyncClientBase):
         after sending.
         With ``sent_at``, the first query waits until the provider's first-check delay after
         it. Returns the last receipts and which of them are still open.
+
+        Args:
+            session_nos: SessionNo values returned when sending, at most 100 per call.
+            region: Region, e.g. cn-zj.
+            zone: Availability zone, e.g. cn-zj-01.
+            project_id: Project id; sub-accounts must set it, otherwise the default project is
+                used.
+            timeout: Seconds to keep querying (default: the polling hints).
+            interval: Seconds between queries (default: the polling hints).
+            sent_at: When the message was sent (the first query waits for the first-check delay).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         return self._wait_for_final(
             lambda: self.fetch_receipts(
@@ -371,6 +424,18 @@ class AsyncClient(AsyncClientBase):
             zone: Availability zone, e.g. cn-zj-01.
             project_id: Project id; sub-accounts must set it, otherwise the default project is
                 used.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             GET_USMS_SEND_RECEIPT,
@@ -406,6 +471,25 @@ class AsyncClient(AsyncClientBase):
 
         Any number of ``session_nos`` is accepted: they are sent 100 per call,
         and the receipts come back in the order the values were given.
+
+        Args:
+            session_nos: SessionNo values returned when sending, at most 100 per call.
+            region: Region, e.g. cn-zj.
+            zone: Availability zone, e.g. cn-zj-01.
+            project_id: Project id; sub-accounts must set it, otherwise the default project is
+                used.
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         receipts: list[Receipt] = []
         for chunk in in_chunks(session_nos, 100):
@@ -455,6 +539,28 @@ class AsyncClient(AsyncClientBase):
         after sending.
         With ``sent_at``, the first query waits until the provider's first-check delay after
         it. Returns the last receipts and which of them are still open.
+
+        Args:
+            session_nos: SessionNo values returned when sending, at most 100 per call.
+            region: Region, e.g. cn-zj.
+            zone: Availability zone, e.g. cn-zj-01.
+            project_id: Project id; sub-accounts must set it, otherwise the default project is
+                used.
+            timeout: Seconds to keep querying (default: the polling hints).
+            interval: Seconds between queries (default: the polling hints).
+            sent_at: When the message was sent (the first query waits for the first-check delay).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         return await self._wait_for_final(
             lambda: self.fetch_receipts(
