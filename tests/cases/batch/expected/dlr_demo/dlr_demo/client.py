@@ -147,6 +147,18 @@ class Client(SyncClientBase):
 
         Args:
             session_nos: SessionNo
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             GET_MESSAGE,
@@ -168,6 +180,21 @@ class Client(SyncClientBase):
 
         Any number of ``session_nos`` is accepted: they are sent 100 per call,
         and the receipts come back in the order the values were given.
+
+        Args:
+            session_nos: SessionNo
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         receipts: list[Receipt] = []
         for chunk in in_chunks(session_nos, 100):
@@ -200,6 +227,24 @@ class Client(SyncClientBase):
         Defaults come from the provider's polling hints: none are documented, so a query every minute, giving up after an hour.
         With ``sent_at``, the first query waits until the provider's first-check delay after
         it. Returns the last receipts and which of them are still open.
+
+        Args:
+            session_nos: SessionNo
+            timeout: Seconds to keep querying (default: the polling hints).
+            interval: Seconds between queries (default: the polling hints).
+            sent_at: When the message was sent (the first query waits for the first-check delay).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         return self._wait_for_final(
             lambda: self.fetch_receipts(
@@ -306,6 +351,18 @@ class AsyncClient(AsyncClientBase):
 
         Args:
             session_nos: SessionNo
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             GET_MESSAGE,
@@ -327,6 +384,21 @@ class AsyncClient(AsyncClientBase):
 
         Any number of ``session_nos`` is accepted: they are sent 100 per call,
         and the receipts come back in the order the values were given.
+
+        Args:
+            session_nos: SessionNo
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         receipts: list[Receipt] = []
         for chunk in in_chunks(session_nos, 100):
@@ -359,6 +431,24 @@ class AsyncClient(AsyncClientBase):
         Defaults come from the provider's polling hints: none are documented, so a query every minute, giving up after an hour.
         With ``sent_at``, the first query waits until the provider's first-check delay after
         it. Returns the last receipts and which of them are still open.
+
+        Args:
+            session_nos: SessionNo
+            timeout: Seconds to keep querying (default: the polling hints).
+            interval: Seconds between queries (default: the polling hints).
+            sent_at: When the message was sent (the first query waits for the first-check delay).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         return await self._wait_for_final(
             lambda: self.fetch_receipts(

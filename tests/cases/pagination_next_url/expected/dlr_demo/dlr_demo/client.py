@@ -156,6 +156,18 @@ class Client(SyncClientBase):
 
         Args:
             message_id: id
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             GET_MESSAGE,
@@ -174,7 +186,22 @@ class Client(SyncClientBase):
         extra_params: Mapping[str, str] | None = None,
     ) -> Iterator[Message]:
         """Every record of ``get_message``, fetching page after page only as you iterate,
-        following the provider's link to the next page until there is none."""
+        following the provider's link to the next page until there is none.
+        Args:
+            message_id: id
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
+        """
         for _, result in self._pages(
             self._with_extra(GET_MESSAGE, extra_params),
             GetMessageParams,
@@ -196,6 +223,21 @@ class Client(SyncClientBase):
         """Canonical receipts from ``get_message``, for every provider alike.
 
         Every page is fetched, so this returns all records of the query.
+
+        Args:
+            message_id: id
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         receipts: list[Receipt] = []
         for params, result in self._pages(
@@ -224,6 +266,24 @@ class Client(SyncClientBase):
         Defaults come from the provider's polling hints: none are documented, so a query every minute, giving up after an hour.
         With ``sent_at``, the first query waits until the provider's first-check delay after
         it. Returns the last receipts and which of them are still open.
+
+        Args:
+            message_id: id
+            timeout: Seconds to keep querying (default: the polling hints).
+            interval: Seconds between queries (default: the polling hints).
+            sent_at: When the message was sent (the first query waits for the first-check delay).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         return self._wait_for_final(
             lambda: self.fetch_receipts(
@@ -330,6 +390,18 @@ class AsyncClient(AsyncClientBase):
 
         Args:
             message_id: id
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             GET_MESSAGE,
@@ -348,7 +420,22 @@ class AsyncClient(AsyncClientBase):
         extra_params: Mapping[str, str] | None = None,
     ) -> AsyncIterator[Message]:
         """Every record of ``get_message``, fetching page after page only as you iterate,
-        following the provider's link to the next page until there is none."""
+        following the provider's link to the next page until there is none.
+        Args:
+            message_id: id
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
+        """
         async for _, result in self._pages(
             self._with_extra(GET_MESSAGE, extra_params),
             GetMessageParams,
@@ -370,6 +457,21 @@ class AsyncClient(AsyncClientBase):
         """Canonical receipts from ``get_message``, for every provider alike.
 
         Every page is fetched, so this returns all records of the query.
+
+        Args:
+            message_id: id
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         receipts: list[Receipt] = []
         async for params, result in self._pages(
@@ -398,6 +500,24 @@ class AsyncClient(AsyncClientBase):
         Defaults come from the provider's polling hints: none are documented, so a query every minute, giving up after an hour.
         With ``sent_at``, the first query waits until the provider's first-check delay after
         it. Returns the last receipts and which of them are still open.
+
+        Args:
+            message_id: id
+            timeout: Seconds to keep querying (default: the polling hints).
+            interval: Seconds between queries (default: the polling hints).
+            sent_at: When the message was sent (the first query waits for the first-check delay).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         return await self._wait_for_final(
             lambda: self.fetch_receipts(

@@ -152,6 +152,18 @@ class Client(SyncClientBase):
             trace: X-Trace-Id
             note: note
             note_query: note
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             GET_MESSAGE,
@@ -182,7 +194,27 @@ class Client(SyncClientBase):
         retries: Retries = None,
         extra_params: Mapping[str, str] | None = None,
     ) -> list[Receipt]:
-        """Canonical receipts from ``get_message``, for every provider alike."""
+        """Canonical receipts from ``get_message``, for every provider alike.
+
+        Args:
+            message_id: id
+            account: The account.
+            trace: X-Trace-Id
+            note: note
+            note_query: note
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
+        """
         params = self._params(
             GET_MESSAGE,
             GetMessageParams,
@@ -222,6 +254,28 @@ class Client(SyncClientBase):
         Defaults come from the provider's polling hints: none are documented, so a query every minute, giving up after an hour.
         With ``sent_at``, the first query waits until the provider's first-check delay after
         it. Returns the last receipts and which of them are still open.
+
+        Args:
+            message_id: id
+            account: The account.
+            trace: X-Trace-Id
+            note: note
+            note_query: note
+            timeout: Seconds to keep querying (default: the polling hints).
+            interval: Seconds between queries (default: the polling hints).
+            sent_at: When the message was sent (the first query waits for the first-check delay).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         return self._wait_for_final(
             lambda: self.fetch_receipts(
@@ -342,6 +396,18 @@ class AsyncClient(AsyncClientBase):
             trace: X-Trace-Id
             note: note
             note_query: note
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         params = self._params(
             GET_MESSAGE,
@@ -372,7 +438,27 @@ class AsyncClient(AsyncClientBase):
         retries: Retries = None,
         extra_params: Mapping[str, str] | None = None,
     ) -> list[Receipt]:
-        """Canonical receipts from ``get_message``, for every provider alike."""
+        """Canonical receipts from ``get_message``, for every provider alike.
+
+        Args:
+            message_id: id
+            account: The account.
+            trace: X-Trace-Id
+            note: note
+            note_query: note
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
+        """
         params = self._params(
             GET_MESSAGE,
             GetMessageParams,
@@ -412,6 +498,28 @@ class AsyncClient(AsyncClientBase):
         Defaults come from the provider's polling hints: none are documented, so a query every minute, giving up after an hour.
         With ``sent_at``, the first query waits until the provider's first-check delay after
         it. Returns the last receipts and which of them are still open.
+
+        Args:
+            message_id: id
+            account: The account.
+            trace: X-Trace-Id
+            note: note
+            note_query: note
+            timeout: Seconds to keep querying (default: the polling hints).
+            interval: Seconds between queries (default: the polling hints).
+            sent_at: When the message was sent (the first query waits for the first-check delay).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         return await self._wait_for_final(
             lambda: self.fetch_receipts(
