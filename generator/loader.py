@@ -463,10 +463,17 @@ def _removals_of_nothing(base: Any, patch: Any, path: JsonPath) -> Iterator[Json
 def _merge_patch(base: Any, patch: Any) -> Any:
     if not isinstance(patch, dict) or not isinstance(base, dict):
         return patch
-    merged = {key: value for key, value in base.items() if key not in patch}
+    # The base's order is kept (a brand's operations stay in the base's order, so the one
+    # fetch_receipts uses does not change); keys only the brand has come after.
+    merged = {}
+    for key, value in base.items():
+        if key not in patch:
+            merged[key] = value
+        elif patch[key] is not None:
+            merged[key] = _merge_patch(value, patch[key])
     for key, value in patch.items():
-        if value is not None:
-            merged[key] = _merge_patch(base[key], value) if key in base else value
+        if key not in base and value is not None:
+            merged[key] = value
     return merged
 
 

@@ -137,6 +137,7 @@ def render_docs(providers: list[m.Provider]) -> str:
                 matrix[value.canonical][provider.id].append(f"{shown} ({enum.class_name})")
     context = {
         **_headers("specs/", "docs"),
+        "glance": [_at_a_glance(p) for p in providers],
         "providers": providers,
         "statuses": CANONICAL_STATUSES,
         "matrix": matrix,
@@ -482,6 +483,61 @@ def _human_duration(seconds: float) -> str:
             count = int(seconds // size)
             return f"{count} {unit}{'s' if count != 1 else ''}"
     return f"{_number(seconds)} seconds"
+
+
+_PAGING_WORDS = {"page_number": "by number", "next_url": "next links", "offset": "by offset"}
+
+
+def _at_a_glance(provider: m.Provider) -> dict[str, str]:
+    """One row of docs/providers.md's overview table, each cell Markdown."""
+    op = provider.receipts_operation
+    if op is None or op.receipts is None:
+        pull = "—"
+    else:
+        how = [
+            text
+            for text, applies in (
+                ("a queue (each report once)", op.consuming),
+                ("by ids, in the order asked", op.receipts.ids_param is not None),
+                (
+                    f"every page ({_PAGING_WORDS[op.pagination.style]})" if op.pagination else "",
+                    op.pagination,
+                ),
+                (f"in batches of {op.batch.size}" if op.batch else "", op.batch),
+            )
+            if applies
+        ]
+        pull = f"{escape.markdown_code(op.name)}" + (f": {', '.join(how)}" if how else "")
+    schemes = ", ".join(
+        escape.markdown_code(s.name) + (" (default)" if s.name == provider.auth.default_scheme else "")
+        for s in provider.auth.schemes
+    )
+    env = ", ".join(escape.markdown_code(c.env[0]) for c in provider.auth.credentials)
+    paged = [
+        f"{escape.markdown_code(o.name)} ({_PAGING_WORDS[o.pagination.style]})"
+        for o in provider.operations
+        if o.pagination
+    ]
+    polling = provider.polling
+    hints = [
+        f"{label} {_human_duration(seconds)}"
+        for label, seconds in (
+            ("first", polling.first_check_after),
+            ("every", polling.interval),
+            ("give up", polling.give_up_after),
+        )
+        if seconds is not None
+    ]
+    return {
+        "provider": escape.markdown_code(provider.id),
+        "channel": escape.markdown(provider.channel or "—"),
+        "pull": pull,
+        "push": "—",
+        "auth": schemes,
+        "env": env,
+        "paging": ", ".join(paged) or "—",
+        "polling": ", ".join(hints) or "—",
+    }
 
 
 def _polling_lines(polling: m.Polling) -> list[str]:

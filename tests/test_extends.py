@@ -87,3 +87,17 @@ def test_a_null_that_removes_nothing_is_a_problem_at_its_key(tmp_path: Path) -> 
     _, problems = load_providers(spec_files(specs))
     assert [(p.file.endswith("brand.yaml"), p.line) for p in problems] == [(True, 8)]
     assert "null removes 'the user name', but _base.yaml has no 'the user name' here" in problems[0].message
+
+
+def test_a_brand_keeps_its_bases_order(tmp_path: Path) -> None:
+    # Patching one operation must not move it behind the others: the first operation with
+    # receipts is the one fetch_receipts uses.
+    base = spec_data(SPECS / "twilio_messaging.yaml")
+    brand = BRAND + "operations:\n  fetch_message:\n    summary: Patched.\n"
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    shutil.copy(SPECS / "twilio_messaging.yaml", specs / "_base.yaml")
+    (specs / "brand.yaml").write_text(brand.replace("https://brand.example.com", "https://api.twilio.com"))
+    data = spec_data(specs / "brand.yaml")
+    assert list(data["operations"]) == list(base["operations"])
+    assert data["operations"]["fetch_message"]["summary"] == "Patched."

@@ -69,7 +69,7 @@ def test_fetch_receipts_answers_each_id_in_the_order_asked(
     # The ids the spec's example answers, read the way the client reads an answer.
     spec = next(o for o in package.API.operations if o.name == operation.name)
     scheme = provider.auth.default_scheme  # the credentials of every scheme are given
-    reader = package.Client(**credentials, auth_scheme=scheme)
+    reader = package.Client(**credentials, auth_scheme=scheme, base_url="https://provider.example.com")
     result = reader._read(200, json.dumps(spec.example).encode(), getattr(package, operation.response_class))
     answered = getattr(package, plan.function_name)(result)
     example_ids = [getattr(r, plan.ids_field) for r in answered]

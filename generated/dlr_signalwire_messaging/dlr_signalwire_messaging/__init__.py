@@ -25,8 +25,8 @@ from dlr_signalwire_messaging.provider import (
     TITLE,
 )
 from dlr_signalwire_messaging.receipts import (
-    list_messages_receipts,
     fetch_message_receipts,
+    list_messages_receipts,
 )
 from dlr_signalwire_messaging.statuses import (
     MessageStatus,

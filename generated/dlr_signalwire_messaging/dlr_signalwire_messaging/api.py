@@ -20,6 +20,50 @@ from dlr_signalwire_messaging.provider import (
     SERVERS,
 )
 
+FETCH_MESSAGE: Final = OperationSpec(
+    name="fetch_message",
+    method="GET",
+    path="/2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json",
+    action=None,
+    params=(
+        ParamSpec(
+            name="account_sid",
+            wire="AccountSid",
+            location="path",
+            type="string",
+            from_credential="account_sid",
+        ),
+        ParamSpec(
+            name="sid",
+            wire="Sid",
+            location="path",
+            type="string",
+            required=True,
+            pattern="^[0-9a-fA-F-]{36}$",
+        ),
+    ),
+    example={
+        "sid": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+        "account_sid": "9c8e7d6b-1a2b-4c3d-8e9f-0a1b2c3d4e5f",
+        "messaging_service_sid": None,
+        "to": "+15558675310",
+        "from": "+15017122661",
+        "body": "Your code is 123456",
+        "status": "delivered",
+        "direction": "outbound-api",
+        "error_code": None,
+        "error_message": None,
+        "num_segments": "1",
+        "num_media": "0",
+        "price": "-0.00750",
+        "price_unit": "USD",
+        "api_version": "2010-04-01",
+        "date_created": "Fri, 24 May 2019 17:18:27 +0000",
+        "date_sent": "Fri, 24 May 2019 17:18:28 +0000",
+        "date_updated": "Fri, 24 May 2019 17:18:31 +0000",
+        "uri": "/2010-04-01/Accounts/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Messages/SM1f0e8ae6ade43cb3c0ce4525424e404f.json",
+    },
+)
 LIST_MESSAGES: Final = OperationSpec(
     name="list_messages",
     method="GET",
@@ -102,50 +146,6 @@ LIST_MESSAGES: Final = OperationSpec(
         "uri": "/2010-04-01/Accounts/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Messages.json?PageSize=50&Page=0",
     },
 )
-FETCH_MESSAGE: Final = OperationSpec(
-    name="fetch_message",
-    method="GET",
-    path="/2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json",
-    action=None,
-    params=(
-        ParamSpec(
-            name="account_sid",
-            wire="AccountSid",
-            location="path",
-            type="string",
-            from_credential="account_sid",
-        ),
-        ParamSpec(
-            name="sid",
-            wire="Sid",
-            location="path",
-            type="string",
-            required=True,
-            pattern="^[0-9a-fA-F-]{36}$",
-        ),
-    ),
-    example={
-        "sid": "SM1f0e8ae6ade43cb3c0ce4525424e404f",
-        "account_sid": "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-        "messaging_service_sid": None,
-        "to": "+15558675310",
-        "from": "+15017122661",
-        "body": "Your code is 123456",
-        "status": "delivered",
-        "direction": "outbound-api",
-        "error_code": None,
-        "error_message": None,
-        "num_segments": "1",
-        "num_media": "0",
-        "price": "-0.00750",
-        "price_unit": "USD",
-        "api_version": "2010-04-01",
-        "date_created": "Fri, 24 May 2019 17:18:27 +0000",
-        "date_sent": "Fri, 24 May 2019 17:18:28 +0000",
-        "date_updated": "Fri, 24 May 2019 17:18:31 +0000",
-        "uri": "/2010-04-01/Accounts/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Messages/SM1f0e8ae6ade43cb3c0ce4525424e404f.json",
-    },
-)
 
 API: Final = ApiSpec(
     provider=PROVIDER_ID,
@@ -189,8 +189,8 @@ API: Final = ApiSpec(
     errors=ERRORS,
     pem_credentials=(),
     operations=(
-        LIST_MESSAGES,
         FETCH_MESSAGE,
+        LIST_MESSAGES,
     ),
     retry=RetryPolicy(retry_on_status=frozenset({429, 500, 502, 503, 504})),
     polling=POLLING,

@@ -20,6 +20,7 @@ from dlr_core.client import (
     Retries,
     Sleep,
     SyncClientBase,
+    answered_in_order,
     credentials_from_env,
 )
 from dlr_core.signing import RequestSigner
@@ -31,7 +32,7 @@ from dlr_signalwire_messaging.models import (
     Message,
     MessagePage,
 )
-from dlr_signalwire_messaging.receipts import list_messages_receipts
+from dlr_signalwire_messaging.receipts import fetch_message_receipts
 
 AuthScheme = Literal["basic"]
 Server = Literal["space"]
@@ -98,8 +99,8 @@ class Client(SyncClientBase):
     """
 
     _operations = {
-        "list_messages": (LIST_MESSAGES, ListMessagesParams),
         "fetch_message": (FETCH_MESSAGE, FetchMessageParams),
+        "list_messages": (LIST_MESSAGES, ListMessagesParams),
     }
 
     def __init__(
@@ -157,6 +158,39 @@ class Client(SyncClientBase):
                 and no ``auth_scheme`` was given.
         """
         return cls(credentials=Credentials.from_env(environ), **options)
+
+    def fetch_message(
+        self,
+        *,
+        sid: str,
+        retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
+    ) -> Message:
+        """Fetch one message by its SID.
+
+        Args:
+            sid: The message ID (a UUID).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
+        """
+        params = self._params(
+            FETCH_MESSAGE,
+            FetchMessageParams,
+            self._arguments(FETCH_MESSAGE, {"sid": sid}),
+        )
+        return self._call(
+            self._with_extra(FETCH_MESSAGE, extra_params), params, Message, retries
+        )
 
     def list_messages(
         self,
@@ -266,14 +300,14 @@ class Client(SyncClientBase):
             for item in _list_messages_items(result):
                 yield item
 
-    def fetch_message(
+    def fetch_receipts(
         self,
         *,
         sid: str,
         retries: Retries = None,
         extra_params: Mapping[str, str] | None = None,
-    ) -> Message:
-        """Fetch one message by its SID.
+    ) -> list[Receipt]:
+        """Canonical receipts from ``fetch_message``, for every provider alike.
 
         Args:
             sid: The message ID (a UUID).
@@ -295,77 +329,17 @@ class Client(SyncClientBase):
             FetchMessageParams,
             self._arguments(FETCH_MESSAGE, {"sid": sid}),
         )
-        return self._call(
+        result = self._call(
             self._with_extra(FETCH_MESSAGE, extra_params), params, Message, retries
         )
-
-    def fetch_receipts(
-        self,
-        *,
-        to: str | None = None,
-        sender: str | None = None,
-        date_sent: date | str | None = None,
-        date_sent_before: date | str | None = None,
-        date_sent_after: date | str | None = None,
-        page_size: int = 50,
-        retries: Retries = None,
-        extra_params: Mapping[str, str] | None = None,
-    ) -> list[Receipt]:
-        """Canonical receipts from ``list_messages``, for every provider alike.
-
-        Every page is fetched, so this returns all records of the query.
-
-        Args:
-            to: Only messages sent to this number.
-            sender: Only messages sent from this number.
-            date_sent: Only messages sent on this day (GMT).
-            date_sent_before: Only messages sent before this day (GMT).
-            date_sent_after: Only messages sent after this day (GMT).
-            page_size: Messages per page, 1 to 1000.
-            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
-                client's.
-            extra_params: Parameters the spec does not declare, by wire name, sent and
-                signed with the others.
-
-        Raises:
-            ParameterError: An argument breaks the spec's constraints (nothing was sent).
-            ProviderError: The provider answered with an error (``AuthenticationError``,
-                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
-            ProviderResponseError: The answer could not be read (it keeps the raw body).
-            TransportError: No answer (connection refused, reset, TLS), after retries.
-            RequestTimeout: An attempt took longer than the client's ``timeout``.
-        """
-        receipts: list[Receipt] = []
-        for params, result in self._pages(
-            self._with_extra(LIST_MESSAGES, extra_params),
-            ListMessagesParams,
-            MessagePage,
-            self._arguments(
-                LIST_MESSAGES,
-                {
-                    "to": to,
-                    "sender": sender,
-                    "date_sent": date_sent,
-                    "date_sent_before": date_sent_before,
-                    "date_sent_after": date_sent_after,
-                    "page_size": page_size,
-                },
-            ),
-            LIST_MESSAGES_PAGING,
-            retries,
-        ):
-            receipts.extend(list_messages_receipts(result, params))
-        return receipts
+        receipts = fetch_message_receipts(result, params)
+        # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
+        return answered_in_order(receipts, [sid], "message_id", self._api.provider)
 
     def wait_for_final(
         self,
         *,
-        to: str | None = None,
-        sender: str | None = None,
-        date_sent: date | str | None = None,
-        date_sent_before: date | str | None = None,
-        date_sent_after: date | str | None = None,
-        page_size: int = 50,
+        sid: str,
         timeout: float | None = None,
         interval: float | None = None,
         sent_at: datetime | None = None,
@@ -379,12 +353,7 @@ class Client(SyncClientBase):
         it. Returns the last receipts and which of them are still open.
 
         Args:
-            to: Only messages sent to this number.
-            sender: Only messages sent from this number.
-            date_sent: Only messages sent on this day (GMT).
-            date_sent_before: Only messages sent before this day (GMT).
-            date_sent_after: Only messages sent after this day (GMT).
-            page_size: Messages per page, 1 to 1000.
+            sid: The message ID (a UUID).
             timeout: Seconds to keep querying (default: the polling hints).
             interval: Seconds between queries (default: the polling hints).
             sent_at: When the message was sent (the first query waits for the first-check delay).
@@ -403,14 +372,7 @@ class Client(SyncClientBase):
         """
         return self._wait_for_final(
             lambda: self.fetch_receipts(
-                to=to,
-                sender=sender,
-                date_sent=date_sent,
-                date_sent_before=date_sent_before,
-                date_sent_after=date_sent_after,
-                page_size=page_size,
-                retries=retries,
-                extra_params=extra_params,
+                sid=sid, retries=retries, extra_params=extra_params
             ),
             timeout,
             interval,
@@ -447,8 +409,8 @@ class AsyncClient(AsyncClientBase):
     """
 
     _operations = {
-        "list_messages": (LIST_MESSAGES, ListMessagesParams),
         "fetch_message": (FETCH_MESSAGE, FetchMessageParams),
+        "list_messages": (LIST_MESSAGES, ListMessagesParams),
     }
 
     def __init__(
@@ -506,6 +468,39 @@ class AsyncClient(AsyncClientBase):
                 and no ``auth_scheme`` was given.
         """
         return cls(credentials=Credentials.from_env(environ), **options)
+
+    async def fetch_message(
+        self,
+        *,
+        sid: str,
+        retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
+    ) -> Message:
+        """Fetch one message by its SID.
+
+        Args:
+            sid: The message ID (a UUID).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
+        """
+        params = self._params(
+            FETCH_MESSAGE,
+            FetchMessageParams,
+            self._arguments(FETCH_MESSAGE, {"sid": sid}),
+        )
+        return await self._call(
+            self._with_extra(FETCH_MESSAGE, extra_params), params, Message, retries
+        )
 
     async def list_messages(
         self,
@@ -615,14 +610,14 @@ class AsyncClient(AsyncClientBase):
             for item in _list_messages_items(result):
                 yield item
 
-    async def fetch_message(
+    async def fetch_receipts(
         self,
         *,
         sid: str,
         retries: Retries = None,
         extra_params: Mapping[str, str] | None = None,
-    ) -> Message:
-        """Fetch one message by its SID.
+    ) -> list[Receipt]:
+        """Canonical receipts from ``fetch_message``, for every provider alike.
 
         Args:
             sid: The message ID (a UUID).
@@ -644,77 +639,17 @@ class AsyncClient(AsyncClientBase):
             FetchMessageParams,
             self._arguments(FETCH_MESSAGE, {"sid": sid}),
         )
-        return await self._call(
+        result = await self._call(
             self._with_extra(FETCH_MESSAGE, extra_params), params, Message, retries
         )
-
-    async def fetch_receipts(
-        self,
-        *,
-        to: str | None = None,
-        sender: str | None = None,
-        date_sent: date | str | None = None,
-        date_sent_before: date | str | None = None,
-        date_sent_after: date | str | None = None,
-        page_size: int = 50,
-        retries: Retries = None,
-        extra_params: Mapping[str, str] | None = None,
-    ) -> list[Receipt]:
-        """Canonical receipts from ``list_messages``, for every provider alike.
-
-        Every page is fetched, so this returns all records of the query.
-
-        Args:
-            to: Only messages sent to this number.
-            sender: Only messages sent from this number.
-            date_sent: Only messages sent on this day (GMT).
-            date_sent_before: Only messages sent before this day (GMT).
-            date_sent_after: Only messages sent after this day (GMT).
-            page_size: Messages per page, 1 to 1000.
-            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
-                client's.
-            extra_params: Parameters the spec does not declare, by wire name, sent and
-                signed with the others.
-
-        Raises:
-            ParameterError: An argument breaks the spec's constraints (nothing was sent).
-            ProviderError: The provider answered with an error (``AuthenticationError``,
-                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
-            ProviderResponseError: The answer could not be read (it keeps the raw body).
-            TransportError: No answer (connection refused, reset, TLS), after retries.
-            RequestTimeout: An attempt took longer than the client's ``timeout``.
-        """
-        receipts: list[Receipt] = []
-        async for params, result in self._pages(
-            self._with_extra(LIST_MESSAGES, extra_params),
-            ListMessagesParams,
-            MessagePage,
-            self._arguments(
-                LIST_MESSAGES,
-                {
-                    "to": to,
-                    "sender": sender,
-                    "date_sent": date_sent,
-                    "date_sent_before": date_sent_before,
-                    "date_sent_after": date_sent_after,
-                    "page_size": page_size,
-                },
-            ),
-            LIST_MESSAGES_PAGING,
-            retries,
-        ):
-            receipts.extend(list_messages_receipts(result, params))
-        return receipts
+        receipts = fetch_message_receipts(result, params)
+        # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
+        return answered_in_order(receipts, [sid], "message_id", self._api.provider)
 
     async def wait_for_final(
         self,
         *,
-        to: str | None = None,
-        sender: str | None = None,
-        date_sent: date | str | None = None,
-        date_sent_before: date | str | None = None,
-        date_sent_after: date | str | None = None,
-        page_size: int = 50,
+        sid: str,
         timeout: float | None = None,
         interval: float | None = None,
         sent_at: datetime | None = None,
@@ -728,12 +663,7 @@ class AsyncClient(AsyncClientBase):
         it. Returns the last receipts and which of them are still open.
 
         Args:
-            to: Only messages sent to this number.
-            sender: Only messages sent from this number.
-            date_sent: Only messages sent on this day (GMT).
-            date_sent_before: Only messages sent before this day (GMT).
-            date_sent_after: Only messages sent after this day (GMT).
-            page_size: Messages per page, 1 to 1000.
+            sid: The message ID (a UUID).
             timeout: Seconds to keep querying (default: the polling hints).
             interval: Seconds between queries (default: the polling hints).
             sent_at: When the message was sent (the first query waits for the first-check delay).
@@ -752,14 +682,7 @@ class AsyncClient(AsyncClientBase):
         """
         return await self._wait_for_final(
             lambda: self.fetch_receipts(
-                to=to,
-                sender=sender,
-                date_sent=date_sent,
-                date_sent_before=date_sent_before,
-                date_sent_after=date_sent_after,
-                page_size=page_size,
-                retries=retries,
-                extra_params=extra_params,
+                sid=sid, retries=retries, extra_params=extra_params
             ),
             timeout,
             interval,

@@ -18,6 +18,28 @@ from dlr_signalwire_messaging.statuses import (
 )
 
 
+def fetch_message_receipts(
+    result: Message, params: FetchMessageParams | None = None
+) -> list[Receipt]:
+    """Receipts read from a ``Message`` answer, in the provider's order."""
+    return [
+        Receipt(
+            provider=PROVIDER_ID,
+            status=message_status_to_canonical(result.status),
+            raw_status={
+                "status": result.wire_data().get("status"),
+            },
+            message_id=as_text(result.sid),
+            recipient=as_text(result.to),
+            error_code=as_text(result.error_code),
+            error_description=as_text(result.error_message),
+            submitted_at=result.date_sent,
+            completed_at=result.date_updated,
+            raw=result.wire_data(),
+        )
+    ]
+
+
 def list_messages_receipts(
     result: MessagePage, params: ListMessagesParams | None = None
 ) -> list[Receipt]:
@@ -41,25 +63,3 @@ def list_messages_receipts(
             )
         )
     return receipts
-
-
-def fetch_message_receipts(
-    result: Message, params: FetchMessageParams | None = None
-) -> list[Receipt]:
-    """Receipts read from a ``Message`` answer, in the provider's order."""
-    return [
-        Receipt(
-            provider=PROVIDER_ID,
-            status=message_status_to_canonical(result.status),
-            raw_status={
-                "status": result.wire_data().get("status"),
-            },
-            message_id=as_text(result.sid),
-            recipient=as_text(result.to),
-            error_code=as_text(result.error_code),
-            error_description=as_text(result.error_message),
-            submitted_at=result.date_sent,
-            completed_at=result.date_updated,
-            raw=result.wire_data(),
-        )
-    ]
