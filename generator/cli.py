@@ -68,7 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     validate = command("validate", "check specs and print every problem as file:line:col")
     validate.add_argument("files", nargs="*", type=Path, help="spec files (default: every spec in --specs)")
     validate.add_argument("--specs", type=Path, default=Path("specs"))
-    command("schema", "print the JSON Schema of the spec format")
+    schema = command("schema", "print the JSON Schema of the spec format, or write it to a file")
+    schema.add_argument(
+        "--output", type=Path, help="write it here (e.g. specs/spec.schema.json) for editors to use"
+    )
     with_paths(command("watch", "regenerate on every save of a spec or template"))
     docs = command("docs", "write docs/providers.md, the cross-provider status matrix")
     docs.add_argument("--specs", type=Path, default=Path("specs"))
@@ -127,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _docs(args.specs, args.output, args.check)
         if args.command == "new":
             return _new(args.provider, args.title, args.specs)
-        return _schema()
+        return _schema(args.output)
     except SpecError as exc:
         for problem in exc.problems:
             print(_styled(str(problem), "error"), file=sys.stderr)
@@ -399,8 +402,16 @@ def _new(provider: str, title: str | None, specs: Path) -> int:
         return EXIT_SPEC_ERROR
     source = templates_root().joinpath("new").joinpath("spec.yaml.jinja").read_text(encoding="utf-8")
     title = title or " ".join(part.capitalize() for part in provider.split("_"))
+    # Editors find the schema next to the spec: this checkout's own, or a copy written once.
+    in_checkout = specs.parent / "generator" / "spec.schema.json"
+    if in_checkout.is_file():
+        schema_path = os.path.relpath(in_checkout, specs)
+    else:
+        schema_path = "spec.schema.json"
+        if not (specs / schema_path).is_file():
+            _schema(specs / schema_path)
     text = jinja2.Template(source, keep_trailing_newline=True).render(
-        provider=provider, title=json.dumps(title)
+        provider=provider, title=json.dumps(title), schema_path=schema_path
     )
     specs.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
@@ -420,8 +431,14 @@ def _mock(args: argparse.Namespace) -> int:
         return EXIT_SPEC_ERROR
 
 
-def _schema() -> int:
+def _schema(output: Path | None = None) -> int:
     from generator.loader import spec_schema
 
-    print(json.dumps(spec_schema(), indent=2, ensure_ascii=False))
+    text = json.dumps(spec_schema(), indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    print(f"dlrgen: wrote {output}")
     return EXIT_OK

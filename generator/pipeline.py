@@ -66,7 +66,9 @@ def load_providers(paths: list[Path]) -> tuple[list[m.Provider], list[Problem]]:
         if provider is not None:
             # Name the spec the same way whatever the working directory, so output is stable.
             providers.append(dataclasses.replace(provider, spec_file=f"{path.parent.name}/{path.name}"))
-    return providers, sorted(problems)
+    # One message per place: a field reached twice (an anchor, two operations sharing a
+    # rule) would otherwise report the same problem again.
+    return providers, sorted(set(problems))
 
 
 @dataclasses.dataclass(frozen=True)

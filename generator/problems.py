@@ -23,7 +23,7 @@ class SpecError(Exception):
     """Raised at the pipeline's edge when specs have problems; carries all of them."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(problems)
+        self.problems = sorted(set(problems))  # each once, however many stages found it
         super().__init__("\n".join(str(p) for p in self.problems))
 
 

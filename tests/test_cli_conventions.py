@@ -54,7 +54,7 @@ def test_exit_64_for_usage_errors(argv: list[str], capsys: pytest.CaptureFixture
 def test_exit_70_for_a_crash_without_a_traceback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def crash() -> int:
+    def crash(output: object = None) -> int:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(cli, "_schema", crash)
@@ -133,3 +133,43 @@ def test_colour_on_a_terminal_only_and_never_with_no_color(monkeypatch: pytest.M
     monkeypatch.delenv("NO_COLOR")
     monkeypatch.setattr("sys.stderr", type("Pipe", (_Terminal,), {"isatty": lambda self: False})())
     assert cli._styled("x", "error") == "x"
+
+
+def test_new_outside_a_checkout_writes_a_schema_its_spec_can_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    specs = tmp_path / "project" / "specs"
+    assert main(["new", "acme_sms", "--specs", str(specs)]) == 0
+    assert (
+        (specs / "acme_sms.yaml")
+        .read_text(encoding="utf-8")
+        .startswith("# yaml-language-server: $schema=spec.schema.json\n")
+    )
+    written = json.loads((specs / "spec.schema.json").read_text(encoding="utf-8"))
+    assert written == json.loads((ROOT / "generator" / "spec.schema.json").read_text(encoding="utf-8"))
+    assert main(["validate", str(specs / "acme_sms.yaml")]) == 0
+    assert main(["schema", "--output", str(tmp_path / "elsewhere.json")]) == 0
+    assert json.loads((tmp_path / "elsewhere.json").read_text(encoding="utf-8")) == written
+
+
+def test_a_problem_reached_twice_is_reported_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # One bad field in an object both operations share through a YAML anchor.
+    text = (ROOT / "tests" / "cases" / "minimal" / "specs" / "demo.yaml").read_text(encoding="utf-8")
+    text = text.replace("    response:\n      title: Message", "    response: &message\n      title: Message")
+    text = text.replace(
+        "        id: {type: string}", "        id: {type: string}\n        BadName: {type: string}"
+    )
+    text = text.replace(
+        "statuses:",
+        "  get_message_again:\n    summary: Again.\n    method: GET\n    path: /messages/again\n"
+        "    params:\n      message_id: {wire: id, in: query, type: string, required: true}\n"
+        "    response: *message\nstatuses:",
+    )
+    spec = tmp_path / "demo.yaml"
+    spec.write_text(text, encoding="utf-8")
+    assert main(["validate", str(spec)]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if "demo.yaml:" in line]
+    assert lines and len(lines) == len(set(lines)), lines
+    assert any("'BadName' is not a snake_case Python name" in line for line in lines)
