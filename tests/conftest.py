@@ -131,3 +131,20 @@ def dlrgen_here(*args: str, cwd: Path | None = None) -> subprocess.CompletedProc
     finally:
         os.chdir(before)
     return subprocess.CompletedProcess(["dlrgen", *args], code, stdout.getvalue(), stderr.getvalue())
+
+
+def mypy_strict_errors(script: Path, *distributions: Path) -> list[str]:
+    """The ``error:`` lines of ``mypy --strict`` on a user's script, with the runtime and
+    these generated distributions importable."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "MYPYPATH": os.pathsep.join([str(RUNTIME), *map(str, distributions)])}
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(script)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    return [line for line in result.stdout.splitlines() if ": error:" in line]

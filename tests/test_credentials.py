@@ -6,15 +6,12 @@ names what to pass or set, never a value."""
 from __future__ import annotations
 
 import importlib
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import GENERATED, ROOT, RUNTIME, provider_specs
+from conftest import GENERATED, mypy_strict_errors, provider_specs
 from dlr_core import CredentialsError
 
 PACKAGES = [f"dlr_{path.stem}" for path in provider_specs()]
@@ -128,14 +125,5 @@ def test_mypy_strict_accepts_a_credentials_object_and_catches_a_misspelt_field(t
         "wrong = Credentials(acount_sid='AC1')\n",
         encoding="utf-8",
     )
-    distribution = GENERATED / "dlr_twilio_messaging"
-    env = {**os.environ, "MYPYPATH": os.pathsep.join([str(RUNTIME), str(distribution)])}
-    result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(script)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    errors = [line for line in result.stdout.splitlines() if ": error:" in line]
-    assert len(errors) == 1 and "user.py:5:" in errors[0] and "acount_sid" in errors[0], result.stdout
+    errors = mypy_strict_errors(script, GENERATED / "dlr_twilio_messaging")
+    assert len(errors) == 1 and "user.py:5:" in errors[0] and "acount_sid" in errors[0], errors

@@ -3,13 +3,10 @@ receipts still report what the provider sent, exactly as it was sent."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from conftest import GENERATED, ROOT, RUNTIME
+from conftest import GENERATED, mypy_strict_errors
 from dlr_core import DeliveryStatus
 
 CHINA = timezone(timedelta(hours=8))
@@ -102,14 +99,5 @@ def test_mypy_strict_catches_a_misspelt_status_member_on_a_model(tmp_path: Path)
         "    return report.at\n",
         encoding="utf-8",
     )
-    distribution = GENERATED / "dlr_sinch_sms"
-    env = {**os.environ, "MYPYPATH": os.pathsep.join([str(RUNTIME), str(distribution)])}
-    result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(script)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    errors = [line for line in result.stdout.splitlines() if ": error:" in line]
-    assert len(errors) == 1 and "user.py:7:" in errors[0] and "DELIVERD" in errors[0], result.stdout
+    errors = mypy_strict_errors(script, GENERATED / "dlr_sinch_sms")
+    assert len(errors) == 1 and "user.py:7:" in errors[0] and "DELIVERD" in errors[0], errors
