@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import json
 import re
 import secrets
 import string
@@ -211,6 +212,13 @@ class Scheme(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self._data)
 
+    @functools.cached_property
+    def variables(self) -> frozenset[str]:
+        """Every variable the scheme's templates name: a signer works out only those of the
+        request's that are costly (the encoded body, the encoded query)."""
+        text = json.dumps(self._data, ensure_ascii=False)
+        return frozenset(match.group(1) for match in _TEMPLATE.finditer(text) if match.group(1))
+
     def placed(self, *locations: str) -> set[str]:
         """The names the scheme puts in these locations (before or after signing)."""
         return {
@@ -280,10 +288,12 @@ class Signer:
         for location in ("query", "body"):
             for name, template in added.get(location, {}).items():
                 request.place(location, name, run.text(template))
-        values["body"] = request.body().decode("utf-8")
+        if "body" in scheme.variables:  # encoding the body again is the one costly part
+            values["body"] = request.body().decode("utf-8")
         for name, template in added.get("header", {}).items():
             request.place("header", name, run.text(template))
-        values["path_and_query"] = request.path_and_query
+        if "path_and_query" in scheme.variables:
+            values["path_and_query"] = request.path_and_query
         for bound in scheme.sign:
             values[bound.name] = bound.step.apply(run)
         for location in PLACEMENTS:
