@@ -161,6 +161,21 @@ class MockRequest:
         if self.body_length < 0:
             self.body_length = len(self.body)
 
+    @classmethod
+    def received(
+        cls, method: str, target: str, headers: Sequence[tuple[str, str]], body: bytes
+    ) -> MockRequest:
+        """A request as read off the wire: ``target`` is the path and query as sent (still
+        percent-encoded: signatures cover it so), header names in any case."""
+        split = urllib.parse.urlsplit(target)
+        return cls(
+            method,
+            split.path,
+            urllib.parse.parse_qsl(split.query, keep_blank_values=True),
+            {name.lower(): value for name, value in headers},
+            body,
+        )
+
     @property
     def form(self) -> list[tuple[str, str]]:
         if not self.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
@@ -996,11 +1011,9 @@ def _content_length(event: h11.Request) -> int | None:
 
 
 def _received(event: h11.Request, body: bytes) -> MockRequest:
-    split = urllib.parse.urlsplit(event.target.decode("ascii", "replace"))
-    return MockRequest(
+    return MockRequest.received(
         event.method.decode("ascii", "replace"),
-        split.path,
-        urllib.parse.parse_qsl(split.query, keep_blank_values=True),
-        {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in event.headers},
+        event.target.decode("ascii", "replace"),
+        [(name.decode("latin-1"), value.decode("latin-1")) for name, value in event.headers],
         body,
     )

@@ -23,7 +23,6 @@ Needs dlr-core's ``mock`` extra (the mock's HTTP parser, h11, is imported with i
 from __future__ import annotations
 
 import time
-import urllib.parse
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -94,18 +93,11 @@ class MockTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
 
 def _received(request: httpx.Request, body: bytes) -> MockRequest:
-    """The request as the mock's server would have read it off the wire (path still
-    percent-encoded: signatures cover it as sent)."""
+    """The request as the mock's server would have read it off the wire."""
     from dlr_core.mock import MockRequest
 
-    split = urllib.parse.urlsplit(request.url.raw_path.decode("ascii", "replace"))
-    return MockRequest(
-        request.method,
-        split.path,
-        urllib.parse.parse_qsl(split.query, keep_blank_values=True),
-        {name.lower(): value for name, value in request.headers.items()},
-        body,
-    )
+    target = request.url.raw_path.decode("ascii", "replace")
+    return MockRequest.received(request.method, target, list(request.headers.items()), body)
 
 
 def _response(answer: Any) -> httpx.Response:
