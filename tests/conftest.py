@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -148,3 +149,16 @@ def mypy_strict_errors(script: Path, *distributions: Path) -> list[str]:
         cwd=ROOT,
     )
     return [line for line in result.stdout.splitlines() if ": error:" in line]
+
+
+@functools.cache
+def pem_private_key() -> str:
+    """A test RSA private key (PKCS#8 PEM), for credentials of format pem_private_key; one
+    per test process (generating one costs tens of milliseconds)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()

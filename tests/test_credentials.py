@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conftest import GENERATED, mypy_strict_errors, provider_specs
+from conftest import GENERATED, mypy_strict_errors, pem_private_key, provider_specs
 from dlr_core import CredentialsError
 
 PACKAGES = [f"dlr_{path.stem}" for path in provider_specs()]
@@ -23,18 +23,8 @@ def _environment(api: Any, scheme: str) -> dict[str, str]:
     values = {}
     for name in dict.fromkeys(needed):
         pem = name in api.pem_credentials
-        values[api.credential_env[name][0]] = _pem() if pem else f"{name}-from-env"
+        values[api.credential_env[name][0]] = pem_private_key() if pem else f"{name}-from-env"
     return values
-
-
-def _pem() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
 
 
 @pytest.mark.parametrize("package_name", PACKAGES)

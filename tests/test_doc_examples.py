@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import GENERATED, ROOT, RUNTIME
+from conftest import GENERATED, ROOT, RUNTIME, pem_private_key
 from dlr_core.testing import MockTransport
 from generator.pipeline import load_providers, spec_files
 
@@ -40,19 +40,6 @@ def test_the_examples_are_found() -> None:
     assert len(EXAMPLES) >= 2 * len(PROVIDERS) + 4
 
 
-def _pem() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-
-
-PEM = _pem()
-
-
 @pytest.mark.parametrize(("where", "code"), EXAMPLES, ids=[where for where, _ in EXAMPLES])
 def test_the_example_runs_against_the_mock(
     where: str, code: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -65,7 +52,9 @@ def test_the_example_runs_against_the_mock(
         from_env = "from_env(" in code
         credentials: dict[str, str] = {}
         for credential in provider.auth.credentials:
-            value = PEM if credential.format == "pem_private_key" else f"{credential.name}-value"
+            value = (
+                pem_private_key() if credential.format == "pem_private_key" else f"{credential.name}-value"
+            )
             credentials[credential.name] = value if from_env else "..."
             monkeypatch.setenv(credential.env[0], value)
         if from_env:  # only the default scheme's credentials, as a deployment sets them

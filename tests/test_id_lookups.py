@@ -4,7 +4,6 @@ and an id the provider did not answer comes back open, so ``wait_for_final`` wai
 
 from __future__ import annotations
 
-import functools
 import importlib
 import json
 from datetime import date, datetime, timezone
@@ -12,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conftest import call_provider, provider_specs
+from conftest import call_provider, pem_private_key, provider_specs
 from dlr_core import DeliveryStatus
 from dlr_core.mock import MockProvider
 from generator import model as m
@@ -116,19 +115,8 @@ def test_fetch_receipts_answers_each_id_in_the_order_asked(
         )
 
 
-@functools.cache
-def _pem_key() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-
-
 def _credential(credential: m.Credential) -> str:
-    return _pem_key() if credential.format == "pem_private_key" else f"{credential.name}-value"
+    return pem_private_key() if credential.format == "pem_private_key" else f"{credential.name}-value"
 
 
 def _unanswered_text(param: m.Param, like: str) -> str:
