@@ -18,7 +18,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -147,8 +147,9 @@ def _position(node: yaml.Node) -> tuple[int, int]:
     return node.position if isinstance(node, _AliasNode) else _mark(node)
 
 
-class _GuardedLoader(yaml.SafeLoader):
-    """SafeLoader whose composer keeps to the nesting and node budgets.
+class _GuardedComposer(yaml.composer.Composer, yaml.resolver.Resolver):
+    """A composer on PyYAML's events that keeps to the nesting and node budgets, whichever
+    parser makes the events.
 
     PyYAML composes recursively, one Python frame per level, so deep nesting must be refused here,
     before the stack runs out. Composing does not copy aliased values, so a billion-laughs document
@@ -156,14 +157,17 @@ class _GuardedLoader(yaml.SafeLoader):
     that goes over the budget, before anything is expanded.
     """
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
+    peek_event: Callable[[], yaml.Event]  # from the parser it is mixed with
+
+    def __init__(self) -> None:
+        yaml.composer.Composer.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
         self.nesting = 0
         self.nodes = 0  # values the document stands for so far, aliases counted in full
         self.sizes: dict[int, int] = {}  # id(node) -> values it stands for, once composed
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in the stubs
+        event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
             return self._compose_alias(event, parent, index)
         if self.nesting >= MAX_NESTING_DEPTH:
@@ -172,14 +176,14 @@ class _GuardedLoader(yaml.SafeLoader):
         self._spend(1, event, f"the spec has more than {MAX_NODES:,} values (the limit)")
         self.nesting += 1
         try:
-            node = super().compose_node(parent, index)
+            node = yaml.composer.Composer.compose_node(self, parent, index)
         finally:
             self.nesting -= 1
         self.sizes[id(node)] = self.nodes - first
         return node
 
     def _compose_alias(self, event: yaml.AliasEvent, parent: yaml.Node | None, index: Any) -> _AliasNode:
-        target = super().compose_node(parent, index)  # refuses an undefined alias
+        target = yaml.composer.Composer.compose_node(self, parent, index)  # refuses an undefined alias
         anchor = str(event.anchor)
         size = self.sizes.get(id(target))
         if target is None or size is None:  # its value is still being composed: the alias is inside it
@@ -195,6 +199,41 @@ class _GuardedLoader(yaml.SafeLoader):
         self.nodes += nodes
         if self.nodes > MAX_NODES:
             raise _LimitExceeded(_event_position(event), message)
+
+
+class _PythonLoader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, _GuardedComposer):
+    """PyYAML's own scanner and parser: slower than libyaml's, but its errors point closer to
+    the mistake, so a spec libyaml refuses is read again through it."""
+
+    def __init__(self, stream: str) -> None:
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        _GuardedComposer.__init__(self)
+
+
+try:  # libyaml's scanner and parser, when PyYAML was built with it: about ten times faster
+    from yaml._yaml import CParser
+except ImportError:  # pragma: no cover - depends on how PyYAML was installed
+    _LOADERS: tuple[type[_GuardedComposer], ...] = (_PythonLoader,)
+else:
+
+    class _LibyamlLoader(CParser, _GuardedComposer):  # type: ignore[misc]  # CParser is untyped
+        """Events from libyaml, composed under the budgets in Python."""
+
+        # libyaml's parser brings a composer of its own that knows no budgets: these win.
+        get_single_node = _GuardedComposer.get_single_node
+        compose_document = _GuardedComposer.compose_document
+        compose_node = _GuardedComposer.compose_node
+        compose_scalar_node = _GuardedComposer.compose_scalar_node
+        compose_sequence_node = _GuardedComposer.compose_sequence_node
+        compose_mapping_node = _GuardedComposer.compose_mapping_node
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            _GuardedComposer.__init__(self)
+
+    _LOADERS = (_LibyamlLoader, _PythonLoader)
 
 
 class _Builder:
@@ -529,7 +568,7 @@ def _forbidden_character_problems(text: str, shown: str) -> list[Problem]:
 def _compose(text: str, shown: str) -> tuple[yaml.Node | None, list[Problem]]:
     """The YAML node tree of the text, or None with the problems that prevent it."""
     try:
-        root = yaml.compose(text, Loader=_GuardedLoader)
+        root = _compose_with(_LOADERS, text)
     except _LimitExceeded as exc:
         return None, [Problem(shown, *exc.position, exc.message)]
     except yaml.MarkedYAMLError as exc:
@@ -545,6 +584,18 @@ def _compose(text: str, shown: str) -> tuple[yaml.Node | None, list[Problem]]:
     if root is None:
         return None, [Problem(shown, 1, 1, "the spec is empty")]
     return root, []
+
+
+def _compose_with(loaders: tuple[type[_GuardedComposer], ...], text: str) -> yaml.Node | None:
+    """Compose with the first loader; text it refuses is composed again with the next, whose
+    error (or success) is the one reported."""
+    first, *others = loaders
+    try:
+        return yaml.compose(text, Loader=first)  # type: ignore[arg-type]  # stubs want a Loader
+    except (yaml.YAMLError, RecursionError):
+        if not others:
+            raise
+    return _compose_with(tuple(others), text)
 
 
 def _yaml_error_problem(exc: yaml.MarkedYAMLError, shown: str) -> Problem:
