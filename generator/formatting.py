@@ -1,24 +1,190 @@
 """Stage 4: every generated Python file is formatted by black, so output looks hand-kept
-and diffs stay minimal."""
+and diffs stay minimal.
+
+black is most of the cost of generation, so it is asked to do as little as it can:
+
+- A file is cut into chunks at definitions (module-level ``class``/``def`` and methods, after
+  a blank line), which black formats apart and the pipeline spreads over worker processes:
+  one provider with hundreds of operations no longer formats on one core.
+- Each formatted chunk is kept in the cache (``generator.cache``) under the hash of its text
+  and black's version, so a spec edit re-formats only the chunks it changed.
+
+Cutting is checked, not assumed: a chunk black cannot read alone (a cut inside a docstring
+leaves a string open) sends the whole file through black in one piece, and black's own
+spacing rules between definitions (two blank lines at module level, one between methods)
+are what the pieces are joined with. Tests hold chunked output equal to whole-file output.
+"""
 
 from __future__ import annotations
 
-import black
+import dataclasses
+import functools
+import hashlib
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
+from generator import cache
 from generator.problems import FormattingError
 
-_MODE = black.Mode(target_versions={black.mode.TargetVersion.PY310}, line_length=88)
+if TYPE_CHECKING:
+    import black
+
+LINE_LENGTH = 88
+TARGET = "py310"
+_CHUNK_BYTES = 16 * 1024  # pieces are grouped up to this size: fewer black calls, still spread
+_WRAPPER = "class _:\n"  # methods are formatted inside a stand-in class
+# Where a definition starts: at module level or one level into a class, after a blank line.
+_DEFINITION = re.compile(r"\n\n(?=(?:    )?(?:class |def |async def |@))")
+
+
+@dataclasses.dataclass(frozen=True)
+class Chunk:
+    """Consecutive definitions of one file, formatted as one piece."""
+
+    text: str
+    method: bool  # methods of a class (indented), or module-level code
+
+    @property
+    def key(self) -> str:
+        digest = hashlib.sha256(f"{_black_version()}\0{self.method}\0{self.text}".encode())
+        return digest.hexdigest()
+
+
+@functools.cache
+def _mode() -> black.Mode:
+    import black
+
+    return black.Mode(target_versions={black.mode.TargetVersion.PY310}, line_length=LINE_LENGTH)
+
+
+@functools.cache
+def _black_version() -> str:
+    from importlib.metadata import version
+
+    return f"black {version('black')} {TARGET} {LINE_LENGTH}"
+
+
+def chunks(text: str) -> list[Chunk]:
+    """The file's text cut at definitions, grouped into chunks of one kind."""
+    grouped: list[Chunk] = []
+    for piece in _DEFINITION.split(text):
+        method = piece.startswith("    ")
+        previous = grouped[-1] if grouped else None
+        if previous and previous.method == method and len(previous.text) + len(piece) < _CHUNK_BYTES:
+            grouped[-1] = Chunk(previous.text + "\n\n" + piece, method)
+        else:
+            grouped.append(Chunk(piece, method))
+    return grouped
+
+
+def format_chunk(chunk: Chunk) -> str | None:
+    """black's text for the chunk (ending in a newline), or None when black cannot read it
+    alone."""
+    import black
+
+    source = _WRAPPER + chunk.text if chunk.method else chunk.text
+    try:
+        formatted = black.format_str(source + "\n", mode=_mode())
+    except black.parsing.InvalidInput:
+        return None
+    if chunk.method:
+        if not formatted.startswith(_WRAPPER):
+            return None
+        formatted = formatted[len(_WRAPPER) :]
+    return formatted
+
+
+def format_chunks(batch: list[Chunk]) -> list[str | None]:
+    """Format a batch of chunks (a worker's job), keeping each result in the cache."""
+    results = []
+    for chunk in batch:
+        formatted = format_chunk(chunk)
+        if formatted is not None:
+            cache.put("black", chunk.key, formatted)
+        results.append(formatted)
+    return results
+
+
+def join(chunk_list: list[Chunk], formatted: list[str]) -> str:
+    """The formatted chunks put together with black's spacing between definitions."""
+    out = formatted[0]
+    for chunk, text in zip(chunk_list[1:], formatted[1:]):
+        out += ("\n" if chunk.method else "\n\n") + text
+    return out
+
+
+def format_python(path: str, text: str) -> str:
+    """black's formatting of a whole file, in one piece: the fallback, and the reference the
+    chunked formatting is held to."""
+    import black
+
+    try:
+        return black.format_str(text, mode=_mode())
+    except black.parsing.InvalidInput as exc:
+        raise FormattingError(f"{path}: generated code does not parse: {exc}") from exc
+
+
+def finish_text(content: str) -> str:
+    """A non-Python file's text as written: ending in a newline."""
+    return content + "\n" if content and not content.endswith("\n") else content
+
+
+@dataclasses.dataclass
+class _Pending:
+    path: str
+    text: str
+    chunks: list[Chunk]
+    formatted: list[str | None]
+
+
+class Formatter:
+    """Formats many files' chunks at once: what the cache holds is taken from it, the rest
+    goes to ``run`` in batches (worker processes, or this one)."""
+
+    def __init__(self, files: dict[str, str]) -> None:
+        self.files = files
+        self.pending: list[_Pending] = []
+        for path, content in files.items():
+            if path.endswith(".py"):
+                cut = chunks(content)
+                self.pending.append(_Pending(path, content, cut, [cache.get("black", c.key) for c in cut]))
+
+    def batches(self, count: int) -> list[list[Chunk]]:
+        """The chunks still to format, spread over ``count`` batches of about equal size
+        (largest first), so workers finish together."""
+        missing = sorted(
+            {c.key: c for p in self.pending for c, f in zip(p.chunks, p.formatted) if f is None}.values(),
+            key=lambda c: (-len(c.text), c.key),
+        )
+        batches: list[list[Chunk]] = [[] for _ in range(max(1, min(count, len(missing))))]
+        sizes = [0] * len(batches)
+        for chunk in missing:
+            smallest = sizes.index(min(sizes))
+            batches[smallest].append(chunk)
+            sizes[smallest] += len(chunk.text)
+        return [b for b in batches if b]
+
+    def finish(self, results: Iterable[tuple[list[Chunk], list[str | None]]]) -> dict[str, str]:
+        """The files, formatted, given the batches' results."""
+        done: dict[str, str | None] = {}
+        for batch, formatted in results:
+            done.update((c.key, f) for c, f in zip(batch, formatted))
+        out = {}
+        for path, content in self.files.items():
+            out[path] = finish_text(content) if not path.endswith(".py") else ""
+        for pending in self.pending:
+            texts = [
+                f if f is not None else done.get(c.key) for c, f in zip(pending.chunks, pending.formatted)
+            ]
+            if all(t is not None for t in texts):
+                out[pending.path] = join(pending.chunks, [t for t in texts if t is not None])
+            else:  # a chunk black could not read alone: the file goes through in one piece
+                out[pending.path] = format_python(pending.path, pending.text)
+        return out
 
 
 def format_files(files: dict[str, str]) -> dict[str, str]:
-    formatted = {}
-    for path, content in files.items():
-        if path.endswith(".py"):
-            try:
-                content = black.format_str(content, mode=_MODE)
-            except black.parsing.InvalidInput as exc:
-                raise FormattingError(f"{path}: generated code does not parse: {exc}") from exc
-        elif content and not content.endswith("\n"):
-            content += "\n"
-        formatted[path] = content
-    return formatted
+    """Format every file in this process (what the pipeline does with one worker)."""
+    formatter = Formatter(files)
+    return formatter.finish((batch, format_chunks(batch)) for batch in formatter.batches(1))

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from generator.manifest import MANIFEST, Manifest, hash_bytes, hash_tree, unit_of
 from generator.problems import Problem, SpecError, display_path
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from generator import model as m
 
 Progress = Callable[[str, int, int], None]
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 def spec_files(specs_dir: Path) -> list[Path]:
@@ -115,42 +117,85 @@ def _render(
 ) -> dict[str, str]:
     """Render and format the given units (provider ids); raises SpecError.
 
-    Units are independent, so with several to do they are spread over worker processes;
-    the result does not depend on how (each unit's files are a function of its inputs)."""
+    Rendering is spread over worker processes one provider at a time, formatting one chunk
+    of code at a time (so a provider with many operations is formatted on every core); the
+    result does not depend on how (each file is a function of its provider's inputs)."""
     providers, problems = load_providers([inputs.specs[u][0] for u in units])
     if problems:
         raise SpecError(problems)
     jobs = [dataclasses.replace(p, version=p.version + version_suffix) for p in providers]
-    workers = min(len(jobs), os.cpu_count() or 1)
-    files: dict[str, str] = {}
-    if workers < 2 or len(jobs) < _PARALLEL_THRESHOLD:
-        results: Iterable[dict[str, str]] = map(_render_unit, jobs)
-    else:
-        pool = ProcessPoolExecutor(max_workers=workers)
-        results = pool.map(_render_unit, jobs)
-    try:
-        for index, (job, rendered) in enumerate(zip(jobs, results), start=1):
+    with _Workers() as workers:
+        raw: dict[str, dict[str, str]] = {}
+        for index, (job, rendered) in enumerate(zip(jobs, workers.map(_render_unit, jobs, len(jobs))), 1):
             if progress:
                 progress(job.id, index, len(jobs))
-            files.update(rendered)
-    finally:
-        if workers >= 2 and len(jobs) >= _PARALLEL_THRESHOLD:
-            pool.shutdown()
+            raw[job.id] = rendered
+        files = _format({path: text for rendered in raw.values() for path, text in rendered.items()}, workers)
+        checked = [(job, {path: files[path] for path in raw[job.id]}) for job in jobs]
+        list(workers.map(_verify_unit, checked, len(checked)))
     return files
 
 
-# Below this many units, starting worker processes costs more than it saves.
+def _format(files: dict[str, str], workers: _Workers) -> dict[str, str]:
+    from generator.formatting import Formatter, format_chunks
+
+    formatter = Formatter(files)
+    batches = formatter.batches(4 * workers.size)  # smaller than one per worker: they even out
+    size = sum(len(chunk.text) for batch in batches for chunk in batch)
+    results = workers.map(format_chunks, batches, size // _PARALLEL_FORMAT_BYTES)
+    return formatter.finish(zip(batches, results))
+
+
+# Below this much work (in providers to render, or in chunks of code to format), starting
+# worker processes costs more than it saves.
 _PARALLEL_THRESHOLD = 2
+_PARALLEL_FORMAT_BYTES = 64 * 1024
+
+
+class _Workers:
+    """A process pool started on first use, when the work is worth it; else this process."""
+
+    def __init__(self) -> None:
+        self.size = os.cpu_count() or 1
+        self._pool: ProcessPoolExecutor | None = None
+
+    def map(self, function: Callable[[_T], _R], items: list[_T], weight: int) -> Iterable[_R]:
+        """``function`` over ``items``, in order; in workers when ``weight`` (how many workers'
+        worth of work there is) reaches the threshold."""
+        if self.size < 2 or weight < _PARALLEL_THRESHOLD or len(items) < 2:
+            return map(function, items)
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.size)
+        return self._pool.map(function, items)
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
 
 
 def _render_unit(provider: m.Provider) -> dict[str, str]:
-    from generator.formatting import format_files
     from generator.render import render_provider
+
+    return render_provider(provider)
+
+
+def provider_files(provider: m.Provider) -> dict[str, str]:
+    """One provider's files, rendered, formatted and verified in this process."""
+    from generator.formatting import format_files
     from generator.verify import verify_provider
 
-    files = format_files(render_provider(provider))
+    files = format_files(_render_unit(provider))
     verify_provider(provider, files)
     return files
+
+
+def _verify_unit(job: tuple[m.Provider, dict[str, str]]) -> None:
+    from generator.verify import verify_provider
+
+    verify_provider(*job)
 
 
 def _manifest(

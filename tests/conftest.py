@@ -26,6 +26,24 @@ SPECS = ROOT / "specs"
 RUNTIME = ROOT / "runtime"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Generation's cache (formatted chunks) goes to a folder of this run, never the user's;
+    xdist's workers inherit it from the controller."""
+    if "DLRGEN_CACHE_DIR" not in os.environ:
+        import tempfile
+
+        os.environ["DLRGEN_CACHE_DIR"] = _CREATED_CACHE[0] = tempfile.mkdtemp(prefix="dlrgen-test-cache-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _CREATED_CACHE[0]:
+        shutil.rmtree(_CREATED_CACHE[0], ignore_errors=True)
+
+
+_CREATED_CACHE = [""]  # the cache folder this process made (the controller's), to remove
+
+
 for distribution in sorted(GENERATED.glob("dlr_*")):
     if str(distribution) not in sys.path:
         sys.path.insert(0, str(distribution))

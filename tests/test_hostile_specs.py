@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from conftest import SPECS
 from generator import names
 from generator.cli import main
-from generator.pipeline import _render_unit, load_providers
+from generator.pipeline import load_providers, provider_files
 from generator.writer import apply
 
 SEED = "itnio_voice"
@@ -71,7 +71,7 @@ def _generate_and_import(root: Path, spec: Path) -> list[str]:
             assert problem.file.endswith(spec.name) and problem.line >= 1 and problem.column >= 1, problem
         return [str(p) for p in problems]
     [provider] = providers
-    files = _render_unit(provider)  # formats and verifies: raises if spec text escaped its context
+    files = provider_files(provider)  # formats and verifies: raises if spec text escaped its context
     out = root / "generated"
     apply(out, files)
     _import_fresh(out / provider.package, provider.package)

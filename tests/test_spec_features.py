@@ -12,7 +12,7 @@ from types import ModuleType
 import pytest
 
 from conftest import SPECS
-from generator.pipeline import _render_unit, load_providers
+from generator.pipeline import load_providers, provider_files
 from generator.writer import apply
 
 
@@ -25,7 +25,7 @@ def generate_package(tmp_path: Path, name: str, text: str) -> ModuleType:
     [provider], problems = load_providers([spec])
     assert not problems, problems
     out = tmp_path / "generated"
-    apply(out, _render_unit(provider))
+    apply(out, provider_files(provider))
     package = provider.package
     for module in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
         del sys.modules[module]

@@ -1,0 +1,83 @@
+"""A per-user cache of work that depends only on its input: black's formatting of a chunk of
+generated code, datamodel-code-generator's models of a schema, compiled templates.
+
+Entries are found by the SHA-256 of everything they depend on (the tool's version included),
+so an entry can never be stale, only unused. The cache only ever saves time: a run without
+it (``DLRGEN_NO_CACHE=1``, an unusable directory, a full disk) produces the same bytes.
+
+Where: ``$DLRGEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/dlrgen``, else ``~/.cache/dlrgen``.
+What is read from it becomes generated code, so the directory must belong to the user
+running dlrgen and be writable by nobody else (as pip and black require of theirs); any
+other directory is not used. Generated code read from the cache is still checked by
+``generator.verify`` like freshly formatted code.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from functools import cache
+from pathlib import Path
+
+_VERSION = "1"  # the layout of entries; a new layout starts a new folder
+
+
+def directory() -> Path | None:
+    """The cache folder for this user, created if needed, or None when it is off or unsafe."""
+    if os.environ.get("DLRGEN_NO_CACHE"):
+        return None
+    return _directory(os.environ.get("DLRGEN_CACHE_DIR", ""), os.environ.get("XDG_CACHE_HOME", ""))
+
+
+@cache
+def _directory(configured: str, xdg: str) -> Path | None:
+    if configured:
+        root = Path(configured)
+    else:
+        root = Path(xdg or Path.home() / ".cache") / "dlrgen"
+    folder = root / f"v{_VERSION}"
+    try:
+        for path in (root, folder):
+            path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            info = path.stat()
+            if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+                return None
+    except (OSError, RuntimeError):  # RuntimeError: no home directory to put it in
+        return None
+    return folder
+
+
+def _entry(kind: str, key: str) -> Path | None:
+    folder = directory()
+    return folder / kind / key[:2] / key if folder is not None else None
+
+
+def get(kind: str, key: str) -> str | None:
+    """The text kept under ``key``, or None."""
+    path = _entry(kind, key)
+    if path is None:
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def put(kind: str, key: str, text: str) -> None:
+    """Keep ``text`` under ``key``; written whole or not at all, and never an error."""
+    path = _entry(kind, key)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=path.parent, prefix=".", suffix=".tmp", delete=False
+        ) as handle:
+            handle.write(text)
+        os.replace(handle.name, path)
+    except OSError:
+        try:
+            os.unlink(handle.name)
+        except (OSError, NameError):
+            pass
