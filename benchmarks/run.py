@@ -1,17 +1,19 @@
 """dlrgen benchmarks: prints a table. Run from the repository root:
 
-    .venv/bin/python benchmarks/run.py            # everything (several minutes)
-    .venv/bin/python benchmarks/run.py generate   # one section
+    .venv/bin/pip install openapi-python-client ruff   # the reference generator, as its docs set it up
+    .venv/bin/python benchmarks/run.py                 # everything (about ten minutes)
+    .venv/bin/python benchmarks/run.py generation      # one section
 
 Sections:
-- ``generate``: cold generation of the seeds, a no-op run, one changed spec;
-- ``scaling``: cold generation of 25, 100 and 400 synthetic providers (copies of the seeds);
-- ``reference``: the same four APIs as OpenAPI through datamodel-code-generator and
-  openapi-python-client (``.venv/bin/pip install openapi-python-client`` first);
+- ``generation``: dlrgen against openapi-python-client on the same operations (the four
+  seed specs; one provider with 400 operations; 400 providers), each pair run interleaved,
+  cold (no output, no cache), and medians compared; a no-op run and a one-spec change against
+  a bare interpreter start; peak memory against the number of providers;
 - ``runtime``: client overhead per call for each provider, and status-mapping throughput;
 - ``load``: the async client, 10,000 queries at concurrency 100 against ``dlrgen mock``.
 
-Numbers depend on the machine; they are measured here, never asserted in tests.
+Absolute times move with the machine's load (it is shared); the ratios, measured side by
+side within one run, are what the goals are about. Nothing here is asserted in tests.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import shutil
 import statistics
@@ -118,124 +121,166 @@ def load_pooled() -> list[Row]:
     return load(connections=20)
 
 
-def _timed(command: list[str], cwd: Path = ROOT, repeat: int = 3) -> float:
-    """Median wall time of a command, in seconds."""
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        subprocess.run(command, cwd=cwd, check=True, capture_output=True)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 DLRGEN = [sys.executable, "-m", "generator"]
+OPENAPI_PYTHON_CLIENT = Path(sys.executable).with_name("openapi-python-client")
+BARE_PYTHON = [sys.executable, "-c", "pass"]
 
 
-def generate() -> list[Row]:
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        shutil.copytree(ROOT / "specs", work / "specs")
-        cold = []
-        for _ in range(3):
-            shutil.rmtree(work / "generated", ignore_errors=True)
-            cold.append(_timed(DLRGEN + ["generate"], work, repeat=1))
-        noop = _timed(DLRGEN + ["generate"], work, repeat=5)
-        spec = work / "specs" / "itnio_voice.yaml"
-        text = spec.read_text(encoding="utf-8")
-        changed = []
-        for index in range(3):
-            spec.write_text(
-                text.replace("Waiting to start.", f"Waiting to start ({index})."), encoding="utf-8"
-            )
-            changed.append(_timed(DLRGEN + ["generate"], work, repeat=1))
+def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
+    """Wall time of one command, in seconds; it must succeed."""
+    started = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, capture_output=True, env=env)
+    return time.perf_counter() - started
+
+
+def _peak_rss_mib(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+    """The largest resident set of any process the command ran (workers included), in MiB."""
+    probe = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, *command], cwd=cwd, env=env, check=True, capture_output=True
+    )
+    return int(out.stdout) / 1024
+
+
+class _Work:
+    """One side of a comparison: a command run in a fresh folder each round."""
+
+    def __init__(self, root: Path, name: str, command: list[str], prepare: Callable[[Path], None]) -> None:
+        self.folder = root / name
+        self.command = command
+        self.prepare = prepare
+        self.times: list[float] = []
+        self.env = {**os.environ, "DLRGEN_CACHE_DIR": str(root / f"cache-{name}")}
+        # openapi-python-client formats with ruff, found on PATH, as its docs set it up.
+        self.env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
+    def round(self, cold: bool = True) -> None:
+        if cold:  # nothing generated, nothing cached: what a first run costs
+            shutil.rmtree(self.folder / "generated", ignore_errors=True)
+            shutil.rmtree(self.folder / "client", ignore_errors=True)
+            shutil.rmtree(self.env["DLRGEN_CACHE_DIR"], ignore_errors=True)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.prepare(self.folder)
+        self.times.append(_run(self.command, self.folder, self.env))
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+
+def _interleaved(works: list[_Work], rounds: int, cold: bool = True) -> None:
+    for _ in range(rounds):
+        for work in works:
+            work.round(cold)
+
+
+def _verdict(ratio: float, goal: float) -> str:
+    return f"goal <= {goal:g}x: {'met' if ratio <= goal else 'not met'}"
+
+
+def _opc_command(document: Path) -> list[str]:
     return [
-        ("generate: 4 seeds", "cold (empty output)", f"{statistics.median(cold):.2f} s"),
-        ("generate: 4 seeds", "no-op (nothing changed)", f"{noop:.3f} s"),
-        ("generate: 4 seeds", "one spec changed", f"{statistics.median(changed):.2f} s"),
-    ]
+        str(OPENAPI_PYTHON_CLIENT), "generate", "--path", str(document), "--meta", "none",
+        "--output-path", "client", "--overwrite",
+    ]  # fmt: skip
 
 
-def scaling(counts: tuple[int, ...] = (25, 100, 400)) -> list[Row]:
-    rows = []
-    seeds = sorted((ROOT / "specs").glob("*.yaml"))
-    for count in counts:
-        with tempfile.TemporaryDirectory() as tmp:
-            specs = Path(tmp) / "specs"
-            specs.mkdir()
-            for index in range(count):
-                seed = seeds[index % len(seeds)]
-                provider = f"{seed.stem}_{index}"
-                text = seed.read_text(encoding="utf-8").replace(
-                    f"provider: {seed.stem}", f"provider: {provider}"
-                )
-                (specs / f"{provider}.yaml").write_text(text, encoding="utf-8")
-            elapsed = _timed(DLRGEN + ["generate"], Path(tmp), repeat=1)
-        rows.append(
-            (
-                f"scaling: {count} providers",
-                "cold generate",
-                f"{elapsed:.1f} s ({elapsed / count * 1000:.0f} ms each)",
-            )
-        )
-    return rows
-
-
-def reference() -> list[Row]:
+def generation(rounds: int = 3, operations: int = 400, providers: int = 400) -> list[Row]:
+    """dlrgen's generation against openapi-python-client on the same operations (one OpenAPI
+    document), and against a bare interpreter start; the rounds interleave the two sides."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from openapi import write_documents
+    import openapi
+    import workloads
 
-    rows = []
+    if not OPENAPI_PYTHON_CLIENT.exists():
+        return [
+            ("generation", "openapi-python-client", "not installed: pip install openapi-python-client ruff")
+        ]
+    rows: list[Row] = []
+    nothing = lambda folder: None  # noqa: E731
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        documents = write_documents(ROOT / "specs", work / "openapi")
-        datamodel = Path(sys.executable).with_name("datamodel-codegen")
-        started = time.perf_counter()
-        for document in documents:
-            subprocess.run(
-                [
-                    str(datamodel),
-                    "--input",
-                    str(document),
-                    "--input-file-type",
-                    "openapi",
-                    "--output",
-                    str(work / f"{document.stem}.py"),
-                ],
-                check=True,
-                capture_output=True,
-            )
+        root = Path(tmp)
+        seeds = workloads.seed_specs(root / "seeds" / "specs")
+        document = openapi.write_document(seeds, root / "seeds-opc" / "openapi.yaml")
+        ours = _Work(root, "seeds", DLRGEN + ["generate"], nothing)
+        theirs = _Work(root, "seeds-opc", _opc_command(document), nothing)
+        _interleaved([ours, theirs], rounds)
+        ratio = ours.median / theirs.median
         rows.append(
             (
-                "reference: 4 APIs as OpenAPI",
-                "datamodel-code-generator (models only)",
-                f"{time.perf_counter() - started:.2f} s",
+                "cold generate, 4 seed specs / openapi-python-client, the same 4 operations",
+                f"{ratio:.2f}x ({ours.median:.2f} s vs {theirs.median:.2f} s)",
+                _verdict(ratio, 1.0),
             )
         )
-        client = Path(sys.executable).with_name("openapi-python-client")
-        if not client.exists():
-            rows.append(("reference: 4 APIs as OpenAPI", "openapi-python-client", "not installed"))
-            return rows
-        started = time.perf_counter()
-        for document in documents:
-            subprocess.run(
-                [
-                    str(client),
-                    "generate",
-                    "--path",
-                    str(document),
-                    "--meta",
-                    "none",
-                    "--output-path",
-                    str(work / f"client_{document.stem}"),
-                ],
-                check=True,
-                capture_output=True,
+
+        bare = _Work(root, "bare", BARE_PYTHON, nothing)
+        noop = _Work(root, "seeds", DLRGEN + ["generate"], nothing)
+        spec = root / "seeds" / "specs" / "itnio_voice.yaml"
+        original = spec.read_text(encoding="utf-8")
+        edits = iter(range(1_000_000))
+
+        def edit(folder: Path) -> None:
+            spec.write_text(
+                original.replace("Waiting to start.", f"Waiting to start ({next(edits)})."), encoding="utf-8"
             )
+
+        changed = _Work(root, "seeds", DLRGEN + ["generate"], edit)
+        for _ in range(max(rounds, 5)):
+            for work in (bare, noop, changed):
+                work.round(cold=False)
         rows.append(
             (
-                "reference: 4 APIs as OpenAPI",
-                "openapi-python-client (clients)",
-                f"{time.perf_counter() - started:.2f} s",
+                "one spec changed (cache warm) / bare `python -c pass`",
+                f"{changed.median / bare.median:.1f}x ({changed.median:.2f} s vs {bare.median:.3f} s)",
+                _verdict(changed.median / bare.median, 10),
+            )
+        )
+        rows.append(
+            (
+                "no-op generate / bare `python -c pass`",
+                f"{noop.median / bare.median:.1f}x ({noop.median:.2f} s vs {bare.median:.3f} s)",
+                "keep (3.4x before)",
+            )
+        )
+
+        many = workloads.many_operations(root / "operations" / "specs", operations)
+        document = openapi.write_document([many], root / "operations-opc" / "openapi.yaml")
+        workloads.many_providers(root / "providers" / "specs", providers)
+        one = _Work(root, "operations", DLRGEN + ["generate"], nothing)
+        reference = _Work(root, "operations-opc", _opc_command(document), nothing)
+        spread = _Work(root, "providers", DLRGEN + ["generate"], nothing)
+        _interleaved([one, reference, spread], max(2, rounds - 1))
+        ratio = one.median / reference.median
+        rows.append(
+            (
+                f"{operations} operations in one provider / openapi-python-client with {operations} operations",
+                f"{ratio:.2f}x ({one.median:.1f} s vs {reference.median:.1f} s; "
+                f"{one.median / operations * 1000:.0f} vs {reference.median / operations * 1000:.0f} ms per operation)",
+                _verdict(ratio, 1.0),
+            )
+        )
+        ratio = spread.median / reference.median
+        rows.append(
+            (
+                f"{providers} providers / openapi-python-client with {operations} operations",
+                f"{ratio:.2f}x ({spread.median:.1f} s vs {reference.median:.1f} s)",
+                _verdict(ratio, 1.5),
+            )
+        )
+        small = workloads.many_providers(root / "few" / "specs", 25)
+        env = {**spread.env, "DLRGEN_NO_CACHE": "1"}
+        few_rss = _peak_rss_mib(DLRGEN + ["generate"], small[0].parent.parent, env)
+        shutil.rmtree(root / "providers" / "generated")
+        many_rss = _peak_rss_mib(DLRGEN + ["generate"], root / "providers", env)
+        rows.append(
+            (
+                f"peak memory of one process, 25 / {providers} providers",
+                f"{few_rss:.0f} / {many_rss:.0f} MiB",
+                f"flat in the number of providers: {'met' if many_rss <= few_rss * 1.5 else 'not met'}",
             )
         )
     return rows
@@ -341,9 +386,7 @@ def runtime(calls: int = 300) -> list[Row]:
 
 
 SECTIONS: dict[str, Callable[[], list[Row]]] = {
-    "generate": generate,
-    "scaling": scaling,
-    "reference": reference,
+    "generation": generation,
     "runtime": runtime,
     "load": load,
     "load_pooled": load_pooled,
@@ -362,9 +405,9 @@ def main() -> int:
     rows: list[Row] = []
     for name in chosen:
         rows.extend(SECTIONS[name]())
-    widths = [max(len(row[i]) for row in rows + [("benchmark", "measure", "result")]) for i in range(3)]
+    widths = [max(len(row[i]) for row in rows + [("benchmark", "measured", "goal")]) for i in range(3)]
     line = "| " + " | ".join(f"{{:{w}}}" for w in widths) + " |"
-    print(line.format("benchmark", "measure", "result"))
+    print(line.format("benchmark", "measured", "goal"))
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in rows:
         print(line.format(*row))

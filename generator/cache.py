@@ -23,11 +23,19 @@ from pathlib import Path
 _VERSION = "1"  # the layout of entries; a new layout starts a new folder
 
 
-def directory() -> Path | None:
-    """The cache folder for this user, created if needed, or None when it is off or unsafe."""
+def directory(kind: str = "") -> Path | None:
+    """The cache folder for this user (or its subfolder for one kind of entry), created if
+    needed, or None when the cache is off or unsafe."""
     if os.environ.get("DLRGEN_NO_CACHE"):
         return None
-    return _directory(os.environ.get("DLRGEN_CACHE_DIR", ""), os.environ.get("XDG_CACHE_HOME", ""))
+    folder = _directory(os.environ.get("DLRGEN_CACHE_DIR", ""), os.environ.get("XDG_CACHE_HOME", ""))
+    if folder is None or not kind:
+        return folder
+    try:
+        (folder / kind).mkdir(exist_ok=True, mode=0o700)
+    except OSError:
+        return None
+    return folder / kind
 
 
 @cache

@@ -8,25 +8,47 @@ the library gets exactly what it documents and we only post-process its header.
 from __future__ import annotations
 
 import copy
+import functools
+import hashlib
+import json
 import re
 import warnings
 from typing import Any
 
+from generator import cache
 from generator import model as m
 from generator.escape import docstring
 
 
 def render_models(provider: m.Provider, header: str) -> str:
-    # Imported here: the library is heavy, and commands that render nothing never need it.
-    import datamodel_code_generator as dcg
-    from datamodel_code_generator.enums import DataModelType, InputFileType
-    from datamodel_code_generator.format import Formatter
-
+    """The models module. The library's answer depends only on the schema and the options, so
+    it is kept in the cache under their hash: a spec edit that leaves the models alone does not
+    even import the library (the heaviest import of a run)."""
     schema = _with_field_types(provider)
-    options: dict[str, Any] = dict(
-        input_file_type=InputFileType.JsonSchema,
-        output_model_type=DataModelType.PydanticV2BaseModel,
-        target_python_version=dcg.PythonVersion.PY_310,
+    options = _options(provider, header)
+    key = hashlib.sha256(
+        json.dumps([_library_version(), schema, options], sort_keys=True, default=str).encode()
+    ).hexdigest()
+    code = cache.get("models", key)
+    if code is None:
+        code = _generate(schema, options)
+        cache.put("models", key, code)
+    return code
+
+
+@functools.cache
+def _library_version() -> str:
+    from importlib.metadata import version
+
+    return f"datamodel-code-generator {version('datamodel-code-generator')} isort {version('isort')}"
+
+
+def _options(provider: m.Provider, header: str) -> dict[str, Any]:
+    """The library's options, with its enums by name (so they hash without importing it)."""
+    return dict(
+        input_file_type="JsonSchema",
+        output_model_type="PydanticV2BaseModel",
+        target_python_version="PY_310",
         disable_timestamp=True,
         custom_file_header=f'{header}\n"""{docstring(provider.title)}: request parameters and response models."""',
         use_title_as_name=True,
@@ -43,8 +65,23 @@ def render_models(provider: m.Provider, header: str) -> str:
         # The base keeps fields the spec does not describe and the mapping a model was read
         # from (receipts report values as sent), and lets models be built by Python name.
         base_class="dlr_core.models.ProviderModel",
-        formatters=[Formatter.ISORT],
+        formatters=["ISORT"],
     )
+
+
+def _generate(schema: dict[str, Any], named_options: dict[str, Any]) -> str:
+    # Imported here: the library is heavy, and commands that render nothing never need it.
+    import datamodel_code_generator as dcg
+    from datamodel_code_generator.enums import DataModelType, InputFileType
+    from datamodel_code_generator.format import Formatter
+
+    options = {
+        **named_options,
+        "input_file_type": InputFileType[named_options["input_file_type"]],
+        "output_model_type": DataModelType[named_options["output_model_type"]],
+        "target_python_version": dcg.PythonVersion[named_options["target_python_version"]],
+        "formatters": [getattr(Formatter, name) for name in named_options["formatters"]],
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # deprecation notices about defaults we set explicitly
         code = dcg.generate(schema, **options)

@@ -87,8 +87,6 @@ class Inputs:
         paths = spec_files(specs_dir)
         if not paths:
             raise SpecError([Problem(display_path(specs_dir), 1, 1, "no *.yaml specs found")])
-        import dlr_core
-
         from generator import __version__
         from generator.paths import templates_root
 
@@ -99,11 +97,28 @@ class Inputs:
             "templates": hash_tree(templates_root(), ("*.jinja",)),
             # Generated packages pin the runtime's major.minor: a new runtime minor regenerates.
             # Read from the module, as the requirement is: an editable install's metadata lags.
-            "runtime": dlr_core.__version__,
+            "runtime": runtime_version(),
             # Output is byte-identical only under one black: `check` names a mismatch plainly.
             "black": _distribution_version("black"),
         }
         return cls(tools, {path.stem: (path, spec_hash(path)) for path in paths})
+
+
+def runtime_version() -> str:
+    """``dlr_core.__version__``, read from its source without importing the runtime (and
+    httpx and pydantic with it), so a run with nothing to do stays quick."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("dlr_core")
+    origin = spec.origin if spec else None
+    if origin is None:
+        raise RuntimeError("dlr_core is not installed")
+    match = re.search(r'^__version__ = "([^"]+)"$', Path(origin).read_text(encoding="utf-8"), re.MULTILINE)
+    if match is None:  # not the source layout this reads: ask the module itself
+        import dlr_core
+
+        return dlr_core.__version__
+    return match.group(1)
 
 
 def _distribution_version(name: str) -> str:

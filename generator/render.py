@@ -18,6 +18,7 @@ import dlr_core
 import jinja2
 
 from generator import auth_code, escape, python_view
+from generator import cache as dlrgen_cache
 from generator import model as m
 from generator.canonical import CANONICAL_STATUSES
 from generator.codegen import render_models
@@ -56,8 +57,12 @@ def _python_data(value: object, depth: int = 1) -> str:
 
 @cache
 def environment() -> jinja2.Environment:
+    folder = dlrgen_cache.directory("jinja")
     env = jinja2.Environment(
         loader=_TraversableLoader(templates_root()),
+        # Compiling the templates costs more than rendering them: keep the compiled code, keyed
+        # by each template's text, in the user's cache (as Python keeps bytecode).
+        bytecode_cache=jinja2.FileSystemBytecodeCache(str(folder)) if folder else None,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

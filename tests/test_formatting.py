@@ -94,3 +94,29 @@ def test_the_cache_folder_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyP
     folder = cache.directory()
     assert folder is not None and cache.get("black", "cd" * 32) == "x = 1\n"
     assert stat.S_IMODE(os.stat(folder).st_mode) & 0o077 == 0
+
+
+def test_models_come_from_the_cache_when_the_schema_is_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generator import codegen
+
+    monkeypatch.setenv("DLRGEN_CACHE_DIR", str(tmp_path / "cache"))
+    providers, _ = load_providers([SPECS[0]])
+    first = codegen.render_models(providers[0], "# header")
+    monkeypatch.setattr(codegen, "_generate", lambda *args: pytest.fail("the library ran again"))
+    assert codegen.render_models(providers[0], "# header") == first
+    with pytest.raises(pytest.fail.Exception):  # another header is another module
+        codegen.render_models(providers[0], "# another header")
+
+
+def test_templates_are_compiled_once_into_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator import render
+
+    monkeypatch.setenv("DLRGEN_CACHE_DIR", str(tmp_path / "cache"))
+    render.environment.cache_clear()
+    try:
+        render.environment().get_template("provider/package/errors.py.jinja")
+        assert list((tmp_path / "cache").rglob("*.cache"))
+    finally:
+        render.environment.cache_clear()
