@@ -61,6 +61,7 @@ def _options(provider: m.Provider, header: str) -> dict[str, Any]:
         use_field_description=True,
         use_schema_description=True,
         use_single_line_docstring=True,
+        use_double_quotes=True,  # as black writes them: less for it to change
         enum_field_as_literal="all",
         # The base keeps fields the spec does not describe and the mapping a model was read
         # from (receipts report values as sent), and lets models be built by Python name.

@@ -6,7 +6,7 @@ them through Jinja filters of the same name (``render.environment``):
 | context | function | filter |
 |---|---|---|
 | Python docstring | ``docstring`` (``docwrap`` wraps first, then escapes) | ``docstring``, ``docwrap`` |
-| Python string or number literal | ``python_literal`` (``repr``; finite numbers only) | ``py`` |
+| Python string or number literal | ``python_literal`` (``repr``, in the quotes black prefers; finite numbers only) | ``py`` |
 | Python comment | ``comment`` (one line, printable only) | (headers) |
 | TOML string | ``toml_string`` | ``toml`` |
 | Markdown text / code span | ``markdown``, ``markdown_code`` | ``md``, ``md_code`` |
@@ -57,7 +57,12 @@ def python_literal(value: object) -> str:
     """A scalar from a spec as a Python literal: ``repr`` for text, finite numbers only."""
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{value!r} is not a finite number")
-    if isinstance(value, (str, int, float, bool)) or value is None:
+    if isinstance(value, str):
+        literal = repr(value)
+        # repr picks single quotes unless the text holds one; black prefers double quotes when
+        # the text holds neither, and written so here, black has nothing to change.
+        return f'"{literal[1:-1]}"' if literal[0] == "'" and '"' not in value else literal
+    if isinstance(value, (int, float, bool)) or value is None:
         return repr(value)
     raise TypeError(f"cannot render {value!r} as a Python literal")
 

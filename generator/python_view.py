@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from generator import layout
 from generator import model as m
 from generator.escape import python_literal
 from generator.names import snake_from_class
@@ -79,6 +80,30 @@ class ReceiptView:
     details: tuple[tuple[str, str], ...]
     uses_params: bool
     uses_as_text: bool
+
+    def construction(self) -> layout.Call:
+        """``Receipt(...)`` for one record."""
+        items: list[layout.Expression] = [
+            "provider=PROVIDER_ID",
+            f"status={self.status_expression}",
+            layout.keyword(
+                "raw_status", layout.mapping([(python_literal(k), v) for k, v in self.raw_status], True)
+            ),
+            *(f"{field.attribute}={field.expression}" for field in self.fields),
+        ]
+        if self.details:
+            details = layout.mapping([(python_literal(k), v) for k, v in self.details], True)
+            items.append(layout.keyword("details", details))
+        items.append(f"raw={self.record_variable}.wire_data()")
+        return layout.Call("Receipt", tuple(items), exploded=True)
+
+    @property
+    def collect(self) -> str:
+        """The statement that adds the innermost loop's receipt (or returns the only one)."""
+        if self.loops:
+            call = layout.Call("receipts.append", (self.construction(),))
+            return layout.statement(call, 4 * (len(self.loops) + 1))
+        return layout.statement(layout.Call("", (self.construction(),), "[]"), 4, "return ")
 
 
 def receipt_view(plan: m.ReceiptPlan) -> ReceiptView:

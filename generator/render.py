@@ -17,7 +17,7 @@ from typing import Any
 import dlr_core
 import jinja2
 
-from generator import auth_code, escape, python_view
+from generator import auth_code, escape, layout, python_view
 from generator import cache as dlrgen_cache
 from generator import model as m
 from generator.canonical import CANONICAL_STATUSES
@@ -71,6 +71,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters.update(
         py=_python_literal,
+        repr=repr,  # a value as Python shows it, in prose (docstrings): escaped after
         pytuple=_python_tuple,
         pydata=_python_data,
         docstring=escape.docstring,
@@ -307,13 +308,107 @@ def _client_params(op: m.Operation) -> list[dict[str, Any]]:
     return sorted(params, key=lambda p: not p["required"])
 
 
-def _arguments(params: list[dict[str, Any]], **overrides: str) -> str:
-    """A dict literal passing each keyword argument through, by Python name."""
-    items = [f"{p['name']!r}: {overrides.get(p['name'], p['name'])}" for p in params]
-    items += [
-        f"{name!r}: {value}" for name, value in overrides.items() if name not in {p["name"] for p in params}
+def _arguments(params: list[dict[str, Any]], **overrides: str) -> layout.Call:
+    """A dict display passing each keyword argument through, by Python name."""
+    names = [p["name"] for p in params] + [
+        name for name in overrides if name not in {p["name"] for p in params}
     ]
-    return "{" + ", ".join(items) + "}"
+    return layout.mapping([(_python_literal(name), overrides.get(name, name)) for name in names])
+
+
+def _client_statements(
+    operations: list[dict[str, Any]], receipts: dict[str, Any] | None, asynchronous: bool
+) -> dict[str, Any]:
+    """The statements of one client's methods that are built from the spec's names, laid
+    out as black lays them out (``layout``)."""
+    await_, for_ = ("await ", "async for") if asynchronous else ("", "for")
+
+    def params(op: dict[str, Any], arguments: layout.Call, indent: int) -> str:
+        call = layout.Call("self._arguments", (op["constant"], arguments))
+        return layout.statement(
+            layout.Call("self._params", (op["constant"], op["params_class"], call)), indent, "params = "
+        )
+
+    def call(op: dict[str, Any], indent: int, prefix: str) -> str:
+        items = (
+            f"self._with_extra({op['constant']}, extra_params)",
+            "params",
+            op["response_class"],
+            "retries",
+        )
+        return layout.statement(layout.Call(f"{await_}self._call", items), indent, prefix)
+
+    def pages(op: dict[str, Any], arguments: layout.Call, target: str) -> str:
+        items = (
+            f"self._with_extra({op['constant']}, extra_params)",
+            op["params_class"],
+            op["response_class"],
+            layout.Call("self._arguments", (op["constant"], arguments)),
+            op["paging_constant"],
+            "retries",
+        )
+        return layout.statement(layout.Call("self._pages", items), 8, f"{for_} {target} in ", ":")
+
+    code: dict[str, Any] = {
+        "operations": {},
+        "operations_table": [
+            layout.statement(
+                layout.Call("", (op["constant"], op["params_class"])),
+                8,
+                f"{_python_literal(op['name'])}: ",
+                ",",
+            )
+            for op in operations
+        ],
+    }
+    for op in operations:
+        entry = {"params": params(op, op["arguments"], 8), "call": call(op, 8, "return ")}
+        if op["paging"]:
+            entry["pages"] = pages(op, op["paged_arguments"], "_, result")
+        code["operations"][op["name"]] = entry
+    if receipts is not None:
+        op = receipts["operation"]
+        indent = 12 if receipts["mode"] == "batched" else 8
+        function = receipts["function"]
+        code["receipts"] = {
+            "pages": (
+                pages(op, receipts["arguments"], "params, result") if receipts["mode"] == "paged" else ""
+            ),
+            "params": params(op, receipts["arguments"], indent),
+            "call": call(op, indent, "result = "),
+            "extend": layout.statement(
+                layout.Call(
+                    "receipts.extend",
+                    (layout.Call("in_input_order", (f"{function}(result, params)", "chunk")),),
+                ),
+                indent,
+            ),
+            "answered": (
+                layout.statement(
+                    layout.Call(
+                        "answered_in_order",
+                        ("receipts", receipts["ids"]["ids"], receipts["ids"]["field"], "self._api.provider"),
+                    ),
+                    8,
+                    "return ",
+                )
+                if receipts["ids"]
+                else ""
+            ),
+            "fetch_again": layout.statement(
+                layout.Call(
+                    "lambda: self.fetch_receipts",
+                    (
+                        *(f"{p['name']}={p['name']}" for p in receipts["params"]),
+                        "retries=retries",
+                        "extra_params=extra_params",
+                    ),
+                ),
+                12,
+                suffix=",",
+            ),
+        }
+    return code
 
 
 def _client_context(provider: m.Provider) -> dict[str, Any]:
@@ -365,7 +460,6 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
             "params": params,
             "arguments": arguments,
             "batch": receipts_op.batch,
-            "keyword_arguments": "".join(f"{p['name']}={p['name']}, " for p in params),
             "consuming": receipts_op.consuming,
             "polling_defaults": _polling_defaults(provider.polling),
             "ids": _ids_context(receipts_op),
@@ -406,9 +500,13 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
         "client_imports": {
             "collections": sorted(collections),
             "datetime": sorted(datetime_names),
-            "core": sorted(core, key=lambda name: (name[0].islower(), name)),
-            "api": sorted([o["constant"] for o in operations] + ["API"]),
-            "models": sorted(models),
+            "core": layout.import_from(
+                "dlr_core.client", sorted(core, key=lambda name: (name[0].islower(), name))
+            ),
+            "api": layout.import_from(
+                f"{provider.package}.api", sorted([o["constant"] for o in operations] + ["API"])
+            ),
+            "models": layout.import_from(f"{provider.package}.models", sorted(models)),
         },
         "clients": [
             {
@@ -421,6 +519,7 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
                 "async_prefix": "",
                 "iterator": "Iterator",
                 "summary": f"Synchronous client for {title}.",
+                "code": _client_statements(operations, receipts, asynchronous=False),
             },
             {
                 "name": "AsyncClient",
@@ -432,6 +531,7 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
                 "async_prefix": "async ",
                 "iterator": "AsyncIterator",
                 "summary": f"Asynchronous client for {title}.",
+                "code": _client_statements(operations, receipts, asynchronous=True),
             },
         ],
     }
