@@ -22,6 +22,7 @@ from generator.problems import Problem, SpecError, display_path
 
 if TYPE_CHECKING:
     from generator import model as m
+    from generator.verify import ModuleFindings
 
 Progress = Callable[[str, int, int], None]
 _T = TypeVar("_T")
@@ -53,24 +54,31 @@ def spec_hash(path: Path, depth: int = 0) -> str:
 
 
 def load_providers(paths: list[Path]) -> tuple[list[m.Provider], list[Problem]]:
-    from generator.loader import load_spec
-    from generator.parser import parse_provider
-
     providers: list[m.Provider] = []
     problems: list[Problem] = []
     for path in paths:
-        spec, found = load_spec(path)
-        problems.extend(found)
-        if spec is None or found:
-            continue
-        provider, found = parse_provider(spec)
+        provider, found = load_provider(path)
         problems.extend(found)
         if provider is not None:
-            # Name the spec the same way whatever the working directory, so output is stable.
-            providers.append(dataclasses.replace(provider, spec_file=f"{path.parent.name}/{path.name}"))
+            providers.append(provider)
     # One message per place: a field reached twice (an anchor, two operations sharing a
     # rule) would otherwise report the same problem again.
     return providers, sorted(set(problems))
+
+
+def load_provider(path: Path) -> tuple[m.Provider | None, list[Problem]]:
+    """One spec read, checked and parsed into the model; None with the problems found."""
+    from generator.loader import load_spec
+    from generator.parser import parse_provider
+
+    spec, found = load_spec(path)
+    if spec is None or found:
+        return None, found
+    provider, found = parse_provider(spec)
+    if provider is None:
+        return None, found
+    # Name the spec the same way whatever the working directory, so output is stable.
+    return dataclasses.replace(provider, spec_file=f"{path.parent.name}/{path.name}"), found
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,19 +143,22 @@ def _render(
     Rendering is spread over worker processes one provider at a time, formatting one chunk
     of code at a time (so a provider with many operations is formatted on every core); the
     result does not depend on how (each file is a function of its provider's inputs)."""
-    providers, problems = load_providers([inputs.specs[u][0] for u in units])
-    if problems:
-        raise SpecError(problems)
-    jobs = [dataclasses.replace(p, version=p.version + version_suffix) for p in providers]
+    paths = [(inputs.specs[unit][0], version_suffix) for unit in units]
     with _Workers() as workers:
+        jobs: list[m.Provider] = []
+        problems: list[Problem] = []
         raw: dict[str, dict[str, str]] = {}
-        for index, (job, rendered) in enumerate(zip(jobs, workers.map(_render_unit, jobs, len(jobs))), 1):
-            if progress:
-                progress(job.id, index, len(jobs))
-            raw[job.id] = rendered
+        for index, (job, found, rendered) in enumerate(workers.map(_load_and_render, paths, len(paths)), 1):
+            problems.extend(found)
+            if job is not None:
+                if progress:
+                    progress(job.id, index, len(paths))
+                jobs.append(job)
+                raw[job.id] = rendered
+        if problems:
+            raise SpecError(sorted(set(problems)))
         files = _format({path: text for rendered in raw.values() for path, text in rendered.items()}, workers)
-        checked = [(job, {path: files[path] for path in raw[job.id]}) for job in jobs]
-        list(workers.map(_verify_unit, checked, len(checked)))
+        _verify(jobs, raw, files, workers)
     return files
 
 
@@ -191,6 +202,16 @@ class _Workers:
             self._pool.shutdown()
 
 
+def _load_and_render(job: tuple[Path, str]) -> tuple[m.Provider | None, list[Problem], dict[str, str]]:
+    """A worker's first job: read a spec and render its provider (unformatted)."""
+    path, version_suffix = job
+    provider, problems = load_provider(path)
+    if provider is None or problems:
+        return None, problems, {}
+    provider = dataclasses.replace(provider, version=provider.version + version_suffix)
+    return provider, [], _render_unit(provider)
+
+
 def _render_unit(provider: m.Provider) -> dict[str, str]:
     from generator.render import render_provider
 
@@ -207,10 +228,27 @@ def provider_files(provider: m.Provider) -> dict[str, str]:
     return files
 
 
-def _verify_unit(job: tuple[m.Provider, dict[str, str]]) -> None:
+def _verify(
+    jobs: list[m.Provider], raw: dict[str, dict[str, str]], files: dict[str, str], workers: _Workers
+) -> None:
+    """Check every provider's files (``generator.verify``), the modules read in workers."""
     from generator.verify import verify_provider
 
-    verify_provider(*job)
+    modules = [
+        (job.package, path, files[path]) for job in jobs for path in raw[job.id] if path.endswith(".py")
+    ]
+    size = sum(len(text) for _, _, text in modules)
+    found = iter(workers.map(_read_module, modules, size // _PARALLEL_FORMAT_BYTES))
+    findings = {path: next(found) for _, path, _ in modules}
+    for job in jobs:
+        own = {path: files[path] for path in raw[job.id]}
+        verify_provider(job, own, [findings[path] for path in own if path in findings])
+
+
+def _read_module(module: tuple[str, str, str]) -> ModuleFindings:
+    from generator.verify import read_module
+
+    return read_module(*module)
 
 
 def _manifest(

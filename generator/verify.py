@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import ast
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from generator import model as m
 from generator.problems import UnsafeOutputError
@@ -41,21 +42,78 @@ _INERT_STATEMENTS = (
 )
 
 
-def verify_provider(provider: m.Provider, files: dict[str, str]) -> None:
-    """Raise UnsafeOutputError if the rendered files do not keep the spec's text inert."""
+@dataclass(frozen=True)
+class ModuleFindings:
+    """What one generated Python module shows: its problems, its string constants, and the
+    annotated fields of its classes. Found apart from the other modules, so a provider's
+    modules can be read in several processes."""
+
+    path: str
+    problems: tuple[str, ...]
+    constants: tuple[str, ...]
+    fields: dict[str, frozenset[str]]
+
+
+def read_module(package: str, path: str, text: str) -> ModuleFindings:
+    """Parse one generated module and check what runs on import and what it imports."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as exc:
+        return ModuleFindings(
+            path, (f"{path}:{exc.lineno}: generated code does not parse ({exc.msg})",), (), {}
+        )
     problems: list[str] = []
     constants: list[str] = []
+    allowed = (*_ALLOWED_IMPORTS, package)
+    for body in _bodies(tree):
+        for statement in body:
+            if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+                continue  # a docstring
+            if not isinstance(statement, _INERT_STATEMENTS):
+                problems.append(f"{path}:{statement.lineno}: unexpected {type(statement).__name__} statement")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            modules = [node.module or ""]
+        else:
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                constants.append(node.value)
+            continue
+        for module in modules:
+            if not any(module == root or module.startswith(root + ".") for root in allowed):
+                problems.append(f"{path}:{node.lineno}: import of {module!r} is not one generated code makes")
+    fields = {
+        node.name: frozenset(
+            s.target.id for s in node.body if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)
+        )
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+    }
+    return ModuleFindings(path, tuple(problems), tuple(constants), fields)
+
+
+def verify_provider(
+    provider: m.Provider, files: dict[str, str], modules: Iterable[ModuleFindings] | None = None
+) -> None:
+    """Raise UnsafeOutputError if the rendered files do not keep the spec's text inert.
+    ``modules`` are the Python files' findings when they were read already (elsewhere)."""
+    if modules is None:
+        modules = [read_module(provider.package, p, t) for p, t in sorted(files.items()) if p.endswith(".py")]
+    problems: list[str] = []
+    constants: list[str] = []
+    models_path = f"{provider.package}/{provider.package}/models.py"
+    for found in sorted(modules, key=lambda found: found.path):
+        problems.extend(found.problems)
+        constants.extend(found.constants)
+        if found.path == models_path and not found.problems:
+            problems.extend(_check_model_fields(provider, found.fields))
     for path, text in sorted(files.items()):
-        if path.endswith(".py"):
-            problems.extend(_check_module(provider, path, text, constants))
-        elif path.endswith(".toml"):
+        if path.endswith(".toml"):
             try:
                 tomllib.loads(text)
             except tomllib.TOMLDecodeError as exc:
                 problems.append(f"{path}: generated TOML does not parse ({exc})")
-    models = files.get(f"{provider.package}/{provider.package}/models.py")
-    if models is not None:
-        problems.extend(_check_model_fields(provider, models))
     joined = "\0".join(" ".join(c.split()) for c in constants)
     exact = set(constants)
     for text in _texts(provider):
@@ -68,47 +126,9 @@ def verify_provider(provider: m.Provider, files: dict[str, str]) -> None:
         raise UnsafeOutputError(f"{provider.spec_file}: " + "; ".join(problems))
 
 
-def _check_module(provider: m.Provider, path: str, text: str, constants: list[str]) -> Iterator[str]:
-    try:
-        tree = ast.parse(text)
-    except SyntaxError as exc:
-        yield f"{path}:{exc.lineno}: generated code does not parse ({exc.msg})"
-        return
-    allowed = (*_ALLOWED_IMPORTS, provider.package)
-    for body in _bodies(tree):
-        for statement in body:
-            if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
-                continue  # a docstring
-            if not isinstance(statement, _INERT_STATEMENTS):
-                yield f"{path}:{statement.lineno}: unexpected {type(statement).__name__} statement"
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            modules = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            modules = [node.module or ""]
-        else:
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                constants.append(node.value)
-            continue
-        for module in modules:
-            if not any(module == root or module.startswith(root + ".") for root in allowed):
-                yield f"{path}:{node.lineno}: import of {module!r} is not one generated code makes"
-
-
-def _check_model_fields(provider: m.Provider, text: str) -> Iterator[str]:
+def _check_model_fields(provider: m.Provider, emitted: dict[str, frozenset[str]]) -> Iterator[str]:
     """datamodel-code-generator renames fields it finds unsafe (``dict`` -> ``dict_``); the
     receipts and clients read the names the spec gave, so the emitted names must be those."""
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
-        return  # reported with the module
-    emitted = {
-        node.name: {
-            s.target.id for s in node.body if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)
-        }
-        for node in tree.body
-        if isinstance(node, ast.ClassDef)
-    }
     for class_name, definition in provider.models_schema["$defs"].items():
         fields = emitted.get(class_name)
         if fields is None:
