@@ -4,7 +4,7 @@ and diffs stay minimal.
 black is most of the cost of generation, so it is asked to do as little as it can:
 
 - A file is cut into chunks at definitions (module-level ``class``/``def`` and methods, after
-  a blank line), which black formats apart and the pipeline spreads over worker processes:
+  a blank line) and at module-level statements after two blank lines, which black formats apart and the pipeline spreads over worker processes:
   one provider with hundreds of operations no longer formats on one core.
 - Each formatted chunk is kept in the cache (``generator.cache``) under the hash of its text
   and black's version, so a spec edit re-formats only the chunks it changed.
@@ -21,7 +21,7 @@ import dataclasses
 import functools
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from generator import cache
@@ -32,10 +32,12 @@ if TYPE_CHECKING:
 
 LINE_LENGTH = 88
 TARGET = "py310"
-_CHUNK_BYTES = 16 * 1024  # pieces are grouped up to this size: fewer black calls, still spread
+_CHUNK_BYTES = 4 * 1024  # pieces are grouped up to this size: fewer black calls, still spread
 _WRAPPER = "class _:\n"  # methods are formatted inside a stand-in class
-# Where a definition starts: at module level or one level into a class, after a blank line.
-_DEFINITION = re.compile(r"\n\n(?=(?:    )?(?:class |def |async def |@))")
+# Where a piece starts: a definition at module level or one level into a class, after a blank
+# line (black puts two blank lines before the one, one before the other); or any module-level
+# statement after two blank lines (black keeps two there).
+_DEFINITION = re.compile(r"\n\n(?=(?:    )?(?:class |def |async def |@))|\n\n\n(?=[A-Za-z_])")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +46,7 @@ class Chunk:
 
     text: str
     method: bool  # methods of a class (indented), or module-level code
+    start: int = dataclasses.field(default=0, compare=False)  # where it starts in its file
 
     @property
     def key(self) -> str:
@@ -68,14 +71,39 @@ def _black_version() -> str:
 def chunks(text: str) -> list[Chunk]:
     """The file's text cut at definitions, grouped into chunks of one kind."""
     grouped: list[Chunk] = []
-    for piece in _DEFINITION.split(text):
+    start = 0
+    for cut in [*_cuts(text), (len(text), len(text))]:
+        piece = text[start : cut[0]]
         method = piece.startswith("    ")
         previous = grouped[-1] if grouped else None
         if previous and previous.method == method and len(previous.text) + len(piece) < _CHUNK_BYTES:
-            grouped[-1] = Chunk(previous.text + "\n\n" + piece, method)
+            # Grouped with the text between them as it was, so black sees the same blank lines.
+            grouped[-1] = Chunk(text[previous.start : cut[0]], method, previous.start)
         else:
-            grouped.append(Chunk(piece, method))
+            grouped.append(Chunk(piece, method, start))
+        start = cut[1]
     return grouped
+
+
+def _cuts(text: str) -> Iterator[tuple[int, int]]:
+    """Where the text may be cut: (end of one piece, start of the next)."""
+    for match in _DEFINITION.finditer(text):
+        if match.group().count("\n") == 3 and _after_imports(text, match.start()):
+            continue  # black keeps one blank line after imports, not two: no cut there
+        yield match.start(), match.end()
+
+
+def _after_imports(text: str, end: int) -> bool:
+    """Whether the module-level statement that ends at ``end`` is an import."""
+    for _ in range(200):  # lines looked back at, at most
+        start = text.rfind("\n", 0, end) + 1
+        line = text[start:end]
+        if line and not line[0].isspace() and not line.startswith((")", "]", "}")):
+            return line.startswith(("import ", "from "))
+        if start == 0:
+            break
+        end = start - 1
+    return True  # not found nearby: assume the worst, do not cut
 
 
 def format_chunk(chunk: Chunk) -> str | None:

@@ -120,3 +120,33 @@ def test_templates_are_compiled_once_into_the_cache(tmp_path: Path, monkeypatch:
         assert list((tmp_path / "cache").rglob("*.cache"))
     finally:
         render.environment.cache_clear()
+
+
+CASE_SPECS = sorted(
+    p
+    for p in (ROOT / "tests" / "cases").glob("*/specs/[!_]*.yaml")
+    if (p.parent.parent / "expected").is_dir()
+)
+
+
+@pytest.mark.slow
+def test_chunked_formatting_is_black_on_the_whole_file_for_every_golden_case(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DLRGEN_NO_CACHE", "1")
+    monkeypatch.setattr(formatting, "_CHUNK_BYTES", 1)
+    for spec in CASE_SPECS:
+        providers, problems = load_providers([spec])
+        if problems:  # a case about a base that others extend, or the like
+            continue
+        rendered = {p: t for p, t in render_provider(providers[0]).items() if p.endswith(".py")}
+        chunked = formatting.format_files(rendered)
+        for path, text in rendered.items():
+            assert chunked[path] == formatting.format_python(path, text), f"{spec}: {path}"
+
+
+def test_no_cut_right_after_imports(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(formatting, "_CHUNK_BYTES", 1)
+    text = "from a import (\n    b,\n)\n\n\nX = 1\n\n\nY = 2\n"
+    assert [c.text for c in formatting.chunks(text)] == ["from a import (\n    b,\n)\n\n\nX = 1", "Y = 2\n"]
+    assert formatting.format_files({"m.py": text})["m.py"] == formatting.format_python("m.py", text)

@@ -82,6 +82,7 @@ QUERY_SEND_DETAILS: Final = OperationSpec(
     },
 )
 
+
 API: Final = ApiSpec(
     provider=PROVIDER_ID,
     servers=SERVERS,

@@ -94,6 +94,8 @@ GET_DELIVERY_REPORTS: Final = OperationSpec(
     },
     consuming=True,
 )
+
+
 GET_DELIVERY_REPORTS_V1: Final = OperationSpec(
     name="get_delivery_reports_v1",
     method="GET",
@@ -123,6 +125,7 @@ GET_DELIVERY_REPORTS_V1: Final = OperationSpec(
     ),
     consuming=True,
 )
+
 
 API: Final = ApiSpec(
     provider=PROVIDER_ID,

@@ -55,6 +55,7 @@ QUERY_RECALL_FLOW_DETAIL: Final = OperationSpec(
     },
 )
 
+
 API: Final = ApiSpec(
     provider=PROVIDER_ID,
     servers=SERVERS,

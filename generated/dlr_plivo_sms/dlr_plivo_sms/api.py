@@ -59,6 +59,8 @@ FETCH_MESSAGE: Final = OperationSpec(
         "Accept": "application/json",
     },
 )
+
+
 LIST_MESSAGES: Final = OperationSpec(
     name="list_messages",
     method="GET",
@@ -204,6 +206,7 @@ LIST_MESSAGES: Final = OperationSpec(
         "Accept": "application/json",
     },
 )
+
 
 API: Final = ApiSpec(
     provider=PROVIDER_ID,

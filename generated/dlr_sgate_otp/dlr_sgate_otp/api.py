@@ -51,6 +51,7 @@ OTP_DETAIL: Final = OperationSpec(
     },
 )
 
+
 API: Final = ApiSpec(
     provider=PROVIDER_ID,
     servers=SERVERS,

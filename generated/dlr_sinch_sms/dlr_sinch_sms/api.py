@@ -52,6 +52,8 @@ GET_RECIPIENT_DELIVERY_REPORT: Final = OperationSpec(
         "type": "recipient_delivery_report_sms",
     },
 )
+
+
 GET_BATCH_DELIVERY_REPORT: Final = OperationSpec(
     name="get_batch_delivery_report",
     method="GET",
@@ -108,6 +110,8 @@ GET_BATCH_DELIVERY_REPORT: Final = OperationSpec(
         "type": "delivery_report_sms",
     },
 )
+
+
 LIST_DELIVERY_REPORTS: Final = OperationSpec(
     name="list_delivery_reports",
     method="GET",
@@ -192,6 +196,7 @@ LIST_DELIVERY_REPORTS: Final = OperationSpec(
         ],
     },
 )
+
 
 API: Final = ApiSpec(
     provider=PROVIDER_ID,

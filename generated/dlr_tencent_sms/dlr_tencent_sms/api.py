@@ -64,6 +64,8 @@ PULL_SMS_SEND_STATUS: Final = OperationSpec(
     },
     consuming=True,
 )
+
+
 PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER: Final = OperationSpec(
     name="pull_sms_send_status_by_phone_number",
     method="POST",
@@ -140,6 +142,7 @@ PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER: Final = OperationSpec(
         },
     },
 )
+
 
 API: Final = ApiSpec(
     provider=PROVIDER_ID,

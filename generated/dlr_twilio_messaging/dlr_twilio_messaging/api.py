@@ -59,6 +59,8 @@ FETCH_MESSAGE: Final = OperationSpec(
         "uri": "/2010-04-01/Accounts/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Messages/SM1f0e8ae6ade43cb3c0ce4525424e404f.json",
     },
 )
+
+
 LIST_MESSAGES: Final = OperationSpec(
     name="list_messages",
     method="GET",
@@ -141,6 +143,7 @@ LIST_MESSAGES: Final = OperationSpec(
         "uri": "/2010-04-01/Accounts/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Messages.json?PageSize=50&Page=0",
     },
 )
+
 
 API: Final = ApiSpec(
     provider=PROVIDER_ID,

@@ -80,6 +80,7 @@ GET_USMS_SEND_RECEIPT: Final = OperationSpec(
     },
 )
 
+
 API: Final = ApiSpec(
     provider=PROVIDER_ID,
     servers=SERVERS,

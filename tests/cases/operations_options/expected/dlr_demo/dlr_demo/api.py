@@ -34,6 +34,8 @@ GET_MESSAGE: Final = OperationSpec(
         "status": "failed",
     },
 )
+
+
 PULL_REPORTS: Final = OperationSpec(
     name="pull_reports",
     method="POST",
@@ -46,6 +48,7 @@ PULL_REPORTS: Final = OperationSpec(
     },
     consuming=True,
 )
+
 
 API: Final = ApiSpec(
     provider=PROVIDER_ID,

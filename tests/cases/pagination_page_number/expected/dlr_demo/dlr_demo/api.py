@@ -43,6 +43,7 @@ GET_MESSAGE: Final = OperationSpec(
     ),
 )
 
+
 API: Final = ApiSpec(
     provider=PROVIDER_ID,
     servers=SERVERS,

@@ -31,6 +31,7 @@ GET_MESSAGE: Final = OperationSpec(
     ),
 )
 
+
 API: Final = ApiSpec(
     provider=PROVIDER_ID,
     servers=SERVERS,
