@@ -215,3 +215,66 @@ def paging_view(paging: m.Pagination) -> PagingView:
         limit_param=paging.limit_param,
         max_records=paging.max_records,
     )
+
+
+# -- callbacks ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallbackView:
+    name: str
+    constant: str
+    summary: str
+    payload_class: str
+    definition: dict[str, object]
+    receipts: ReceiptView
+    credentials: tuple[str, ...]
+    credentials_dict: str  # the credentials mapping the parser passes on, as Python source
+    credential_arguments: str  # ``name=name, `` for each credential
+    credential_note: str
+
+
+@dataclass(frozen=True)
+class CallbacksView:
+    callbacks: tuple[CallbackView, ...]
+    first: str
+    models: tuple[str, ...]
+    status_imports: tuple[str, ...]
+    helpers: tuple[str, ...]
+    uses_delivery_status: bool
+
+
+def callbacks_view(callbacks: tuple[m.Callback, ...]) -> CallbacksView | None:
+    """What ``callbacks.py`` writes; None when the spec has no callbacks."""
+    if not callbacks:
+        return None
+    views = []
+    for callback in callbacks:
+        names = callback.credentials
+        views.append(
+            CallbackView(
+                name=callback.name,
+                constant=callback.name.upper(),
+                summary=callback.summary,
+                payload_class=callback.payload_class,
+                definition=callback.definition,
+                receipts=receipt_view(callback.receipts),
+                credentials=names,
+                credentials_dict="{" + ", ".join(f"{python_literal(n)}: {n}" for n in names) + "}",
+                credential_arguments="".join(f"{n}={n}, " for n in names),
+                credential_note=(
+                    f"; {', '.join(f'``{n}``' for n in names)} verif{'ies' if len(names) == 1 else 'y'} it"
+                    if names
+                    else ""
+                ),
+            )
+        )
+    receipts = [view.receipts for view in views]
+    return CallbacksView(
+        callbacks=tuple(views),
+        first=callbacks[0].name,
+        models=tuple(sorted({c.payload_class for c in callbacks})),
+        status_imports=tuple(sorted({name for r in receipts for name in r.status_imports})),
+        helpers=("as_text",) if any(r.uses_as_text for r in receipts) else (),
+        uses_delivery_status=any(r.uses_delivery_status for r in receipts),
+    )

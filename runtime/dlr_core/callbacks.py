@@ -71,7 +71,7 @@ MAX_CALLBACK_BYTES = 1024 * 1024
 Clock = Callable[[], datetime]
 Model = TypeVar("Model", bound=BaseModel)
 
-PUBLIC_KEY_ALGORITHMS = ("ed25519", "rsa_pkcs1v15_sha256", "rsa_pkcs1v15_sha1")
+PUBLIC_KEY_ALGORITHMS = ("ed25519", "rsa_pkcs1v15_sha256")
 KEY_FORMATS = ("pem", "base64")
 SIGNATURE_ENCODINGS = ("base64", "hex")
 SIGNED_TIME_STYLES = ("unix_seconds", "unix_milliseconds", "iso8601_utc")
@@ -217,6 +217,8 @@ class Callback:
         lower = {k.lower(): v for k, v in headers.items()}
         if self.verify is not None:
             self._verify(method.upper(), url, lower, body, dict(credentials or {}), clock or _utc_now)
+        if self.method == "GET":  # the report is the query
+            return self._read(urlsplit(url).query.encode("utf-8"))
         return self._read(body)
 
     def _read(self, body: bytes) -> list[dict[str, Any]]:
@@ -475,7 +477,7 @@ def _public_key_verifies(check: PublicKey, key_text: str, signature: bytes, data
         else:
             if not isinstance(key, rsa.RSAPublicKey):
                 raise SigningError("the public key is not an RSA key")
-            digest = hashes.SHA256() if check.algorithm.endswith("sha256") else hashes.SHA1()
+            digest = hashes.SHA256()
             key.verify(signature, data, padding.PKCS1v15(), digest)
     except InvalidSignature:
         return False
@@ -491,8 +493,7 @@ def _private_key_sign(algorithm: str, pem: str, data: bytes) -> bytes:
     if algorithm == "ed25519" and isinstance(key, ed25519.Ed25519PrivateKey):
         return key.sign(data)
     if algorithm != "ed25519" and isinstance(key, rsa.RSAPrivateKey):
-        digest = hashes.SHA256() if algorithm.endswith("sha256") else hashes.SHA1()
-        return key.sign(data, padding.PKCS1v15(), digest)
+        return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
     raise SigningError(f"the private key is not a {algorithm} key")
 
 
