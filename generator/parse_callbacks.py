@@ -149,11 +149,23 @@ class CallbacksParser(ReceiptsParser, AuthParser):
 def _verification_kind(verify: dict[str, Any] | None) -> str:
     """How a push is authenticated, in words, for the docs."""
     if verify is None:
-        return "none"
+        return "not signed"
     if "public_key" in verify:
-        words = {"ed25519": "Ed25519", "rsa_pkcs1v15_sha256": "RSA SHA-256"}
-        kind = f"{words[verify['public_key']['algorithm']]} signature"
+        check = verify["public_key"]
+        algorithm = {"ed25519": "Ed25519", "rsa_pkcs1v15_sha256": "RSA SHA-256"}[check["algorithm"]]
+        kind = f"{algorithm} signature in {check['header']}"
     else:
         kinds = [next(k for k in step if k != "as") for step in verify.get("sign", [])]
-        kind = f"{kinds[-1]} signature" if kinds else "shared value"
-    return kind + (", signed time" if "timestamp" in verify else "")
+        algorithm = next(
+            (
+                step[kind]["algorithm"]
+                for step, kind in zip(verify.get("sign", [])[::-1], kinds[::-1])
+                if isinstance(step[kind], dict) and "algorithm" in step[kind]
+            ),
+            None,
+        )
+        words = f"{kinds[-1].upper()}-{algorithm.upper()}" if kinds and algorithm else "a value"
+        kind = f"{words} in {verify['compare']['header']}"
+    if "timestamp" in verify:
+        kind += f", signed time within {verify['timestamp']['tolerance']:g} s"
+    return kind

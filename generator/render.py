@@ -537,7 +537,10 @@ def _at_a_glance(provider: m.Provider) -> dict[str, str]:
         "provider": escape.markdown_code(provider.id),
         "channel": escape.markdown(provider.channel or "—"),
         "pull": pull,
-        "push": "—",
+        "push": "<br>".join(
+            f"{escape.markdown_code(c.name)}: {escape.markdown(c.verification)}" for c in provider.callbacks
+        )
+        or "—",
         "auth": schemes,
         "env": env,
         "paging": ", ".join(paged) or "—",

@@ -212,3 +212,100 @@ def test_infobip_push_reads_like_its_pull() -> None:
         dlr_infobip_sms.DeliveryReports.model_validate(example)
     )
     assert [r.model_copy(update={"idempotency_key": None}) for r in receipts] == pulled
+
+
+# -- Telnyx (Ed25519) ---------------------------------------------------------------------------
+
+TELNYX_EVENT = {
+    "data": {
+        "event_type": "message.finalized",
+        "id": "4ee8c3a6-4995-4309-a3c6-38e3db9ea4be",
+        "occurred_at": "2019-01-23T18:10:05.574+00:00",
+        "record_type": "event",
+        "payload": {
+            "id": "40385f64-5717-4562-b3fc-2c963f66afa6",
+            "record_type": "message",
+            "direction": "outbound",
+            "type": "SMS",
+            "from": {"phone_number": "+18445550001", "carrier": "Telnyx", "line_type": "Wireless"},
+            "to": [
+                {"phone_number": "+18665550001", "status": "delivered", "carrier": "T-MOBILE USA, INC."},
+                {"phone_number": "+18665550002", "status": "delivery_failed", "carrier": "AT&T"},
+            ],
+            "text": "Hello, World!",
+            "errors": [],
+            "sent_at": "2019-01-23T18:10:02.574+00:00",
+            "completed_at": "2019-01-23T18:10:05.574+00:00",
+        },
+    },
+    "meta": {"attempt": 1, "delivered_to": "https://example.com/webhooks"},
+}
+
+
+@pytest.fixture(scope="module")
+def telnyx_keys() -> tuple[object, str]:
+    """A generated Ed25519 test key pair: the private key, the public key as Telnyx shows it
+    (base64 of the raw 32 bytes)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return key, base64.b64encode(raw).decode()
+
+
+def telnyx_headers(key: object, timestamp: int, body: bytes) -> dict[str, str]:
+    """Signed as Telnyx signs and its SDK verifies (lib/webhook_verification.py): Ed25519 over
+    "<telnyx-timestamp>|<body>", base64."""
+    signature = key.sign(f"{timestamp}|".encode() + body)  # type: ignore[attr-defined]
+    return {
+        "Telnyx-Signature-Ed25519": base64.b64encode(signature).decode(),
+        "Telnyx-Timestamp": str(timestamp),
+    }
+
+
+def test_telnyx_signed_webhook_becomes_receipts(telnyx_keys: tuple[object, str]) -> None:
+    from dlr_telnyx_messaging.callbacks import parse_callback
+
+    key, public = telnyx_keys
+    now = datetime(2026, 11, 26, 2, 0, tzinfo=timezone.utc)
+    body = json.dumps(TELNYX_EVENT).encode()
+    headers = telnyx_headers(key, int(now.timestamp()) - 10, body)
+    receipts = parse_callback(
+        "POST", "https://example.com/webhooks", headers, body, public_key=public, clock=lambda: now
+    )
+    assert [(r.recipient, r.status) for r in receipts] == [
+        ("+18665550001", DeliveryStatus.DELIVERED),
+        ("+18665550002", DeliveryStatus.UNDELIVERED),
+    ]
+    assert {r.message_id for r in receipts} == {"40385f64-5717-4562-b3fc-2c963f66afa6"}
+    assert receipts[0].completed_at == datetime(2019, 1, 23, 18, 10, 5, 574000, tzinfo=timezone.utc)
+    assert receipts[1].details == {
+        "event_type": "message.finalized",
+        "event_id": "4ee8c3a6-4995-4309-a3c6-38e3db9ea4be",
+        "carrier": "AT&T",
+    }
+    assert receipts[0].idempotency_key != receipts[1].idempotency_key
+
+
+def test_telnyx_refuses_a_stale_or_tampered_webhook(telnyx_keys: tuple[object, str]) -> None:
+    from dlr_core import StaleCallback
+    from dlr_telnyx_messaging.callbacks import parse_callback
+
+    key, public = telnyx_keys
+    now = datetime(2026, 11, 26, 2, 0, tzinfo=timezone.utc)
+    body = json.dumps(TELNYX_EVENT).encode()
+    stale = telnyx_headers(key, int(now.timestamp()) - 301, body)
+    with pytest.raises(StaleCallback):
+        parse_callback("POST", "https://x/", stale, body, public_key=public, clock=lambda: now)
+    fresh = telnyx_headers(key, int(now.timestamp()), body)
+    with pytest.raises(CallbackSignatureError) as caught:
+        parse_callback(
+            "POST",
+            "https://x/",
+            fresh,
+            body.replace(b"delivered", b"delivereD", 1),
+            public_key=public,
+            clock=lambda: now,
+        )
+    assert not isinstance(caught.value, StaleCallback) and public not in str(caught.value)

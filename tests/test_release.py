@@ -33,7 +33,8 @@ def test_provider_packages_declare_only_what_their_spec_needs() -> None:
             for scheme in spec["auth"]["schemes"].values()
             for step in scheme.get("sign", ())
         )
-        extras = "[rsa]" if signs_with_rsa else ""
+        verifies_keys = any("public_key" in c.get("verify", {}) for c in spec.get("callbacks", {}).values())
+        extras = "[crypto]" if verifies_keys else "[rsa]" if signs_with_rsa else ""
         assert project["dependencies"] == [
             f"dlr-core{extras}>={major}.{minor},<{major + 1}",
             "httpx>=0.27",

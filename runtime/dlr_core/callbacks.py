@@ -502,10 +502,12 @@ def _private_key_sign(algorithm: str, pem: str, data: bytes) -> bytes:
 
 def idempotency_key(receipt: Receipt) -> str:
     """A stable key of one report: the same report pushed again has the same key; another
-    report (another message, or a later status of the same one) has another. The hex
-    SHA-256 of the provider and the record exactly as sent (canonical JSON)."""
-    record = json.dumps(receipt.raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(f"{receipt.provider}\n{record}".encode("utf-8")).hexdigest()
+    report (another message or recipient, or a later status of the same one) has another.
+    The hex SHA-256 of the receipt as canonical JSON: every attribute (the message id, the
+    recipient, the status, the details) and the record exactly as sent."""
+    data = receipt.model_dump(mode="json", exclude={"idempotency_key"})
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def with_keys(receipts: Iterable[Receipt]) -> list[Receipt]:
