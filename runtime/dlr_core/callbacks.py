@@ -583,10 +583,12 @@ class CallbackApp:
     malformed one 400, a too large one 413, and an error in ``on_receipts`` 500 (so the
     provider pushes again later; receipts carry ``idempotency_key`` to recognise it).
 
-    ``public_url`` is the URL the provider was given, up to the prefix (for example
-    ``https://hooks.example.com``); signatures cover it, and behind a proxy the URL the app
-    sees differs. Without it the URL is rebuilt from the request (scheme, Host header).
-    Serve it with any ASGI server (uvicorn, hypercorn) or mount it in Starlette/FastAPI.
+    ``public_url`` is the public origin the provider pushes to (``https://hooks.example.com``,
+    plus any path a proxy strips before the app sees it); the request's full path and query
+    are appended to it to make the URL the provider signed. Behind a proxy the URL the app
+    sees differs; without ``public_url`` it is rebuilt from the request (scheme, Host).
+    Serve it with any ASGI server (uvicorn, hypercorn) or mount it in Starlette/FastAPI
+    (routes are then below the mount point: give ``prefix=""``).
     """
 
     def __init__(
@@ -614,6 +616,9 @@ class CallbackApp:
         if scope["type"] != "http":
             return
         path: str = scope.get("path", "")
+        root: str = scope.get("root_path", "")
+        if root and path.startswith(root):  # mounted (Starlette's Mount): route below the mount
+            path = path[len(root) :]
         name = path[len(self.prefix) + 1 :] if path.startswith(self.prefix + "/") else None
         endpoint = self.endpoints.get(name) if name else None
         if endpoint is None:
