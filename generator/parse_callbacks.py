@@ -155,16 +155,13 @@ def _verification_kind(verify: dict[str, Any] | None) -> str:
         algorithm = {"ed25519": "Ed25519", "rsa_pkcs1v15_sha256": "RSA SHA-256"}[check["algorithm"]]
         kind = f"{algorithm} signature in {check['header']}"
     else:
-        kinds = [next(k for k in step if k != "as") for step in verify.get("sign", [])]
-        algorithm = next(
-            (
-                step[kind]["algorithm"]
-                for step, kind in zip(verify.get("sign", [])[::-1], kinds[::-1])
-                if isinstance(step[kind], dict) and "algorithm" in step[kind]
-            ),
-            None,
-        )
-        words = f"{kinds[-1].upper()}-{algorithm.upper()}" if kinds and algorithm else "a value"
+        signing = [
+            (kind.upper(), str(body["algorithm"]).upper())
+            for step in verify.get("sign", [])
+            for kind, body in step.items()
+            if kind != "as" and isinstance(body, dict) and "algorithm" in body
+        ]
+        words = "-".join(signing[-1]) if signing else "a value"
         kind = f"{words} in {verify['compare']['header']}"
     if "timestamp" in verify:
         kind += f", signed time within {verify['timestamp']['tolerance']:g} s"
