@@ -599,10 +599,10 @@ class CallbackApp:
         prefix: str = "/callbacks",
         public_url: str | None = None,
     ) -> None:
-        self.endpoints = dict(endpoints)
-        self.on_receipts = on_receipts
-        self.prefix = prefix.rstrip("/")
-        self.public_url = public_url.rstrip("/") if public_url else None
+        self.endpoints: dict[str, Endpoint] = dict(endpoints)
+        self.on_receipts: Handler = on_receipts
+        self.prefix: str = prefix.rstrip("/")
+        self.public_url: str | None = public_url.rstrip("/") if public_url else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

@@ -326,9 +326,12 @@ class CallbackError(DlrError):
         super().__init__(message)
         self.message = message
         self.provider = provider
-        self.raw_body_length = len(raw_body)
-        self.raw_body_truncated = len(raw_body) > EXCERPT_LIMIT
-        self.raw_body = raw_body[:EXCERPT_LIMIT]
+        self.raw_body_length: int = len(raw_body)
+        """How many bytes of the push were read."""
+        self.raw_body_truncated: bool = len(raw_body) > EXCERPT_LIMIT
+        """Whether ``raw_body`` is only the beginning of the push."""
+        self.raw_body: bytes = raw_body[:EXCERPT_LIMIT]
+        """The beginning of the push, at most ``EXCERPT_LIMIT`` bytes."""
 
     def __str__(self) -> str:
         return f"{self.provider}: {self.message}"
