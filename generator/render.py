@@ -223,7 +223,7 @@ def provider_context(provider: m.Provider) -> dict[str, Any]:
         "example": _readme_example(provider),
         "parse_example": _parse_example(provider),
         "retry_arguments": _retry_arguments(provider.retry),
-        "callbacks_view": python_view.callbacks_view(provider.callbacks),
+        "callbacks_view": python_view.callbacks_view(provider.package, provider.callbacks),
         **_client_context(provider),
     }
 
