@@ -127,3 +127,75 @@ callbacks:
     capsys.readouterr()
     assert main([*args, f"{base}/callbacks/nobody"]) == 1  # the receiver answered 404
     assert "HTTP 404, expected it accepted" in capsys.readouterr().out
+
+
+def test_mock_pushes_ed25519_signed_telnyx_webhooks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The scenario gives the key pair: the receiver knows the public key, the mock signs with
+    the private one, over "<timestamp>|<body>" with a fresh telnyx-timestamp."""
+    import base64
+
+    import uvicorn
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from dlr_telnyx_messaging.callbacks import callback_endpoint
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = base64.b64encode(
+        key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    ).decode()
+    got: list[Receipt] = []
+    app = CallbackApp(
+        {"telnyx": callback_endpoint(public_key=public)}, lambda name, receipts: got.extend(receipts)
+    )
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        scenario = tmp_path / "telnyx.yaml"
+        indented_pem = "\n".join("    " + line for line in pem.splitlines())
+        scenario.write_text(
+            f"""
+credentials: {{public_key: "{public}"}}
+private_keys:
+  public_key: |
+{indented_pem}
+callbacks:
+  message_event:
+    - payload:
+        data:
+          event_type: message.finalized
+          id: ev-1
+          payload:
+            id: msg-1
+            to: [{{phone_number: "+18665550001", status: delivered}}]
+    - payload: {{data: {{event_type: message.finalized, id: ev-2, payload: {{id: msg-2, to: []}}}}}}
+      tamper: true
+""",
+            encoding="utf-8",
+        )
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/callbacks/telnyx"
+        args = ["mock", "telnyx_messaging", "--out", str(ROOT / "generated"), "--scenario", str(scenario)]
+        assert main([*args, "--push", url]) == 0, capsys.readouterr()
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+    assert "pushed message_event (tampered): HTTP 403" in capsys.readouterr().out
+    [receipt] = got
+    assert (receipt.message_id, receipt.recipient, receipt.status) == (
+        "msg-1",
+        "+18665550001",
+        DeliveryStatus.DELIVERED,
+    )
+    assert receipt.details["event_id"] == "ev-1"

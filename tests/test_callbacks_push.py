@@ -60,3 +60,20 @@ def test_the_command_reports_a_scenario_mistake_at_its_line(
     plain = ["mock", without, "--out", str(ROOT / "generated"), "--scenario", str(scenario)]
     assert main([*plain, "--push", "http://127.0.0.1:9/"]) == 2
     assert f"{without} describes no callbacks" in capsys.readouterr().err
+
+
+def test_a_public_key_push_without_a_key_gets_a_fresh_pair(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No key in the scenario: the mock makes an Ed25519 pair and prints the public key (the
+    receiver's credential) before pushing; here nothing listens, so the push fails cleanly."""
+    import base64
+
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("callbacks:\n  message_event:\n    - payload: {data: {id: ev-1}}\n", encoding="utf-8")
+    args = ["mock", "telnyx_messaging", "--out", str(ROOT / "generated"), "--scenario", str(scenario)]
+    assert main([*args, "--push", "http://127.0.0.1:9/"]) == 2
+    out, err = capsys.readouterr()
+    [line] = [line for line in out.splitlines() if "credential public_key = " in line]
+    assert len(base64.b64decode(line.split(" = ", 1)[1])) == 32  # a raw Ed25519 public key
+    assert "ConnectError" in err and "Traceback" not in err
