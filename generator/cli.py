@@ -108,6 +108,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     mock.add_argument("--out", type=Path, default=Path("generated"), help="where the generated packages are")
     mock.add_argument("--specs", type=Path, default=Path("specs"), help="directory of specs (default: specs)")
+    mock.add_argument(
+        "--push",
+        metavar="URL",
+        help="instead of serving, push the scenario's callbacks to URL, signed as the provider signs",
+    )
     return parser
 
 
@@ -424,7 +429,14 @@ def _mock(args: argparse.Namespace) -> int:
 
     try:
         return run_mock(
-            args.provider, args.out, args.host, args.port, args.scenario, args.credential, args.specs
+            args.provider,
+            args.out,
+            args.host,
+            args.port,
+            args.scenario,
+            args.credential,
+            args.specs,
+            push_url=args.push,
         )
     except MockCommandError as exc:
         print(f"dlrgen mock: {exc}", file=sys.stderr)

@@ -15,6 +15,7 @@ import re
 import signal
 import sys
 import threading
+import urllib.parse
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -34,10 +35,13 @@ def run_mock(
     scenario_path: Path | None,
     credential_args: list[str],
     specs: Path = Path("specs"),
+    push_url: str | None = None,
 ) -> int:
     api = _load_api(provider, out, specs)
     scenario = _load_scenario(scenario_path) if scenario_path else {}
     credentials = {**scenario.get("credentials", {}), **_parse_credentials(credential_args)}
+    if push_url is not None:
+        return _push(provider, scenario_path, scenario, credentials, push_url, api)
     credentials = _fill_credentials(api, provider, credentials)
     try:
         from dlr_core.mock import MockProvider
@@ -183,11 +187,103 @@ def _load_scenario(path: Path) -> dict[str, Any]:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (OSError, ValueError, yaml.YAMLError) as exc:
         raise MockCommandError(f"{path}: cannot read scenario: {exc}") from None
-    if not isinstance(data, dict) or not set(data) <= {"credentials", "operations"}:
+    if not isinstance(data, dict) or not set(data) <= {
+        "credentials",
+        "operations",
+        "callbacks",
+        "private_keys",
+    }:
         raise MockCommandError(
-            f"{path}: a scenario is a mapping with 'operations' and optional 'credentials'"
+            f"{path}: a scenario is a mapping with 'operations' (answers) or 'callbacks' (pushes), "
+            "and optional 'credentials' and 'private_keys'"
         )
     return data
+
+
+def _push(
+    provider: str,
+    scenario_path: Path | None,
+    scenario: dict[str, Any],
+    credentials: dict[str, str],
+    url: str,
+    api: Any,
+) -> int:
+    """Push the scenario's callbacks to ``url``, signed as the provider signs; exit 0 when
+    the receiver accepted every push and refused every tampered one."""
+    from dlr_core.callbacks import Callback
+    from dlr_core.push import PushScenarioError, push, read_scenario
+
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise MockCommandError(f"--push {url!r}: an http:// or https:// URL")
+    try:
+        module = importlib.import_module(f"dlr_{provider}.callbacks")
+    except ModuleNotFoundError:
+        raise MockCommandError(f"{provider} describes no callbacks (its spec has no 'callbacks')") from None
+    callbacks = {value.name: value for value in vars(module).values() if isinstance(value, Callback)}
+    if scenario_path is None or "callbacks" not in scenario:
+        raise MockCommandError(
+            f"--push needs a --scenario with 'callbacks' (the pushes to make); {provider} has: "
+            f"{', '.join(callbacks)}"
+        )
+    try:
+        steps = read_scenario(callbacks, scenario["callbacks"])
+    except PushScenarioError as exc:
+        raise MockCommandError(_located(scenario_path, ("callbacks", *exc.path), str(exc))) from None
+    private_keys = dict(scenario.get("private_keys", {}))
+    for callback in callbacks.values():
+        check = callback.verify.public_key if callback.verify else None
+        if check is not None and check.key not in credentials:
+            public, private = _key_pair(check.algorithm, check.key_format)
+            credentials[check.key] = public
+            private_keys[check.key] = private
+            print(f"dlrgen mock: signing {callback.name} with a new test key; its public key:", flush=True)
+            print(f"  credential {check.key} = {public}", flush=True)
+    every = list(
+        dict.fromkeys([*api.credentials, *(c for names in api.scheme_credentials.values() for c in names)])
+    )
+    every += [name for name in credentials if name in private_keys and name not in every]
+    for name in credentials:
+        if name not in every:
+            raise MockCommandError(f"unknown credential {name}; {provider} has: {', '.join(every)}")
+    try:
+        results = push(callbacks, steps, url, credentials=credentials, private_keys=private_keys)
+    except Exception as exc:  # the receiver is down, a key does not fit: say so, no traceback
+        raise MockCommandError(f"pushing to {url}: {type(exc).__name__}: {exc}") from None
+    ok = True
+    for result in results:
+        expected = "refused" if result.tampered else "accepted"
+        right = result.accepted != result.tampered
+        ok = ok and right
+        print(
+            f"dlrgen mock: pushed {result.callback}{' (tampered)' if result.tampered else ''}: "
+            f"HTTP {result.status}{'' if right else f', expected it {expected}'}",
+            flush=True,
+        )
+    return 0 if ok else 1
+
+
+def _key_pair(algorithm: str, key_format: str) -> tuple[str, str]:
+    """A test key pair: (the public key as the spec's key_format says, the PEM private key)."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+    key: Any = (
+        ed25519.Ed25519PrivateKey.generate()
+        if algorithm == "ed25519"
+        else rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    )
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    if key_format == "base64":
+        raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return base64.b64encode(raw).decode(), private
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return public.decode(), private
 
 
 def _located(path: Path, keys: tuple[str | int, ...], message: str) -> str:

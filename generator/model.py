@@ -309,6 +309,26 @@ class Operation:
 
 
 @dataclass(frozen=True)
+class Callback:
+    """A pushed report (a status callback, a DLR webhook): its payload model, its receipts
+    and, as data the runtime interprets (``dlr_core.callbacks.Callback``), how it arrives,
+    how it is verified and what the provider expects back."""
+
+    name: str
+    summary: str
+    description: str
+    docs: str | None
+    payload_class: str
+    receipts: ReceiptPlan
+    # method, format, array, verify (tolerance in seconds), answer, reject: JSON-compatible.
+    definition: dict[str, Any]
+    credentials: tuple[str, ...]  # the credentials verification uses: the parser's arguments
+    array: bool
+    format: Literal["form", "json"]
+    verification: str  # how a push is authenticated, in words ("none", "hmac signature", ...)
+
+
+@dataclass(frozen=True)
 class ErrorCode:
     code: str | None
     prefix: str | None
@@ -362,6 +382,7 @@ class Provider:
     models_schema: dict[str, Any]  # JSON Schema for datamodel-code-generator
     model_aliases: dict[str, str]  # "Class.wire" -> python name
     time_patterns: tuple[TimePattern, ...] = ()
+    callbacks: tuple[Callback, ...] = ()
     distribution: str = ""  # the installed name; "" means dlr-<id>
     version: str = "0.1.0"  # the distribution's release version
 

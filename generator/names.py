@@ -100,6 +100,10 @@ TEMPLATE_MODULE_NAMES = frozenset(
         # dlr_core modules api.py names the auth schemes' classes by
         "signing",
         "steps",
+        # callbacks.py: the runtime module, and the first callback's aliases
+        "callbacks",
+        "parse_callback",
+        "callback_endpoint",
     }
 )
 # What every provider package exports besides the names its spec introduces.
@@ -142,6 +146,13 @@ CLIENT_ARGUMENTS = frozenset(
         "environ",
         "options",
         "from_env",
+        # the arguments and locals of a callback's parser and endpoint (credentials verify pushes)
+        "method",
+        "url",
+        "headers",
+        "body",
+        "max_bytes",
+        "parse_push",
     }
 )
 

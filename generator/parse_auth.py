@@ -232,7 +232,7 @@ class AuthParser(ParserBase):
             if credential.name not in used:
                 self.problem(
                     ("auth", "credentials", credential.name),
-                    f"credential {credential.name!r} is not used by any auth scheme",
+                    f"credential {credential.name!r} is not used by any auth scheme or callback",
                     at_key=True,
                 )
 

@@ -11,6 +11,7 @@ from generator import model as m
 from generator.loader import JsonPath, LoadedSpec
 from generator.parse_auth import AuthParser
 from generator.parse_base import duration_seconds
+from generator.parse_callbacks import CallbacksParser
 from generator.parse_operations import OperationsParser
 from generator.problems import Problem
 
@@ -18,7 +19,7 @@ from generator.problems import Problem
 _NEVER_RETRIED_KINDS = frozenset(kind.value for kind in retry_rules.NEVER_RETRIED_KINDS)
 
 
-class _Parser(OperationsParser, AuthParser):
+class _Parser(OperationsParser, CallbacksParser):
     """The whole spec: each concern is a layer (parse_statuses, parse_responses,
     parse_receipts, parse_operations, each building on the ones before; parse_auth beside
     them); this one adds the top level, servers, the envelope and errors."""
@@ -55,17 +56,23 @@ class _Parser(OperationsParser, AuthParser):
                 at_key=True,
             )
         operations = tuple(self.operation(name, raw) for name, raw in d["operations"].items())
+        credential_names = {c.name for c in auth.credentials}
+        callbacks = tuple(
+            callback
+            for name, raw in d.get("callbacks", {}).items()
+            if (callback := self.callback(name, raw, credential_names)) is not None
+        )
         self.check_auth_needs(auth, operations)
         referenced = {
-            op["receipts"]["status"]["rule"]
-            for op in d["operations"].values()
-            if isinstance(op.get("receipts", {}).get("status"), dict)
+            part["receipts"]["status"]["rule"]
+            for part in [*d["operations"].values(), *d.get("callbacks", {}).values()]
+            if isinstance(part.get("receipts", {}).get("status"), dict)
         }
         for key in d.get("status_rules", {}):
             if key not in referenced:
                 self.problem(
                     ("status_rules", key),
-                    f"status rule {key!r} is not used by any operation's receipts",
+                    f"status rule {key!r} is not used by any operation's or callback's receipts",
                     at_key=True,
                 )
         errors = self.errors()
@@ -109,6 +116,7 @@ class _Parser(OperationsParser, AuthParser):
             retry=retry,
             models_schema={"$defs": dict(sorted(self.defs.items()))},
             time_patterns=tuple(self.time_patterns.values()),
+            callbacks=callbacks,
             model_aliases=dict(sorted(self.aliases.items())),
             distribution=d.get("package", {}).get("name", ""),
             version=d.get("package", {}).get("version", "0.1.0"),

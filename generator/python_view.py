@@ -240,3 +240,108 @@ def paging_view(paging: m.Pagination) -> PagingView:
         limit_param=paging.limit_param,
         max_records=paging.max_records,
     )
+
+
+# -- callbacks ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallbackView:
+    name: str
+    constant: str
+    summary: str
+    payload_class: str
+    definition: dict[str, object]
+    receipts: ReceiptView
+    credentials: tuple[str, ...]
+    credentials_dict: str  # the credentials mapping the parser passes on, as Python source
+    credential_arguments: str  # ``name=name, `` for each credential
+    credential_note: str
+    description: str
+    docs: str | None
+    body_words: str  # how the push arrives, in words (Markdown-safe)
+    verification: str
+    answer_status: int
+    payload_model: str
+
+
+@dataclass(frozen=True)
+class CallbacksView:
+    callbacks: tuple[CallbackView, ...]
+    first: str
+    models: tuple[str, ...]
+    status_imports: tuple[str, ...]
+    helpers: tuple[str, ...]
+    uses_delivery_status: bool
+    example: str  # the README's example: a function receiving a push
+
+
+def callbacks_view(package: str, callbacks: tuple[m.Callback, ...]) -> CallbacksView | None:
+    """What ``callbacks.py`` writes; None when the spec has no callbacks."""
+    if not callbacks:
+        return None
+    views = []
+    for callback in callbacks:
+        names = callback.credentials
+        views.append(
+            CallbackView(
+                name=callback.name,
+                constant=callback.name.upper(),
+                summary=callback.summary,
+                payload_class=callback.payload_class,
+                definition=callback.definition,
+                receipts=receipt_view(callback.receipts),
+                credentials=names,
+                credentials_dict="{" + ", ".join(f"{python_literal(n)}: {n}" for n in names) + "}",
+                credential_arguments="".join(f"{n}={n}, " for n in names),
+                credential_note=(
+                    f"; {', '.join(f'``{n}``' for n in names)} verif{'ies' if len(names) == 1 else 'y'} it"
+                    if names
+                    else ""
+                ),
+                description=callback.description,
+                docs=callback.docs,
+                body_words=_body_words(callback),
+                verification=callback.verification,
+                answer_status=int(callback.definition.get("answer", {}).get("status", 200)),
+                payload_model=callback.payload_class,
+            )
+        )
+    receipts = [view.receipts for view in views]
+    return CallbacksView(
+        callbacks=tuple(views),
+        first=callbacks[0].name,
+        models=tuple(sorted({c.payload_class for c in callbacks})),
+        status_imports=tuple(sorted({name for r in receipts for name in r.status_imports})),
+        helpers=("as_text",) if any(r.uses_as_text for r in receipts) else (),
+        uses_delivery_status=any(r.uses_delivery_status for r in receipts),
+        example=_callbacks_example(package, callbacks[0]),
+    )
+
+
+def _body_words(callback: m.Callback) -> str:
+    method = callback.definition.get("method", "POST")
+    if callback.format == "form":
+        where = "form fields in the query" if method == "GET" else "form fields"
+    else:
+        where = "a JSON array of payloads" if callback.array else "a JSON object"
+    return f"{method}, {where}"
+
+
+def _callbacks_example(package: str, callback: m.Callback) -> str:
+    """A function receiving a push (the README shows it; the tests run and type-check it)."""
+    method = callback.definition.get("method", "POST")
+    # The method is GET or POST and credential names are validated identifiers: no spec text.
+    credentials = "".join(f', {name}="..."' for name in callback.credentials)
+    return "\n".join(
+        [
+            "from dlr_core import Receipt",
+            f"from {package}.callbacks import parse_callback",
+            "",
+            "",
+            "def on_push(url: str, headers: dict[str, str], body: bytes) -> list[Receipt]:",
+            "    # url exactly as given to the provider; raises CallbackSignatureError, StaleCallback,",
+            "    # MalformedCallback (dlr_core) for a push to refuse.",
+            f'    return parse_callback("{method}", url, headers, body{credentials})',
+        ]
+    )

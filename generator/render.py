@@ -156,6 +156,8 @@ def render_provider(provider: m.Provider) -> dict[str, str]:
     """``generated/dlr_<id>``: models, statuses, errors, receipts, README and packaging."""
     context = {**_headers(provider.spec_file), **provider_context(provider)}
     files = _render_tree("provider", provider.package, provider.package, context)
+    if not provider.callbacks:  # callbacks.py only for specs that describe pushed reports
+        del files[f"{provider.package}/{provider.package}/callbacks.py"]
     header = context["python_header"]
     files[f"{provider.package}/{provider.package}/models.py"] = render_models(provider, header)
     return files
@@ -227,6 +229,7 @@ def provider_context(provider: m.Provider) -> dict[str, Any]:
         "example": _readme_example(provider),
         "parse_example": _parse_example(provider),
         "retry_arguments": _retry_arguments(provider.retry),
+        "callbacks_view": python_view.callbacks_view(provider.package, provider.callbacks),
         **_client_context(provider),
     }
 
@@ -242,9 +245,11 @@ def _success_value(envelope: m.Envelope) -> str:
 def runtime_requirement(provider: m.Provider) -> str:
     """The dlr-core a provider package needs: the runtime's major is its contract with
     generated code, and the minor it was generated against is the oldest with every
-    feature the code uses. The RSA extra only for specs that sign with RSA."""
+    feature the code uses. The RSA extra only for specs that sign with RSA; the crypto extra
+    (the same dependency) for specs whose callbacks are verified with public keys."""
     major, minor = (int(part) for part in dlr_core.__version__.split(".")[:2])
-    extras = "[rsa]" if _signs_with_rsa(provider) else ""
+    verifies_keys = any("public_key" in c.definition.get("verify", {}) for c in provider.callbacks)
+    extras = "[crypto]" if verifies_keys else "[rsa]" if _signs_with_rsa(provider) else ""
     return f"dlr-core{extras}>={major}.{minor},<{major + 1}"
 
 
@@ -637,7 +642,10 @@ def _at_a_glance(provider: m.Provider) -> dict[str, str]:
         "provider": escape.markdown_code(provider.id),
         "channel": escape.markdown(provider.channel or "—"),
         "pull": pull,
-        "push": "—",
+        "push": "<br>".join(
+            f"{escape.markdown_code(c.name)}: {escape.markdown(c.verification)}" for c in provider.callbacks
+        )
+        or "—",
         "auth": schemes,
         "env": env,
         "paging": ", ".join(paged) or "—",

@@ -163,6 +163,8 @@ def _texts(provider: m.Provider) -> Iterator[str]:
         yield operation.description
         for param in operation.params:
             yield param.description
+    for callback in provider.callbacks:
+        yield callback.summary
 
 
 def _raw_values(provider: m.Provider) -> Iterator[str]:

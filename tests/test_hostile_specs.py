@@ -228,6 +228,9 @@ def _spec_module_names(provider: Any) -> Iterator[str]:
         yield from (operation.name.upper(), f"{operation.name.upper()}_PAGING")
         if operation.receipts:
             yield operation.receipts.function_name
+    for callback in provider.callbacks:
+        name = callback.name
+        yield from (name.upper(), f"{name}_receipts", f"parse_{name}", f"{name}_endpoint")
 
 
 def _module_level_names(tree: Any) -> Iterator[str]:

@@ -33,7 +33,8 @@ def test_provider_packages_declare_only_what_their_spec_needs() -> None:
             for scheme in spec["auth"]["schemes"].values()
             for step in scheme.get("sign", ())
         )
-        extras = "[rsa]" if signs_with_rsa else ""
+        verifies_keys = any("public_key" in c.get("verify", {}) for c in spec.get("callbacks", {}).values())
+        extras = "[crypto]" if verifies_keys else "[rsa]" if signs_with_rsa else ""
         assert project["dependencies"] == [
             f"dlr-core{extras}>={major}.{minor},<{major + 1}",
             "httpx>=0.27",
@@ -48,7 +49,11 @@ def test_the_runtime_core_needs_httpx_and_pydantic_only() -> None:
     project = tomllib.loads((ROOT / "runtime" / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     names = {re.split(r"[<>=\[ ]", requirement)[0] for requirement in project["dependencies"]}
     assert names == {"anyio", "httpx", "pydantic", "sniffio", "typing-extensions"}
-    assert project["optional-dependencies"] == {"rsa": ["cryptography>=41"], "mock": ["h11>=0.14"]}
+    assert project["optional-dependencies"] == {
+        "rsa": ["cryptography>=41"],
+        "crypto": ["cryptography>=41"],
+        "mock": ["h11>=0.14"],
+    }
 
 
 def test_build_refuses_a_stale_tree(

@@ -218,7 +218,7 @@ CASES = [
             "    api_secret: {description: Secret., secret: true}",
             "    api_secret: {description: Secret., secret: true}  # <-",
         ),
-        "credential 'api_secret' is not used by any auth scheme",
+        "credential 'api_secret' is not used by any auth scheme or callback",
         "",
     ),
     (

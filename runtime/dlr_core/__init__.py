@@ -5,10 +5,14 @@ Versioned semantically: the major version is the contract with generated code, s
 provider package generated against 1.x works with every later 1.y.
 """
 
-__version__ = "1.1.0"
+__version__ = "1.2.0"
 
 from dlr_core.errors import (
     AuthenticationError,
+    CallbackError,
+    CallbackSignatureError,
+    MalformedCallback,
+    StaleCallback,
     PermissionDenied,
     RateLimited,
     InvalidRequest,
@@ -37,6 +41,8 @@ from dlr_core.status import DeliveryStatus
 __all__ = [
     "__version__",
     "AuthenticationError",
+    "CallbackError",
+    "CallbackSignatureError",
     "ClockSkew",
     "DeliveryStatus",
     "DlrError",
@@ -44,6 +50,7 @@ __all__ = [
     "ErrorKind",
     "ErrorTable",
     "InvalidRequest",
+    "MalformedCallback",
     "NotFound",
     "CredentialsError",
     "ParameterError",
@@ -57,6 +64,7 @@ __all__ = [
     "RequestTimeout",
     "ResponseTooLarge",
     "RetryPolicy",
+    "StaleCallback",
     "TransportError",
     "UnexpectedRedirect",
     "UnsafeLinkError",

@@ -308,3 +308,50 @@ _DESCRIPTIONS: dict[ErrorKind, str] = {
     ErrorKind.NOT_FOUND: "The requested API or resource does not exist.",
     ErrorKind.PROVIDER_ERROR: "The provider failed to handle the request.",
 }
+
+
+class CallbackError(DlrError):
+    """A pushed delivery report (a status callback, a DLR webhook) was refused.
+
+    ``raw_body`` keeps the beginning of what was pushed, at most ``EXCERPT_LIMIT`` (4 KiB)
+    bytes, for diagnosis; ``raw_body_length`` is how many bytes arrived (as far as they were
+    read). Neither ``str()`` nor ``repr()`` shows the body, a signature or a secret.
+    ``http_status`` is the answer the provider expects for this refusal.
+    """
+
+    http_status = 400
+
+    def __init__(self, message: str, *, provider: str, raw_body: bytes = b"") -> None:
+        message = bounded_message(message)
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.raw_body_length: int = len(raw_body)
+        """How many bytes of the push were read."""
+        self.raw_body_truncated: bool = len(raw_body) > EXCERPT_LIMIT
+        """Whether ``raw_body`` is only the beginning of the push."""
+        self.raw_body: bytes = raw_body[:EXCERPT_LIMIT]
+        """The beginning of the push, at most ``EXCERPT_LIMIT`` bytes."""
+
+    def __str__(self) -> str:
+        return f"{self.provider}: {self.message}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(provider={self.provider!r}, message={self.message!r})"
+
+
+class CallbackSignatureError(CallbackError):
+    """The push's signature is missing or does not verify: it may not come from the provider."""
+
+    http_status = 403
+
+
+class StaleCallback(CallbackSignatureError):
+    """The push's signed timestamp is missing, unreadable or outside the tolerance (a replay)."""
+
+
+class MalformedCallback(CallbackError, ValueError):
+    """The push is not what the spec describes: not form or JSON, not the payload's shape,
+    too large, or sent with another method."""
+
+    http_status = 400

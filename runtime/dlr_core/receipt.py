@@ -41,6 +41,9 @@ class Receipt(BaseModel):
     """Provider fields the spec carries over, by name (e.g. whether an error is permanent)."""
     raw: dict[str, Any]
     """The record this receipt was read from, with every field the provider sent."""
+    idempotency_key: str | None = None
+    """For a pushed report (``dlr_core.callbacks``): a stable key of the report, the same
+    when the provider pushes it again, to recognise duplicates; None for polled receipts."""
 
     @property
     def is_final(self) -> bool:

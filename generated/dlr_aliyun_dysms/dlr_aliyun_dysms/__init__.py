@@ -10,11 +10,13 @@ from dlr_aliyun_dysms.client import AsyncClient, Client, Credentials
 from dlr_aliyun_dysms.errors import ERRORS
 from dlr_aliyun_dysms.fields import (
     ProviderTime,
+    ReportCodeOrText,
     SendStatusOrText,
 )
 from dlr_aliyun_dysms.models import (
     QuerySendDetailsParams,
     QuerySendDetailsResult,
+    SmsReport,
     SmsSendDetail,
     SmsSendDetailList,
 )
@@ -30,7 +32,10 @@ from dlr_aliyun_dysms.receipts import (
     query_send_details_receipts,
 )
 from dlr_aliyun_dysms.statuses import (
+    ReportCode,
     SendStatus,
+    report_code_status_to_canonical,
+    report_code_to_canonical,
     send_status_to_canonical,
 )
 
@@ -47,12 +52,17 @@ __all__ = [
     "ProviderTime",
     "QuerySendDetailsParams",
     "QuerySendDetailsResult",
+    "ReportCode",
+    "ReportCodeOrText",
     "SERVERS",
     "SendStatus",
     "SendStatusOrText",
+    "SmsReport",
     "SmsSendDetail",
     "SmsSendDetailList",
     "TITLE",
     "query_send_details_receipts",
+    "report_code_status_to_canonical",
+    "report_code_to_canonical",
     "send_status_to_canonical",
 ]

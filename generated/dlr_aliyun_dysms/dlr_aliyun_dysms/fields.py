@@ -14,8 +14,14 @@ from dlr_core.models import listed_or_text, pattern_time
 from pydantic import AwareDatetime, BeforeValidator
 
 from dlr_aliyun_dysms.statuses import (
+    ReportCode,
     SendStatus,
 )
+
+ReportCodeOrText = Annotated[
+    ReportCode | str, BeforeValidator(listed_or_text(ReportCode.parse))
+]
+"""A ``ReportCode`` member, or the text of a value the spec does not list."""
 
 SendStatusOrText = Annotated[
     SendStatus | str, BeforeValidator(listed_or_text(SendStatus.parse))

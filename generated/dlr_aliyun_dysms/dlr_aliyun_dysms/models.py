@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from dlr_aliyun_dysms.fields import ProviderTime, SendStatusOrText
+from dlr_aliyun_dysms.fields import ProviderTime, ReportCodeOrText, SendStatusOrText
 from dlr_core.models import ProviderModel
 from pydantic import Field
 
@@ -24,6 +24,29 @@ class QuerySendDetailsParams(ProviderModel):
     """Page number, from 1."""
     biz_id: Annotated[str | None, Field(alias="BizId")] = None
     """Send receipt id (BizId) returned by SendSms or SendBatchSms."""
+
+
+class SmsReport(ProviderModel):
+    """One delivery report of a push."""
+
+    phone_number: str
+    """The phone number."""
+    send_time: ProviderTime | None = None
+    """When it was sent."""
+    report_time: ProviderTime | None = None
+    """When the status was reported."""
+    success: bool | None = None
+    """Whether it was received."""
+    err_code: ReportCodeOrText | None = None
+    """The report's code: DELIVERED, or the carrier's reason."""
+    err_msg: str | None = None
+    """The report's code in words."""
+    sms_size: str | None = None
+    """The message's length in segments."""
+    biz_id: str
+    """The BizId the send call answered."""
+    out_id: str | None = None
+    """The caller's OutId given at send time."""
 
 
 class SmsSendDetail(ProviderModel):

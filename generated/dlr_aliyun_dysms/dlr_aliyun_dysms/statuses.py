@@ -6,11 +6,46 @@ A raw value the spec does not list parses to None and maps to ``DeliveryStatus.U
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import Enum, IntEnum
 from typing import Final
 
 from dlr_core import DeliveryStatus
 from dlr_core.values import lookup_raw
+
+
+class ReportCode(str, Enum):
+    """The err_code of a pushed report (SmsReport)."""
+
+    DELIVERED = "DELIVERED"
+    """用户接收成功 - received. Canonical: delivered."""
+
+    def __str__(self) -> str:
+        """The value as the provider writes it (as ``str()`` of an IntEnum gives its number)."""
+        return str(self.value)
+
+    @classmethod
+    def parse(cls, raw: object) -> ReportCode | None:
+        """The member a raw value (or alias) stands for; None if the spec does not list it."""
+        return lookup_raw(_REPORT_CODE_BY_RAW, raw)
+
+    @property
+    def canonical(self) -> DeliveryStatus:
+        """The canonical status this value maps to."""
+        return _REPORT_CODE_CANONICAL[self]
+
+
+_REPORT_CODE_BY_RAW: Final[dict[int | str, ReportCode]] = {
+    "DELIVERED": ReportCode.DELIVERED,
+}
+_REPORT_CODE_CANONICAL: Final[dict[ReportCode, DeliveryStatus]] = {
+    ReportCode.DELIVERED: DeliveryStatus.DELIVERED,
+}
+
+
+def report_code_to_canonical(raw: object) -> DeliveryStatus:
+    """Canonical status of a raw ReportCode value; UNKNOWN if the spec does not list it."""
+    member = ReportCode.parse(raw)
+    return member.canonical if member is not None else DeliveryStatus.UNKNOWN
 
 
 class SendStatus(IntEnum):
@@ -52,3 +87,14 @@ def send_status_to_canonical(raw: object) -> DeliveryStatus:
     """Canonical status of a raw SendStatus value; UNKNOWN if the spec does not list it."""
     member = SendStatus.parse(raw)
     return member.canonical if member is not None else DeliveryStatus.UNKNOWN
+
+
+def report_code_status_to_canonical(err_code: object) -> DeliveryStatus:
+    """A pushed report's err_code DELIVERED is delivered; any other code is the carrier's reason for not delivering.
+
+    Decided from 'err_code', first matching rule wins.
+    """
+    err_code_canonical = report_code_to_canonical(err_code)
+    if ReportCode.parse(err_code) in (ReportCode.DELIVERED,):
+        return err_code_canonical
+    return DeliveryStatus.UNDELIVERED

@@ -9,6 +9,7 @@ from dlr_tencent_sms.api import API
 from dlr_tencent_sms.client import AsyncClient, Client, Credentials
 from dlr_tencent_sms.errors import ERRORS
 from dlr_tencent_sms.fields import (
+    ProviderTime,
     ReportStatusOrText,
 )
 from dlr_tencent_sms.models import (
@@ -16,6 +17,7 @@ from dlr_tencent_sms.models import (
     PullSmsSendStatusByPhoneNumberParams,
     PullSmsSendStatusParams,
     PullSmsSendStatusResult,
+    StatusReportPush,
 )
 from dlr_tencent_sms.provider import (
     DEFAULT_SERVER,
@@ -44,6 +46,7 @@ __all__ = [
     "ERRORS",
     "POLLING",
     "PROVIDER_ID",
+    "ProviderTime",
     "PullSmsSendStatus",
     "PullSmsSendStatusByPhoneNumberParams",
     "PullSmsSendStatusParams",
@@ -51,6 +54,7 @@ __all__ = [
     "ReportStatus",
     "ReportStatusOrText",
     "SERVERS",
+    "StatusReportPush",
     "TITLE",
     "pull_sms_send_status_by_phone_number_receipts",
     "pull_sms_send_status_receipts",

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from dlr_core.models import listed_or_text
-from pydantic import BeforeValidator
+from dlr_core.models import listed_or_text, pattern_time
+from pydantic import AwareDatetime, BeforeValidator
 
 from dlr_tencent_sms.statuses import (
     ReportStatus,
@@ -21,3 +21,8 @@ ReportStatusOrText = Annotated[
     ReportStatus | str, BeforeValidator(listed_or_text(ReportStatus.parse))
 ]
 """A ``ReportStatus`` member, or the text of a value the spec does not list."""
+
+ProviderTime = Annotated[
+    AwareDatetime | None, BeforeValidator(pattern_time("yyyy-MM-dd HH:mm:ss", "+08:00"))
+]
+"""A time written as yyyy-MM-dd HH:mm:ss (in UTC+08:00 unless it says otherwise), as an aware datetime."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from dlr_core.models import ProviderModel, UnixSecondsTime
-from dlr_tencent_sms.fields import ReportStatusOrText
+from dlr_tencent_sms.fields import ProviderTime, ReportStatusOrText
 from pydantic import Field
 
 
@@ -72,3 +72,22 @@ class PullSmsSendStatusResult(ProviderModel):
     """The receipts."""
     request_id: Annotated[str | None, Field(alias="RequestId")] = None
     """Request id."""
+
+
+class StatusReportPush(ProviderModel):
+    """One report of a status callback."""
+
+    sid: str
+    """The sending id (SerialNo of the send call)."""
+    report_status: ReportStatusOrText
+    """SUCCESS or FAIL."""
+    user_receive_time: ProviderTime | None = None
+    """When the user received it (Beijing time)."""
+    nationcode: str | None = None
+    """The country or region code."""
+    mobile: str | None = None
+    """The phone number, without the country code."""
+    errmsg: str | None = None
+    """The receipt status code, e.g. DELIVRD."""
+    description: str | None = None
+    """The receipt status in words."""

@@ -16,6 +16,7 @@ from dlr_twilio_messaging.models import (
     ListMessagesParams,
     Message,
     MessagePage,
+    StatusCallback,
 )
 from dlr_twilio_messaging.provider import (
     DEFAULT_SERVER,
@@ -51,6 +52,7 @@ __all__ = [
     "POLLING",
     "PROVIDER_ID",
     "SERVERS",
+    "StatusCallback",
     "TITLE",
     "fetch_message_receipts",
     "list_messages_receipts",

@@ -1,0 +1,44 @@
+"""Receiving pushed delivery reports with Flask (WSGI): the generated parser, in a view.
+
+``parse_callback`` verifies the push (``X-Twilio-Signature`` here), reads it and returns
+canonical receipts; its typed errors say how to answer. Run with ``flask --app
+callbacks_flask run``; give Twilio the public URL https://hooks.example.com/twilio as
+StatusCallback.
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask, Response, request
+
+from dlr_core import CallbackSignatureError, MalformedCallback
+from dlr_twilio_messaging.callbacks import STATUS_CALLBACK, parse_callback
+
+PUBLIC_URL = os.environ.get("PUBLIC_URL", "https://hooks.example.com")  # what Twilio was given
+app = Flask(__name__)
+seen: set[str] = set()  # use your database: the key is stable across repeated pushes
+
+
+@app.post("/twilio")
+def twilio_status() -> Response:
+    url = PUBLIC_URL + request.full_path.rstrip("?")  # the URL Twilio signed, query included
+    try:
+        receipts = parse_callback(
+            request.method,
+            url,
+            dict(request.headers),
+            request.get_data(),
+            auth_token=os.environ.get("TWILIO_AUTH_TOKEN", ""),
+        )
+    except CallbackSignatureError:
+        answer = STATUS_CALLBACK.reject
+        return Response(answer.body, answer.status, content_type=answer.content_type)
+    except MalformedCallback:
+        return Response("malformed", 400)
+    for receipt in receipts:
+        if receipt.idempotency_key not in seen:
+            seen.add(receipt.idempotency_key or "")
+            print(receipt.message_id, receipt.recipient, receipt.status)
+    answer = STATUS_CALLBACK.answer
+    return Response(answer.body, answer.status, content_type=answer.content_type)

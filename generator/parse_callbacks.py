@@ -1,0 +1,168 @@
+"""Stage 2, callbacks: pushed delivery reports (status callbacks, DLR webhooks).
+
+A callback is read with the same parts as an operation's answer: its ``payload`` is a
+response schema (typed fields, status enums, time formats) and its ``receipts`` the same
+mapping to canonical receipts. Its ``verify`` runs the runtime's sign steps (read by the
+registry, ``dlr_core.steps``) over the pushed request and compares the result with the
+signature sent, or checks a public-key signature. The runtime interprets the callback as
+data (``dlr_core.callbacks.Callback.from_data``), so no spec text becomes code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dlr_core import callbacks as runtime_callbacks
+from dlr_core import signing
+
+from generator import model as m
+from generator.loader import JsonPath
+from generator.parse_auth import AuthParser, template_references
+from generator.parse_base import duration_seconds
+from generator.parse_receipts import ReceiptsParser
+
+# What a verification's templates may use besides the credentials and its steps' results.
+PUSH_VARIABLES = frozenset({"url", "method", "host", "path", "path_and_query", "body"})
+
+
+class CallbacksParser(ReceiptsParser, AuthParser):
+    def callback(self, name: str, raw: dict[str, Any], credentials: set[str]) -> m.Callback | None:
+        base: JsonPath = ("callbacks", name)
+        for what, generated in (
+            ("its constant", name.upper()),
+            ("its receipts function", f"{name}_receipts"),
+            ("its parser", f"parse_{name}"),
+            ("its endpoint", f"{name}_endpoint"),
+        ):
+            self.claim_module_name(base, generated, f"callback {name!r}: {what}", at_key=True)
+        problems_before = len(self.problems)
+        root = self.object_model(base + ("payload",), raw["payload"])
+        receipts_raw = raw["receipts"]
+        if "ids" in receipts_raw:
+            self.problem(base + ("receipts", "ids"), "a pushed report answers no request: remove 'ids'")
+        receipts = self.receipts(base + ("receipts",), name, receipts_raw, root, ())
+        form = raw.get("format", "json") == "form"
+        if raw.get("array") and form:
+            self.problem(base + ("array",), "only a JSON body can be an array of reports; use format: json")
+        if raw.get("method") == "GET" and not form:
+            self.problem(base + ("format",), "a GET push carries its report in the query: use format: form")
+        if form:
+            for wire, field in root.fields.items():
+                if field.kind != "scalar":
+                    self.problem(
+                        base + ("payload", "properties", wire),
+                        f"a form push holds text fields only; {wire!r} is an {field.kind}",
+                        at_key=True,
+                    )
+        definition: dict[str, Any] = {
+            key: raw[key] for key in ("method", "format", "array", "answer", "reject") if key in raw
+        }
+        used: tuple[str, ...] = ()
+        if "verify" in raw:
+            verify, used = self.callback_verify(base + ("verify",), raw["verify"], credentials)
+            definition["verify"] = verify
+        if len(self.problems) != problems_before or receipts is None:
+            return None
+        try:
+            runtime_callbacks.Callback.from_data(self.data["provider"], name, definition)
+        except signing.SigningError as exc:  # the checks above should have said why
+            self.problem(base, f"the runtime cannot read this callback: {exc}", at_key=True)
+            return None
+        return m.Callback(
+            name=name,
+            summary=" ".join(raw["summary"].split()),
+            description=" ".join(raw.get("description", "").split()),
+            docs=raw.get("docs"),
+            payload_class=root.class_name,
+            receipts=receipts,
+            definition=definition,
+            credentials=used,
+            array=bool(raw.get("array", False)),
+            format=raw.get("format", "json"),
+            verification=_verification_kind(definition.get("verify")),
+        )
+
+    def callback_verify(
+        self, base: JsonPath, raw: dict[str, Any], credentials: set[str]
+    ) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """The verification as the runtime reads it (the tolerance in seconds), and the
+        credentials it uses, in the spec's order of credentials."""
+        known = set(credentials) | PUSH_VARIABLES
+        if "timestamp" in raw:
+            known.add("timestamp")
+        if ("compare" in raw) == ("public_key" in raw):
+            self.problem(base, "verify needs exactly one of 'compare' (a signature to match) or 'public_key'")
+        used: set[str] = set()
+
+        def check(path: JsonPath, template: str) -> None:
+            refs, error = template_references(template)
+            if error:
+                self.problem(path, f"template {template!r}: {error}")
+            for variable, filters in refs:
+                if variable not in known:
+                    hint = "; add 'timestamp' to verify" if variable == "timestamp" else ""
+                    self.problem(
+                        path,
+                        f"template uses {{{variable}}}, which is not defined here (credentials: "
+                        f"{', '.join(sorted(credentials)) or 'none'}; push: "
+                        f"{', '.join(sorted(PUSH_VARIABLES))}){hint}",
+                    )
+                used.add(variable)
+                for f in filters:
+                    if f not in signing.FILTERS:
+                        self.problem(
+                            path,
+                            f"unknown template filter {f!r}; filters: {', '.join(sorted(signing.FILTERS))}",
+                        )
+
+        before = set(self.used_in_auth)
+        for index, raw_step in enumerate(raw.get("sign", [])):
+            self.sign_step(base + ("sign", index), raw_step, known, credentials, check)
+        used |= self.used_in_auth - before
+        self.used_in_auth |= used
+        verify = dict(raw)
+        if "compare" in raw:
+            check(base + ("compare", "value"), raw["compare"]["value"])
+        if "public_key" in raw:
+            key = raw["public_key"]
+            check(base + ("public_key", "input"), key["input"])
+            if key["key"] not in credentials:
+                self.problem(
+                    base + ("public_key", "key"),
+                    f"public key {key['key']!r} is not a credential; credentials: {', '.join(sorted(credentials))}",
+                )
+            used.add(key["key"])
+            if key["algorithm"] != "ed25519" and key.get("key_format") == "base64":
+                self.problem(
+                    base + ("public_key", "key_format"),
+                    "a raw base64 key is an Ed25519 key; RSA keys are pem",
+                )
+        if "timestamp" in raw:
+            verify["timestamp"] = {
+                **raw["timestamp"],
+                "tolerance": duration_seconds(raw["timestamp"]["tolerance"]),
+            }
+        self.used_in_auth |= used
+        return verify, tuple(name for name in self.data["auth"]["credentials"] if name in used)
+
+
+def _verification_kind(verify: dict[str, Any] | None) -> str:
+    """How a push is authenticated, in words, for the docs."""
+    if verify is None:
+        return "not signed"
+    if "public_key" in verify:
+        check = verify["public_key"]
+        algorithm = {"ed25519": "Ed25519", "rsa_pkcs1v15_sha256": "RSA SHA-256"}[check["algorithm"]]
+        kind = f"{algorithm} signature in {check['header']}"
+    else:
+        signing = [
+            (kind.upper(), str(body["algorithm"]).upper())
+            for step in verify.get("sign", [])
+            for kind, body in step.items()
+            if kind != "as" and isinstance(body, dict) and "algorithm" in body
+        ]
+        words = "-".join(signing[-1]) if signing else "a value"
+        kind = f"{words} in {verify['compare']['header']}"
+    if "timestamp" in verify:
+        kind += f", signed time within {verify['timestamp']['tolerance']:g} s"
+    return kind

@@ -1,0 +1,691 @@
+"""Pushed delivery reports (status callbacks, DLR webhooks): verified, read, served.
+
+A provider spec's ``callbacks`` section says how a push arrives (method, form or JSON, one
+report or a JSON array of them), how it is authenticated and what the provider expects as
+an answer. Generated packages carry each callback as data (``Callback.from_data``), as
+they carry auth schemes, and this module interprets it:
+
+- ``Callback.payloads`` checks a push (size, method, authentication) and returns its
+  payload objects, raising ``CallbackSignatureError``, ``StaleCallback`` or
+  ``MalformedCallback``;
+- verification runs the same sign steps as requests (``dlr_core.steps``) over the pushed
+  request, then compares the result with the signature sent, in constant time
+  (``compare``), or checks a public-key signature (``public_key``: Ed25519, RSA);
+  a scheme that signs a time has a ``timestamp`` with a tolerance;
+- ``with_keys`` gives receipts a stable ``idempotency_key``, so a repeated push is
+  recognised;
+- ``CallbackApp`` is a framework-neutral ASGI app routing ``/callbacks/<name>`` to the
+  right parser, answering each provider as it expects and handing receipts to a function.
+
+``Callback.sign`` signs a push as the provider would (for the mock and for tests of an
+endpoint). Public-key schemes need ``cryptography`` (``pip install 'dlr-core[crypto]'``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import inspect
+import json
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal, TypeVar
+from urllib.parse import parse_qsl, urlsplit
+
+from pydantic import BaseModel, ValidationError
+
+from dlr_core import steps
+from dlr_core.errors import (
+    CallbackError,
+    CallbackSignatureError,
+    MalformedCallback,
+    StaleCallback,
+)
+from dlr_core.receipt import Receipt
+from dlr_core.request import PreparedRequest
+from dlr_core.signing import Bound, SigningError, _Run, timestamp_text
+from dlr_core.steps import Value
+
+__all__ = [
+    "MAX_CALLBACK_BYTES",
+    "Answer",
+    "Callback",
+    "CallbackApp",
+    "Compare",
+    "Endpoint",
+    "PublicKey",
+    "SignedTime",
+    "Verification",
+    "idempotency_key",
+    "parse",
+    "with_keys",
+]
+
+MAX_CALLBACK_BYTES = 1024 * 1024
+"""The largest push read (1 MiB) unless a parser is told otherwise: a larger body is a
+``MalformedCallback`` (HTTP 413 from ``CallbackApp``), read no further."""
+
+Clock = Callable[[], datetime]
+Model = TypeVar("Model", bound=BaseModel)
+
+PUBLIC_KEY_ALGORITHMS = ("ed25519", "rsa_pkcs1v15_sha256")
+KEY_FORMATS = ("pem", "base64")
+SIGNATURE_ENCODINGS = ("base64", "hex")
+SIGNED_TIME_STYLES = ("unix_seconds", "unix_milliseconds", "iso8601_utc")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class SignedTime:
+    """The time a provider signs, sent in a header; pushes outside ``tolerance`` seconds of
+    the receiver's clock are refused (``StaleCallback``): a captured push cannot be
+    replayed later. ``{timestamp}`` is the header's text, as sent."""
+
+    header: str
+    style: str
+    tolerance: float
+
+    def moment(self, text: str) -> datetime:
+        try:
+            if self.style == "unix_seconds":
+                return datetime.fromtimestamp(int(text), timezone.utc)
+            if self.style == "unix_milliseconds":
+                return datetime.fromtimestamp(int(text) / 1000, timezone.utc)
+            return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            raise ValueError(f"the {self.header} header is not a {self.style} time") from None
+
+
+@dataclass(frozen=True)
+class Compare:
+    """The header holding the signature, and the template of its expected value (usually
+    a step's result, ``{signature}``): compared in constant time."""
+
+    header: str
+    value: str
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    """A signature made with the provider's private key: ``input``'s UTF-8 bytes, signed
+    with ``algorithm``, sent ``encoding``-encoded in ``header``, checked with the public
+    key held by the credential ``key`` (``pem``, or ``base64`` of the raw Ed25519 key)."""
+
+    algorithm: str
+    key: str
+    header: str
+    input: str
+    key_format: str = "pem"
+    encoding: str = "base64"
+
+
+@dataclass(frozen=True)
+class Verification:
+    """How a push proves it comes from the provider."""
+
+    sign: tuple[Bound, ...] = ()
+    timestamp: SignedTime | None = None
+    compare: Compare | None = None
+    public_key: PublicKey | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the provider expects back."""
+
+    status: int = 200
+    content_type: str = "text/plain; charset=utf-8"
+    body: str = ""
+
+    def encoded(self) -> bytes:
+        return self.body.encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Callback:
+    """One kind of push of a provider, as its spec describes it."""
+
+    provider: str
+    name: str
+    method: str = "POST"
+    format: Literal["form", "json"] = "json"
+    array: bool = False
+    """The body is a JSON array of payloads (several reports in one push)."""
+    verify: Verification | None = None
+    answer: Answer = field(default_factory=Answer)
+    reject: Answer = field(default_factory=lambda: Answer(403, body="forbidden"))
+    """The answer to a push that fails verification."""
+
+    @classmethod
+    def from_data(cls, provider: str, name: str, data: Mapping[str, Any]) -> Callback:
+        """A callback as a spec (and a generated ``callbacks.py``) writes it; ``SigningError``
+        for anything it would not use."""
+        unknown = set(data) - {"method", "format", "array", "verify", "answer", "reject"}
+        if unknown:
+            raise SigningError(f"unknown callback keys: {', '.join(sorted(unknown))}")
+        if data.get("format", "json") not in ("form", "json"):
+            raise SigningError(f"unknown callback format {data.get('format')!r}")
+        if data.get("array") and data.get("format", "json") != "json":
+            raise SigningError("only a JSON body can be a list of reports")
+        verify = _verification(data["verify"]) if "verify" in data else None
+        return cls(
+            provider=provider,
+            name=name,
+            method=str(data.get("method", "POST")).upper(),
+            format=data.get("format", "json"),
+            array=bool(data.get("array", False)),
+            verify=verify,
+            answer=_answer(data.get("answer", {}), Answer()),
+            reject=_answer(data.get("reject", {}), Answer(403, body="forbidden")),
+        )
+
+    # -- receiving -----------------------------------------------------------------------
+
+    def payloads(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        credentials: Mapping[str, str] | None = None,
+        clock: Clock | None = None,
+        max_bytes: int = MAX_CALLBACK_BYTES,
+    ) -> list[dict[str, Any]]:
+        """The payload objects of a push, once it is verified: one, or each of a list.
+
+        ``url`` is the URL the provider pushed to, exactly as configured with it (signatures
+        cover it); ``headers`` are matched ignoring case."""
+        if len(body) > max_bytes:
+            raise MalformedCallback(
+                f"the push has {len(body)} bytes; at most {max_bytes} are read",
+                provider=self.provider,
+                raw_body=body[: max_bytes + 1],
+            )
+        if method.upper() != self.method:
+            raise MalformedCallback(
+                f"{self.name} is pushed with {self.method}, not {method.upper()[:16]}",
+                provider=self.provider,
+                raw_body=body,
+            )
+        lower = {k.lower(): v for k, v in headers.items()}
+        if self.verify is not None:
+            self._verify(method.upper(), url, lower, body, dict(credentials or {}), clock or _utc_now)
+        if self.method == "GET":  # the report is the query
+            return self._read(urlsplit(url).query.encode("utf-8"))
+        return self._read(body)
+
+    def _read(self, body: bytes) -> list[dict[str, Any]]:
+        def malformed(why: str) -> MalformedCallback:
+            return MalformedCallback(why, provider=self.provider, raw_body=body)
+
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise malformed("the push is not UTF-8 text") from None
+        if self.format == "form":
+            pairs = parse_qsl(text, keep_blank_values=True)
+            if text.strip() and not pairs:
+                raise malformed("the push is not a form (application/x-www-form-urlencoded)")
+            form: dict[str, Any] = {}
+            for key, value in pairs:
+                form.setdefault(key, value)
+            return [form]
+        try:
+            data = json.loads(text) if text.strip() else None
+        except (ValueError, RecursionError):
+            raise malformed("the push is not JSON") from None
+        if self.array:
+            if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+                raise malformed("the push is not a JSON array of objects")
+            return list(data)
+        if not isinstance(data, dict):
+            raise malformed("the push is not a JSON object")
+        return [data]
+
+    def _verify(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        credentials: dict[str, str],
+        clock: Clock,
+    ) -> None:
+        verify = self.verify
+        assert verify is not None
+
+        def refused(why: str, error: type[CallbackError] = CallbackSignatureError) -> CallbackError:
+            return error(why, provider=self.provider, raw_body=body)
+
+        timestamp = None
+        if verify.timestamp is not None:
+            signed = verify.timestamp
+            timestamp = headers.get(signed.header.lower())
+            if not timestamp:
+                raise refused(f"the push has no {signed.header} header", StaleCallback)
+            try:
+                moment = signed.moment(timestamp[:64])
+            except ValueError as exc:
+                raise refused(str(exc), StaleCallback) from None
+            if abs((clock() - moment).total_seconds()) > signed.tolerance:
+                raise refused(
+                    f"the push was signed at {moment.isoformat()}, more than {signed.tolerance:g} "
+                    "seconds from now",
+                    StaleCallback,
+                )
+        try:
+            values = self._values(method, url, body, credentials, timestamp, verify.sign)
+        except SigningError as exc:
+            raise refused(f"the push cannot be verified: {exc}") from None
+        if verify.compare is not None:
+            sent = headers.get(verify.compare.header.lower())
+            if not sent:
+                raise refused(f"the push has no {verify.compare.header} header")
+            expected = values[verify.compare.value]
+            if not hmac.compare_digest(expected.encode("utf-8"), sent.encode("utf-8")):
+                raise refused(f"the {verify.compare.header} signature does not match the push")
+        if verify.public_key is not None:
+            check = verify.public_key
+            sent = headers.get(check.header.lower())
+            if not sent:
+                raise refused(f"the push has no {check.header} header")
+            try:
+                signature = _decode(sent.strip(), check.encoding)
+            except ValueError:
+                raise refused(f"the {check.header} header is not {check.encoding}") from None
+            if not _public_key_verifies(
+                check, credentials.get(check.key, ""), signature, values[check.input].encode("utf-8")
+            ):
+                raise refused(f"the {check.header} signature does not verify with the public key")
+
+    def _values(
+        self,
+        method: str,
+        url: str,
+        body: bytes,
+        credentials: Mapping[str, str],
+        timestamp: str | None,
+        bound: Sequence[Bound],
+    ) -> dict[str, str]:
+        """Every step's result and the templates' texts (keyed by template)."""
+        parts = urlsplit(url)
+        text = body.decode("utf-8", errors="replace")
+        request = PreparedRequest(
+            method,
+            f"{parts.scheme}://{parts.netloc}",
+            parts.path or "/",
+            query=parse_qsl(parts.query, keep_blank_values=True),
+            body_kind="form" if self.format == "form" else "json",
+            form=parse_qsl(text, keep_blank_values=True) if self.format == "form" else [],
+            content=body,
+        )
+        values: dict[str, Value] = dict(credentials)
+        values.update(
+            url=url,
+            method=method,
+            host=parts.netloc,
+            path=request.full_path,
+            path_and_query=url[len(f"{parts.scheme}://{parts.netloc}") :] or "/",
+            body=text,
+        )
+        if timestamp is not None:
+            values["timestamp"] = timestamp
+        run = _Run(request, values, _utc_now(), credentials, None)
+        for each in bound:
+            values[each.name] = each.step.apply(run)
+        out: dict[str, str] = {}
+        verify = self.verify
+        assert verify is not None
+        for template in (
+            verify.compare.value if verify.compare else None,
+            verify.public_key.input if verify.public_key else None,
+        ):
+            if template is not None:
+                out[template] = run.text(template)
+        return out
+
+    # -- sending (the mock, tests of an endpoint) ------------------------------------------
+
+    def sign(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        credentials: Mapping[str, str],
+        private_key: str | None = None,
+        moment: datetime | None = None,
+    ) -> dict[str, str]:
+        """The headers the provider would send with this push: its signature (and signed
+        time). A public-key scheme needs the PEM ``private_key`` matching the public key."""
+        headers: dict[str, str] = {
+            "Content-Type": (
+                "application/x-www-form-urlencoded" if self.format == "form" else "application/json"
+            )
+        }
+        verify = self.verify
+        if verify is None:
+            return headers
+        moment = moment or _utc_now()
+        timestamp = None
+        if verify.timestamp is not None:
+            timestamp = timestamp_text(moment, verify.timestamp.style)
+            headers[verify.timestamp.header] = timestamp
+        values = self._values(self.method, url, body, credentials, timestamp, verify.sign)
+        if verify.compare is not None:
+            headers[verify.compare.header] = values[verify.compare.value]
+        if verify.public_key is not None:
+            check = verify.public_key
+            if private_key is None:
+                raise SigningError(f"signing a {check.algorithm} push needs the provider's private key")
+            signature = _private_key_sign(check.algorithm, private_key, values[check.input].encode("utf-8"))
+            headers[check.header] = (
+                base64.b64encode(signature).decode("ascii") if check.encoding == "base64" else signature.hex()
+            )
+        return headers
+
+
+def _verification(data: Mapping[str, Any]) -> Verification:
+    unknown = set(data) - {"sign", "timestamp", "compare", "public_key"}
+    if unknown:
+        raise SigningError(f"unknown verify keys: {', '.join(sorted(unknown))}")
+    if ("compare" in data) == ("public_key" in data):
+        raise SigningError("verify needs exactly one of 'compare' and 'public_key'")
+    bound = []
+    for index, raw_step in enumerate(data.get("sign") or ()):
+        name, step, problems = steps.build_step(raw_step)
+        if step is None:
+            where = ", ".join(f"{'/'.join(map(str, p.path)) or 'step'}: {p.message}" for p in problems)
+            raise SigningError(f"sign step {index}: {where}")
+        bound.append(Bound(name, step))
+    timestamp = None
+    if "timestamp" in data:
+        raw = dict(data["timestamp"])
+        if raw.get("style") not in SIGNED_TIME_STYLES or set(raw) - {"header", "style", "tolerance"}:
+            raise SigningError(f"unknown signed timestamp {sorted(raw)}")
+        timestamp = SignedTime(str(raw["header"]), str(raw["style"]), float(raw["tolerance"]))
+    compare = None
+    if "compare" in data:
+        compare = Compare(str(data["compare"]["header"]), str(data["compare"]["value"]))
+    public_key = None
+    if "public_key" in data:
+        raw = dict(data["public_key"])
+        public_key = PublicKey(**raw)
+        if (
+            public_key.algorithm not in PUBLIC_KEY_ALGORITHMS
+            or public_key.key_format not in KEY_FORMATS
+            or public_key.encoding not in SIGNATURE_ENCODINGS
+        ):
+            raise SigningError(f"unknown public key check {public_key.algorithm!r}")
+    return Verification(tuple(bound), timestamp, compare, public_key)
+
+
+def _answer(data: Mapping[str, Any], default: Answer) -> Answer:
+    return Answer(
+        status=int(data.get("status", default.status)),
+        content_type=str(data.get("content_type", default.content_type)),
+        body=str(data.get("body", default.body)),
+    )
+
+
+def _decode(text: str, encoding: str) -> bytes:
+    try:
+        if encoding == "hex":
+            return bytes.fromhex(text)
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(encoding) from None
+
+
+# -- public keys (cryptography: the optional dlr-core[crypto] extra) ------------------------
+
+
+def _cryptography() -> None:
+    try:
+        import cryptography  # noqa: F401
+    except ImportError:
+        raise SigningError(
+            "public-key verification needs the cryptography package: pip install 'dlr-core[crypto]'"
+        ) from None
+
+
+def _public_key_verifies(check: PublicKey, key_text: str, signature: bytes, data: bytes) -> bool:
+    _cryptography()
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+
+    try:
+        if check.key_format == "base64":
+            raw = base64.b64decode(key_text, validate=True)
+            key: Any = ed25519.Ed25519PublicKey.from_public_bytes(raw)
+        else:
+            key = serialization.load_pem_public_key(key_text.encode("utf-8"))
+    except (ValueError, TypeError, binascii.Error, UnsupportedAlgorithm):
+        raise SigningError("the public key is not a valid key") from None
+    try:
+        if check.algorithm == "ed25519":
+            if not isinstance(key, ed25519.Ed25519PublicKey):
+                raise SigningError("the public key is not an Ed25519 key")
+            key.verify(signature, data)
+        else:
+            if not isinstance(key, rsa.RSAPublicKey):
+                raise SigningError("the public key is not an RSA key")
+            digest = hashes.SHA256()
+            key.verify(signature, data, padding.PKCS1v15(), digest)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def _private_key_sign(algorithm: str, pem: str, data: bytes) -> bytes:
+    _cryptography()
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+
+    key = serialization.load_pem_private_key(pem.encode("utf-8"), password=None)
+    if algorithm == "ed25519" and isinstance(key, ed25519.Ed25519PrivateKey):
+        return key.sign(data)
+    if algorithm != "ed25519" and isinstance(key, rsa.RSAPrivateKey):
+        return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    raise SigningError(f"the private key is not a {algorithm} key")
+
+
+# -- receipts ---------------------------------------------------------------------------------
+
+
+def idempotency_key(receipt: Receipt) -> str:
+    """A stable key of one report: the same report pushed again has the same key; another
+    report (another message or recipient, or a later status of the same one) has another.
+    The hex SHA-256 of the receipt as canonical JSON: every attribute (the message id, the
+    recipient, the status, the details) and the record exactly as sent."""
+    data = receipt.model_dump(mode="json", exclude={"idempotency_key"})
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def with_keys(receipts: Iterable[Receipt]) -> list[Receipt]:
+    """The receipts, each with its ``idempotency_key``."""
+    return [r.model_copy(update={"idempotency_key": idempotency_key(r)}) for r in receipts]
+
+
+def parse(
+    callback: Callback,
+    model: type[Model],
+    receipts: Callable[[Model], list[Receipt]],
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    credentials: Mapping[str, str] | None = None,
+    clock: Clock | None = None,
+    max_bytes: int = MAX_CALLBACK_BYTES,
+) -> list[Receipt]:
+    """A push as canonical receipts (with idempotency keys): verified, each payload read
+    as ``model`` and turned into receipts by the generated ``receipts`` function."""
+    payloads = callback.payloads(
+        method, url, headers, body, credentials=credentials, clock=clock, max_bytes=max_bytes
+    )
+    out: list[Receipt] = []
+    for payload in payloads:
+        try:
+            result = model.model_validate(payload)
+        except ValidationError as exc:
+            fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors()[:5])
+            raise MalformedCallback(
+                f"the push is not a {model.__name__} ({fields})", provider=callback.provider, raw_body=body
+            ) from None
+        out += receipts(result)
+    return with_keys(out)
+
+
+# -- serving: a framework-neutral ASGI app ------------------------------------------------------
+
+Parser = Callable[[str, str, Mapping[str, str], bytes], list[Receipt]]
+"""A push -> receipts: ``(method, url, headers, body)``, credentials already bound."""
+Handler = Callable[[str, list[Receipt]], "Awaitable[object] | object"]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One route of ``CallbackApp``: a provider's parser with its credentials bound, and the
+    answers it expects. Generated packages make them (``callback_endpoint(...)``)."""
+
+    provider: str
+    parse: Parser
+    answer: Answer
+    reject: Answer
+    max_bytes: int = MAX_CALLBACK_BYTES
+
+    def __repr__(self) -> str:  # the parser holds credentials
+        return f"Endpoint(provider={self.provider!r})"
+
+
+Scope = Mapping[str, Any]
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]
+Send = Callable[[Mapping[str, Any]], Awaitable[None]]
+
+
+class CallbackApp:
+    """An ASGI 3 app receiving pushed delivery reports.
+
+    ``endpoints`` maps a route name to an ``Endpoint``: a push to ``{prefix}/<name>`` is
+    parsed by it; its receipts go to ``on_receipts(name, receipts)`` (a function or a
+    coroutine function), then the provider gets the answer it expects. A push that fails
+    verification gets the provider's rejection (``Endpoint.reject``, 403 by default), a
+    malformed one 400, a too large one 413, and an error in ``on_receipts`` 500 (so the
+    provider pushes again later; receipts carry ``idempotency_key`` to recognise it).
+
+    ``public_url`` is the public origin the provider pushes to (``https://hooks.example.com``,
+    plus any path a proxy strips before the app sees it); the request's full path and query
+    are appended to it to make the URL the provider signed. Behind a proxy the URL the app
+    sees differs; without ``public_url`` it is rebuilt from the request (scheme, Host).
+    Serve it with any ASGI server (uvicorn, hypercorn) or mount it in Starlette/FastAPI
+    (routes are then below the mount point: give ``prefix=""``).
+    """
+
+    def __init__(
+        self,
+        endpoints: Mapping[str, Endpoint],
+        on_receipts: Handler,
+        *,
+        prefix: str = "/callbacks",
+        public_url: str | None = None,
+    ) -> None:
+        self.endpoints: dict[str, Endpoint] = dict(endpoints)
+        self.on_receipts: Handler = on_receipts
+        self.prefix: str = prefix.rstrip("/")
+        self.public_url: str | None = public_url.rstrip("/") if public_url else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        path: str = scope.get("path", "")
+        root: str = scope.get("root_path", "")
+        if root and path.startswith(root):  # mounted (Starlette's Mount): route below the mount
+            path = path[len(root) :]
+        name = path[len(self.prefix) + 1 :] if path.startswith(self.prefix + "/") else None
+        endpoint = self.endpoints.get(name) if name else None
+        if endpoint is None:
+            await _respond(send, Answer(404, body="not found"))
+            return
+        body, too_large = await _read_body(receive, endpoint.max_bytes)
+        if too_large:
+            await _respond(send, Answer(413, body="too large"))
+            return
+        headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope.get("headers", ())}
+        try:
+            receipts = endpoint.parse(scope["method"], self._url(scope, headers), headers, body)
+        except CallbackSignatureError:
+            await _respond(send, endpoint.reject)
+            return
+        except MalformedCallback:
+            await _respond(send, Answer(400, body="malformed"))
+            return
+        try:
+            outcome = self.on_receipts(name or "", receipts)
+            if inspect.isawaitable(outcome):
+                await outcome
+        except Exception:
+            await _respond(send, Answer(500, body="error"))
+            raise
+        await _respond(send, endpoint.answer)
+
+    def _url(self, scope: Scope, headers: Mapping[str, str]) -> str:
+        raw_path = scope.get("raw_path") or scope.get("path", "").encode("utf-8")
+        path = raw_path.decode("latin-1") if isinstance(raw_path, bytes) else str(raw_path)
+        query = scope.get("query_string", b"").decode("latin-1")
+        tail = path + (f"?{query}" if query else "")
+        if self.public_url is not None:
+            return self.public_url + tail
+        host = {k.lower(): v for k, v in headers.items()}.get("host")
+        if host is None:
+            server = scope.get("server") or ("localhost", None)
+            host = server[0] if server[1] is None else f"{server[0]}:{server[1]}"
+        return f"{scope.get('scheme', 'http')}://{host}{tail}"
+
+
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b"".join(chunks), False
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return b"", True
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), False
+
+
+async def _respond(send: Send, answer: Answer) -> None:
+    body = answer.encoded()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": answer.status,
+            "headers": [
+                (b"content-type", answer.content_type.encode("latin-1")),
+                (b"content-length", str(len(body)).encode("ascii")),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

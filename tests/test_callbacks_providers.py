@@ -1,0 +1,311 @@
+"""Pushed reports of the generated packages: the providers' documented callback examples
+(tests/fixtures/callbacks/, verbatim) become the canonical receipts written here by hand
+from the same docs; Twilio's signature is checked against twilio-python's published
+RequestValidator vector and its algorithm."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlencode
+
+import pytest
+
+from conftest import FIXTURES
+from dlr_core import CallbackSignatureError, DeliveryStatus, MalformedCallback
+
+CALLBACKS = FIXTURES / "callbacks"
+BEIJING = timezone(timedelta(hours=8))
+
+
+def fixture(name: str) -> bytes:
+    return (CALLBACKS / name).read_bytes()
+
+
+# -- Twilio -----------------------------------------------------------------------------------
+
+
+def twilio_signature(token: str, url: str, params: dict[str, str]) -> str:
+    """twilio-python's RequestValidator.compute_signature (twilio/request_validator.py):
+    the URL, then each parameter name and value in sorted order, HMAC-SHA1, base64."""
+    text = url + "".join(name + params[name] for name in sorted(params))
+    return base64.b64encode(hmac.new(token.encode(), text.encode(), hashlib.sha1).digest()).decode()
+
+
+SDK_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
+SDK_PARAMS = {
+    "CallSid": "CA1234567890ABCDE",
+    "Digits": "1234",
+    "From": "+14158675309",
+    "To": "+18005551212",
+    "Caller": "+14158675309",
+}
+
+
+def test_the_sdk_vector_itself() -> None:
+    assert twilio_signature("12345", SDK_URL, SDK_PARAMS) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+
+
+def test_twilio_spec_verifies_the_published_vector() -> None:
+    """The spec's scheme accepts the SDK's signature (the body is then no status callback:
+    a voice request's parameters, so it is malformed, after verification), and refuses a
+    one-character change with the typed error."""
+    from dlr_twilio_messaging.callbacks import parse_callback
+
+    body = urlencode(SDK_PARAMS).encode()
+    headers = {"X-Twilio-Signature": "RSOYDt4T1cUTdK1PDd93/VVr8B8="}
+    with pytest.raises(MalformedCallback, match="not a StatusCallback"):
+        parse_callback("POST", SDK_URL, headers, body, auth_token="12345")
+    with pytest.raises(CallbackSignatureError):
+        parse_callback("POST", SDK_URL, headers, body.replace(b"1234", b"1235"), auth_token="12345")
+    with pytest.raises(CallbackSignatureError):
+        parse_callback("POST", SDK_URL.replace("bar=2", "bar=3"), headers, body, auth_token="12345")
+
+
+def test_twilio_status_callback_becomes_a_receipt() -> None:
+    """Parameters as the status-callback guide lists them (MessageSid, MessageStatus,
+    ErrorCode, AccountSid, From, To, ...), signed with the SDK's algorithm."""
+    from dlr_twilio_messaging.callbacks import parse_status_callback
+
+    url = "https://example.com/callbacks/twilio"
+    params = {
+        "AccountSid": "AC" + "a" * 32,
+        "ApiVersion": "2010-04-01",
+        "ErrorCode": "30003",
+        "From": "+15017122661",
+        "MessageSid": "SM1f0e8ae6ade43cb3c0ce4525424e404f",
+        "MessageStatus": "undelivered",
+        "SmsSid": "SM1f0e8ae6ade43cb3c0ce4525424e404f",
+        "SmsStatus": "undelivered",
+        "To": "+15558675310",
+    }
+    headers = {"x-twilio-signature": twilio_signature("token-1", url, params)}
+    [receipt] = parse_status_callback("POST", url, headers, urlencode(params).encode(), auth_token="token-1")
+    assert receipt.provider == "twilio_messaging"
+    assert receipt.status is DeliveryStatus.UNDELIVERED and receipt.is_final
+    assert (receipt.message_id, receipt.recipient, receipt.error_code) == (
+        "SM1f0e8ae6ade43cb3c0ce4525424e404f",
+        "+15558675310",
+        "30003",
+    )
+    assert receipt.raw_status == {"MessageStatus": "undelivered"}
+    assert receipt.details["sender"] == "+15017122661" and receipt.raw == params
+    assert receipt.idempotency_key and len(receipt.idempotency_key) == 64
+
+
+# -- Tencent Cloud SMS ----------------------------------------------------------------------------
+
+
+def test_tencent_documented_status_report() -> None:
+    from dlr_tencent_sms.callbacks import STATUS_REPORT, parse_callback
+
+    [receipt] = parse_callback(
+        "POST", "https://example.com/sms/callback", {}, fixture("tencent_sms_status_report.json")
+    )
+    assert receipt.status is DeliveryStatus.DELIVERED
+    assert receipt.message_id == "xxxxxxx" and receipt.recipient == "13xxxxxxxxx"
+    assert receipt.error_code == "DELIVRD"
+    assert receipt.error_description == "The SMS message is successfully delivered"
+    assert receipt.completed_at == datetime(2015, 10, 17, 8, 3, 4, tzinfo=BEIJING)
+    assert receipt.details == {"nationcode": "86"}
+    assert receipt.raw_status == {"report_status": "SUCCESS"}
+    assert (STATUS_REPORT.answer.status, json.loads(STATUS_REPORT.answer.body)) == (
+        200,
+        {"result": 0, "errmsg": "OK"},
+    )
+
+
+def test_tencent_push_of_several_reports_and_a_failure() -> None:
+    from dlr_tencent_sms.callbacks import parse_callback
+
+    [documented] = json.loads(fixture("tencent_sms_status_report.json"))
+    failed = {**documented, "sid": "yyy", "report_status": "FAIL", "errmsg": "MK:0001"}
+    receipts = parse_callback("POST", "https://x/", {}, json.dumps([documented, failed]).encode())
+    assert [(r.message_id, r.status) for r in receipts] == [
+        ("xxxxxxx", DeliveryStatus.DELIVERED),
+        ("yyy", DeliveryStatus.UNDELIVERED),
+    ]
+    assert receipts[0].idempotency_key != receipts[1].idempotency_key
+    again = parse_callback("POST", "https://x/", {}, json.dumps([documented]).encode())
+    assert again[0].idempotency_key == receipts[0].idempotency_key
+    with pytest.raises(MalformedCallback):  # one report, not an array
+        parse_callback("POST", "https://x/", {}, json.dumps(documented).encode())
+
+
+# -- Alibaba Cloud SMS ---------------------------------------------------------------------------
+
+
+def test_aliyun_documented_sms_report() -> None:
+    from dlr_aliyun_dysms.callbacks import SMS_REPORT, parse_callback
+
+    [receipt] = parse_callback(
+        "POST", "https://example.com/report", {}, fixture("aliyun_dysms_sms_report.json")
+    )
+    assert receipt.status is DeliveryStatus.DELIVERED
+    assert (receipt.message_id, receipt.recipient, receipt.client_ref) == (
+        "12345********",
+        "1381111****",
+        "67890**",
+    )
+    assert (receipt.error_code, receipt.error_description) == ("DELIVERED", "用户接收成功")
+    assert receipt.submitted_at == receipt.completed_at == datetime(2017, 1, 1, tzinfo=BEIJING)
+    assert receipt.details == {"success": True, "sms_size": "1"}
+    assert json.loads(SMS_REPORT.answer.body) == {"code": 0, "msg": "接收成功"}
+
+
+def test_aliyun_failed_report_is_undelivered() -> None:
+    from dlr_aliyun_dysms.callbacks import parse_callback
+
+    [documented] = json.loads(fixture("aliyun_dysms_sms_report.json"))
+    failed = {**documented, "success": False, "err_code": "MN:0001", "err_msg": "用户接收失败"}
+    [receipt] = parse_callback("POST", "https://x/", {}, json.dumps([failed]).encode())
+    assert receipt.status is DeliveryStatus.UNDELIVERED and receipt.error_code == "MN:0001"
+
+
+# -- Infobip ---------------------------------------------------------------------------------
+
+
+def test_infobip_push_reads_like_its_pull() -> None:
+    import dlr_infobip_sms
+    from dlr_infobip_sms.callbacks import parse_callback
+
+    # Infobip's published v3 report sample (the spec's example, from its API client's tests).
+    example = {
+        "results": [
+            {
+                "bulkId": "BULK-ID-123-xyz",
+                "messageId": "MESSAGE-ID-123-xyz",
+                "to": "41793026727",
+                "sender": "InfoSMS",
+                "sentAt": "2023-08-01T16:10:00.000+0530",
+                "doneAt": "2023-08-01T16:10:00.000+0530",
+                "messageCount": 1,
+                "price": {"pricePerMessage": 0.01, "currency": "EUR"},
+                "status": {
+                    "groupId": 3,
+                    "groupName": "DELIVERED",
+                    "id": 5,
+                    "name": "DELIVERED_TO_HANDSET",
+                    "description": "Message delivered to handset",
+                },
+                "error": {
+                    "groupId": 0,
+                    "groupName": "OK",
+                    "id": 0,
+                    "name": "NO_ERROR",
+                    "description": "No Error",
+                    "permanent": False,
+                },
+            }
+        ]
+    }
+    receipts = parse_callback("POST", "https://example.com/notify", {}, json.dumps(example).encode())
+    [receipt] = receipts
+    assert receipt.status is DeliveryStatus.DELIVERED
+    assert (receipt.message_id, receipt.recipient) == ("MESSAGE-ID-123-xyz", "41793026727")
+    assert receipt.completed_at == datetime(2023, 8, 1, 10, 40, tzinfo=timezone.utc)
+    assert receipt.details["permanent"] is False
+    pulled = dlr_infobip_sms.get_delivery_reports_receipts(
+        dlr_infobip_sms.DeliveryReports.model_validate(example)
+    )
+    assert [r.model_copy(update={"idempotency_key": None}) for r in receipts] == pulled
+
+
+# -- Telnyx (Ed25519) ---------------------------------------------------------------------------
+
+TELNYX_EVENT = {
+    "data": {
+        "event_type": "message.finalized",
+        "id": "4ee8c3a6-4995-4309-a3c6-38e3db9ea4be",
+        "occurred_at": "2019-01-23T18:10:05.574+00:00",
+        "record_type": "event",
+        "payload": {
+            "id": "40385f64-5717-4562-b3fc-2c963f66afa6",
+            "record_type": "message",
+            "direction": "outbound",
+            "type": "SMS",
+            "from": {"phone_number": "+18445550001", "carrier": "Telnyx", "line_type": "Wireless"},
+            "to": [
+                {"phone_number": "+18665550001", "status": "delivered", "carrier": "T-MOBILE USA, INC."},
+                {"phone_number": "+18665550002", "status": "delivery_failed", "carrier": "AT&T"},
+            ],
+            "text": "Hello, World!",
+            "errors": [],
+            "sent_at": "2019-01-23T18:10:02.574+00:00",
+            "completed_at": "2019-01-23T18:10:05.574+00:00",
+        },
+    },
+    "meta": {"attempt": 1, "delivered_to": "https://example.com/webhooks"},
+}
+
+
+@pytest.fixture(scope="module")
+def telnyx_keys() -> tuple[object, str]:
+    """A generated Ed25519 test key pair: the private key, the public key as Telnyx shows it
+    (base64 of the raw 32 bytes)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return key, base64.b64encode(raw).decode()
+
+
+def telnyx_headers(key: object, timestamp: int, body: bytes) -> dict[str, str]:
+    """Signed as Telnyx signs and its SDK verifies (lib/webhook_verification.py): Ed25519 over
+    "<telnyx-timestamp>|<body>", base64."""
+    signature = key.sign(f"{timestamp}|".encode() + body)  # type: ignore[attr-defined]
+    return {
+        "Telnyx-Signature-Ed25519": base64.b64encode(signature).decode(),
+        "Telnyx-Timestamp": str(timestamp),
+    }
+
+
+def test_telnyx_signed_webhook_becomes_receipts(telnyx_keys: tuple[object, str]) -> None:
+    from dlr_telnyx_messaging.callbacks import parse_callback
+
+    key, public = telnyx_keys
+    now = datetime(2026, 11, 26, 2, 0, tzinfo=timezone.utc)
+    body = json.dumps(TELNYX_EVENT).encode()
+    headers = telnyx_headers(key, int(now.timestamp()) - 10, body)
+    receipts = parse_callback(
+        "POST", "https://example.com/webhooks", headers, body, public_key=public, clock=lambda: now
+    )
+    assert [(r.recipient, r.status) for r in receipts] == [
+        ("+18665550001", DeliveryStatus.DELIVERED),
+        ("+18665550002", DeliveryStatus.UNDELIVERED),
+    ]
+    assert {r.message_id for r in receipts} == {"40385f64-5717-4562-b3fc-2c963f66afa6"}
+    assert receipts[0].completed_at == datetime(2019, 1, 23, 18, 10, 5, 574000, tzinfo=timezone.utc)
+    assert receipts[1].details == {
+        "event_type": "message.finalized",
+        "event_id": "4ee8c3a6-4995-4309-a3c6-38e3db9ea4be",
+        "carrier": "AT&T",
+    }
+    assert receipts[0].idempotency_key != receipts[1].idempotency_key
+
+
+def test_telnyx_refuses_a_stale_or_tampered_webhook(telnyx_keys: tuple[object, str]) -> None:
+    from dlr_core import StaleCallback
+    from dlr_telnyx_messaging.callbacks import parse_callback
+
+    key, public = telnyx_keys
+    now = datetime(2026, 11, 26, 2, 0, tzinfo=timezone.utc)
+    body = json.dumps(TELNYX_EVENT).encode()
+    stale = telnyx_headers(key, int(now.timestamp()) - 301, body)
+    with pytest.raises(StaleCallback):
+        parse_callback("POST", "https://x/", stale, body, public_key=public, clock=lambda: now)
+    fresh = telnyx_headers(key, int(now.timestamp()), body)
+    with pytest.raises(CallbackSignatureError) as caught:
+        parse_callback(
+            "POST",
+            "https://x/",
+            fresh,
+            body.replace(b"delivered", b"delivereD", 1),
+            public_key=public,
+            clock=lambda: now,
+        )
+    assert not isinstance(caught.value, StaleCallback) and public not in str(caught.value)
