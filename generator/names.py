@@ -16,11 +16,15 @@ generated module.
 from __future__ import annotations
 
 import builtins
+import json
 import keyword
 import re
 from enum import Enum
 from functools import cache
+from pathlib import Path
 from typing import Literal
+
+from generator import cache as generation_cache
 
 Scope = Literal["module", "client_method", "argument", "credential", "field", "member"]
 
@@ -214,32 +218,60 @@ PYDANTIC_ATTRIBUTES = frozenset(
 ENUM_ATTRIBUTES = frozenset({"parse", "canonical", "name", "value"} | set(dir(Enum)))
 
 
-@cache
 def runtime_module_names() -> frozenset[str]:
     """Every public name the runtime's modules define: generated modules import from them."""
+    return _runtime_names()["module"]
+
+
+def model_attributes() -> frozenset[str]:
+    """What the generated models' base adds to pydantic's (``wire_data``)."""
+    return _runtime_names()["model"]
+
+
+def client_attributes() -> frozenset[str]:
+    """Every attribute of the runtime's client bases: an operation must not replace one."""
+    return _runtime_names()["client"] | GENERATED_METHODS
+
+
+@cache
+def _runtime_names() -> dict[str, frozenset[str]]:
+    """The runtime's names, read by importing it (httpx and pydantic with it), and kept in
+    the generation cache under the hash of the runtime's source, of Python's version and of
+    pydantic's: a run whose runtime did not change imports none of it."""
+    key = _runtime_key()
+    cached = generation_cache.get("runtime-names", key)
+    if cached is not None:
+        return {kind: frozenset(names) for kind, names in json.loads(cached).items()}
     import dlr_core
     from dlr_core import client, models, values
 
-    names: set[str] = set(dlr_core.__all__)
-    for module in (client, models, values):
-        names.update(name for name in vars(module) if not name.startswith("_"))
-    return frozenset(names)
+    module: set[str] = set(dlr_core.__all__)
+    for runtime_module in (client, models, values):
+        module.update(name for name in vars(runtime_module) if not name.startswith("_"))
+    found = {
+        "module": frozenset(module),
+        "model": frozenset(name for name in dir(models.ProviderModel) if not name.startswith("_")),
+        "client": frozenset(dir(client.SyncClientBase)) | frozenset(dir(client.AsyncClientBase)),
+    }
+    generation_cache.put(
+        "runtime-names", key, json.dumps({kind: sorted(names) for kind, names in found.items()})
+    )
+    return found
 
 
-@cache
-def model_attributes() -> frozenset[str]:
-    """What the generated models' base adds to pydantic's (``wire_data``)."""
-    from dlr_core.models import ProviderModel
+def _runtime_key() -> str:
+    import hashlib
+    import importlib.util
+    import sys
+    from importlib.metadata import version
 
-    return frozenset(name for name in dir(ProviderModel) if not name.startswith("_"))
-
-
-@cache
-def client_attributes() -> frozenset[str]:
-    """Every attribute of the runtime's client bases: an operation must not replace one."""
-    from dlr_core.client import AsyncClientBase, SyncClientBase
-
-    return frozenset(dir(SyncClientBase)) | frozenset(dir(AsyncClientBase)) | GENERATED_METHODS
+    spec = importlib.util.find_spec("dlr_core")
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    digest = hashlib.sha256(f"{sys.version_info[:2]} pydantic {version('pydantic')}".encode())
+    for folder in folders:
+        for source in sorted(Path(folder).glob("*.py")):
+            digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()
 
 
 def reserved(scope: Scope, name: str) -> str | None:

@@ -150,3 +150,20 @@ def test_no_cut_right_after_imports(monkeypatch: pytest.MonkeyPatch) -> None:
     text = "from a import (\n    b,\n)\n\n\nX = 1\n\n\nY = 2\n"
     assert [c.text for c in formatting.chunks(text)] == ["from a import (\n    b,\n)\n\n\nX = 1", "Y = 2\n"]
     assert formatting.format_files({"m.py": text})["m.py"] == formatting.format_python("m.py", text)
+
+
+def test_the_runtime_names_come_from_the_cache_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generator import names
+
+    monkeypatch.setenv("DLRGEN_CACHE_DIR", str(tmp_path / "cache"))
+    names._runtime_names.cache_clear()
+    try:
+        computed = names._runtime_names()
+        assert "SyncClientBase" in computed["module"] and "wire_data" in computed["model"]
+        names._runtime_names.cache_clear()
+        monkeypatch.setattr(names.generation_cache, "put", lambda *args: pytest.fail("computed again"))
+        assert names._runtime_names() == computed
+    finally:
+        names._runtime_names.cache_clear()
