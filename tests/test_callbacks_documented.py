@@ -48,7 +48,7 @@ TWILIO_URL = "https://status-callback-prototyping-1234.twil.io/message-status"
 
 
 def test_twilio_documented_sent_callback() -> None:
-    """"A status callback request sent when the Message resource for an outbound SMS changes
+    """ "A status callback request sent when the Message resource for an outbound SMS changes
     status to sent": sent is not final, and the example carries no To."""
     from dlr_twilio_messaging.callbacks import parse_callback
 

@@ -65,6 +65,63 @@ def test_twilio_spec_verifies_the_published_vector() -> None:
         parse_callback("POST", SDK_URL.replace("bar=2", "bar=3"), headers, body, auth_token="12345")
 
 
+# twilio-python's tests/unit/test_request_validator.py: RequestValidator.validate accepts the
+# URL's signature with and without its port, and signs a repeated parameter's values sorted,
+# each value once. (The URL, token and parameters are SDK_URL, "12345" and SDK_PARAMS.)
+@pytest.mark.parametrize(
+    ("url", "signature"),
+    [
+        (SDK_URL, "RSOYDt4T1cUTdK1PDd93/VVr8B8="),  # test_validation
+        (SDK_URL.replace(".com", ".com:1234"), "RSOYDt4T1cUTdK1PDd93/VVr8B8="),  # removes_port_on_https
+        (
+            SDK_URL.replace(".com", ".com:1234").replace("https", "http"),
+            "Zmvh+3yNM1Phv2jhDCwEM3q5ebU=",
+        ),  # removes_port_on_http
+        (SDK_URL, "kvajT1Ptam85bY51eRf/AJRuM3w="),  # adds_port_on_https (signed with :443)
+        (SDK_URL.replace("https", "http"), "0ZXoZLH/DfblKGATFgpif+LLRf4="),  # adds_port_on_http (:80)
+    ],
+)
+def test_twilio_accepts_the_url_with_or_without_its_port(url: str, signature: str) -> None:
+    from dlr_twilio_messaging.callbacks import STATUS_CALLBACK
+
+    body = urlencode(SDK_PARAMS).encode()
+    [payload] = STATUS_CALLBACK.payloads(
+        "POST", url, {"X-Twilio-Signature": signature}, body, credentials={"auth_token": "12345"}
+    )
+    assert payload == SDK_PARAMS
+
+
+def test_twilio_refuses_a_signature_of_another_port() -> None:
+    """Signed with :443, pushed to :8443: neither the URL without its port nor the URL as
+    given matches (twilio-python refuses it too)."""
+    from dlr_twilio_messaging.callbacks import STATUS_CALLBACK
+
+    body = urlencode(SDK_PARAMS).encode()
+    with pytest.raises(CallbackSignatureError):
+        STATUS_CALLBACK.payloads(
+            "POST",
+            SDK_URL.replace(".com", ".com:8443"),
+            {"X-Twilio-Signature": "kvajT1Ptam85bY51eRf/AJRuM3w="},
+            body,
+            credentials={"auth_token": "12345"},
+        )
+
+
+def test_twilio_signs_repeated_parameters_as_the_sdk() -> None:
+    """test_compute_signature_duplicate_query_dict: Digits=5678, Digits=1234 and Digits=1234
+    again are signed Digits1234 Digits5678 (sorted, the duplicate once)."""
+    from dlr_twilio_messaging.callbacks import STATUS_CALLBACK
+
+    body = b"Sid=CA123&SidAccount=AC123&Digits=5678&Digits=1234&Digits=1234"
+    headers = {"X-Twilio-Signature": "IK+Dwps556ElfBT0I3Rgjkr1wJU="}
+    [payload] = STATUS_CALLBACK.payloads("POST", SDK_URL, headers, body, credentials={"auth_token": "12345"})
+    assert payload == {"Sid": "CA123", "SidAccount": "AC123", "Digits": "5678"}  # the first value read
+    with pytest.raises(CallbackSignatureError):  # one value fewer is another signature
+        STATUS_CALLBACK.payloads(
+            "POST", SDK_URL, headers, body.replace(b"&Digits=5678", b""), credentials={"auth_token": "12345"}
+        )
+
+
 def test_twilio_status_callback_becomes_a_receipt() -> None:
     """Parameters as the status-callback guide lists them (MessageSid, MessageStatus,
     ErrorCode, AccountSid, From, To, ...), signed with the SDK's algorithm."""

@@ -190,13 +190,20 @@ class SortedConcat(Step):
         "Parameters sorted by name (byte order), concatenated as name+value with no separators or escaping."
     )
     source: Literal["query", "body", "query_and_body"] = field(metadata=doc("Which parameters."))
+    unique: bool = field(
+        default=False,
+        metadata=doc(
+            "A name repeated with the same value counts once (twilio-python's `RequestValidator`); "
+            "different values of a name are all kept, sorted."
+        ),
+    )
 
     def apply(self, run: Run) -> Value:
         request = run.request
         pairs = (request.query if self.source != "body" else []) + (
             request.form if self.source != "query" else []
         )
-        return "".join(f"{k}{v}" for k, v in sorted(pairs))
+        return "".join(f"{k}{v}" for k, v in sorted(set(pairs) if self.unique else pairs))
 
 
 @dataclass(frozen=True)
