@@ -40,7 +40,7 @@ TWILIO = {
     "format": "form",
     "verify": {
         "sign": [
-            {"as": "params", "sorted_concat": {"source": "body", "unique": True}},
+            {"as": "params", "sorted_concat": {"source": "body", "repeated": "unique"}},
             {
                 "as": "signature",
                 "hmac": {

@@ -190,11 +190,11 @@ class SortedConcat(Step):
         "Parameters sorted by name (byte order), concatenated as name+value with no separators or escaping."
     )
     source: Literal["query", "body", "query_and_body"] = field(metadata=doc("Which parameters."))
-    unique: bool = field(
-        default=False,
+    repeated: Literal["sorted", "unique", "as_sent"] = field(
+        default="sorted",
         metadata=doc(
-            "A name repeated with the same value counts once (twilio-python's `RequestValidator`); "
-            "different values of a name are all kept, sorted."
+            "A name given several times: each value, the values sorted (`sorted`); each distinct "
+            "value once, sorted (`unique`); each value in the order sent (`as_sent`)."
         ),
     )
 
@@ -203,7 +203,11 @@ class SortedConcat(Step):
         pairs = (request.query if self.source != "body" else []) + (
             request.form if self.source != "query" else []
         )
-        return "".join(f"{k}{v}" for k, v in sorted(set(pairs) if self.unique else pairs))
+        if self.repeated == "as_sent":
+            ordered = sorted(pairs, key=lambda pair: pair[0])  # stable: values stay as sent
+        else:
+            ordered = sorted(set(pairs) if self.repeated == "unique" else pairs)
+        return "".join(f"{k}{v}" for k, v in ordered)
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ STATUS_CALLBACK: Final = callbacks.Callback.from_data(
                     "as": "fields",
                     "sorted_concat": {
                         "source": "body",
-                        "unique": True,
+                        "repeated": "unique",
                     },
                 },
                 {
