@@ -366,3 +366,76 @@ def test_telnyx_refuses_a_stale_or_tampered_webhook(telnyx_keys: tuple[object, s
             clock=lambda: now,
         )
     assert not isinstance(caught.value, StaleCallback) and public not in str(caught.value)
+
+
+# -- SignalWire (Twilio's callbacks, its own Signing Key and header) -----------------------------
+
+
+def signalwire_signature(key: str, url: str, pairs: list[tuple[str, str]]) -> str:
+    """SignalWire's "Scheme B" (signalwire-python core/security/webhook_validator.py): base64
+    HMAC-SHA1 keyed by the Signing Key of the URL and the form fields, stably sorted by name
+    (a repeated name's values in the order sent)."""
+    text = url + "".join(k + v for k, v in sorted(pairs, key=lambda pair: pair[0]))
+    return base64.b64encode(hmac.new(key.encode(), text.encode(), hashlib.sha1).digest()).decode()
+
+
+def test_signalwire_verifies_its_sdk_vector() -> None:
+    """The SDK's canonical form vector (VECTOR_B in tests/unit/security/test_webhook_validator.py,
+    the same as Twilio's) in X-SignalWire-Signature, keyed by the Signing Key."""
+    from dlr_signalwire_messaging.callbacks import STATUS_CALLBACK
+
+    body = urlencode(SDK_PARAMS).encode()
+    [payload] = STATUS_CALLBACK.payloads(
+        "POST",
+        SDK_URL,
+        {"X-SignalWire-Signature": "RSOYDt4T1cUTdK1PDd93/VVr8B8="},
+        body,
+        credentials={"signing_key": "12345", "auth_token": "not-the-signing-key"},
+    )
+    assert payload == SDK_PARAMS
+    with pytest.raises(CallbackSignatureError):  # Twilio's key (the API token) does not sign here
+        STATUS_CALLBACK.payloads(
+            "POST",
+            SDK_URL,
+            {"X-SignalWire-Signature": "RSOYDt4T1cUTdK1PDd93/VVr8B8="},
+            body,
+            credentials={"signing_key": "another-key", "auth_token": "12345"},
+        )
+
+
+def test_signalwire_status_callback_becomes_a_receipt() -> None:
+    """Fields of SignalWire's SMS status callback page (MessageStatus, MessageSid, AccountSid,
+    From, To, Body), signed as its SDK validates; a URL signed with :443 verifies without it
+    (the SDK's port normalization), and a repeated field's order counts."""
+    from dlr_signalwire_messaging.callbacks import parse_callback
+
+    url = "https://example.com/webhook"
+    pairs = [
+        ("MessageStatus", "undelivered"),
+        ("MessageSid", "0a059168-ead0-41af-9d1f-343dae832527"),
+        ("AccountSid", "ea108133-d6b3-407c-9536-9fad8a929a6a"),
+        ("From", "+15551234567"),
+        ("To", "+15557654321"),
+        ("Body", "Hello World!"),
+        ("ErrorCode", "30003"),
+    ]
+    body = urlencode(pairs).encode()
+    headers = {
+        "X-SignalWire-Signature": signalwire_signature("PSKtest", "https://example.com:443/webhook", pairs)
+    }
+    [receipt] = parse_callback("POST", url, headers, body, signing_key="PSKtest")
+    assert receipt.provider == "signalwire_messaging"
+    assert receipt.status is DeliveryStatus.UNDELIVERED and receipt.is_final
+    assert (receipt.message_id, receipt.recipient, receipt.error_code) == (
+        "0a059168-ead0-41af-9d1f-343dae832527",
+        "+15557654321",
+        "30003",
+    )
+
+    # test_repeated_keys_swapped_order_is_a_different_signature: To=a&To=b is signed ToaTob.
+    repeated = [*pairs[:4], ("To", "a"), ("To", "b")]
+    signed = {"X-SignalWire-Signature": signalwire_signature("PSKtest", url, repeated)}
+    assert parse_callback("POST", url, signed, urlencode(repeated).encode(), signing_key="PSKtest")
+    swapped = [*pairs[:4], ("To", "b"), ("To", "a")]
+    with pytest.raises(CallbackSignatureError):
+        parse_callback("POST", url, signed, urlencode(swapped).encode(), signing_key="PSKtest")
