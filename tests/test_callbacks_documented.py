@@ -172,3 +172,32 @@ def test_telnyx_documented_message_finalized(telnyx_keys: tuple[object, str]) ->
             public_key=public,
             clock=lambda: now,
         )
+
+
+def test_telnyx_documented_message_sent(telnyx_keys: tuple[object, str]) -> None:
+    """The API specification's message.sent example: the recipient still queued, no sent or
+    completed time yet (null). Its occurred_at is a placeholder ("date-time"), which no
+    receipt reads, so the push is still read."""
+    from dlr_telnyx_messaging.callbacks import parse_callback
+
+    key, public = telnyx_keys
+    body = fixture("telnyx_message_sent.json")
+    now = datetime(2019, 1, 23, 18, 10, 3, tzinfo=timezone.utc)
+    timestamp = str(int(now.timestamp()))
+    signature = key.sign(f"{timestamp}|".encode() + body)  # type: ignore[attr-defined]
+    headers = {
+        "telnyx-signature-ed25519": base64.b64encode(signature).decode(),
+        "telnyx-timestamp": timestamp,
+    }
+    [receipt] = parse_callback(
+        "POST", "https://www.example.com/hooks", headers, body, public_key=public, clock=lambda: now
+    )
+    assert receipt.status is DeliveryStatus.QUEUED and not receipt.is_final
+    assert receipt.message_id == "40385f64-5717-4562-b3fc-2c963f66afa6"
+    assert receipt.recipient == "+18665550001"
+    assert receipt.submitted_at is None and receipt.completed_at is None
+    assert receipt.details == {
+        "event_type": "message.sent",
+        "event_id": "86f58db9-0fe3-4adc-9d1f-46e66e6e9323",
+        "carrier": "T-MOBILE USA, INC.",
+    }
