@@ -65,6 +65,63 @@ def test_twilio_spec_verifies_the_published_vector() -> None:
         parse_callback("POST", SDK_URL.replace("bar=2", "bar=3"), headers, body, auth_token="12345")
 
 
+# twilio-python's tests/unit/test_request_validator.py: RequestValidator.validate accepts the
+# URL's signature with and without its port, and signs a repeated parameter's values sorted,
+# each value once. (The URL, token and parameters are SDK_URL, "12345" and SDK_PARAMS.)
+@pytest.mark.parametrize(
+    ("url", "signature"),
+    [
+        (SDK_URL, "RSOYDt4T1cUTdK1PDd93/VVr8B8="),  # test_validation
+        (SDK_URL.replace(".com", ".com:1234"), "RSOYDt4T1cUTdK1PDd93/VVr8B8="),  # removes_port_on_https
+        (
+            SDK_URL.replace(".com", ".com:1234").replace("https", "http"),
+            "Zmvh+3yNM1Phv2jhDCwEM3q5ebU=",
+        ),  # removes_port_on_http
+        (SDK_URL, "kvajT1Ptam85bY51eRf/AJRuM3w="),  # adds_port_on_https (signed with :443)
+        (SDK_URL.replace("https", "http"), "0ZXoZLH/DfblKGATFgpif+LLRf4="),  # adds_port_on_http (:80)
+    ],
+)
+def test_twilio_accepts_the_url_with_or_without_its_port(url: str, signature: str) -> None:
+    from dlr_twilio_messaging.callbacks import STATUS_CALLBACK
+
+    body = urlencode(SDK_PARAMS).encode()
+    [payload] = STATUS_CALLBACK.payloads(
+        "POST", url, {"X-Twilio-Signature": signature}, body, credentials={"auth_token": "12345"}
+    )
+    assert payload == SDK_PARAMS
+
+
+def test_twilio_refuses_a_signature_of_another_port() -> None:
+    """Signed with :443, pushed to :8443: neither the URL without its port nor the URL as
+    given matches (twilio-python refuses it too)."""
+    from dlr_twilio_messaging.callbacks import STATUS_CALLBACK
+
+    body = urlencode(SDK_PARAMS).encode()
+    with pytest.raises(CallbackSignatureError):
+        STATUS_CALLBACK.payloads(
+            "POST",
+            SDK_URL.replace(".com", ".com:8443"),
+            {"X-Twilio-Signature": "kvajT1Ptam85bY51eRf/AJRuM3w="},
+            body,
+            credentials={"auth_token": "12345"},
+        )
+
+
+def test_twilio_signs_repeated_parameters_as_the_sdk() -> None:
+    """test_compute_signature_duplicate_query_dict: Digits=5678, Digits=1234 and Digits=1234
+    again are signed Digits1234 Digits5678 (sorted, the duplicate once)."""
+    from dlr_twilio_messaging.callbacks import STATUS_CALLBACK
+
+    body = b"Sid=CA123&SidAccount=AC123&Digits=5678&Digits=1234&Digits=1234"
+    headers = {"X-Twilio-Signature": "IK+Dwps556ElfBT0I3Rgjkr1wJU="}
+    [payload] = STATUS_CALLBACK.payloads("POST", SDK_URL, headers, body, credentials={"auth_token": "12345"})
+    assert payload == {"Sid": "CA123", "SidAccount": "AC123", "Digits": "5678"}  # the first value read
+    with pytest.raises(CallbackSignatureError):  # one value fewer is another signature
+        STATUS_CALLBACK.payloads(
+            "POST", SDK_URL, headers, body.replace(b"&Digits=5678", b""), credentials={"auth_token": "12345"}
+        )
+
+
 def test_twilio_status_callback_becomes_a_receipt() -> None:
     """Parameters as the status-callback guide lists them (MessageSid, MessageStatus,
     ErrorCode, AccountSid, From, To, ...), signed with the SDK's algorithm."""
@@ -309,3 +366,76 @@ def test_telnyx_refuses_a_stale_or_tampered_webhook(telnyx_keys: tuple[object, s
             clock=lambda: now,
         )
     assert not isinstance(caught.value, StaleCallback) and public not in str(caught.value)
+
+
+# -- SignalWire (Twilio's callbacks, its own Signing Key and header) -----------------------------
+
+
+def signalwire_signature(key: str, url: str, pairs: list[tuple[str, str]]) -> str:
+    """SignalWire's "Scheme B" (signalwire-python core/security/webhook_validator.py): base64
+    HMAC-SHA1 keyed by the Signing Key of the URL and the form fields, stably sorted by name
+    (a repeated name's values in the order sent)."""
+    text = url + "".join(k + v for k, v in sorted(pairs, key=lambda pair: pair[0]))
+    return base64.b64encode(hmac.new(key.encode(), text.encode(), hashlib.sha1).digest()).decode()
+
+
+def test_signalwire_verifies_its_sdk_vector() -> None:
+    """The SDK's canonical form vector (VECTOR_B in tests/unit/security/test_webhook_validator.py,
+    the same as Twilio's) in X-SignalWire-Signature, keyed by the Signing Key."""
+    from dlr_signalwire_messaging.callbacks import STATUS_CALLBACK
+
+    body = urlencode(SDK_PARAMS).encode()
+    [payload] = STATUS_CALLBACK.payloads(
+        "POST",
+        SDK_URL,
+        {"X-SignalWire-Signature": "RSOYDt4T1cUTdK1PDd93/VVr8B8="},
+        body,
+        credentials={"signing_key": "12345", "auth_token": "not-the-signing-key"},
+    )
+    assert payload == SDK_PARAMS
+    with pytest.raises(CallbackSignatureError):  # Twilio's key (the API token) does not sign here
+        STATUS_CALLBACK.payloads(
+            "POST",
+            SDK_URL,
+            {"X-SignalWire-Signature": "RSOYDt4T1cUTdK1PDd93/VVr8B8="},
+            body,
+            credentials={"signing_key": "another-key", "auth_token": "12345"},
+        )
+
+
+def test_signalwire_status_callback_becomes_a_receipt() -> None:
+    """Fields of SignalWire's SMS status callback page (MessageStatus, MessageSid, AccountSid,
+    From, To, Body), signed as its SDK validates; a URL signed with :443 verifies without it
+    (the SDK's port normalization), and a repeated field's order counts."""
+    from dlr_signalwire_messaging.callbacks import parse_callback
+
+    url = "https://example.com/webhook"
+    pairs = [
+        ("MessageStatus", "undelivered"),
+        ("MessageSid", "0a059168-ead0-41af-9d1f-343dae832527"),
+        ("AccountSid", "ea108133-d6b3-407c-9536-9fad8a929a6a"),
+        ("From", "+15551234567"),
+        ("To", "+15557654321"),
+        ("Body", "Hello World!"),
+        ("ErrorCode", "30003"),
+    ]
+    body = urlencode(pairs).encode()
+    headers = {
+        "X-SignalWire-Signature": signalwire_signature("PSKtest", "https://example.com:443/webhook", pairs)
+    }
+    [receipt] = parse_callback("POST", url, headers, body, signing_key="PSKtest")
+    assert receipt.provider == "signalwire_messaging"
+    assert receipt.status is DeliveryStatus.UNDELIVERED and receipt.is_final
+    assert (receipt.message_id, receipt.recipient, receipt.error_code) == (
+        "0a059168-ead0-41af-9d1f-343dae832527",
+        "+15557654321",
+        "30003",
+    )
+
+    # test_repeated_keys_swapped_order_is_a_different_signature: To=a&To=b is signed ToaTob.
+    repeated = [*pairs[:4], ("To", "a"), ("To", "b")]
+    signed = {"X-SignalWire-Signature": signalwire_signature("PSKtest", url, repeated)}
+    assert parse_callback("POST", url, signed, urlencode(repeated).encode(), signing_key="PSKtest")
+    swapped = [*pairs[:4], ("To", "b"), ("To", "a")]
+    with pytest.raises(CallbackSignatureError):
+        parse_callback("POST", url, signed, urlencode(swapped).encode(), signing_key="PSKtest")

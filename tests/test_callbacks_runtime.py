@@ -40,7 +40,7 @@ TWILIO = {
     "format": "form",
     "verify": {
         "sign": [
-            {"as": "params", "sorted_concat": {"source": "body"}},
+            {"as": "params", "sorted_concat": {"source": "body", "repeated": "unique"}},
             {
                 "as": "signature",
                 "hmac": {
@@ -52,6 +52,7 @@ TWILIO = {
             },
         ],
         "compare": {"header": "X-Twilio-Signature", "value": "{signature}"},
+        "either_port": True,
     },
 }
 # twilio-python's RequestValidator test vector (tests/unit/test_request_validator.py).
@@ -161,7 +162,12 @@ def test_signature_comparison_is_constant_time(monkeypatch: pytest.MonkeyPatch) 
         urlencode(TWILIO_PARAMS).encode(),
         credentials={"auth_token": TWILIO_TOKEN},
     )
-    assert seen == [(TWILIO_SIGNATURE.encode(), TWILIO_SIGNATURE.encode())]
+    # The URL as given, then with :443 (either_port): twilio-python's vector for that URL is
+    # kvajT1Ptam85bY51eRf/AJRuM3w= (test_validation_adds_port_on_https). Both are compared.
+    assert seen == [
+        (TWILIO_SIGNATURE.encode(), TWILIO_SIGNATURE.encode()),
+        (b"kvajT1Ptam85bY51eRf/AJRuM3w=", TWILIO_SIGNATURE.encode()),
+    ]
 
 
 def test_sign_makes_what_twilio_sdk_computes() -> None:
@@ -474,3 +480,27 @@ def test_the_url_is_rebuilt_from_the_request_without_public_url() -> None:
     assert post(app, "/callbacks/x?a=1&b=%20", b"").status_code == 200
     assert seen == ["https://mycompany.com/callbacks/x?a=1&b=%20"]
     assert "auth" not in repr(app.endpoints["x"])
+
+
+@pytest.mark.parametrize(
+    ("url", "tried"),
+    [
+        ("https://h.example/p?q=1", ("https://h.example/p?q=1", "https://h.example:443/p?q=1")),
+        ("http://h.example/p", ("http://h.example/p", "http://h.example:80/p")),
+        ("https://h.example:8443/p#", ("https://h.example/p#", "https://h.example:8443/p#")),
+        ("https://u:pw@h.example:443/", ("https://u:pw@h.example/", "https://u:pw@h.example:443/")),
+        ("https://[::1]:443/x", ("https://[::1]/x", "https://[::1]:443/x")),
+        ("https://h.example:99999/x", ("https://h.example:99999/x",)),  # no port to read
+    ],
+)
+def test_either_port_tries_the_url_without_and_with_its_port(url: str, tried: tuple[str, ...]) -> None:
+    """As twilio-python's RequestValidator.validate (remove_port, add_port); the rest of the
+    URL is kept as given."""
+    from dlr_core.callbacks import _with_and_without_port
+
+    assert _with_and_without_port(url) == tried
+
+
+def test_either_port_is_true_or_false() -> None:
+    with pytest.raises(SigningError, match="either_port"):
+        Callback.from_data("demo", "push", {**TWILIO, "verify": {**TWILIO["verify"], "either_port": "yes"}})

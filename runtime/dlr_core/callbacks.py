@@ -133,6 +133,10 @@ class Verification:
     timestamp: SignedTime | None = None
     compare: Compare | None = None
     public_key: PublicKey | None = None
+    either_port: bool = False
+    """The provider may sign the URL with or without its port: a push verifies with the URL
+    without its port or with it (the scheme's default when it has none), as twilio-python's
+    ``RequestValidator.validate`` does."""
 
 
 @dataclass(frozen=True)
@@ -280,16 +284,20 @@ class Callback:
                     "seconds from now",
                     StaleCallback,
                 )
+        urls = _with_and_without_port(url) if verify.either_port else (url,)
         try:
-            values = self._values(method, url, body, credentials, timestamp, verify.sign)
+            each_values = [self._values(method, u, body, credentials, timestamp, verify.sign) for u in urls]
         except SigningError as exc:
             raise refused(f"the push cannot be verified: {exc}") from None
         if verify.compare is not None:
             sent = headers.get(verify.compare.header.lower())
             if not sent:
                 raise refused(f"the push has no {verify.compare.header} header")
-            expected = values[verify.compare.value]
-            if not hmac.compare_digest(expected.encode("utf-8"), sent.encode("utf-8")):
+            matches = [
+                hmac.compare_digest(values[verify.compare.value].encode("utf-8"), sent.encode("utf-8"))
+                for values in each_values
+            ]
+            if not any(matches):
                 raise refused(f"the {verify.compare.header} signature does not match the push")
         if verify.public_key is not None:
             check = verify.public_key
@@ -300,8 +308,10 @@ class Callback:
                 signature = _decode(sent.strip(), check.encoding)
             except ValueError:
                 raise refused(f"the {check.header} header is not {check.encoding}") from None
-            if not _public_key_verifies(
-                check, credentials.get(check.key, ""), signature, values[check.input].encode("utf-8")
+            key = credentials.get(check.key, "")
+            if not any(
+                _public_key_verifies(check, key, signature, values[check.input].encode("utf-8"))
+                for values in each_values
             ):
                 raise refused(f"the {check.header} signature does not verify with the public key")
 
@@ -391,8 +401,29 @@ class Callback:
         return headers
 
 
+def _with_and_without_port(url: str) -> tuple[str, ...]:
+    """``url`` without its port and with it (the scheme's default, 443 for https and 80
+    otherwise, when it has none), as twilio-python's ``RequestValidator.validate`` tries
+    them; the rest of the URL is kept exactly. A URL whose port cannot be read is tried
+    only as given."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return (url,)
+    prefix = f"{parts.scheme}://"
+    if not url.startswith(prefix + parts.netloc):
+        return (url,)
+    rest = url[len(prefix + parts.netloc) :]
+    if port is None:
+        with_port = f"{parts.netloc}:{443 if parts.scheme == 'https' else 80}"
+        return (url, prefix + with_port + rest)
+    without_port = parts.netloc[: parts.netloc.rindex(":")]
+    return (prefix + without_port + rest, url)
+
+
 def _verification(data: Mapping[str, Any]) -> Verification:
-    unknown = set(data) - {"sign", "timestamp", "compare", "public_key"}
+    unknown = set(data) - {"sign", "timestamp", "compare", "public_key", "either_port"}
     if unknown:
         raise SigningError(f"unknown verify keys: {', '.join(sorted(unknown))}")
     if ("compare" in data) == ("public_key" in data):
@@ -423,7 +454,10 @@ def _verification(data: Mapping[str, Any]) -> Verification:
             or public_key.encoding not in SIGNATURE_ENCODINGS
         ):
             raise SigningError(f"unknown public key check {public_key.algorithm!r}")
-    return Verification(tuple(bound), timestamp, compare, public_key)
+    either_port = data.get("either_port", False)
+    if not isinstance(either_port, bool):
+        raise SigningError("either_port is true or false")
+    return Verification(tuple(bound), timestamp, compare, public_key, either_port)
 
 
 def _answer(data: Mapping[str, Any], default: Answer) -> Answer:

@@ -190,13 +190,24 @@ class SortedConcat(Step):
         "Parameters sorted by name (byte order), concatenated as name+value with no separators or escaping."
     )
     source: Literal["query", "body", "query_and_body"] = field(metadata=doc("Which parameters."))
+    repeated: Literal["sorted", "unique", "as_sent"] = field(
+        default="sorted",
+        metadata=doc(
+            "A name given several times: each value, the values sorted (`sorted`); each distinct "
+            "value once, sorted (`unique`); each value in the order sent (`as_sent`)."
+        ),
+    )
 
     def apply(self, run: Run) -> Value:
         request = run.request
         pairs = (request.query if self.source != "body" else []) + (
             request.form if self.source != "query" else []
         )
-        return "".join(f"{k}{v}" for k, v in sorted(pairs))
+        if self.repeated == "as_sent":
+            ordered = sorted(pairs, key=lambda pair: pair[0])  # stable: values stay as sent
+        else:
+            ordered = sorted(set(pairs) if self.repeated == "unique" else pairs)
+        return "".join(f"{k}{v}" for k, v in ordered)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from dlr_signalwire_messaging.models import (
     ListMessagesParams,
     Message,
     MessagePage,
+    StatusCallback,
 )
 from dlr_signalwire_messaging.provider import (
     DEFAULT_SERVER,
@@ -50,6 +51,7 @@ __all__ = [
     "POLLING",
     "PROVIDER_ID",
     "SERVERS",
+    "StatusCallback",
     "TITLE",
     "fetch_message_receipts",
     "list_messages_receipts",

@@ -188,7 +188,7 @@ API: Final = ApiSpec(
     scheme_credentials={
         "basic": ("account_sid", "auth_token"),
     },
-    secret_credentials=("auth_token",),
+    secret_credentials=("auth_token", "signing_key"),
     errors=ERRORS,
     pem_credentials=(),
     operations=(
@@ -201,5 +201,6 @@ API: Final = ApiSpec(
     credential_env={
         "account_sid": ("SIGNALWIRE_PROJECT_ID",),
         "auth_token": ("SIGNALWIRE_API_TOKEN",),
+        "signing_key": ("SIGNALWIRE_SIGNING_KEY",),
     },
 )

@@ -44,7 +44,8 @@ class Credentials:
 
     ``Credentials.from_env()`` reads them from the environment:
     ``account_sid`` from SIGNALWIRE_PROJECT_ID,
-    ``auth_token`` from SIGNALWIRE_API_TOKEN.
+    ``auth_token`` from SIGNALWIRE_API_TOKEN,
+    ``signing_key`` from SIGNALWIRE_SIGNING_KEY.
     Secret ones never show in the ``repr``.
     """
 
@@ -52,6 +53,8 @@ class Credentials:
     """Project ID (a UUID), the HTTP Basic user name and the account in every path."""
     auth_token: str | None = field(default=None, repr=False)
     """An API token with the Messaging scope, the HTTP Basic password."""
+    signing_key: str | None = field(default=None, repr=False)
+    """The project's Signing Key (Dashboard, API Credentials), which signs callbacks."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
@@ -78,6 +81,8 @@ class Client(SyncClientBase):
         account_sid: Project ID (a UUID), the HTTP Basic user name and the account in every path. Env: SIGNALWIRE_PROJECT_ID.
 
         auth_token: An API token with the Messaging scope, the HTTP Basic password. (secret) Env: SIGNALWIRE_API_TOKEN.
+
+        signing_key: The project's Signing Key (Dashboard, API Credentials), which signs callbacks. (secret) Env: SIGNALWIRE_SIGNING_KEY.
 
 
     ``server`` picks an endpoint (space) and
@@ -109,6 +114,7 @@ class Client(SyncClientBase):
         credentials: Credentials | None = None,
         account_sid: str | None = None,
         auth_token: str | None = None,
+        signing_key: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -129,6 +135,7 @@ class Client(SyncClientBase):
             {
                 "account_sid": account_sid or given.account_sid,
                 "auth_token": auth_token or given.auth_token,
+                "signing_key": signing_key or given.signing_key,
             },
             server=server,
             base_url=base_url,
@@ -389,6 +396,8 @@ class AsyncClient(AsyncClientBase):
 
         auth_token: An API token with the Messaging scope, the HTTP Basic password. (secret) Env: SIGNALWIRE_API_TOKEN.
 
+        signing_key: The project's Signing Key (Dashboard, API Credentials), which signs callbacks. (secret) Env: SIGNALWIRE_SIGNING_KEY.
+
 
     ``server`` picks an endpoint (space) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (basic;
@@ -419,6 +428,7 @@ class AsyncClient(AsyncClientBase):
         credentials: Credentials | None = None,
         account_sid: str | None = None,
         auth_token: str | None = None,
+        signing_key: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -439,6 +449,7 @@ class AsyncClient(AsyncClientBase):
             {
                 "account_sid": account_sid or given.account_sid,
                 "auth_token": auth_token or given.auth_token,
+                "signing_key": signing_key or given.signing_key,
             },
             server=server,
             base_url=base_url,

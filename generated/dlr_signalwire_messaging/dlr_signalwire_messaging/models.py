@@ -99,3 +99,34 @@ class MessagePage(ProviderModel):
     """Index of the last message of the page."""
     uri: str | None = None
     """Relative URI of this page."""
+
+
+class StatusCallback(ProviderModel):
+    """The status callback's form fields (a subset of the message's properties)."""
+
+    message_sid: Annotated[str, Field(alias="MessageSid")]
+    """The message SID."""
+    message_status: Annotated[MessageStatusOrText, Field(alias="MessageStatus")]
+    """The message's new status."""
+    sms_sid: Annotated[str | None, Field(alias="SmsSid")] = None
+    """Same as MessageSid (deprecated)."""
+    sms_status: Annotated[str | None, Field(alias="SmsStatus")] = None
+    """Same as MessageStatus (deprecated)."""
+    account_sid: Annotated[str | None, Field(alias="AccountSid")] = None
+    """The account that sent it."""
+    messaging_service_sid: Annotated[str | None, Field(alias="MessagingServiceSid")] = (
+        None
+    )
+    """The Messaging Service used, if any."""
+    sender: Annotated[str | None, Field(alias="From")] = None
+    """The sender."""
+    to: Annotated[str | None, Field(alias="To")] = None
+    """The recipient."""
+    error_code: Annotated[str | None, Field(alias="ErrorCode")] = None
+    """The error code, for failed and undelivered messages."""
+    error_message: Annotated[str | None, Field(alias="ErrorMessage")] = None
+    """Text of the error code, when given."""
+    api_version: Annotated[str | None, Field(alias="ApiVersion")] = None
+    """The API version."""
+    raw_dlr_done_date: Annotated[str | None, Field(alias="RawDlrDoneDate")] = None
+    """The carrier's delivery receipt time, YYMMDDhhmm, when it sent one."""

@@ -45,6 +45,7 @@ STATUS_CALLBACK: Final = callbacks.Callback.from_data(
                     "as": "fields",
                     "sorted_concat": {
                         "source": "body",
+                        "repeated": "unique",
                     },
                 },
                 {
@@ -61,6 +62,7 @@ STATUS_CALLBACK: Final = callbacks.Callback.from_data(
                 "header": "X-Demo-Signature",
                 "value": "{signature}",
             },
+            "either_port": True,
         },
     },
 )

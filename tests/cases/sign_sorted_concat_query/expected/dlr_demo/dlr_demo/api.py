@@ -54,6 +54,7 @@ API: Final = ApiSpec(
                     name="sorted_params",
                     step=steps.SortedConcat(
                         source="query",
+                        repeated="as_sent",
                     ),
                 ),
                 signing.Bound(
