@@ -880,6 +880,7 @@ class ClientCore:
         self._origin = _origin(httpx.URL(self.base_url))
         self.auth_scheme: str = scheme
         self.timeout: float = timeout
+        self._timeouts = httpx.Timeout(timeout).as_dict()
         self.max_response_bytes: int = (
             DEFAULT_MAX_RESPONSE_BYTES if max_response_bytes is None else max_response_bytes
         )
@@ -893,6 +894,7 @@ class ClientCore:
         self._defaults = self._checked_defaults(defaults or {})
         self._signer = signer
         self._scheme = Scheme() if signer is not None else Scheme.from_data(api.auth_schemes[scheme])
+        self._signers: dict[str | None, Signer] = {}
         self._tokens = TokenKeeper(
             self._scheme,
             {**api.constants, **self._credentials.as_variables()},
@@ -1043,18 +1045,33 @@ class ClientCore:
             if isinstance(operation, _WithExtra):
                 operation.place_extra(request)
         request.set_content_type()
+        if self._signer is not None:
+            self._signer.sign(request, self._variables(operation.action))
+        else:
+            signer = self._signers.get(operation.action)
+            if signer is None:
+                # One signer per action, made once: the variables that do not change
+                # between calls (credentials, constants, action, API version) are set.
+                signer = Signer(
+                    self._scheme,
+                    self._variables(operation.action),
+                    clock=self._clock,
+                    nonce=self._nonce,
+                    tokens=self._tokens,
+                )
+                self._signers[operation.action] = signer
+            signer.sign(request)
+        return request
+
+    def _variables(self, action: str | None) -> dict[str, str]:
+        """What a signature's templates may use besides the request: the spec's constants,
+        the credentials, the operation's action and the API version."""
         variables = {**self._api.constants, **self._credentials.as_variables()}
-        if operation.action is not None:
-            variables["action"] = operation.action
+        if action is not None:
+            variables["action"] = action
         if self._api.api_version is not None:
             variables["api_version"] = self._api.api_version
-        if self._signer is not None:
-            self._signer.sign(request, variables)
-        else:
-            Signer(self._scheme, variables, clock=self._clock, nonce=self._nonce, tokens=self._tokens).sign(
-                request
-            )
-        return request
+        return variables
 
     def _check_origin(self, url: httpx.URL, what: str) -> None:
         """Refuse to send anything (credentials included) outside the client's origin."""
@@ -1085,15 +1102,31 @@ class ClientCore:
     def _outgoing(self, http: httpx.Client | httpx.AsyncClient, request: PreparedRequest) -> httpx.Request:
         """The httpx request for a prepared one, checked to go to the client's origin."""
         headers = dict(request.headers)
-        if not any(name.lower() == "accept-encoding" for name in headers):
+        ours = {name.lower() for name in headers}
+        if "accept-encoding" not in ours:
             headers["Accept-Encoding"] = _ACCEPT_ENCODING
-        outgoing = http.build_request(
-            request.method,
-            request.url,
-            headers=headers,
-            content=request.body(),
-            timeout=self.timeout,
-        )
+            ours.add("accept-encoding")
+        if http.cookies or http.params:
+            # What build_request merges besides headers: the slow path, as httpx does it.
+            outgoing = http.build_request(
+                request.method,
+                request.url,
+                headers=headers,
+                content=request.body(),
+                timeout=self.timeout,
+            )
+        else:
+            # build_request's result, without its generic merging: the URL is absolute, and
+            # the http_client's own headers go first, those of the request replace them.
+            merged = [(name, value) for name, value in http.headers.multi_items() if name not in ours]
+            merged.extend(headers.items())
+            outgoing = httpx.Request(
+                request.method,
+                request.url,
+                headers=merged,
+                content=request.body(),
+                extensions={"timeout": dict(self._timeouts)},
+            )
         self._check_origin(outgoing.url, "the request")
         return outgoing
 
