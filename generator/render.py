@@ -376,6 +376,8 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
         "SyncClientBase",
         "AsyncSleep",
         "Sleep",
+        "DEFAULT_MAX_CONCURRENCY",
+        "HttpTransport",
     }
     if paged:
         core.add("Paging")
@@ -415,6 +417,7 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
                 "await": "",
                 "async_prefix": "",
                 "iterator": "Iterator",
+                "is_async": False,
                 "summary": f"Synchronous client for {title}.",
             },
             {
@@ -426,6 +429,7 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
                 "await": "await ",
                 "async_prefix": "async ",
                 "iterator": "AsyncIterator",
+                "is_async": True,
                 "summary": f"Asynchronous client for {title}.",
             },
         ],

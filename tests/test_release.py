@@ -48,7 +48,11 @@ def test_the_runtime_core_needs_httpx_and_pydantic_only() -> None:
     project = tomllib.loads((ROOT / "runtime" / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     names = {re.split(r"[<>=\[ ]", requirement)[0] for requirement in project["dependencies"]}
     assert names == {"anyio", "httpx", "pydantic", "sniffio", "typing-extensions"}
-    assert project["optional-dependencies"] == {"rsa": ["cryptography>=41"], "mock": ["h11>=0.14"]}
+    assert project["optional-dependencies"] == {
+        "rsa": ["cryptography>=41"],
+        "mock": ["h11>=0.14"],
+        "aiohttp": ["aiohttp>=3.10", "httpx-aiohttp>=0.2"],  # transport="aiohttp"
+    }
 
 
 def test_build_refuses_a_stale_tree(

@@ -64,7 +64,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from types import TracebackType
 from urllib.parse import quote, quote_plus
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import anyio
 import httpx
@@ -135,6 +135,14 @@ _PIECE = 64 * 1024  # most bytes decompressed at once
 _HEAD_BYTES = 64 * 1024  # the beginning of an oversized answer kept for its error
 _DEADLINE_GRACE = 0.25  # async: seconds past the budget before the attempt is cancelled
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+DEFAULT_MAX_CONCURRENCY = 20
+"""Requests an async client has in flight at once, unless told otherwise (``max_concurrency``):
+the others wait their turn in front of the HTTP pool, whose own queue then stays empty
+(httpx walks every queued request and connection for each request it places)."""
+HttpTransport = Literal["httpx", "aiohttp"]
+"""What an async client sends with when it makes its own ``http_client``: httpx's own
+transport, or aiohttp's (the ``dlr-core[aiohttp]`` extra, through ``httpx-aiohttp``)."""
 
 
 @dataclass(frozen=True)
@@ -1595,12 +1603,31 @@ class AsyncClientBase(ClientCore):
         *,
         http_client: httpx.AsyncClient | None,
         sleep: AsyncSleep | None = None,
+        transport: HttpTransport = "httpx",
+        max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
         **options: Any,
     ) -> None:
+        if max_concurrency is not None and (
+            isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1
+        ):
+            raise ValueError(f"max_concurrency must be a positive number or None, got {max_concurrency!r}")
+        if transport not in ("httpx", "aiohttp"):
+            raise ValueError(f"unknown transport {transport!r}; choose httpx or aiohttp")
+        if transport != "httpx" and http_client is not None:
+            raise ValueError(
+                "transport= chooses how the client's own http_client sends: with an http_client given, "
+                "give it the transport instead"
+            )
         super().__init__(api, credentials, **options)
+        self.max_concurrency: int | None = max_concurrency
+        """Requests in flight at once (None: no limit but the HTTP pool's)."""
+        self.transport: HttpTransport = transport
         self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.AsyncClient()
+        self._http = (
+            http_client if http_client is not None else _async_http_client(transport, max_concurrency)
+        )
         self._sleep = sleep or asyncio.sleep
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     def _http_client(self) -> httpx.AsyncClient:
         return self._http
@@ -1638,6 +1665,28 @@ class AsyncClientBase(ClientCore):
         # Signed afresh for every attempt: a new timestamp and nonce.
         if self._tokens:
             await self._tokens.aensure(self._http)
+        slots = self._semaphore()
+        if slots is None:
+            return await self._attempt_now(operation, params, model, url)
+        async with slots:  # waiting for a slot is not part of the attempt's budget
+            return await self._attempt_now(operation, params, model, url)
+
+    def _semaphore(self) -> asyncio.Semaphore | None:
+        """The client's ``max_concurrency`` slots, for the running event loop."""
+        if self.max_concurrency is None:
+            return None
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(self.max_concurrency))
+        return self._slots[1]
+
+    async def _attempt_now(
+        self,
+        operation: OperationSpec,
+        params: BaseModel,
+        model: type[Model],
+        url: str | None,
+    ) -> Model:
         request = self._prepare(operation, params, url)
         outgoing = self._outgoing(self._http, request)
         started = time.monotonic()
@@ -1669,6 +1718,43 @@ class AsyncClientBase(ClientCore):
                 await response.aclose()
         self._log(request, response.status_code, started)
         return self._parse(response.status_code, response.headers, content, model)
+
+    async def _call_each(
+        self,
+        operation: OperationSpec,
+        batches: Sequence[BaseModel],
+        model: type[Model],
+        retries: Retries = None,
+    ) -> list[Model]:
+        """``_call`` for each batch's parameters, concurrently (at most ``max_concurrency``
+        batches at once; the client's slots bound the requests), the results in the order
+        of ``batches``. When a batch fails (after its retries), the others still running
+        are cancelled and the error of the first batch, in order, that failed is raised."""
+        if len(batches) <= 1:
+            return [await self._call(operation, params, model, retries) for params in batches]
+        results: list[Model | None] = [None] * len(batches)
+        failures: dict[int, BaseException] = {}
+        queue = iter(enumerate(batches))
+
+        async def worker() -> None:
+            for index, params in queue:
+                try:
+                    results[index] = await self._call(operation, params, model, retries)
+                except Exception as error:
+                    failures[index] = error
+                    raise
+
+        workers = min(len(batches), self.max_concurrency or len(batches))
+        tasks = [asyncio.ensure_future(worker()) for _ in range(workers)]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if failures:
+            raise failures[min(failures)]
+        return [result for result in results if result is not None]
 
     async def _pages(
         self,
@@ -1730,6 +1816,18 @@ class AsyncClientBase(ClientCore):
         traceback: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _async_http_client(transport: HttpTransport, limit: int | None) -> httpx.AsyncClient:
+    """The http_client an async client makes for itself: a pool of as many connections as
+    the client has slots, over httpx's transport or aiohttp's."""
+    connections = limit if limit is not None else 100  # httpx's own default
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    if transport == "httpx":
+        return httpx.AsyncClient(limits=limits)
+    from dlr_core.transports import AiohttpTransport  # ImportError without the extra
+
+    return httpx.AsyncClient(transport=AiohttpTransport(limits=limits))
 
 
 def in_chunks(items: Sequence[Item], size: int) -> list[Sequence[Item]]:
