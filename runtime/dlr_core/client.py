@@ -42,7 +42,9 @@ its place) does:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -68,6 +70,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import anyio
 import httpx
+import sniffio
 from pydantic import BaseModel, ValidationError
 from typing_extensions import Self
 
@@ -680,6 +683,11 @@ def _nested_deeper(content: bytes, limit: int) -> bool:
     return bool(brackets)
 
 
+@functools.lru_cache(maxsize=256)
+def _parsed_url(url: str) -> httpx.URL:
+    return httpx.URL(url)
+
+
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     scheme = url.scheme.lower()
     return (
@@ -1130,7 +1138,8 @@ class ClientCore:
             merged.extend(headers.items())
             outgoing = httpx.Request(
                 request.method,
-                request.url,
+                # Without a query, an operation's URL is the same on every call: parsed once.
+                request.url if request.query else _parsed_url(request.url),
                 headers=merged,
                 content=request.body(),
                 extensions={"timeout": dict(self._timeouts)},
@@ -1694,7 +1703,7 @@ class AsyncClientBase(ClientCore):
         try:
             # The whole attempt, headers included, within the budget (and a little grace
             # for the deadline checks between chunks to speak first).
-            with anyio.fail_after(self.timeout + _DEADLINE_GRACE):
+            async with _deadline(self.timeout + _DEADLINE_GRACE):
                 try:
                     # Never redirected, whatever the http_client says: see _open_body.
                     response = await self._http.send(outgoing, stream=True, follow_redirects=False)
@@ -1816,6 +1825,35 @@ class AsyncClientBase(ClientCore):
         traceback: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _deadline(seconds: float) -> contextlib.AbstractAsyncContextManager[object]:
+    """``TimeoutError`` when the block takes longer than ``seconds``: asyncio's own timeout
+    where there is one (Python 3.11+; half anyio's cost), else anyio's."""
+    if _ASYNCIO_TIMEOUT is not None and sniffio.current_async_library() == "asyncio":
+        return _ASYNCIO_TIMEOUT(seconds)
+    return _AnyioDeadline(seconds)
+
+
+_ASYNCIO_TIMEOUT: Callable[[float], contextlib.AbstractAsyncContextManager[object]] | None = getattr(
+    asyncio, "timeout", None
+)
+
+
+class _AnyioDeadline(contextlib.AbstractAsyncContextManager[object]):
+    def __init__(self, seconds: float) -> None:
+        self._scope = anyio.fail_after(seconds)
+
+    async def __aenter__(self) -> object:
+        return self._scope.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool | None:
+        return self._scope.__exit__(exc_type, exc, traceback)
 
 
 def _async_http_client(transport: HttpTransport, limit: int | None) -> httpx.AsyncClient:
