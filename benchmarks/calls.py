@@ -18,6 +18,7 @@ tests. Run: ``.venv/bin/python benchmarks/run.py calls async_calls``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import statistics
 import subprocess
 import sys
@@ -159,6 +160,8 @@ def _ucloud_sdk(url: str) -> Callable[[], object] | None:
         from ucloud.client import Client as SdkClient
     except ImportError:
         return None
+    # It logs every answer at INFO level to stderr: off, as in production.
+    logging.getLogger("ucloud").setLevel(logging.WARNING)
     sdk = SdkClient({"region": "cn-bj2", **UCLOUD, "base_url": url, "max_retries": 0})
     usms = sdk.usms()
 

@@ -9,7 +9,9 @@ Sections:
 - ``reference``: the same four APIs as OpenAPI through datamodel-code-generator and
   openapi-python-client (``.venv/bin/pip install openapi-python-client`` first);
 - ``runtime``: client overhead per call for each provider, and status-mapping throughput;
-- ``load``: the async client, 10,000 queries at concurrency 100 against ``dlrgen mock``.
+- ``load``: the async client, 10,000 queries at concurrency 100 against ``dlrgen mock``;
+- ``calls``, ``async_calls``: a call next to bare httpx and the official SDKs, as ratios, and
+  async throughput (``benchmarks/calls.py``).
 
 Numbers depend on the machine; they are measured here, never asserted in tests.
 """
@@ -34,6 +36,8 @@ for distribution in sorted((ROOT / "generated").glob("dlr_*")):
     sys.path.insert(0, str(distribution))
 
 Row = tuple[str, str, str]
+
+from calls import async_throughput, call_overhead  # noqa: E402 - the call rows (benchmarks/calls.py)
 
 
 def _start_mock(provider: str, scenario: Path) -> tuple[subprocess.Popen[str], str]:
@@ -347,6 +351,8 @@ SECTIONS: dict[str, Callable[[], list[Row]]] = {
     "runtime": runtime,
     "load": load,
     "load_pooled": load_pooled,
+    "calls": call_overhead,
+    "async_calls": async_throughput,
 }
 
 

@@ -20,6 +20,7 @@ BodyKind = Literal["none", "form", "json"]
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
 
 
+@functools.lru_cache(maxsize=4096)  # names and most values come back on every call
 def percent_encode(text: str) -> str:
     """RFC 3986 percent-encoding: only ``A-Z a-z 0-9 - _ . ~`` stay as they are."""
     return text if _UNRESERVED.fullmatch(text) else quote(text, safe="-_.~")

@@ -355,6 +355,7 @@ class _Run:
         self.moment = moment
         self._credentials = credentials
         self._tokens = tokens
+        self._filtered: dict[_Reference, tuple[str, str]] = {}
 
     def text(self, template: str) -> str:
         value = self.value(template)
@@ -386,12 +387,19 @@ class _Run:
         value = self._lookup(name)
         if isinstance(value, bytes):
             raise SigningError(f"{{{name}}} holds bytes; use it alone, e.g. as an HMAC key")
+        if not reference.filters:
+            return value
+        known = self._filtered.get(reference)
+        if known is not None and known[0] is value:
+            return known[1]  # the body's hash in a header and in the canonical request
+        filtered = value
         for name_of_filter in reference.filters:
             text_filter = TEXT_FILTERS.get(name_of_filter)
             if text_filter is None:
                 raise SigningError(f"unknown template filter {name_of_filter!r}")
-            value = text_filter(value)
-        return value
+            filtered = text_filter(filtered)
+        self._filtered[reference] = (value, filtered)
+        return filtered
 
     def _lookup(self, name: str) -> Value:
         if name not in self.values:
