@@ -27,10 +27,10 @@ import httpx
 try:
     import aiohttp
     import httpx_aiohttp
-except ImportError as missing:  # pragma: no cover - the extra is not installed
+except ImportError:  # pragma: no cover - the extra is not installed
     raise ImportError(
         "the aiohttp transport needs aiohttp and httpx-aiohttp: pip install 'dlr-core[aiohttp]'"
-    ) from missing
+    ) from None
 
 __all__ = ["AiohttpTransport"]
 
