@@ -186,25 +186,29 @@ def call_overhead(rounds: int = 30, batch: int = 50) -> list[Row]:
     with serving(UCLOUD_BODY) as url, httpx.Client() as bare:
         with dlr_ucloud_usms.Client(**UCLOUD, base_url=url, retries=0) as client:
 
-            def ours() -> object:
-                receipts = client.fetch_receipts(session_nos=["BmThtoRB"])
-                assert receipts[0].status.value == "delivered"
-                return receipts
+            def receipts() -> object:
+                found = client.fetch_receipts(session_nos=["BmThtoRB"])
+                assert found[0].status.value == "delivered"
+                return found
+
+            def operation() -> object:
+                result = client.get_usms_send_receipt(session_nos=["BmThtoRB"])
+                assert result.data
+                return result
 
             times = _interleaved(
-                {"dlrgen UCloud fetch_receipts": ours, "httpx GET + json": lambda: bare.get(url).json()},
+                {
+                    "dlrgen get_usms_send_receipt": operation,
+                    "dlrgen fetch_receipts": receipts,
+                    "httpx GET + json": lambda: bare.get(url).json(),
+                },
                 rounds,
                 batch,
             )
-        rows.append(
-            _ratio_row(
-                "calls: UCloud sync call vs bare httpx",
-                times,
-                "dlrgen UCloud fetch_receipts",
-                "httpx GET + json",
-                1.15,
+        for ours in ("dlrgen get_usms_send_receipt", "dlrgen fetch_receipts"):
+            rows.append(
+                _ratio_row("calls: UCloud sync call vs bare httpx", times, ours, "httpx GET + json", 1.15)
             )
-        )
 
     with serving(ALIYUN_BODY) as url:
         sdk = _aliyun_sdk(url)

@@ -227,3 +227,20 @@ def test_requests_keep_the_http_clients_headers_and_cookies() -> None:
         assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
         assert request.headers.get("Cookie") == ("route=b7" if extra else None)
         assert request.extensions["timeout"]["connect"] == 10.0  # the client's timeout
+
+
+def test_cancelling_fetch_receipts_cancels_its_batches() -> None:
+    ids = [f"s{i:03d}" for i in range(300)]
+
+    async def main() -> Gate:
+        gate = Gate()
+        client = _client(gate, max_concurrency=3)
+        task = asyncio.ensure_future(client.fetch_receipts(session_nos=ids))
+        await gate.settle(3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return gate
+
+    gate = asyncio.run(main())
+    assert len(gate.arrived) == 3 and gate.in_flight == 0  # none left running, none sent after
