@@ -244,3 +244,14 @@ def test_cancelling_fetch_receipts_cancels_its_batches() -> None:
 
     gate = asyncio.run(main())
     assert len(gate.arrived) == 3 and gate.in_flight == 0  # none left running, none sent after
+
+
+def test_without_the_extra_the_aiohttp_transport_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "httpx_aiohttp", None)  # as if not installed
+    monkeypatch.delitem(sys.modules, "dlr_core.transports", raising=False)
+    with pytest.raises(ImportError, match=r"pip install 'dlr-core\[aiohttp\]'"):
+        dlr_ucloud_usms.AsyncClient(**UCLOUD, transport="aiohttp")
