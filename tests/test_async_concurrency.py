@@ -255,3 +255,16 @@ def test_without_the_extra_the_aiohttp_transport_says_what_to_install(
     monkeypatch.delitem(sys.modules, "dlr_core.transports", raising=False)
     with pytest.raises(ImportError, match=r"pip install 'dlr-core\[aiohttp\]'"):
         dlr_ucloud_usms.AsyncClient(**UCLOUD, transport="aiohttp")
+
+
+@pytest.mark.parametrize("deadline", ["asyncio", "anyio"])
+def test_an_attempt_past_its_budget_is_a_timeout(deadline: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dlr_core.client
+
+    if deadline == "anyio":  # as on Python 3.10, which has no asyncio.timeout
+        monkeypatch.setattr(dlr_core.client, "_ASYNCIO_TIMEOUT", None)
+    gate = Gate()  # never lets the request through
+    client = _client(gate, timeout=0.05, retries=0)
+    with pytest.raises(dlr_core.RequestTimeout):
+        asyncio.run(client.get_usms_send_receipt(session_nos=["a"]))
+    assert len(gate.arrived) == 1 and gate.in_flight == 0

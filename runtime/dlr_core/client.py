@@ -1603,7 +1603,13 @@ class SyncClientBase(ClientCore):
 
 
 class AsyncClientBase(ClientCore):
-    """Base of every generated asynchronous client."""
+    """Base of every generated asynchronous client.
+
+    At most ``max_concurrency`` requests are in flight at once (None: no bound); the others
+    wait for a slot, which is not part of an attempt's ``timeout``. Without an
+    ``http_client``, the client makes one with a connection per slot, sending with
+    ``transport`` (``"httpx"``, or ``"aiohttp"`` with the ``dlr-core[aiohttp]`` extra).
+    """
 
     def __init__(
         self,
@@ -1859,8 +1865,11 @@ class _AnyioDeadline(contextlib.AbstractAsyncContextManager[object]):
 def _async_http_client(transport: HttpTransport, limit: int | None) -> httpx.AsyncClient:
     """The http_client an async client makes for itself: a pool of as many connections as
     the client has slots, over httpx's transport or aiohttp's."""
-    connections = limit if limit is not None else 100  # httpx's own default
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    limits = (
+        httpx.Limits(max_connections=limit, max_keepalive_connections=limit)
+        if limit is not None
+        else httpx.Limits(max_connections=100, max_keepalive_connections=20)  # httpx's own
+    )
     if transport == "httpx":
         return httpx.AsyncClient(limits=limits)
     from dlr_core.transports import AiohttpTransport  # ImportError without the extra
