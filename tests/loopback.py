@@ -4,7 +4,8 @@ with dlr_core.signing), and answers with the docs' example responses.
 
 Modes script the failures: ``ok``, ``envelope_error``, ``html_502``, ``html_200``,
 ``status_500``, ``slow``, ``redirect`` (to another host), ``gzip_bomb`` (20 MB of zeros,
-gzipped) and ``drop`` (the connection closes once the request is read).
+gzipped), ``drop`` (the connection closes once the request is read) and ``set_cookie`` (a
+normal answer that sets a cookie).
 """
 
 from __future__ import annotations
@@ -264,6 +265,8 @@ def serve(provider: Provider, base_path: str = "") -> Iterator[LoopbackServer]:
 
         def _send(self, status: int, content: bytes, content_type: str) -> None:
             self.send_response(status)
+            if state.mode == "set_cookie":
+                self.send_header("Set-Cookie", "route=b7; Path=/")
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(content)))
             self.end_headers()

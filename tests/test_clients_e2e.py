@@ -297,6 +297,24 @@ def test_a_dropped_connection_may_have_reached_the_provider(mode: str) -> None:
     assert len(server.received) == 1
 
 
+def test_a_cookie_the_server_sets_goes_back_once(mode: str) -> None:
+    with serve(PROVIDERS["itnio_voice"]) as server:
+        server.mode = "set_cookie"
+
+        def twice(client: Any) -> Any:
+            if mode == "sync":
+                return [client.query_recall_flow_detail(key_id=1) for _ in range(2)]
+
+            async def calls() -> list[Any]:
+                return [await client.query_recall_flow_detail(key_id=1) for _ in range(2)]
+
+            return calls()
+
+        run(mode, "itnio_voice", twice, base_url=server.base_url)
+    assert [r.headers.get("cookie") for r in server.received] == [None, "route=b7"]
+    assert server.verified == [True, True]
+
+
 def test_redirects_are_never_followed(mode: str) -> None:
     with serve(PROVIDERS["itnio_voice"]) as server:
         server.mode = "redirect"
