@@ -10,7 +10,9 @@ Sections:
   cold (no output, no cache), and medians compared; a no-op run and a one-spec change against
   a bare interpreter start; peak memory against the number of providers;
 - ``runtime``: client overhead per call for each provider, and status-mapping throughput;
-- ``load``: the async client, 10,000 queries at concurrency 100 against ``dlrgen mock``.
+- ``load``: the async client, 10,000 queries at concurrency 100 against ``dlrgen mock``;
+- ``calls``, ``async_calls``: a call next to bare httpx and the official SDKs, as ratios, and
+  async throughput (``benchmarks/calls.py``).
 
 Absolute times move with the machine's load (it is shared); the ratios, measured side by
 side within one run, are what the goals are about. Nothing here is asserted in tests.
@@ -37,6 +39,8 @@ for distribution in sorted((ROOT / "generated").glob("dlr_*")):
     sys.path.insert(0, str(distribution))
 
 Row = tuple[str, str, str]
+
+from calls import async_throughput, call_overhead  # noqa: E402 - the call rows (benchmarks/calls.py)
 
 
 def _start_mock(provider: str, scenario: Path) -> tuple[subprocess.Popen[str], str]:
@@ -414,6 +418,8 @@ SECTIONS: dict[str, Callable[[], list[Row]]] = {
     "runtime": runtime,
     "load": load,
     "load_pooled": load_pooled,
+    "calls": call_overhead,
+    "async_calls": async_throughput,
 }
 
 

@@ -27,6 +27,9 @@ class Call:
     exploded: bool = False  # one item per line whatever the length (black's "magic trailing comma")
     prefix: str = ""  # what stands before it on its line, such as ``name=`` for a keyword argument
 
+    def __str__(self) -> str:  # a template writing a Call itself would write its repr
+        raise TypeError("a layout.Call is written through layout.statement, not str()")
+
     def flat(self) -> str:
         if self.exploded:  # as long as it takes never to fit on a line (it is never written)
             return "\0" * (LINE_LENGTH + 1)

@@ -321,6 +321,20 @@ def _arguments(params: list[dict[str, Any]], **overrides: str) -> layout.Call:
     return layout.mapping([(_python_literal(name), overrides.get(name, name)) for name in names])
 
 
+def _batches_statement(op: dict[str, Any], arguments: layout.Call) -> str:
+    """``batches = [self._params(...) for chunk in chunks]``, split as black splits it."""
+    call = layout.Call(
+        "self._params",
+        (op["constant"], op["params_class"], layout.Call("self._arguments", (op["constant"], arguments))),
+    )
+    one_line = f"        batches = [{layout.flat(call)} for chunk in chunks]"
+    if len(one_line) <= layout.LINE_LENGTH:
+        return one_line
+    return "\n".join(
+        ["        batches = [", layout.statement(call, 12), "            for chunk in chunks", "        ]"]
+    )
+
+
 def _client_statements(
     operations: list[dict[str, Any]], receipts: dict[str, Any] | None, asynchronous: bool
 ) -> dict[str, Any]:
@@ -381,6 +395,20 @@ def _client_statements(
             ),
             "params": params(op, receipts["arguments"], indent),
             "call": call(op, indent, "result = "),
+            "batches": _batches_statement(op, receipts["arguments"]),
+            "call_each": layout.statement(
+                layout.Call(
+                    "await self._call_each",
+                    (
+                        f"self._with_extra({op['constant']}, extra_params)",
+                        "batches",
+                        op["response_class"],
+                        "retries",
+                    ),
+                ),
+                8,
+                "results = ",
+            ),
             "extend": layout.statement(
                 layout.Call(
                     "receipts.extend",
@@ -480,6 +508,8 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
         "SyncClientBase",
         "AsyncSleep",
         "Sleep",
+        "DEFAULT_MAX_CONCURRENCY",
+        "HttpTransport",
     }
     if paged:
         core.add("Paging")
@@ -523,6 +553,7 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
                 "await": "",
                 "async_prefix": "",
                 "iterator": "Iterator",
+                "is_async": False,
                 "summary": f"Synchronous client for {title}.",
                 "code": _client_statements(operations, receipts, asynchronous=False),
             },
@@ -535,6 +566,7 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
                 "await": "await ",
                 "async_prefix": "async ",
                 "iterator": "AsyncIterator",
+                "is_async": True,
                 "summary": f"Asynchronous client for {title}.",
                 "code": _client_statements(operations, receipts, asynchronous=True),
             },

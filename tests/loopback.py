@@ -3,15 +3,19 @@ provider does, written here independently from the providers' docs (it shares no
 with dlr_core.signing), and answers with the docs' example responses.
 
 Modes script the failures: ``ok``, ``envelope_error``, ``html_502``, ``html_200``,
-``status_500`` and ``slow``.
+``status_500``, ``slow``, ``redirect`` (to another host), ``gzip_bomb`` (20 MB of zeros,
+gzipped), ``drop`` (the connection closes once the request is read) and ``set_cookie`` (a
+normal answer that sets a cookie).
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import hmac
 import json
+import socket
 import sys
 import threading
 import time
@@ -235,6 +239,25 @@ def serve(provider: Provider, base_path: str = "") -> Iterator[LoopbackServer]:
                 return self._send(200, b"<html><body>Maintenance</body></html>", "text/html")
             if state.mode == "status_500":
                 return self._send(500, b'{"error": "internal"}', "application/json")
+            if state.mode == "redirect":
+                self.send_response(302)
+                self.send_header("Location", "http://elsewhere.invalid/collect")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
+            if state.mode == "gzip_bomb":  # 20 MB of zeros in 20 KB
+                bomb = gzip.compress(b"0" * 20_000_000)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Content-Length", str(len(bomb)))
+                self.end_headers()
+                self.wfile.write(bomb)
+                return None
+            if state.mode == "drop":  # the request arrived; the connection closes unanswered
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return None
             status, payload = state.provider.success if ok else state.provider.auth_failure
             if ok and state.mode == "envelope_error":
                 status, payload = state.provider.envelope_error
@@ -242,6 +265,8 @@ def serve(provider: Provider, base_path: str = "") -> Iterator[LoopbackServer]:
 
         def _send(self, status: int, content: bytes, content_type: str) -> None:
             self.send_response(status)
+            if state.mode == "set_cookie":
+                self.send_header("Set-Cookie", "route=b7; Path=/")
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(content)))
             self.end_headers()

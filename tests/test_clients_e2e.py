@@ -72,12 +72,19 @@ def package(provider: str) -> Any:
     return __import__(f"dlr_{provider}")
 
 
+MODES = ["sync", "async", "aiohttp"]
+"""The sync client; the async one over httpx's transport, and over aiohttp's."""
+
+
 def run(mode: str, provider: str, call: Callable[[Any], Any], **options: Any) -> Any:
-    """Make one call with the sync client, or the async one when mode is 'async'."""
+    """Make one call with the sync client, or the async one when mode is 'async' (over
+    aiohttp when mode is 'aiohttp')."""
     pkg = package(provider)
     if mode == "sync":
         with pkg.Client(**{**CREDENTIALS[provider], **options}) as client:
             return call(client)
+    if mode == "aiohttp":
+        options = {**options, "transport": "aiohttp"}
 
     async def main() -> Any:
         async with pkg.AsyncClient(**{**CREDENTIALS[provider], **options}) as client:
@@ -92,7 +99,7 @@ def provider(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(params=MODES)
 def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -261,14 +268,84 @@ def test_timeout_is_a_typed_error(mode: str) -> None:
     assert caught.value.retryable
 
 
-def test_connection_refused_is_a_transport_error() -> None:
-    from dlr_itnio_voice import Client
+def test_connection_refused_is_a_transport_error(mode: str) -> None:
+    with pytest.raises(dlr_core.TransportError) as caught:
+        run(
+            mode,
+            "itnio_voice",
+            lambda c: c.query_recall_flow_detail(key_id=1),
+            base_url="http://127.0.0.1:9",
+            sleep=no_sleep(mode),
+        )
+    assert type(caught.value) is dlr_core.TransportError
+    assert caught.value.request_sent is False  # no connection: the request never left
 
-    with Client(
-        **CREDENTIALS["itnio_voice"], base_url="http://127.0.0.1:9", sleep=no_sleep("sync")
-    ) as client:
-        with pytest.raises(dlr_core.TransportError):
-            client.query_recall_flow_detail(key_id=1)
+
+def test_a_dropped_connection_may_have_reached_the_provider(mode: str) -> None:
+    with serve(PROVIDERS["itnio_voice"]) as server:
+        server.mode = "drop"
+        with pytest.raises(dlr_core.TransportError) as caught:
+            run(
+                mode,
+                "itnio_voice",
+                lambda c: c.query_recall_flow_detail(key_id=1),
+                base_url=server.base_url,
+                retries=0,
+            )
+    assert type(caught.value) is dlr_core.TransportError  # not a timeout
+    assert caught.value.request_sent is True
+    assert len(server.received) == 1
+
+
+def test_a_cookie_the_server_sets_goes_back_once(mode: str) -> None:
+    with serve(PROVIDERS["itnio_voice"]) as server:
+        server.mode = "set_cookie"
+
+        def twice(client: Any) -> Any:
+            if mode == "sync":
+                return [client.query_recall_flow_detail(key_id=1) for _ in range(2)]
+
+            async def calls() -> list[Any]:
+                return [await client.query_recall_flow_detail(key_id=1) for _ in range(2)]
+
+            return calls()
+
+        run(mode, "itnio_voice", twice, base_url=server.base_url)
+    assert [r.headers.get("cookie") for r in server.received] == [None, "route=b7"]
+    assert server.verified == [True, True]
+
+
+def test_redirects_are_never_followed(mode: str) -> None:
+    with serve(PROVIDERS["itnio_voice"]) as server:
+        server.mode = "redirect"
+        with pytest.raises(dlr_core.UnexpectedRedirect) as caught:
+            run(
+                mode,
+                "itnio_voice",
+                lambda c: c.query_recall_flow_detail(key_id=1),
+                base_url=server.base_url,
+                retries=0,
+            )
+    assert caught.value.http_status == 302
+    assert caught.value.location == "http://elsewhere.invalid/collect"
+    assert len(server.received) == 1  # the signed request went nowhere else
+
+
+def test_answers_are_bounded_after_decompression(mode: str) -> None:
+    with serve(PROVIDERS["itnio_voice"]) as server:
+        server.mode = "gzip_bomb"
+        with pytest.raises(dlr_core.ResponseTooLarge) as caught:
+            run(
+                mode,
+                "itnio_voice",
+                lambda c: c.query_recall_flow_detail(key_id=1),
+                base_url=server.base_url,
+                max_response_bytes=1_000_000,
+                retries=0,
+            )
+    assert caught.value.limit == 1_000_000
+    assert 1_000_000 < caught.value.raw_body_length <= 1_000_000 + 64 * 1024
+    assert caught.value.raw_body.startswith(b"000")
 
 
 def test_parameters_are_checked_before_sending(mode: str) -> None:

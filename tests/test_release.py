@@ -53,6 +53,7 @@ def test_the_runtime_core_needs_httpx_and_pydantic_only() -> None:
         "rsa": ["cryptography>=41"],
         "crypto": ["cryptography>=41"],
         "mock": ["h11>=0.14"],
+        "aiohttp": ["aiohttp>=3.10", "httpx-aiohttp>=0.2"],  # transport="aiohttp"
     }
 
 
@@ -115,27 +116,29 @@ def test_built_wheels_install_alone_and_two_providers_work(tmp_path: Path) -> No
 def test_packages_generated_against_two_runtime_minors_install_together(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A runtime 1.1.0 (a later minor), and a provider generated against it...
+    # A runtime of the next minor, and a provider generated against it...
+    major, minor = (int(part) for part in dlr_core.__version__.split(".")[:2])
+    later = f"{major}.{minor + 1}.0"
     runtime = tmp_path / "runtime"
     shutil.copytree(
         ROOT / "runtime", runtime, ignore=shutil.ignore_patterns("tests", "*.egg-info", "__pycache__")
     )
     init = runtime / "dlr_core" / "__init__.py"
     init.write_text(
-        re.sub(r'__version__ = "[^"]+"', '__version__ = "1.1.0"', init.read_text("utf-8")), "utf-8"
+        re.sub(r'__version__ = "[^"]+"', f'__version__ = "{later}"', init.read_text("utf-8")), "utf-8"
     )
     from generator.pipeline import build
 
-    monkeypatch.setattr(dlr_core, "__version__", "1.1.0")
+    monkeypatch.setattr(dlr_core, "__version__", later)
     newer = build(SPECS)
     monkeypatch.undo()
-    assert '"dlr-core>=1.1,<2"' in newer["dlr_ucloud_usms/pyproject.toml"]
+    assert f'"dlr-core>={major}.{minor + 1},<{major + 1}"' in newer["dlr_ucloud_usms/pyproject.toml"]
     staging = tmp_path / "newer"
     for path, content in newer.items():
         if path.startswith("dlr_ucloud_usms/"):
             (staging / path).parent.mkdir(parents=True, exist_ok=True)
             (staging / path).write_text(content, encoding="utf-8")
-    # ...installed next to one generated before it (requires dlr-core>=1.0,<2).
+    # ...installed next to one generated before it (requires the current minor).
     python = _fresh_venv(tmp_path / "venv")
     # Copies: pip writes build metadata next to the sources it is given.
     shutil.copytree(GENERATED / "dlr_itnio_voice", tmp_path / "older" / "dlr_itnio_voice")
@@ -152,7 +155,7 @@ def test_packages_generated_against_two_runtime_minors_install_together(
         text=True,
         cwd=tmp_path,
     )
-    assert run.returncode == 0 and run.stdout.strip() == "1.1.0", run.stderr
+    assert run.returncode == 0 and run.stdout.strip() == later, run.stderr
 
 
 @pytest.mark.slow

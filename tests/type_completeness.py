@@ -59,7 +59,9 @@ def install(target: Path) -> list[str]:
             shutil.copytree(folder, target / "src" / folder.name, ignore=ignore)
             sources.append(target / "src" / folder.name)
     python = target / "venv" / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", *map(str, sources)], check=True)
+    # The runtime with its aiohttp extra: dlr_core.transports builds on httpx-aiohttp's types.
+    requirements = [f"{sources[0]}[aiohttp]", *map(str, sources[1:])]
+    subprocess.run([str(python), "-m", "pip", "install", "-q", *requirements], check=True)
     return ["dlr_core", *(p.name for p in sources[1:])]
 
 

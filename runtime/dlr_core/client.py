@@ -42,7 +42,9 @@ its place) does:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -64,10 +66,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from types import TracebackType
 from urllib.parse import quote, quote_plus
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import anyio
 import httpx
+import sniffio
 from pydantic import BaseModel, ValidationError
 from typing_extensions import Self
 
@@ -135,6 +138,14 @@ _PIECE = 64 * 1024  # most bytes decompressed at once
 _HEAD_BYTES = 64 * 1024  # the beginning of an oversized answer kept for its error
 _DEADLINE_GRACE = 0.25  # async: seconds past the budget before the attempt is cancelled
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+DEFAULT_MAX_CONCURRENCY = 20
+"""Requests an async client has in flight at once, unless told otherwise (``max_concurrency``):
+the others wait their turn in front of the HTTP pool, whose own queue then stays empty
+(httpx walks every queued request and connection for each request it places)."""
+HttpTransport = Literal["httpx", "aiohttp"]
+"""What an async client sends with when it makes its own ``http_client``: httpx's own
+transport, or aiohttp's (the ``dlr-core[aiohttp]`` extra, through ``httpx-aiohttp``)."""
 
 
 @dataclass(frozen=True)
@@ -672,6 +683,11 @@ def _nested_deeper(content: bytes, limit: int) -> bool:
     return bool(brackets)
 
 
+@functools.lru_cache(maxsize=256)
+def _parsed_url(url: str) -> httpx.URL:
+    return httpx.URL(url)
+
+
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     scheme = url.scheme.lower()
     return (
@@ -880,6 +896,7 @@ class ClientCore:
         self._origin = _origin(httpx.URL(self.base_url))
         self.auth_scheme: str = scheme
         self.timeout: float = timeout
+        self._timeouts = httpx.Timeout(timeout).as_dict()
         self.max_response_bytes: int = (
             DEFAULT_MAX_RESPONSE_BYTES if max_response_bytes is None else max_response_bytes
         )
@@ -893,6 +910,7 @@ class ClientCore:
         self._defaults = self._checked_defaults(defaults or {})
         self._signer = signer
         self._scheme = Scheme() if signer is not None else Scheme.from_data(api.auth_schemes[scheme])
+        self._signers: dict[str | None, Signer] = {}
         self._tokens = TokenKeeper(
             self._scheme,
             {**api.constants, **self._credentials.as_variables()},
@@ -1043,18 +1061,33 @@ class ClientCore:
             if isinstance(operation, _WithExtra):
                 operation.place_extra(request)
         request.set_content_type()
+        if self._signer is not None:
+            self._signer.sign(request, self._variables(operation.action))
+        else:
+            signer = self._signers.get(operation.action)
+            if signer is None:
+                # One signer per action, made once: the variables that do not change
+                # between calls (credentials, constants, action, API version) are set.
+                signer = Signer(
+                    self._scheme,
+                    self._variables(operation.action),
+                    clock=self._clock,
+                    nonce=self._nonce,
+                    tokens=self._tokens,
+                )
+                self._signers[operation.action] = signer
+            signer.sign(request)
+        return request
+
+    def _variables(self, action: str | None) -> dict[str, str]:
+        """What a signature's templates may use besides the request: the spec's constants,
+        the credentials, the operation's action and the API version."""
         variables = {**self._api.constants, **self._credentials.as_variables()}
-        if operation.action is not None:
-            variables["action"] = operation.action
+        if action is not None:
+            variables["action"] = action
         if self._api.api_version is not None:
             variables["api_version"] = self._api.api_version
-        if self._signer is not None:
-            self._signer.sign(request, variables)
-        else:
-            Signer(self._scheme, variables, clock=self._clock, nonce=self._nonce, tokens=self._tokens).sign(
-                request
-            )
-        return request
+        return variables
 
     def _check_origin(self, url: httpx.URL, what: str) -> None:
         """Refuse to send anything (credentials included) outside the client's origin."""
@@ -1085,15 +1118,32 @@ class ClientCore:
     def _outgoing(self, http: httpx.Client | httpx.AsyncClient, request: PreparedRequest) -> httpx.Request:
         """The httpx request for a prepared one, checked to go to the client's origin."""
         headers = dict(request.headers)
-        if not any(name.lower() == "accept-encoding" for name in headers):
+        ours = {name.lower() for name in headers}
+        if "accept-encoding" not in ours:
             headers["Accept-Encoding"] = _ACCEPT_ENCODING
-        outgoing = http.build_request(
-            request.method,
-            request.url,
-            headers=headers,
-            content=request.body(),
-            timeout=self.timeout,
-        )
+            ours.add("accept-encoding")
+        if http.cookies or http.params:
+            # What build_request merges besides headers: the slow path, as httpx does it.
+            outgoing = http.build_request(
+                request.method,
+                request.url,
+                headers=headers,
+                content=request.body(),
+                timeout=self.timeout,
+            )
+        else:
+            # build_request's result, without its generic merging: the URL is absolute, and
+            # the http_client's own headers go first, those of the request replace them.
+            merged = [(name, value) for name, value in http.headers.multi_items() if name not in ours]
+            merged.extend(headers.items())
+            outgoing = httpx.Request(
+                request.method,
+                # Without a query, an operation's URL is the same on every call: parsed once.
+                request.url if request.query else _parsed_url(request.url),
+                headers=merged,
+                content=request.body(),
+                extensions={"timeout": dict(self._timeouts)},
+            )
         self._check_origin(outgoing.url, "the request")
         return outgoing
 
@@ -1553,7 +1603,13 @@ class SyncClientBase(ClientCore):
 
 
 class AsyncClientBase(ClientCore):
-    """Base of every generated asynchronous client."""
+    """Base of every generated asynchronous client.
+
+    At most ``max_concurrency`` requests are in flight at once (None: no bound); the others
+    wait for a slot, which is not part of an attempt's ``timeout``. Without an
+    ``http_client``, the client makes one with a connection per slot, sending with
+    ``transport`` (``"httpx"``, or ``"aiohttp"`` with the ``dlr-core[aiohttp]`` extra).
+    """
 
     def __init__(
         self,
@@ -1562,12 +1618,31 @@ class AsyncClientBase(ClientCore):
         *,
         http_client: httpx.AsyncClient | None,
         sleep: AsyncSleep | None = None,
+        transport: HttpTransport = "httpx",
+        max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
         **options: Any,
     ) -> None:
+        if max_concurrency is not None and (
+            isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1
+        ):
+            raise ValueError(f"max_concurrency must be a positive number or None, got {max_concurrency!r}")
+        if transport not in ("httpx", "aiohttp"):
+            raise ValueError(f"unknown transport {transport!r}; choose httpx or aiohttp")
+        if transport != "httpx" and http_client is not None:
+            raise ValueError(
+                "transport= chooses how the client's own http_client sends: with an http_client given, "
+                "give it the transport instead"
+            )
         super().__init__(api, credentials, **options)
+        self.max_concurrency: int | None = max_concurrency
+        """Requests in flight at once (None: no limit but the HTTP pool's)."""
+        self.transport: HttpTransport = transport
         self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.AsyncClient()
+        self._http = (
+            http_client if http_client is not None else _async_http_client(transport, max_concurrency)
+        )
         self._sleep = sleep or asyncio.sleep
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     def _http_client(self) -> httpx.AsyncClient:
         return self._http
@@ -1605,6 +1680,28 @@ class AsyncClientBase(ClientCore):
         # Signed afresh for every attempt: a new timestamp and nonce.
         if self._tokens:
             await self._tokens.aensure(self._http)
+        slots = self._semaphore()
+        if slots is None:
+            return await self._attempt_now(operation, params, model, url)
+        async with slots:  # waiting for a slot is not part of the attempt's budget
+            return await self._attempt_now(operation, params, model, url)
+
+    def _semaphore(self) -> asyncio.Semaphore | None:
+        """The client's ``max_concurrency`` slots, for the running event loop."""
+        if self.max_concurrency is None:
+            return None
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(self.max_concurrency))
+        return self._slots[1]
+
+    async def _attempt_now(
+        self,
+        operation: OperationSpec,
+        params: BaseModel,
+        model: type[Model],
+        url: str | None,
+    ) -> Model:
         request = self._prepare(operation, params, url)
         outgoing = self._outgoing(self._http, request)
         started = time.monotonic()
@@ -1612,7 +1709,7 @@ class AsyncClientBase(ClientCore):
         try:
             # The whole attempt, headers included, within the budget (and a little grace
             # for the deadline checks between chunks to speak first).
-            with anyio.fail_after(self.timeout + _DEADLINE_GRACE):
+            async with _deadline(self.timeout + _DEADLINE_GRACE):
                 try:
                     # Never redirected, whatever the http_client says: see _open_body.
                     response = await self._http.send(outgoing, stream=True, follow_redirects=False)
@@ -1636,6 +1733,43 @@ class AsyncClientBase(ClientCore):
                 await response.aclose()
         self._log(request, response.status_code, started)
         return self._parse(response.status_code, response.headers, content, model)
+
+    async def _call_each(
+        self,
+        operation: OperationSpec,
+        batches: Sequence[BaseModel],
+        model: type[Model],
+        retries: Retries = None,
+    ) -> list[Model]:
+        """``_call`` for each batch's parameters, concurrently (at most ``max_concurrency``
+        batches at once; the client's slots bound the requests), the results in the order
+        of ``batches``. When a batch fails (after its retries), the others still running
+        are cancelled and the error of the first batch, in order, that failed is raised."""
+        if len(batches) <= 1:
+            return [await self._call(operation, params, model, retries) for params in batches]
+        results: list[Model | None] = [None] * len(batches)
+        failures: dict[int, BaseException] = {}
+        queue = iter(enumerate(batches))
+
+        async def worker() -> None:
+            for index, params in queue:
+                try:
+                    results[index] = await self._call(operation, params, model, retries)
+                except Exception as error:
+                    failures[index] = error
+                    raise
+
+        workers = min(len(batches), self.max_concurrency or len(batches))
+        tasks = [asyncio.ensure_future(worker()) for _ in range(workers)]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if failures:
+            raise failures[min(failures)]
+        return [result for result in results if result is not None]
 
     async def _pages(
         self,
@@ -1697,6 +1831,50 @@ class AsyncClientBase(ClientCore):
         traceback: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _deadline(seconds: float) -> contextlib.AbstractAsyncContextManager[object]:
+    """``TimeoutError`` when the block takes longer than ``seconds``: asyncio's own timeout
+    where there is one (Python 3.11+; half anyio's cost), else anyio's."""
+    if _ASYNCIO_TIMEOUT is not None and sniffio.current_async_library() == "asyncio":
+        return _ASYNCIO_TIMEOUT(seconds)
+    return _AnyioDeadline(seconds)
+
+
+_ASYNCIO_TIMEOUT: Callable[[float], contextlib.AbstractAsyncContextManager[object]] | None = getattr(
+    asyncio, "timeout", None
+)
+
+
+class _AnyioDeadline(contextlib.AbstractAsyncContextManager[object]):
+    def __init__(self, seconds: float) -> None:
+        self._scope = anyio.fail_after(seconds)
+
+    async def __aenter__(self) -> object:
+        return self._scope.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool | None:
+        return self._scope.__exit__(exc_type, exc, traceback)
+
+
+def _async_http_client(transport: HttpTransport, limit: int | None) -> httpx.AsyncClient:
+    """The http_client an async client makes for itself: a pool of as many connections as
+    the client has slots, over httpx's transport or aiohttp's."""
+    limits = (
+        httpx.Limits(max_connections=limit, max_keepalive_connections=limit)
+        if limit is not None
+        else httpx.Limits(max_connections=100, max_keepalive_connections=20)  # httpx's own
+    )
+    if transport == "httpx":
+        return httpx.AsyncClient(limits=limits)
+    from dlr_core.transports import AiohttpTransport  # ImportError without the extra
+
+    return httpx.AsyncClient(transport=AiohttpTransport(limits=limits))
 
 
 def in_chunks(items: Sequence[Item], size: int) -> list[Sequence[Item]]:

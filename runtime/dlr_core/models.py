@@ -52,15 +52,23 @@ class ProviderModel(BaseModel):
     def _keep_wire(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
         model = handler(data)
         if isinstance(data, dict):
-            model._wire = data  # the same object the answer was parsed into: no copy
+            # The same object the answer was parsed into: no copy. Set in the private
+            # values directly: BaseModel.__setattr__ would cost more than the validation.
+            private = model.__pydantic_private__
+            if private is not None:
+                private["_wire"] = data
+            else:  # pragma: no cover - pydantic always makes them for a private attribute
+                model._wire = data
         return model
 
     def wire_data(self) -> dict[str, Any]:
         """The mapping this model was read from, exactly as the provider sent it (keys are
         wire names, values unconverted). A model built without one (``model_construct``)
         gives its fields by wire name instead."""
-        if self._wire is not None:
-            return self._wire
+        private = self.__pydantic_private__  # read directly: BaseModel.__getattr__ is slow
+        wire: dict[str, Any] | None = private.get("_wire") if private else None
+        if wire is not None:
+            return wire
         return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 

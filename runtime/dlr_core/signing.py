@@ -302,6 +302,37 @@ class Signer:
         return values
 
 
+@dataclass(frozen=True)
+class _Reference:
+    """``{name|filter|...}`` in a template."""
+
+    name: str
+    filters: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=1024)
+def compile_template(template: str) -> tuple[str | _Reference, ...]:
+    """A template read once into its literal text and its references, in order (a client
+    signs with the same few templates on every call; only the values change)."""
+    parts: list[str | _Reference] = []
+    literal: list[str] = []
+    position = 0
+    for match in _TEMPLATE.finditer(template):
+        literal.append(template[position : match.start()])
+        position = match.end()
+        if match.group(1) is None:  # {{ or }}
+            literal.append(match.group(0)[0])
+            continue
+        if "".join(literal):
+            parts.append("".join(literal))
+        literal = []
+        parts.append(_Reference(match.group(1), tuple(f for f in match.group(2).split("|") if f)))
+    literal.append(template[position:])
+    if "".join(literal) or not parts:
+        parts.append("".join(literal))
+    return tuple(parts)
+
+
 def render(template: str, variables: Mapping[str, Value], moment: datetime) -> str:
     """A template's text outside of a request (a token request's client id, say)."""
     run = _Run(PreparedRequest("POST", "https://localhost", "/"), dict(variables), moment, {}, None)
@@ -324,6 +355,7 @@ class _Run:
         self.moment = moment
         self._credentials = credentials
         self._tokens = tokens
+        self._filtered: dict[_Reference, tuple[str, str]] = {}
 
     def text(self, template: str) -> str:
         value = self.value(template)
@@ -332,12 +364,13 @@ class _Run:
     def value(self, template: str) -> Value:
         """A template's value; one that is a single bytes-valued reference stays bytes
         (chained HMAC keys)."""
-        whole = _TEMPLATE.fullmatch(template)
-        if whole and whole.group(1) and not whole.group(2):
-            found = self._lookup(whole.group(1))
-            if isinstance(found, bytes):
-                return found
-        return _TEMPLATE.sub(self._substitute, template)
+        parts = compile_template(template)
+        if len(parts) == 1 and type(parts[0]) is _Reference and not parts[0].filters:
+            return self._lookup(parts[0].name)  # bytes stay bytes
+        pieces = []
+        for part in parts:
+            pieces.append(part if type(part) is str else self._substitute(part))  # type: ignore[arg-type]
+        return "".join(pieces)
 
     def credential(self, name: str) -> str:
         if name not in self._credentials:
@@ -349,19 +382,24 @@ class _Run:
             raise SigningError(f"a {step.kind} step needs a token, fetched by the client before signing")
         return self._tokens.current(step)
 
-    def _substitute(self, match: re.Match[str]) -> str:
-        if match.group(0) in ("{{", "}}"):
-            return match.group(0)[0]
-        name, filters = match.group(1), [f for f in match.group(2).split("|") if f]
+    def _substitute(self, reference: _Reference) -> str:
+        name = reference.name
         value = self._lookup(name)
         if isinstance(value, bytes):
             raise SigningError(f"{{{name}}} holds bytes; use it alone, e.g. as an HMAC key")
-        for name_of_filter in filters:
+        if not reference.filters:
+            return value
+        known = self._filtered.get(reference)
+        if known is not None and known[0] is value:
+            return known[1]  # the body's hash in a header and in the canonical request
+        filtered = value
+        for name_of_filter in reference.filters:
             text_filter = TEXT_FILTERS.get(name_of_filter)
             if text_filter is None:
                 raise SigningError(f"unknown template filter {name_of_filter!r}")
-            value = text_filter(value)
-        return value
+            filtered = text_filter(filtered)
+        self._filtered[reference] = (value, filtered)
+        return filtered
 
     def _lookup(self, name: str) -> Value:
         if name not in self.values:

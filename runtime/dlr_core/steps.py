@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, Union
 
-from dlr_core.request import PreparedRequest, percent_encode
+from dlr_core.request import PreparedRequest, encode_query, percent_encode
 
 if TYPE_CHECKING:  # cryptography is the optional dlr-core[rsa] extra
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -178,6 +178,8 @@ class CanonicalQuery(Step):
     )
 
     def apply(self, run: Run) -> Value:
+        if self.encoding == "rfc3986":
+            return encode_query(sorted(run.request.query))
         encode = QUERY_ENCODINGS[self.encoding]
         return "&".join(f"{encode(k)}={encode(v)}" for k, v in sorted(run.request.query))
 
@@ -283,7 +285,7 @@ class CanonicalRequest(Step):
         chosen = sorted(k for k in headers if k in names or k.startswith(prefixes))
         signed = ";".join(chosen)
         run.values["signed_headers"] = signed
-        query = "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(request.query))
+        query = encode_query(sorted(request.query))
         return "\n".join(
             [
                 request.method,

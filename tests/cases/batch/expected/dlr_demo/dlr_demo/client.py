@@ -14,6 +14,8 @@ from dlr_core.client import (
     AsyncClientBase,
     AsyncSleep,
     Clock,
+    DEFAULT_MAX_CONCURRENCY,
+    HttpTransport,
     Monotonic,
     Nonce,
     Retries,
@@ -277,6 +279,13 @@ class AsyncClient(AsyncClientBase):
     replaces the spec's auth scheme with code (``dlr_core.signing.RequestSigner``), for a
     signature the spec cannot express.
 
+    ``max_concurrency`` bounds the requests in flight at once (default
+    ``dlr_core.client.DEFAULT_MAX_CONCURRENCY``; None: no bound): the others wait their turn in
+    front of the HTTP pool, and ``fetch_receipts`` sends its batches that many at a time. ``transport``
+    chooses what the client's own ``http_client`` sends with: ``"httpx"`` or ``"aiohttp"``
+    (faster; needs ``pip install 'dlr-core[aiohttp]'``); its pool has
+    ``max_concurrency`` connections.
+
     Every method also takes ``extra_params``: parameters the spec does not declare, by
     wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
     the signed ``httpx.Request`` a call would send, without sending it.
@@ -304,6 +313,8 @@ class AsyncClient(AsyncClientBase):
         monotonic: Monotonic | None = None,
         defaults: Mapping[str, object] | None = None,
         signer: RequestSigner | None = None,
+        max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
+        transport: HttpTransport = "httpx",
     ) -> None:
         given = credentials or Credentials()
         super().__init__(
@@ -324,6 +335,8 @@ class AsyncClient(AsyncClientBase):
             monotonic=monotonic,
             defaults=defaults,
             signer=signer,
+            max_concurrency=max_concurrency,
+            transport=transport,
         )
 
     @classmethod
@@ -384,6 +397,10 @@ class AsyncClient(AsyncClientBase):
 
         Any number of ``session_nos`` is accepted: they are sent 100 per call,
         and the receipts come back in the order the values were given.
+        The calls go concurrently, at most ``max_concurrency`` at once; every
+        argument is checked before any is sent, and when a call fails (after its
+        retries) the others are cancelled and the error of the first failed batch, in
+        order, is raised.
 
         Args:
             session_nos: SessionNo
@@ -400,16 +417,21 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        receipts: list[Receipt] = []
-        for chunk in in_chunks(session_nos, 100):
-            params = self._params(
+        chunks = in_chunks(session_nos, 100)
+        batches = [
+            self._params(
                 GET_MESSAGE,
                 GetMessageParams,
                 self._arguments(GET_MESSAGE, {"session_nos": chunk}),
             )
-            result = await self._call(
-                self._with_extra(GET_MESSAGE, extra_params), params, ReportList, retries
-            )
+            for chunk in chunks
+        ]
+        # The batches go concurrently, at most max_concurrency at once, in order.
+        results = await self._call_each(
+            self._with_extra(GET_MESSAGE, extra_params), batches, ReportList, retries
+        )
+        receipts: list[Receipt] = []
+        for chunk, params, result in zip(chunks, batches, results):
             receipts.extend(in_input_order(get_message_receipts(result, params), chunk))
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(

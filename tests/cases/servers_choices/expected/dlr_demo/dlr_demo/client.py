@@ -14,6 +14,8 @@ from dlr_core.client import (
     AsyncClientBase,
     AsyncSleep,
     Clock,
+    DEFAULT_MAX_CONCURRENCY,
+    HttpTransport,
     Monotonic,
     Nonce,
     Retries,
@@ -266,6 +268,13 @@ class AsyncClient(AsyncClientBase):
     replaces the spec's auth scheme with code (``dlr_core.signing.RequestSigner``), for a
     signature the spec cannot express.
 
+    ``max_concurrency`` bounds the requests in flight at once (default
+    ``dlr_core.client.DEFAULT_MAX_CONCURRENCY``; None: no bound): the others wait their turn in
+    front of the HTTP pool, and ``fetch_receipts`` sends its batches that many at a time. ``transport``
+    chooses what the client's own ``http_client`` sends with: ``"httpx"`` or ``"aiohttp"``
+    (faster; needs ``pip install 'dlr-core[aiohttp]'``); its pool has
+    ``max_concurrency`` connections.
+
     Every method also takes ``extra_params``: parameters the spec does not declare, by
     wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
     the signed ``httpx.Request`` a call would send, without sending it.
@@ -293,6 +302,8 @@ class AsyncClient(AsyncClientBase):
         monotonic: Monotonic | None = None,
         defaults: Mapping[str, object] | None = None,
         signer: RequestSigner | None = None,
+        max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
+        transport: HttpTransport = "httpx",
     ) -> None:
         given = credentials or Credentials()
         super().__init__(
@@ -313,6 +324,8 @@ class AsyncClient(AsyncClientBase):
             monotonic=monotonic,
             defaults=defaults,
             signer=signer,
+            max_concurrency=max_concurrency,
+            transport=transport,
         )
 
     @classmethod
