@@ -1,18 +1,22 @@
 """dlrgen benchmarks: prints a table. Run from the repository root:
 
     .venv/bin/pip install openapi-python-client ruff   # the reference generator, as its docs set it up
-    .venv/bin/python benchmarks/run.py                 # everything (about ten minutes)
+    .venv/bin/pip install alibabacloud_dysmsapi20170525 ucloud-sdk-python3  # the official SDKs
+    .venv/bin/python benchmarks/run.py                 # everything (about fifteen minutes)
     .venv/bin/python benchmarks/run.py generation      # one section
 
 Sections:
 - ``generation``: dlrgen against openapi-python-client on the same operations (the four
   seed specs; one provider with 400 operations; 400 providers), each pair run interleaved,
-  cold (no output, no cache), and medians compared; a no-op run and a one-spec change against
-  a bare interpreter start; peak memory against the number of providers;
-- ``runtime``: client overhead per call for each provider, and status-mapping throughput;
-- ``load``: the async client, 10,000 queries at concurrency 100 against ``dlrgen mock``;
-- ``calls``, ``async_calls``: a call next to bare httpx and the official SDKs, as ratios, and
-  async throughput (``benchmarks/calls.py``).
+  cold (no output, no spec-dependent cache), and medians compared; a first run with no cache
+  at all; a no-op run and a one-spec change against a bare interpreter start; peak memory
+  against the number of providers;
+- ``calls``: a call next to bare httpx and next to the official Alibaba SDK, against one
+  loopback server, as ratios of interleaved medians (``benchmarks/calls.py``);
+- ``async_calls``: 10,000 calls at concurrency 100 (both transports) next to bare httpx,
+  bare aiohttp and the official SDKs in 100 threads;
+- ``runtime``: client overhead per call for each provider over an in-process transport, and
+  status-mapping throughput (informative).
 
 Absolute times move with the machine's load (it is shared); the ratios, measured side by
 side within one run, are what the goals are about. Nothing here is asserted in tests.
@@ -21,10 +25,7 @@ side within one run, are what the goals are about. Nothing here is asserted in t
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -41,89 +42,6 @@ for distribution in sorted((ROOT / "generated").glob("dlr_*")):
 Row = tuple[str, str, str]
 
 from calls import async_throughput, call_overhead  # noqa: E402 - the call rows (benchmarks/calls.py)
-
-
-def _start_mock(provider: str, scenario: Path) -> tuple[subprocess.Popen[str], str]:
-    """The mock in its own process, so client and server do not share one interpreter."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "generator", "mock", provider, "--port", "0", "--scenario", str(scenario)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if " on http" not in line:
-        process.kill()
-        raise RuntimeError(f"mock did not start: {line!r}")
-    return process, line.rsplit(" ", 1)[1].strip()
-
-
-def load(requests: int = 10_000, concurrency: int = 100, connections: int = 100) -> list[Row]:
-    import httpx
-
-    import dlr_itnio_voice
-
-    scenario = ROOT / "benchmarks" / "load-scenario.yaml"
-    scenario.write_text(
-        "credentials: {api_key: bench-key, api_secret: bench-secret}\n"
-        "operations:\n  query_recall_flow_detail:\n    - data: {keyId: 1, status: 2}\n",
-        encoding="utf-8",
-    )
-    process, url = _start_mock("itnio_voice", scenario)
-    errors = 0
-    done = 0
-
-    async def run() -> float:
-        nonlocal errors, done
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        async with (
-            httpx.AsyncClient(limits=limits) as http,
-            dlr_itnio_voice.AsyncClient(
-                api_key="bench-key", api_secret="bench-secret", base_url=url, http_client=http, retries=0
-            ) as client,
-        ):
-            queue = iter(range(requests))
-
-            async def worker() -> None:
-                nonlocal errors, done
-                for index in queue:
-                    try:
-                        receipts = await client.fetch_receipts(key_id=index)
-                        if receipts[0].status.value != "delivered":
-                            errors += 1
-                    except Exception:  # noqa: BLE001 - counted, reported in the table
-                        errors += 1
-                    done += 1
-
-            started = time.perf_counter()
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-            return time.perf_counter() - started
-
-    try:
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        elapsed = asyncio.run(run())
-        rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        scenario.unlink(missing_ok=True)
-    return [
-        (
-            f"load: async fetch_receipts, ITNIO, local mock, {connections} connections",
-            "requests / concurrency",
-            f"{done:,} / {concurrency}",
-        ),
-        ("load", "errors", str(errors)),
-        ("load", "throughput", f"{done / elapsed:,.0f} req/s ({elapsed:.1f} s)"),
-        ("load", "client max RSS before / after", f"{rss_before / 1024:.0f} / {rss_after / 1024:.0f} MiB"),
-    ]
-
-
-def load_pooled() -> list[Row]:
-    """The same load over a pool of 20 connections (httpcore's pool costs grow with its size)."""
-    return load(connections=20)
-
 
 DLRGEN = [sys.executable, "-m", "generator"]
 OPENAPI_PYTHON_CLIENT = Path(sys.executable).with_name("openapi-python-client")
@@ -416,8 +334,6 @@ def runtime(calls: int = 300) -> list[Row]:
 SECTIONS: dict[str, Callable[[], list[Row]]] = {
     "generation": generation,
     "runtime": runtime,
-    "load": load,
-    "load_pooled": load_pooled,
     "calls": call_overhead,
     "async_calls": async_throughput,
 }

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 LINE_LENGTH = 88
 TARGET = "py310"
-_CHUNK_BYTES = 4 * 1024  # pieces are grouped up to this size: fewer black calls, still spread
+_CHUNK_BYTES = 1024  # pieces are grouped up to this size: fewer black calls, still spread
 _WRAPPER = "class _:\n"  # methods are formatted inside a stand-in class
 # Where a piece starts: a definition at module level or one level into a class, after a blank
 # line (black puts two blank lines before the one, one before the other); or any module-level
