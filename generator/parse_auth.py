@@ -59,6 +59,36 @@ def template_references(template: str) -> tuple[list[tuple[str, tuple[str, ...]]
 class AuthParser(ParserBase):
     """The ``auth`` part of the spec parser (a layer of ``generator.parser._Parser``)."""
 
+    def template_check(
+        self,
+        known: set[str],
+        used: set[str],
+        undefined: Callable[[str], str],
+        filter_problem: Callable[[str, str], str | None] = lambda variable, name: None,
+    ) -> Callable[[JsonPath, str], None]:
+        """A check of one scheme's templates: each variable defined (``undefined`` words the
+        problem when one is not) and collected into ``used``, each filter known and fit for
+        its variable (``filter_problem``)."""
+
+        def check(path: JsonPath, template: str) -> None:
+            refs, error = template_references(template)
+            if error:
+                self.problem(path, f"template {template!r}: {error}")
+            for variable, filters in refs:
+                if variable not in known:
+                    self.problem(path, undefined(variable))
+                used.add(variable)
+                for name in filters:
+                    if name not in TEMPLATE_FILTERS:
+                        self.problem(
+                            path,
+                            f"unknown template filter {name!r}; filters: {', '.join(sorted(TEMPLATE_FILTERS))}",
+                        )
+                    elif (problem := filter_problem(variable, name)) is not None:
+                        self.problem(path, problem)
+
+        return check
+
     def auth(self) -> m.Auth:
         raw = self.data["auth"]
         for name in raw["credentials"]:
@@ -139,28 +169,18 @@ class AuthParser(ParserBase):
         if "nonce" in scheme:
             known.add("nonce")
 
-        def check(path: JsonPath, template: str) -> None:
-            refs, error = template_references(template)
-            if error:
-                self.problem(path, f"template {template!r}: {error}")
-            for variable, filters in refs:
-                if variable not in known:
-                    hint = _missing_variable_hint(variable, credentials)
-                    self.problem(path, f"template uses {{{variable}}}, which is not defined here{hint}")
-                self.used_in_auth.add(variable)
-                for f in filters:
-                    if f not in TEMPLATE_FILTERS:
-                        self.problem(
-                            path,
-                            f"unknown template filter {f!r}; filters: {', '.join(sorted(TEMPLATE_FILTERS))}",
-                        )
-                    elif (
-                        f in signing.DATE_FILTERS and variable == "timestamp" and style == "unix_milliseconds"
-                    ):
-                        self.problem(
-                            path,
-                            f"the {f} filter reads Unix seconds or ISO 8601, not the scheme's unix_milliseconds",
-                        )
+        def date_filter_problem(variable: str, name: str) -> str | None:
+            if name in signing.DATE_FILTERS and variable == "timestamp" and style == "unix_milliseconds":
+                return f"the {name} filter reads Unix seconds or ISO 8601, not the scheme's unix_milliseconds"
+            return None
+
+        check = self.template_check(
+            known,
+            self.used_in_auth,
+            lambda variable: f"template uses {{{variable}}}, which is not defined here"
+            + _missing_variable_hint(variable, credentials),
+            date_filter_problem,
+        )
 
         # In request order: what is added before signing cannot see the signature steps'
         # results; what is attached afterwards can.

@@ -17,7 +17,7 @@ from dlr_core import signing
 
 from generator import model as m
 from generator.loader import JsonPath
-from generator.parse_auth import AuthParser, template_references
+from generator.parse_auth import AuthParser
 from generator.parse_base import duration_seconds
 from generator.parse_receipts import ReceiptsParser
 
@@ -94,26 +94,15 @@ class CallbacksParser(ReceiptsParser, AuthParser):
             self.problem(base, "verify needs exactly one of 'compare' (a signature to match) or 'public_key'")
         used: set[str] = set()
 
-        def check(path: JsonPath, template: str) -> None:
-            refs, error = template_references(template)
-            if error:
-                self.problem(path, f"template {template!r}: {error}")
-            for variable, filters in refs:
-                if variable not in known:
-                    hint = "; add 'timestamp' to verify" if variable == "timestamp" else ""
-                    self.problem(
-                        path,
-                        f"template uses {{{variable}}}, which is not defined here (credentials: "
-                        f"{', '.join(sorted(credentials)) or 'none'}; push: "
-                        f"{', '.join(sorted(PUSH_VARIABLES))}){hint}",
-                    )
-                used.add(variable)
-                for f in filters:
-                    if f not in signing.FILTERS:
-                        self.problem(
-                            path,
-                            f"unknown template filter {f!r}; filters: {', '.join(sorted(signing.FILTERS))}",
-                        )
+        check = self.template_check(
+            known,
+            used,
+            lambda variable: (
+                f"template uses {{{variable}}}, which is not defined here (credentials: "
+                f"{', '.join(sorted(credentials)) or 'none'}; push: {', '.join(sorted(PUSH_VARIABLES))})"
+                + ("; add 'timestamp' to verify" if variable == "timestamp" else "")
+            ),
+        )
 
         before = set(self.used_in_auth)
         for index, raw_step in enumerate(raw.get("sign", [])):

@@ -37,7 +37,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ValidationError
 
-from dlr_core import steps
 from dlr_core.errors import (
     CallbackError,
     CallbackSignatureError,
@@ -46,7 +45,7 @@ from dlr_core.errors import (
 )
 from dlr_core.receipt import Receipt
 from dlr_core.request import PreparedRequest
-from dlr_core.signing import Bound, SigningError, _Run, timestamp_text
+from dlr_core.signing import Bound, SigningError, _Run, bind_steps, timestamp_text
 from dlr_core.steps import Value
 
 __all__ = [
@@ -428,13 +427,7 @@ def _verification(data: Mapping[str, Any]) -> Verification:
         raise SigningError(f"unknown verify keys: {', '.join(sorted(unknown))}")
     if ("compare" in data) == ("public_key" in data):
         raise SigningError("verify needs exactly one of 'compare' and 'public_key'")
-    bound = []
-    for index, raw_step in enumerate(data.get("sign") or ()):
-        name, step, problems = steps.build_step(raw_step)
-        if step is None:
-            where = ", ".join(f"{'/'.join(map(str, p.path)) or 'step'}: {p.message}" for p in problems)
-            raise SigningError(f"sign step {index}: {where}")
-        bound.append(Bound(name, step))
+    bound = bind_steps(data.get("sign") or ())
     timestamp = None
     if "timestamp" in data:
         raw = dict(data["timestamp"])

@@ -21,7 +21,7 @@ import re
 import secrets
 import string
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
@@ -132,6 +132,19 @@ Placement = Mapping[str, Mapping[str, str]]
 """location (``query``, ``header``, ``body``) -> name -> template."""
 
 
+def bind_steps(raw_steps: Iterable[Mapping[str, Any]]) -> list[Bound]:
+    """A ``sign`` list as a spec writes it, as typed steps bound to their names;
+    ``SigningError`` naming the first step the registry refuses."""
+    bound = []
+    for index, raw_step in enumerate(raw_steps):
+        name, step, problems = steps.build_step(raw_step)
+        if step is None:
+            where = ", ".join(f"{'/'.join(map(str, p.path)) or 'step'}: {p.message}" for p in problems)
+            raise SigningError(f"sign step {index}: {where}")
+        bound.append(Bound(name, step))
+    return bound
+
+
 @dataclass(frozen=True)
 class Scheme(Mapping[str, Any]):
     """One auth scheme of a spec, read into typed objects (generated ``api.py`` files
@@ -164,13 +177,7 @@ class Scheme(Mapping[str, Any]):
             if raw.get("kind", "uuid4") not in NONCE_KINDS or set(raw) - {"kind", "length"}:
                 raise SigningError(f"unknown nonce {raw!r}")
             nonce = Nonce(raw.get("kind", "uuid4"), int(raw.get("length", 32)))
-        bound = []
-        for index, raw_step in enumerate(data.get("sign") or ()):
-            name, step, problems = steps.build_step(raw_step)
-            if step is None:
-                where = ", ".join(f"{'/'.join(map(str, p.path)) or 'step'}: {p.message}" for p in problems)
-                raise SigningError(f"sign step {index}: {where}")
-            bound.append(Bound(name, step))
+        bound = bind_steps(data.get("sign") or ())
         for part in ("add", "attach"):
             if set(data.get(part) or {}) - set(PLACEMENTS):
                 raise SigningError(f"{part}: unknown locations {sorted(set(data[part]) - set(PLACEMENTS))}")
