@@ -14,6 +14,7 @@ other directory is not used. Generated code read from the cache is still checked
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
@@ -79,13 +80,13 @@ def put(kind: str, key: str, text: str) -> None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, prefix=".", suffix=".tmp", delete=False
-        ) as handle:
-            handle.write(text)
-        os.replace(handle.name, path)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
     except OSError:
-        try:
-            os.unlink(handle.name)
-        except (OSError, NameError):
-            pass
+        return
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)

@@ -192,7 +192,8 @@ class _Workers:
             return map(function, items)
         if self._pool is None:
             _import_before_forking()
-            self._pool = ProcessPoolExecutor(max_workers=self.size)
+            # Forked workers all start at once: no more of them than the first job can use.
+            self._pool = ProcessPoolExecutor(max_workers=min(self.size, max(len(items), weight)))
         return self._pool.map(function, items)
 
     def __enter__(self) -> _Workers:
