@@ -76,6 +76,11 @@ MODES = ["sync", "async", "aiohttp"]
 """The sync client; the async one over httpx's transport, and over aiohttp's."""
 
 
+def query_itnio(mode: str, **options: Any) -> Any:
+    """ITNIO's query_recall_flow_detail(key_id=1), with the client made with ``options``."""
+    return run(mode, "itnio_voice", lambda c: c.query_recall_flow_detail(key_id=1), **options)
+
+
 def run(mode: str, provider: str, call: Callable[[Any], Any], **options: Any) -> Any:
     """Make one call with the sync client, or the async one when mode is 'async' (over
     aiohttp when mode is 'aiohttp')."""
@@ -256,10 +261,8 @@ def test_timeout_is_a_typed_error(mode: str) -> None:
     with serve(PROVIDERS["itnio_voice"]) as server:
         server.mode = "slow"
         with pytest.raises(dlr_core.RequestTimeout) as caught:
-            run(
+            query_itnio(
                 mode,
-                "itnio_voice",
-                lambda c: c.query_recall_flow_detail(key_id=1),
                 base_url=server.base_url,
                 timeout=0.2,
                 sleep=no_sleep(mode),
@@ -270,10 +273,8 @@ def test_timeout_is_a_typed_error(mode: str) -> None:
 
 def test_connection_refused_is_a_transport_error(mode: str) -> None:
     with pytest.raises(dlr_core.TransportError) as caught:
-        run(
+        query_itnio(
             mode,
-            "itnio_voice",
-            lambda c: c.query_recall_flow_detail(key_id=1),
             base_url="http://127.0.0.1:9",
             sleep=no_sleep(mode),
         )
@@ -285,10 +286,8 @@ def test_a_dropped_connection_may_have_reached_the_provider(mode: str) -> None:
     with serve(PROVIDERS["itnio_voice"]) as server:
         server.mode = "drop"
         with pytest.raises(dlr_core.TransportError) as caught:
-            run(
+            query_itnio(
                 mode,
-                "itnio_voice",
-                lambda c: c.query_recall_flow_detail(key_id=1),
                 base_url=server.base_url,
                 retries=0,
             )
@@ -319,10 +318,8 @@ def test_redirects_are_never_followed(mode: str) -> None:
     with serve(PROVIDERS["itnio_voice"]) as server:
         server.mode = "redirect"
         with pytest.raises(dlr_core.UnexpectedRedirect) as caught:
-            run(
+            query_itnio(
                 mode,
-                "itnio_voice",
-                lambda c: c.query_recall_flow_detail(key_id=1),
                 base_url=server.base_url,
                 retries=0,
             )
@@ -335,10 +332,8 @@ def test_answers_are_bounded_after_decompression(mode: str) -> None:
     with serve(PROVIDERS["itnio_voice"]) as server:
         server.mode = "gzip_bomb"
         with pytest.raises(dlr_core.ResponseTooLarge) as caught:
-            run(
+            query_itnio(
                 mode,
-                "itnio_voice",
-                lambda c: c.query_recall_flow_detail(key_id=1),
                 base_url=server.base_url,
                 max_response_bytes=1_000_000,
                 retries=0,
