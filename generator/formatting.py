@@ -4,8 +4,10 @@ and diffs stay minimal.
 black is most of the cost of generation, so it is asked to do as little as it can:
 
 - A file is cut into chunks at definitions (module-level ``class``/``def`` and methods, after
-  a blank line) and at module-level statements after two blank lines, which black formats apart and the pipeline spreads over worker processes:
-  one provider with hundreds of operations no longer formats on one core.
+  a blank line) and at module-level statements after two blank lines. black formats them
+  apart, and the pipeline spreads them over worker processes: one provider with hundreds of
+  operations no longer formats on one core, chunks repeated between providers are formatted
+  once, and black never sees a large file (its time grows faster than a file's size).
 - Each formatted chunk is kept in the cache (``generator.cache``) under the hash of its text
   and black's version, so a spec edit re-formats only the chunks it changed.
 
@@ -42,13 +44,13 @@ _DEFINITION = re.compile(r"\n\n(?=(?:    )?(?:class |def |async def |@))|\n\n\n(
 
 @dataclasses.dataclass(frozen=True)
 class Chunk:
-    """Consecutive definitions of one file, formatted as one piece."""
+    """Consecutive pieces of one file, formatted as one."""
 
     text: str
     method: bool  # methods of a class (indented), or module-level code
     start: int = dataclasses.field(default=0, compare=False)  # where it starts in its file
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
         digest = hashlib.sha256(f"{_black_version()}\0{self.method}\0{self.text}".encode())
         return digest.hexdigest()
@@ -168,7 +170,8 @@ class _Pending:
 
 class Formatter:
     """Formats many files' chunks at once: what the cache holds is taken from it, the rest
-    goes to ``run`` in batches (worker processes, or this one)."""
+    is handed out in ``batches`` (to worker processes, or this one) and put together by
+    ``finish``."""
 
     def __init__(self, files: dict[str, str]) -> None:
         self.files = files
