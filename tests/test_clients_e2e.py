@@ -437,3 +437,21 @@ def test_logs_carry_no_secrets(
     text = caplog.text
     for secret in secrets_of(provider) + list(WRONG_SECRET[provider].values()):
         assert secret not in text
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_proxy_from_the_environment_is_used(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The async client sends through its transport directly only when no proxy is set:
+    with one set (here a closed port), the request goes to the proxy, as with httpx."""
+    for name in ("HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with serve(PROVIDERS["itnio_voice"]) as server:
+        with pytest.raises(dlr_core.TransportError):
+            query_itnio(mode, base_url=server.base_url, retries=0)
+        assert server.received == []  # never reached the provider directly
+        monkeypatch.delenv("HTTP_PROXY")
+        monkeypatch.delenv("http_proxy")
+        query_itnio(mode, base_url=server.base_url, retries=0)
+    assert len(server.received) == 1

@@ -65,6 +65,7 @@ from collections.abc import (
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from types import TracebackType
+import urllib.request
 from urllib.parse import quote, quote_plus
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
@@ -1638,9 +1639,14 @@ class AsyncClientBase(ClientCore):
         """Requests in flight at once (None: no limit but the HTTP pool's)."""
         self.transport: HttpTransport = transport
         self._owns_http = http_client is None
-        self._http = (
-            http_client if http_client is not None else _async_http_client(transport, max_concurrency)
-        )
+        # The client's own http_client sends each request through its one transport directly:
+        # httpx's AsyncClient.send (auth and redirect flows, event hooks: none of them used
+        # here) costs about a quarter of a request at high concurrency.
+        self._direct: httpx.AsyncBaseTransport | None = None
+        if http_client is None:
+            self._http, self._direct = _async_http_client(transport, max_concurrency)
+        else:
+            self._http = http_client
         self._sleep = sleep or asyncio.sleep
         self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
@@ -1711,8 +1717,7 @@ class AsyncClientBase(ClientCore):
             # for the deadline checks between chunks to speak first).
             async with _deadline(self.timeout + _DEADLINE_GRACE):
                 try:
-                    # Never redirected, whatever the http_client says: see _open_body.
-                    response = await self._http.send(outgoing, stream=True, follow_redirects=False)
+                    response = await self._send(outgoing)
                     body = self._open_body(response, started)
                     read = self._read_already(response)
                     for chunk in read or ():
@@ -1733,6 +1738,16 @@ class AsyncClientBase(ClientCore):
                 await response.aclose()
         self._log(request, response.status_code, started)
         return self._parse(response.status_code, response.headers, content, model)
+
+    async def _send(self, outgoing: httpx.Request) -> httpx.Response:
+        """The response's headers, its body still to read. Never redirected, whatever the
+        http_client says: see _open_body."""
+        if self._direct is None or self._http.is_closed:
+            return await self._http.send(outgoing, stream=True, follow_redirects=False)
+        response = await self._direct.handle_async_request(outgoing)
+        response.request = outgoing
+        self._http.cookies.extract_cookies(response)  # as send does: the next request sends them
+        return response
 
     async def _call_each(
         self,
@@ -1862,19 +1877,27 @@ class _AnyioDeadline(contextlib.AbstractAsyncContextManager[object]):
         return self._scope.__exit__(exc_type, exc, traceback)
 
 
-def _async_http_client(transport: HttpTransport, limit: int | None) -> httpx.AsyncClient:
-    """The http_client an async client makes for itself: a pool of as many connections as
-    the client has slots, over httpx's transport or aiohttp's."""
+def _async_http_client(
+    transport: HttpTransport, limit: int | None
+) -> tuple[httpx.AsyncClient, httpx.AsyncBaseTransport | None]:
+    """The http_client an async client makes for itself, a pool of as many connections as
+    the client has slots, over httpx's transport or aiohttp's; and the transport every
+    request goes through when there is only one (no proxy from the environment), which the
+    client then sends through directly."""
     limits = (
         httpx.Limits(max_connections=limit, max_keepalive_connections=limit)
         if limit is not None
         else httpx.Limits(max_connections=100, max_keepalive_connections=20)  # httpx's own
     )
     if transport == "httpx":
-        return httpx.AsyncClient(limits=limits)
-    from dlr_core.transports import AiohttpTransport  # ImportError without the extra
+        if urllib.request.getproxies():  # httpx mounts a proxy per scheme: let it choose
+            return httpx.AsyncClient(limits=limits), None
+        direct: httpx.AsyncBaseTransport = httpx.AsyncHTTPTransport(limits=limits, trust_env=True)
+    else:
+        from dlr_core.transports import AiohttpTransport  # ImportError without the extra
 
-    return httpx.AsyncClient(transport=AiohttpTransport(limits=limits))
+        direct = AiohttpTransport(limits=limits)
+    return httpx.AsyncClient(transport=direct), direct
 
 
 def in_chunks(items: Sequence[Item], size: int) -> list[Sequence[Item]]:
