@@ -37,6 +37,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ValidationError
 
+from dlr_core.client import MAX_JSON_DEPTH, _nested_deeper
 from dlr_core.errors import (
     CallbackError,
     CallbackSignatureError,
@@ -50,6 +51,7 @@ from dlr_core.steps import Value
 
 __all__ = [
     "MAX_CALLBACK_BYTES",
+    "MAX_FORM_FIELDS",
     "Answer",
     "Callback",
     "CallbackApp",
@@ -66,6 +68,10 @@ __all__ = [
 MAX_CALLBACK_BYTES = 1024 * 1024
 """The largest push read (1 MiB) unless a parser is told otherwise: a larger body is a
 ``MalformedCallback`` (HTTP 413 from ``CallbackApp``), read no further."""
+
+MAX_FORM_FIELDS = 1000
+"""The most fields a form push (or a GET push's query) may have: one with more is a
+``MalformedCallback``, refused before its signature is computed."""
 
 Clock = Callable[[], datetime]
 Model = TypeVar("Model", bound=BaseModel)
@@ -217,6 +223,13 @@ class Callback:
                 provider=self.provider,
                 raw_body=body,
             )
+        query = urlsplit(url).query
+        if query.count("&") >= MAX_FORM_FIELDS or (
+            self.format == "form" and body.count(b"&") >= MAX_FORM_FIELDS
+        ):
+            raise MalformedCallback(
+                f"the push has more than {MAX_FORM_FIELDS} fields", provider=self.provider, raw_body=body
+            )
         lower = {k.lower(): v for k, v in headers.items()}
         if self.verify is not None:
             self._verify(method.upper(), url, lower, body, dict(credentials or {}), clock or _utc_now)
@@ -233,17 +246,23 @@ class Callback:
         except UnicodeDecodeError:
             raise malformed("the push is not UTF-8 text") from None
         if self.format == "form":
-            pairs = parse_qsl(text, keep_blank_values=True)
+            pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
             if text.strip() and not pairs:
                 raise malformed("the push is not a form (application/x-www-form-urlencoded)")
             form: dict[str, Any] = {}
             for key, value in pairs:
                 form.setdefault(key, value)
             return [form]
+        if _nested_deeper(body, MAX_JSON_DEPTH):
+            raise malformed(f"the push nests deeper than {MAX_JSON_DEPTH} levels")
         try:
             data = json.loads(text) if text.strip() else None
         except (ValueError, RecursionError):
             raise malformed("the push is not JSON") from None
+        try:  # an escaped lone surrogate ("\\ud800") loads, but is no text to store or hash
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise malformed("the push holds a lone surrogate: not Unicode text") from None
         if self.array:
             if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
                 raise malformed("the push is not a JSON array of objects")
@@ -263,6 +282,13 @@ class Callback:
     ) -> None:
         verify = self.verify
         assert verify is not None
+        empty = sorted(name for name, value in credentials.items() if not value)
+        if empty:  # an HMAC with the empty key is one anyone can make: fail closed
+            raise CallbackSignatureError(
+                f"the credential {empty[0]} is empty: no push can be verified",
+                provider=self.provider,
+                raw_body=body,
+            )
 
         def refused(why: str, error: type[CallbackError] = CallbackSignatureError) -> CallbackError:
             return error(why, provider=self.provider, raw_body=body)
@@ -330,9 +356,13 @@ class Callback:
             method,
             f"{parts.scheme}://{parts.netloc}",
             parts.path or "/",
-            query=parse_qsl(parts.query, keep_blank_values=True),
+            query=parse_qsl(parts.query, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS),
             body_kind="form" if self.format == "form" else "json",
-            form=parse_qsl(text, keep_blank_values=True) if self.format == "form" else [],
+            form=(
+                parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+                if self.format == "form"
+                else []
+            ),
             content=body,
         )
         values: dict[str, Value] = dict(credentials)
@@ -652,6 +682,8 @@ class CallbackApp:
             await _respond(send, Answer(404, body="not found"))
             return
         body, too_large = await _read_body(receive, endpoint.max_bytes)
+        if body is None:  # the client left before the push was whole: nothing to answer
+            return
         if too_large:
             await _respond(send, Answer(413, body="too large"))
             return
@@ -664,6 +696,9 @@ class CallbackApp:
         except MalformedCallback:
             await _respond(send, Answer(400, body="malformed"))
             return
+        except Exception:  # a misconfigured key, a bug: 500, its text for the server's log only
+            await _respond(send, Answer(500, body="error"))
+            raise
         try:
             outcome = self.on_receipts(name or "", receipts)
             if inspect.isawaitable(outcome):
@@ -687,13 +722,15 @@ class CallbackApp:
         return f"{scope.get('scheme', 'http')}://{host}{tail}"
 
 
-async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes | None, bool]:
+    """The body, read no further than ``limit`` bytes (then ``(b"", True)``); ``None`` when
+    the client disconnected before sending all of it."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return b"".join(chunks), False
+            return None, False
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
