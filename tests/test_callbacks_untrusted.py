@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import pytest
 
 from dlr_core import CallbackSignatureError, MalformedCallback, Receipt
-from dlr_core.callbacks import MAX_FORM_FIELDS, CallbackApp, Endpoint, parse
+from dlr_core.callbacks import MAX_FORM_FIELDS, Callback, CallbackApp, Endpoint, parse
 from dlr_core.signing import SigningError
 
 from test_callbacks_runtime import (
@@ -185,3 +185,37 @@ def test_a_url_query_with_too_many_fields_is_malformed_not_a_crash() -> None:
             urlencode(TWILIO_PARAMS).encode(),
             credentials={"auth_token": TWILIO_TOKEN},
         )
+
+
+@pytest.mark.parametrize("name", ["host", "path", "path_and_query", "timestamp"])
+def test_a_credential_is_never_replaced_by_what_the_push_says(name: str) -> None:
+    """The push's own values (its URL's host and path, its signed time) are written by
+    whoever sends it: a credential of the same name must not take their value, or the
+    sender would choose the key."""
+    callback = Callback.from_data(
+        "demo",
+        "push",
+        {
+            "verify": {
+                "timestamp": {"header": "X-Time", "style": "unix_seconds", "tolerance": 1e12},
+                "sign": [
+                    {
+                        "as": "digest",
+                        "hmac": {
+                            "algorithm": "sha256",
+                            "key": f"{{{name}}}",
+                            "input": "{body}",
+                            "output": "hex",
+                        },
+                    }
+                ],
+                "compare": {"header": "X-Sig", "value": "{digest}"},
+            }
+        },
+    )
+    url, stamp = "https://attacker.example/p?q=1", "1700000000"
+    chosen = {"host": "attacker.example", "path": "/p", "path_and_query": "/p?q=1", "timestamp": stamp}[name]
+    body = b'{"id": "m-1"}'
+    forged = hmac.new(chosen.encode(), body, hashlib.sha256).hexdigest()
+    with pytest.raises(CallbackSignatureError):
+        callback.payloads("POST", url, {"X-Sig": forged, "X-Time": stamp}, body, credentials={name: "s3cret"})

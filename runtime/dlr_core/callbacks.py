@@ -365,8 +365,7 @@ class Callback:
             ),
             content=body,
         )
-        values: dict[str, Value] = dict(credentials)
-        values.update(
+        pushed: dict[str, Value] = dict(
             url=url,
             method=method,
             host=parts.netloc,
@@ -375,7 +374,11 @@ class Callback:
             body=text,
         )
         if timestamp is not None:
-            values["timestamp"] = timestamp
+            pushed["timestamp"] = timestamp
+        clash = sorted(set(credentials) & (set(pushed) | {"timestamp"}))
+        if clash:  # the push's values are the sender's: they must never stand for a secret
+            raise SigningError(f"the credential {clash[0]!r} has the name of a value the push carries")
+        values: dict[str, Value] = {**credentials, **pushed}
         run = _Run(request, values, _utc_now(), credentials, None)
         for each in bound:
             values[each.name] = each.step.apply(run)
