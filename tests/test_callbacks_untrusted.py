@@ -219,3 +219,26 @@ def test_a_credential_is_never_replaced_by_what_the_push_says(name: str) -> None
     forged = hmac.new(chosen.encode(), body, hashlib.sha256).hexdigest()
     with pytest.raises(CallbackSignatureError):
         callback.payloads("POST", url, {"X-Sig": forged, "X-Time": stamp}, body, credentials={name: "s3cret"})
+
+
+def test_a_body_dripping_past_the_read_timeout_is_answered_408() -> None:
+    """A sender who never finishes the body (a slow drip) does not hold the request open:
+    the whole body must arrive within ``read_timeout`` seconds."""
+    got: list[list[Receipt]] = []
+    endpoint = Endpoint("demo", lambda m, u, h, b: _batch(b), BATCH.answer, BATCH.reject)
+    app = CallbackApp({"demo": endpoint}, lambda name, receipts: got.append(receipts), read_timeout=0.05)
+    sent: list[Mapping[str, Any]] = []
+    chunks = [{"type": "http.request", "body": b"[", "more_body": True}]
+
+    async def receive() -> Mapping[str, Any]:
+        if chunks:
+            return chunks.pop()
+        await asyncio.Event().wait()  # the rest never comes
+        raise AssertionError("unreachable")
+
+    async def send(message: Mapping[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/callbacks/demo", "headers": [], "query_string": b""}
+    asyncio.run(asyncio.wait_for(app(scope, receive, send), timeout=60))
+    assert [m.get("status") for m in sent] == [408, None] and got == []

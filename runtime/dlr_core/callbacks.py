@@ -35,6 +35,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
+import anyio
 from pydantic import BaseModel, ValidationError
 
 from dlr_core.client import MAX_JSON_DEPTH, _nested_deeper
@@ -649,6 +650,9 @@ class CallbackApp:
     sees differs; without ``public_url`` it is rebuilt from the request (scheme, Host).
     Serve it with any ASGI server (uvicorn, hypercorn) or mount it in Starlette/FastAPI
     (routes are then below the mount point: give ``prefix=""``).
+
+    The body must arrive within ``read_timeout`` seconds (``None``: no limit), or the push
+    is answered 408 and nothing is parsed: a sender dripping a body cannot hold it open.
     """
 
     def __init__(
@@ -658,11 +662,13 @@ class CallbackApp:
         *,
         prefix: str = "/callbacks",
         public_url: str | None = None,
+        read_timeout: float | None = 30.0,
     ) -> None:
         self.endpoints: dict[str, Endpoint] = dict(endpoints)
         self.on_receipts: Handler = on_receipts
         self.prefix: str = prefix.rstrip("/")
         self.public_url: str | None = public_url.rstrip("/") if public_url else None
+        self.read_timeout: float | None = read_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -684,7 +690,11 @@ class CallbackApp:
         if endpoint is None:
             await _respond(send, Answer(404, body="not found"))
             return
-        body, too_large = await _read_body(receive, endpoint.max_bytes)
+        with anyio.move_on_after(self.read_timeout) as reading:
+            body, too_large = await _read_body(receive, endpoint.max_bytes)
+        if reading.cancelled_caught:
+            await _respond(send, Answer(408, body="timeout"))
+            return
         if body is None:  # the client left before the push was whole: nothing to answer
             return
         if too_large:
