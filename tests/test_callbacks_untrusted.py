@@ -242,3 +242,51 @@ def test_a_body_dripping_past_the_read_timeout_is_answered_408() -> None:
     scope = {"type": "http", "method": "POST", "path": "/callbacks/demo", "headers": [], "query_string": b""}
     asyncio.run(asyncio.wait_for(app(scope, receive, send), timeout=60))
     assert [m.get("status") for m in sent] == [408, None] and got == []
+
+
+def test_a_hostile_host_header_is_a_typed_refusal() -> None:
+    """Without public_url the signed URL is built from the Host header, which the sender
+    writes: one that makes no URL is malformed (400), not a crash."""
+    app = CallbackApp(
+        {"twilio": Endpoint("twilio_messaging", _twilio_parse, twilio().answer, twilio().reject)}, print
+    )
+    for host, status in ((b"[", 400), (b"h:[9", 400), (b"mycompany.com", 403)):
+        sent: list[Mapping[str, Any]] = []
+
+        async def receive() -> Mapping[str, Any]:
+            return {"type": "http.request", "body": urlencode(TWILIO_PARAMS).encode()}
+
+        async def send(message: Mapping[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/callbacks/twilio",
+            "headers": [(b"host", host), (b"x-twilio-signature", b"AAAA")],
+            "query_string": b"",
+        }
+        asyncio.run(app(scope, receive, send))
+        assert sent[0]["status"] == status, host
+
+
+def _twilio_parse(method: str, url: str, headers: Any, body: bytes) -> list[Receipt]:
+    twilio().payloads(method, url, headers, body, credentials={"auth_token": TWILIO_TOKEN})
+    return []
+
+
+@pytest.mark.parametrize(
+    ("url", "headers"),
+    [
+        ("https://h/x?\ud800=1", {"X-Twilio-Signature": "AAAA"}),
+        ("https://h/x", {"X-Twilio-Signature": "AA\udc80AA"}),
+    ],
+    ids=["url", "signature"],
+)
+def test_text_that_is_not_unicode_is_refused_not_a_crash(url: str, headers: dict[str, str]) -> None:
+    """A framework handing over text decoded with surrogateescape (undecodable bytes as lone
+    surrogates) gets the typed refusal."""
+    with pytest.raises(CallbackSignatureError):
+        twilio().payloads(
+            "POST", url, headers, urlencode(TWILIO_PARAMS).encode(), credentials={"auth_token": TWILIO_TOKEN}
+        )

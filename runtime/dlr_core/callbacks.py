@@ -224,7 +224,12 @@ class Callback:
                 provider=self.provider,
                 raw_body=body,
             )
-        query = urlsplit(url).query
+        try:
+            query = urlsplit(url).query
+        except ValueError:  # "Invalid IPv6 URL": a Host header such as "["
+            raise MalformedCallback(
+                "the push's URL is not a URL", provider=self.provider, raw_body=body
+            ) from None
         if query.count("&") >= MAX_FORM_FIELDS or (
             self.format == "form" and body.count(b"&") >= MAX_FORM_FIELDS
         ):
@@ -315,12 +320,15 @@ class Callback:
             each_values = [self._values(method, u, body, credentials, timestamp, verify.sign) for u in urls]
         except SigningError as exc:
             raise refused(f"the push cannot be verified: {exc}") from None
+        except UnicodeError:  # a lone surrogate in the URL or a header: not what was signed
+            raise refused("the push's URL or headers are not Unicode text") from None
         if verify.compare is not None:
             sent = headers.get(verify.compare.header.lower())
             if not sent:
                 raise refused(f"the push has no {verify.compare.header} header")
+            given = sent.encode("utf-8", errors="surrogatepass")
             matches = [
-                hmac.compare_digest(values[verify.compare.value].encode("utf-8"), sent.encode("utf-8"))
+                hmac.compare_digest(values[verify.compare.value].encode("utf-8"), given)
                 for values in each_values
             ]
             if not any(matches):
@@ -336,7 +344,9 @@ class Callback:
                 raise refused(f"the {check.header} header is not {check.encoding}") from None
             key = credentials.get(check.key, "")
             if not any(
-                _public_key_verifies(check, key, signature, values[check.input].encode("utf-8"))
+                _public_key_verifies(
+                    check, key, signature, values[check.input].encode("utf-8", "surrogatepass")
+                )
                 for values in each_values
             ):
                 raise refused(f"the {check.header} signature does not verify with the public key")
