@@ -248,7 +248,8 @@ def test_a_hostile_host_header_is_a_typed_refusal() -> None:
     """Without public_url the signed URL is built from the Host header, which the sender
     writes: one that makes no URL is malformed (400), not a crash."""
     app = CallbackApp(
-        {"twilio": Endpoint("twilio_messaging", _twilio_parse, twilio().answer, twilio().reject)}, print
+        {"twilio": Endpoint("twilio_messaging", _twilio_parse, twilio().answer, twilio().reject)},
+        lambda n, r: None,
     )
     for host, status in ((b"[", 400), (b"h:[9", 400), (b"mycompany.com", 403)):
         sent: list[Mapping[str, Any]] = []
