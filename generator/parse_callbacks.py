@@ -90,6 +90,12 @@ class CallbacksParser(ReceiptsParser, AuthParser):
         known = set(credentials) | PUSH_VARIABLES
         if "timestamp" in raw:
             known.add("timestamp")
+        for name in sorted(set(credentials) & (PUSH_VARIABLES | {"timestamp"})):
+            self.problem(
+                base,
+                f"the credential {name!r} has the name of a value the push carries ({{{name}}} is the "
+                "sender's, never a secret); rename the credential",
+            )
         if ("compare" in raw) == ("public_key" in raw):
             self.problem(base, "verify needs exactly one of 'compare' (a signature to match) or 'public_key'")
         used: set[str] = set()

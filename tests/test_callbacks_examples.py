@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 import importlib.util
+import io
 import sys
 from types import ModuleType
 from urllib.parse import urlencode
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from conftest import ROOT
+from dlr_core.callbacks import MAX_CALLBACK_BYTES
 
 TOKEN = "example-token"
 PARAMS = {"MessageSid": "SM" + "1" * 32, "MessageStatus": "delivered", "To": "+15558675310"}
@@ -28,8 +30,11 @@ def sdk_signature(url: str, params: dict[str, str]) -> str:
     return base64.b64encode(hmac.new(TOKEN.encode(), text.encode(), hashlib.sha1).digest()).decode()
 
 
-def load(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
+def load(name: str, monkeypatch: pytest.MonkeyPatch, token: str | None = TOKEN) -> ModuleType:
+    if token is None:
+        monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
+    else:
+        monkeypatch.setenv("TWILIO_AUTH_TOKEN", token)
     monkeypatch.setenv("PUBLIC_URL", "https://hooks.example.com")
     spec = importlib.util.spec_from_file_location(
         f"example_{name}", ROOT / "docs" / "examples" / f"{name}.py"
@@ -87,3 +92,30 @@ def test_flask_example(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFi
         == 403
     )
     assert capsys.readouterr().out.count(PARAMS["MessageSid"]) == 1
+
+
+def test_flask_example_reads_no_more_than_a_push(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flask's get_data() reads whatever arrives: the example caps the body (413), as
+    CallbackApp does, before the view reads it."""
+    example = load("callbacks_flask", monkeypatch)
+    client = example.app.test_client()
+    body = b"a=" + b"x" * (1024 * 1024)
+    headers = {"X-Twilio-Signature": "x", "Content-Type": "application/x-www-form-urlencoded"}
+    assert client.post("/twilio", data=body, headers=headers).status_code == 413
+    # chunked, as a WSGI server hands it over: no Content-Length to refuse it by; Flask
+    # reads one byte past the limit, and the parser refuses the push as too large
+    endless = io.BytesIO(body * 8)
+    chunked = client.post(
+        "/twilio",
+        input_stream=endless,
+        headers={**headers, "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert chunked.status_code == 400 and endless.tell() == MAX_CALLBACK_BYTES + 1
+
+
+@pytest.mark.parametrize("name", ["callbacks_flask", "callbacks_starlette"])
+def test_examples_refuse_to_start_without_the_auth_token(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unset TWILIO_AUTH_TOKEN is a startup error, not an empty key."""
+    with pytest.raises(KeyError, match="TWILIO_AUTH_TOKEN"):
+        load(name, monkeypatch, token=None)

@@ -13,10 +13,15 @@ import os
 from flask import Flask, Response, request
 
 from dlr_core import CallbackSignatureError, MalformedCallback
+from dlr_core.callbacks import MAX_CALLBACK_BYTES
 from dlr_twilio_messaging.callbacks import STATUS_CALLBACK, parse_callback
 
 PUBLIC_URL = os.environ.get("PUBLIC_URL", "https://hooks.example.com")  # what Twilio was given
+AUTH_TOKEN = os.environ["TWILIO_AUTH_TOKEN"]  # no default: an empty token verifies nothing
 app = Flask(__name__)
+# Flask reads at most one byte past a push's limit (a longer Content-Length: 413), so the
+# parser sees a chunked body that is too large as such (400), not cut to a shorter one.
+app.config["MAX_CONTENT_LENGTH"] = MAX_CALLBACK_BYTES + 1
 seen: set[str] = set()  # use your database: the key is stable across repeated pushes
 
 
@@ -29,7 +34,7 @@ def twilio_status() -> Response:
             url,
             dict(request.headers),
             request.get_data(),
-            auth_token=os.environ.get("TWILIO_AUTH_TOKEN", ""),
+            auth_token=AUTH_TOKEN,
         )
     except CallbackSignatureError:
         answer = STATUS_CALLBACK.reject

@@ -32,7 +32,9 @@ async def on_receipts(route: str, receipts: list[Receipt]) -> None:
 
 callbacks = CallbackApp(
     {
-        "twilio_messaging": twilio_endpoint(auth_token=os.environ.get("TWILIO_AUTH_TOKEN", "")),
+        "twilio_messaging": twilio_endpoint(auth_token=os.environ["TWILIO_AUTH_TOKEN"]),
+        # Tencent does not sign its pushes: anyone who knows this URL can push one. Keep the
+        # URL secret (a random path) or let only Tencent's addresses reach it.
         "tencent_sms": tencent_endpoint(),
     },
     on_receipts,

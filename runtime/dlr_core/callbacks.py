@@ -35,8 +35,10 @@ from datetime import datetime, timezone
 from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
+import anyio
 from pydantic import BaseModel, ValidationError
 
+from dlr_core.client import MAX_JSON_DEPTH, _nested_deeper
 from dlr_core.errors import (
     CallbackError,
     CallbackSignatureError,
@@ -50,6 +52,7 @@ from dlr_core.steps import Value
 
 __all__ = [
     "MAX_CALLBACK_BYTES",
+    "MAX_FORM_FIELDS",
     "Answer",
     "Callback",
     "CallbackApp",
@@ -66,6 +69,10 @@ __all__ = [
 MAX_CALLBACK_BYTES = 1024 * 1024
 """The largest push read (1 MiB) unless a parser is told otherwise: a larger body is a
 ``MalformedCallback`` (HTTP 413 from ``CallbackApp``), read no further."""
+
+MAX_FORM_FIELDS = 1000
+"""The most fields a form push (or a GET push's query) may have: one with more is a
+``MalformedCallback``, refused before its signature is computed."""
 
 Clock = Callable[[], datetime]
 Model = TypeVar("Model", bound=BaseModel)
@@ -217,6 +224,18 @@ class Callback:
                 provider=self.provider,
                 raw_body=body,
             )
+        try:
+            query = urlsplit(url).query
+        except ValueError:  # "Invalid IPv6 URL": a Host header such as "["
+            raise MalformedCallback(
+                "the push's URL is not a URL", provider=self.provider, raw_body=body
+            ) from None
+        if query.count("&") >= MAX_FORM_FIELDS or (
+            self.format == "form" and body.count(b"&") >= MAX_FORM_FIELDS
+        ):
+            raise MalformedCallback(
+                f"the push has more than {MAX_FORM_FIELDS} fields", provider=self.provider, raw_body=body
+            )
         lower = {k.lower(): v for k, v in headers.items()}
         if self.verify is not None:
             self._verify(method.upper(), url, lower, body, dict(credentials or {}), clock or _utc_now)
@@ -233,17 +252,23 @@ class Callback:
         except UnicodeDecodeError:
             raise malformed("the push is not UTF-8 text") from None
         if self.format == "form":
-            pairs = parse_qsl(text, keep_blank_values=True)
+            pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
             if text.strip() and not pairs:
                 raise malformed("the push is not a form (application/x-www-form-urlencoded)")
             form: dict[str, Any] = {}
             for key, value in pairs:
                 form.setdefault(key, value)
             return [form]
+        if _nested_deeper(body, MAX_JSON_DEPTH):
+            raise malformed(f"the push nests deeper than {MAX_JSON_DEPTH} levels")
         try:
             data = json.loads(text) if text.strip() else None
         except (ValueError, RecursionError):
             raise malformed("the push is not JSON") from None
+        try:  # an escaped lone surrogate ("\\ud800") loads, but is no text to store or hash
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise malformed("the push holds a lone surrogate: not Unicode text") from None
         if self.array:
             if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
                 raise malformed("the push is not a JSON array of objects")
@@ -263,6 +288,13 @@ class Callback:
     ) -> None:
         verify = self.verify
         assert verify is not None
+        empty = sorted(name for name, value in credentials.items() if not value)
+        if empty:  # an HMAC with the empty key is one anyone can make: fail closed
+            raise CallbackSignatureError(
+                f"the credential {empty[0]} is empty: no push can be verified",
+                provider=self.provider,
+                raw_body=body,
+            )
 
         def refused(why: str, error: type[CallbackError] = CallbackSignatureError) -> CallbackError:
             return error(why, provider=self.provider, raw_body=body)
@@ -288,12 +320,15 @@ class Callback:
             each_values = [self._values(method, u, body, credentials, timestamp, verify.sign) for u in urls]
         except SigningError as exc:
             raise refused(f"the push cannot be verified: {exc}") from None
+        except UnicodeError:  # a lone surrogate in the URL or a header: not what was signed
+            raise refused("the push's URL or headers are not Unicode text") from None
         if verify.compare is not None:
             sent = headers.get(verify.compare.header.lower())
             if not sent:
                 raise refused(f"the push has no {verify.compare.header} header")
+            given = sent.encode("utf-8", errors="surrogatepass")
             matches = [
-                hmac.compare_digest(values[verify.compare.value].encode("utf-8"), sent.encode("utf-8"))
+                hmac.compare_digest(values[verify.compare.value].encode("utf-8"), given)
                 for values in each_values
             ]
             if not any(matches):
@@ -309,7 +344,9 @@ class Callback:
                 raise refused(f"the {check.header} header is not {check.encoding}") from None
             key = credentials.get(check.key, "")
             if not any(
-                _public_key_verifies(check, key, signature, values[check.input].encode("utf-8"))
+                _public_key_verifies(
+                    check, key, signature, values[check.input].encode("utf-8", "surrogatepass")
+                )
                 for values in each_values
             ):
                 raise refused(f"the {check.header} signature does not verify with the public key")
@@ -330,13 +367,16 @@ class Callback:
             method,
             f"{parts.scheme}://{parts.netloc}",
             parts.path or "/",
-            query=parse_qsl(parts.query, keep_blank_values=True),
+            query=parse_qsl(parts.query, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS),
             body_kind="form" if self.format == "form" else "json",
-            form=parse_qsl(text, keep_blank_values=True) if self.format == "form" else [],
+            form=(
+                parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+                if self.format == "form"
+                else []
+            ),
             content=body,
         )
-        values: dict[str, Value] = dict(credentials)
-        values.update(
+        pushed: dict[str, Value] = dict(
             url=url,
             method=method,
             host=parts.netloc,
@@ -345,7 +385,11 @@ class Callback:
             body=text,
         )
         if timestamp is not None:
-            values["timestamp"] = timestamp
+            pushed["timestamp"] = timestamp
+        clash = sorted(set(credentials) & (set(pushed) | {"timestamp"}))
+        if clash:  # the push's values are the sender's: they must never stand for a secret
+            raise SigningError(f"the credential {clash[0]!r} has the name of a value the push carries")
+        values: dict[str, Value] = {**credentials, **pushed}
         run = _Run(request, values, _utc_now(), credentials, None)
         for each in bound:
             values[each.name] = each.step.apply(run)
@@ -616,6 +660,9 @@ class CallbackApp:
     sees differs; without ``public_url`` it is rebuilt from the request (scheme, Host).
     Serve it with any ASGI server (uvicorn, hypercorn) or mount it in Starlette/FastAPI
     (routes are then below the mount point: give ``prefix=""``).
+
+    The body must arrive within ``read_timeout`` seconds (``None``: no limit), or the push
+    is answered 408 and nothing is parsed: a sender dripping a body cannot hold it open.
     """
 
     def __init__(
@@ -625,11 +672,13 @@ class CallbackApp:
         *,
         prefix: str = "/callbacks",
         public_url: str | None = None,
+        read_timeout: float | None = 30.0,
     ) -> None:
         self.endpoints: dict[str, Endpoint] = dict(endpoints)
         self.on_receipts: Handler = on_receipts
         self.prefix: str = prefix.rstrip("/")
         self.public_url: str | None = public_url.rstrip("/") if public_url else None
+        self.read_timeout: float | None = read_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -651,7 +700,13 @@ class CallbackApp:
         if endpoint is None:
             await _respond(send, Answer(404, body="not found"))
             return
-        body, too_large = await _read_body(receive, endpoint.max_bytes)
+        with anyio.move_on_after(self.read_timeout) as reading:
+            body, too_large = await _read_body(receive, endpoint.max_bytes)
+        if reading.cancelled_caught:
+            await _respond(send, Answer(408, body="timeout"))
+            return
+        if body is None:  # the client left before the push was whole: nothing to answer
+            return
         if too_large:
             await _respond(send, Answer(413, body="too large"))
             return
@@ -664,6 +719,9 @@ class CallbackApp:
         except MalformedCallback:
             await _respond(send, Answer(400, body="malformed"))
             return
+        except Exception:  # a misconfigured key, a bug: 500, its text for the server's log only
+            await _respond(send, Answer(500, body="error"))
+            raise
         try:
             outcome = self.on_receipts(name or "", receipts)
             if inspect.isawaitable(outcome):
@@ -687,13 +745,15 @@ class CallbackApp:
         return f"{scope.get('scheme', 'http')}://{host}{tail}"
 
 
-async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes | None, bool]:
+    """The body, read no further than ``limit`` bytes (then ``(b"", True)``); ``None`` when
+    the client disconnected before sending all of it."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return b"".join(chunks), False
+            return None, False
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
