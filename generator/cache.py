@@ -49,12 +49,22 @@ def _directory(configured: str, xdg: str) -> Path | None:
     try:
         for path in (root, folder):
             path.mkdir(parents=True, exist_ok=True, mode=0o700)
-            info = path.stat()
-            if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            if not _private(path):
                 return None
     except (OSError, RuntimeError):  # RuntimeError: no home directory to put it in
         return None
     return folder
+
+
+def _private(path: Path) -> bool:
+    """Whether only this user can write to ``path``. On Windows, where a folder's rights are
+    an access list that ``stat`` does not show, the user's own profile folders are private
+    by default: there, any folder is taken as it is."""
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:
+        return True
+    info = path.stat()
+    return info.st_uid == getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 def _entry(kind: str, key: str) -> Path | None:
