@@ -14,10 +14,8 @@ other directory is not used. Generated code read from the cache is still checked
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
-import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -84,19 +82,19 @@ def get(kind: str, key: str) -> str | None:
 
 
 def put(kind: str, key: str, text: str) -> None:
-    """Keep ``text`` under ``key``; written whole or not at all, and never an error."""
+    """Keep ``text`` under ``key``; written whole or not at all (staged as generated files
+    are, then renamed), and never an error."""
+    from generator.writer import stage
+
     path = _entry(kind, key)
     if path is None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+        temporary = stage(path, text, 0o600)
     except OSError:
         return
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
         os.replace(temporary, path)
     except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
+        temporary.unlink(missing_ok=True)

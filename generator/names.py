@@ -260,18 +260,18 @@ def _runtime_names() -> dict[str, frozenset[str]]:
 
 
 def _runtime_key() -> str:
-    import hashlib
+    """The runtime's source, Python's version and pydantic's (``dir`` of a model depends on
+    them), as one hash."""
     import importlib.util
     import sys
     from importlib.metadata import version
 
+    from generator.manifest import hash_tree
+
     spec = importlib.util.find_spec("dlr_core")
     folders = list(spec.submodule_search_locations or []) if spec else []
-    digest = hashlib.sha256(f"{sys.version_info[:2]} pydantic {version('pydantic')}".encode())
-    for folder in folders:
-        for source in sorted(Path(folder).glob("*.py")):
-            digest.update(source.name.encode() + b"\0" + source.read_bytes())
-    return digest.hexdigest()
+    extra = f"{sys.version_info[:2]} pydantic {version('pydantic')}".encode()
+    return hash_tree(Path(folders[0]), ("*.py",), extra=extra) if folders else extra.hex()
 
 
 def reserved(scope: Scope, name: str) -> str | None:

@@ -100,7 +100,7 @@ def apply(out_dir: Path, write: dict[str, str], remove: Set[str] = frozenset()) 
                 continue
             target = out_dir / change.path
             target.parent.mkdir(parents=True, exist_ok=True)
-            staged.append((_stage(target, write[change.path], mode), target))
+            staged.append((stage(target, write[change.path], mode), target))
     except BaseException:
         for temp, _ in staged:
             temp.unlink(missing_ok=True)
@@ -143,7 +143,7 @@ def _check_owned_path(out_dir: Path, path: str) -> None:
         raise OutputPathError(out_dir / path, f"refusing to delete this file: {problem}")
 
 
-def _stage(target: Path, content: str, mode: int) -> Path:
+def stage(target: Path, content: str, mode: int) -> Path:
     """Write ``content`` to a new temp file next to ``target``; returns its path.
 
     mkstemp creates the file with O_EXCL under a random name, so a symlink planted at a
