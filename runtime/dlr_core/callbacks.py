@@ -240,7 +240,7 @@ class Callback:
         if self.verify is not None:
             self._verify(method.upper(), url, lower, body, dict(credentials or {}), clock or _utc_now)
         if self.method == "GET":  # the report is the query
-            return self._read(urlsplit(url).query.encode("utf-8"))
+            return self._read(query.encode("utf-8"))
         return self._read(body)
 
     def _read(self, body: bytes) -> list[dict[str, Any]]:
