@@ -106,6 +106,7 @@ def test_keyword_arguments_win_over_the_credentials_object() -> None:
     assert "/from-keyword/" in str(client.prepare("get_batch_delivery_report", batch_id="b").url)
 
 
+@pytest.mark.slow  # a mypy --strict subprocess over the runtime and packages
 def test_mypy_strict_accepts_a_credentials_object_and_catches_a_misspelt_field(tmp_path: Path) -> None:
     script = tmp_path / "user.py"
     script.write_text(

@@ -95,6 +95,7 @@ def _serve_every_client_from(transport: MockTransport, monkeypatch: pytest.Monke
     monkeypatch.setattr(httpx, "AsyncClient", AsyncClient)
 
 
+@pytest.mark.slow  # a mypy --strict subprocess over the runtime and packages
 def test_every_example_passes_mypy_strict(tmp_path: Path) -> None:
     for index, (where, code) in enumerate(EXAMPLES):
         (tmp_path / f"example_{index:03d}.py").write_text(f"# {where}\n{code}", encoding="utf-8")

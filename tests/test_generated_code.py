@@ -17,6 +17,7 @@ from conftest import GENERATED, ROOT, RUNTIME, SPECS
 from generator.pipeline import build
 
 
+@pytest.mark.slow  # a mypy --strict subprocess over the runtime and packages
 def test_mypy_strict_passes_on_generated() -> None:
     packages = sorted(p.parent for p in GENERATED.glob("dlr_*/dlr_*/__init__.py"))
     # The runtime is installed editable (an import hook mypy cannot follow): name its folder.

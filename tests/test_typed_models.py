@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 from conftest import GENERATED, mypy_strict_errors
 from dlr_core import DeliveryStatus
 
@@ -86,6 +88,7 @@ def test_a_model_built_in_code_takes_members_and_datetimes() -> None:
     }
 
 
+@pytest.mark.slow  # a mypy --strict subprocess over the runtime and packages
 def test_mypy_strict_catches_a_misspelt_status_member_on_a_model(tmp_path: Path) -> None:
     script = tmp_path / "user.py"
     script.write_text(
