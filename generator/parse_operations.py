@@ -237,7 +237,7 @@ class OperationsParser(ReceiptsParser):
                 for key in ("items",) if p["in"] == "body" else ("items", "array_style"):
                     if key not in p:
                         self.problem(path, f"an array parameter needs {key!r}")
-                if p.get("array_style") == "json" and p["in"] != "json":
+                if p.get("array_style") == "json" and p["in"] not in ("json", "body"):
                     self.problem(path + ("array_style",), "array_style json needs in: json")
             if "const" in p and (p.get("required") or "default" in p):
                 self.problem(
