@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 RawValue = int | str
 # The closed sets of the spec format (spec.schema.json holds the same enums).
-ParamLocation = Literal["query", "json", "form", "header", "path"]
+ParamLocation = Literal["query", "json", "form", "header", "path", "body"]  # body: the whole JSON body
 ParamType = Literal["string", "integer", "number", "boolean", "date", "datetime", "array"]
 SuccessMode = Literal["equals", "absent", "http"]
 
@@ -98,6 +98,19 @@ class TimePattern:
     name: str  # the generated field type
     pattern: str
     utc_offset: str
+
+
+TimeFormat = str | tuple[str, str]
+"""A standard time format's name (``iso8601``), or a pattern and the zone of times without one."""
+
+
+@dataclass(frozen=True)
+class TimeChoice:
+    """Times a provider documents in several forms (RFC 3339 here, RFC 2822 there): each is
+    tried in order, and the first that reads a value gives it."""
+
+    name: str  # the generated field type
+    formats: tuple[TimeFormat, ...]
 
 
 @dataclass(frozen=True)
@@ -382,6 +395,7 @@ class Provider:
     models_schema: dict[str, Any]  # JSON Schema for datamodel-code-generator
     model_aliases: dict[str, str]  # "Class.wire" -> python name
     time_patterns: tuple[TimePattern, ...] = ()
+    time_choices: tuple[TimeChoice, ...] = ()
     callbacks: tuple[Callback, ...] = ()
     distribution: str = ""  # the installed name; "" means dlr-<id>
     version: str = "0.1.0"  # the distribution's release version

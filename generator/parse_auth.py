@@ -65,15 +65,16 @@ class AuthParser(ParserBase):
         used: set[str],
         undefined: Callable[[str], str],
         filter_problem: Callable[[str, str], str | None] = lambda variable, name: None,
-    ) -> Callable[[JsonPath, str], None]:
+    ) -> Callable[..., None]:
         """A check of one scheme's templates: each variable defined (``undefined`` words the
         problem when one is not) and collected into ``used``, each filter known and fit for
         its variable (``filter_problem``)."""
 
-        def check(path: JsonPath, template: str) -> None:
+        def check(path: JsonPath, template: str, *, text_only: bool = False) -> None:
             refs, error = template_references(template)
             if error:
                 self.problem(path, f"template {template!r}: {error}")
+            alone = len(refs) == 1 and template == _reference_text(*refs[0])
             for variable, filters in refs:
                 if variable not in known:
                     self.problem(path, undefined(variable))
@@ -86,6 +87,8 @@ class AuthParser(ParserBase):
                         )
                     elif (problem := filter_problem(variable, name)) is not None:
                         self.problem(path, problem)
+                if (problem := _bytes_problem(variable, filters, alone and not text_only)) is not None:
+                    self.problem(path, problem)
 
         return check
 
@@ -186,7 +189,7 @@ class AuthParser(ParserBase):
         # results; what is attached afterwards can.
         for location, values in scheme.get("add", {}).items():
             for key, template in values.items():
-                check(base + ("add", location, key), template)
+                check(base + ("add", location, key), template, text_only=True)
         built = []
         for index, raw_step in enumerate(scheme.get("sign", [])):
             step = self.sign_step(base + ("sign", index), raw_step, known, credentials, check)
@@ -194,7 +197,7 @@ class AuthParser(ParserBase):
                 built.append(step)
         for location, values in scheme.get("attach", {}).items():
             for key, template in values.items():
-                check(base + ("attach", location, key), template)
+                check(base + ("attach", location, key), template, text_only=True)
         if scheme.get("nonce", {}).get("kind") == "uuid4" and "length" in scheme["nonce"]:
             self.problem(base + ("nonce", "length"), "a uuid4 nonce has a fixed length; remove 'length'")
         if scheme.get("nonce", {}).get("kind") in ("alphanumeric", "hex") and "length" not in scheme["nonce"]:
@@ -207,7 +210,7 @@ class AuthParser(ParserBase):
         raw: dict[str, Any],
         known: set[str],
         credentials: set[str],
-        check: Callable[[JsonPath, str], None],
+        check: Callable[..., None],
     ) -> steps.Step | None:
         """One sign step, read by the runtime's registry; its problems at the spec's lines."""
         name, step, problems = steps.build_step(raw)
@@ -215,7 +218,8 @@ class AuthParser(ParserBase):
             self.problem(path + found.path, found.message)
         if step is not None:
             for where, template in steps.templates(step):
-                check(path + where, template)
+                takes_bytes = len(where) > 1 and where[1] in type(step).bytes_fields
+                check(path + where, template, text_only=not takes_bytes)
             for where, credential in steps.credentials(step):
                 self.used_in_auth.add(credential)
                 if credential not in credentials:
@@ -255,6 +259,28 @@ class AuthParser(ParserBase):
                     f"credential {credential.name!r} is not used by any auth scheme or callback",
                     at_key=True,
                 )
+
+
+def _reference_text(variable: str, filters: tuple[str, ...]) -> str:
+    return "{" + "|".join((variable, *filters)) + "}"
+
+
+def _bytes_problem(variable: str, filters: tuple[str, ...], bytes_allowed: bool) -> str | None:
+    """What is wrong with raw bytes (a ``base64_decode``d key) where they are used: only a
+    reference standing alone in a key or a digest's input may be raw bytes."""
+    raw = False
+    for name in filters:
+        if raw and name in signing.TEXT_ONLY_FILTERS:
+            return (
+                f"the {name} filter reads text, but {_reference_text(variable, filters)} gives it raw bytes"
+            )
+        raw = name in signing.BYTES_FILTERS or (raw and name not in signing.FILTERS)
+    if raw and not bytes_allowed:
+        return (
+            f"{_reference_text(variable, filters)} is raw bytes: use it alone, as an HMAC key or a "
+            "digest's input, or encode it again (|base64)"
+        )
+    return None
 
 
 def _mentioned(raw: Any) -> set[str]:

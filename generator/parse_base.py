@@ -42,6 +42,7 @@ class ParserBase:
         self.aliases: dict[str, str] = {}
         self.rules_used: dict[str, m.StatusRule] = {}
         self.time_patterns: dict[tuple[str, str], m.TimePattern] = {}
+        self.time_choices: dict[tuple[m.TimeFormat, ...], m.TimeChoice] = {}
         self.used_in_auth: set[str] = set()
         self.env_owners: dict[str, str] = {}  # environment variable -> credential
 

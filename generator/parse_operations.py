@@ -27,6 +27,7 @@ class OperationsParser(ReceiptsParser):
         if "receipts" in raw:
             self.claim_module_name(base, f"{name}_receipts", f"operation {name!r}: its function", at_key=True)
         params = self.params(base, raw.get("params", {}))
+        self.check_body_params(base, raw["method"], params)
         placeholders = re.findall(r"\{([^{}]+)\}", raw["path"])
         path_wires = {p.wire for p in params if p.location == "path"}
         for placeholder in placeholders:
@@ -47,7 +48,14 @@ class OperationsParser(ReceiptsParser):
         self.check_unique_classes([(base, params_class)])
         self.defs[params_class] = self.params_schema(params_class, raw["summary"], params)
         response = raw["response"]
-        root = self.object_model(base + ("response",), response)
+        root = self.response_model(base + ("response",), response)
+        envelope = self.data["envelope"]
+        if response.get("type") == "array" and "data" not in envelope and "equals" in envelope["success"]:
+            self.problem(
+                base + ("response", "type"),
+                "an answer that is a JSON array has no field to say success: make the envelope's "
+                "success {http: 2xx}, or name the array's field with the envelope's 'data'",
+            )
         receipts = None
         if "receipts" in raw:
             receipts = self.receipts(base + ("receipts",), name, raw["receipts"], root, params)
@@ -183,6 +191,9 @@ class OperationsParser(ReceiptsParser):
         for name, p in raw.items():
             path = base + ("params", name)
             self.check_name("argument", path, name, "parameter", at_key=True)
+            if p["in"] == "body":
+                self.body_param(path, p)
+                p = {**p, "wire": name}  # the whole body has no name on the wire: its own is used
             location_key = ("body" if p["in"] in ("json", "form") else p["in"], p["wire"])
             if location_key in wires:
                 self.problem(
@@ -223,10 +234,10 @@ class OperationsParser(ReceiptsParser):
                     "default_from_credential only when the caller gives none: choose one",
                 )
             if ptype == "array":
-                for key in ("items", "array_style"):
+                for key in ("items",) if p["in"] == "body" else ("items", "array_style"):
                     if key not in p:
                         self.problem(path, f"an array parameter needs {key!r}")
-                if p.get("array_style") == "json" and p["in"] != "json":
+                if p.get("array_style") == "json" and p["in"] not in ("json", "body"):
                     self.problem(path + ("array_style",), "array_style json needs in: json")
             if "const" in p and (p.get("required") or "default" in p):
                 self.problem(
@@ -267,6 +278,53 @@ class OperationsParser(ReceiptsParser):
                 )
             )
         return tuple(out)
+
+    def body_param(self, path: JsonPath, p: dict[str, Any]) -> None:
+        """A parameter that is the whole JSON body (``in: body``): a JSON array of its items."""
+        if "wire" in p:
+            self.problem(
+                path + ("wire",), "an in: body parameter is the whole body: it has no wire name", at_key=True
+            )
+        if p["type"] != "array":
+            self.problem(
+                path + ("type",), "an in: body parameter is the JSON body, an array: make it type: array"
+            )
+        if "array_style" in p:
+            self.problem(
+                path + ("array_style",),
+                "an in: body parameter is sent as a JSON array: drop array_style",
+                at_key=True,
+            )
+
+    def check_body_params(self, base: JsonPath, method: str, params: tuple[m.Param, ...]) -> None:
+        """An operation has at most one whole-body parameter, and then no other body fields."""
+        body = [p for p in params if p.location == "body"]
+        if not body:
+            return
+        if len(body) > 1:
+            self.problem(
+                base + ("params", body[1].name),
+                f"the body is already parameter {body[0].name!r}: an operation has one in: body parameter",
+                at_key=True,
+            )
+        fields = [p for p in params if p.location in ("json", "form")]
+        if fields:
+            self.problem(
+                base + ("params", fields[0].name, "in"),
+                f"the whole body is parameter {body[0].name!r}: no {fields[0].location} field can be added to it",
+            )
+        if method != "POST":
+            self.problem(
+                base + ("method",), f"parameter {body[0].name!r} is the request body: use method POST"
+            )
+        for scheme_name, scheme in self.data["auth"]["schemes"].items():
+            if any("body" in (scheme.get(stage) or {}) for stage in ("add", "attach")):
+                self.problem(
+                    base + ("params", body[0].name),
+                    f"auth scheme {scheme_name!r} puts values in the body, but the body of this "
+                    f"operation is the array {body[0].name!r}",
+                    at_key=True,
+                )
 
     def time_pattern(self, path: JsonPath, ptype: str, p: dict[str, Any]) -> str | None:
         """The wire pattern of a date or date-time parameter, checked by the runtime that

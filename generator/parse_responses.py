@@ -75,15 +75,44 @@ class ResponsesParser(StatusesParser):
         self.defs[class_name] = definition
         return obj
 
+    def response_model(self, path: JsonPath, schema: dict[str, Any]) -> m.ObjectModel:
+        """An operation's answer: an object, or a JSON array (a pydantic RootModel). An
+        array's model has one field, the list, whose wire name is empty: a records path
+        ``[]`` addresses it, and generated code reads it as ``.root``."""
+        if schema.get("type") != "array":
+            return self.object_model(path, schema)
+        class_name = schema["title"]
+        field, definition = self.model_field(
+            path, "", "root", {k: v for k, v in schema.items() if k != "title"}
+        )
+        obj = m.ObjectModel(class_name, {"": field})
+        definition = {"title": class_name, **definition}
+        self.check_unique_classes([(path + ("title",), class_name)])
+        self.defs[class_name] = definition
+        return obj
+
     def time_pattern_name(self, path: JsonPath, time_format: dict[str, str]) -> str:
         """The field type of times written with one pattern in one zone: one per pair."""
         key = (time_format["pattern"], time_format["utc_offset"])
         if key not in self.time_patterns:
-            number = len(self.time_patterns) + 1
-            name = "ProviderTime" if number == 1 else f"ProviderTime{number}"
-            self.claim_module_name(path, name, "the field type of this time pattern")
+            name = self.time_type_name(path, "the field type of this time pattern")
             self.time_patterns[key] = m.TimePattern(name, *key)
         return self.time_patterns[key].name
+
+    def time_choice_name(self, path: JsonPath, formats: list[str | dict[str, str]]) -> str:
+        """The field type of times documented in several forms: one per list of forms."""
+        key = tuple(f if isinstance(f, str) else (f["pattern"], f["utc_offset"]) for f in formats)
+        if key not in self.time_choices:
+            name = self.time_type_name(path, "the field type of these time formats")
+            self.time_choices[key] = m.TimeChoice(name, key)
+        return self.time_choices[key].name
+
+    def time_type_name(self, path: JsonPath, what: str) -> str:
+        """``ProviderTime``, ``ProviderTime2``, ...: the time field types the spec needs."""
+        number = len(self.time_patterns) + len(self.time_choices) + 1
+        name = "ProviderTime" if number == 1 else f"ProviderTime{number}"
+        self.claim_module_name(path, name, what)
+        return name
 
     def model_field(
         self, path: JsonPath, wire: str, name: str, schema: dict[str, Any]
@@ -143,11 +172,17 @@ class ResponsesParser(StatusesParser):
             field = m.ModelField(wire, name, "scalar")
         if "format" in schema:
             field.time_format = schema["format"]
-            if isinstance(schema["format"], dict):
-                try:
-                    times.compile_pattern(schema["format"]["pattern"])
-                except ValueError as exc:
-                    self.problem(path + ("format", "pattern"), f"pattern: {exc}")
+            formats = schema["format"] if isinstance(schema["format"], list) else [schema["format"]]
+            for index, one in enumerate(formats):
+                if isinstance(one, dict):
+                    where = path + ("format",) + ((index,) if isinstance(schema["format"], list) else ())
+                    try:
+                        times.compile_pattern(one["pattern"])
+                    except ValueError as exc:
+                        self.problem(where + ("pattern",), f"pattern: {exc}")
+            if isinstance(schema["format"], list):
+                out[m.TIME_KEY] = self.time_choice_name(path + ("format",), schema["format"])
+            elif isinstance(schema["format"], dict):
                 out[m.TIME_KEY] = self.time_pattern_name(path + ("format",), schema["format"])
             else:
                 out[m.TIME_KEY] = schema["format"]

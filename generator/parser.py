@@ -116,6 +116,7 @@ class _Parser(OperationsParser, CallbacksParser):
             retry=retry,
             models_schema={"$defs": dict(sorted(self.defs.items()))},
             time_patterns=tuple(self.time_patterns.values()),
+            time_choices=tuple(self.time_choices.values()),
             callbacks=callbacks,
             model_aliases=dict(sorted(self.aliases.items())),
             distribution=d.get("package", {}).get("name", ""),

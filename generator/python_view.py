@@ -52,6 +52,32 @@ def source(value: m.Source, variables: tuple[str, ...]) -> str:
     return read(value, variables)
 
 
+# -- time fields --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimeChoiceView:
+    name: str
+    arguments: str  # of dlr_core.models.time_formats: "iso8601", ("yyyy-MM-dd", "+08:00"), ...
+    forms: str  # the forms in words, for the docstring
+
+
+def time_choice_view(choice: m.TimeChoice) -> TimeChoiceView:
+    arguments = ", ".join(
+        (
+            python_literal(form)
+            if isinstance(form, str)
+            else f"({python_literal(form[0])}, {python_literal(form[1])})"
+        )
+        for form in choice.formats
+    )
+    forms = ", ".join(
+        form if isinstance(form, str) else f"{form[0]} (in UTC{form[1]} unless it says otherwise)"
+        for form in choice.formats
+    )
+    return TimeChoiceView(choice.name, arguments, forms)
+
+
 # -- receipts ---------------------------------------------------------------------------
 
 

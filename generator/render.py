@@ -172,7 +172,9 @@ def provider_context(provider: m.Provider) -> dict[str, Any]:
     )
     receipt_functions = [op.receipts.function_name for op in provider.operations if op.receipts]
     field_types = sorted(
-        [e.field_type_name for e in provider.statuses] + [t.name for t in provider.time_patterns]
+        [e.field_type_name for e in provider.statuses]
+        + [t.name for t in provider.time_patterns]
+        + [t.name for t in provider.time_choices]
     )
     package_exports = sorted(
         model_classes + status_exports + field_types + receipt_functions + list(PACKAGE_EXPORTS)
@@ -214,6 +216,7 @@ def provider_context(provider: m.Provider) -> dict[str, Any]:
         "receipts_use_delivery_status": any(view.uses_delivery_status for view in views),
         "receipt_views": receipt_views,
         "rule_views": [python_view.rule_view(rule) for rule in provider.rules],
+        "time_choice_views": [python_view.time_choice_view(choice) for choice in provider.time_choices],
         "scheme_code": scheme_code,
         "auth_modules": sorted({module for _, modules in scheme_code.values() for module in modules}),
         "enum_bases": enum_bases,

@@ -99,6 +99,102 @@ def test_sigv4_published_intermediate_values() -> None:
     assert values["signing_key"].hex() == "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9"
 
 
+# -- a base64-decoded HMAC key and an HTTP-date header ---------------------------------------
+
+# Azure SDK for Python, azure-communication-identity, tests/test_hmac.py (HMACTest): the
+# access key "pw==", x-ms-date "Wed, 13 Apr 2022 18:09:12 GMT", GET requests to
+# https://contoso.communicationservices.azure.com and the published Authorization values.
+ACS_KEY = "pw=="
+ACS_MOMENT = datetime(2022, 4, 13, 18, 9, 12, tzinfo=timezone.utc)
+ACS_DATE = "Wed, 13 Apr 2022 18:09:12 GMT"
+ACS_VECTORS = [
+    ("/", [], "88MDmJhUR3m5QhFxb8ztShsSwlGrg7g/6XPnWf7QEO4="),
+    ("/testPath", [], "RoCrHjw7fb9fpHSbqvRUY2xa8RBS0YvI1cxI1x8AS38="),
+    ("/testPath", [("testQuery", "yes")], "il99+rd6V5O136roX/zVePCNle78HmvC4B7tu9zRH3I="),
+]
+
+
+@pytest.mark.parametrize(("path", "query", "signature"), ACS_VECTORS)
+def test_base64_key_and_http_date_reproduce_the_azure_sdk_vectors(
+    path: str, query: list[tuple[str, str]], signature: str
+) -> None:
+    import yaml
+
+    spec = yaml.safe_load((AUTH_SPECS / "hmac_base64_key_example.yaml").read_text())
+    scheme = spec["auth"]["schemes"]["hmac_sha256"]
+    request = PreparedRequest("GET", "https://contoso.communicationservices.azure.com", path, query=query)
+    values = Signer(scheme, {"access_key": ACS_KEY}, clock=lambda: ACS_MOMENT).sign(request)
+    assert values["timestamp"] == ACS_DATE
+    assert request.headers["x-ms-date"] == ACS_DATE
+    # The base64 SHA-256 of an empty body (the SDKs' "x-ms-content-sha256" of a GET).
+    empty_body_hash = base64.b64encode(hashlib.sha256(b"").digest()).decode()
+    assert request.headers["x-ms-content-sha256"] == empty_body_hash
+    assert request.headers["Authorization"] == (
+        f"HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature={signature}"
+    )
+
+
+def test_base64_key_spec_signs_the_published_request_and_the_mock_accepts_it(
+    tmp_path: Path, cleanup_modules: None, mode: str
+) -> None:
+    from dlr_core.testing import MockTransport
+
+    package = package_of(tmp_path, "hmac_base64_key_example")
+    client = package.Client(access_key=ACS_KEY, clock=lambda: ACS_MOMENT)
+    with client:
+        request = client.prepare("get_test_path", test_query="yes")
+    assert str(request.url) == "https://contoso.communicationservices.azure.com/testPath?testQuery=yes"
+    assert request.headers["x-ms-date"] == ACS_DATE
+    assert request.headers["Authorization"].endswith(f"Signature={ACS_VECTORS[2][2]}")
+
+    # The mock re-signs what it receives with the request's own HTTP date and the decoded key.
+    from dlr_core import AuthenticationError
+
+    for mock_key, accepted in ((ACS_KEY, True), ("cHc9PQ==", False)):  # the right key, another
+        mock = MockTransport(package.API, {"access_key": mock_key})
+        if mode == "sync":
+            client = mock.client(package.Client, access_key=ACS_KEY, retries=0)
+        else:
+            client = mock.async_client(package.AsyncClient, access_key=ACS_KEY, retries=0)
+        if accepted:
+            answer = run_client(mode, client, lambda c: c.get_test_path(test_query="yes"))
+            assert str(answer.state) == "ok"
+        else:
+            with pytest.raises(AuthenticationError):
+                run_client(mode, client, lambda c: c.get_test_path(test_query="yes"))
+        assert mock.requests[-1].authenticated is accepted
+
+
+def test_a_key_that_is_not_base64_is_a_signing_error_that_does_not_show_it() -> None:
+    from dlr_core.signing import SigningError
+
+    scheme = {
+        "description": "x",
+        "sign": [
+            {
+                "as": "signature",
+                "hmac": {"algorithm": "sha256", "key": "{key|base64_decode}", "input": "x", "output": "hex"},
+            }
+        ],
+    }
+    request = PreparedRequest("GET", "https://api.example.com", "/")
+    with pytest.raises(SigningError, match="not base64") as caught:
+        Signer(scheme, {"key": "not base64 secret!"}, clock=lambda: ACS_MOMENT).sign(request)
+    assert "secret" not in str(caught.value)
+    # Unpadded base64 (as some consoles show keys) decodes too.
+    values = Signer(
+        {
+            **scheme,
+            "sign": [{**scheme["sign"][0], "hmac": {**scheme["sign"][0]["hmac"], "output": "base64"}}],
+        },
+        {"key": "pw"},
+        clock=lambda: ACS_MOMENT,
+    ).sign(request)
+    assert values["signature"] == steps.output(
+        hmac.new(base64.b64decode("pw=="), b"x", hashlib.sha256).digest(), "base64"
+    )
+
+
 # -- JWT --------------------------------------------------------------------------------
 
 # RFC 7515 Appendix A.1: the JWS Protected Header's octets as published (CRLF and a space

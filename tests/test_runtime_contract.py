@@ -41,7 +41,9 @@ def test_signing_vocabulary_comes_from_the_runtime() -> None:
     assert DEFS["sign_step"] == steps.sign_step_schema()
     assert set(DEFS["sign_step"]["properties"]) - {"as"} == set(steps.STEPS)
     assert DEFS["auth_scheme"]["properties"]["timestamp"]["enum"] == list(signing.TIMESTAMP_STYLES)
-    assert parse_auth.TEMPLATE_FILTERS == signing.FILTERS == frozenset(signing.TEXT_FILTERS)
+    assert parse_auth.TEMPLATE_FILTERS == signing.FILTERS == frozenset(signing.FILTER_FUNCTIONS)
+    assert set(signing.TEXT_FILTERS) | signing.BYTES_FILTERS == signing.FILTERS
+    assert set(signing._TIMESTAMP_READERS) == set(signing.TIMESTAMP_STYLES)
 
 
 def test_the_schema_and_the_docs_are_generated_from_the_registry() -> None:

@@ -171,6 +171,44 @@ def test_date_filters_read_their_input() -> None:
     assert render("{d|utc_date}", {"d": "2015-08-30T23:30:00+08:00"}, MOMENT) == "2015-08-30"
     with pytest.raises(SigningError, match="Unix seconds or an ISO 8601"):
         render("{d|utc_date}", {"d": "yesterday"}, MOMENT)
+    # An HTTP date (RFC 7231 section 7.1.1.1), as a timestamp: http_date scheme writes it.
+    assert render("{d|utc_date_basic}", {"d": "Sun, 06 Nov 1994 08:49:37 GMT"}, MOMENT) == "19941106"
+
+
+def test_http_date_timestamps_are_rfc7231_imf_fixdate() -> None:
+    """RFC 7231 section 7.1.1.1's own example, whatever the zone of the clock's datetime."""
+    from datetime import timedelta
+
+    from dlr_core.signing import timestamp_moment, timestamp_text
+
+    moment = datetime(1994, 11, 6, 8, 49, 37, tzinfo=timezone.utc)
+    assert timestamp_text(moment, "http_date") == "Sun, 06 Nov 1994 08:49:37 GMT"
+    east = moment.astimezone(timezone(timedelta(hours=9)))  # 17:49 in UTC+09:00
+    assert timestamp_text(east, "http_date") == "Sun, 06 Nov 1994 08:49:37 GMT"
+    assert timestamp_moment("Sun, 06 Nov 1994 08:49:37 GMT", "http_date") == moment
+    assert timestamp_moment("not a date", "http_date") is None
+
+
+def test_base64_decode_gives_bytes_that_stand_alone_only() -> None:
+    scheme = {
+        "description": "x",
+        "sign": [{"as": "key", "format": "{secret|base64_decode}"}],
+    }
+    request = PreparedRequest("GET", "https://api.example.com", "/")
+    # Text that happens to be valid UTF-8 once decoded reads as text...
+    assert Signer(scheme, {"secret": "aGVsbG8="}, clock=lambda: MOMENT).sign(request)["key"] == "hello"
+    # ...raw bytes do not, and neither do they go inside other text.
+    with pytest.raises(SigningError, match="raw bytes"):
+        Signer(scheme, {"secret": "pw=="}, clock=lambda: MOMENT).sign(request)
+    inside = {"description": "x", "sign": [{"as": "key", "format": "k={secret|base64_decode}"}]}
+    with pytest.raises(SigningError, match="raw bytes"):
+        Signer(inside, {"secret": "aGVsbG8="}, clock=lambda: MOMENT).sign(request)
+    # Encoding filters read raw bytes as they are: decode then encode is the identity.
+    again = {"description": "x", "sign": [{"as": "key", "format": "{secret|base64_decode|base64}"}]}
+    assert Signer(again, {"secret": "pw=="}, clock=lambda: MOMENT).sign(request)["key"] == "pw=="
+    lower = {"description": "x", "sign": [{"as": "key", "format": "{secret|base64_decode|lower}"}]}
+    with pytest.raises(SigningError, match="the lower filter reads text"):
+        Signer(lower, {"secret": "pw=="}, clock=lambda: MOMENT).sign(request)
 
 
 SPEC = Path(__file__).resolve().parent.parent / "specs" / "itnio_voice.yaml"
@@ -270,3 +308,29 @@ def test_spec_text_in_a_step_stays_data(tmp_path: Path) -> None:
 
         for module in [m for m in sys.modules if m == "dlr_itnio_voice" or m.startswith("dlr_itnio_voice.")]:
             del sys.modules[module]
+
+
+def test_raw_bytes_where_text_is_needed_are_spec_errors(tmp_path: Path) -> None:
+    """A base64-decoded key is raw bytes: fine alone as a digest's input or an HMAC key, a
+    problem inside other text, in a header, or under a filter that reads text."""
+    digest = 'hash: {algorithm: md5, input: "{api_key}{api_secret}{timestamp}", output: hex}'
+    assert (
+        _parse_with(
+            tmp_path, digest, digest.replace("{api_key}{api_secret}{timestamp}", "{api_secret|base64_decode}")
+        )
+        == []
+    )
+    line = _line_of(tmp_path, "hash: {algorithm: md5")
+    inside = _parse_with(tmp_path, digest, digest.replace("{api_secret}", "{api_secret|base64_decode}"))
+    assert inside == [
+        f"{line}: {{api_secret|base64_decode}} is raw bytes: use it alone, as an HMAC key or a digest's input, "
+        "or encode it again (|base64)"
+    ]
+    header = _parse_with(tmp_path, 'Api-Key: "{api_key}"', 'Api-Key: "{api_key|base64_decode}"')
+    assert len(header) == 1 and "{api_key|base64_decode} is raw bytes" in header[0]
+    lowered = _parse_with(tmp_path, 'Api-Key: "{api_key}"', 'Api-Key: "{api_key|base64_decode|lower}"')
+    assert lowered == [
+        f"{_line_of(tmp_path, 'Api-Key')}: the lower filter reads text, but "
+        "{api_key|base64_decode|lower} gives it raw bytes"
+    ]
+    assert _parse_with(tmp_path, 'Api-Key: "{api_key}"', 'Api-Key: "{api_key|base64_decode|base64}"') == []

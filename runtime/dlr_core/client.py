@@ -155,7 +155,7 @@ class ParamSpec:
 
     name: str
     wire: str
-    location: str  # query | json | form | header
+    location: str  # query | json | form | header | path | body (the whole JSON body)
     type: str  # string | integer | number | boolean | date | datetime | array
     date_format: str | None = None
     """For date and datetime: the wire pattern (``dlr_core.times``), e.g. ``yyyyMMdd``."""
@@ -1231,7 +1231,9 @@ class ClientCore:
         for name, text in operation.headers.items():
             request.place("header", name, text)
         locations = {p.location for p in operation.params}
-        request.body_kind = "json" if "json" in locations else "form" if "form" in locations else "none"
+        request.body_kind = (
+            "json" if locations & {"json", "body"} else "form" if "form" in locations else "none"
+        )
         for param in operation.params:
             if param.location == "path":
                 continue
@@ -1244,7 +1246,7 @@ class ClientCore:
             if value is None:
                 continue
             self._encode(request, param, value)
-        if request.body_kind == "json" and not request.json:
+        if request.body_kind == "json" and request.json == {}:  # an array body is sent, even []
             request.body_kind = "none"
         return request
 
@@ -1252,8 +1254,11 @@ class ClientCore:
     def _encode(request: PreparedRequest, param: ParamSpec, value: object) -> None:
         if isinstance(value, date) and param.date_format:
             value = _time_text(param, value)
+        if param.location == "body":  # the whole body is this array
+            request.json = list(value) if isinstance(value, (list, tuple)) else [value]
+            return
         if param.location == "json":
-            request.json[param.wire] = value
+            request.json_fields()[param.wire] = value
             return
         if isinstance(value, (list, tuple)):
             items = [_scalar(item) for item in value]
@@ -1294,6 +1299,12 @@ class ClientCore:
             raise self._error_for_status(status, content, too_deep) from None
         except ValueError:
             raise self._error_for_status(status, content, "the answer is not JSON") from None
+        if isinstance(body, list) and envelope.data_field is None and envelope.success_mode != "equals":
+            # A top-level array answer (a RootModel): it carries no envelope fields, so its
+            # HTTP status (or the absence of an error object) says whether it succeeded.
+            if not 200 <= status < 300:
+                raise self._error_for_status(status, content, "the answer is an array with an error status")
+            return self._validated(model, body, status, content, None)
         if not isinstance(body, dict):
             raise self._error_for_status(status, content, "the answer is not a JSON object")
         request_id = _text(_first(body, envelope.request_id_fields))
@@ -1318,6 +1329,12 @@ class ClientCore:
         if envelope.data_field is not None:
             payload = _lookup(body, envelope.data_field)
             payload = None if payload is _MISSING else payload
+        return self._validated(model, payload, status, content, request_id)
+
+    def _validated(
+        self, model: type[Model], payload: Any, status: int, content: bytes, request_id: str | None
+    ) -> Model:
+        too_deep = f"the answer nests deeper than {MAX_JSON_DEPTH} levels"
         try:
             return model.model_validate(payload)
         except RecursionError:

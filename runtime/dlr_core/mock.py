@@ -60,7 +60,7 @@ from typing_extensions import Self
 from dlr_core.client import ApiSpec, OperationSpec, ParamSpec
 from dlr_core.errors import ErrorKind
 from dlr_core.request import PreparedRequest
-from dlr_core.signing import Signer, SigningError
+from dlr_core.signing import Signer, SigningError, timestamp_moment
 
 Step = Mapping[str, Any]
 
@@ -231,6 +231,8 @@ class MockRequest:
         return found
 
     def has_param(self, location: str, name: str) -> bool:
+        if location == "body":  # the whole JSON body (an array)
+            return bool(self.body.strip())
         if location == "json":
             return name in self.json
         pairs = self.query if location == "query" else self.form if location == "form" else []
@@ -547,8 +549,10 @@ class MockProvider:
         answer.headers = {str(k): str(v) for k, v in step.get("headers", {}).items()}
         return answer
 
-    def _success(self, data: Any) -> dict[str, Any]:
+    def _success(self, data: Any) -> Any:
         envelope = self.api.envelope
+        if isinstance(data, list) and envelope.data_field is None:
+            return data  # a top-level array answer: no envelope fields to add
         body: dict[str, Any] = {}
         if envelope.data_field is None:
             body.update(data if isinstance(data, dict) else {})
@@ -732,16 +736,7 @@ def _now() -> datetime:
 
 
 def _moment(text: str | None, style: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        if style == "unix_seconds":
-            return datetime.fromtimestamp(int(text), tz=timezone.utc)
-        if style == "unix_milliseconds":
-            return datetime.fromtimestamp(int(text) / 1000, tz=timezone.utc)
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    except (ValueError, OverflowError, OSError):
-        return None
+    return timestamp_moment(text or "", style or "iso8601_utc")
 
 
 def _is_integer(value: object) -> bool:

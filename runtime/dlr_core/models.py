@@ -101,6 +101,39 @@ def pattern_time(pattern: str, utc_offset: str) -> Callable[[object], datetime |
     return _time_reader(lambda raw: from_pattern(raw, pattern, utc_offset))
 
 
+_STANDARD_TIME_READERS: dict[str, Callable[[object], datetime | None]] = {
+    "iso8601": from_iso8601,
+    "rfc2822": from_rfc2822,
+    "unix_seconds": from_unix_seconds,
+    "unix_milliseconds": from_unix_milliseconds,
+}
+
+
+def _pattern_reader(pattern: str, utc_offset: str) -> Callable[[object], datetime | None]:
+    return lambda raw: from_pattern(raw, pattern, utc_offset)
+
+
+def time_formats(*formats: str | tuple[str, str]) -> Callable[[object], datetime | None]:
+    """A before-validator for times a provider documents in several forms (RFC 3339 in one
+    example, RFC 2822 in another): each form, a standard format's name or a ``(pattern,
+    utc_offset)`` pair, is tried in order, and the first that reads the value gives it."""
+    readers: list[Callable[[object], datetime | None]] = []
+    for form in formats:
+        if isinstance(form, str):
+            readers.append(_STANDARD_TIME_READERS[form])
+        else:
+            readers.append(_pattern_reader(*form))
+
+    def read(raw: object) -> datetime | None:
+        for reader in readers:
+            moment = reader(raw)
+            if moment is not None:
+                return moment
+        return None
+
+    return _time_reader(read)
+
+
 # Times as aware datetimes. A value that cannot be read (an empty string while a message is
 # still on its way, a format the provider changed) gives None; wire_data() keeps it.
 Iso8601Time = Annotated[AwareDatetime | None, BeforeValidator(_time_reader(from_iso8601))]

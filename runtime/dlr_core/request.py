@@ -56,7 +56,8 @@ class PreparedRequest:
     headers: dict[str, str] = field(default_factory=dict)
     body_kind: BodyKind = "none"
     form: list[tuple[str, str]] = field(default_factory=list)
-    json: dict[str, Any] = field(default_factory=dict)
+    json: dict[str, Any] | list[Any] = field(default_factory=dict)
+    """The JSON body: an object of named fields, or an array (an ``in: body`` parameter)."""
     content: bytes | None = None  # exact body bytes, when the caller has them already
 
     @classmethod
@@ -110,6 +111,12 @@ class PreparedRequest:
         elif self.body_kind == "json":
             self.headers["Content-Type"] = "application/json;charset=UTF-8"
 
+    def json_fields(self) -> dict[str, Any]:
+        """The JSON body's object, to add a field to; a ValueError when the body is an array."""
+        if isinstance(self.json, list):
+            raise ValueError("the JSON body is an array: a named value cannot be added to it")
+        return self.json
+
     def place(self, location: str, name: str, value: str) -> None:
         """Put a value in the query, a header, or the body (form field or JSON key)."""
         if location == "query":
@@ -117,7 +124,7 @@ class PreparedRequest:
         elif location == "header":
             self.headers[name] = value
         elif self.body_kind == "json":
-            self.json[name] = value
+            self.json_fields()[name] = value
         else:
             if self.body_kind == "none":
                 self.body_kind = "form"

@@ -14,6 +14,7 @@ client as ``signer=``.
 from __future__ import annotations
 
 import base64
+import binascii
 import functools
 import hashlib
 import json
@@ -24,6 +25,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dlr_core import steps
@@ -34,7 +36,9 @@ if TYPE_CHECKING:
     from dlr_core.tokens import TokenKeeper
 
 __all__ = [
+    "BYTES_FILTERS",
     "FILTERS",
+    "FILTER_FUNCTIONS",
     "PLACEMENTS",
     "RequestSigner",
     "Scheme",
@@ -44,6 +48,7 @@ __all__ = [
     "TEXT_FILTERS",
     "TIMESTAMP_STYLES",
     "quote_path",
+    "timestamp_moment",
     "timestamp_text",
 ]
 
@@ -62,8 +67,26 @@ TIMESTAMP_STYLES: dict[str, Callable[[datetime], str]] = {
     "unix_milliseconds": lambda moment: str(int(moment.timestamp() * 1000)),
     "iso8601_utc": lambda moment: moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     "iso8601_basic_utc": lambda moment: moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ"),
+    # RFC 7231 section 7.1.1.1's IMF-fixdate (RFC 1123 form): English names whatever the
+    # locale, always GMT. Azure's x-ms-date, HTTP Date headers.
+    "http_date": lambda moment: format_datetime(moment.astimezone(timezone.utc), usegmt=True),
 }
 """How ``{timestamp}`` is written, by style name."""
+
+_TIMESTAMP_READERS: dict[str, Callable[[str], datetime]] = {
+    "unix_seconds": lambda text: datetime.fromtimestamp(int(text), timezone.utc),
+    "unix_milliseconds": lambda text: datetime.fromtimestamp(int(text) / 1000, timezone.utc),
+    "iso8601_utc": lambda text: datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc),
+    "iso8601_basic_utc": lambda text: datetime.strptime(text, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc),
+    "http_date": lambda text: _http_date(text),
+}
+
+
+def _http_date(text: str) -> datetime:
+    moment = parsedate_to_datetime(text)
+    if moment.tzinfo is None:  # "-0000": RFC 5322's "no zone known"; HTTP dates are GMT
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
 
 
 def timestamp_text(moment: datetime, style: str) -> str:
@@ -73,9 +96,22 @@ def timestamp_text(moment: datetime, style: str) -> str:
     return write(moment)
 
 
+def timestamp_moment(text: str, style: str) -> datetime | None:
+    """The moment a ``{timestamp}`` written in ``style`` stands for (a receiver re-signing a
+    request with its own time, or checking it is fresh); None when it cannot be read."""
+    read = _TIMESTAMP_READERS.get(style)
+    if read is None or not text:
+        return None
+    try:
+        return read(text)
+    except (TypeError, ValueError, IndexError, OverflowError, OSError):
+        return None
+
+
 def _utc_moment(text: str) -> datetime:
-    """The moment a timestamp's text stands for: Unix seconds, or an ISO 8601 UTC date-time
-    (``2015-08-30T12:36:00Z`` or the basic ``20150830T123600Z``)."""
+    """The moment a timestamp's text stands for: Unix seconds, an ISO 8601 date-time
+    (``2015-08-30T12:36:00Z``, the basic ``20150830T123600Z``, or with an offset) or an HTTP
+    date (``Sun, 30 Aug 2015 12:36:00 GMT``)."""
     try:
         if text.isdigit():
             return datetime.fromtimestamp(int(text), timezone.utc)
@@ -86,25 +122,59 @@ def _utc_moment(text: str) -> datetime:
                 continue
     except (OverflowError, OSError, ValueError):
         pass
-    raise SigningError(
-        f"a date filter needs Unix seconds or an ISO 8601 UTC date-time, got {len(text)} characters"
-    )
+    moment = timestamp_moment(text, "http_date")
+    if moment is None:
+        raise SigningError(
+            "a date filter needs Unix seconds or an ISO 8601 UTC date-time (or an HTTP date), "
+            f"got {len(text)} characters"
+        )
+    return moment
 
 
-TEXT_FILTERS: dict[str, Callable[[str], str]] = {
-    "percent": percent_encode,
-    "lower": str.lower,
-    "upper": str.upper,
-    "sha256_hex": lambda value: hashlib.sha256(value.encode("utf-8")).hexdigest(),
-    "base64": lambda value: base64.b64encode(value.encode("utf-8")).decode("ascii"),
-    "base64url": lambda value: steps.base64url(value.encode("utf-8")),
-    "utc_date": lambda value: _utc_moment(value).strftime("%Y-%m-%d"),
-    "utc_date_basic": lambda value: _utc_moment(value).strftime("%Y%m%d"),
+def _needs_text(name: str, change: Callable[[str], str]) -> Callable[[Value], Value]:
+    """A filter of text: raw bytes (a decoded key, a raw digest) are refused, not guessed at."""
+
+    def apply(value: Value) -> Value:
+        if isinstance(value, bytes):
+            raise SigningError(f"the {name} filter reads text, and the value is raw bytes")
+        return change(value)
+
+    return apply
+
+
+def _base64_decode(value: Value) -> Value:
+    """Standard base64 (RFC 4648 section 4, padding optional) to raw bytes; never shows the
+    value, which is usually a secret key."""
+    text = value.decode("ascii", "replace") if isinstance(value, bytes) else value
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (ValueError, binascii.Error):
+        raise SigningError("the base64_decode filter was given text that is not base64") from None
+
+
+FILTER_FUNCTIONS: dict[str, Callable[[Value], Value]] = {
+    "percent": _needs_text("percent", percent_encode),
+    "lower": _needs_text("lower", str.lower),
+    "upper": _needs_text("upper", str.upper),
+    # Digests and encodings read text as its UTF-8 bytes, and raw bytes as they are.
+    "sha256_hex": lambda value: hashlib.sha256(steps.as_bytes(value)).hexdigest(),
+    "base64": lambda value: base64.b64encode(steps.as_bytes(value)).decode("ascii"),
+    "base64url": lambda value: steps.base64url(steps.as_bytes(value)),
+    "base64_decode": _base64_decode,
+    "utc_date": _needs_text("utc_date", lambda value: _utc_moment(value).strftime("%Y-%m-%d")),
+    "utc_date_basic": _needs_text("utc_date_basic", lambda value: _utc_moment(value).strftime("%Y%m%d")),
 }
-"""Template filters, by name: each maps a value's text to new text."""
-FILTERS = frozenset(TEXT_FILTERS)
+"""Template filters, by name: each maps a value (text, or raw bytes) to a new one."""
+FILTERS = frozenset(FILTER_FUNCTIONS)
+BYTES_FILTERS = frozenset({"base64_decode"})
+"""Filters whose result is raw bytes: a template may use such a reference only alone (an
+HMAC key, a digest's input), never inside other text."""
+TEXT_FILTERS = {name: f for name, f in FILTER_FUNCTIONS.items() if name not in BYTES_FILTERS}
+"""The filters whose result is text."""
+TEXT_ONLY_FILTERS = frozenset({"percent", "lower", "upper", "utc_date", "utc_date_basic"})
+"""Filters that read text only: given raw bytes, they are an error."""
 DATE_FILTERS = frozenset({"utc_date", "utc_date_basic"})
-"""Filters that read their input as a timestamp (Unix seconds or ISO 8601 UTC)."""
+"""Filters that read their input as a timestamp (Unix seconds, ISO 8601 UTC or an HTTP date)."""
 
 
 @dataclass(frozen=True)
@@ -362,18 +432,26 @@ class _Run:
         self.moment = moment
         self._credentials = credentials
         self._tokens = tokens
-        self._filtered: dict[_Reference, tuple[str, str]] = {}
+        self._filtered: dict[_Reference, tuple[Value, Value]] = {}
 
     def text(self, template: str) -> str:
         value = self.value(template)
-        return value.decode("utf-8") if isinstance(value, bytes) else value
+        if isinstance(value, bytes):
+            try:
+                return value.decode("utf-8")
+            except UnicodeDecodeError:
+                raise SigningError(
+                    f"template {template!r} gives raw bytes where text is needed; encode them "
+                    "(|base64) or use them as an HMAC key"
+                ) from None
+        return value
 
     def value(self, template: str) -> Value:
-        """A template's value; one that is a single bytes-valued reference stays bytes
-        (chained HMAC keys)."""
+        """A template's value; one that is a single reference stays bytes when its value
+        (after its filters) is bytes: chained HMAC keys, a base64-decoded key."""
         parts = compile_template(template)
-        if len(parts) == 1 and type(parts[0]) is _Reference and not parts[0].filters:
-            return self._lookup(parts[0].name)  # bytes stay bytes
+        if len(parts) == 1 and type(parts[0]) is _Reference:
+            return self._filtered_value(parts[0])  # bytes stay bytes
         pieces = []
         for part in parts:
             pieces.append(part if type(part) is str else self._substitute(part))  # type: ignore[arg-type]
@@ -390,10 +468,17 @@ class _Run:
         return self._tokens.current(step)
 
     def _substitute(self, reference: _Reference) -> str:
-        name = reference.name
-        value = self._lookup(name)
+        """A reference inside other text: its value must be text."""
+        value = self._filtered_value(reference)
         if isinstance(value, bytes):
-            raise SigningError(f"{{{name}}} holds bytes; use it alone, e.g. as an HMAC key")
+            raise SigningError(
+                f"{{{reference.name}{''.join('|' + f for f in reference.filters)}}} is raw bytes; "
+                "use it alone, e.g. as an HMAC key"
+            )
+        return value
+
+    def _filtered_value(self, reference: _Reference) -> Value:
+        value = self._lookup(reference.name)
         if not reference.filters:
             return value
         known = self._filtered.get(reference)
@@ -401,10 +486,10 @@ class _Run:
             return known[1]  # the body's hash in a header and in the canonical request
         filtered = value
         for name_of_filter in reference.filters:
-            text_filter = TEXT_FILTERS.get(name_of_filter)
-            if text_filter is None:
+            apply_filter = FILTER_FUNCTIONS.get(name_of_filter)
+            if apply_filter is None:
                 raise SigningError(f"unknown template filter {name_of_filter!r}")
-            filtered = text_filter(filtered)
+            filtered = apply_filter(filtered)
         self._filtered[reference] = (value, filtered)
         return filtered
 

@@ -102,6 +102,9 @@ class Step:
     """Variables the step binds besides its ``as`` name."""
     stateful: ClassVar[bool] = False
     """Whether the step holds state across requests (a fetched token)."""
+    bytes_fields: ClassVar[frozenset[str]] = frozenset()
+    """Template fields read as bytes (keys, digests' inputs): a reference standing alone there
+    may be raw bytes (``{signing_key}``, ``{access_key|base64_decode}``); elsewhere it is text."""
     needs_rsa: ClassVar[bool] = False
 
     def apply(self, run: Run) -> Value:
@@ -306,6 +309,7 @@ def quote_path(path: str) -> str:
 @dataclass(frozen=True)
 class Hash(Step):
     kind = "hash"
+    bytes_fields = frozenset({"input"})
     result = "A digest of the input."
     algorithm: Literal["md5", "sha1", "sha256"] = field(metadata=doc("The hash."))
     input: Template = field(metadata=doc("Template of the bytes to digest (UTF-8)."))
@@ -319,6 +323,7 @@ class Hash(Step):
 @dataclass(frozen=True)
 class Hmac(Step):
     kind = "hmac"
+    bytes_fields = frozenset({"key", "input"})
     result = "An HMAC of the input."
     algorithm: Literal["sha1", "sha256"] = field(metadata=doc("The hash."))
     key: Template = field(metadata=doc("Template of the key (a single reference to raw bytes stays bytes)."))
@@ -335,6 +340,7 @@ class Hmac(Step):
 @dataclass(frozen=True)
 class HmacChain(Step):
     kind = "hmac_chain"
+    bytes_fields = frozenset({"key", "inputs"})
     result = (
         "A derived key: the HMAC of the first input keyed by `key`, then of each next input keyed by "
         "the previous result (SigV4's `AWS4`+secret -> date -> region -> service -> `aws4_request`)."
@@ -355,6 +361,7 @@ class HmacChain(Step):
 @dataclass(frozen=True)
 class RsaSign(Step):
     kind = "rsa_sign"
+    bytes_fields = frozenset({"input"})
     result = "An RSA signature of the input."
     needs_rsa = True
     hash: Literal["md5", "sha1", "sha256"] = field(metadata=doc("The digest signed."))
@@ -374,6 +381,7 @@ class RsaSign(Step):
 @dataclass(frozen=True)
 class Jwt(Step):
     kind = "jwt"
+    bytes_fields = frozenset({"key"})
     result = (
         "A compact JWT (RFC 7519): base64url of the header `{alg, typ: JWT, ...}` and of the claims, "
         "each compact JSON, signed with HS256 or RS256 (RFC 7515)."
