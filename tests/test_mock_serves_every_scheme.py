@@ -586,9 +586,9 @@ def test_readme_examples_run_against_dlrgen_mock_on_a_real_port(
         data = dict(BASE)
         data["provider"] = name
         scheme = _scheme(kind, location, layout, MATRIX.index((kind, location, layout)))
-        needed = set(re.findall(r"\{([a-z_]+)[|}]", yaml.safe_dump(scheme))) | {"private_key"} * (
-            kind == "rsa_sign"
-        )
+        needed = set(re.findall(r"\{([a-z_]+)[|}]", yaml.safe_dump(scheme)))
+        if kind == "rsa_sign":
+            needed.add("private_key")  # named by the step, not in a template
         data["auth"] = {
             "credentials": {k: v for k, v in CREDENTIALS.items() if k in needed},
             "default_scheme": "main",
