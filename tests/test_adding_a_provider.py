@@ -1,5 +1,5 @@
-"""Adding a provider is a spec file and one command: in a copy of the project, a new spec
-is dropped into specs/, `dlrgen generate` is run, and the whole fast test suite stays green
+"""Adding a provider is a spec file and one command: in a copy of the project, new specs
+(among them an OAuth2 and a WS-Security scheme) are dropped into specs/, `dlrgen generate` is run, and the whole fast test suite stays green
 without a line of Python edited (no test lists the providers)."""
 
 from __future__ import annotations
@@ -31,13 +31,27 @@ def test_a_new_spec_keeps_the_suite_green(tmp_path: Path) -> None:
         encoding="utf-8",
     )
 
+    # Specs whose auth the mock must serve by construction: an OAuth2 client-credentials
+    # token flow, and a composite header (WS-Security UsernameToken: nonce, timestamp and
+    # digest inside one value). The golden cases' specs, as new providers.
+    for case, provider in (
+        ("sign_oauth2_client_credentials", "quasar_sms"),
+        ("sign_wsse_username_token", "umbra_sms"),
+    ):
+        text = (ROOT / "tests" / "cases" / case / "specs" / "demo.yaml").read_text(encoding="utf-8")
+        (project / "specs" / f"{provider}.yaml").write_text(
+            text.replace("provider: demo\n", f"provider: {provider}\n", 1), encoding="utf-8"
+        )
+    # (Push-only specs, with callbacks and no operations, are added here too.)
+
     def run(*command: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(command, cwd=project, capture_output=True, text=True)
 
     generated = run(sys.executable, "-m", "generator", "generate")
     assert generated.returncode == 0, generated.stdout + generated.stderr
     assert "docs/providers.md" in generated.stdout  # the status matrix follows the specs
-    assert (project / "generated" / "dlr_zenith_voice" / "dlr_zenith_voice" / "client.py").is_file()
+    for provider in ("zenith_voice", "quasar_sms", "umbra_sms"):
+        assert (project / "generated" / f"dlr_{provider}" / f"dlr_{provider}" / "client.py").is_file()
     # The fast tier (but this test's own long neighbours), in the copy, with the new provider.
     suite = run(
         sys.executable,

@@ -73,7 +73,9 @@ def test_the_example_runs_against_the_mock(
             provider = PROVIDERS[packages[0]]
             operation = provider.receipts_operation or provider.operations[0]
             spec = next(o for o in api.operations if o.name == operation.name)
-            result = value(json.dumps(spec.example))
+            # A spec need not document an example answer: then what the mock answers.
+            answer = spec.example if spec.example is not None else mock._mock._success({})
+            result = value(json.dumps(answer))
             assert result is not None
     if packages and "fetch_receipts(" in code and "dlr_mock" not in code:
         assert mock.requests and all(r.authenticated and r.status == 200 for r in mock.requests), where

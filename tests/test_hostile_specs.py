@@ -25,14 +25,29 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import SPECS
+from conftest import ROOT, SPECS
 from generator import names
 from generator.cli import main
 from generator.pipeline import load_providers, provider_files
 from generator.writer import apply
 
 SEED = "itnio_voice"
+CASES = ROOT / "tests" / "cases"
 SEED_DATA: dict[str, Any] = yaml.safe_load((SPECS / f"{SEED}.yaml").read_text(encoding="utf-8"))
+
+
+def _with_golden_schemes(seed: dict[str, Any]) -> dict[str, Any]:
+    """The seed plus the golden cases' OAuth2 token flow and composite-header (WS-Security)
+    schemes, so that mutations reach their keys too."""
+    data = copy.deepcopy(seed)
+    for case in ("sign_oauth2_client_credentials", "sign_wsse_username_token"):
+        golden = yaml.safe_load((CASES / case / "specs" / "demo.yaml").read_text(encoding="utf-8"))["auth"]
+        data["auth"]["credentials"].update(golden["credentials"])
+        data["auth"]["schemes"].update(golden["schemes"])
+    return data
+
+
+FUZZ_SEED_DATA = _with_golden_schemes(SEED_DATA)
 
 # Texts that broke out of their context before (docstring ends, escapes split by wrapping,
 # comment-ending newlines) and texts that would run code if they ever did.
@@ -64,14 +79,21 @@ def _write_spec(root: Path, data: dict[str, Any] | str, name: str = SEED) -> Pat
 
 
 def _generate_and_import(root: Path, spec: Path) -> list[str]:
-    """Problems as text when the spec is refused; otherwise generate, write, import."""
-    providers, problems = load_providers([spec])
+    """Problems as text when the spec is refused; otherwise generate, write, import. A
+    crash is an internal error (``dlrgen`` exits 70): a failure, whatever the spec."""
+    try:
+        providers, problems = load_providers([spec])
+    except Exception as exc:
+        pytest.fail(f"internal error (dlrgen would exit 70) loading the spec: {type(exc).__name__}: {exc}")
     if problems:
         for problem in problems:
             assert problem.file.endswith(spec.name) and problem.line >= 1 and problem.column >= 1, problem
         return [str(p) for p in problems]
     [provider] = providers
-    files = provider_files(provider)  # formats and verifies: raises if spec text escaped its context
+    try:
+        files = provider_files(provider)  # formats and verifies: raises if spec text escaped its context
+    except Exception as exc:
+        pytest.fail(f"internal error (dlrgen would exit 70) generating: {type(exc).__name__}: {exc}")
     out = root / "generated"
     apply(out, files)
     _import_fresh(out / provider.package, provider.package)
@@ -315,7 +337,7 @@ def _get(data: Any, path: tuple[Any, ...]) -> Any:
 
 @st.composite
 def mutated_specs(draw: st.DrawFn) -> dict[str, Any]:
-    data = copy.deepcopy(SEED_DATA)
+    data = copy.deepcopy(FUZZ_SEED_DATA)
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
         # Most mutations hit free text (the texts that must stay data); the rest hit any
         # text, names (mapping keys), numbers and the structure.
@@ -367,6 +389,8 @@ def _check_mutation(data: dict[str, Any], *, type_check: bool = False) -> bool:
     with tempfile.TemporaryDirectory() as directory:
         root = Path(directory)
         spec = _write_spec(root, data)
+        # The command line's answer too: 0 or 2 (located problems), never 70.
+        assert main(["validate", str(spec)]) in (0, 2), "internal error: dlrgen validate exited 70"
         generated = not _generate_and_import(root, spec)
         if generated and type_check:
             _assert_mypy_strict(root / "generated" / f"dlr_{SEED}")
@@ -429,6 +453,11 @@ def test_a_package_generated_from_hostile_text_passes_mypy_strict(tmp_path: Path
     next(iter(data["statuses"].values()))["values"][0]["description"] = PAYLOADS[5]
     assert _generate_and_import(tmp_path, _write_spec(tmp_path, data)) == []
     _assert_mypy_strict(tmp_path / "generated" / f"dlr_{SEED}")
+
+
+def test_the_fuzz_seed_with_the_golden_schemes_generates(tmp_path: Path) -> None:
+    """The mutations start from a valid spec, so what they break is what they changed."""
+    assert _generate_and_import(tmp_path, _write_spec(tmp_path, copy.deepcopy(FUZZ_SEED_DATA))) == []
 
 
 def test_a_spec_without_receipts_generates_a_package_that_imports(tmp_path: Path) -> None:

@@ -12,6 +12,16 @@ envelope; ``{"status": 503}`` answers a bare HTTP status; ``{"html": "..."}`` an
 ``{"delay": 1.5}`` waits first; ``{"headers": {...}}`` adds response headers (such as
 Retry-After); ``{"repeat": 3}`` serves the step three times. From Python, ``{"respond": f}``
 calls ``f(request)`` for the payload, so answers can depend on what was asked.
+``{"revoke_tokens": true}`` refuses every OAuth2 token issued so far and answers the
+provider's authentication error (once; a client fetches a new token and goes on).
+
+Auth is checked by signing again (``dlr_core.mock_auth``): the request's own nonce,
+timestamp and token are read back from wherever the scheme placed them, even inside one
+header value among other text, and every placed value must come out the same. A scheme's
+OAuth2 client-credentials steps get their token endpoint served: the client credentials
+are checked as the step sends them (HTTP Basic or form fields, and the scope), the token
+issued expires after ``token_lifetime`` seconds, and operations accept only a live token
+the mock issued.
 
 Limits (each a keyword argument of ``MockProvider``), so that a hostile or broken client
 can neither grow the mock's memory without bound nor hold a connection forever, and every
@@ -40,6 +50,7 @@ request gets an answer:
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import re
@@ -49,10 +60,10 @@ import uuid
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import h11
 from typing_extensions import Self
@@ -60,7 +71,18 @@ from typing_extensions import Self
 from dlr_core.client import ApiSpec, OperationSpec, ParamSpec
 from dlr_core.errors import ErrorKind
 from dlr_core.request import PreparedRequest
-from dlr_core.signing import Signer, SigningError, timestamp_moment
+from dlr_core.mock_auth import (
+    DEFAULT_TOKEN_LIFETIME,
+    GivenTokens,
+    TokenIssuer,
+    generated,
+    moment_of,
+    placed_values,
+    recover,
+    token_steps,
+    without_generators,
+)
+from dlr_core.signing import Scheme, Signer, SigningError
 
 Step = Mapping[str, Any]
 
@@ -83,7 +105,19 @@ _log = logging.getLogger(__name__)
 
 
 STEP_KEYS = frozenset(
-    {"body", "data", "error", "message", "status", "html", "delay", "headers", "repeat", "respond"}
+    {
+        "body",
+        "data",
+        "error",
+        "message",
+        "status",
+        "html",
+        "delay",
+        "headers",
+        "repeat",
+        "respond",
+        "revoke_tokens",
+    }
 )
 """What a scenario step may say (see the module's documentation)."""
 
@@ -357,6 +391,7 @@ class MockProvider:
         max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        token_lifetime: int = DEFAULT_TOKEN_LIFETIME,
     ) -> None:
         for name, limit in {
             "keep_requests": keep_requests,
@@ -378,6 +413,8 @@ class MockProvider:
         _check_scenario(api, scenario or {})
         self._scripts = {op.name: _Script(list((scenario or {}).get(op.name, []))) for op in api.operations}
         self._max_clock_skew = max_clock_skew
+        self._read_schemes: list[Scheme] | None = None
+        self._tokens = TokenIssuer(self._schemes(), self._variables, lifetime=token_lifetime, clock=_now)
         self._base_path = urllib.parse.urlsplit(api.servers[api.default_server]).path.rstrip("/")
         self._listen = (host, port, _Limits(max_body_bytes, max_header_bytes, idle_timeout, request_timeout))
         self._loop_server: _LoopServer | None = None  # bound on first use: in-process use opens no socket
@@ -459,6 +496,8 @@ class MockProvider:
     def _answer(self, request: MockRequest) -> _Answer:
         # Parse the body first: one the mock cannot read is answered 400 whatever the path.
         _ = (request.form, request.json)
+        if request.path in self._tokens.endpoints:
+            return self._token_answer(request)
         operation = self._route(request)
         if operation is None:
             return _Answer(
@@ -468,7 +507,7 @@ class MockProvider:
         request.operation = operation.name
         skewed = self._clock_skewed(request)
         request.authenticated = not skewed and any(
-            self._verify(scheme, request) for scheme in self.api.auth_schemes.values()
+            self._verify(scheme, request) for scheme in self._schemes()
         )
         if skewed:
             return self._error(
@@ -538,6 +577,10 @@ class MockProvider:
             answer = self._error_code(step["error"], step.get("message"), step.get("status"))
         elif "html" in step:
             answer = _Answer(int(step.get("status", 200)), str(step["html"]).encode(), "text/html")
+        elif step.get("revoke_tokens"):
+            self._tokens.revoke()
+            answer = self._error(ErrorKind.AUTHENTICATION, 401, "the access token was revoked")
+            answer.status = int(step.get("status", answer.status))
         elif "status" in step:
             status = int(step["status"])
             answer = _Answer(status, _dump({"message": f"HTTP {status}"}))
@@ -597,56 +640,91 @@ class MockProvider:
 
     # -- checking signatures -------------------------------------------------------------
 
-    def _verify(self, scheme: Mapping[str, Any], request: MockRequest) -> bool:
-        """Re-sign the request as received, with its own timestamp and nonce, and compare
-        every value the scheme places. RSA PKCS#1 v1.5 is deterministic, so this covers it.
-        """
-        placed = [
-            (location, name, template)
-            for stage in ("add", "attach")
-            for location, values in scheme.get(stage, {}).items()
-            for name, template in values.items()
-        ]
-        received: dict[tuple[str, str], str] = {}
-        for location, name, _ in placed:
-            value = request.value(location, name)
-            if value is None:
-                return False
-            received[(location, name)] = value
-        fixed = {
-            template[1:-1]: received[(loc, name)]
-            for loc, name, template in placed
-            if template in ("{timestamp}", "{nonce}")
-        }
-        if "timestamp" in scheme and "timestamp" not in fixed:
-            return False
-        moment = _moment(fixed.get("timestamp"), scheme.get("timestamp")) if "timestamp" in fixed else _now()
-        if moment is None:
-            return False
-        rebuilt = self._rebuild(request, placed)
+    def _schemes(self) -> list[Scheme]:
+        """The API's auth schemes, read once (they are data in the generated ``api.py``)."""
+        if self._read_schemes is None:
+            self._read_schemes = [Scheme.from_data(s) for s in self.api.auth_schemes.values()]
+        return self._read_schemes
+
+    def _known(self, request: MockRequest) -> dict[str, str]:
+        """The variables the mock knows for this request: credentials, constants, the
+        operation's action."""
         variables = dict(self._variables)
         operation = next((op for op in self.api.operations if op.name == request.operation), None)
         if operation is not None and operation.action is not None:
             variables["action"] = operation.action
-        nonce = fixed.get("nonce")
-        try:
-            Signer(
-                scheme,
-                variables,
-                clock=lambda: moment,
-                nonce=(lambda: nonce) if nonce else None,
-            ).sign(rebuilt)
-        except (SigningError, KeyError, ValueError):
+        return variables
+
+    def _readings(
+        self, scheme: Scheme, request: MockRequest
+    ) -> tuple[dict[tuple[str, str], str], list[dict[str, str]]] | None:
+        """The values the scheme placed in the request, and the candidate readings of what
+        the client made up for it (nonce, timestamp, tokens); None when a value is missing."""
+        received: dict[tuple[str, str], str] = {}
+        for location, name, _ in placed_values(scheme):
+            value = request.value(location, name)
+            if value is None:
+                return None
+            received[(location, name)] = value
+        wanted = [*generated(scheme), *token_steps(scheme)]
+        return received, recover(scheme, received, self._known(request), wanted)
+
+    def _verify(self, scheme: Scheme, request: MockRequest) -> bool:
+        """Re-sign the request as received, with its own timestamp, nonce and token read
+        back from wherever the scheme placed them, and compare every value the scheme
+        places. RSA PKCS#1 v1.5 is deterministic, so this covers it."""
+        readings = self._readings(scheme, request)
+        if readings is None:
             return False
-        probe = MockRequest(
-            request.method,
-            request.path,
-            rebuilt.query,
-            {k.lower(): v for k, v in rebuilt.headers.items()},
-            rebuilt.body(),
-            request.operation,
-        )
-        return all(probe.value(loc, name) == received[(loc, name)] for loc, name, _ in placed)
+        received, candidates = readings
+        placed = placed_values(scheme)
+        rebuilt_once = self._rebuild(request, placed)
+        for reading in candidates:
+            for tokens in self._token_choices(scheme, reading):
+                for moment in self._moments(scheme, reading):
+                    rebuilt = copy.deepcopy(rebuilt_once)
+                    try:
+                        Signer(
+                            without_generators(scheme, reading),
+                            {**self._known(request), **reading},
+                            clock=lambda moment=moment: moment,  # type: ignore[misc]
+                            tokens=cast(Any, GivenTokens(tokens)),
+                        ).sign(rebuilt)
+                    except (SigningError, KeyError, ValueError):
+                        continue
+                    probe = MockRequest(
+                        request.method,
+                        request.path,
+                        rebuilt.query,
+                        {k.lower(): v for k, v in rebuilt.headers.items()},
+                        rebuilt.body(),
+                        request.operation,
+                    )
+                    if all(probe.value(loc, name) == received[(loc, name)] for loc, name, _ in placed):
+                        return True
+        return False
+
+    def _token_choices(self, scheme: Scheme, reading: Mapping[str, str]) -> list[dict[int, str]]:
+        """The tokens to re-sign with: each stateful step's token as read from the request
+        (valid only if the mock issued it, for that step, and it is live), or, for a token
+        the scheme does not place, each live one."""
+        choices: list[dict[int, str]] = [{}]
+        for name, step in token_steps(scheme).items():
+            if name in reading:
+                options = [reading[name]] if self._tokens.valid(step, reading[name]) else []
+            else:
+                options = self._tokens.live(step)[:4]
+            choices = [{**chosen, id(step): token} for chosen in choices for token in options]
+        return choices
+
+    def _moments(self, scheme: Scheme, reading: Mapping[str, str]) -> list[datetime]:
+        """The signing moment: the request's own timestamp when it has one, else now (and
+        the two seconds before, for a JWT's ``iat`` signed a moment ago)."""
+        now = _now()
+        if scheme.timestamp is not None and "timestamp" in reading:
+            window = self._max_clock_skew if self._max_clock_skew is not None else 900.0
+            return [moment_of(reading["timestamp"], scheme.timestamp, now, window) or now]
+        return [now, now - timedelta(seconds=1), now - timedelta(seconds=2)]
 
     def _rebuild(self, request: MockRequest, placed: list[tuple[str, str, str]]) -> PreparedRequest:
         """The request as it was before the signer touched it."""
@@ -671,20 +749,34 @@ class MockProvider:
         return rebuilt
 
     def _clock_skewed(self, request: MockRequest) -> bool:
+        """Whether the request's timestamp, read back from wherever a scheme placed it, is
+        further from the mock's clock than ``max_clock_skew``."""
         if self._max_clock_skew is None:
             return False
-        for scheme in self.api.auth_schemes.values():
-            for location, values in {
-                **scheme.get("add", {}),
-                **scheme.get("attach", {}),
-            }.items():
-                for name, template in values.items():
-                    if template != "{timestamp}":
-                        continue
-                    moment = _moment(request.value(location, name), scheme.get("timestamp"))
-                    if moment is not None:
-                        return abs((_now() - moment).total_seconds()) > self._max_clock_skew
+        now = _now()
+        for scheme in self._schemes():
+            if scheme.timestamp is None:
+                continue
+            readings = self._readings(scheme, request)
+            for reading in readings[1] if readings else []:
+                if "timestamp" not in reading:
+                    continue
+                # Not searched for (window 0): a text no parse reads is left to the
+                # signature check, which signs it again as it is.
+                moment = moment_of(reading["timestamp"], scheme.timestamp, now, 0)
+                if moment is not None:
+                    return abs((now - moment).total_seconds()) > self._max_clock_skew
         return False
+
+    # -- OAuth2 token endpoints ----------------------------------------------------------
+
+    def _token_answer(self, request: MockRequest) -> _Answer:
+        status, body = self._tokens.answer(request.method, request.path, request.headers, request.form)
+        request.authenticated = status == 200
+        headers = {"Cache-Control": "no-store"} if status == 200 else {}
+        if status == 401:
+            headers["WWW-Authenticate"] = "Basic"
+        return _Answer(status, _dump(body), headers=headers)
 
 
 def _invalid(request: MockRequest, param: ParamSpec) -> str | None:
@@ -733,10 +825,6 @@ def _path_matches(template: str, path: str) -> bool:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _moment(text: str | None, style: str | None) -> datetime | None:
-    return timestamp_moment(text or "", style or "iso8601_utc")
 
 
 def _is_integer(value: object) -> bool:
