@@ -178,7 +178,9 @@ def test_250_sessions_asked_give_250_receipts_in_input_order(
     assert dropped == ["ucloud_usms: 1 receipt(s) for ids not asked for dropped (0 naming no id)"] * 2
 
 
-def test_a_single_id_lookup_answered_for_another_id_returns_only_the_id_asked(dlr_mock: Any, mode: str) -> None:
+def test_a_single_id_lookup_answered_for_another_id_returns_only_the_id_asked(
+    dlr_mock: Any, mode: str
+) -> None:
     import dlr_itnio_voice
 
     scenario = {"query_recall_flow_detail": [{"data": {"keyId": 8, "status": 2}}]}
@@ -208,7 +210,11 @@ def test_answered_in_order_keeps_each_ids_receipts_and_drops_the_rest() -> None:
 def test_the_mock_makes_a_client_of_either_kind(dlr_mock: Any, mode: str, form: str) -> None:
     import dlr_itnio_voice
 
-    mock = dlr_mock(dlr_itnio_voice.API, ITNIO, scenario={"query_recall_flow_detail": [{"data": {"keyId": 7, "status": 2}}]})
+    mock = dlr_mock(
+        dlr_itnio_voice.API,
+        ITNIO,
+        scenario={"query_recall_flow_detail": [{"data": {"keyId": 7, "status": 2}}]},
+    )
     client = getattr(mock, form)(client_class(dlr_itnio_voice, mode))
     [receipt] = run_client(mode, client, lambda c: c.fetch_receipts(key_id=7))
     assert receipt.status is DeliveryStatus.DELIVERED and mock.requests[0].authenticated
@@ -217,7 +223,9 @@ def test_the_mock_makes_a_client_of_either_kind(dlr_mock: Any, mode: str, form: 
 def test_an_http_client_of_the_other_kind_says_which_to_use() -> None:
     import dlr_itnio_voice
 
-    with pytest.raises(TypeError, match=r"AsyncClient sends with an httpx\.AsyncClient.*the package's Client"):
+    with pytest.raises(
+        TypeError, match=r"AsyncClient sends with an httpx\.AsyncClient.*the package's Client"
+    ):
         dlr_itnio_voice.AsyncClient(**ITNIO, http_client=httpx.Client())
     with pytest.raises(TypeError, match=r"Client sends with an httpx\.Client.*the package's AsyncClient"):
         dlr_itnio_voice.Client(**ITNIO, http_client=httpx.AsyncClient())
@@ -313,7 +321,9 @@ class OAuthServer:
         self.api_requests.append((request.url.path, token))
         if self.refusals:
             status, body = self.refusals.pop(0)
-            return httpx.Response(status, json=body, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            return httpx.Response(
+                status, json=body, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+            )
         if token != self.issued[-1]:
             return httpx.Response(401, json={"code": 401, "message": "invalid token"})
         return httpx.Response(200, json={"state": "ok"})
@@ -329,7 +339,9 @@ def oauth2_package(tmp_path: Path, cleanup_modules: None) -> ModuleType:
 
 
 def oauth2_client(package: ModuleType, mode: str, server: OAuthServer, **options: Any) -> Any:
-    http: Any = (httpx.Client if mode == "sync" else httpx.AsyncClient)(transport=httpx.MockTransport(server.handle))
+    http: Any = (httpx.Client if mode == "sync" else httpx.AsyncClient)(
+        transport=httpx.MockTransport(server.handle)
+    )
     return client_class(package, mode)(
         client_id=CLIENT_ID, client_secret=CLIENT_SECRET, http_client=http, **options
     )
@@ -407,7 +419,10 @@ def test_an_authentication_error_without_401_repeats_only_idempotent_calls(
     assert refused.attempts == 1
     assert str(repeated.state) == "ok"  # the GET: refused with token 2, repeated with token 3
     assert server.api_requests == [
-        ("/" + {"read_reports": "reports", "query_messages": "messages/query"}[operation[0]], "access-token-number-1"),
+        (
+            "/" + {"read_reports": "reports", "query_messages": "messages/query"}[operation[0]],
+            "access-token-number-1",
+        ),
         ("/messages", "access-token-number-2"),
         ("/messages", "access-token-number-3"),
     ]
@@ -433,7 +448,8 @@ def test_calls_refused_together_fetch_one_new_token(oauth2_package: ModuleType) 
     results: list[Any] = []
     with client:
         threads = [
-            threading.Thread(target=lambda: results.append(client.get_message(message_id="m"))) for _ in range(3)
+            threading.Thread(target=lambda: results.append(client.get_message(message_id="m")))
+            for _ in range(3)
         ]
         for thread in threads:
             thread.start()
