@@ -415,7 +415,23 @@ def _client_statements(
             "extend": layout.statement(
                 layout.Call(
                     "receipts.extend",
-                    (layout.Call("in_input_order", (f"{function}(result, params)", "chunk")),),
+                    (
+                        (
+                            # Each batch's answer holds the ids of that batch only: a record
+                            # for another id (even one of another batch) was not asked for.
+                            layout.Call(
+                                "answered_in_order",
+                                (
+                                    f"{function}(result, params)",
+                                    "chunk",
+                                    receipts["ids"]["field"],
+                                    "self._api.provider",
+                                ),
+                            )
+                            if receipts["batch_is_ids"]
+                            else layout.Call("in_input_order", (f"{function}(result, params)", "chunk"))
+                        ),
+                    ),
                 ),
                 indent,
             ),
@@ -499,6 +515,11 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
             "consuming": receipts_op.consuming,
             "polling_defaults": _polling_defaults(provider.polling),
             "ids": _ids_context(receipts_op),
+            "batch_is_ids": (
+                receipts_op.batch is not None
+                and receipts_op.receipts.ids_param == receipts_op.batch.param
+                and receipts_op.receipts.ids_field is not None
+            ),
         }
     paged = [o for o in operations if o["paging"]]
     core = {
@@ -517,7 +538,7 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
     if paged:
         core.add("Paging")
     if receipts and receipts["mode"] == "batched":
-        core.update({"in_chunks", "in_input_order"})
+        core.update({"in_chunks"} if receipts["batch_is_ids"] else {"in_chunks", "in_input_order"})
     if receipts and receipts["ids"]:
         core.add("answered_in_order")
     collections = {"Mapping"}  # defaults, extra_params

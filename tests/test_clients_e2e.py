@@ -48,7 +48,7 @@ QUERIES: dict[str, dict[str, Any]] = {
         "biz_id": "134523^4351232",
     },
     "ucloud_usms": {"session_nos": ["BmThtoRB", "nAQDODtO"]},
-    "itnio_voice": {"key_id": 12},
+    "itnio_voice": {"key_id": 1},  # the id the docs' example answers
     "sgate_otp": {"mobile": "966580310251", "session_id": "800558b1fb8327742f17d63a3202093e"},
 }
 # What a reader of each doc expects the example to mean.

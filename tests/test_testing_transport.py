@@ -99,10 +99,12 @@ def test_the_readme_example_runs(no_sockets: None) -> None:
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = [b.split("```", 1)[0] for b in readme.split("```python\n")[1:]]
-    [example] = [b for b in blocks if "dlr_mock" in b]
-    namespace: dict[str, Any] = {}
-    exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102 - our own README
-    tests = [value for name, value in namespace.items() if name.startswith("test_")]
-    assert tests
-    for test in tests:
-        test(MockTransport)  # what the dlr_mock fixture gives
+    examples = [b for b in blocks if "dlr_mock" in b]
+    assert len(examples) == 2  # a sync client's test and an async client's
+    for example in examples:
+        namespace: dict[str, Any] = {}
+        exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+        tests = [value for name, value in namespace.items() if name.startswith("test_")]
+        assert tests
+        for test in tests:
+            test(MockTransport)  # what the dlr_mock fixture gives

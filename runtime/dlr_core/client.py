@@ -101,6 +101,7 @@ from dlr_core.request import PreparedRequest
 from dlr_core.retry import (
     RetryPolicy,
     may_have_consumed,
+    may_repeat_with_new_token,
     next_delay,
     parse_retry_after,
     resolve,
@@ -1404,8 +1405,12 @@ class ClientCore:
         attempt: int,
         started: float,
         operation: OperationSpec,
+        renewed: bool = False,
     ) -> float | None:
-        error.attempts = attempt
+        """Seconds to wait before attempt ``attempt + 1``, or None to raise ``error``. A
+        request repeated with a new token (``renewed``) is one more in ``error.attempts``,
+        not a retry."""
+        error.attempts = attempt + (1 if renewed else 0)
         if operation.consuming and may_have_consumed(error):
             self._mark_consumed(error, operation)
             return None
@@ -1424,7 +1429,33 @@ class ClientCore:
                 type(error).__name__,
                 delay,
             )
+        elif isinstance(error, ProviderError) and error.retry_after is not None:
+            logger.info(
+                "%s: attempt %d failed (%s) and the provider asks to wait %ss: not retried",
+                self._api.provider,
+                error.attempts,
+                type(error).__name__,
+                error.retry_after,
+            )
         return delay
+
+    def _renew_token(
+        self, error: DlrError, operation: OperationSpec, used: tuple[str, ...], renewed: bool
+    ) -> bool:
+        """After an authentication error: drop the tokens the refused request carried (the
+        next request fetches a new one), and say whether to send it again now, with the new
+        token. Once per call, and only when that is safe (``may_repeat_with_new_token``)."""
+        if not isinstance(error, AuthenticationError) or not self._tokens:
+            return False
+        self._tokens.forget(used)
+        if renewed or not may_repeat_with_new_token(operation.method, operation.consuming, error):
+            return False
+        logger.info(
+            "%s: %s was refused for authentication; repeating it once with a new token",
+            self._api.provider,
+            operation.name,
+        )
+        return True
 
     def _poll_plan(
         self, timeout: float | None, interval: float | None, sent_at: datetime | None
@@ -1495,6 +1526,11 @@ class SyncClientBase(ClientCore):
         sleep: Sleep | None = None,
         **options: Any,
     ) -> None:
+        if isinstance(http_client, httpx.AsyncClient):
+            raise TypeError(
+                f"{type(self).__name__} sends with an httpx.Client, not an httpx.AsyncClient: "
+                "give it an httpx.Client, or use the package's AsyncClient"
+            )
         super().__init__(api, credentials, **options)
         self._owns_http = http_client is None
         self._http = http_client if http_client is not None else httpx.Client()
@@ -1513,18 +1549,22 @@ class SyncClientBase(ClientCore):
     ) -> Model:
         policy = resolve(retries, self.retry_policy)
         started = self._monotonic()
-        attempt = 0
+        attempt, renewed = 1, False
         while True:
-            attempt += 1
+            used: tuple[str, ...] = ()
             try:
+                if self._tokens:
+                    used = self._tokens.ensure(self._http)
                 return self._attempt(operation, params, model, url)
             except (ProviderError, TransportError) as error:
-                if isinstance(error, AuthenticationError):
-                    self._tokens.forget()  # a refused token is fetched anew by the next call
-                delay = self._retry_delay(policy, error, attempt, started, operation)
+                if self._renew_token(error, operation, used, renewed):
+                    renewed = True
+                    continue
+                delay = self._retry_delay(policy, error, attempt, started, operation, renewed)
                 if delay is None:
                     raise
             self._sleep(delay)
+            attempt += 1
 
     def _attempt(
         self,
@@ -1533,9 +1573,8 @@ class SyncClientBase(ClientCore):
         model: type[Model],
         url: str | None,
     ) -> Model:
-        # Signed afresh for every attempt: a new timestamp and nonce.
-        if self._tokens:
-            self._tokens.ensure(self._http)
+        # Signed afresh for every attempt: a new timestamp and nonce (the token is fetched
+        # by _call).
         request = self._prepare(operation, params, url)
         outgoing = self._outgoing(self._http, request)
         started = time.monotonic()
@@ -1644,6 +1683,11 @@ class AsyncClientBase(ClientCore):
             isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1
         ):
             raise ValueError(f"max_concurrency must be a positive number or None, got {max_concurrency!r}")
+        if isinstance(http_client, httpx.Client):
+            raise TypeError(
+                f"{type(self).__name__} sends with an httpx.AsyncClient, not an httpx.Client: "
+                "give it an httpx.AsyncClient, or use the package's Client"
+            )
         if transport not in ("httpx", "aiohttp"):
             raise ValueError(f"unknown transport {transport!r}; choose httpx or aiohttp")
         if transport != "httpx" and http_client is not None:
@@ -1680,18 +1724,22 @@ class AsyncClientBase(ClientCore):
     ) -> Model:
         policy = resolve(retries, self.retry_policy)
         started = self._monotonic()
-        attempt = 0
+        attempt, renewed = 1, False
         while True:
-            attempt += 1
+            used: tuple[str, ...] = ()
             try:
+                if self._tokens:
+                    used = await self._tokens.aensure(self._http)
                 return await self._attempt(operation, params, model, url)
             except (ProviderError, TransportError) as error:
-                if isinstance(error, AuthenticationError):
-                    self._tokens.forget()  # a refused token is fetched anew by the next call
-                delay = self._retry_delay(policy, error, attempt, started, operation)
+                if self._renew_token(error, operation, used, renewed):
+                    renewed = True
+                    continue
+                delay = self._retry_delay(policy, error, attempt, started, operation, renewed)
                 if delay is None:
                     raise
             await self._sleep(delay)
+            attempt += 1
 
     async def _attempt(
         self,
@@ -1700,9 +1748,8 @@ class AsyncClientBase(ClientCore):
         model: type[Model],
         url: str | None,
     ) -> Model:
-        # Signed afresh for every attempt: a new timestamp and nonce.
-        if self._tokens:
-            await self._tokens.aensure(self._http)
+        # Signed afresh for every attempt: a new timestamp and nonce (the token is fetched
+        # by _call).
         slots = self._semaphore()
         if slots is None:
             return await self._attempt_now(operation, params, model, url)
@@ -1932,14 +1979,24 @@ def in_input_order(receipts: list[Receipt], ids: Sequence[object]) -> list[Recei
 def answered_in_order(
     receipts: list[Receipt], ids: Sequence[object], field: str, provider: str
 ) -> list[Receipt]:
-    """The receipts of an id lookup, grouped by the ids asked for, in that order. An id
-    the provider did not answer (many providers leave out ids they have no report for yet,
-    and only count them) becomes an open receipt (``DeliveryStatus.UNKNOWN``,
-    ``details["answered"] is False``), so it is neither lost nor taken for final.
-    Receipts for ids not asked for come last, in their order."""
+    """The receipts of an id lookup, grouped by the ids asked for, in that order: the
+    receipts of each id asked for (one, or one per recipient when an id stands for several),
+    and nothing else. A receipt for an id not asked for (or for none) is dropped, and
+    counted in a debug log: it is never returned as if asked for. An id the provider did
+    not answer (many providers leave out ids they have no report for yet, and only count
+    them) becomes an open receipt (``DeliveryStatus.UNKNOWN``, ``details["answered"] is
+    False``), so it is neither lost nor taken for final. Without ids (the lookup was not by
+    id: a time window, a queue), the receipts are returned as they are."""
+    if not ids:
+        return receipts
     by_id: dict[str, list[Receipt]] = {}
+    unnamed = 0  # receipts that name no id: none can be taken for one asked for
     for receipt in receipts:
-        by_id.setdefault(str(getattr(receipt, field) or ""), []).append(receipt)
+        named = getattr(receipt, field)
+        if named is None:
+            unnamed += 1
+        else:
+            by_id.setdefault(str(named), []).append(receipt)
     ordered: list[Receipt] = []
     for value in dict.fromkeys(str(item) for item in ids):
         answered = by_id.pop(value, None)
@@ -1956,5 +2013,11 @@ def answered_in_order(
                 )
             ]
         ordered.extend(answered)
-    ordered.extend(receipt for group in by_id.values() for receipt in group)
+    if by_id or unnamed:
+        logger.debug(
+            "%s: %d receipt(s) for ids not asked for dropped (%d naming no id)",
+            provider,
+            sum(map(len, by_id.values())) + unnamed,
+            unnamed,
+        )
     return ordered

@@ -12,10 +12,19 @@ request never left (no connection could be made) or the provider refused it outr
 retried anyway). A timeout, a 5xx, a retryable provider error or an unreadable answer
 may come after the provider handed the batch out: retrying would get the next (often
 empty) batch and lose this one, so it is raised instead, marked ``may_have_consumed``.
+
+A Retry-After (seconds, however many digits, or an HTTP date) that ends past the retry
+deadline (or past ``LONGEST_RETRY_AFTER`` when the policy has none) ends the call at once:
+the ``RateLimited`` raised carries it in ``retry_after``, for the caller to schedule by.
+
+A client whose scheme fetches tokens (OAuth2) repeats a call refused for authentication
+once, with a new token (``may_repeat_with_new_token``): providers revoke or rotate tokens
+before they expire, and document "get a new token and repeat the request".
 """
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from dataclasses import dataclass, field, replace
@@ -61,8 +70,13 @@ _REFUSALS = (
     ParameterError,
     UnsafeLinkError,  # raised before anything is sent
 )
-# Retry-After in seconds: ASCII digits only (str.isdigit would take "٣" or "²").
-_RETRY_AFTER_SECONDS = re.compile(r"[0-9]{1,10}")
+# Retry-After in seconds: ASCII digits only (str.isdigit would take "٣" or "²"), however
+# many: a Retry-After of 99999999999999999999 means "not before long", never "absent".
+_RETRY_AFTER_SECONDS = re.compile(r"[0-9]+")
+LONGEST_RETRY_AFTER = 24 * 3600.0
+"""The longest Retry-After waited for by a policy without a deadline: a longer one ends the call."""
+# Methods whose repetition has the effect of one request (RFC 9110, section 9.2.2).
+_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
 @dataclass(frozen=True)
@@ -145,17 +159,35 @@ def next_delay(
         delay = max(delay, retry_after)
     if policy.deadline is not None and elapsed + delay > policy.deadline:
         return None
+    if not math.isfinite(delay) or delay > max(LONGEST_RETRY_AFTER, policy.max_backoff):
+        return None  # no deadline, but no wait of days either (nor one no sleep can do)
     return delay
 
 
+def may_repeat_with_new_token(method: str, consuming: bool, error: DlrError) -> bool:
+    """Whether a call refused for authentication may be sent again, once, with a new token.
+
+    An idempotent request (GET, PUT, ...) of an operation that does not read a queue may
+    always be. Any other (a POST, a queue read) only when the provider refused it with
+    HTTP 401, which says the request was not carried out for want of valid credentials
+    (RFC 9110, section 15.5.2; RFC 6750, section 3.1): an authentication error in another
+    answer does not say that the provider did nothing.
+    """
+    if not isinstance(error, AuthenticationError):
+        return False
+    if method.upper() in _IDEMPOTENT_METHODS and not consuming:
+        return True
+    return error.http_status == 401
+
+
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Retry-After as seconds: either a number of seconds (ASCII digits) or an HTTP date;
-    None for anything else, which is ignored."""
+    """Retry-After as seconds: either a number of seconds (ASCII digits, any number of them)
+    or an HTTP date; None for anything else, which is ignored."""
     if not value:
         return None
     value = value.strip(" \t")
     if _RETRY_AFTER_SECONDS.fullmatch(value):
-        return float(int(value))
+        return float(value)  # inf past float's range: a wait that never ends
     if not value.isascii() or len(value) > 64:
         return None
     try:

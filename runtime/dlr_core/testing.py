@@ -13,6 +13,14 @@ parameter checks, the same scenarios, the same request log. Nothing listens on a
             [receipt] = client.fetch_receipts(message_id="m-1")
         assert receipt.status.is_final and mock.requests[0].authenticated
 
+``mock.client`` makes a client of either kind: given a generated ``AsyncClient`` class, it
+sends through an ``httpx.AsyncClient`` (``mock.async_client`` does the same):
+
+    async def test_delivered_async() -> None:
+        mock = MockTransport(dlr_acme_sms.API, {"api_key": "k", "api_secret": "s"})
+        async with mock.client(dlr_acme_sms.AsyncClient) as client:
+            [receipt] = await client.fetch_receipts(message_id="m-1")
+
 With pytest, the ``dlr_mock`` fixture (this module is a pytest plugin: add
 ``pytest_plugins = ["dlr_core.testing"]`` to a ``conftest.py``) makes one per test:
 ``dlr_mock(dlr_acme_sms.API, credentials, scenario=...)``.
@@ -30,7 +38,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 import httpx
 
-from dlr_core.client import ApiSpec
+from dlr_core.client import ApiSpec, AsyncClientBase, SyncClientBase
 
 if TYPE_CHECKING:  # the mock (and h11) load when a transport is made: this module is a
     # pytest plugin, imported by every test run of a project with dlr-core installed
@@ -64,13 +72,20 @@ class MockTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         return self._mock.requests
 
     def client(self, client_class: Callable[..., ClientType], **options: Any) -> ClientType:
-        """A client of ``client_class`` (a generated ``Client``) with the transport's
-        credentials, sending through this transport. ``options`` go to the constructor."""
-        return client_class(**{**self.credentials, "http_client": self.http_client(), **options})
+        """A client of ``client_class`` (a generated ``Client`` or ``AsyncClient``) with the
+        transport's credentials, sending through this transport with the ``http_client``
+        its kind takes. ``options`` go to the constructor."""
+        make_async = _is_async(client_class, default=False)
+        return self._client(client_class, make_async, options)
 
     def async_client(self, client_class: Callable[..., ClientType], **options: Any) -> ClientType:
-        """The same for a generated ``AsyncClient``."""
-        return client_class(**{**self.credentials, "http_client": self.async_http_client(), **options})
+        """The same as ``client`` (made for a generated ``AsyncClient``; a ``Client`` works too)."""
+        make_async = _is_async(client_class, default=True)
+        return self._client(client_class, make_async, options)
+
+    def _client(self, client_class: Callable[..., ClientType], make_async: bool, options: Any) -> ClientType:
+        http = self.async_http_client() if make_async else self.http_client()
+        return client_class(**{**self.credentials, "http_client": http, **options})
 
     def http_client(self) -> httpx.Client:
         """An ``httpx.Client`` sending through this transport (``Client(http_client=...)``)."""
@@ -90,6 +105,17 @@ class MockTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         if answer.delay:
             await anyio.sleep(answer.delay)
         return _response(answer)
+
+
+def _is_async(client_class: object, *, default: bool) -> bool:
+    """Whether ``client_class`` is an async client; ``default`` for a factory that is not a
+    client class (a function, a ``functools.partial``)."""
+    if isinstance(client_class, type):
+        if issubclass(client_class, AsyncClientBase):
+            return True
+        if issubclass(client_class, SyncClientBase):
+            return False
+    return default
 
 
 def _received(request: httpx.Request, body: bytes) -> MockRequest:

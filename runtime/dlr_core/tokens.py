@@ -3,7 +3,9 @@
 A client keeps one ``TokenKeeper``. Before each attempt it calls ``ensure`` (sync) or
 ``aensure`` (async): a token missing, or within its step's ``refresh_margin`` of expiry by
 the client's ``clock``, is fetched, once however many threads or tasks ask at the same
-time; signing then only reads the cached token. The token request goes only to the step's
+time; signing then only reads the cached token. A token the provider refuses is dropped
+(``forget``) only while it is still the cached one, so calls refused together fetch one
+new token between them. The token request goes only to the step's
 ``token_url`` (redirects are never followed), and neither the token nor the client secret
 appears in a ``repr``, a log line or an exception.
 """
@@ -98,7 +100,12 @@ class TokenKeeper:
     def _due(self, slot: _Slot) -> bool:
         return slot.cached is None or self._clock() >= slot.cached.refresh_at
 
-    def ensure(self, http: httpx.Client) -> None:
+    def tokens(self) -> tuple[str, ...]:
+        """The tokens cached now (what the next request signs with), for ``forget``."""
+        return tuple(slot.cached.token for slot in self._slots.values() if slot.cached is not None)
+
+    def ensure(self, http: httpx.Client) -> tuple[str, ...]:
+        """Fetch every token that is missing or due; the tokens to sign with."""
         for step in self._steps:
             assert isinstance(step, OAuth2ClientCredentials)
             slot = self._slots[id(step)]
@@ -114,8 +121,10 @@ class TokenKeeper:
                             self._on_token(slot.cached.token)
                     except httpx.HTTPError as exc:
                         raise self._unanswered(step, exc) from None
+        return self.tokens()
 
-    async def aensure(self, http: httpx.AsyncClient) -> None:
+    async def aensure(self, http: httpx.AsyncClient) -> tuple[str, ...]:
+        """``ensure`` for an async client."""
         for step in self._steps:
             assert isinstance(step, OAuth2ClientCredentials)
             slot = self._slots[id(step)]
@@ -134,11 +143,16 @@ class TokenKeeper:
                             self._on_token(slot.cached.token)
                     except httpx.HTTPError as exc:
                         raise self._unanswered(step, exc) from None
+        return self.tokens()
 
-    def forget(self) -> None:
-        """Drop the cached tokens (the provider refused one): the next request fetches anew."""
+    def forget(self, refused: tuple[str, ...] | None = None) -> None:
+        """Drop the cached tokens (the provider refused one): the next request fetches anew.
+        With ``refused`` (what ``ensure`` returned for the refused request), only those: a
+        token another call fetched since is kept."""
         for slot in self._slots.values():
-            slot.cached = None
+            cached = slot.cached
+            if cached is not None and (refused is None or cached.token in refused):
+                slot.cached = None
 
     def _unanswered(self, step: OAuth2ClientCredentials, exc: httpx.HTTPError) -> TransportError:
         sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))

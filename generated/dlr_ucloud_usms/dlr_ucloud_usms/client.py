@@ -24,7 +24,6 @@ from dlr_core.client import (
     answered_in_order,
     credentials_from_env,
     in_chunks,
-    in_input_order,
 )
 from dlr_core.signing import RequestSigner
 
@@ -254,7 +253,12 @@ class Client(SyncClientBase):
                 retries,
             )
             receipts.extend(
-                in_input_order(get_usms_send_receipt_receipts(result, params), chunk)
+                answered_in_order(
+                    get_usms_send_receipt_receipts(result, params),
+                    chunk,
+                    "message_id",
+                    self._api.provider,
+                )
             )
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
@@ -535,7 +539,12 @@ class AsyncClient(AsyncClientBase):
         receipts: list[Receipt] = []
         for chunk, params, result in zip(chunks, batches, results):
             receipts.extend(
-                in_input_order(get_usms_send_receipt_receipts(result, params), chunk)
+                answered_in_order(
+                    get_usms_send_receipt_receipts(result, params),
+                    chunk,
+                    "message_id",
+                    self._api.provider,
+                )
             )
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(

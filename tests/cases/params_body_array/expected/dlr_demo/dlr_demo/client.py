@@ -24,7 +24,6 @@ from dlr_core.client import (
     answered_in_order,
     credentials_from_env,
     in_chunks,
-    in_input_order,
 )
 from dlr_core.signing import RequestSigner
 
@@ -208,7 +207,14 @@ class Client(SyncClientBase):
             result = self._call(
                 self._with_extra(GET_MESSAGE, extra_params), params, Messages, retries
             )
-            receipts.extend(in_input_order(get_message_receipts(result, params), chunk))
+            receipts.extend(
+                answered_in_order(
+                    get_message_receipts(result, params),
+                    chunk,
+                    "message_id",
+                    self._api.provider,
+                )
+            )
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
             receipts, message_ids, "message_id", self._api.provider
@@ -432,7 +438,14 @@ class AsyncClient(AsyncClientBase):
         )
         receipts: list[Receipt] = []
         for chunk, params, result in zip(chunks, batches, results):
-            receipts.extend(in_input_order(get_message_receipts(result, params), chunk))
+            receipts.extend(
+                answered_in_order(
+                    get_message_receipts(result, params),
+                    chunk,
+                    "message_id",
+                    self._api.provider,
+                )
+            )
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
             receipts, message_ids, "message_id", self._api.provider
