@@ -313,6 +313,19 @@ def _client_params(op: m.Operation) -> list[dict[str, Any]]:
     return sorted(params, key=lambda p: not p["required"])
 
 
+def _set_for_you(op: m.Operation) -> list[str]:
+    """What the method's docstring says of the described parameters its caller does not pass
+    (constant, or filled from a credential): the description is the spec's, so it is given
+    where a reader of the method looks."""
+    notes = []
+    for p in op.params:
+        if not p.description or (p.const is None and p.from_credential is None):
+            continue
+        how = f"always {p.const}" if p.const is not None else f"from the {p.from_credential} credential"
+        notes.append(f"``{p.wire}`` is sent for you ({how}): {p.description}")
+    return notes
+
+
 def _arguments(params: list[dict[str, Any]], **overrides: str) -> layout.Call:
     """A dict display passing each keyword argument through, by Python name."""
     names = [p["name"] for p in params] + [
@@ -459,6 +472,7 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
             "params_class": op.params_class,
             "response_class": op.response_class,
             "arguments": _arguments(params),
+            "set_for_you": _set_for_you(op),
             "paging": python_view.paging_view(op.pagination) if op.pagination else None,
             "consuming": op.consuming,
         }
@@ -713,6 +727,8 @@ def _param_note(param: m.Param) -> str:
         notes.append(f"Sent as `{param.date_format}`.")
     if param.time_zone:
         notes.append(f"In {param.time_zone}: an aware datetime is converted.")
+    if param.from_credential:
+        notes.append(f"From the `{param.from_credential}` credential.")
     if param.default_from_credential:
         notes.append(f"Defaults to the `{param.default_from_credential}` credential.")
     if param.array_style == "indexed":

@@ -159,6 +159,9 @@ class Client(SyncClientBase):
     ) -> Message:
         """Fetch one message.
 
+        ``account`` is sent for you (from the account_id credential): The account, from
+        the account_id credential.
+
         Args:
             message_id: id
             plan: A sub-account's plan.
@@ -382,6 +385,9 @@ class AsyncClient(AsyncClientBase):
         extra_params: Mapping[str, str] | None = None,
     ) -> Message:
         """Fetch one message.
+
+        ``account`` is sent for you (from the account_id credential): The account, from
+        the account_id credential.
 
         Args:
             message_id: id

@@ -148,6 +148,8 @@ class Client(SyncClientBase):
     ) -> Message:
         """Fetch one message.
 
+        ``format`` is sent for you (always json): The answer's format.
+
         Args:
             message_id: id
             page_size: Records per page.
@@ -402,6 +404,8 @@ class AsyncClient(AsyncClientBase):
         extra_params: Mapping[str, str] | None = None,
     ) -> Message:
         """Fetch one message.
+
+        ``format`` is sent for you (always json): The answer's format.
 
         Args:
             message_id: id
