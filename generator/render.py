@@ -764,8 +764,8 @@ def _readme_example(provider: m.Provider) -> str:
     def sample(p: m.Param) -> str:
         if p.type == "array":
             item = p.json_schema["items"]["type"]
-            value = _python_literal(p.example) if p.example is not None else placeholders[item]
-            return f"[{value}]"
+            values = [_python_literal(v) for v in p.example] if p.example else [placeholders[item]]
+            return f"[{', '.join(values)}]"
         return _python_literal(p.example) if p.example is not None else placeholders[p.type]
 
     required = [p for p in op.params if p.required and p.default is None and p.const is None]
