@@ -16,11 +16,11 @@ import re
 from typing import Any
 
 try:  # Python 3.11+; sre_parse before (deprecated since 3.11)
-    from re import _constants as sre_constants  # type: ignore[attr-defined]
-    from re import _parser as sre_parse  # type: ignore[attr-defined]
+    from re import _constants as sre_constants  # type: ignore[attr-defined,unused-ignore]
+    from re import _parser as sre_parse  # type: ignore[attr-defined,unused-ignore]
 except ImportError:  # pragma: no cover
-    import sre_constants  # type: ignore[no-redef]
-    import sre_parse  # type: ignore[no-redef]
+    import sre_constants  # type: ignore[no-redef,unused-ignore]
+    import sre_parse  # type: ignore[no-redef,unused-ignore]
 
 PLACEHOLDER = "..."  # an unconstrained string's sample: plainly a value to fill in
 _MAX_LENGTH = 256  # no README example grows longer than this
@@ -147,7 +147,7 @@ def _set_character(items: list[tuple[Any, Any]]) -> str:
 def _in_member(character: str, op: Any, argument: Any) -> bool:
     name = str(op)
     if name == "LITERAL":
-        return ord(character) == argument
+        return bool(ord(character) == argument)
     if name == "RANGE":
         return bool(argument[0] <= ord(character) <= argument[1])
     if name == "CATEGORY":

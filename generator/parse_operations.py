@@ -281,7 +281,9 @@ class OperationsParser(ReceiptsParser):
                 return None
             if ptype == "array":
                 if not p.get("min_items", 1) <= len(values) <= p.get("max_items", len(values)):
-                    self.problem(path + ("example",), f"example has {len(values)} items, outside min/max_items")
+                    self.problem(
+                        path + ("example",), f"example has {len(values)} items, outside min/max_items"
+                    )
                     return None
                 return tuple(values)
             return given

@@ -335,16 +335,16 @@ def _arguments(params: list[dict[str, Any]], **overrides: str) -> layout.Call:
 
 
 def _batches_statement(op: dict[str, Any], arguments: layout.Call) -> str:
-    """``batches = [self._params(...) for chunk in chunks]``, split as black splits it."""
+    """``_batches = [self._params(...) for _chunk in _chunks]``, split as black splits it."""
     call = layout.Call(
         "self._params",
         (op["constant"], op["params_class"], layout.Call("self._arguments", (op["constant"], arguments))),
     )
-    one_line = f"        batches = [{layout.flat(call)} for chunk in chunks]"
+    one_line = f"        _batches = [{layout.flat(call)} for _chunk in _chunks]"
     if len(one_line) <= layout.LINE_LENGTH:
         return one_line
     return "\n".join(
-        ["        batches = [", layout.statement(call, 12), "            for chunk in chunks", "        ]"]
+        ["        _batches = [", layout.statement(call, 12), "            for _chunk in _chunks", "        ]"]
     )
 
 
@@ -358,13 +358,13 @@ def _client_statements(
     def params(op: dict[str, Any], arguments: layout.Call, indent: int) -> str:
         call = layout.Call("self._arguments", (op["constant"], arguments))
         return layout.statement(
-            layout.Call("self._params", (op["constant"], op["params_class"], call)), indent, "params = "
+            layout.Call("self._params", (op["constant"], op["params_class"], call)), indent, "_params = "
         )
 
     def call(op: dict[str, Any], indent: int, prefix: str) -> str:
         items = (
             f"self._with_extra({op['constant']}, extra_params)",
-            "params",
+            "_params",
             op["response_class"],
             "retries",
         )
@@ -396,7 +396,7 @@ def _client_statements(
     for op in operations:
         entry = {"params": params(op, op["arguments"], 8), "call": call(op, 8, "return ")}
         if op["paging"]:
-            entry["pages"] = pages(op, op["paged_arguments"], "_, result")
+            entry["pages"] = pages(op, op["paged_arguments"], "_, _result")
         code["operations"][op["name"]] = entry
     if receipts is not None:
         op = receipts["operation"]
@@ -404,28 +404,28 @@ def _client_statements(
         function = receipts["function"]
         code["receipts"] = {
             "pages": (
-                pages(op, receipts["arguments"], "params, result") if receipts["mode"] == "paged" else ""
+                pages(op, receipts["arguments"], "_params, _result") if receipts["mode"] == "paged" else ""
             ),
             "params": params(op, receipts["arguments"], indent),
-            "call": call(op, indent, "result = "),
+            "call": call(op, indent, "_result = "),
             "batches": _batches_statement(op, receipts["arguments"]),
             "call_each": layout.statement(
                 layout.Call(
                     "await self._call_each",
                     (
                         f"self._with_extra({op['constant']}, extra_params)",
-                        "batches",
+                        "_batches",
                         op["response_class"],
                         "retries",
                     ),
                 ),
                 8,
-                "results = ",
+                "_results = ",
             ),
             "extend": layout.statement(
                 layout.Call(
-                    "receipts.extend",
-                    (layout.Call("in_input_order", (f"{function}(result, params)", "chunk")),),
+                    "_receipts.extend",
+                    (layout.Call("in_input_order", (f"{function}(_result, _params)", "_chunk")),),
                 ),
                 indent,
             ),
@@ -433,7 +433,7 @@ def _client_statements(
                 layout.statement(
                     layout.Call(
                         "answered_in_order",
-                        ("receipts", receipts["ids"]["ids"], receipts["ids"]["field"], "self._api.provider"),
+                        ("_receipts", receipts["ids"]["ids"], receipts["ids"]["field"], "self._api.provider"),
                     ),
                     8,
                     "return ",
@@ -496,7 +496,7 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
             mode, params, arguments = (
                 "batched",
                 entry["params"],
-                _arguments(entry["params"], **{batch.param: "chunk"}),
+                _arguments(entry["params"], **{batch.param: "_chunk"}),
             )
         else:
             mode, params, arguments = "plain", entry["params"], entry["arguments"]

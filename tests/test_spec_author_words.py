@@ -22,9 +22,7 @@ CASES = ROOT / "tests" / "cases"
 FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 
-def _run_readme_example(
-    tmp_path: Path, package: Any, monkeypatch: pytest.MonkeyPatch
-) -> list[Any]:
+def _run_readme_example(tmp_path: Path, package: Any, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Run the generated README's first example against the in-process mock; the requests."""
     readme = tmp_path / "generated" / package.__name__ / "README.md"
     code = FENCE.findall(readme.read_text(encoding="utf-8"))[0]
@@ -88,7 +86,7 @@ def test_a_value_that_cannot_be_made_is_none(
 @pytest.mark.parametrize(
     ("param", "message"),
     [
-        ('{wire: id, in: query, type: string, required: true, example: [a, b]}', "only an array"),
+        ("{wire: id, in: query, type: string, required: true, example: [a, b]}", "only an array"),
         (
             "{wire: id, in: query, type: array, items: string, array_style: comma, max_items: 1,"
             " required: true, example: [a, b]}",
@@ -112,3 +110,39 @@ def test_an_example_that_does_not_fit_is_refused_where_it_is(
     spec.write_text(text.replace(old, f"message_id: {param}"), encoding="utf-8")
     _, problems = load_providers([spec])
     assert [p for p in problems if message in p.message and p.line == 28], problems
+
+
+def test_parameters_named_like_the_generated_locals_reach_the_wire(
+    tmp_path: Path, cleanup_modules: None, mode: str
+) -> None:
+    from conftest import run_client
+    from dlr_core.mock import MockProvider
+
+    text = (CASES / "params_provider_words" / "specs" / "demo.yaml").read_text(encoding="utf-8")
+    package = generate_package(tmp_path, "demo", text)
+    words = ("status", "params", "result", "receipts", "client", "chunk", "item")
+    with MockProvider(package.API, {"api_key": "key-1"}) as mock:
+        client_class = package.AsyncClient if mode == "async" else package.Client
+        for method in ("get_message", "fetch_receipts"):
+            client = client_class(api_key="key-1", base_url=mock.base_url, retries=0)
+            arguments = {"page": "p-1", **{word: f"{word}-1" for word in words}}
+            run_client(mode, client, lambda c: getattr(c, method)(**arguments))
+    for request in mock.requests:
+        assert dict(request.query) == {"id": "p-1", **{word: f"{word}-1" for word in words}}
+    assert len(mock.requests) == 2
+
+
+def test_parameters_named_like_the_generated_locals_type_check(tmp_path: Path, cleanup_modules: None) -> None:
+    from conftest import mypy_strict_errors
+
+    text = (CASES / "params_provider_words" / "specs" / "demo.yaml").read_text(encoding="utf-8")
+    generate_package(tmp_path, "demo", text)
+    script = tmp_path / "user.py"
+    script.write_text(
+        "from dlr_demo import Client\n\n"
+        "with Client(api_key='k') as client:\n"
+        "    client.fetch_receipts(page='p', status='s', params='x', result='r', client='c')\n",
+        encoding="utf-8",
+    )
+    # the script and the whole generated package, strictly
+    assert mypy_strict_errors(script, tmp_path / "generated" / "dlr_demo") == []
