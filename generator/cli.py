@@ -183,7 +183,7 @@ def _generate(specs: Path, out: Path) -> int:
                 print(f"removed stray temp file {out / path}")
             todo = plan(specs, out, _progress_reporter())
             changed = apply(out, todo.write, todo.remove)
-            unbumped = _update_release_record(out, todo.write, todo.rendered)
+            unbumped = _unreleased_changes(out, todo.write, todo.rendered)
     except OutputPathError as exc:
         print(exc, file=sys.stderr)
         return EXIT_SPEC_ERROR
@@ -202,27 +202,14 @@ def _generate(specs: Path, out: Path) -> int:
     return EXIT_OK
 
 
-def _update_release_record(out: Path, written: dict[str, str], rendered: list[str]) -> list[str]:
-    """Keep ``.dlrgen-releases.json`` (each package version's content) up to date; returns the
-    packages whose files changed under an unchanged version."""
-    from generator.manifest import Manifest, unit_of
-    from generator.release import RECORD, package_digests, read_record, record_text, unbumped
-    from generator.writer import apply
+def _unreleased_changes(out: Path, written: dict[str, str], rendered: list[str]) -> list[str]:
+    """The packages just rendered whose files changed under the version of a recorded release
+    (``.dlrgen-releases.json``, written by ``dlrgen build``; generating records nothing)."""
+    from generator.manifest import unit_of
+    from generator.release import package_digests, read_record, unbumped
 
-    record = read_record(out)
-    manifest = Manifest.read(out)
-    owned = sorted(manifest.files) if manifest else []
-    kept = {path.split("/", 1)[0] for path in owned}
     current = {top: entry for top, entry in package_digests(written).items() if unit_of(top) in rendered}
-    # Packages generated before the record existed: recorded as they are on disk.
-    unrecorded = [p for p in owned if p.split("/", 1)[0] not in record and p.split("/", 1)[0] not in current]
-    on_disk = {p: (out / p).read_text(encoding="utf-8") for p in unrecorded if (out / p).is_file()}
-    current.update(package_digests(on_disk))
-    text = record_text(record, current, kept)
-    target = out / RECORD
-    if not target.is_file() or target.read_text(encoding="utf-8") != text:
-        apply(out, {RECORD: text})
-    return unbumped(record, current)
+    return unbumped(read_record(out), current)
 
 
 def _check(specs: Path, out: Path) -> int:

@@ -141,7 +141,9 @@ class Param:
     from_credential: str | None = None
     default_from_credential: str | None = None
     time_zone: str | None = None  # for type datetime: UTC or an offset such as +08:00
-    example: Any = None  # a sample value for the README (for arrays: one item)
+    # The README example's value: the spec's ``example`` (for an array, a list of items),
+    # else one made to fit the constraints (``generator.examples``); None when not needed.
+    example: Any = None
 
 
 @dataclass

@@ -160,34 +160,11 @@ CLIENT_ARGUMENTS = frozenset(
     }
 )
 
-# Keyword arguments and locals of generated client methods and receipt functions, besides
-# the operation's own parameters.
-METHOD_NAMES = frozenset(
-    {
-        "self",
-        "cls",
-        "retries",
-        "extra_params",
-        "timeout",
-        "interval",
-        "sent_at",
-        "params",
-        "result",
-        "receipts",
-        "receipt",
-        "record",
-        "records",
-        "chunk",
-        "item",
-        "items",
-        "page",
-        "raw",
-        "member",
-        "value",
-        "values",
-        "status",
-    }
-)
+# Keyword arguments of generated client methods besides the operation's own parameters: the
+# per-call options. The methods' locals are not here: they all start with an underscore
+# (``_params``, ``_result``, ``_receipts``, ...), which no spec name can (snake_case names
+# start with a letter), so a provider's ``status``, ``page`` or ``params`` is its own.
+METHOD_NAMES = frozenset({"self", "retries", "extra_params", "timeout", "interval", "sent_at"})
 
 # Methods the generated clients define (the runtime's bases add theirs, read below).
 GENERATED_METHODS = frozenset({"fetch_receipts", "wait_for_final"})
@@ -292,7 +269,7 @@ def reserved(scope: Scope, name: str) -> str | None:
         if name in CLIENT_ARGUMENTS and scope == "credential":
             return "an argument of the client constructor"
         if name in METHOD_NAMES and scope == "argument":
-            return "an argument or local variable of the generated methods"
+            return "a per-call option of the generated methods"
         if name in USED_BUILTINS:
             return "a builtin the generated code uses"
     elif scope == "field":

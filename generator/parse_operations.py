@@ -8,6 +8,7 @@ from typing import Any
 
 from dlr_core import times
 
+from generator import examples
 from generator import model as m
 from generator.loader import JsonPath
 from generator.parse_base import pascal
@@ -247,16 +248,7 @@ class OperationsParser(ReceiptsParser):
                 self.problem(path + ("minimum",), f"minimum {p['minimum']} is above maximum {p['maximum']}")
             if "default" in p and not _default_fits(ptype, p["default"]):
                 self.problem(path + ("default",), f"default {p['default']!r} is not a valid {ptype}")
-            if "example" in p:
-                item_type = p.get("items", "string") if ptype == "array" else ptype
-                fits = _default_fits(
-                    item_type if item_type not in ("date", "datetime") else "string", p["example"]
-                )
-                if not fits or ("pattern" in p and not re.search(p["pattern"], str(p["example"]))):
-                    self.problem(
-                        path + ("example",),
-                        f"example {p['example']!r} is not a valid value of this parameter",
-                    )
+            example = self.param_example(path, p)
             out.append(
                 m.Param(
                     name=name,
@@ -274,7 +266,7 @@ class OperationsParser(ReceiptsParser):
                     from_credential=p.get("from_credential"),
                     default_from_credential=p.get("default_from_credential"),
                     time_zone=p.get("timezone"),
-                    example=p.get("example"),
+                    example=example,
                 )
             )
         return tuple(out)
@@ -325,6 +317,56 @@ class OperationsParser(ReceiptsParser):
                     f"operation is the array {body[0].name!r}",
                     at_key=True,
                 )
+
+    def param_example(self, path: JsonPath, p: dict[str, Any]) -> Any:
+        """The README example's value of a parameter: its ``example`` checked like a value (an
+        array's: a list of items, or one item), else, for a parameter the example must pass,
+        one made to fit its constraints; a located problem when none can be made."""
+        ptype = p["type"]
+        item_type = p.get("items", "string") if ptype == "array" else ptype
+        if "example" in p:
+            given = p["example"]
+            if isinstance(given, list) and ptype != "array":
+                self.problem(path + ("example",), "only an array parameter's example may be a list")
+                return None
+            values = given if isinstance(given, list) else [given]
+            bad = next((v for v in values if not _example_fits(item_type, p, v)), None)
+            if bad is not None or not values:
+                self.problem(
+                    path + ("example",),
+                    f"example {bad if bad is not None else given!r} is not a valid value of this parameter",
+                )
+                return None
+            if ptype == "array":
+                if not p.get("min_items", 1) <= len(values) <= p.get("max_items", len(values)):
+                    self.problem(
+                        path + ("example",), f"example has {len(values)} items, outside min/max_items"
+                    )
+                    return None
+                return tuple(values)
+            return given
+        passed = p.get("required") and not {"default", "const", "from_credential"} & set(p)
+        if not passed or item_type in ("date", "datetime"):
+            return None  # not in the README's example, or written as date.today() / datetime.now()
+        if ptype == "array":
+            return (examples.sample(item_type),) * max(1, p.get("min_items", 1))
+        value = examples.sample(
+            ptype,
+            enum=p.get("enum"),
+            minimum=p.get("minimum"),
+            maximum=p.get("maximum"),
+            min_length=p.get("min_length"),
+            max_length=p.get("max_length"),
+            pattern=p.get("pattern"),
+        )
+        if value is None:
+            where = "pattern" if "pattern" in p else "max_length" if "max_length" in p else "type"
+            self.problem(
+                path + (where,),
+                "dlrgen cannot make a value that fits this parameter's pattern and lengths for "
+                "the README's example (which calls the operation): give the parameter an 'example'",
+            )
+        return value
 
     def time_pattern(self, path: JsonPath, ptype: str, p: dict[str, Any]) -> str | None:
         """The wire pattern of a date or date-time parameter, checked by the runtime that
@@ -378,6 +420,22 @@ def _default_fits(ptype: str, value: Any) -> bool:
     if ptype == "boolean":
         return isinstance(value, bool)
     return isinstance(value, str)
+
+
+def _example_fits(item_type: str, p: dict[str, Any], value: Any) -> bool:
+    """Whether ``value`` is a valid value (an item, for an array) of parameter ``p``."""
+    if not _default_fits(item_type if item_type not in ("date", "datetime") else "string", value):
+        return False
+    if "enum" in p and value not in p["enum"]:
+        return False
+    if "minimum" in p and value < p["minimum"] or "maximum" in p and value > p["maximum"]:
+        return False
+    if isinstance(value, str) and p["type"] == "string":
+        if not p.get("min_length", 0) <= len(value) <= p.get("max_length", len(value)):
+            return False
+        if "pattern" in p and not re.search(p["pattern"], value):
+            return False
+    return True
 
 
 def _param_json_schema(p: dict[str, Any]) -> dict[str, Any]:

@@ -84,6 +84,7 @@ def build_releases(
             target.write_text(content, encoding="utf-8", newline="\n")
         for package in sorted((staging / "packages").iterdir()):
             built.append(_build_one(package, dist))
+    record_releases(out, files)
     return built
 
 
@@ -139,7 +140,7 @@ def package_digests(files: dict[str, str]) -> dict[str, tuple[str, str]]:
 
 
 def read_record(out: Path) -> dict[str, tuple[str, str]]:
-    """The versions generated so far and what each contained (empty when none recorded)."""
+    """The versions released so far and what each contained (empty when none recorded)."""
     import json
 
     try:
@@ -150,29 +151,40 @@ def read_record(out: Path) -> dict[str, tuple[str, str]]:
 
 
 def unbumped(record: dict[str, tuple[str, str]], current: dict[str, tuple[str, str]]) -> list[str]:
-    """Packages whose files changed while their version stayed: a release under that version
-    would not be the one already generated (and perhaps published)."""
+    """Packages whose files changed while their version stayed that of a recorded release: a
+    release under that version would not be the one already built (and perhaps published).
+    A package never released changes freely under its version."""
     return [
-        f"{top}: its files changed but its version is still {version}; give specs/"
+        f"{top}: its files changed since release {version} was built; give specs/"
         f"{top.removeprefix('dlr_')}.yaml a new package.version before releasing it"
         for top, (version, digest) in sorted(current.items())
         if top in record and record[top][0] == version and record[top][1] != digest
     ]
 
 
-def record_text(
-    record: dict[str, tuple[str, str]], current: dict[str, tuple[str, str]], keep: set[str]
-) -> str:
-    """The record after a generation: a version keeps the content it was first generated
-    with; new versions and new packages are added; packages not in ``current`` or ``keep``
-    (no longer generated) are dropped."""
+def record_text(record: dict[str, tuple[str, str]], released: dict[str, tuple[str, str]]) -> str:
+    """The record after a release: each released version keeps the content it was first
+    built with (``unbumped`` refused a rebuild with other content); packages not released
+    this time keep their entry."""
     import json
 
-    merged = {top: entry for top, entry in record.items() if top in keep}
-    for top, (version, digest) in current.items():
+    merged = dict(record)
+    for top, (version, digest) in released.items():
         if top not in record or record[top][0] != version:
             merged[top] = (version, digest)
-        else:
-            merged[top] = record[top]
     data = {"packages": {top: {"version": v, "digest": d} for top, (v, d) in sorted(merged.items())}}
     return json.dumps(data, indent=2) + "\n"
+
+
+def record_releases(out: Path, files: dict[str, str]) -> None:
+    """Bind each package's version to the content just built from ``files``: from now on,
+    ``check``, ``generate`` and ``build`` report a change under that version. Only a release
+    binds a version (generating does not), so a package changes freely until it is built."""
+    from generator.writer import apply, locked
+
+    with locked(out):
+        record = read_record(out)
+        text = record_text(record, package_digests(files))
+        target = out / RECORD
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            apply(out, {RECORD: text})

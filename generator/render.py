@@ -316,6 +316,19 @@ def _client_params(op: m.Operation) -> list[dict[str, Any]]:
     return sorted(params, key=lambda p: not p["required"])
 
 
+def _set_for_you(op: m.Operation) -> list[str]:
+    """What the method's docstring says of the described parameters its caller does not pass
+    (constant, or filled from a credential): the description is the spec's, so it is given
+    where a reader of the method looks."""
+    notes = []
+    for p in op.params:
+        if not p.description or (p.const is None and p.from_credential is None):
+            continue
+        how = f"always {p.const}" if p.const is not None else f"from the {p.from_credential} credential"
+        notes.append(f"``{p.wire}`` is sent for you ({how}): {p.description}")
+    return notes
+
+
 def _arguments(params: list[dict[str, Any]], **overrides: str) -> layout.Call:
     """A dict display passing each keyword argument through, by Python name."""
     names = [p["name"] for p in params] + [
@@ -325,16 +338,16 @@ def _arguments(params: list[dict[str, Any]], **overrides: str) -> layout.Call:
 
 
 def _batches_statement(op: dict[str, Any], arguments: layout.Call) -> str:
-    """``batches = [self._params(...) for chunk in chunks]``, split as black splits it."""
+    """``_batches = [self._params(...) for _chunk in _chunks]``, split as black splits it."""
     call = layout.Call(
         "self._params",
         (op["constant"], op["params_class"], layout.Call("self._arguments", (op["constant"], arguments))),
     )
-    one_line = f"        batches = [{layout.flat(call)} for chunk in chunks]"
+    one_line = f"        _batches = [{layout.flat(call)} for _chunk in _chunks]"
     if len(one_line) <= layout.LINE_LENGTH:
         return one_line
     return "\n".join(
-        ["        batches = [", layout.statement(call, 12), "            for chunk in chunks", "        ]"]
+        ["        _batches = [", layout.statement(call, 12), "            for _chunk in _chunks", "        ]"]
     )
 
 
@@ -348,13 +361,13 @@ def _client_statements(
     def params(op: dict[str, Any], arguments: layout.Call, indent: int) -> str:
         call = layout.Call("self._arguments", (op["constant"], arguments))
         return layout.statement(
-            layout.Call("self._params", (op["constant"], op["params_class"], call)), indent, "params = "
+            layout.Call("self._params", (op["constant"], op["params_class"], call)), indent, "_params = "
         )
 
     def call(op: dict[str, Any], indent: int, prefix: str) -> str:
         items = (
             f"self._with_extra({op['constant']}, extra_params)",
-            "params",
+            "_params",
             op["response_class"],
             "retries",
         )
@@ -386,7 +399,7 @@ def _client_statements(
     for op in operations:
         entry = {"params": params(op, op["arguments"], 8), "call": call(op, 8, "return ")}
         if op["paging"]:
-            entry["pages"] = pages(op, op["paged_arguments"], "_, result")
+            entry["pages"] = pages(op, op["paged_arguments"], "_, _result")
         code["operations"][op["name"]] = entry
     if receipts is not None:
         op = receipts["operation"]
@@ -394,27 +407,27 @@ def _client_statements(
         function = receipts["function"]
         code["receipts"] = {
             "pages": (
-                pages(op, receipts["arguments"], "params, result") if receipts["mode"] == "paged" else ""
+                pages(op, receipts["arguments"], "_params, _result") if receipts["mode"] == "paged" else ""
             ),
             "params": params(op, receipts["arguments"], indent),
-            "call": call(op, indent, "result = "),
+            "call": call(op, indent, "_result = "),
             "batches": _batches_statement(op, receipts["arguments"]),
             "call_each": layout.statement(
                 layout.Call(
                     "await self._call_each",
                     (
                         f"self._with_extra({op['constant']}, extra_params)",
-                        "batches",
+                        "_batches",
                         op["response_class"],
                         "retries",
                     ),
                 ),
                 8,
-                "results = ",
+                "_results = ",
             ),
             "extend": layout.statement(
                 layout.Call(
-                    "receipts.extend",
+                    "_receipts.extend",
                     (
                         (
                             # Each batch's answer holds the ids of that batch only: a record
@@ -422,14 +435,14 @@ def _client_statements(
                             layout.Call(
                                 "answered_in_order",
                                 (
-                                    f"{function}(result, params)",
-                                    "chunk",
+                                    f"{function}(_result, _params)",
+                                    "_chunk",
                                     receipts["ids"]["field"],
                                     "self._api.provider",
                                 ),
                             )
                             if receipts["batch_is_ids"]
-                            else layout.Call("in_input_order", (f"{function}(result, params)", "chunk"))
+                            else layout.Call("in_input_order", (f"{function}(_result, _params)", "_chunk"))
                         ),
                     ),
                 ),
@@ -439,7 +452,7 @@ def _client_statements(
                 layout.statement(
                     layout.Call(
                         "answered_in_order",
-                        ("receipts", receipts["ids"]["ids"], receipts["ids"]["field"], "self._api.provider"),
+                        ("_receipts", receipts["ids"]["ids"], receipts["ids"]["field"], "self._api.provider"),
                     ),
                     8,
                     "return ",
@@ -478,6 +491,7 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
             "params_class": op.params_class,
             "response_class": op.response_class,
             "arguments": _arguments(params),
+            "set_for_you": _set_for_you(op),
             "paging": python_view.paging_view(op.pagination) if op.pagination else None,
             "consuming": op.consuming,
         }
@@ -501,7 +515,7 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
             mode, params, arguments = (
                 "batched",
                 entry["params"],
-                _arguments(entry["params"], **{batch.param: "chunk"}),
+                _arguments(entry["params"], **{batch.param: "_chunk"}),
             )
         else:
             mode, params, arguments = "plain", entry["params"], entry["arguments"]
@@ -737,6 +751,8 @@ def _param_note(param: m.Param) -> str:
         notes.append(f"Sent as `{param.date_format}`.")
     if param.time_zone:
         notes.append(f"In {param.time_zone}: an aware datetime is converted.")
+    if param.from_credential:
+        notes.append(f"From the `{param.from_credential}` credential.")
     if param.default_from_credential:
         notes.append(f"Defaults to the `{param.default_from_credential}` credential.")
     if param.array_style == "indexed":
@@ -772,8 +788,8 @@ def _readme_example(provider: m.Provider) -> str:
     def sample(p: m.Param) -> str:
         if p.type == "array":
             item = p.json_schema["items"]["type"]
-            value = _python_literal(p.example) if p.example is not None else placeholders[item]
-            return f"[{value}]"
+            values = [_python_literal(v) for v in p.example] if p.example else [placeholders[item]]
+            return f"[{', '.join(values)}]"
         return _python_literal(p.example) if p.example is not None else placeholders[p.type]
 
     required = [p for p in op.params if p.required and p.default is None and p.const is None]

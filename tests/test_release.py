@@ -17,6 +17,7 @@ import yaml
 
 import dlr_core
 from conftest import GENERATED, ROOT, SPECS, spec_data
+from generator import release
 from generator.cli import main
 
 # One worker builds every provider (and the two-provider tree) once for all of these tests.
@@ -181,18 +182,55 @@ def test_mock_command_starts_right_after_the_quick_start() -> None:
         process.communicate(timeout=20)
 
 
-def test_a_package_changed_under_its_old_version_is_reported(
+def _fake_build(source: Path, dist: Path) -> release.Built:
+    """``_build_one`` without a PEP 517 backend: what the record binds is the file map built
+    from, not the wheels, so the fast tier need not make them."""
+    made = dist / f"{source.name}.whl"
+    made.write_text("built", encoding="utf-8")
+    return release.Built(source.name, (made,))
+
+
+def test_an_unreleased_package_changes_freely_under_its_version(
     tmp_path: Path, small_tree: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     specs, out = small_tree
     paths = ["--specs", str(specs), "--out", str(out)]
+    (out / release.RECORD).unlink(missing_ok=True)  # never released: no record at all
+    spec = specs / "itnio_voice.yaml"
+    for old, new in (("Calls are being made.", "Calls go out."), ("Calls go out.", "Calls leave.")):
+        spec.write_text(spec.read_text(encoding="utf-8").replace(old, new), "utf-8")
+        assert main(["generate", *paths]) == 0
+        assert "warning" not in capsys.readouterr().err
+        assert main(["check", *paths]) == 0
+        assert not (out / release.RECORD).exists()  # generating binds no version
+
+
+def test_a_package_changed_after_its_release_is_reported(
+    tmp_path: Path,
+    small_tree: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    specs, out = small_tree
+    paths = ["--specs", str(specs), "--out", str(out)]
+    (out / release.RECORD).unlink(missing_ok=True)
+    monkeypatch.setattr(release, "_build_one", _fake_build)
+    assert main(["build", *paths, "--dist", str(tmp_path / "dist"), "--version-suffix", "rc1"]) == 0
+    recorded = release.read_record(out)
     spec = specs / "itnio_voice.yaml"
     version = spec_data(spec).get("package", {}).get("version", "0.1.0")
+    assert recorded["dlr_itnio_voice"][0] == f"{version}rc1"  # a release candidate binds only itself
     spec.write_text(
         spec.read_text(encoding="utf-8").replace("Calls are being made.", "Calls go out."), "utf-8"
     )
     assert main(["generate", *paths]) == 0
-    assert f"dlr_itnio_voice: its files changed but its version is still {version}" in capsys.readouterr().err
+    assert "warning" not in capsys.readouterr().err
+    assert main(["build", *paths, "--dist", str(tmp_path / "dist")]) == 0  # the release binds
+    assert release.read_record(out)["dlr_itnio_voice"][0] == version
+    capsys.readouterr()
+    spec.write_text(spec.read_text(encoding="utf-8").replace("Calls go out.", "Calls leave."), "utf-8")
+    assert main(["generate", *paths]) == 0
+    assert f"dlr_itnio_voice: its files changed since release {version} was built" in capsys.readouterr().err
     assert main(["check", *paths]) == 1  # the tree is current, but not releasable under that version
     assert "give specs/itnio_voice.yaml a new package.version" in capsys.readouterr().err
     assert main(["build", *paths, "--dist", str(tmp_path / "dist")]) == 1
@@ -205,6 +243,7 @@ def test_a_package_changed_under_its_old_version_is_reported(
     assert "warning" not in capsys.readouterr().err
     assert main(["check", *paths]) == 0
     assert 'version = "9.0.1"' in (out / "dlr_itnio_voice" / "pyproject.toml").read_text(encoding="utf-8")
+    assert release.read_record(out)["dlr_itnio_voice"][0] == version  # until 9.0.1 is built
 
 
 def test_check_names_a_black_mismatch_instead_of_only_diffing(

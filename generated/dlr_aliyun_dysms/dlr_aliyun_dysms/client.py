@@ -200,7 +200,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             QUERY_SEND_DETAILS,
             QuerySendDetailsParams,
             self._arguments(
@@ -216,7 +216,7 @@ class Client(SyncClientBase):
         )
         return self._call(
             self._with_extra(QUERY_SEND_DETAILS, extra_params),
-            params,
+            _params,
             QuerySendDetailsResult,
             retries,
         )
@@ -252,7 +252,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        for _, result in self._pages(
+        for _, _result in self._pages(
             self._with_extra(QUERY_SEND_DETAILS, extra_params),
             QuerySendDetailsParams,
             QuerySendDetailsResult,
@@ -268,8 +268,8 @@ class Client(SyncClientBase):
             QUERY_SEND_DETAILS_PAGING,
             retries,
         ):
-            for item in _query_send_details_items(result):
-                yield item
+            for _item in _query_send_details_items(_result):
+                yield _item
 
     def fetch_receipts(
         self,
@@ -304,8 +304,8 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        receipts: list[Receipt] = []
-        for params, result in self._pages(
+        _receipts: list[Receipt] = []
+        for _params, _result in self._pages(
             self._with_extra(QUERY_SEND_DETAILS, extra_params),
             QuerySendDetailsParams,
             QuerySendDetailsResult,
@@ -321,10 +321,10 @@ class Client(SyncClientBase):
             QUERY_SEND_DETAILS_PAGING,
             retries,
         ):
-            receipts.extend(query_send_details_receipts(result, params))
+            _receipts.extend(query_send_details_receipts(_result, _params))
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
-            receipts,
+            _receipts,
             [biz_id] if biz_id is not None else [],
             "message_id",
             self._api.provider,
@@ -521,7 +521,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             QUERY_SEND_DETAILS,
             QuerySendDetailsParams,
             self._arguments(
@@ -537,7 +537,7 @@ class AsyncClient(AsyncClientBase):
         )
         return await self._call(
             self._with_extra(QUERY_SEND_DETAILS, extra_params),
-            params,
+            _params,
             QuerySendDetailsResult,
             retries,
         )
@@ -573,7 +573,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        async for _, result in self._pages(
+        async for _, _result in self._pages(
             self._with_extra(QUERY_SEND_DETAILS, extra_params),
             QuerySendDetailsParams,
             QuerySendDetailsResult,
@@ -589,8 +589,8 @@ class AsyncClient(AsyncClientBase):
             QUERY_SEND_DETAILS_PAGING,
             retries,
         ):
-            for item in _query_send_details_items(result):
-                yield item
+            for _item in _query_send_details_items(_result):
+                yield _item
 
     async def fetch_receipts(
         self,
@@ -625,8 +625,8 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        receipts: list[Receipt] = []
-        async for params, result in self._pages(
+        _receipts: list[Receipt] = []
+        async for _params, _result in self._pages(
             self._with_extra(QUERY_SEND_DETAILS, extra_params),
             QuerySendDetailsParams,
             QuerySendDetailsResult,
@@ -642,10 +642,10 @@ class AsyncClient(AsyncClientBase):
             QUERY_SEND_DETAILS_PAGING,
             retries,
         ):
-            receipts.extend(query_send_details_receipts(result, params))
+            _receipts.extend(query_send_details_receipts(_result, _params))
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
-            receipts,
+            _receipts,
             [biz_id] if biz_id is not None else [],
             "message_id",
             self._api.provider,

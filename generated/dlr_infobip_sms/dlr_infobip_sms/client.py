@@ -182,7 +182,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_DELIVERY_REPORTS,
             GetDeliveryReportsParams,
             self._arguments(
@@ -199,7 +199,7 @@ class Client(SyncClientBase):
         )
         return self._call(
             self._with_extra(GET_DELIVERY_REPORTS, extra_params),
-            params,
+            _params,
             DeliveryReports,
             retries,
         )
@@ -236,7 +236,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_DELIVERY_REPORTS_V1,
             GetDeliveryReportsV1Params,
             self._arguments(
@@ -246,7 +246,7 @@ class Client(SyncClientBase):
         )
         return self._call(
             self._with_extra(GET_DELIVERY_REPORTS_V1, extra_params),
-            params,
+            _params,
             DeliveryReportsV1,
             retries,
         )
@@ -288,7 +288,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_DELIVERY_REPORTS,
             GetDeliveryReportsParams,
             self._arguments(
@@ -303,14 +303,14 @@ class Client(SyncClientBase):
                 },
             ),
         )
-        result = self._call(
+        _result = self._call(
             self._with_extra(GET_DELIVERY_REPORTS, extra_params),
-            params,
+            _params,
             DeliveryReports,
             retries,
         )
-        receipts = get_delivery_reports_receipts(result, params)
-        return receipts
+        _receipts = get_delivery_reports_receipts(_result, _params)
+        return _receipts
 
 
 class AsyncClient(AsyncClientBase):
@@ -451,7 +451,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_DELIVERY_REPORTS,
             GetDeliveryReportsParams,
             self._arguments(
@@ -468,7 +468,7 @@ class AsyncClient(AsyncClientBase):
         )
         return await self._call(
             self._with_extra(GET_DELIVERY_REPORTS, extra_params),
-            params,
+            _params,
             DeliveryReports,
             retries,
         )
@@ -505,7 +505,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_DELIVERY_REPORTS_V1,
             GetDeliveryReportsV1Params,
             self._arguments(
@@ -515,7 +515,7 @@ class AsyncClient(AsyncClientBase):
         )
         return await self._call(
             self._with_extra(GET_DELIVERY_REPORTS_V1, extra_params),
-            params,
+            _params,
             DeliveryReportsV1,
             retries,
         )
@@ -557,7 +557,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_DELIVERY_REPORTS,
             GetDeliveryReportsParams,
             self._arguments(
@@ -572,11 +572,11 @@ class AsyncClient(AsyncClientBase):
                 },
             ),
         )
-        result = await self._call(
+        _result = await self._call(
             self._with_extra(GET_DELIVERY_REPORTS, extra_params),
-            params,
+            _params,
             DeliveryReports,
             retries,
         )
-        receipts = get_delivery_reports_receipts(result, params)
-        return receipts
+        _receipts = get_delivery_reports_receipts(_result, _params)
+        return _receipts

@@ -170,14 +170,14 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             QUERY_RECALL_FLOW_DETAIL,
             QueryRecallFlowDetailParams,
             self._arguments(QUERY_RECALL_FLOW_DETAIL, {"key_id": key_id}),
         )
         return self._call(
             self._with_extra(QUERY_RECALL_FLOW_DETAIL, extra_params),
-            params,
+            _params,
             RecallFlowDetail,
             retries,
         )
@@ -206,20 +206,20 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             QUERY_RECALL_FLOW_DETAIL,
             QueryRecallFlowDetailParams,
             self._arguments(QUERY_RECALL_FLOW_DETAIL, {"key_id": key_id}),
         )
-        result = self._call(
+        _result = self._call(
             self._with_extra(QUERY_RECALL_FLOW_DETAIL, extra_params),
-            params,
+            _params,
             RecallFlowDetail,
             retries,
         )
-        receipts = query_recall_flow_detail_receipts(result, params)
+        _receipts = query_recall_flow_detail_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
-        return answered_in_order(receipts, [key_id], "message_id", self._api.provider)
+        return answered_in_order(_receipts, [key_id], "message_id", self._api.provider)
 
     def wait_for_final(
         self,
@@ -391,14 +391,14 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             QUERY_RECALL_FLOW_DETAIL,
             QueryRecallFlowDetailParams,
             self._arguments(QUERY_RECALL_FLOW_DETAIL, {"key_id": key_id}),
         )
         return await self._call(
             self._with_extra(QUERY_RECALL_FLOW_DETAIL, extra_params),
-            params,
+            _params,
             RecallFlowDetail,
             retries,
         )
@@ -427,20 +427,20 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             QUERY_RECALL_FLOW_DETAIL,
             QueryRecallFlowDetailParams,
             self._arguments(QUERY_RECALL_FLOW_DETAIL, {"key_id": key_id}),
         )
-        result = await self._call(
+        _result = await self._call(
             self._with_extra(QUERY_RECALL_FLOW_DETAIL, extra_params),
-            params,
+            _params,
             RecallFlowDetail,
             retries,
         )
-        receipts = query_recall_flow_detail_receipts(result, params)
+        _receipts = query_recall_flow_detail_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
-        return answered_in_order(receipts, [key_id], "message_id", self._api.provider)
+        return answered_in_order(_receipts, [key_id], "message_id", self._api.provider)
 
     async def wait_for_final(
         self,

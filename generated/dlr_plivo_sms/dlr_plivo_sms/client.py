@@ -193,14 +193,14 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             FETCH_MESSAGE,
             FetchMessageParams,
             self._arguments(FETCH_MESSAGE, {"message_uuid": message_uuid}),
         )
         return self._call(
             self._with_extra(FETCH_MESSAGE, extra_params),
-            params,
+            _params,
             MessageDetail,
             retries,
         )
@@ -271,7 +271,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             LIST_MESSAGES,
             ListMessagesParams,
             self._arguments(
@@ -295,7 +295,7 @@ class Client(SyncClientBase):
             ),
         )
         return self._call(
-            self._with_extra(LIST_MESSAGES, extra_params), params, MessageList, retries
+            self._with_extra(LIST_MESSAGES, extra_params), _params, MessageList, retries
         )
 
     def iter_list_messages(
@@ -360,7 +360,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        for _, result in self._pages(
+        for _, _result in self._pages(
             self._with_extra(LIST_MESSAGES, extra_params),
             ListMessagesParams,
             MessageList,
@@ -385,8 +385,8 @@ class Client(SyncClientBase):
             LIST_MESSAGES_PAGING,
             retries,
         ):
-            for item in _list_messages_items(result):
-                yield item
+            for _item in _list_messages_items(_result):
+                yield _item
 
     def fetch_receipts(
         self,
@@ -412,21 +412,21 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             FETCH_MESSAGE,
             FetchMessageParams,
             self._arguments(FETCH_MESSAGE, {"message_uuid": message_uuid}),
         )
-        result = self._call(
+        _result = self._call(
             self._with_extra(FETCH_MESSAGE, extra_params),
-            params,
+            _params,
             MessageDetail,
             retries,
         )
-        receipts = fetch_message_receipts(result, params)
+        _receipts = fetch_message_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
-            receipts, [message_uuid], "message_id", self._api.provider
+            _receipts, [message_uuid], "message_id", self._api.provider
         )
 
     def wait_for_final(
@@ -599,14 +599,14 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             FETCH_MESSAGE,
             FetchMessageParams,
             self._arguments(FETCH_MESSAGE, {"message_uuid": message_uuid}),
         )
         return await self._call(
             self._with_extra(FETCH_MESSAGE, extra_params),
-            params,
+            _params,
             MessageDetail,
             retries,
         )
@@ -677,7 +677,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             LIST_MESSAGES,
             ListMessagesParams,
             self._arguments(
@@ -701,7 +701,7 @@ class AsyncClient(AsyncClientBase):
             ),
         )
         return await self._call(
-            self._with_extra(LIST_MESSAGES, extra_params), params, MessageList, retries
+            self._with_extra(LIST_MESSAGES, extra_params), _params, MessageList, retries
         )
 
     async def iter_list_messages(
@@ -766,7 +766,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        async for _, result in self._pages(
+        async for _, _result in self._pages(
             self._with_extra(LIST_MESSAGES, extra_params),
             ListMessagesParams,
             MessageList,
@@ -791,8 +791,8 @@ class AsyncClient(AsyncClientBase):
             LIST_MESSAGES_PAGING,
             retries,
         ):
-            for item in _list_messages_items(result):
-                yield item
+            for _item in _list_messages_items(_result):
+                yield _item
 
     async def fetch_receipts(
         self,
@@ -818,21 +818,21 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             FETCH_MESSAGE,
             FetchMessageParams,
             self._arguments(FETCH_MESSAGE, {"message_uuid": message_uuid}),
         )
-        result = await self._call(
+        _result = await self._call(
             self._with_extra(FETCH_MESSAGE, extra_params),
-            params,
+            _params,
             MessageDetail,
             retries,
         )
-        receipts = fetch_message_receipts(result, params)
+        _receipts = fetch_message_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
-            receipts, [message_uuid], "message_id", self._api.provider
+            _receipts, [message_uuid], "message_id", self._api.provider
         )
 
     async def wait_for_final(

@@ -169,13 +169,13 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             OTP_DETAIL,
             OtpDetailParams,
             self._arguments(OTP_DETAIL, {"mobile": mobile, "session_id": session_id}),
         )
         return self._call(
-            self._with_extra(OTP_DETAIL, extra_params), params, OtpDetail, retries
+            self._with_extra(OTP_DETAIL, extra_params), _params, OtpDetail, retries
         )
 
     def fetch_receipts(
@@ -204,18 +204,18 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             OTP_DETAIL,
             OtpDetailParams,
             self._arguments(OTP_DETAIL, {"mobile": mobile, "session_id": session_id}),
         )
-        result = self._call(
-            self._with_extra(OTP_DETAIL, extra_params), params, OtpDetail, retries
+        _result = self._call(
+            self._with_extra(OTP_DETAIL, extra_params), _params, OtpDetail, retries
         )
-        receipts = otp_detail_receipts(result, params)
+        _receipts = otp_detail_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
-            receipts, [session_id], "message_id", self._api.provider
+            _receipts, [session_id], "message_id", self._api.provider
         )
 
     def wait_for_final(
@@ -392,13 +392,13 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             OTP_DETAIL,
             OtpDetailParams,
             self._arguments(OTP_DETAIL, {"mobile": mobile, "session_id": session_id}),
         )
         return await self._call(
-            self._with_extra(OTP_DETAIL, extra_params), params, OtpDetail, retries
+            self._with_extra(OTP_DETAIL, extra_params), _params, OtpDetail, retries
         )
 
     async def fetch_receipts(
@@ -427,18 +427,18 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             OTP_DETAIL,
             OtpDetailParams,
             self._arguments(OTP_DETAIL, {"mobile": mobile, "session_id": session_id}),
         )
-        result = await self._call(
-            self._with_extra(OTP_DETAIL, extra_params), params, OtpDetail, retries
+        _result = await self._call(
+            self._with_extra(OTP_DETAIL, extra_params), _params, OtpDetail, retries
         )
-        receipts = otp_detail_receipts(result, params)
+        _receipts = otp_detail_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
-            receipts, [session_id], "message_id", self._api.provider
+            _receipts, [session_id], "message_id", self._api.provider
         )
 
     async def wait_for_final(

@@ -192,13 +192,13 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             FETCH_MESSAGE,
             FetchMessageParams,
             self._arguments(FETCH_MESSAGE, {"sid": sid}),
         )
         return self._call(
-            self._with_extra(FETCH_MESSAGE, extra_params), params, Message, retries
+            self._with_extra(FETCH_MESSAGE, extra_params), _params, Message, retries
         )
 
     def list_messages(
@@ -235,7 +235,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             LIST_MESSAGES,
             ListMessagesParams,
             self._arguments(
@@ -251,7 +251,7 @@ class Client(SyncClientBase):
             ),
         )
         return self._call(
-            self._with_extra(LIST_MESSAGES, extra_params), params, MessagePage, retries
+            self._with_extra(LIST_MESSAGES, extra_params), _params, MessagePage, retries
         )
 
     def iter_list_messages(
@@ -288,7 +288,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        for _, result in self._pages(
+        for _, _result in self._pages(
             self._with_extra(LIST_MESSAGES, extra_params),
             ListMessagesParams,
             MessagePage,
@@ -306,8 +306,8 @@ class Client(SyncClientBase):
             LIST_MESSAGES_PAGING,
             retries,
         ):
-            for item in _list_messages_items(result):
-                yield item
+            for _item in _list_messages_items(_result):
+                yield _item
 
     def fetch_receipts(
         self,
@@ -333,17 +333,17 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             FETCH_MESSAGE,
             FetchMessageParams,
             self._arguments(FETCH_MESSAGE, {"sid": sid}),
         )
-        result = self._call(
-            self._with_extra(FETCH_MESSAGE, extra_params), params, Message, retries
+        _result = self._call(
+            self._with_extra(FETCH_MESSAGE, extra_params), _params, Message, retries
         )
-        receipts = fetch_message_receipts(result, params)
+        _receipts = fetch_message_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
-        return answered_in_order(receipts, [sid], "message_id", self._api.provider)
+        return answered_in_order(_receipts, [sid], "message_id", self._api.provider)
 
     def wait_for_final(
         self,
@@ -517,13 +517,13 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             FETCH_MESSAGE,
             FetchMessageParams,
             self._arguments(FETCH_MESSAGE, {"sid": sid}),
         )
         return await self._call(
-            self._with_extra(FETCH_MESSAGE, extra_params), params, Message, retries
+            self._with_extra(FETCH_MESSAGE, extra_params), _params, Message, retries
         )
 
     async def list_messages(
@@ -560,7 +560,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             LIST_MESSAGES,
             ListMessagesParams,
             self._arguments(
@@ -576,7 +576,7 @@ class AsyncClient(AsyncClientBase):
             ),
         )
         return await self._call(
-            self._with_extra(LIST_MESSAGES, extra_params), params, MessagePage, retries
+            self._with_extra(LIST_MESSAGES, extra_params), _params, MessagePage, retries
         )
 
     async def iter_list_messages(
@@ -613,7 +613,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        async for _, result in self._pages(
+        async for _, _result in self._pages(
             self._with_extra(LIST_MESSAGES, extra_params),
             ListMessagesParams,
             MessagePage,
@@ -631,8 +631,8 @@ class AsyncClient(AsyncClientBase):
             LIST_MESSAGES_PAGING,
             retries,
         ):
-            for item in _list_messages_items(result):
-                yield item
+            for _item in _list_messages_items(_result):
+                yield _item
 
     async def fetch_receipts(
         self,
@@ -658,17 +658,17 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             FETCH_MESSAGE,
             FetchMessageParams,
             self._arguments(FETCH_MESSAGE, {"sid": sid}),
         )
-        result = await self._call(
-            self._with_extra(FETCH_MESSAGE, extra_params), params, Message, retries
+        _result = await self._call(
+            self._with_extra(FETCH_MESSAGE, extra_params), _params, Message, retries
         )
-        receipts = fetch_message_receipts(result, params)
+        _receipts = fetch_message_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
-        return answered_in_order(receipts, [sid], "message_id", self._api.provider)
+        return answered_in_order(_receipts, [sid], "message_id", self._api.provider)
 
     async def wait_for_final(
         self,

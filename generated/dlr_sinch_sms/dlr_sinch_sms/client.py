@@ -214,7 +214,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_RECIPIENT_DELIVERY_REPORT,
             GetRecipientDeliveryReportParams,
             self._arguments(
@@ -228,7 +228,7 @@ class Client(SyncClientBase):
         )
         return self._call(
             self._with_extra(GET_RECIPIENT_DELIVERY_REPORT, extra_params),
-            params,
+            _params,
             RecipientDeliveryReport,
             retries,
         )
@@ -270,7 +270,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_BATCH_DELIVERY_REPORT,
             GetBatchDeliveryReportParams,
             self._arguments(
@@ -286,7 +286,7 @@ class Client(SyncClientBase):
         )
         return self._call(
             self._with_extra(GET_BATCH_DELIVERY_REPORT, extra_params),
-            params,
+            _params,
             BatchDeliveryReport,
             retries,
         )
@@ -332,7 +332,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             LIST_DELIVERY_REPORTS,
             ListDeliveryReportsParams,
             self._arguments(
@@ -351,7 +351,7 @@ class Client(SyncClientBase):
         )
         return self._call(
             self._with_extra(LIST_DELIVERY_REPORTS, extra_params),
-            params,
+            _params,
             DeliveryReportList,
             retries,
         )
@@ -392,7 +392,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        for _, result in self._pages(
+        for _, _result in self._pages(
             self._with_extra(LIST_DELIVERY_REPORTS, extra_params),
             ListDeliveryReportsParams,
             DeliveryReportList,
@@ -411,8 +411,8 @@ class Client(SyncClientBase):
             LIST_DELIVERY_REPORTS_PAGING,
             retries,
         ):
-            for item in _list_delivery_reports_items(result):
-                yield item
+            for _item in _list_delivery_reports_items(_result):
+                yield _item
 
     def fetch_receipts(
         self,
@@ -442,7 +442,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_RECIPIENT_DELIVERY_REPORT,
             GetRecipientDeliveryReportParams,
             self._arguments(
@@ -454,15 +454,17 @@ class Client(SyncClientBase):
                 },
             ),
         )
-        result = self._call(
+        _result = self._call(
             self._with_extra(GET_RECIPIENT_DELIVERY_REPORT, extra_params),
-            params,
+            _params,
             RecipientDeliveryReport,
             retries,
         )
-        receipts = get_recipient_delivery_report_receipts(result, params)
+        _receipts = get_recipient_delivery_report_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
-        return answered_in_order(receipts, [batch_id], "message_id", self._api.provider)
+        return answered_in_order(
+            _receipts, [batch_id], "message_id", self._api.provider
+        )
 
     def wait_for_final(
         self,
@@ -655,7 +657,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_RECIPIENT_DELIVERY_REPORT,
             GetRecipientDeliveryReportParams,
             self._arguments(
@@ -669,7 +671,7 @@ class AsyncClient(AsyncClientBase):
         )
         return await self._call(
             self._with_extra(GET_RECIPIENT_DELIVERY_REPORT, extra_params),
-            params,
+            _params,
             RecipientDeliveryReport,
             retries,
         )
@@ -711,7 +713,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_BATCH_DELIVERY_REPORT,
             GetBatchDeliveryReportParams,
             self._arguments(
@@ -727,7 +729,7 @@ class AsyncClient(AsyncClientBase):
         )
         return await self._call(
             self._with_extra(GET_BATCH_DELIVERY_REPORT, extra_params),
-            params,
+            _params,
             BatchDeliveryReport,
             retries,
         )
@@ -773,7 +775,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             LIST_DELIVERY_REPORTS,
             ListDeliveryReportsParams,
             self._arguments(
@@ -792,7 +794,7 @@ class AsyncClient(AsyncClientBase):
         )
         return await self._call(
             self._with_extra(LIST_DELIVERY_REPORTS, extra_params),
-            params,
+            _params,
             DeliveryReportList,
             retries,
         )
@@ -833,7 +835,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        async for _, result in self._pages(
+        async for _, _result in self._pages(
             self._with_extra(LIST_DELIVERY_REPORTS, extra_params),
             ListDeliveryReportsParams,
             DeliveryReportList,
@@ -852,8 +854,8 @@ class AsyncClient(AsyncClientBase):
             LIST_DELIVERY_REPORTS_PAGING,
             retries,
         ):
-            for item in _list_delivery_reports_items(result):
-                yield item
+            for _item in _list_delivery_reports_items(_result):
+                yield _item
 
     async def fetch_receipts(
         self,
@@ -883,7 +885,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_RECIPIENT_DELIVERY_REPORT,
             GetRecipientDeliveryReportParams,
             self._arguments(
@@ -895,15 +897,17 @@ class AsyncClient(AsyncClientBase):
                 },
             ),
         )
-        result = await self._call(
+        _result = await self._call(
             self._with_extra(GET_RECIPIENT_DELIVERY_REPORT, extra_params),
-            params,
+            _params,
             RecipientDeliveryReport,
             retries,
         )
-        receipts = get_recipient_delivery_report_receipts(result, params)
+        _receipts = get_recipient_delivery_report_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
-        return answered_in_order(receipts, [batch_id], "message_id", self._api.provider)
+        return answered_in_order(
+            _receipts, [batch_id], "message_id", self._api.provider
+        )
 
     async def wait_for_final(
         self,

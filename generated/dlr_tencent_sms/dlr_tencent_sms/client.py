@@ -187,7 +187,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             PULL_SMS_SEND_STATUS,
             PullSmsSendStatusParams,
             self._arguments(
@@ -197,7 +197,7 @@ class Client(SyncClientBase):
         )
         return self._call(
             self._with_extra(PULL_SMS_SEND_STATUS, extra_params),
-            params,
+            _params,
             PullSmsSendStatusResult,
             retries,
         )
@@ -239,7 +239,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
             PullSmsSendStatusByPhoneNumberParams,
             self._arguments(
@@ -256,7 +256,7 @@ class Client(SyncClientBase):
         )
         return self._call(
             self._with_extra(PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER, extra_params),
-            params,
+            _params,
             PullSmsSendStatusResult,
             retries,
         )
@@ -295,7 +295,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
             PullSmsSendStatusByPhoneNumberParams,
             self._arguments(
@@ -310,14 +310,14 @@ class Client(SyncClientBase):
                 },
             ),
         )
-        result = self._call(
+        _result = self._call(
             self._with_extra(PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER, extra_params),
-            params,
+            _params,
             PullSmsSendStatusResult,
             retries,
         )
-        receipts = pull_sms_send_status_by_phone_number_receipts(result, params)
-        return receipts
+        _receipts = pull_sms_send_status_by_phone_number_receipts(_result, _params)
+        return _receipts
 
     def wait_for_final(
         self,
@@ -516,7 +516,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             PULL_SMS_SEND_STATUS,
             PullSmsSendStatusParams,
             self._arguments(
@@ -526,7 +526,7 @@ class AsyncClient(AsyncClientBase):
         )
         return await self._call(
             self._with_extra(PULL_SMS_SEND_STATUS, extra_params),
-            params,
+            _params,
             PullSmsSendStatusResult,
             retries,
         )
@@ -568,7 +568,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
             PullSmsSendStatusByPhoneNumberParams,
             self._arguments(
@@ -585,7 +585,7 @@ class AsyncClient(AsyncClientBase):
         )
         return await self._call(
             self._with_extra(PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER, extra_params),
-            params,
+            _params,
             PullSmsSendStatusResult,
             retries,
         )
@@ -624,7 +624,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
             PullSmsSendStatusByPhoneNumberParams,
             self._arguments(
@@ -639,14 +639,14 @@ class AsyncClient(AsyncClientBase):
                 },
             ),
         )
-        result = await self._call(
+        _result = await self._call(
             self._with_extra(PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER, extra_params),
-            params,
+            _params,
             PullSmsSendStatusResult,
             retries,
         )
-        receipts = pull_sms_send_status_by_phone_number_receipts(result, params)
-        return receipts
+        _receipts = pull_sms_send_status_by_phone_number_receipts(_result, _params)
+        return _receipts
 
     async def wait_for_final(
         self,

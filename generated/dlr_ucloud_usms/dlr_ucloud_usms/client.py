@@ -177,7 +177,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_USMS_SEND_RECEIPT,
             GetUsmsSendReceiptParams,
             self._arguments(
@@ -192,7 +192,7 @@ class Client(SyncClientBase):
         )
         return self._call(
             self._with_extra(GET_USMS_SEND_RECEIPT, extra_params),
-            params,
+            _params,
             GetUSMSSendReceiptResult,
             retries,
         )
@@ -231,38 +231,38 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        receipts: list[Receipt] = []
-        for chunk in in_chunks(session_nos, 100):
-            params = self._params(
+        _receipts: list[Receipt] = []
+        for _chunk in in_chunks(session_nos, 100):
+            _params = self._params(
                 GET_USMS_SEND_RECEIPT,
                 GetUsmsSendReceiptParams,
                 self._arguments(
                     GET_USMS_SEND_RECEIPT,
                     {
-                        "session_nos": chunk,
+                        "session_nos": _chunk,
                         "region": region,
                         "zone": zone,
                         "project_id": project_id,
                     },
                 ),
             )
-            result = self._call(
+            _result = self._call(
                 self._with_extra(GET_USMS_SEND_RECEIPT, extra_params),
-                params,
+                _params,
                 GetUSMSSendReceiptResult,
                 retries,
             )
-            receipts.extend(
+            _receipts.extend(
                 answered_in_order(
-                    get_usms_send_receipt_receipts(result, params),
-                    chunk,
+                    get_usms_send_receipt_receipts(_result, _params),
+                    _chunk,
                     "message_id",
                     self._api.provider,
                 )
             )
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
-            receipts, session_nos, "message_id", self._api.provider
+            _receipts, session_nos, "message_id", self._api.provider
         )
 
     def wait_for_final(
@@ -454,7 +454,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_USMS_SEND_RECEIPT,
             GetUsmsSendReceiptParams,
             self._arguments(
@@ -469,7 +469,7 @@ class AsyncClient(AsyncClientBase):
         )
         return await self._call(
             self._with_extra(GET_USMS_SEND_RECEIPT, extra_params),
-            params,
+            _params,
             GetUSMSSendReceiptResult,
             retries,
         )
@@ -512,43 +512,43 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        chunks = in_chunks(session_nos, 100)
-        batches = [
+        _chunks = in_chunks(session_nos, 100)
+        _batches = [
             self._params(
                 GET_USMS_SEND_RECEIPT,
                 GetUsmsSendReceiptParams,
                 self._arguments(
                     GET_USMS_SEND_RECEIPT,
                     {
-                        "session_nos": chunk,
+                        "session_nos": _chunk,
                         "region": region,
                         "zone": zone,
                         "project_id": project_id,
                     },
                 ),
             )
-            for chunk in chunks
+            for _chunk in _chunks
         ]
         # The batches go concurrently, at most max_concurrency at once, in order.
-        results = await self._call_each(
+        _results = await self._call_each(
             self._with_extra(GET_USMS_SEND_RECEIPT, extra_params),
-            batches,
+            _batches,
             GetUSMSSendReceiptResult,
             retries,
         )
-        receipts: list[Receipt] = []
-        for chunk, params, result in zip(chunks, batches, results):
-            receipts.extend(
+        _receipts: list[Receipt] = []
+        for _chunk, _params, _result in zip(_chunks, _batches, _results):
+            _receipts.extend(
                 answered_in_order(
-                    get_usms_send_receipt_receipts(result, params),
-                    chunk,
+                    get_usms_send_receipt_receipts(_result, _params),
+                    _chunk,
                     "message_id",
                     self._api.provider,
                 )
             )
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
-            receipts, session_nos, "message_id", self._api.provider
+            _receipts, session_nos, "message_id", self._api.provider
         )
 
     async def wait_for_final(

@@ -160,13 +160,13 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(GET_MESSAGE, {"message_id": message_id}),
         )
         return self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, Message, retries
+            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
 
     def pull_reports(
@@ -195,11 +195,11 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             PULL_REPORTS, PullReportsParams, self._arguments(PULL_REPORTS, {})
         )
         return self._call(
-            self._with_extra(PULL_REPORTS, extra_params), params, Report, retries
+            self._with_extra(PULL_REPORTS, extra_params), _params, Report, retries
         )
 
     def fetch_receipts(
@@ -226,16 +226,16 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(GET_MESSAGE, {"message_id": message_id}),
         )
-        result = self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, Message, retries
+        _result = self._call(
+            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
-        receipts = get_message_receipts(result, params)
-        return receipts
+        _receipts = get_message_receipts(_result, _params)
+        return _receipts
 
     def wait_for_final(
         self,
@@ -401,13 +401,13 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(GET_MESSAGE, {"message_id": message_id}),
         )
         return await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, Message, retries
+            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
 
     async def pull_reports(
@@ -436,11 +436,11 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             PULL_REPORTS, PullReportsParams, self._arguments(PULL_REPORTS, {})
         )
         return await self._call(
-            self._with_extra(PULL_REPORTS, extra_params), params, Report, retries
+            self._with_extra(PULL_REPORTS, extra_params), _params, Report, retries
         )
 
     async def fetch_receipts(
@@ -467,16 +467,16 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(GET_MESSAGE, {"message_id": message_id}),
         )
-        result = await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, Message, retries
+        _result = await self._call(
+            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
-        receipts = get_message_receipts(result, params)
-        return receipts
+        _receipts = get_message_receipts(_result, _params)
+        return _receipts
 
     async def wait_for_final(
         self,

@@ -171,13 +171,13 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(GET_MESSAGE, {"message_id": message_id}),
         )
         return self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, MessagePage, retries
+            self._with_extra(GET_MESSAGE, extra_params), _params, MessagePage, retries
         )
 
     def iter_get_message(
@@ -204,7 +204,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        for _, result in self._pages(
+        for _, _result in self._pages(
             self._with_extra(GET_MESSAGE, extra_params),
             GetMessageParams,
             MessagePage,
@@ -212,8 +212,8 @@ class Client(SyncClientBase):
             GET_MESSAGE_PAGING,
             retries,
         ):
-            for item in _get_message_items(result):
-                yield item
+            for _item in _get_message_items(_result):
+                yield _item
 
     def fetch_receipts(
         self,
@@ -241,8 +241,8 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        receipts: list[Receipt] = []
-        for params, result in self._pages(
+        _receipts: list[Receipt] = []
+        for _params, _result in self._pages(
             self._with_extra(GET_MESSAGE, extra_params),
             GetMessageParams,
             MessagePage,
@@ -250,8 +250,8 @@ class Client(SyncClientBase):
             GET_MESSAGE_PAGING,
             retries,
         ):
-            receipts.extend(get_message_receipts(result, params))
-        return receipts
+            _receipts.extend(get_message_receipts(_result, _params))
+        return _receipts
 
     def wait_for_final(
         self,
@@ -416,13 +416,13 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(GET_MESSAGE, {"message_id": message_id}),
         )
         return await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, MessagePage, retries
+            self._with_extra(GET_MESSAGE, extra_params), _params, MessagePage, retries
         )
 
     async def iter_get_message(
@@ -449,7 +449,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        async for _, result in self._pages(
+        async for _, _result in self._pages(
             self._with_extra(GET_MESSAGE, extra_params),
             GetMessageParams,
             MessagePage,
@@ -457,8 +457,8 @@ class AsyncClient(AsyncClientBase):
             GET_MESSAGE_PAGING,
             retries,
         ):
-            for item in _get_message_items(result):
-                yield item
+            for _item in _get_message_items(_result):
+                yield _item
 
     async def fetch_receipts(
         self,
@@ -486,8 +486,8 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        receipts: list[Receipt] = []
-        async for params, result in self._pages(
+        _receipts: list[Receipt] = []
+        async for _params, _result in self._pages(
             self._with_extra(GET_MESSAGE, extra_params),
             GetMessageParams,
             MessagePage,
@@ -495,8 +495,8 @@ class AsyncClient(AsyncClientBase):
             GET_MESSAGE_PAGING,
             retries,
         ):
-            receipts.extend(get_message_receipts(result, params))
-        return receipts
+            _receipts.extend(get_message_receipts(_result, _params))
+        return _receipts
 
     async def wait_for_final(
         self,

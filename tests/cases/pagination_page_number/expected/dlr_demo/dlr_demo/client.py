@@ -180,7 +180,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(
@@ -189,7 +189,7 @@ class Client(SyncClientBase):
             ),
         )
         return self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, MessagePage, retries
+            self._with_extra(GET_MESSAGE, extra_params), _params, MessagePage, retries
         )
 
     def iter_get_message(
@@ -218,7 +218,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        for _, result in self._pages(
+        for _, _result in self._pages(
             self._with_extra(GET_MESSAGE, extra_params),
             GetMessageParams,
             MessagePage,
@@ -226,8 +226,8 @@ class Client(SyncClientBase):
             GET_MESSAGE_PAGING,
             retries,
         ):
-            for item in _get_message_items(result):
-                yield item
+            for _item in _get_message_items(_result):
+                yield _item
 
     def fetch_receipts(
         self,
@@ -257,8 +257,8 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        receipts: list[Receipt] = []
-        for params, result in self._pages(
+        _receipts: list[Receipt] = []
+        for _params, _result in self._pages(
             self._with_extra(GET_MESSAGE, extra_params),
             GetMessageParams,
             MessagePage,
@@ -266,8 +266,8 @@ class Client(SyncClientBase):
             GET_MESSAGE_PAGING,
             retries,
         ):
-            receipts.extend(get_message_receipts(result, params))
-        return receipts
+            _receipts.extend(get_message_receipts(_result, _params))
+        return _receipts
 
     def wait_for_final(
         self,
@@ -441,7 +441,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(
@@ -450,7 +450,7 @@ class AsyncClient(AsyncClientBase):
             ),
         )
         return await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, MessagePage, retries
+            self._with_extra(GET_MESSAGE, extra_params), _params, MessagePage, retries
         )
 
     async def iter_get_message(
@@ -479,7 +479,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        async for _, result in self._pages(
+        async for _, _result in self._pages(
             self._with_extra(GET_MESSAGE, extra_params),
             GetMessageParams,
             MessagePage,
@@ -487,8 +487,8 @@ class AsyncClient(AsyncClientBase):
             GET_MESSAGE_PAGING,
             retries,
         ):
-            for item in _get_message_items(result):
-                yield item
+            for _item in _get_message_items(_result):
+                yield _item
 
     async def fetch_receipts(
         self,
@@ -518,8 +518,8 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        receipts: list[Receipt] = []
-        async for params, result in self._pages(
+        _receipts: list[Receipt] = []
+        async for _params, _result in self._pages(
             self._with_extra(GET_MESSAGE, extra_params),
             GetMessageParams,
             MessagePage,
@@ -527,8 +527,8 @@ class AsyncClient(AsyncClientBase):
             GET_MESSAGE_PAGING,
             retries,
         ):
-            receipts.extend(get_message_receipts(result, params))
-        return receipts
+            _receipts.extend(get_message_receipts(_result, _params))
+        return _receipts
 
     async def wait_for_final(
         self,

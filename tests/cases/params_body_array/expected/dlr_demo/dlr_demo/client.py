@@ -161,13 +161,13 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(GET_MESSAGE, {"message_ids": message_ids}),
         )
         return self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, Messages, retries
+            self._with_extra(GET_MESSAGE, extra_params), _params, Messages, retries
         )
 
     def fetch_receipts(
@@ -197,27 +197,27 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        receipts: list[Receipt] = []
-        for chunk in in_chunks(message_ids, 100):
-            params = self._params(
+        _receipts: list[Receipt] = []
+        for _chunk in in_chunks(message_ids, 100):
+            _params = self._params(
                 GET_MESSAGE,
                 GetMessageParams,
-                self._arguments(GET_MESSAGE, {"message_ids": chunk}),
+                self._arguments(GET_MESSAGE, {"message_ids": _chunk}),
             )
-            result = self._call(
-                self._with_extra(GET_MESSAGE, extra_params), params, Messages, retries
+            _result = self._call(
+                self._with_extra(GET_MESSAGE, extra_params), _params, Messages, retries
             )
-            receipts.extend(
+            _receipts.extend(
                 answered_in_order(
-                    get_message_receipts(result, params),
-                    chunk,
+                    get_message_receipts(_result, _params),
+                    _chunk,
                     "message_id",
                     self._api.provider,
                 )
             )
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
-            receipts, message_ids, "message_id", self._api.provider
+            _receipts, message_ids, "message_id", self._api.provider
         )
 
     def wait_for_final(
@@ -383,13 +383,13 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(GET_MESSAGE, {"message_ids": message_ids}),
         )
         return await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, Messages, retries
+            self._with_extra(GET_MESSAGE, extra_params), _params, Messages, retries
         )
 
     async def fetch_receipts(
@@ -423,32 +423,32 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        chunks = in_chunks(message_ids, 100)
-        batches = [
+        _chunks = in_chunks(message_ids, 100)
+        _batches = [
             self._params(
                 GET_MESSAGE,
                 GetMessageParams,
-                self._arguments(GET_MESSAGE, {"message_ids": chunk}),
+                self._arguments(GET_MESSAGE, {"message_ids": _chunk}),
             )
-            for chunk in chunks
+            for _chunk in _chunks
         ]
         # The batches go concurrently, at most max_concurrency at once, in order.
-        results = await self._call_each(
-            self._with_extra(GET_MESSAGE, extra_params), batches, Messages, retries
+        _results = await self._call_each(
+            self._with_extra(GET_MESSAGE, extra_params), _batches, Messages, retries
         )
-        receipts: list[Receipt] = []
-        for chunk, params, result in zip(chunks, batches, results):
-            receipts.extend(
+        _receipts: list[Receipt] = []
+        for _chunk, _params, _result in zip(_chunks, _batches, _results):
+            _receipts.extend(
                 answered_in_order(
-                    get_message_receipts(result, params),
-                    chunk,
+                    get_message_receipts(_result, _params),
+                    _chunk,
                     "message_id",
                     self._api.provider,
                 )
             )
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
-            receipts, message_ids, "message_id", self._api.provider
+            _receipts, message_ids, "message_id", self._api.provider
         )
 
     async def wait_for_final(

@@ -169,7 +169,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(
@@ -185,7 +185,7 @@ class Client(SyncClientBase):
             ),
         )
         return self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, Message, retries
+            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
 
     def fetch_receipts(
@@ -222,7 +222,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(
@@ -237,11 +237,11 @@ class Client(SyncClientBase):
                 },
             ),
         )
-        result = self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, Message, retries
+        _result = self._call(
+            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
-        receipts = get_message_receipts(result, params)
-        return receipts
+        _receipts = get_message_receipts(_result, _params)
+        return _receipts
 
     def wait_for_final(
         self,
@@ -433,7 +433,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(
@@ -449,7 +449,7 @@ class AsyncClient(AsyncClientBase):
             ),
         )
         return await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, Message, retries
+            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
 
     async def fetch_receipts(
@@ -486,7 +486,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(
@@ -501,11 +501,11 @@ class AsyncClient(AsyncClientBase):
                 },
             ),
         )
-        result = await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, Message, retries
+        _result = await self._call(
+            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
-        receipts = get_message_receipts(result, params)
-        return receipts
+        _receipts = get_message_receipts(_result, _params)
+        return _receipts
 
     async def wait_for_final(
         self,

@@ -163,7 +163,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(
@@ -172,7 +172,7 @@ class Client(SyncClientBase):
             ),
         )
         return self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, Message, retries
+            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
 
     def fetch_receipts(
@@ -203,7 +203,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(
@@ -211,11 +211,11 @@ class Client(SyncClientBase):
                 {"message_id": message_id, "sender": sender, "limit": limit},
             ),
         )
-        result = self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, Message, retries
+        _result = self._call(
+            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
-        receipts = get_message_receipts(result, params)
-        return receipts
+        _receipts = get_message_receipts(_result, _params)
+        return _receipts
 
     def wait_for_final(
         self,
@@ -392,7 +392,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(
@@ -401,7 +401,7 @@ class AsyncClient(AsyncClientBase):
             ),
         )
         return await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, Message, retries
+            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
 
     async def fetch_receipts(
@@ -432,7 +432,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(
@@ -440,11 +440,11 @@ class AsyncClient(AsyncClientBase):
                 {"message_id": message_id, "sender": sender, "limit": limit},
             ),
         )
-        result = await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, Message, retries
+        _result = await self._call(
+            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
-        receipts = get_message_receipts(result, params)
-        return receipts
+        _receipts = get_message_receipts(_result, _params)
+        return _receipts
 
     async def wait_for_final(
         self,

@@ -159,6 +159,9 @@ class Client(SyncClientBase):
     ) -> Message:
         """Fetch one message.
 
+        ``account`` is sent for you (from the account_id credential): The account, from
+        the account_id credential.
+
         Args:
             message_id: id
             plan: A sub-account's plan.
@@ -175,13 +178,13 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(GET_MESSAGE, {"message_id": message_id, "plan": plan}),
         )
         return self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, Message, retries
+            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
 
     def fetch_receipts(
@@ -210,16 +213,16 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(GET_MESSAGE, {"message_id": message_id, "plan": plan}),
         )
-        result = self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, Message, retries
+        _result = self._call(
+            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
-        receipts = get_message_receipts(result, params)
-        return receipts
+        _receipts = get_message_receipts(_result, _params)
+        return _receipts
 
     def wait_for_final(
         self,
@@ -383,6 +386,9 @@ class AsyncClient(AsyncClientBase):
     ) -> Message:
         """Fetch one message.
 
+        ``account`` is sent for you (from the account_id credential): The account, from
+        the account_id credential.
+
         Args:
             message_id: id
             plan: A sub-account's plan.
@@ -399,13 +405,13 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(GET_MESSAGE, {"message_id": message_id, "plan": plan}),
         )
         return await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, Message, retries
+            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
 
     async def fetch_receipts(
@@ -434,16 +440,16 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(GET_MESSAGE, {"message_id": message_id, "plan": plan}),
         )
-        result = await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, Message, retries
+        _result = await self._call(
+            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
-        receipts = get_message_receipts(result, params)
-        return receipts
+        _receipts = get_message_receipts(_result, _params)
+        return _receipts
 
     async def wait_for_final(
         self,

@@ -167,7 +167,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(
@@ -182,7 +182,7 @@ class Client(SyncClientBase):
             ),
         )
         return self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, Message, retries
+            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
 
     def fetch_receipts(
@@ -217,7 +217,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(
@@ -231,11 +231,11 @@ class Client(SyncClientBase):
                 },
             ),
         )
-        result = self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, Message, retries
+        _result = self._call(
+            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
-        receipts = get_message_receipts(result, params)
-        return receipts
+        _receipts = get_message_receipts(_result, _params)
+        return _receipts
 
     def wait_for_final(
         self,
@@ -422,7 +422,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(
@@ -437,7 +437,7 @@ class AsyncClient(AsyncClientBase):
             ),
         )
         return await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, Message, retries
+            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
 
     async def fetch_receipts(
@@ -472,7 +472,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(
@@ -486,11 +486,11 @@ class AsyncClient(AsyncClientBase):
                 },
             ),
         )
-        result = await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, Message, retries
+        _result = await self._call(
+            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
-        receipts = get_message_receipts(result, params)
-        return receipts
+        _receipts = get_message_receipts(_result, _params)
+        return _receipts
 
     async def wait_for_final(
         self,

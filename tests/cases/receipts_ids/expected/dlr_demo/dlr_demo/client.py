@@ -160,13 +160,13 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(GET_MESSAGE, {"session_nos": session_nos}),
         )
         return self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, ReportList, retries
+            self._with_extra(GET_MESSAGE, extra_params), _params, ReportList, retries
         )
 
     def fetch_receipts(
@@ -193,18 +193,18 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(GET_MESSAGE, {"session_nos": session_nos}),
         )
-        result = self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, ReportList, retries
+        _result = self._call(
+            self._with_extra(GET_MESSAGE, extra_params), _params, ReportList, retries
         )
-        receipts = get_message_receipts(result, params)
+        _receipts = get_message_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
-            receipts, session_nos, "message_id", self._api.provider
+            _receipts, session_nos, "message_id", self._api.provider
         )
 
     def wait_for_final(
@@ -370,13 +370,13 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(GET_MESSAGE, {"session_nos": session_nos}),
         )
         return await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, ReportList, retries
+            self._with_extra(GET_MESSAGE, extra_params), _params, ReportList, retries
         )
 
     async def fetch_receipts(
@@ -403,18 +403,18 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(GET_MESSAGE, {"session_nos": session_nos}),
         )
-        result = await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, ReportList, retries
+        _result = await self._call(
+            self._with_extra(GET_MESSAGE, extra_params), _params, ReportList, retries
         )
-        receipts = get_message_receipts(result, params)
+        _receipts = get_message_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
-            receipts, session_nos, "message_id", self._api.provider
+            _receipts, session_nos, "message_id", self._api.provider
         )
 
     async def wait_for_final(

@@ -159,13 +159,13 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(GET_MESSAGE, {"message_id": message_id}),
         )
         return self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, ReportList, retries
+            self._with_extra(GET_MESSAGE, extra_params), _params, ReportList, retries
         )
 
     def fetch_receipts(
@@ -192,16 +192,16 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(GET_MESSAGE, {"message_id": message_id}),
         )
-        result = self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, ReportList, retries
+        _result = self._call(
+            self._with_extra(GET_MESSAGE, extra_params), _params, ReportList, retries
         )
-        receipts = get_message_receipts(result, params)
-        return receipts
+        _receipts = get_message_receipts(_result, _params)
+        return _receipts
 
     def wait_for_final(
         self,
@@ -366,13 +366,13 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(GET_MESSAGE, {"message_id": message_id}),
         )
         return await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, ReportList, retries
+            self._with_extra(GET_MESSAGE, extra_params), _params, ReportList, retries
         )
 
     async def fetch_receipts(
@@ -399,16 +399,16 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        params = self._params(
+        _params = self._params(
             GET_MESSAGE,
             GetMessageParams,
             self._arguments(GET_MESSAGE, {"message_id": message_id}),
         )
-        result = await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), params, ReportList, retries
+        _result = await self._call(
+            self._with_extra(GET_MESSAGE, extra_params), _params, ReportList, retries
         )
-        receipts = get_message_receipts(result, params)
-        return receipts
+        _receipts = get_message_receipts(_result, _params)
+        return _receipts
 
     async def wait_for_final(
         self,
