@@ -160,11 +160,12 @@ CLIENT_ARGUMENTS = frozenset(
     }
 )
 
-# Keyword arguments of generated client methods besides the operation's own parameters: the
-# per-call options. The methods' locals are not here: they all start with an underscore
-# (``_params``, ``_result``, ``_receipts``, ...), which no spec name can (snake_case names
-# start with a letter), so a provider's ``status``, ``page`` or ``params`` is its own.
-METHOD_NAMES = frozenset({"self", "retries", "extra_params", "timeout", "interval", "sent_at"})
+# The receiver of generated client methods. Their per-call options (``retries``,
+# ``extra_params``, ``timeout``, ...) give way to a parameter of the same name (spelled
+# ``timeout_`` in that method: dlr_core.options), and their locals all start with an
+# underscore (``_params``, ``_result``, ``_receipts``), which no spec name can (snake_case
+# names start with a letter): a provider's ``status``, ``page``, ``timeout`` is its own.
+METHOD_NAMES = frozenset({"self"})
 
 # Methods the generated clients define (the runtime's bases add theirs, read below).
 GENERATED_METHODS = frozenset({"fetch_receipts", "wait_for_final"})
@@ -269,7 +270,7 @@ def reserved(scope: Scope, name: str) -> str | None:
         if name in CLIENT_ARGUMENTS and scope == "credential":
             return "an argument of the client constructor"
         if name in METHOD_NAMES and scope == "argument":
-            return "a per-call option of the generated methods"
+            return "the generated methods' receiver (self)"
         if name in USED_BUILTINS:
             return "a builtin the generated code uses"
     elif scope == "field":

@@ -16,6 +16,7 @@ from typing import Any
 
 import dlr_core
 import jinja2
+from dlr_core.options import PER_CALL_OPTIONS, per_call_option
 
 from generator import auth_code, escape, layout, python_view
 from generator import cache as dlrgen_cache
@@ -364,23 +365,23 @@ def _client_statements(
             layout.Call("self._params", (op["constant"], op["params_class"], call)), indent, "_params = "
         )
 
-    def call(op: dict[str, Any], indent: int, prefix: str) -> str:
+    def call(op: dict[str, Any], indent: int, prefix: str, options: dict[str, str]) -> str:
         items = (
-            f"self._with_extra({op['constant']}, extra_params)",
+            f"self._with_extra({op['constant']}, {options['extra_params']})",
             "_params",
             op["response_class"],
-            "retries",
+            options["retries"],
         )
         return layout.statement(layout.Call(f"{await_}self._call", items), indent, prefix)
 
-    def pages(op: dict[str, Any], arguments: layout.Call, target: str) -> str:
+    def pages(op: dict[str, Any], arguments: layout.Call, target: str, options: dict[str, str]) -> str:
         items = (
-            f"self._with_extra({op['constant']}, extra_params)",
+            f"self._with_extra({op['constant']}, {options['extra_params']})",
             op["params_class"],
             op["response_class"],
             layout.Call("self._arguments", (op["constant"], arguments)),
             op["paging_constant"],
-            "retries",
+            options["retries"],
         )
         return layout.statement(layout.Call("self._pages", items), 8, f"{for_} {target} in ", ":")
 
@@ -397,29 +398,32 @@ def _client_statements(
         ],
     }
     for op in operations:
-        entry = {"params": params(op, op["arguments"], 8), "call": call(op, 8, "return ")}
+        entry = {"params": params(op, op["arguments"], 8), "call": call(op, 8, "return ", op["options"])}
         if op["paging"]:
-            entry["pages"] = pages(op, op["paged_arguments"], "_, _result")
+            entry["pages"] = pages(op, op["paged_arguments"], "_, _result", op["paged_options"])
         code["operations"][op["name"]] = entry
     if receipts is not None:
         op = receipts["operation"]
         indent = 12 if receipts["mode"] == "batched" else 8
         function = receipts["function"]
+        options = receipts["options"]
         code["receipts"] = {
             "pages": (
-                pages(op, receipts["arguments"], "_params, _result") if receipts["mode"] == "paged" else ""
+                pages(op, receipts["arguments"], "_params, _result", options)
+                if receipts["mode"] == "paged"
+                else ""
             ),
             "params": params(op, receipts["arguments"], indent),
-            "call": call(op, indent, "_result = "),
+            "call": call(op, indent, "_result = ", options),
             "batches": _batches_statement(op, receipts["arguments"]),
             "call_each": layout.statement(
                 layout.Call(
                     "await self._call_each",
                     (
-                        f"self._with_extra({op['constant']}, extra_params)",
+                        f"self._with_extra({op['constant']}, {options['extra_params']})",
                         "_batches",
                         op["response_class"],
-                        "retries",
+                        options["retries"],
                     ),
                 ),
                 8,
@@ -465,8 +469,8 @@ def _client_statements(
                     "lambda: self.fetch_receipts",
                     (
                         *(f"{p['name']}={p['name']}" for p in receipts["params"]),
-                        "retries=retries",
-                        "extra_params=extra_params",
+                        f"{options['retries']}={options['retries']}",
+                        f"{options['extra_params']}={options['extra_params']}",
                     ),
                 ),
                 12,
@@ -474,6 +478,13 @@ def _client_statements(
             ),
         }
     return code
+
+
+def _options(params: list[dict[str, Any]]) -> dict[str, str]:
+    """The keywords of a method's per-call options: a parameter of the spec named like one
+    keeps its name, and the option takes a trailing underscore (``timeout_``) instead."""
+    taken = {p["name"] for p in params}
+    return {name: per_call_option(name, taken) for name in PER_CALL_OPTIONS}
 
 
 def _client_context(provider: m.Provider) -> dict[str, Any]:
@@ -494,12 +505,14 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
             "set_for_you": _set_for_you(op),
             "paging": python_view.paging_view(op.pagination) if op.pagination else None,
             "consuming": op.consuming,
+            "options": _options(params),
         }
         if op.pagination:
             driven = {op.pagination.page_param, op.pagination.offset_param}  # set by the iteration
             paged = [p for p in params if p["name"] not in driven]
             entry.update(
                 paged_params=paged,
+                paged_options=_options(paged),
                 paged_arguments=_arguments(paged),
                 paging_constant=f"{op.name.upper()}_PAGING",
             )
@@ -524,6 +537,7 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
             "function": receipts_op.receipts.function_name,
             "mode": mode,
             "params": params,
+            "options": _options(params),
             "arguments": arguments,
             "batch": receipts_op.batch,
             "consuming": receipts_op.consuming,

@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT, SPECS
+from dlr_core.options import PER_CALL_OPTIONS
 from generator import names
 from generator.cli import main
 from generator.pipeline import load_providers, provider_files
@@ -168,9 +169,7 @@ RESERVED_CASES = [
     ("credential", "http_client", "argument of the client constructor"),
     ("credential", "self", "argument of the client constructor"),
     ("credential", "class", "Python keyword"),
-    ("parameter", "retries", "per-call option"),
-    ("parameter", "extra_params", "per-call option"),
-    ("parameter", "self", "per-call option"),
+    ("parameter", "self", "receiver (self)"),
     ("parameter", "str", "builtin"),
     ("field", "int", "builtin"),
     ("field", "model_config", "attribute of pydantic models"),
@@ -292,6 +291,7 @@ NAME_POOL = sorted(
     | set(names.PACKAGE_EXPORTS)
     | names.CLIENT_ARGUMENTS
     | names.METHOD_NAMES
+    | set(PER_CALL_OPTIONS)
     | names.GENERATED_METHODS
     | names.USED_BUILTINS
     | {"iter_x", "model_x", "None", "True", "API", "a", "Ab", "x_1"}

@@ -121,17 +121,31 @@ def test_parameters_named_like_the_generated_locals_reach_the_wire(
     text = (CASES / "params_provider_words" / "specs" / "demo.yaml").read_text(encoding="utf-8")
     package = generate_package(tmp_path, "demo", text)
     words = ("status", "params", "result", "receipts", "client", "chunk", "item")
-    with MockProvider(package.API, {"api_key": "key-1"}) as mock:
+    options = ("timeout", "retries", "extra_params", "interval", "sent_at")
+    sent = {"id": "p-1", **{word: f"{word}-1" for word in words + options}}
+    delivered = {"get_message": [{"data": {"id": "m-1", "status": "delivered"}}]}
+    with MockProvider(package.API, {"api_key": "key-1"}, scenario=delivered) as mock:
         client_class = package.AsyncClient if mode == "async" else package.Client
         for method in ("get_message", "fetch_receipts"):
             client = client_class(api_key="key-1", base_url=mock.base_url, retries=0)
-            arguments = {"page": "p-1", **{word: f"{word}-1" for word in words}}
+            arguments: dict[str, Any] = {"page": "p-1", **{word: f"{word}-1" for word in words + options}}
+            # The options give way, spelled with a trailing underscore in these methods.
+            arguments.update(retries_=0, extra_params_={"x-extra": "1"})
             run_client(mode, client, lambda c: getattr(c, method)(**arguments))
-    for request in mock.requests:
-        assert dict(request.query) == {"id": "p-1", **{word: f"{word}-1" for word in words}}
-    assert len(mock.requests) == 2
+        client = client_class(api_key="key-1", base_url=mock.base_url, retries=0)
+        arguments = {"page": "p-1", **{word: f"{word}-1" for word in words + options}}
+        waited = run_client(
+            mode, client, lambda c: c.wait_for_final(**arguments, timeout_=5.0, interval_=0.01, retries_=0)
+        )
+        prepared = client.prepare("get_message", **arguments, extra_params_={"x-extra": "2"})
+    assert waited.receipts and not waited.open
+    for request in list(mock.requests)[:2]:
+        assert dict(request.query) == {**sent, "x-extra": "1"}
+    assert dict(mock.requests[2].query) == sent
+    assert dict(prepared.url.params) == {**sent, "x-extra": "2"}
 
 
+@pytest.mark.slow  # a mypy --strict subprocess
 def test_parameters_named_like_the_generated_locals_type_check(tmp_path: Path, cleanup_modules: None) -> None:
     from conftest import mypy_strict_errors
 
@@ -141,7 +155,9 @@ def test_parameters_named_like_the_generated_locals_type_check(tmp_path: Path, c
     script.write_text(
         "from dlr_demo import Client\n\n"
         "with Client(api_key='k') as client:\n"
-        "    client.fetch_receipts(page='p', status='s', params='x', result='r', client='c')\n",
+        "    client.fetch_receipts(page='p', status='s', params='x', result='r', client='c',\n"
+        "                          timeout='t', retries='r', retries_=0)\n"
+        "    client.wait_for_final(page='p', timeout='t', timeout_=60.0, sent_at='s', sent_at_=None)\n",
         encoding="utf-8",
     )
     # the script and the whole generated package, strictly

@@ -95,6 +95,7 @@ from dlr_core.errors import (
     UnsafeLinkError,
     error_class,
 )
+from dlr_core.options import per_call_option
 from dlr_core.polling import PollingHints, PollResult
 from dlr_core.receipt import Receipt
 from dlr_core.request import PreparedRequest
@@ -948,9 +949,9 @@ class ClientCore:
         http = self._http_client()
         if self._tokens and isinstance(http, httpx.Client):
             self._tokens.ensure(http)  # an async client's prepare() uses the token its calls fetched
-        extra = arguments.pop("extra_params", None)
-        arguments.pop("retries", None)  # nothing is sent, so nothing is retried
         accepted = _caller_params(spec)
+        extra = arguments.pop(per_call_option("extra_params", accepted), None)
+        arguments.pop(per_call_option("retries", accepted), None)  # nothing is sent, nor retried
         for name in arguments:
             if name not in accepted:
                 raise ParameterError(name, f"not a parameter of {operation}")

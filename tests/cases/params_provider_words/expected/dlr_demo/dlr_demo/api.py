@@ -70,6 +70,36 @@ GET_MESSAGE: Final = OperationSpec(
             location="query",
             type="string",
         ),
+        ParamSpec(
+            name="timeout",
+            wire="timeout",
+            location="query",
+            type="string",
+        ),
+        ParamSpec(
+            name="retries",
+            wire="retries",
+            location="query",
+            type="string",
+        ),
+        ParamSpec(
+            name="extra_params",
+            wire="extra_params",
+            location="query",
+            type="string",
+        ),
+        ParamSpec(
+            name="interval",
+            wire="interval",
+            location="query",
+            type="string",
+        ),
+        ParamSpec(
+            name="sent_at",
+            wire="sent_at",
+            location="query",
+            type="string",
+        ),
     ),
 )
 

@@ -146,8 +146,13 @@ class Client(SyncClientBase):
         client: str | None = None,
         chunk: str | None = None,
         item: str | None = None,
-        retries: Retries = None,
-        extra_params: Mapping[str, str] | None = None,
+        timeout: str | None = None,
+        retries: str | None = None,
+        extra_params: str | None = None,
+        interval: str | None = None,
+        sent_at: str | None = None,
+        retries_: Retries = None,
+        extra_params_: Mapping[str, str] | None = None,
     ) -> Message:
         """Fetch one message.
 
@@ -160,9 +165,14 @@ class Client(SyncClientBase):
             client: client
             chunk: chunk
             item: item
-            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+            timeout: timeout
+            retries: retries
+            extra_params: extra_params
+            interval: interval
+            sent_at: sent_at
+            retries_: A ``RetryPolicy``, a number of retries (0: none), or None for the
                 client's.
-            extra_params: Parameters the spec does not declare, by wire name, sent and
+            extra_params_: Parameters the spec does not declare, by wire name, sent and
                 signed with the others.
 
         Raises:
@@ -187,11 +197,16 @@ class Client(SyncClientBase):
                     "client": client,
                     "chunk": chunk,
                     "item": item,
+                    "timeout": timeout,
+                    "retries": retries,
+                    "extra_params": extra_params,
+                    "interval": interval,
+                    "sent_at": sent_at,
                 },
             ),
         )
         return self._call(
-            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
+            self._with_extra(GET_MESSAGE, extra_params_), _params, Message, retries_
         )
 
     def fetch_receipts(
@@ -205,8 +220,13 @@ class Client(SyncClientBase):
         client: str | None = None,
         chunk: str | None = None,
         item: str | None = None,
-        retries: Retries = None,
-        extra_params: Mapping[str, str] | None = None,
+        timeout: str | None = None,
+        retries: str | None = None,
+        extra_params: str | None = None,
+        interval: str | None = None,
+        sent_at: str | None = None,
+        retries_: Retries = None,
+        extra_params_: Mapping[str, str] | None = None,
     ) -> list[Receipt]:
         """Canonical receipts from ``get_message``, for every provider alike.
 
@@ -219,9 +239,14 @@ class Client(SyncClientBase):
             client: client
             chunk: chunk
             item: item
-            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+            timeout: timeout
+            retries: retries
+            extra_params: extra_params
+            interval: interval
+            sent_at: sent_at
+            retries_: A ``RetryPolicy``, a number of retries (0: none), or None for the
                 client's.
-            extra_params: Parameters the spec does not declare, by wire name, sent and
+            extra_params_: Parameters the spec does not declare, by wire name, sent and
                 signed with the others.
 
         Raises:
@@ -246,11 +271,16 @@ class Client(SyncClientBase):
                     "client": client,
                     "chunk": chunk,
                     "item": item,
+                    "timeout": timeout,
+                    "retries": retries,
+                    "extra_params": extra_params,
+                    "interval": interval,
+                    "sent_at": sent_at,
                 },
             ),
         )
         _result = self._call(
-            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
+            self._with_extra(GET_MESSAGE, extra_params_), _params, Message, retries_
         )
         _receipts = get_message_receipts(_result, _params)
         return _receipts
@@ -266,16 +296,21 @@ class Client(SyncClientBase):
         client: str | None = None,
         chunk: str | None = None,
         item: str | None = None,
-        timeout: float | None = None,
-        interval: float | None = None,
-        sent_at: datetime | None = None,
-        retries: Retries = None,
-        extra_params: Mapping[str, str] | None = None,
+        timeout: str | None = None,
+        retries: str | None = None,
+        extra_params: str | None = None,
+        interval: str | None = None,
+        sent_at: str | None = None,
+        timeout_: float | None = None,
+        interval_: float | None = None,
+        sent_at_: datetime | None = None,
+        retries_: Retries = None,
+        extra_params_: Mapping[str, str] | None = None,
     ) -> PollResult:
-        """Query until every receipt is final or ``timeout`` seconds pass.
+        """Query until every receipt is final or ``timeout_`` seconds pass.
 
         Defaults come from the provider's polling hints: none are documented, so a query every minute, giving up after an hour.
-        With ``sent_at``, the first query waits until the provider's first-check delay after
+        With ``sent_at_``, the first query waits until the provider's first-check delay after
         it. Returns the last receipts and which of them are still open.
 
         Args:
@@ -287,12 +322,17 @@ class Client(SyncClientBase):
             client: client
             chunk: chunk
             item: item
-            timeout: Seconds to keep querying (default: the polling hints).
-            interval: Seconds between queries (default: the polling hints).
-            sent_at: When the message was sent (the first query waits for the first-check delay).
-            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+            timeout: timeout
+            retries: retries
+            extra_params: extra_params
+            interval: interval
+            sent_at: sent_at
+            timeout_: Seconds to keep querying (default: the polling hints).
+            interval_: Seconds between queries (default: the polling hints).
+            sent_at_: When the message was sent (the first query waits for the first-check delay).
+            retries_: A ``RetryPolicy``, a number of retries (0: none), or None for the
                 client's.
-            extra_params: Parameters the spec does not declare, by wire name, sent and
+            extra_params_: Parameters the spec does not declare, by wire name, sent and
                 signed with the others.
 
         Raises:
@@ -313,12 +353,17 @@ class Client(SyncClientBase):
                 client=client,
                 chunk=chunk,
                 item=item,
+                timeout=timeout,
                 retries=retries,
                 extra_params=extra_params,
+                interval=interval,
+                sent_at=sent_at,
+                retries_=retries_,
+                extra_params_=extra_params_,
             ),
-            timeout,
-            interval,
-            sent_at,
+            timeout_,
+            interval_,
+            sent_at_,
         )
 
 
@@ -428,8 +473,13 @@ class AsyncClient(AsyncClientBase):
         client: str | None = None,
         chunk: str | None = None,
         item: str | None = None,
-        retries: Retries = None,
-        extra_params: Mapping[str, str] | None = None,
+        timeout: str | None = None,
+        retries: str | None = None,
+        extra_params: str | None = None,
+        interval: str | None = None,
+        sent_at: str | None = None,
+        retries_: Retries = None,
+        extra_params_: Mapping[str, str] | None = None,
     ) -> Message:
         """Fetch one message.
 
@@ -442,9 +492,14 @@ class AsyncClient(AsyncClientBase):
             client: client
             chunk: chunk
             item: item
-            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+            timeout: timeout
+            retries: retries
+            extra_params: extra_params
+            interval: interval
+            sent_at: sent_at
+            retries_: A ``RetryPolicy``, a number of retries (0: none), or None for the
                 client's.
-            extra_params: Parameters the spec does not declare, by wire name, sent and
+            extra_params_: Parameters the spec does not declare, by wire name, sent and
                 signed with the others.
 
         Raises:
@@ -469,11 +524,16 @@ class AsyncClient(AsyncClientBase):
                     "client": client,
                     "chunk": chunk,
                     "item": item,
+                    "timeout": timeout,
+                    "retries": retries,
+                    "extra_params": extra_params,
+                    "interval": interval,
+                    "sent_at": sent_at,
                 },
             ),
         )
         return await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
+            self._with_extra(GET_MESSAGE, extra_params_), _params, Message, retries_
         )
 
     async def fetch_receipts(
@@ -487,8 +547,13 @@ class AsyncClient(AsyncClientBase):
         client: str | None = None,
         chunk: str | None = None,
         item: str | None = None,
-        retries: Retries = None,
-        extra_params: Mapping[str, str] | None = None,
+        timeout: str | None = None,
+        retries: str | None = None,
+        extra_params: str | None = None,
+        interval: str | None = None,
+        sent_at: str | None = None,
+        retries_: Retries = None,
+        extra_params_: Mapping[str, str] | None = None,
     ) -> list[Receipt]:
         """Canonical receipts from ``get_message``, for every provider alike.
 
@@ -501,9 +566,14 @@ class AsyncClient(AsyncClientBase):
             client: client
             chunk: chunk
             item: item
-            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+            timeout: timeout
+            retries: retries
+            extra_params: extra_params
+            interval: interval
+            sent_at: sent_at
+            retries_: A ``RetryPolicy``, a number of retries (0: none), or None for the
                 client's.
-            extra_params: Parameters the spec does not declare, by wire name, sent and
+            extra_params_: Parameters the spec does not declare, by wire name, sent and
                 signed with the others.
 
         Raises:
@@ -528,11 +598,16 @@ class AsyncClient(AsyncClientBase):
                     "client": client,
                     "chunk": chunk,
                     "item": item,
+                    "timeout": timeout,
+                    "retries": retries,
+                    "extra_params": extra_params,
+                    "interval": interval,
+                    "sent_at": sent_at,
                 },
             ),
         )
         _result = await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
+            self._with_extra(GET_MESSAGE, extra_params_), _params, Message, retries_
         )
         _receipts = get_message_receipts(_result, _params)
         return _receipts
@@ -548,16 +623,21 @@ class AsyncClient(AsyncClientBase):
         client: str | None = None,
         chunk: str | None = None,
         item: str | None = None,
-        timeout: float | None = None,
-        interval: float | None = None,
-        sent_at: datetime | None = None,
-        retries: Retries = None,
-        extra_params: Mapping[str, str] | None = None,
+        timeout: str | None = None,
+        retries: str | None = None,
+        extra_params: str | None = None,
+        interval: str | None = None,
+        sent_at: str | None = None,
+        timeout_: float | None = None,
+        interval_: float | None = None,
+        sent_at_: datetime | None = None,
+        retries_: Retries = None,
+        extra_params_: Mapping[str, str] | None = None,
     ) -> PollResult:
-        """Query until every receipt is final or ``timeout`` seconds pass.
+        """Query until every receipt is final or ``timeout_`` seconds pass.
 
         Defaults come from the provider's polling hints: none are documented, so a query every minute, giving up after an hour.
-        With ``sent_at``, the first query waits until the provider's first-check delay after
+        With ``sent_at_``, the first query waits until the provider's first-check delay after
         it. Returns the last receipts and which of them are still open.
 
         Args:
@@ -569,12 +649,17 @@ class AsyncClient(AsyncClientBase):
             client: client
             chunk: chunk
             item: item
-            timeout: Seconds to keep querying (default: the polling hints).
-            interval: Seconds between queries (default: the polling hints).
-            sent_at: When the message was sent (the first query waits for the first-check delay).
-            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+            timeout: timeout
+            retries: retries
+            extra_params: extra_params
+            interval: interval
+            sent_at: sent_at
+            timeout_: Seconds to keep querying (default: the polling hints).
+            interval_: Seconds between queries (default: the polling hints).
+            sent_at_: When the message was sent (the first query waits for the first-check delay).
+            retries_: A ``RetryPolicy``, a number of retries (0: none), or None for the
                 client's.
-            extra_params: Parameters the spec does not declare, by wire name, sent and
+            extra_params_: Parameters the spec does not declare, by wire name, sent and
                 signed with the others.
 
         Raises:
@@ -595,10 +680,15 @@ class AsyncClient(AsyncClientBase):
                 client=client,
                 chunk=chunk,
                 item=item,
+                timeout=timeout,
                 retries=retries,
                 extra_params=extra_params,
+                interval=interval,
+                sent_at=sent_at,
+                retries_=retries_,
+                extra_params_=extra_params_,
             ),
-            timeout,
-            interval,
-            sent_at,
+            timeout_,
+            interval_,
+            sent_at_,
         )

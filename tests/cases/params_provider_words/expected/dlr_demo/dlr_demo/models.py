@@ -21,6 +21,11 @@ class GetMessageParams(ProviderModel):
     client: str | None = None
     chunk: str | None = None
     item: str | None = None
+    timeout: str | None = None
+    retries: str | None = None
+    extra_params: str | None = None
+    interval: str | None = None
+    sent_at: str | None = None
 
 
 class Message(ProviderModel):
