@@ -82,3 +82,24 @@ def test_the_commands_table_names_every_file_generate_writes_outside_the_package
     row = next(line for line in readme.splitlines() if line.startswith("| `dlrgen generate` |"))
     for written in (f"generated/{MANIFEST}", f"generated/{RECORD}", "docs/providers.md"):
         assert f"`{written}`" in row, written
+
+
+# A line count in the README names its file: "46 lines (`specs/x.yaml`, 36 without comments
+# and blank lines)"; the test below holds each to the file.
+LINE_COUNT_CLAIM = re.compile(
+    r"(\d[\d,]*) lines \(`([^`]+)`(?:, (\d[\d,]*) without comments and blank lines)?\)"
+)
+
+
+def test_every_line_count_in_the_readme_is_the_files() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    mentions = re.findall(r"\b\d[\d,]*[- ]lines?\b", readme)
+    claims = LINE_COUNT_CLAIM.findall(readme)
+    assert claims, "the README's line counts are not found (the claim pattern changed?)"
+    assert len(claims) == len(mentions), f"line counts naming no file: {mentions}"
+    for total, path, without_comments in claims:
+        lines = (ROOT / path).read_text(encoding="utf-8").splitlines()
+        assert int(total.replace(",", "")) == len(lines), path
+        if without_comments:
+            code = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+            assert int(without_comments.replace(",", "")) == len(code), path
