@@ -149,8 +149,12 @@ def test_a_generated_readme_installs_as_written_and_its_example_runs_against_the
         # The README says: pass the mock's URL as base_url=.
         example = re.search(r"## Using it\n+```python\n(.*?)```", readme, re.S)
         assert example
-        code, pointed = re.subn(
-            r"\b(Client(?:\.from_env)?)\(", rf'\1(base_url="{found.group(1)}", ', example.group(1), count=1
+        code, pointed = re.subn(  # the first client made in code (not in a comment)
+            r"^([^#\n]*?\bClient(?:\.from_env)?)\(",
+            rf'\1(base_url="{found.group(1)}", ',
+            example.group(1),
+            count=1,
+            flags=re.M,
         )
         assert pointed == 1, example.group(1)
         for credential in provider.auth.credentials:
