@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import statistics
 import subprocess
 import sys
 import time
@@ -34,7 +33,7 @@ for _distribution in sorted((ROOT / "generated").glob("dlr_*")):
     if str(_distribution) not in sys.path:
         sys.path.insert(0, str(_distribution))
 
-Row = tuple[str, str, str]
+from measure import Row, load_average, ratio_row  # noqa: E402 - benchmarks/measure.py, next to this file
 
 FIXTURES = ROOT / "tests" / "fixtures"
 UCLOUD_BODY = FIXTURES / "ucloud_usms_get_usms_send_receipt.json"
@@ -112,12 +111,12 @@ def _interleaved(
 
 
 def _ratio_row(label: str, times: dict[str, list[float]], ours: str, theirs: str, goal: float) -> Row:
-    ratio = statistics.median(a / b for a, b in zip(times[ours], times[theirs]))
-    mine, other = statistics.median(times[ours]) * 1e6, statistics.median(times[theirs]) * 1e6
-    return (
-        f"{label}: {ours} / {theirs} (median of {len(times[ours])} interleaved rounds)",
-        f"{ratio:.2f}x ({mine:,.0f} vs {other:,.0f} µs)",
-        f"goal <= {goal}x: {_goal(ratio <= goal)}",
+    return ratio_row(
+        f"{label}: {ours} / {theirs} (interleaved rounds)",
+        times[ours],
+        times[theirs],
+        lambda seconds: f"{seconds * 1e6:,.0f} µs",
+        lambda ratio: f"goal <= {goal}x: {_goal(ratio <= goal)}",
     )
 
 
@@ -215,7 +214,7 @@ def call_overhead(rounds: int = 30, batch: int = 50) -> list[Row]:
         for scheme, goal in (("v3", 0.9), ("rpc_v1", 0.9)):
             label = f"calls: Alibaba {scheme} call vs official SDK"
             if sdk is None:
-                rows.append((label, "alibabacloud_dysmsapi20170525", "not installed"))
+                rows.append(Row(label, "alibabacloud_dysmsapi20170525", "", load_average(), "not installed"))
                 continue
             with dlr_aliyun_dysms.Client(**ALIYUN, base_url=url, auth_scheme=scheme, retries=0) as client:
 
@@ -241,7 +240,7 @@ def _latency_row(label: str, latencies: list[float], elapsed: float, errors: int
     text = f"{rate:,.0f} req/s, p50 {p50 * 1e3:,.0f} ms, p99 {p99 * 1e3:,.0f} ms"
     if errors:
         text += f", {errors} errors"
-    return (f"{label}, {len(latencies):,} calls at concurrency 100", text, ""), rate
+    return Row(f"{label}, {len(latencies):,} calls at concurrency 100", text, "1 round", load_average()), rate
 
 
 async def _drive(
@@ -347,7 +346,15 @@ def async_throughput(requests: int = 10_000, concurrency: int = 100) -> list[Row
 
         sdk = _ucloud_sdk(url)
         if sdk is None:
-            rows.append(("async: official UCloud SDK, 100 threads", "ucloud-sdk-python3", "not installed"))
+            rows.append(
+                Row(
+                    "async: official UCloud SDK, 100 threads",
+                    "ucloud-sdk-python3",
+                    "",
+                    load_average(),
+                    "not installed",
+                )
+            )
         else:
             record("async: official UCloud SDK, 100 threads", _threaded(sdk, requests, concurrency))
 
@@ -355,7 +362,13 @@ def async_throughput(requests: int = 10_000, concurrency: int = 100) -> list[Row
         sdk = _aliyun_sdk(url)
         if sdk is None:
             rows.append(
-                ("async: official Alibaba SDK, 100 threads", "alibabacloud_dysmsapi20170525", "not installed")
+                Row(
+                    "async: official Alibaba SDK, 100 threads",
+                    "alibabacloud_dysmsapi20170525",
+                    "",
+                    load_average(),
+                    "not installed",
+                )
             )
         else:
             record("async: official Alibaba SDK, 100 threads", _threaded(sdk, requests, concurrency))
@@ -368,9 +381,11 @@ def async_throughput(requests: int = 10_000, concurrency: int = 100) -> list[Row
         versus = f", {rate / max(sdks):.1f}x the fastest SDK in threads" if sdks else ""
         met = rate >= 2500 and (not sdks or rate >= 3 * max(sdks)) and p99 <= 4 * p50
         rows.append(
-            (
+            Row(
                 f"async, concurrency 100, 10,000 calls: dlrgen UCloud ({transport} transport)",
                 f"{rate:,.0f} req/s{versus}, p99/p50 {p99 / p50:.1f}",
+                "1 round (the rows above)",
+                load_average(),
                 f">= 2,500 req/s, >= 3x the SDKs in threads, p99 <= 4x p50: {_goal(met)}",
             )
         )

@@ -2,7 +2,7 @@
 
     .venv/bin/pip install openapi-python-client ruff   # the reference generator, as its docs set it up
     .venv/bin/pip install alibabacloud_dysmsapi20170525 ucloud-sdk-python3  # the official SDKs
-    .venv/bin/python benchmarks/run.py                 # everything (about fifteen minutes)
+    .venv/bin/python benchmarks/run.py                 # everything (it prints how long it took)
     .venv/bin/python benchmarks/run.py generation      # one section
 
 Sections:
@@ -19,7 +19,9 @@ Sections:
   status-mapping throughput (informative).
 
 Absolute times move with the machine's load (it is shared); the ratios, measured side by
-side within one run, are what the goals are about. Nothing here is asserted in tests.
+side within one run, are what the goals are about. Every row gives its median, the range
+over its rounds and the 1-minute load average when it was measured (``benchmarks/measure.py``);
+the last line, the whole run's time and load. Nothing here is asserted in tests.
 """
 
 from __future__ import annotations
@@ -39,9 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 for distribution in sorted((ROOT / "generated").glob("dlr_*")):
     sys.path.insert(0, str(distribution))
 
-Row = tuple[str, str, str]
-
 from calls import async_throughput, call_overhead  # noqa: E402 - the call rows (benchmarks/calls.py)
+from measure import Row, load_average, print_table, ratio_row, spread  # noqa: E402
 
 DLRGEN = [sys.executable, "-m", "generator"]
 OPENAPI_PYTHON_CLIENT = Path(sys.executable).with_name("openapi-python-client")
@@ -114,6 +115,16 @@ def _verdict(ratio: float, goal: float) -> str:
     return f"goal <= {goal:g}x: {'met' if ratio <= goal else 'not met'}"
 
 
+def _seconds(value: float) -> str:
+    return f"{value:.3f} s" if value < 0.1 else f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
+
+
+def _ratio_row(label: str, ours: _Work, theirs: _Work, goal: float | None = None) -> Row:
+    """Two sides run in interleaved rounds: the median per-round ratio, its range, the load."""
+    verdict = "" if goal is None else (lambda ratio: _verdict(ratio, goal))
+    return ratio_row(label, ours.times, theirs.times, _seconds, verdict)
+
+
 def _opc_command(document: Path) -> list[str]:
     return [
         str(OPENAPI_PYTHON_CLIENT), "generate", "--path", str(document), "--meta", "none",
@@ -130,7 +141,13 @@ def generation(rounds: int = 3, operations: int = 400, providers: int = 400) -> 
 
     if not OPENAPI_PYTHON_CLIENT.exists():
         return [
-            ("generation", "openapi-python-client", "not installed: pip install openapi-python-client ruff")
+            Row(
+                "generation",
+                "openapi-python-client",
+                "",
+                load_average(),
+                "not installed: pip install openapi-python-client ruff",
+            )
         ]
     rows: list[Row] = []
     nothing = lambda folder: None  # noqa: E731
@@ -143,12 +160,12 @@ def generation(rounds: int = 3, operations: int = 400, providers: int = 400) -> 
         ours.round()  # compiles the templates into the cache, as installing dlrgen would
         ours.times.clear()
         _interleaved([ours, theirs], rounds)
-        ratio = ours.median / theirs.median
         rows.append(
-            (
+            _ratio_row(
                 "cold generate, 4 seed specs / openapi-python-client, the same 4 operations",
-                f"{ratio:.2f}x ({ours.median:.2f} s vs {theirs.median:.2f} s)",
-                _verdict(ratio, 1.0),
+                ours,
+                theirs,
+                1.0,
             )
         )
         first = _Work(root, "seeds-first", DLRGEN + ["generate"], nothing)
@@ -156,10 +173,10 @@ def generation(rounds: int = 3, operations: int = 400, providers: int = 400) -> 
         theirs.times.clear()
         _interleaved([first, theirs], rounds, first=True)
         rows.append(
-            (
+            _ratio_row(
                 "first run on a machine (no cache at all), 4 seed specs / openapi-python-client",
-                f"{first.median / theirs.median:.2f}x ({first.median:.2f} s vs {theirs.median:.2f} s)",
-                "",
+                first,
+                theirs,
             )
         )
 
@@ -178,18 +195,10 @@ def generation(rounds: int = 3, operations: int = 400, providers: int = 400) -> 
         for _ in range(max(rounds, 5)):
             for work in (bare, noop, changed):
                 work.round(cold=False)
+        rows.append(_ratio_row("one spec changed (cache warm) / bare `python -c pass`", changed, bare, 10))
         rows.append(
-            (
-                "one spec changed (cache warm) / bare `python -c pass`",
-                f"{changed.median / bare.median:.1f}x ({changed.median:.2f} s vs {bare.median:.3f} s)",
-                _verdict(changed.median / bare.median, 10),
-            )
-        )
-        rows.append(
-            (
-                "no-op generate / bare `python -c pass`",
-                f"{noop.median / bare.median:.1f}x ({noop.median:.2f} s vs {bare.median:.3f} s)",
-                "keep (0.20 s, 9x, at the start of this work)",
+            _ratio_row("no-op generate / bare `python -c pass`", noop, bare)._replace(
+                goal="keep (0.20 s, 9x, at the start of this work)"
             )
         )
 
@@ -198,43 +207,45 @@ def generation(rounds: int = 3, operations: int = 400, providers: int = 400) -> 
         workloads.many_providers(root / "providers" / "specs", providers)
         one = _Work(root, "operations", DLRGEN + ["generate"], nothing)
         reference = _Work(root, "operations-opc", _opc_command(document), nothing)
-        spread = _Work(root, "providers", DLRGEN + ["generate"], nothing)
-        _interleaved([one, reference, spread], max(2, rounds - 1))
-        ratio = one.median / reference.median
-        rows.append(
-            (
-                f"{operations} operations in one provider / openapi-python-client with {operations} operations",
-                f"{ratio:.2f}x ({one.median:.1f} s vs {reference.median:.1f} s; "
-                f"{one.median / operations * 1000:.0f} vs {reference.median / operations * 1000:.0f} ms per operation)",
-                _verdict(ratio, 1.0),
-            )
+        spread_out = _Work(root, "providers", DLRGEN + ["generate"], nothing)
+        _interleaved([one, reference, spread_out], max(2, rounds - 1))
+        row = _ratio_row(
+            f"{operations} operations in one provider / openapi-python-client with {operations} operations",
+            one,
+            reference,
+            1.0,
         )
-        ratio = spread.median / reference.median
+        per_operation = f"; {one.median / operations * 1000:.0f} vs {reference.median / operations * 1000:.0f} ms per operation"
+        rows.append(row._replace(median=row.median[:-1] + per_operation + ")"))
         rows.append(
-            (
+            _ratio_row(
                 f"{providers} providers / openapi-python-client with {operations} operations",
-                f"{ratio:.2f}x ({spread.median:.1f} s vs {reference.median:.1f} s)",
-                _verdict(ratio, 1.5),
+                spread_out,
+                reference,
+                1.5,
             )
         )
         small = workloads.many_providers(root / "few" / "specs", 25)
-        env = {**spread.env, "DLRGEN_NO_CACHE": "1"}
+        env = {**spread_out.env, "DLRGEN_NO_CACHE": "1"}
         few_rss = _peak_rss_mib(DLRGEN + ["generate"], small[0].parent.parent, env)
         shutil.rmtree(root / "providers" / "generated")
         many_rss = _peak_rss_mib(DLRGEN + ["generate"], root / "providers", env)
         rows.append(
-            (
+            Row(
                 f"peak memory of one process, 25 / {providers} providers",
                 f"{few_rss:.0f} / {many_rss:.0f} MiB",
+                "1 round",
+                load_average(),
                 f"flat in the number of providers: {'met' if many_rss <= few_rss * 1.5 else 'not met'}",
             )
         )
     return rows
 
 
-def runtime(calls: int = 300) -> list[Row]:
+def runtime(calls: int = 300, rounds: int = 5) -> list[Row]:
     """Client-side cost of one call (validate, build, sign, send, parse the envelope, map to
-    receipts) over an in-process transport, so no server time is counted."""
+    receipts) over an in-process transport, so no server time is counted; ``rounds`` of
+    ``calls`` calls each."""
     import httpx
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -275,20 +286,23 @@ def runtime(calls: int = 300) -> list[Row]:
         body = (fixtures / fixture).read_bytes()
         transport = httpx.MockTransport(lambda request, body=body: httpx.Response(200, content=body))
         package = __import__(f"dlr_{provider}")
+        per_call = []
         with (
             httpx.Client(transport=transport) as http,
             package.Client(**credentials, http_client=http) as client,
         ):
             client.fetch_receipts(**query)
-            started = time.perf_counter()
-            for _ in range(calls):
-                client.fetch_receipts(**query)
-            elapsed = time.perf_counter() - started
+            for _ in range(rounds):
+                started = time.perf_counter()
+                for _ in range(calls):
+                    client.fetch_receipts(**query)
+                per_call.append((time.perf_counter() - started) / calls)
         rows.append(
-            (
+            Row(
                 f"client overhead per call, in-process transport: {provider}",
-                f"{elapsed / calls * 1e6:,.0f} µs",
-                "",
+                f"{statistics.median(per_call) * 1e6:,.0f} µs",
+                spread(per_call, lambda seconds: f"{seconds * 1e6:,.0f} µs"),
+                load_average(),
             )
         )
 
@@ -310,30 +324,31 @@ def runtime(calls: int = 300) -> list[Row]:
             ],
         }
     )
-    started = time.perf_counter()
-    rounds = 20
-    for _ in range(rounds):
-        dlr_ucloud_usms.get_usms_send_receipt_receipts(result)
-    elapsed = time.perf_counter() - started
-    rows.append(
-        (
-            "status mapping: parsed records -> canonical receipts",
-            f"{rounds * len(records) / elapsed:,.0f} receipts/s",
-            "",
-        )
-    )
-    started = time.perf_counter()
-    for _ in range(rounds):
+    repeats = 20  # passes over the 1,000 records per round
+
+    def per_second(work: Callable[[], object]) -> list[float]:
+        rates = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            for _ in range(repeats):
+                work()
+            rates.append(repeats * len(records) / (time.perf_counter() - started))
+        return rates
+
+    def rate_row(label: str, rates: list[float], unit: str) -> Row:
+        show = lambda rate: f"{rate:,.0f} {unit}"  # noqa: E731
+        return Row(label, show(statistics.median(rates)), spread(rates, show), load_average())
+
+    rates = per_second(lambda: dlr_ucloud_usms.get_usms_send_receipt_receipts(result))
+    rows.append(rate_row("status mapping: parsed records -> canonical receipts", rates, "receipts/s"))
+    to_canonical = dlr_ucloud_usms.receipt_result_to_canonical
+
+    def map_each() -> None:
         for record in records:
-            dlr_ucloud_usms.receipt_result_to_canonical(record["ReceiptResult"])
-    elapsed = time.perf_counter() - started
-    rows.append(
-        (
-            "status mapping: raw value -> DeliveryStatus",
-            f"{rounds * len(records) / elapsed:,.0f} /s",
-            "",
-        )
-    )
+            to_canonical(record["ReceiptResult"])
+
+    rates = per_second(map_each)
+    rows.append(rate_row("status mapping: raw value -> DeliveryStatus", rates, "/s"))
     return rows
 
 
@@ -355,14 +370,15 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown section(s): {', '.join(unknown)}")
     rows: list[Row] = []
+    started = time.perf_counter()
     for name in chosen:
         rows.extend(SECTIONS[name]())
-    widths = [max(len(row[i]) for row in rows + [("benchmark", "measured", "goal")]) for i in range(3)]
-    line = "| " + " | ".join(f"{{:{w}}}" for w in widths) + " |"
-    print(line.format("benchmark", "measured", "goal"))
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for row in rows:
-        print(line.format(*row))
+    print_table(rows)
+    one, five, fifteen = os.getloadavg()
+    print(
+        f"\n{' '.join(chosen)}: {time.perf_counter() - started:,.0f} s in all; "
+        f"load average at the end {one:.2f} (1 min), {five:.2f} (5 min), {fifteen:.2f} (15 min)"
+    )
     return 0
 
 

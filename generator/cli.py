@@ -67,22 +67,31 @@ def _parser() -> argparse.ArgumentParser:
     with_paths(command("check", "exit 1 with a diff if the output directory is stale"))
     validate = command("validate", "check specs and print every problem as file:line:col")
     validate.add_argument("files", nargs="*", type=Path, help="spec files (default: every spec in --specs)")
-    validate.add_argument("--specs", type=Path, default=Path("specs"))
+    validate.add_argument(
+        "--specs", type=Path, default=Path("specs"), help="directory of specs (default: specs)"
+    )
     schema = command("schema", "print the JSON Schema of the spec format, or write it to a file")
     schema.add_argument(
         "--output", type=Path, help="write it here (e.g. specs/spec.schema.json) for editors to use"
     )
     with_paths(command("watch", "regenerate on every save of a spec or template"))
     docs = command("docs", "write docs/providers.md, the cross-provider status matrix")
-    docs.add_argument("--specs", type=Path, default=Path("specs"))
-    docs.add_argument("--output", type=Path, default=Path("docs/providers.md"))
+    docs.add_argument("--specs", type=Path, default=Path("specs"), help="directory of specs (default: specs)")
+    docs.add_argument(
+        "--output",
+        type=Path,
+        default=Path("docs/providers.md"),
+        help="the file to write or check (default: docs/providers.md)",
+    )
     docs.add_argument(
         "--check", action="store_true", help="exit 1 if the file is not current instead of writing"
     )
     new = command("new", "scaffold a commented spec for a new provider")
     new.add_argument("provider", help="provider id, snake_case, e.g. acme_sms")
     new.add_argument("--title", help="the provider's name (default: from the id)")
-    new.add_argument("--specs", type=Path, default=Path("specs"))
+    new.add_argument(
+        "--specs", type=Path, default=Path("specs"), help="where to write the spec (default: specs)"
+    )
     release = command(
         "build", "build wheels and sdists of the runtime and every generated package, for your own index"
     )
@@ -106,7 +115,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="a credential the mock accepts (VALUE may be @file); missing ones get test values",
     )
-    mock.add_argument("--out", type=Path, default=Path("generated"), help="where the generated packages are")
+    mock.add_argument(
+        "--out",
+        type=Path,
+        default=Path("generated"),
+        help="where the generated packages are (default: generated)",
+    )
     mock.add_argument("--specs", type=Path, default=Path("specs"), help="directory of specs (default: specs)")
     mock.add_argument(
         "--push",

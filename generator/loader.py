@@ -572,7 +572,7 @@ def _compose(text: str, shown: str) -> tuple[yaml.Node | None, list[Problem]]:
     except _LimitExceeded as exc:
         return None, [Problem(shown, *exc.position, exc.message)]
     except yaml.MarkedYAMLError as exc:
-        return None, [_yaml_error_problem(exc, shown)]
+        return None, [_runaway_quote_problem(text, exc, shown) or _yaml_error_problem(exc, shown)]
     except yaml.reader.ReaderError as exc:  # a character YAML refuses that the scan above let through
         code = exc.character if isinstance(exc.character, int) else ord(exc.character)
         message = f"invalid YAML: character U+{code:04X} ({exc.reason})"
@@ -607,6 +607,52 @@ def _yaml_error_problem(exc: yaml.MarkedYAMLError, shown: str) -> Problem:
         context = exc.context.removeprefix("while parsing ")
         message += f" ({context} that starts at line {exc.context_mark.line + 1})"
     return Problem(shown, line, col, message)
+
+
+def _runaway_quote_problem(text: str, exc: yaml.MarkedYAMLError, shown: str) -> Problem | None:
+    """A YAML error that follows a quote left open, placed where the quote opens.
+
+    A quoted scalar may span lines, so a missing closing quote (``title: "Acme Sms``) is not
+    an error where it happens: the text runs on to the next quote in the file, often many
+    lines on, and YAML fails there. When the error is on the line where a quoted scalar
+    spanning several lines ended (or the file ended inside one), the quote that opened it is
+    the likely mistake, and that is where the problem is reported."""
+    mark = exc.problem_mark
+    if mark is None:
+        return None
+    if exc.context == "while scanning a quoted scalar" and exc.context_mark is not None:
+        opened = exc.context_mark  # the file ended inside the quotes
+    else:
+        opened = None
+        last_quoted: yaml.ScalarToken | None = None
+        try:
+            for token in yaml.scan(text, Loader=yaml.SafeLoader):
+                if token.start_mark.index >= mark.index:
+                    break
+                if isinstance(token, yaml.ScalarToken) and token.style in ('"', "'"):
+                    last_quoted = token
+        except yaml.YAMLError:
+            pass  # the scanner's own error: the tokens before it are what counts
+        if (
+            last_quoted is not None
+            and last_quoted.start_mark.line < last_quoted.end_mark.line
+            and last_quoted.end_mark.line == mark.line
+        ):
+            opened = last_quoted.start_mark
+    if opened is None or opened.line == mark.line:
+        return None
+    quote = text[opened.index] if opened.index < len(text) else '"'
+    start = (
+        f"invalid YAML: the {quote} that opens here is not closed on its line (a closing {quote} missing?)"
+    )
+    if opened is exc.context_mark:
+        return Problem(shown, opened.line + 1, opened.column + 1, f"{start}, so the file ends inside it")
+    return Problem(
+        shown,
+        opened.line + 1,
+        opened.column + 1,
+        f"{start}, so the quoted text runs on to line {mark.line + 1}, where YAML finds: {exc.problem or exc}",
+    )
 
 
 @cache

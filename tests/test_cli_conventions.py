@@ -103,6 +103,23 @@ def test_every_subcommand_help_has_a_description(capsys: pytest.CaptureFixture[s
         assert sub.description and len(sub.description) > 20, name
 
 
+def test_every_option_and_argument_of_every_subcommand_has_help() -> None:
+    parser = cli._parser()
+    subcommands = next(a for a in parser._actions if a.dest == "command").choices
+    missing = [
+        f"dlrgen {name} {'/'.join(action.option_strings) or action.dest}"
+        for name, sub in subcommands.items()
+        for action in sub._actions
+        if action.dest != "help" and not (action.help and action.help.strip())
+    ]
+    assert not missing, f"no help text: {missing}"
+    # The defaults a user would otherwise have to guess are in the text.
+    for name, sub in subcommands.items():
+        for action in sub._actions:
+            if action.option_strings and isinstance(action.default, Path):
+                assert f"default: {action.default}" in str(action.help), (name, action.option_strings)
+
+
 def test_exit_codes_are_documented_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     table = readme[readme.index("### Exit codes") :]

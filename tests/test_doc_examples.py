@@ -4,6 +4,7 @@ README runs against the provider mock (in process, through ``dlr_core.testing``)
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -18,11 +19,14 @@ import httpx
 import pytest
 
 from conftest import GENERATED, ROOT, RUNTIME, pem_private_key
+from dlr_core.mock import MockProvider
 from dlr_core.testing import MockTransport
 from generator.pipeline import load_providers, spec_files
 
 SOURCES = [ROOT / "README.md", ROOT / "runtime" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SOURCES += sorted(GENERATED.glob("dlr_*/README.md"))
+# Where the README says `dlrgen mock` listens; an example using it is run against a real mock.
+MOCK_URL = "http://127.0.0.1:8080"
 FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 
@@ -44,6 +48,27 @@ def test_the_examples_are_found() -> None:
 def test_the_example_runs_against_the_mock(
     where: str, code: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    with contextlib.ExitStack() as stack:
+        _run_example(where, code, monkeypatch, capsys, stack)
+
+
+def test_the_readme_points_every_kind_of_client_at_dlrgen_mock() -> None:
+    """The mock section shows base_url= for the sync client, the async one and the aiohttp
+    transport, in one example that runs against a real mock (above)."""
+    pointed = [code for where, code in EXAMPLES if where.startswith("README.md#") and MOCK_URL in code]
+    assert len(pointed) == 1
+    [code] = pointed
+    assert "Client(" in code and "async with AsyncClient(" in code and 'transport="aiohttp"' in code
+    assert code.count("base_url=MOCK_URL") == 3
+
+
+def _run_example(
+    where: str,
+    code: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    stack: contextlib.ExitStack,
+) -> None:
     packages = sorted(set(re.findall(r"\b(dlr_(?!core\b)[a-z0-9_]+)", code)) & set(PROVIDERS))
     assert len(packages) <= 1, f"{where}: one provider per example"
     if packages:
@@ -62,8 +87,17 @@ def test_the_example_runs_against_the_mock(
             for credential in provider.auth.credentials:
                 if credential.name not in default.credentials and credential.name not in api.credentials:
                     monkeypatch.delenv(credential.env[0])
-        mock = MockTransport(api, credentials, max_clock_skew=None)
-        _serve_every_client_from(mock, monkeypatch)
+        if MOCK_URL in code:  # pointed at `dlrgen mock`: a real mock, on a free port, takes its place
+            for name in credentials:
+                given = re.search(rf'\b{name}="([^"]*)"', code)
+                credentials[name] = given.group(1) if given else credentials[name]
+            served = MockProvider(api, credentials, max_clock_skew=None)
+            stack.enter_context(served)
+            code = code.replace(MOCK_URL, served.base_url)
+            mock = served
+        else:
+            mock = MockTransport(api, credentials, max_clock_skew=None)
+            _serve_every_client_from(mock, monkeypatch)
     namespace: dict[str, Any] = {"__name__": "example"}
     exec(compile(code, where, "exec"), namespace)  # noqa: S102 - our own documentation
     for name, value in list(namespace.items()):

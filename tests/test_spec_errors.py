@@ -286,3 +286,31 @@ def test_cli_prints_problems_and_exits_2_without_traceback(tmp_path: Path) -> No
     assert "specs/demo_sms.yaml:" in result.stderr
     assert "'faild' is not one of" in result.stderr
     assert not out.exists()
+
+
+def test_an_unclosed_quote_in_a_new_spec_is_reported_where_it_opens(tmp_path: Path) -> None:
+    """The issue's case: `dlrgen new`'s spec with `title: "Acme Sms` on line 9 failed 27
+    lines later, where the runaway text met the next quote."""
+    from generator.cli import main
+
+    assert main(["new", "acme_sms", "--specs", str(tmp_path / "specs")]) == 0
+    spec = tmp_path / "specs" / "acme_sms.yaml"
+    lines = spec.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert lines[8].startswith("title: ")
+    lines[8] = 'title: "Acme Sms\n'
+    spec.write_text("".join(lines), encoding="utf-8")
+    _, [problem] = load_providers([spec])
+    assert (problem.line, problem.column) == (9, 8), str(problem)
+    assert "is not closed on its line" in problem.message and "runs on to line" in problem.message
+
+
+def test_a_quoted_text_over_several_lines_is_not_blamed_for_a_later_mistake(tmp_path: Path) -> None:
+    # A description written as a quoted scalar on two lines is valid YAML; the mistake is
+    # the unclosed flow sequence further down, and that is where it is reported.
+    text = mutate("title: Demo SMS\n", 'title: "Demo\n  SMS"\n').replace(
+        "    method: GET\n", "    method: [GET  # <-\n"
+    )
+    _, [problem] = load_providers([write(tmp_path, text)])
+    assert "is not closed on its line" not in problem.message, str(problem)
+    marked = next(i + 1 for i, line in enumerate(text.splitlines()) if "# <-" in line)
+    assert marked <= problem.line <= marked + 1, str(problem)
