@@ -245,6 +245,12 @@ def _push(
     for name in credentials:
         if name not in every:
             raise MockCommandError(f"unknown credential {name}; {provider} has: {', '.join(every)}")
+    for callback in callbacks.values():  # the test values the mock serves with, printed
+        for name in _signing_credentials(module, callback):
+            if name not in credentials:
+                credentials[name] = f"mock-{name.replace('_', '-')}"
+                print(f"dlrgen mock: signing {callback.name} with the test credential", flush=True)
+                print(f"  credential {name} = {credentials[name]}", flush=True)
     try:
         results = push(callbacks, steps, url, credentials=credentials, private_keys=private_keys)
     except Exception as exc:  # the receiver is down, a key does not fit: say so, no traceback
@@ -259,7 +265,29 @@ def _push(
             f"HTTP {result.status}{'' if right else f', expected it {expected}'}",
             flush=True,
         )
+        if not right and not result.tampered and result.status in (401, 403):
+            print(
+                f"  the push was signed for the URL {result.url}; a receiver that checks another "
+                "URL (its public URL setting, a proxy's) refuses it: its log names the URL it checked",
+                flush=True,
+            )
     return 0 if ok else 1
+
+
+def _signing_credentials(module: Any, callback: Any) -> list[str]:
+    """The credentials a callback's parser takes (its keyword-only parameters but the clock
+    and the size limit), less a public key (the mock makes a key pair for that)."""
+    import inspect
+
+    parser = getattr(module, f"parse_{callback.name}", None)
+    if parser is None or callback.verify is None:
+        return []
+    public_key = callback.verify.public_key.key if callback.verify.public_key else None
+    return [
+        name
+        for name, parameter in inspect.signature(parser).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("clock", "max_bytes", public_key)
+    ]
 
 
 def _key_pair(algorithm: str, key_format: str) -> tuple[str, str]:

@@ -5,11 +5,16 @@ provider's rejection, and a repeated push is recognisable by its idempotency key
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import logging
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -199,3 +204,104 @@ callbacks:
         DeliveryStatus.DELIVERED,
     )
     assert receipt.details["event_id"] == "ev-1"
+
+
+@contextlib.contextmanager
+def _serving(app: object) -> Iterator[str]:
+    """``app`` served by uvicorn on a free port of 127.0.0.1; yields its origin."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.started
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+def _starlette_example(monkeypatch: pytest.MonkeyPatch, public_url: str | None) -> ModuleType:
+    """docs/examples/callbacks_starlette.py, loaded with the mock's test auth token."""
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "mock-auth-token")
+    if public_url is None:
+        monkeypatch.delenv("PUBLIC_URL", raising=False)
+    else:
+        monkeypatch.setenv("PUBLIC_URL", public_url)
+    spec = importlib.util.spec_from_file_location(
+        "example_local_loop", ROOT / "docs" / "examples" / "callbacks_starlette.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_starlette_examples_local_loop_works_as_its_docstring_says(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`uvicorn callbacks_starlette:app` with PUBLIC_URL unset, then `dlrgen mock
+    twilio_messaging --scenario twilio_pushes.yaml --push http://127.0.0.1:PORT/...` with no
+    credential given: the mock signs with its test token, the app rebuilds the URL from the
+    request, every push is accepted and the tampered one refused."""
+    example = _starlette_example(monkeypatch, public_url=None)
+    with _serving(example.app) as base:
+        code = main(
+            [
+                "mock",
+                "twilio_messaging",
+                "--out",
+                str(ROOT / "generated"),
+                "--scenario",
+                str(ROOT / "docs" / "examples" / "twilio_pushes.yaml"),
+                "--push",
+                f"{base}/callbacks/twilio_messaging",
+            ]
+        )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "credential auth_token = mock-auth-token" in out
+    assert out.count("HTTP 204") == 3 and "pushed status_callback (tampered): HTTP 403" in out
+    assert len(example.seen) == 2  # sent, then delivered (pushed twice, recognised)
+
+
+def test_a_push_refused_for_its_url_names_both_urls(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The app checks https://hooks.example.com/... (PUBLIC_URL), the mock signed
+    http://127.0.0.1:PORT/...: the mock's report names the URL it signed, the server's log
+    the URL it checked, and neither the auth token."""
+    example = _starlette_example(monkeypatch, public_url="https://hooks.example.com")
+    with caplog.at_level(logging.WARNING, logger="dlr_core.callbacks"), _serving(example.app) as base:
+        pushed_to = f"{base}/callbacks/twilio_messaging"
+        code = main(
+            [
+                "mock",
+                "twilio_messaging",
+                "--out",
+                str(ROOT / "generated"),
+                "--scenario",
+                str(ROOT / "docs" / "examples" / "twilio_pushes.yaml"),
+                "--push",
+                pushed_to,
+            ]
+        )
+    out = capsys.readouterr().out
+    assert code == 1
+    assert f"the push was signed for the URL {pushed_to};" in out
+    logged = [r.getMessage() for r in caplog.records if r.name == "dlr_core.callbacks"]
+    assert logged, "no refusal was logged"
+    assert all(
+        "the URL checked was https://hooks.example.com/callbacks/twilio_messaging (public_url" in line
+        for line in logged
+    )
+    assert "X-Twilio-Signature signature does not match" in logged[0]
+    assert not any("mock-auth-token" in line for line in logged)

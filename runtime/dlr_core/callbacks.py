@@ -29,6 +29,7 @@ import hashlib
 import hmac
 import inspect
 import json
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -81,6 +82,9 @@ PUBLIC_KEY_ALGORITHMS = ("ed25519", "rsa_pkcs1v15_sha256")
 KEY_FORMATS = ("pem", "base64")
 SIGNATURE_ENCODINGS = ("base64", "hex")
 SIGNED_TIME_STYLES = ("unix_seconds", "unix_milliseconds", "iso8601_utc")
+
+
+_log = logging.getLogger(__name__)
 
 
 def _utc_now() -> datetime:
@@ -332,7 +336,9 @@ class Callback:
                 for values in each_values
             ]
             if not any(matches):
-                raise refused(f"the {verify.compare.header} signature does not match the push")
+                raise refused(
+                    f"the {verify.compare.header} signature does not match the push received at {url[:2048]}"
+                )
         if verify.public_key is not None:
             check = verify.public_key
             sent = headers.get(check.header.lower())
@@ -349,7 +355,10 @@ class Callback:
                 )
                 for values in each_values
             ):
-                raise refused(f"the {check.header} signature does not verify with the public key")
+                raise refused(
+                    f"the {check.header} signature of the push received at {url[:2048]} does not "
+                    "verify with the public key"
+                )
 
     def _values(
         self,
@@ -711,9 +720,23 @@ class CallbackApp:
             await _respond(send, Answer(413, body="too large"))
             return
         headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope.get("headers", ())}
+        url = self._url(scope, headers)
         try:
-            receipts = endpoint.parse(scope["method"], self._url(scope, headers), headers, body)
-        except CallbackSignatureError:
+            receipts = endpoint.parse(scope["method"], url, headers, body)
+        except CallbackSignatureError as exc:
+            # Signatures cover the URL: a refusal names the URL checked, so a URL that differs
+            # from the one the provider signed (a proxy, a wrong public_url) is seen as such.
+            _log.warning(
+                "refused a push to %s: %s; the URL checked was %s (%s)",
+                name,
+                exc,
+                url[:2048],
+                (
+                    f"public_url {self.public_url}"
+                    if self.public_url is not None
+                    else "rebuilt from the request; give public_url if the provider calls another"
+                ),
+            )
             await _respond(send, endpoint.reject)
             return
         except MalformedCallback:
