@@ -305,3 +305,33 @@ def test_a_push_refused_for_its_url_names_both_urls(
     )
     assert "X-Twilio-Signature signature does not match" in logged[0]
     assert not any("mock-auth-token" in line for line in logged)
+
+
+def test_mock_pushes_plivo_v3_signed_callbacks_with_a_fresh_nonce(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A signature over a request header (X-Plivo-Signature-V3-Nonce): the mock sends a nonce
+    and signs over it; the receiver verifies it; a tampered push is refused."""
+    from dlr_plivo_sms.callbacks import callback_endpoint
+
+    got: list[Receipt] = []
+    app = CallbackApp({"plivo": callback_endpoint(auth_token="mock-auth-token")}, lambda n, r: got.extend(r))
+    scenario = tmp_path / "plivo.yaml"
+    scenario.write_text(
+        """
+callbacks:
+  message_status:
+    - payload: {MessageUUID: u-1, Status: delivered, To: "12401234567", ErrorCode: "000"}
+    - payload: {MessageUUID: u-2, Status: failed, To: "12401234567", ErrorCode: "420"}
+      tamper: true
+""",
+        encoding="utf-8",
+    )
+    with _serving(app) as base:
+        args = ["mock", "plivo_sms", "--out", str(ROOT / "generated"), "--scenario", str(scenario)]
+        code = main([*args, "--push", f"{base}/callbacks/plivo"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "pushed message_status: HTTP 200" in out and "pushed message_status (tampered): HTTP 403" in out
+    [receipt] = got
+    assert (receipt.message_id, receipt.status) == ("u-1", DeliveryStatus.DELIVERED)

@@ -30,6 +30,7 @@ import hmac
 import inspect
 import json
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -119,6 +120,9 @@ class Compare:
 
     header: str
     value: str
+    separator: str | None = None
+    """The header may list several signatures (one per active key) separated by this: a
+    push verifies when any of them matches."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,10 @@ class Verification:
     """The provider may sign the URL with or without its port: a push verifies with the URL
     without its port or with it (the scheme's default when it has none), as twilio-python's
     ``RequestValidator.validate`` does."""
+    headers: tuple[tuple[str, str], ...] = ()
+    """Request headers the signed text uses, as ``(variable, header)``: ``{variable}`` is the
+    header's text as sent (a nonce). A push without one of them is refused; ``sign`` sends
+    a fresh random value in each."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +183,9 @@ class Callback:
     answer: Answer = field(default_factory=Answer)
     reject: Answer = field(default_factory=lambda: Answer(403, body="forbidden"))
     """The answer to a push that fails verification."""
+    unsigned: str | None = None
+    """Why a push with no ``verify`` is accepted unverified (the provider signs nothing), as
+    its spec states it; ``None`` when it is verified, or for a callback made without a spec."""
 
     @classmethod
     def from_data(cls, provider: str, name: str, data: Mapping[str, Any]) -> Callback:
@@ -187,7 +198,11 @@ class Callback:
             raise SigningError(f"unknown callback format {data.get('format')!r}")
         if data.get("array") and data.get("format", "json") != "json":
             raise SigningError("only a JSON body can be a list of reports")
-        verify = _verification(data["verify"]) if "verify" in data else None
+        raw_verify = data.get("verify")
+        unsigned = None
+        if isinstance(raw_verify, Mapping) and set(raw_verify) == {"unsigned"}:
+            unsigned, raw_verify = str(raw_verify["unsigned"]), None
+        verify = _verification(raw_verify) if raw_verify is not None else None
         return cls(
             provider=provider,
             name=name,
@@ -197,6 +212,7 @@ class Callback:
             verify=verify,
             answer=_answer(data.get("answer", {}), Answer()),
             reject=_answer(data.get("reject", {}), Answer(403, body="forbidden")),
+            unsigned=unsigned,
         )
 
     # -- receiving -----------------------------------------------------------------------
@@ -319,9 +335,17 @@ class Callback:
                     "seconds from now",
                     StaleCallback,
                 )
+        sent_headers: dict[str, str] = {}
+        for variable, header in verify.headers:
+            value = headers.get(header.lower())
+            if not value:
+                raise refused(f"the push has no {header} header")
+            sent_headers[variable] = value[:1024]
         urls = _with_and_without_port(url) if verify.either_port else (url,)
         try:
-            each_values = [self._values(method, u, body, credentials, timestamp, verify.sign) for u in urls]
+            each_values = [
+                self._values(method, u, body, credentials, timestamp, verify.sign, sent_headers) for u in urls
+            ]
         except SigningError as exc:
             raise refused(f"the push cannot be verified: {exc}") from None
         except UnicodeError:  # a lone surrogate in the URL or a header: not what was signed
@@ -330,10 +354,16 @@ class Callback:
             sent = headers.get(verify.compare.header.lower())
             if not sent:
                 raise refused(f"the push has no {verify.compare.header} header")
-            given = sent.encode("utf-8", errors="surrogatepass")
+            each_given = [
+                part.strip().encode("utf-8", errors="surrogatepass")
+                for part in (
+                    sent.split(verify.compare.separator)[:16] if verify.compare.separator else [sent]
+                )
+            ]
             matches = [
                 hmac.compare_digest(values[verify.compare.value].encode("utf-8"), given)
                 for values in each_values
+                for given in each_given
             ]
             if not any(matches):
                 raise refused(
@@ -368,6 +398,7 @@ class Callback:
         credentials: Mapping[str, str],
         timestamp: str | None,
         bound: Sequence[Bound],
+        sent_headers: Mapping[str, str] | None = None,
     ) -> dict[str, str]:
         """Every step's result and the templates' texts (keyed by template)."""
         parts = urlsplit(url)
@@ -395,6 +426,7 @@ class Callback:
         )
         if timestamp is not None:
             pushed["timestamp"] = timestamp
+        pushed.update(sent_headers or {})
         clash = sorted(set(credentials) & (set(pushed) | {"timestamp"}))
         if clash:  # the push's values are the sender's: they must never stand for a secret
             raise SigningError(f"the credential {clash[0]!r} has the name of a value the push carries")
@@ -439,7 +471,10 @@ class Callback:
         if verify.timestamp is not None:
             timestamp = timestamp_text(moment, verify.timestamp.style)
             headers[verify.timestamp.header] = timestamp
-        values = self._values(self.method, url, body, credentials, timestamp, verify.sign)
+        sent_headers = {variable: fresh_nonce() for variable, _ in verify.headers}
+        for variable, header in verify.headers:
+            headers[header] = sent_headers[variable]
+        values = self._values(self.method, url, body, credentials, timestamp, verify.sign, sent_headers)
         if verify.compare is not None:
             headers[verify.compare.header] = values[verify.compare.value]
         if verify.public_key is not None:
@@ -451,6 +486,12 @@ class Callback:
                 base64.b64encode(signature).decode("ascii") if check.encoding == "base64" else signature.hex()
             )
         return headers
+
+
+def fresh_nonce() -> str:
+    """A random value for a header a push's signature covers (a nonce): 20 decimal digits,
+    text every provider's nonce header accepts."""
+    return "".join(secrets.choice("0123456789") for _ in range(20))
 
 
 def _with_and_without_port(url: str) -> tuple[str, ...]:
@@ -475,7 +516,7 @@ def _with_and_without_port(url: str) -> tuple[str, ...]:
 
 
 def _verification(data: Mapping[str, Any]) -> Verification:
-    unknown = set(data) - {"sign", "timestamp", "compare", "public_key", "either_port"}
+    unknown = set(data) - {"sign", "timestamp", "compare", "public_key", "either_port", "headers"}
     if unknown:
         raise SigningError(f"unknown verify keys: {', '.join(sorted(unknown))}")
     if ("compare" in data) == ("public_key" in data):
@@ -489,7 +530,13 @@ def _verification(data: Mapping[str, Any]) -> Verification:
         timestamp = SignedTime(str(raw["header"]), str(raw["style"]), float(raw["tolerance"]))
     compare = None
     if "compare" in data:
-        compare = Compare(str(data["compare"]["header"]), str(data["compare"]["value"]))
+        raw_compare = dict(data["compare"])
+        if set(raw_compare) - {"header", "value", "separator"}:
+            raise SigningError(f"unknown compare keys {sorted(raw_compare)}")
+        separator = raw_compare.get("separator")
+        compare = Compare(
+            str(raw_compare["header"]), str(raw_compare["value"]), str(separator) if separator else None
+        )
     public_key = None
     if "public_key" in data:
         raw = dict(data["public_key"])
@@ -503,7 +550,14 @@ def _verification(data: Mapping[str, Any]) -> Verification:
     either_port = data.get("either_port", False)
     if not isinstance(either_port, bool):
         raise SigningError("either_port is true or false")
-    return Verification(tuple(bound), timestamp, compare, public_key, either_port)
+    sent = data.get("headers", {})
+    if not isinstance(sent, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in sent.items()
+    ):
+        raise SigningError("verify headers map a variable name to a header name")
+    return Verification(
+        tuple(bound), timestamp, compare, public_key, either_port, tuple((k, v) for k, v in sent.items())
+    )
 
 
 def _answer(data: Mapping[str, Any], default: Answer) -> Answer:
