@@ -166,7 +166,9 @@ class CallbacksParser(ReceiptsParser, AuthParser):
                 "tolerance": duration_seconds(raw["timestamp"]["tolerance"]),
             }
         self.used_in_auth |= used
-        return verify, tuple(name for name in self.data["auth"]["credentials"] if name in used)
+        return verify, tuple(
+            name for name in self.data.get("auth", {}).get("credentials", {}) if name in used
+        )
 
 
 def _verification_kind(verify: dict[str, Any] | None) -> str:

@@ -335,3 +335,58 @@ callbacks:
     assert "pushed message_status: HTTP 200" in out and "pushed message_status (tampered): HTTP 403" in out
     [receipt] = got
     assert (receipt.message_id, receipt.status) == ("u-1", DeliveryStatus.DELIVERED)
+
+
+def test_mock_pushes_the_callbacks_of_a_push_only_provider(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A spec with callbacks and no operations (tests/cases/callbacks_push_only): its package
+    has no API, and `dlrgen mock demo --push` still signs (with its printed test secret) and
+    pushes each report to a real server."""
+    from generator.pipeline import build
+
+    case = ROOT / "tests" / "cases" / "callbacks_push_only"
+    out = tmp_path / "generated"
+    for relative, text in build(case / "specs").items():
+        (out / relative).parent.mkdir(parents=True, exist_ok=True)
+        (out / relative).write_text(text, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(out / "dlr_demo"))
+    for name in [m for m in sys.modules if m == "dlr_demo" or m.startswith("dlr_demo.")]:
+        monkeypatch.delitem(sys.modules, name)
+    from dlr_demo.callbacks import callback_endpoint
+
+    got: list[Receipt] = []
+    app = CallbackApp(
+        {"demo": callback_endpoint(webhook_secret="mock-webhook-secret")}, lambda n, r: got.extend(r)
+    )
+    scenario = tmp_path / "pushes.yaml"
+    scenario.write_text(
+        """
+callbacks:
+  status_report:
+    - payload: {id: m-1, status: delivered, to: "+15550001"}
+    - payload: {id: m-2, status: failed}
+      tamper: true
+""",
+        encoding="utf-8",
+    )
+    with _serving(app) as base:
+        args = [
+            "mock",
+            "demo",
+            "--out",
+            str(out),
+            "--specs",
+            str(case / "specs"),
+            "--scenario",
+            str(scenario),
+        ]
+        code = main([*args, "--push", f"{base}/callbacks/demo"])
+    out_text = capsys.readouterr().out
+    assert code == 0, out_text
+    assert "credential webhook_secret = mock-webhook-secret" in out_text
+    assert "pushed status_report (tampered): HTTP 403" in out_text
+    [receipt] = got
+    assert (receipt.message_id, receipt.status) == ("m-1", DeliveryStatus.DELIVERED)
+    for name in [m for m in sys.modules if m == "dlr_demo" or m.startswith("dlr_demo.")]:
+        del sys.modules[name]

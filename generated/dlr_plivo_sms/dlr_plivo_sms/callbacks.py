@@ -102,6 +102,9 @@ def parse_message_status(
     canonical receipts; raises ``dlr_core.CallbackSignatureError`` (a bad or missing
     signature), ``dlr_core.StaleCallback`` (a signed time outside the tolerance) or
     ``dlr_core.MalformedCallback`` (not the payload described, or over ``max_bytes``).
+
+    Args:
+        auth_token: The Auth Token, the HTTP Basic password.
     """
     return callbacks.parse(
         MESSAGE_STATUS,

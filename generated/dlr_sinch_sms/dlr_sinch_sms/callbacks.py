@@ -100,6 +100,10 @@ def parse_recipient_delivery_report(
     canonical receipts; raises ``dlr_core.CallbackSignatureError`` (a bad or missing
     signature), ``dlr_core.StaleCallback`` (a signed time outside the tolerance) or
     ``dlr_core.MalformedCallback`` (not the payload described, or over ``max_bytes``).
+
+    Args:
+        webhook_secret: The secret Sinch signs delivery report callbacks with (enabled on request,
+            through the account manager); only parse_recipient_delivery_report needs it.
     """
     return callbacks.parse(
         RECIPIENT_DELIVERY_REPORT,
