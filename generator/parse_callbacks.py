@@ -145,7 +145,12 @@ class CallbacksParser(ReceiptsParser, AuthParser):
         self.used_in_auth |= used
         verify = dict(raw)
         if "compare" in raw:
-            check(base + ("compare", "value"), raw["compare"]["value"])
+            forms = raw["compare"]["value"]
+            if isinstance(forms, str):
+                check(base + ("compare", "value"), forms)
+            else:
+                for index, form in enumerate(forms):
+                    check(base + ("compare", "value", index), form)
         if "public_key" in raw:
             key = raw["public_key"]
             check(base + ("public_key", "input"), key["input"])
@@ -190,6 +195,8 @@ def _verification_kind(verify: dict[str, Any] | None) -> str:
         ]
         words = "-".join(signing[-1]) if signing else "a value"
         kind = f"{words} in {verify['compare']['header']}"
+        if isinstance(verify["compare"]["value"], list) and len(verify["compare"]["value"]) > 1:
+            kind += f" (any of {len(verify['compare']['value'])} signed forms)"
     if verify.get("headers"):
         kind += f", over the {', '.join(verify['headers'].values())} header{'s' if len(verify['headers']) > 1 else ''} too"
     if "timestamp" in verify:

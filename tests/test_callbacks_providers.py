@@ -581,3 +581,46 @@ def test_plivo_v3_signature_verifies_as_the_sdk_computes_it() -> None:
             parse_callback("POST", PLIVO_URL, changed, body, auth_token="plivo-token")
     with pytest.raises(CallbackSignatureError):  # the URL is signed
         parse_callback("POST", PLIVO_URL + "2", headers, body, auth_token="plivo-token")
+
+
+# -- SignalWire's second form: "Scheme A", hex HMAC-SHA1 of the URL and the raw body ---------------
+
+
+def test_signalwire_verifies_its_raw_body_vector() -> None:
+    """The SDK's Scheme A vector (VECTOR_A in signalwire-python's
+    tests/unit/security/test_webhook_validator.py: hex HMAC-SHA1 over url + raw body, which
+    validate_webhook_signature accepts in X-SignalWire-Signature as well as Scheme B), checked
+    with the spec's verify as written; the body and the URL are signed, and the key matters."""
+    from dlr_core.callbacks import Callback
+    from generator.pipeline import load_providers
+
+    from conftest import SPECS
+
+    [provider], problems = load_providers([SPECS / "signalwire_messaging.yaml"])
+    assert not problems
+    [status_callback] = provider.callbacks
+    verify = status_callback.definition["verify"]
+    callback = Callback.from_data("signalwire_messaging", "relay", {"format": "json", "verify": verify})
+    url = "https://example.ngrok.io/webhook"
+    body = b'{"event":"call.state","params":{"call_id":"abc-123","state":"answered"}}'
+    headers = {"X-SignalWire-Signature": "c3c08c1fefaf9ee198a100d5906765a6f394bf0f"}
+    key = {"signing_key": "PSKtest1234567890abcdef", "auth_token": "unused"}
+    assert callback.payloads("POST", url, headers, body, credentials=key)
+    with pytest.raises(CallbackSignatureError):
+        callback.payloads("POST", url, headers, body.replace(b"answered", b"ringing"), credentials=key)
+    with pytest.raises(CallbackSignatureError):
+        callback.payloads("POST", "https://example.ngrok.io/different", headers, body, credentials=key)
+    with pytest.raises(CallbackSignatureError):
+        callback.payloads("POST", url, headers, body, credentials={**key, "signing_key": "wrong-key"})
+
+
+def test_signalwire_status_callback_verifies_in_either_form() -> None:
+    """A form status callback signed in Scheme A (hex, url + raw body, by hand as the SDK's
+    _scheme_a computes it) verifies through the generated parser, as Scheme B does."""
+    from dlr_signalwire_messaging.callbacks import parse_callback
+
+    url = "https://example.com/webhook"
+    body = urlencode({"MessageStatus": "delivered", "MessageSid": "m-1", "To": "+15557654321"}).encode()
+    scheme_a = hmac.new(b"PSKtest", url.encode() + body, hashlib.sha1).hexdigest()
+    [receipt] = parse_callback("POST", url, {"X-SignalWire-Signature": scheme_a}, body, signing_key="PSKtest")
+    assert (receipt.message_id, receipt.status) == ("m-1", DeliveryStatus.DELIVERED)

@@ -123,6 +123,9 @@ class Compare:
     separator: str | None = None
     """The header may list several signatures (one per active key) separated by this: a
     push verifies when any of them matches."""
+    also: tuple[str, ...] = ()
+    """Templates of other forms the provider may sign a push with (its SDK accepts each):
+    a push verifies when the header matches any form. ``sign`` uses ``value``."""
 
 
 @dataclass(frozen=True)
@@ -361,8 +364,9 @@ class Callback:
                 )
             ]
             matches = [
-                hmac.compare_digest(values[verify.compare.value].encode("utf-8"), given)
+                hmac.compare_digest(values[form].encode("utf-8"), given)
                 for values in each_values
+                for form in (verify.compare.value, *verify.compare.also)
                 for given in each_given
             ]
             if not any(matches):
@@ -438,7 +442,7 @@ class Callback:
         verify = self.verify
         assert verify is not None
         for template in (
-            verify.compare.value if verify.compare else None,
+            *((verify.compare.value, *verify.compare.also) if verify.compare else ()),
             verify.public_key.input if verify.public_key else None,
         ):
             if template is not None:
@@ -534,8 +538,15 @@ def _verification(data: Mapping[str, Any]) -> Verification:
         if set(raw_compare) - {"header", "value", "separator"}:
             raise SigningError(f"unknown compare keys {sorted(raw_compare)}")
         separator = raw_compare.get("separator")
+        forms = raw_compare["value"]
+        forms = [forms] if isinstance(forms, str) else list(forms)
+        if not forms or not all(isinstance(form, str) for form in forms):
+            raise SigningError("compare value is a template, or a list of them")
         compare = Compare(
-            str(raw_compare["header"]), str(raw_compare["value"]), str(separator) if separator else None
+            str(raw_compare["header"]),
+            forms[0],
+            str(separator) if separator else None,
+            tuple(forms[1:]),
         )
     public_key = None
     if "public_key" in data:

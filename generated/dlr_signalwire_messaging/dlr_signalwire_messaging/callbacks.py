@@ -57,10 +57,22 @@ STATUS_CALLBACK: Final = callbacks.Callback.from_data(
                         "output": "base64",
                     },
                 },
+                {
+                    "as": "raw_body_signature",
+                    "hmac": {
+                        "algorithm": "sha1",
+                        "key": "{signing_key}",
+                        "input": "{url}{body}",
+                        "output": "hex",
+                    },
+                },
             ],
             "compare": {
                 "header": "X-SignalWire-Signature",
-                "value": "{signature}",
+                "value": [
+                    "{signature}",
+                    "{raw_body_signature}",
+                ],
             },
             "either_port": True,
         },
