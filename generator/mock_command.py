@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.util
 import ipaddress
 import json
 import re
@@ -42,6 +43,11 @@ def run_mock(
     credentials = {**scenario.get("credentials", {}), **_parse_credentials(credential_args)}
     if push_url is not None:
         return _push(provider, scenario_path, scenario, credentials, push_url, api)
+    if api is None:
+        raise MockCommandError(
+            f"{provider} only pushes its reports (its spec has no operations to serve): push them to "
+            "your endpoint with --push URL --scenario pushes.yaml"
+        )
     credentials = _fill_credentials(api, provider, credentials)
     try:
         from dlr_core.mock import MockProvider
@@ -95,8 +101,9 @@ _NOT_PROVIDERS = {"core", "dlr_core"}  # the runtime package, dlr_core, serves e
 
 
 def _load_api(provider: str, out: Path, specs: Path) -> Any:
-    """The ``API`` of the generated package ``dlr_<provider>`` in ``out``; an unknown name is
-    told apart from a known one not generated yet, and gets the known names and a guess."""
+    """The ``API`` of the generated package ``dlr_<provider>`` in ``out`` (``None`` for a
+    provider that only pushes its reports); an unknown name is told apart from a known one
+    not generated yet, and gets the known names and a guess."""
     generated = _generated_providers(out)
     if provider not in generated or provider in _NOT_PROVIDERS:
         known = sorted((generated | _spec_providers(specs)) - _NOT_PROVIDERS)
@@ -116,6 +123,8 @@ def _load_api(provider: str, out: Path, specs: Path) -> Any:
     from dlr_core.client import ApiSpec
 
     api = getattr(module, "API", None)
+    if api is None and importlib.util.find_spec(f"dlr_{provider}.callbacks") is not None:
+        return None  # push-only: callbacks, and no API to call
     if not isinstance(api, ApiSpec):
         raise MockCommandError(
             f"{package} is not a dlrgen provider package (it has no API); "
@@ -238,13 +247,32 @@ def _push(
             private_keys[check.key] = private
             print(f"dlrgen mock: signing {callback.name} with a new test key; its public key:", flush=True)
             print(f"  credential {check.key} = {public}", flush=True)
-    every = list(
-        dict.fromkeys([*api.credentials, *(c for names in api.scheme_credentials.values() for c in names)])
+    every = (
+        list(
+            dict.fromkeys(
+                [*api.credentials, *(c for names in api.scheme_credentials.values() for c in names)]
+            )
+        )
+        if api is not None
+        else []
     )
+    every += [  # the credentials the parsers take: a push-only package has no API listing them
+        name
+        for callback in callbacks.values()
+        for name in _signing_credentials(module, callback)
+        if name not in every
+    ]
     every += [name for name in credentials if name in private_keys and name not in every]
+    every = list(dict.fromkeys(every))
     for name in credentials:
         if name not in every:
             raise MockCommandError(f"unknown credential {name}; {provider} has: {', '.join(every)}")
+    for callback in callbacks.values():  # the test values the mock serves with, printed
+        for name in _signing_credentials(module, callback):
+            if name not in credentials:
+                credentials[name] = f"mock-{name.replace('_', '-')}"
+                print(f"dlrgen mock: signing {callback.name} with the test credential", flush=True)
+                print(f"  credential {name} = {credentials[name]}", flush=True)
     try:
         results = push(callbacks, steps, url, credentials=credentials, private_keys=private_keys)
     except Exception as exc:  # the receiver is down, a key does not fit: say so, no traceback
@@ -259,7 +287,29 @@ def _push(
             f"HTTP {result.status}{'' if right else f', expected it {expected}'}",
             flush=True,
         )
+        if not right and not result.tampered and result.status in (401, 403):
+            print(
+                f"  the push was signed for the URL {result.url}; a receiver that checks another "
+                "URL (its public URL setting, a proxy's) refuses it: its log names the URL it checked",
+                flush=True,
+            )
     return 0 if ok else 1
+
+
+def _signing_credentials(module: Any, callback: Any) -> list[str]:
+    """The credentials a callback's parser takes (its keyword-only parameters but the clock
+    and the size limit), less a public key (the mock makes a key pair for that)."""
+    import inspect
+
+    parser = getattr(module, f"parse_{callback.name}", None)
+    if parser is None or callback.verify is None:
+        return []
+    public_key = callback.verify.public_key.key if callback.verify.public_key else None
+    return [
+        name
+        for name, parameter in inspect.signature(parser).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("clock", "max_bytes", public_key)
+    ]
 
 
 def _key_pair(algorithm: str, key_format: str) -> tuple[str, str]:

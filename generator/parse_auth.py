@@ -93,7 +93,7 @@ class AuthParser(ParserBase):
         return check
 
     def auth(self) -> m.Auth:
-        raw = self.data["auth"]
+        raw = self.data.get("auth", {"credentials": {}})
         for name in raw["credentials"]:
             self.check_name("credential", ("auth", "credentials", name), name, "credential", at_key=True)
         credentials = tuple(
@@ -106,6 +106,10 @@ class AuthParser(ParserBase):
             )
             for name, c in raw["credentials"].items()
         )
+        if not {"default_scheme", "schemes"} <= set(raw):  # push-only: credentials to verify pushes
+            if set(raw) & {"default_scheme", "schemes"}:
+                self.problem(("auth",), "'default_scheme' and 'schemes' go together: give both", at_key=True)
+            return m.Auth(credentials, "", ())
         if raw["default_scheme"] not in raw["schemes"]:
             self.problem(
                 ("auth", "default_scheme"),

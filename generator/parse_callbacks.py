@@ -58,7 +58,25 @@ class CallbacksParser(ReceiptsParser, AuthParser):
             key: raw[key] for key in ("method", "format", "array", "answer", "reject") if key in raw
         }
         used: tuple[str, ...] = ()
-        if "verify" in raw:
+        if "verify" not in raw:
+            self.problem(
+                base,
+                f"callback {name!r} says nothing of how a push is verified: add 'verify' (the "
+                "provider's signature check), or, when the provider signs nothing, opt in to "
+                "accepting pushes from anyone with 'verify: {unsigned: <why>}' (e.g. \"the "
+                'provider does not sign its pushes; keep the URL secret")',
+                at_key=True,
+            )
+        elif set(raw["verify"]) == {"unsigned"}:
+            definition["verify"] = {"unsigned": " ".join(raw["verify"]["unsigned"].split())}
+        elif "unsigned" in raw["verify"]:
+            self.problem(
+                base + ("verify", "unsigned"),
+                "'unsigned' stands alone: a push is either verified (sign, compare or public_key) "
+                "or accepted unsigned",
+                at_key=True,
+            )
+        else:
             verify, used = self.callback_verify(base + ("verify",), raw["verify"], credentials)
             definition["verify"] = verify
         if len(self.problems) != problems_before or receipts is None:
@@ -90,6 +108,15 @@ class CallbacksParser(ReceiptsParser, AuthParser):
         known = set(credentials) | PUSH_VARIABLES
         if "timestamp" in raw:
             known.add("timestamp")
+        for variable in raw.get("headers", {}):
+            if variable in known or variable == "timestamp":
+                self.problem(
+                    base + ("headers", variable),
+                    f"{variable!r} is already a name here (a credential or a value of the push); "
+                    "give the header's variable another name",
+                    at_key=True,
+                )
+            known.add(variable)
         for name in sorted(set(credentials) & (PUSH_VARIABLES | {"timestamp"})):
             self.problem(
                 base,
@@ -105,7 +132,8 @@ class CallbacksParser(ReceiptsParser, AuthParser):
             used,
             lambda variable: (
                 f"template uses {{{variable}}}, which is not defined here (credentials: "
-                f"{', '.join(sorted(credentials)) or 'none'}; push: {', '.join(sorted(PUSH_VARIABLES))})"
+                f"{', '.join(sorted(credentials)) or 'none'}; push: "
+                f"{', '.join(sorted(PUSH_VARIABLES | set(raw.get('headers', {}))))})"
                 + ("; add 'timestamp' to verify" if variable == "timestamp" else "")
             ),
         )
@@ -117,7 +145,12 @@ class CallbacksParser(ReceiptsParser, AuthParser):
         self.used_in_auth |= used
         verify = dict(raw)
         if "compare" in raw:
-            check(base + ("compare", "value"), raw["compare"]["value"])
+            forms = raw["compare"]["value"]
+            if isinstance(forms, str):
+                check(base + ("compare", "value"), forms)
+            else:
+                for index, form in enumerate(forms):
+                    check(base + ("compare", "value", index), form)
         if "public_key" in raw:
             key = raw["public_key"]
             check(base + ("public_key", "input"), key["input"])
@@ -138,13 +171,17 @@ class CallbacksParser(ReceiptsParser, AuthParser):
                 "tolerance": duration_seconds(raw["timestamp"]["tolerance"]),
             }
         self.used_in_auth |= used
-        return verify, tuple(name for name in self.data["auth"]["credentials"] if name in used)
+        return verify, tuple(
+            name for name in self.data.get("auth", {}).get("credentials", {}) if name in used
+        )
 
 
 def _verification_kind(verify: dict[str, Any] | None) -> str:
     """How a push is authenticated, in words, for the docs."""
-    if verify is None:
-        return "not signed"
+    if verify is None:  # the parser requires verify: only a callback made by hand
+        return "not verified"
+    if "unsigned" in verify:
+        return f"nothing, by the spec's opt-in (unsigned: {verify['unsigned'].rstrip('.')})"
     if "public_key" in verify:
         check = verify["public_key"]
         algorithm = {"ed25519": "Ed25519", "rsa_pkcs1v15_sha256": "RSA SHA-256"}[check["algorithm"]]
@@ -158,6 +195,10 @@ def _verification_kind(verify: dict[str, Any] | None) -> str:
         ]
         words = "-".join(signing[-1]) if signing else "a value"
         kind = f"{words} in {verify['compare']['header']}"
+        if isinstance(verify["compare"]["value"], list) and len(verify["compare"]["value"]) > 1:
+            kind += f" (any of {len(verify['compare']['value'])} signed forms)"
+    if verify.get("headers"):
+        kind += f", over the {', '.join(verify['headers'].values())} header{'s' if len(verify['headers']) > 1 else ''} too"
     if "timestamp" in verify:
         kind += f", signed time within {verify['timestamp']['tolerance']:g} s"
     return kind

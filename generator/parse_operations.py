@@ -225,7 +225,7 @@ class OperationsParser(ReceiptsParser):
             date_format = self.time_pattern(path, ptype, p) if ptype in ("date", "datetime") else None
             for key in ("from_credential", "default_from_credential"):
                 if key in p:
-                    if p[key] not in self.data["auth"]["credentials"]:
+                    if p[key] not in self.data.get("auth", {}).get("credentials", {}):
                         self.problem(path + (key,), f"{p[key]!r} is not a credential")
                     self.used_in_auth.add(p[key])
             if "from_credential" in p and "default_from_credential" in p:

@@ -18,6 +18,9 @@ from generator.problems import Problem
 # Errors another attempt cannot fix; the runtime never retries them.
 _NEVER_RETRIED_KINDS = frozenset(kind.value for kind in retry_rules.NEVER_RETRIED_KINDS)
 
+# A push-only provider answers no request: its model's envelope is never read.
+NO_ENVELOPE = m.Envelope("http", (), (), (), (), (), None)
+
 
 class _Parser(OperationsParser, CallbacksParser):
     """The whole spec: each concern is a layer (parse_statuses, parse_responses,
@@ -33,9 +36,45 @@ class _Parser(OperationsParser, CallbacksParser):
             self.problem(
                 ("provider",), f"provider id {provider_id!r} must match the file name {self.spec.path.name!r}"
             )
-        servers = self.servers()
+        pulls = "operations" in d  # a provider may only push its reports (callbacks, no operations)
+        if not pulls and "callbacks" not in d:
+            self.problem(
+                (),
+                "the spec describes neither operations (what a client asks the provider) nor "
+                "callbacks (the reports it pushes): give at least one of them",
+            )
+        for needed, what in (
+            ("servers", "where the operations are sent"),
+            ("envelope", "how an answer says success or failure"),
+        ):
+            if pulls and needed not in d:
+                self.problem(("operations",), f"operations need {needed!r} ({what}); add it", at_key=True)
+        signs = {"default_scheme", "schemes"} <= set(d.get("auth", {}))
+        if pulls and not signs:
+            self.problem(
+                ("auth",) if "auth" in d else ("operations",),
+                "operations need auth with 'default_scheme' and 'schemes' (how a request is signed)",
+                at_key=True,
+            )
+        # Operations are read only with all they stand on; what is missing was said above.
+        reads_operations = pulls and signs and "servers" in d and "envelope" in d
+        if not pulls and "callbacks" in d:  # what only requests use would be ignored: say so
+            for key in ("servers", "envelope", "errors", "retries", "polling"):
+                if key in d:
+                    self.problem(
+                        (key,), f"{key!r} is about operations, and this spec has none: remove it", at_key=True
+                    )
+            for key in ("default_scheme", "schemes"):
+                if key in d.get("auth", {}):
+                    self.problem(
+                        ("auth", key),
+                        f"auth {key!r} signs requests, and this spec has no operations: remove it "
+                        "(credentials that verify pushes stay under auth.credentials)",
+                        at_key=True,
+                    )
+        servers = self.servers() if "servers" in d else ()
         auth = self.auth()
-        envelope = self.envelope()
+        envelope = self.envelope() if "envelope" in d else NO_ENVELOPE
         for key, raw in d["statuses"].items():
             self.statuses[key] = self.status_enum(key, raw)
         self.check_unique_classes(
@@ -55,7 +94,11 @@ class _Parser(OperationsParser, CallbacksParser):
                 f"status rule {key!r}: its function",
                 at_key=True,
             )
-        operations = tuple(self.operation(name, raw) for name, raw in d["operations"].items())
+        operations = (
+            tuple(self.operation(name, raw) for name, raw in d["operations"].items())
+            if reads_operations
+            else ()
+        )
         credential_names = {c.name for c in auth.credentials}
         callbacks = tuple(
             callback
@@ -65,7 +108,7 @@ class _Parser(OperationsParser, CallbacksParser):
         self.check_auth_needs(auth, operations)
         referenced = {
             part["receipts"]["status"]["rule"]
-            for part in [*d["operations"].values(), *d.get("callbacks", {}).values()]
+            for part in [*d.get("operations", {}).values(), *d.get("callbacks", {}).values()]
             if isinstance(part.get("receipts", {}).get("status"), dict)
         }
         for key in d.get("status_rules", {}):
@@ -104,8 +147,8 @@ class _Parser(OperationsParser, CallbacksParser):
             api_version=d.get("api_version"),
             constants=dict(d.get("constants", {})),
             servers=servers,
-            default_server=d["servers"]["default"],
-            require_base_url=d["servers"].get("require_base_url", False),
+            default_server=d.get("servers", {}).get("default", ""),
+            require_base_url=d.get("servers", {}).get("require_base_url", False),
             auth=auth,
             envelope=envelope,
             operations=operations,

@@ -283,6 +283,7 @@ class CallbackView:
     credentials_dict: str  # the credentials mapping the parser passes on, as Python source
     credential_arguments: str  # ``name=name, `` for each credential
     credential_note: str
+    credential_docs: tuple[tuple[str, str], ...]  # each credential the parser takes, and what it is
     description: str
     docs: str | None
     body_words: str  # how the push arrives, in words (Markdown-safe)
@@ -302,8 +303,11 @@ class CallbacksView:
     example: str  # the README's example: a function receiving a push
 
 
-def callbacks_view(package: str, callbacks: tuple[m.Callback, ...]) -> CallbacksView | None:
+def callbacks_view(
+    package: str, callbacks: tuple[m.Callback, ...], credentials: tuple[m.Credential, ...] = ()
+) -> CallbacksView | None:
     """What ``callbacks.py`` writes; None when the spec has no callbacks."""
+    described = {credential.name: credential.description for credential in credentials}
     if not callbacks:
         return None
     views = []
@@ -325,6 +329,7 @@ def callbacks_view(package: str, callbacks: tuple[m.Callback, ...]) -> Callbacks
                     if names
                     else ""
                 ),
+                credential_docs=tuple((n, described.get(n, "")) for n in names),
                 description=callback.description,
                 docs=callback.docs,
                 body_words=_body_words(callback),

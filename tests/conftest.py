@@ -99,6 +99,14 @@ def provider_specs() -> list[Path]:
     return spec_files(SPECS)
 
 
+def client_specs() -> list[Path]:
+    """The providers' specs whose packages have a client: a provider that only pushes its
+    reports (callbacks, no operations) has none."""
+    return [
+        p for p in provider_specs() if (GENERATED / f"dlr_{p.stem}" / f"dlr_{p.stem}" / "client.py").is_file()
+    ]
+
+
 def load_fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 

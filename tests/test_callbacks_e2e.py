@@ -5,11 +5,16 @@ provider's rejection, and a repeated push is recognisable by its idempotency key
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import logging
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -199,3 +204,189 @@ callbacks:
         DeliveryStatus.DELIVERED,
     )
     assert receipt.details["event_id"] == "ev-1"
+
+
+@contextlib.contextmanager
+def _serving(app: object) -> Iterator[str]:
+    """``app`` served by uvicorn on a free port of 127.0.0.1; yields its origin."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.started
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+def _starlette_example(monkeypatch: pytest.MonkeyPatch, public_url: str | None) -> ModuleType:
+    """docs/examples/callbacks_starlette.py, loaded with the mock's test auth token."""
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "mock-auth-token")
+    if public_url is None:
+        monkeypatch.delenv("PUBLIC_URL", raising=False)
+    else:
+        monkeypatch.setenv("PUBLIC_URL", public_url)
+    spec = importlib.util.spec_from_file_location(
+        "example_local_loop", ROOT / "docs" / "examples" / "callbacks_starlette.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_starlette_examples_local_loop_works_as_its_docstring_says(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`uvicorn callbacks_starlette:app` with PUBLIC_URL unset, then `dlrgen mock
+    twilio_messaging --scenario twilio_pushes.yaml --push http://127.0.0.1:PORT/...` with no
+    credential given: the mock signs with its test token, the app rebuilds the URL from the
+    request, every push is accepted and the tampered one refused."""
+    example = _starlette_example(monkeypatch, public_url=None)
+    with _serving(example.app) as base:
+        code = main(
+            [
+                "mock",
+                "twilio_messaging",
+                "--out",
+                str(ROOT / "generated"),
+                "--scenario",
+                str(ROOT / "docs" / "examples" / "twilio_pushes.yaml"),
+                "--push",
+                f"{base}/callbacks/twilio_messaging",
+            ]
+        )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "credential auth_token = mock-auth-token" in out
+    assert out.count("HTTP 204") == 3 and "pushed status_callback (tampered): HTTP 403" in out
+    assert len(example.seen) == 2  # sent, then delivered (pushed twice, recognised)
+
+
+def test_a_push_refused_for_its_url_names_both_urls(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The app checks https://hooks.example.com/... (PUBLIC_URL), the mock signed
+    http://127.0.0.1:PORT/...: the mock's report names the URL it signed, the server's log
+    the URL it checked, and neither the auth token."""
+    example = _starlette_example(monkeypatch, public_url="https://hooks.example.com")
+    with caplog.at_level(logging.WARNING, logger="dlr_core.callbacks"), _serving(example.app) as base:
+        pushed_to = f"{base}/callbacks/twilio_messaging"
+        code = main(
+            [
+                "mock",
+                "twilio_messaging",
+                "--out",
+                str(ROOT / "generated"),
+                "--scenario",
+                str(ROOT / "docs" / "examples" / "twilio_pushes.yaml"),
+                "--push",
+                pushed_to,
+            ]
+        )
+    out = capsys.readouterr().out
+    assert code == 1
+    assert f"the push was signed for the URL {pushed_to};" in out
+    logged = [r.getMessage() for r in caplog.records if r.name == "dlr_core.callbacks"]
+    assert logged, "no refusal was logged"
+    assert all(
+        "the URL checked was https://hooks.example.com/callbacks/twilio_messaging (public_url" in line
+        for line in logged
+    )
+    assert "X-Twilio-Signature signature does not match" in logged[0]
+    assert not any("mock-auth-token" in line for line in logged)
+
+
+def test_mock_pushes_plivo_v3_signed_callbacks_with_a_fresh_nonce(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A signature over a request header (X-Plivo-Signature-V3-Nonce): the mock sends a nonce
+    and signs over it; the receiver verifies it; a tampered push is refused."""
+    from dlr_plivo_sms.callbacks import callback_endpoint
+
+    got: list[Receipt] = []
+    app = CallbackApp({"plivo": callback_endpoint(auth_token="mock-auth-token")}, lambda n, r: got.extend(r))
+    scenario = tmp_path / "plivo.yaml"
+    scenario.write_text(
+        """
+callbacks:
+  message_status:
+    - payload: {MessageUUID: u-1, Status: delivered, To: "12401234567", ErrorCode: "000"}
+    - payload: {MessageUUID: u-2, Status: failed, To: "12401234567", ErrorCode: "420"}
+      tamper: true
+""",
+        encoding="utf-8",
+    )
+    with _serving(app) as base:
+        args = ["mock", "plivo_sms", "--out", str(ROOT / "generated"), "--scenario", str(scenario)]
+        code = main([*args, "--push", f"{base}/callbacks/plivo"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "pushed message_status: HTTP 200" in out and "pushed message_status (tampered): HTTP 403" in out
+    [receipt] = got
+    assert (receipt.message_id, receipt.status) == ("u-1", DeliveryStatus.DELIVERED)
+
+
+def test_mock_pushes_the_callbacks_of_a_push_only_provider(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A spec with callbacks and no operations (tests/cases/callbacks_push_only): its package
+    has no API, and `dlrgen mock demo --push` still signs (with its printed test secret) and
+    pushes each report to a real server."""
+    from generator.pipeline import build
+
+    case = ROOT / "tests" / "cases" / "callbacks_push_only"
+    out = tmp_path / "generated"
+    for relative, text in build(case / "specs").items():
+        (out / relative).parent.mkdir(parents=True, exist_ok=True)
+        (out / relative).write_text(text, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(out / "dlr_demo"))
+    for name in [m for m in sys.modules if m == "dlr_demo" or m.startswith("dlr_demo.")]:
+        monkeypatch.delitem(sys.modules, name)
+    from dlr_demo.callbacks import callback_endpoint
+
+    got: list[Receipt] = []
+    app = CallbackApp(
+        {"demo": callback_endpoint(webhook_secret="mock-webhook-secret")}, lambda n, r: got.extend(r)
+    )
+    scenario = tmp_path / "pushes.yaml"
+    scenario.write_text(
+        """
+callbacks:
+  status_report:
+    - payload: {id: m-1, status: delivered, to: "+15550001"}
+    - payload: {id: m-2, status: failed}
+      tamper: true
+""",
+        encoding="utf-8",
+    )
+    with _serving(app) as base:
+        args = [
+            "mock",
+            "demo",
+            "--out",
+            str(out),
+            "--specs",
+            str(case / "specs"),
+            "--scenario",
+            str(scenario),
+        ]
+        code = main([*args, "--push", f"{base}/callbacks/demo"])
+    out_text = capsys.readouterr().out
+    assert code == 0, out_text
+    assert "credential webhook_secret = mock-webhook-secret" in out_text
+    assert "pushed status_report (tampered): HTTP 403" in out_text
+    [receipt] = got
+    assert (receipt.message_id, receipt.status) == ("m-1", DeliveryStatus.DELIVERED)
+    for name in [m for m in sys.modules if m == "dlr_demo" or m.startswith("dlr_demo.")]:
+        del sys.modules[name]

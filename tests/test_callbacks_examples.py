@@ -119,3 +119,18 @@ def test_examples_refuse_to_start_without_the_auth_token(name: str, monkeypatch:
     """An unset TWILIO_AUTH_TOKEN is a startup error, not an empty key."""
     with pytest.raises(KeyError, match="TWILIO_AUTH_TOKEN"):
         load(name, monkeypatch, token=None)
+
+
+def test_flask_example_rebuilds_the_url_from_the_request_without_public_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PUBLIC_URL unset: the view checks the URL the request came to (Flask's test client:
+    http://localhost/...), so a push signed for it verifies and one signed for another
+    origin is refused."""
+    example = load("callbacks_flask", monkeypatch)
+    monkeypatch.setattr(example, "PUBLIC_URL", None)
+    client = example.app.test_client()
+    local = sdk_signature("http://localhost/twilio", PARAMS)
+    assert client.post("/twilio", data=PARAMS, headers={"X-Twilio-Signature": local}).status_code == 204
+    public = sdk_signature("https://hooks.example.com/twilio", PARAMS)
+    assert client.post("/twilio", data=PARAMS, headers={"X-Twilio-Signature": public}).status_code == 403

@@ -439,3 +439,188 @@ def test_signalwire_status_callback_becomes_a_receipt() -> None:
     swapped = [*pairs[:4], ("To", "b"), ("To", "a")]
     with pytest.raises(CallbackSignatureError):
         parse_callback("POST", url, signed, urlencode(swapped).encode(), signing_key="PSKtest")
+
+
+# -- Sinch: HMAC-SHA256 over the body, a nonce header and a timestamp header ----------------------
+
+# Sinch's published example: sinch/sinch-sdk-dotnet's Conversation webhooks test
+# (WebhooksTests.ValidateRequest): this body, nonce, timestamp and secret, and the signature
+# Sinch sent. The SMS API's callbacks are signed the same way (sinch/sinch-sdk-python's
+# validate_webhook_signature_with_nonce: compute_signed_data = f"{body}.{nonce}.{timestamp}",
+# calculate_webhook_signature = base64 of HMAC-SHA256 keyed by the secret).
+SINCH_BODY = (
+    '{"app_id":"","accepted_time":"2021-10-18T17:49:13.813615Z","project_id":'
+    '"e2df3a34-a71b-4448-9db5-a8d2baad28e4","contact_create_notification":{"contact":{"id":'
+    '"01FJA8B466Y0R2GNXD78MD9SM1","channel_identities":[{"channel":"SMS","identity":"48123456789",'
+    '"app_id":""}],"display_name":"New Test Contact","email":"new.contact@email.com","external_id":'
+    '"","metadata":"","language":"EN_US"}},"message_metadata":""}'
+).encode()
+SINCH_HEADERS = {
+    "x-sinch-webhook-signature-nonce": "01FJA8B4A7BM43YGWSG9GBV067",
+    "x-sinch-webhook-signature-timestamp": "1634579353",
+    "x-sinch-webhook-signature": "6bpJoRmFoXVjfJIVglMoJzYXxnoxRujzR4k2GOXewOE=",
+}
+
+
+def sinch_signature(secret: str, body: bytes, nonce: str, timestamp: str) -> str:
+    """sinch-sdk-python's calculate_webhook_signature(compute_signed_data(body, nonce, timestamp))."""
+    signed = f"{body.decode()}.{nonce}.{timestamp}".encode()
+    return base64.b64encode(hmac.new(secret.encode(), signed, hashlib.sha256).digest()).decode()
+
+
+def test_sinch_verifies_its_published_example() -> None:
+    """The spec's verify (a nonce and a timestamp header in the signed text) accepts Sinch's
+    published signature, and refuses it without the nonce header or with another nonce."""
+    from dlr_sinch_sms.callbacks import RECIPIENT_DELIVERY_REPORT
+
+    assert sinch_signature("foo_secret1234", SINCH_BODY, "01FJA8B4A7BM43YGWSG9GBV067", "1634579353") == (
+        SINCH_HEADERS["x-sinch-webhook-signature"]
+    )
+    url = "https://hooks.example.com/sinch"
+    credentials = {"webhook_secret": "foo_secret1234"}
+    [payload] = RECIPIENT_DELIVERY_REPORT.payloads(
+        "POST", url, SINCH_HEADERS, SINCH_BODY, credentials=credentials
+    )
+    assert payload["project_id"] == "e2df3a34-a71b-4448-9db5-a8d2baad28e4"
+    without_nonce = {k: v for k, v in SINCH_HEADERS.items() if not k.endswith("nonce")}
+    with pytest.raises(CallbackSignatureError, match="no x-sinch-webhook-signature-nonce header"):
+        RECIPIENT_DELIVERY_REPORT.payloads("POST", url, without_nonce, SINCH_BODY, credentials=credentials)
+    other_nonce = {**SINCH_HEADERS, "x-sinch-webhook-signature-nonce": "01FJA8B4A7BM43YGWSG9GBV068"}
+    with pytest.raises(CallbackSignatureError, match="does not match"):
+        RECIPIENT_DELIVERY_REPORT.payloads("POST", url, other_nonce, SINCH_BODY, credentials=credentials)
+
+
+def test_sinch_recipient_delivery_report_becomes_a_receipt() -> None:
+    """The recipient delivery report of the pull's documented example, pushed and signed as
+    the SDK computes it, reads as the same receipt."""
+    from dlr_sinch_sms.callbacks import parse_callback
+
+    body = json.dumps(
+        {
+            "at": "2024-06-07T14:03:26.536Z",
+            "batch_id": "01J06CY78GZ2F74YZNNH2VBWR6",
+            "code": 0,
+            "recipient": "447700900123",
+            "status": "Delivered",
+            "type": "recipient_delivery_report_sms",
+            "client_reference": "order-7",
+        }
+    ).encode()
+    headers = {
+        "x-sinch-webhook-signature-nonce": "nonce-1",
+        "x-sinch-webhook-signature-timestamp": "1717769006",
+        "x-sinch-webhook-signature": sinch_signature("s3cret", body, "nonce-1", "1717769006"),
+    }
+    [receipt] = parse_callback(
+        "POST", "https://hooks.example.com/sinch", headers, body, webhook_secret="s3cret"
+    )
+    assert (receipt.provider, receipt.message_id, receipt.recipient) == (
+        "sinch_sms",
+        "01J06CY78GZ2F74YZNNH2VBWR6",
+        "447700900123",
+    )
+    assert receipt.status is DeliveryStatus.DELIVERED and receipt.client_ref == "order-7"
+    with pytest.raises(CallbackSignatureError):
+        parse_callback("POST", "https://hooks.example.com/sinch", headers, body, webhook_secret="other")
+
+
+# -- Plivo: the V3 signature, over the URL, the sorted fields and a nonce header -------------------
+
+
+def plivo_v3_signature(auth_token: str, url: str, params: dict[str, str], nonce: str) -> str:
+    """plivo-python's validate_v3_signature for a POST (plivo/utils/signature_v3.py):
+    construct_post_url gives the URL (no query) + "?" + get_sorted_params_string (each name
+    and value, names sorted, no separators); get_signature_v3 signs that + "." + nonce with
+    HMAC-SHA256 keyed by the Auth Token, base64."""
+    base = url + "?" + "".join(f"{name}{params[name]}" for name in sorted(params))
+    signed = f"{base}.{nonce}".encode()
+    return base64.b64encode(hmac.new(auth_token.encode(), signed, hashlib.sha256).digest()).decode()
+
+
+PLIVO_URL = "https://hooks.example.com/plivo/status"
+PLIVO_PARAMS = {
+    "MessageUUID": "b48d95dc-e3ac-11eb-a9c2-0242ac110005",
+    "Status": "delivered",
+    "To": "12401234567",
+    "From": "17087654321",
+    "ErrorCode": "000",
+    "Units": "1",
+    "TotalAmount": "0.00140",
+    "TotalRate": "0.00140",
+    "MCC": "312",
+    "MNC": "650",
+}
+
+
+def test_plivo_v3_signature_verifies_as_the_sdk_computes_it() -> None:
+    from dlr_plivo_sms.callbacks import parse_callback
+
+    body = urlencode(PLIVO_PARAMS).encode()
+    nonce = "05429567804466091622"
+    signature = plivo_v3_signature("plivo-token", PLIVO_URL, PLIVO_PARAMS, nonce)
+    headers = {"X-Plivo-Signature-V3": signature, "X-Plivo-Signature-V3-Nonce": nonce}
+    [receipt] = parse_callback("POST", PLIVO_URL, headers, body, auth_token="plivo-token")
+    assert (receipt.provider, receipt.message_id, receipt.recipient, receipt.error_code) == (
+        "plivo_sms",
+        "b48d95dc-e3ac-11eb-a9c2-0242ac110005",
+        "12401234567",
+        "000",
+    )
+    assert receipt.status is DeliveryStatus.DELIVERED
+    # one signature per active Auth Token, comma-separated (validate_v3_signature splits on ","):
+    listed = {
+        **headers,
+        "X-Plivo-Signature-V3": f"{plivo_v3_signature('old-token', PLIVO_URL, PLIVO_PARAMS, nonce)},{signature}",
+    }
+    assert parse_callback("POST", PLIVO_URL, listed, body, auth_token="plivo-token")
+    for changed in (
+        {**headers, "X-Plivo-Signature-V3-Nonce": "05429567804466091623"},  # the nonce is signed
+        {"X-Plivo-Signature-V3": signature},  # no nonce header at all
+    ):
+        with pytest.raises(CallbackSignatureError):
+            parse_callback("POST", PLIVO_URL, changed, body, auth_token="plivo-token")
+    with pytest.raises(CallbackSignatureError):  # the URL is signed
+        parse_callback("POST", PLIVO_URL + "2", headers, body, auth_token="plivo-token")
+
+
+# -- SignalWire's second form: "Scheme A", hex HMAC-SHA1 of the URL and the raw body ---------------
+
+
+def test_signalwire_verifies_its_raw_body_vector() -> None:
+    """The SDK's Scheme A vector (VECTOR_A in signalwire-python's
+    tests/unit/security/test_webhook_validator.py: hex HMAC-SHA1 over url + raw body, which
+    validate_webhook_signature accepts in X-SignalWire-Signature as well as Scheme B), checked
+    with the spec's verify as written; the body and the URL are signed, and the key matters."""
+    from dlr_core.callbacks import Callback
+    from generator.pipeline import load_providers
+
+    from conftest import SPECS
+
+    [provider], problems = load_providers([SPECS / "signalwire_messaging.yaml"])
+    assert not problems
+    [status_callback] = provider.callbacks
+    verify = status_callback.definition["verify"]
+    callback = Callback.from_data("signalwire_messaging", "relay", {"format": "json", "verify": verify})
+    url = "https://example.ngrok.io/webhook"
+    body = b'{"event":"call.state","params":{"call_id":"abc-123","state":"answered"}}'
+    headers = {"X-SignalWire-Signature": "c3c08c1fefaf9ee198a100d5906765a6f394bf0f"}
+    key = {"signing_key": "PSKtest1234567890abcdef", "auth_token": "unused"}
+    assert callback.payloads("POST", url, headers, body, credentials=key)
+    with pytest.raises(CallbackSignatureError):
+        callback.payloads("POST", url, headers, body.replace(b"answered", b"ringing"), credentials=key)
+    with pytest.raises(CallbackSignatureError):
+        callback.payloads("POST", "https://example.ngrok.io/different", headers, body, credentials=key)
+    with pytest.raises(CallbackSignatureError):
+        callback.payloads("POST", url, headers, body, credentials={**key, "signing_key": "wrong-key"})
+
+
+def test_signalwire_status_callback_verifies_in_either_form() -> None:
+    """A form status callback signed in Scheme A (hex, url + raw body, by hand as the SDK's
+    _scheme_a computes it) verifies through the generated parser, as Scheme B does."""
+    from dlr_signalwire_messaging.callbacks import parse_callback
+
+    url = "https://example.com/webhook"
+    body = urlencode({"MessageStatus": "delivered", "MessageSid": "m-1", "To": "+15557654321"}).encode()
+    scheme_a = hmac.new(b"PSKtest", url.encode() + body, hashlib.sha1).hexdigest()
+    [receipt] = parse_callback("POST", url, {"X-SignalWire-Signature": scheme_a}, body, signing_key="PSKtest")
+    assert (receipt.message_id, receipt.status) == ("m-1", DeliveryStatus.DELIVERED)

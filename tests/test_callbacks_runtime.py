@@ -504,3 +504,80 @@ def test_either_port_tries_the_url_without_and_with_its_port(url: str, tried: tu
 def test_either_port_is_true_or_false() -> None:
     with pytest.raises(SigningError, match="either_port"):
         Callback.from_data("demo", "push", {**TWILIO, "verify": {**TWILIO["verify"], "either_port": "yes"}})
+
+
+# -- request headers in the signed text, the unsigned opt-in -------------------------------------
+
+# Sinch's scheme, as specs/sinch_sms.yaml writes it; its published example (sinch-sdk-dotnet's
+# WebhooksTests.ValidateRequest) is checked in test_callbacks_providers.py.
+NONCE_SIGNED = {
+    "verify": {
+        "headers": {
+            "nonce": "x-sinch-webhook-signature-nonce",
+            "signed_at": "x-sinch-webhook-signature-timestamp",
+        },
+        "sign": [
+            {
+                "as": "signature",
+                "hmac": {
+                    "algorithm": "sha256",
+                    "key": "{secret}",
+                    "input": "{body}.{nonce}.{signed_at}",
+                    "output": "base64",
+                },
+            }
+        ],
+        "compare": {"header": "x-sinch-webhook-signature", "value": "{signature}"},
+    }
+}
+
+
+def test_sign_sends_a_fresh_nonce_in_each_header_the_signature_covers() -> None:
+    """What the mock pushes: each verify header gets a new random value, and the signature
+    is what Sinch's SDK computes over body, nonce and timestamp (by hand here)."""
+    import hmac as hmac_module
+
+    callback = Callback.from_data("demo", "report", NONCE_SIGNED)
+    body = b'{"id":"m1"}'
+    first = callback.sign("https://hooks.example.com/r", body, credentials={"secret": "k"})
+    second = callback.sign("https://hooks.example.com/r", body, credentials={"secret": "k"})
+    nonce, signed_at = first["x-sinch-webhook-signature-nonce"], first["x-sinch-webhook-signature-timestamp"]
+    assert nonce.isdigit() and len(nonce) == 20 and nonce != second["x-sinch-webhook-signature-nonce"]
+    expected = base64.b64encode(
+        hmac_module.new(b"k", body + f".{nonce}.{signed_at}".encode(), hashlib.sha256).digest()
+    ).decode()
+    assert first["x-sinch-webhook-signature"] == expected
+    assert callback.payloads("POST", "https://hooks.example.com/r", first, body, credentials={"secret": "k"})
+    swapped = {**first, "x-sinch-webhook-signature-nonce": second["x-sinch-webhook-signature-nonce"]}
+    with pytest.raises(CallbackSignatureError):
+        callback.payloads("POST", "https://hooks.example.com/r", swapped, body, credentials={"secret": "k"})
+
+
+def test_a_header_listing_several_signatures_verifies_with_any() -> None:
+    data = {
+        **NONCE_SIGNED,
+        "verify": {
+            **NONCE_SIGNED["verify"],
+            "compare": {"header": "x-sinch-webhook-signature", "value": "{signature}", "separator": ","},
+        },
+    }
+    callback = Callback.from_data("demo", "report", data)
+    body = b"{}"
+    headers = callback.sign("https://h.example/r", body, credentials={"secret": "k"})
+    signature = headers["x-sinch-webhook-signature"]
+    for listed in (f"bm90LWl0,{signature}", f"{signature}, bm90LWl0", signature):
+        sent = {**headers, "x-sinch-webhook-signature": listed}
+        assert callback.payloads("POST", "https://h.example/r", sent, body, credentials={"secret": "k"})
+    with pytest.raises(CallbackSignatureError):
+        sent = {**headers, "x-sinch-webhook-signature": "bm90LWl0,bm90LWl0"}
+        callback.payloads("POST", "https://h.example/r", sent, body, credentials={"secret": "k"})
+    plain = Callback.from_data("demo", "report", NONCE_SIGNED)  # no separator: the header is one signature
+    with pytest.raises(CallbackSignatureError):
+        sent = {**headers, "x-sinch-webhook-signature": f"bm90LWl0,{signature}"}
+        plain.payloads("POST", "https://h.example/r", sent, body, credentials={"secret": "k"})
+
+
+def test_an_unsigned_callback_states_why() -> None:
+    callback = Callback.from_data("demo", "report", {"verify": {"unsigned": "The provider signs nothing."}})
+    assert callback.verify is None and callback.unsigned == "The provider signs nothing."
+    assert callback.payloads("POST", "https://h.example/r", {}, b'{"id": 1}') == [{"id": 1}]

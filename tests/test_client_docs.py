@@ -8,9 +8,9 @@ import inspect
 
 import pytest
 
-from conftest import provider_specs
+from conftest import client_specs
 
-PACKAGES = [f"dlr_{path.stem}" for path in provider_specs()]
+PACKAGES = [f"dlr_{path.stem}" for path in client_specs()]
 
 
 @pytest.mark.parametrize("package_name", PACKAGES)

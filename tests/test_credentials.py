@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from conftest import GENERATED, mypy_strict_errors, pem_private_key, provider_specs
+from conftest import GENERATED, client_specs, mypy_strict_errors, pem_private_key
 from dlr_core import CredentialsError
 
-PACKAGES = [f"dlr_{path.stem}" for path in provider_specs()]
+PACKAGES = [f"dlr_{path.stem}" for path in client_specs()]
 
 
 def _environment(api: Any, scheme: str) -> dict[str, str]:

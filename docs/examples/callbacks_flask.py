@@ -2,8 +2,11 @@
 
 ``parse_callback`` verifies the push (``X-Twilio-Signature`` here), reads it and returns
 canonical receipts; its typed errors say how to answer. Run with ``flask --app
-callbacks_flask run``; give Twilio the public URL https://hooks.example.com/twilio as
-StatusCallback.
+callbacks_flask run``; give Twilio the public URL, e.g. https://hooks.example.com/twilio, as
+StatusCallback. Twilio signs that URL: without ``PUBLIC_URL`` the view rebuilds it from the
+request (scheme and Host), right when Twilio reaches the app directly; behind a proxy that
+changes them, set ``PUBLIC_URL=https://hooks.example.com``. A refused push is logged with
+the URL checked.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dlr_core import CallbackSignatureError, MalformedCallback
 from dlr_core.callbacks import MAX_CALLBACK_BYTES
 from dlr_twilio_messaging.callbacks import STATUS_CALLBACK, parse_callback
 
-PUBLIC_URL = os.environ.get("PUBLIC_URL", "https://hooks.example.com")  # what Twilio was given
+PUBLIC_URL = os.environ.get("PUBLIC_URL")  # the origin Twilio was given; unset: the request's
 AUTH_TOKEN = os.environ["TWILIO_AUTH_TOKEN"]  # no default: an empty token verifies nothing
 app = Flask(__name__)
 # Flask reads at most one byte past a push's limit (a longer Content-Length: 413), so the
@@ -27,7 +30,8 @@ seen: set[str] = set()  # use your database: the key is stable across repeated p
 
 @app.post("/twilio")
 def twilio_status() -> Response:
-    url = PUBLIC_URL + request.full_path.rstrip("?")  # the URL Twilio signed, query included
+    origin = PUBLIC_URL or request.host_url.rstrip("/")
+    url = origin + request.full_path.rstrip("?")  # the URL Twilio signed, query included
     try:
         receipts = parse_callback(
             request.method,
@@ -36,7 +40,8 @@ def twilio_status() -> Response:
             request.get_data(),
             auth_token=AUTH_TOKEN,
         )
-    except CallbackSignatureError:
+    except CallbackSignatureError as refused:  # its text names the URL checked, never a secret
+        app.logger.warning("refused a push: %s", refused)
         answer = STATUS_CALLBACK.reject
         return Response(answer.body, answer.status, content_type=answer.content_type)
     except MalformedCallback:

@@ -3,8 +3,21 @@
 ``CallbackApp`` is a plain ASGI app: mounted at /callbacks, it serves
 /callbacks/twilio_messaging and /callbacks/tencent_sms, verifies each push as its provider
 signs it, answers as the provider expects, and hands the canonical receipts to
-``on_receipts``. Run with ``uvicorn callbacks_starlette:app``; give Twilio the public URL
-https://hooks.example.com/callbacks/twilio_messaging as StatusCallback.
+``on_receipts``.
+
+Try it locally, pushing signed reports with the mock (its test auth token is
+``mock-auth-token``)::
+
+    TWILIO_AUTH_TOKEN=mock-auth-token uvicorn callbacks_starlette:app
+    dlrgen mock twilio_messaging --scenario twilio_pushes.yaml \
+        --push http://127.0.0.1:8000/callbacks/twilio_messaging
+
+In production, give Twilio the public URL, e.g.
+https://hooks.example.com/callbacks/twilio_messaging, as StatusCallback. Twilio signs that
+URL: without ``PUBLIC_URL`` the app rebuilds the URL from the request (scheme and Host
+header), which is right when Twilio reaches the app directly; behind a proxy that changes
+the scheme, host or path, set ``PUBLIC_URL=https://hooks.example.com`` (the origin Twilio
+calls). A push refused for its signature is logged with the URL the app checked.
 """
 
 from __future__ import annotations
@@ -39,6 +52,6 @@ callbacks = CallbackApp(
     },
     on_receipts,
     prefix="",  # the mount point is the prefix
-    public_url=os.environ.get("PUBLIC_URL", "https://hooks.example.com"),  # the origin Twilio calls
+    public_url=os.environ.get("PUBLIC_URL"),  # the origin Twilio calls; unset: the request's
 )
 app = Starlette(routes=[Mount("/callbacks", app=callbacks)])

@@ -29,6 +29,8 @@ import hashlib
 import hmac
 import inspect
 import json
+import logging
+import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -83,6 +85,9 @@ SIGNATURE_ENCODINGS = ("base64", "hex")
 SIGNED_TIME_STYLES = ("unix_seconds", "unix_milliseconds", "iso8601_utc")
 
 
+_log = logging.getLogger(__name__)
+
+
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -115,6 +120,12 @@ class Compare:
 
     header: str
     value: str
+    separator: str | None = None
+    """The header may list several signatures (one per active key) separated by this: a
+    push verifies when any of them matches."""
+    also: tuple[str, ...] = ()
+    """Templates of other forms the provider may sign a push with (its SDK accepts each):
+    a push verifies when the header matches any form. ``sign`` uses ``value``."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +154,10 @@ class Verification:
     """The provider may sign the URL with or without its port: a push verifies with the URL
     without its port or with it (the scheme's default when it has none), as twilio-python's
     ``RequestValidator.validate`` does."""
+    headers: tuple[tuple[str, str], ...] = ()
+    """Request headers the signed text uses, as ``(variable, header)``: ``{variable}`` is the
+    header's text as sent (a nonce). A push without one of them is refused; ``sign`` sends
+    a fresh random value in each."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +186,9 @@ class Callback:
     answer: Answer = field(default_factory=Answer)
     reject: Answer = field(default_factory=lambda: Answer(403, body="forbidden"))
     """The answer to a push that fails verification."""
+    unsigned: str | None = None
+    """Why a push with no ``verify`` is accepted unverified (the provider signs nothing), as
+    its spec states it; ``None`` when it is verified, or for a callback made without a spec."""
 
     @classmethod
     def from_data(cls, provider: str, name: str, data: Mapping[str, Any]) -> Callback:
@@ -183,7 +201,11 @@ class Callback:
             raise SigningError(f"unknown callback format {data.get('format')!r}")
         if data.get("array") and data.get("format", "json") != "json":
             raise SigningError("only a JSON body can be a list of reports")
-        verify = _verification(data["verify"]) if "verify" in data else None
+        raw_verify = data.get("verify")
+        unsigned = None
+        if isinstance(raw_verify, Mapping) and set(raw_verify) == {"unsigned"}:
+            unsigned, raw_verify = str(raw_verify["unsigned"]), None
+        verify = _verification(raw_verify) if raw_verify is not None else None
         return cls(
             provider=provider,
             name=name,
@@ -193,6 +215,7 @@ class Callback:
             verify=verify,
             answer=_answer(data.get("answer", {}), Answer()),
             reject=_answer(data.get("reject", {}), Answer(403, body="forbidden")),
+            unsigned=unsigned,
         )
 
     # -- receiving -----------------------------------------------------------------------
@@ -315,9 +338,17 @@ class Callback:
                     "seconds from now",
                     StaleCallback,
                 )
+        sent_headers: dict[str, str] = {}
+        for variable, header in verify.headers:
+            value = headers.get(header.lower())
+            if not value:
+                raise refused(f"the push has no {header} header")
+            sent_headers[variable] = value[:1024]
         urls = _with_and_without_port(url) if verify.either_port else (url,)
         try:
-            each_values = [self._values(method, u, body, credentials, timestamp, verify.sign) for u in urls]
+            each_values = [
+                self._values(method, u, body, credentials, timestamp, verify.sign, sent_headers) for u in urls
+            ]
         except SigningError as exc:
             raise refused(f"the push cannot be verified: {exc}") from None
         except UnicodeError:  # a lone surrogate in the URL or a header: not what was signed
@@ -326,13 +357,22 @@ class Callback:
             sent = headers.get(verify.compare.header.lower())
             if not sent:
                 raise refused(f"the push has no {verify.compare.header} header")
-            given = sent.encode("utf-8", errors="surrogatepass")
+            each_given = [
+                part.strip().encode("utf-8", errors="surrogatepass")
+                for part in (
+                    sent.split(verify.compare.separator)[:16] if verify.compare.separator else [sent]
+                )
+            ]
             matches = [
-                hmac.compare_digest(values[verify.compare.value].encode("utf-8"), given)
+                hmac.compare_digest(values[form].encode("utf-8"), given)
                 for values in each_values
+                for form in (verify.compare.value, *verify.compare.also)
+                for given in each_given
             ]
             if not any(matches):
-                raise refused(f"the {verify.compare.header} signature does not match the push")
+                raise refused(
+                    f"the {verify.compare.header} signature does not match the push received at {url[:2048]}"
+                )
         if verify.public_key is not None:
             check = verify.public_key
             sent = headers.get(check.header.lower())
@@ -349,7 +389,10 @@ class Callback:
                 )
                 for values in each_values
             ):
-                raise refused(f"the {check.header} signature does not verify with the public key")
+                raise refused(
+                    f"the {check.header} signature of the push received at {url[:2048]} does not "
+                    "verify with the public key"
+                )
 
     def _values(
         self,
@@ -359,6 +402,7 @@ class Callback:
         credentials: Mapping[str, str],
         timestamp: str | None,
         bound: Sequence[Bound],
+        sent_headers: Mapping[str, str] | None = None,
     ) -> dict[str, str]:
         """Every step's result and the templates' texts (keyed by template)."""
         parts = urlsplit(url)
@@ -386,6 +430,7 @@ class Callback:
         )
         if timestamp is not None:
             pushed["timestamp"] = timestamp
+        pushed.update(sent_headers or {})
         clash = sorted(set(credentials) & (set(pushed) | {"timestamp"}))
         if clash:  # the push's values are the sender's: they must never stand for a secret
             raise SigningError(f"the credential {clash[0]!r} has the name of a value the push carries")
@@ -397,7 +442,7 @@ class Callback:
         verify = self.verify
         assert verify is not None
         for template in (
-            verify.compare.value if verify.compare else None,
+            *((verify.compare.value, *verify.compare.also) if verify.compare else ()),
             verify.public_key.input if verify.public_key else None,
         ):
             if template is not None:
@@ -430,7 +475,10 @@ class Callback:
         if verify.timestamp is not None:
             timestamp = timestamp_text(moment, verify.timestamp.style)
             headers[verify.timestamp.header] = timestamp
-        values = self._values(self.method, url, body, credentials, timestamp, verify.sign)
+        sent_headers = {variable: fresh_nonce() for variable, _ in verify.headers}
+        for variable, header in verify.headers:
+            headers[header] = sent_headers[variable]
+        values = self._values(self.method, url, body, credentials, timestamp, verify.sign, sent_headers)
         if verify.compare is not None:
             headers[verify.compare.header] = values[verify.compare.value]
         if verify.public_key is not None:
@@ -442,6 +490,12 @@ class Callback:
                 base64.b64encode(signature).decode("ascii") if check.encoding == "base64" else signature.hex()
             )
         return headers
+
+
+def fresh_nonce() -> str:
+    """A random value for a header a push's signature covers (a nonce): 20 decimal digits,
+    text every provider's nonce header accepts."""
+    return "".join(secrets.choice("0123456789") for _ in range(20))
 
 
 def _with_and_without_port(url: str) -> tuple[str, ...]:
@@ -466,7 +520,7 @@ def _with_and_without_port(url: str) -> tuple[str, ...]:
 
 
 def _verification(data: Mapping[str, Any]) -> Verification:
-    unknown = set(data) - {"sign", "timestamp", "compare", "public_key", "either_port"}
+    unknown = set(data) - {"sign", "timestamp", "compare", "public_key", "either_port", "headers"}
     if unknown:
         raise SigningError(f"unknown verify keys: {', '.join(sorted(unknown))}")
     if ("compare" in data) == ("public_key" in data):
@@ -480,7 +534,20 @@ def _verification(data: Mapping[str, Any]) -> Verification:
         timestamp = SignedTime(str(raw["header"]), str(raw["style"]), float(raw["tolerance"]))
     compare = None
     if "compare" in data:
-        compare = Compare(str(data["compare"]["header"]), str(data["compare"]["value"]))
+        raw_compare = dict(data["compare"])
+        if set(raw_compare) - {"header", "value", "separator"}:
+            raise SigningError(f"unknown compare keys {sorted(raw_compare)}")
+        separator = raw_compare.get("separator")
+        forms = raw_compare["value"]
+        forms = [forms] if isinstance(forms, str) else list(forms)
+        if not forms or not all(isinstance(form, str) for form in forms):
+            raise SigningError("compare value is a template, or a list of them")
+        compare = Compare(
+            str(raw_compare["header"]),
+            forms[0],
+            str(separator) if separator else None,
+            tuple(forms[1:]),
+        )
     public_key = None
     if "public_key" in data:
         raw = dict(data["public_key"])
@@ -494,7 +561,14 @@ def _verification(data: Mapping[str, Any]) -> Verification:
     either_port = data.get("either_port", False)
     if not isinstance(either_port, bool):
         raise SigningError("either_port is true or false")
-    return Verification(tuple(bound), timestamp, compare, public_key, either_port)
+    sent = data.get("headers", {})
+    if not isinstance(sent, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in sent.items()
+    ):
+        raise SigningError("verify headers map a variable name to a header name")
+    return Verification(
+        tuple(bound), timestamp, compare, public_key, either_port, tuple((k, v) for k, v in sent.items())
+    )
 
 
 def _answer(data: Mapping[str, Any], default: Answer) -> Answer:
@@ -711,9 +785,23 @@ class CallbackApp:
             await _respond(send, Answer(413, body="too large"))
             return
         headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope.get("headers", ())}
+        url = self._url(scope, headers)
         try:
-            receipts = endpoint.parse(scope["method"], self._url(scope, headers), headers, body)
-        except CallbackSignatureError:
+            receipts = endpoint.parse(scope["method"], url, headers, body)
+        except CallbackSignatureError as exc:
+            # Signatures cover the URL: a refusal names the URL checked, so a URL that differs
+            # from the one the provider signed (a proxy, a wrong public_url) is seen as such.
+            _log.warning(
+                "refused a push to %s: %s; the URL checked was %s (%s)",
+                name,
+                exc,
+                url[:2048],
+                (
+                    f"public_url {self.public_url}"
+                    if self.public_url is not None
+                    else "rebuilt from the request; give public_url if the provider calls another"
+                ),
+            )
             await _respond(send, endpoint.reject)
             return
         except MalformedCallback:

@@ -59,6 +59,8 @@ class Pushed:
     status: int
     answer: bytes
     tampered: bool
+    url: str = ""
+    """The URL the push was made to and signed for."""
 
     @property
     def accepted(self) -> bool:
@@ -163,7 +165,9 @@ def push(
                     if not body:  # a GET: the query is what is signed
                         target_url += "&tampered=1"
                 answer = client.request(callback.method, target_url, content=body, headers=headers)
-                results.append(Pushed(step.callback, answer.status_code, answer.content[:4096], step.tamper))
+                results.append(
+                    Pushed(step.callback, answer.status_code, answer.content[:4096], step.tamper, target_url)
+                )
     finally:
         if http_client is None:
             client.close()

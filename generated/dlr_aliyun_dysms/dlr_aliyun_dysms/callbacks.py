@@ -37,6 +37,9 @@ SMS_REPORT: Final = callbacks.Callback.from_data(
             "content_type": "application/json",
             "body": '{"code":0,"msg":"接收成功"}',
         },
+        "verify": {
+            "unsigned": "Alibaba Cloud does not sign HTTP batch pushes: keep the callback URL secret (a random path) or let only Alibaba Cloud's addresses reach it.",
+        },
     },
 )
 """SmsReport, the delivery reports pushed in HTTP batch push mode."""

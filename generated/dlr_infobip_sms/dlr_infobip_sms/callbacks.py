@@ -34,6 +34,9 @@ DELIVERY_REPORTS: Final = callbacks.Callback.from_data(
         "answer": {
             "status": 200,
         },
+        "verify": {
+            "unsigned": "Infobip does not sign the reports it pushes to a notifyUrl: keep the URL secret (a random path) or let only Infobip's addresses reach it.",
+        },
     },
 )
 """Delivery reports pushed to the notifyUrl, the same results as the v3 pull."""

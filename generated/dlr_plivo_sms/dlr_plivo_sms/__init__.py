@@ -18,6 +18,7 @@ from dlr_plivo_sms.models import (
     Message,
     MessageDetail,
     MessageList,
+    MessageStatusCallback,
 )
 from dlr_plivo_sms.provider import (
     DEFAULT_SERVER,
@@ -52,6 +53,7 @@ __all__ = [
     "MessageList",
     "MessageState",
     "MessageStateOrText",
+    "MessageStatusCallback",
     "POLLING",
     "PROVIDER_ID",
     "SERVERS",

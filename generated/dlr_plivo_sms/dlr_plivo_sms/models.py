@@ -202,3 +202,28 @@ class MessageList(ProviderModel):
     """Paging information."""
     objects: list[Message] | None = None
     """The page's messages."""
+
+
+class MessageStatusCallback(ProviderModel):
+    message_uuid: Annotated[str, Field(alias="MessageUUID")]
+    """The message's UUID."""
+    status: Annotated[MessageStateOrText, Field(alias="Status")]
+    """The message's new state."""
+    to: Annotated[str | None, Field(alias="To")] = None
+    """The recipient."""
+    from_number: Annotated[str | None, Field(alias="From")] = None
+    """The sender."""
+    error_code: Annotated[str | None, Field(alias="ErrorCode")] = None
+    """The error code (000 when delivered)."""
+    units: Annotated[str | None, Field(alias="Units")] = None
+    """Parts (SMS segments) billed."""
+    total_amount: Annotated[str | None, Field(alias="TotalAmount")] = None
+    """Amount charged (a decimal string)."""
+    total_rate: Annotated[str | None, Field(alias="TotalRate")] = None
+    """Rate per unit (a decimal string)."""
+    mcc: Annotated[str | None, Field(alias="MCC")] = None
+    """Mobile country code of the destination."""
+    mnc: Annotated[str | None, Field(alias="MNC")] = None
+    """Mobile network code of the destination."""
+    parent_message_uuid: Annotated[str | None, Field(alias="ParentMessageUUID")] = None
+    """The first part's UUID, for a message sent in parts."""

@@ -57,10 +57,22 @@ STATUS_CALLBACK: Final = callbacks.Callback.from_data(
                         "output": "base64",
                     },
                 },
+                {
+                    "as": "raw_body_signature",
+                    "hmac": {
+                        "algorithm": "sha1",
+                        "key": "{signing_key}",
+                        "input": "{url}{body}",
+                        "output": "hex",
+                    },
+                },
             ],
             "compare": {
                 "header": "X-SignalWire-Signature",
-                "value": "{signature}",
+                "value": [
+                    "{signature}",
+                    "{raw_body_signature}",
+                ],
             },
             "either_port": True,
         },
@@ -109,6 +121,10 @@ def parse_status_callback(
     canonical receipts; raises ``dlr_core.CallbackSignatureError`` (a bad or missing
     signature), ``dlr_core.StaleCallback`` (a signed time outside the tolerance) or
     ``dlr_core.MalformedCallback`` (not the payload described, or over ``max_bytes``).
+
+    Args:
+        signing_key: The project's Signing Key (Dashboard, API Credentials), which signs
+            callbacks.
     """
     return callbacks.parse(
         STATUS_CALLBACK,

@@ -228,7 +228,7 @@ API: Final = ApiSpec(
     scheme_credentials={
         "bearer": ("api_token",),
     },
-    secret_credentials=("api_token",),
+    secret_credentials=("api_token", "webhook_secret"),
     errors=ERRORS,
     pem_credentials=(),
     operations=(
@@ -241,5 +241,6 @@ API: Final = ApiSpec(
     credential_env={
         "service_plan_id": ("SINCH_SERVICE_PLAN_ID",),
         "api_token": ("SINCH_API_TOKEN",),
+        "webhook_secret": ("SINCH_SMS_WEBHOOK_SECRET",),
     },
 )

@@ -53,7 +53,8 @@ class Credentials:
 
     ``Credentials.from_env()`` reads them from the environment:
     ``service_plan_id`` from SINCH_SERVICE_PLAN_ID,
-    ``api_token`` from SINCH_API_TOKEN.
+    ``api_token`` from SINCH_API_TOKEN,
+    ``webhook_secret`` from SINCH_SMS_WEBHOOK_SECRET.
     Secret ones never show in the ``repr``.
     """
 
@@ -61,6 +62,8 @@ class Credentials:
     """The service plan id, the default plan in every path (a call may name another)."""
     api_token: str | None = field(default=None, repr=False)
     """The service plan's API token, sent as a Bearer token."""
+    webhook_secret: str | None = field(default=None, repr=False)
+    """The secret Sinch signs delivery report callbacks with (enabled on request, through the account manager); only parse_recipient_delivery_report needs it."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
@@ -94,6 +97,8 @@ class Client(SyncClientBase):
         service_plan_id: The service plan id, the default plan in every path (a call may name another). Env: SINCH_SERVICE_PLAN_ID.
 
         api_token: The service plan's API token, sent as a Bearer token. (secret) Env: SINCH_API_TOKEN.
+
+        webhook_secret: The secret Sinch signs delivery report callbacks with (enabled on request, through the account manager); only parse_recipient_delivery_report needs it. (secret) Env: SINCH_SMS_WEBHOOK_SECRET.
 
 
     ``server`` picks an endpoint (us, eu, au, br, ca) and
@@ -132,6 +137,7 @@ class Client(SyncClientBase):
         credentials: Credentials | None = None,
         service_plan_id: str | None = None,
         api_token: str | None = None,
+        webhook_secret: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -152,6 +158,7 @@ class Client(SyncClientBase):
             {
                 "service_plan_id": service_plan_id or given.service_plan_id,
                 "api_token": api_token or given.api_token,
+                "webhook_secret": webhook_secret or given.webhook_secret,
             },
             server=server,
             base_url=base_url,
@@ -527,6 +534,8 @@ class AsyncClient(AsyncClientBase):
 
         api_token: The service plan's API token, sent as a Bearer token. (secret) Env: SINCH_API_TOKEN.
 
+        webhook_secret: The secret Sinch signs delivery report callbacks with (enabled on request, through the account manager); only parse_recipient_delivery_report needs it. (secret) Env: SINCH_SMS_WEBHOOK_SECRET.
+
 
     ``server`` picks an endpoint (us, eu, au, br, ca) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (bearer;
@@ -571,6 +580,7 @@ class AsyncClient(AsyncClientBase):
         credentials: Credentials | None = None,
         service_plan_id: str | None = None,
         api_token: str | None = None,
+        webhook_secret: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -593,6 +603,7 @@ class AsyncClient(AsyncClientBase):
             {
                 "service_plan_id": service_plan_id or given.service_plan_id,
                 "api_token": api_token or given.api_token,
+                "webhook_secret": webhook_secret or given.webhook_secret,
             },
             server=server,
             base_url=base_url,

@@ -122,6 +122,9 @@ def parse_message_event(
     canonical receipts; raises ``dlr_core.CallbackSignatureError`` (a bad or missing
     signature), ``dlr_core.StaleCallback`` (a signed time outside the tolerance) or
     ``dlr_core.MalformedCallback`` (not the payload described, or over ``max_bytes``).
+
+    Args:
+        public_key: The account's Ed25519 public key (base64), which verifies webhooks.
     """
     return callbacks.parse(
         MESSAGE_EVENT,

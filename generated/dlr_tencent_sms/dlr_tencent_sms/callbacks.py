@@ -37,6 +37,9 @@ STATUS_REPORT: Final = callbacks.Callback.from_data(
             "content_type": "application/json",
             "body": '{"result":0,"errmsg":"OK"}',
         },
+        "verify": {
+            "unsigned": "Tencent Cloud does not sign its status pushes: keep the callback URL secret (a random path) or let only Tencent's addresses reach it.",
+        },
     },
 )
 """SMS sending status notification (状态报告回调), several reports per push."""

@@ -103,6 +103,9 @@ def parse_status_callback(
     canonical receipts; raises ``dlr_core.CallbackSignatureError`` (a bad or missing
     signature), ``dlr_core.StaleCallback`` (a signed time outside the tolerance) or
     ``dlr_core.MalformedCallback`` (not the payload described, or over ``max_bytes``).
+
+    Args:
+        api_key: API key.
     """
     return callbacks.parse(
         STATUS_CALLBACK,

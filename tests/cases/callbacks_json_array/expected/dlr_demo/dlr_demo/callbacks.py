@@ -36,6 +36,9 @@ REPORT_PUSH: Final = callbacks.Callback.from_data(
             "content_type": "application/json",
             "body": '{"code":0,"msg":"ok"}',
         },
+        "verify": {
+            "unsigned": "The provider signs nothing; keep the URL secret.",
+        },
     },
 )
 """Delivery reports, pushed in batches."""

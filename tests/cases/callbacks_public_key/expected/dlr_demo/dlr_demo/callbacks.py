@@ -82,6 +82,9 @@ def parse_message_event(
     canonical receipts; raises ``dlr_core.CallbackSignatureError`` (a bad or missing
     signature), ``dlr_core.StaleCallback`` (a signed time outside the tolerance) or
     ``dlr_core.MalformedCallback`` (not the payload described, or over ``max_bytes``).
+
+    Args:
+        webhook_public_key: The base64 Ed25519 public key pushes are signed for.
     """
     return callbacks.parse(
         MESSAGE_EVENT,
@@ -175,6 +178,9 @@ def parse_query_push(
     canonical receipts; raises ``dlr_core.CallbackSignatureError`` (a bad or missing
     signature), ``dlr_core.StaleCallback`` (a signed time outside the tolerance) or
     ``dlr_core.MalformedCallback`` (not the payload described, or over ``max_bytes``).
+
+    Args:
+        rsa_public_key: The PEM RSA public key query pushes are signed for.
     """
     return callbacks.parse(
         QUERY_PUSH,
