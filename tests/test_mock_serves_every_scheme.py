@@ -175,7 +175,10 @@ def test_the_mock_accepts_a_wsse_request_and_refuses_it_tampered(
     tampered = {
         "nonce": wsse.replace(nonce.group(1), "0" * 32),
         "created": wsse.replace(created.group(1), other_time),
-        "digest": wsse.replace(digest.group(1), "A" + digest.group(1)[1:]),
+        # one character changed (never to itself: a digest may start with "A")
+        "digest": wsse.replace(
+            digest.group(1), ("B" if digest.group(1)[0] == "A" else "A") + digest.group(1)[1:]
+        ),
         "user": wsse.replace('Username="bob"', 'Username="eve"'),
         "layout": wsse.replace(", Nonce=", ",Nonce="),
     }
