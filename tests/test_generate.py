@@ -25,7 +25,7 @@ def dlrgen(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "generator", *args], capture_output=True, text=True, cwd=cwd)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, even when the group's modules interleave
 def built() -> dict[str, str]:
     return build(SPECS)
 

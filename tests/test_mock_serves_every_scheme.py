@@ -46,6 +46,9 @@ from dlr_core.testing import MockTransport
 from generator.pipeline import load_providers, provider_files
 from generator.writer import apply
 
+# One worker generates the every-scheme package once for all of these tests.
+pytestmark = pytest.mark.xdist_group("every_scheme")
+
 CASES = ROOT / "tests" / "cases"
 FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 

@@ -3,8 +3,10 @@ into a temporary folder and imported (no test lists the providers)."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -22,11 +24,9 @@ def generate_package(tmp_path: Path, name: str, text: str) -> ModuleType:
     specs.mkdir(exist_ok=True)
     spec = specs / f"{name}.yaml"
     spec.write_text(text, encoding="utf-8")
-    [provider], problems = load_providers([spec])
-    assert not problems, problems
+    package, files = _generated(spec.name, text)
     out = tmp_path / "generated"
-    apply(out, provider_files(provider))
-    package = provider.package
+    apply(out, files)
     for module in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
         del sys.modules[module]
     sys.path.insert(0, str(out / package))
@@ -34,6 +34,19 @@ def generate_package(tmp_path: Path, name: str, text: str) -> ModuleType:
         return importlib.import_module(package)
     finally:
         sys.path.remove(str(out / package))
+
+
+@functools.cache
+def _generated(file_name: str, text: str) -> tuple[str, dict[str, str]]:
+    """A spec's package name and files, generated once per test process for each text (many
+    tests generate the same example spec: its output depends on nothing else)."""
+    with tempfile.TemporaryDirectory() as folder:
+        spec = Path(folder) / "specs" / file_name  # the output names specs/<file>
+        spec.parent.mkdir()
+        spec.write_text(text, encoding="utf-8")
+        [provider], problems = load_providers([spec])
+        assert not problems, problems
+        return provider.package, provider_files(provider)
 
 
 @pytest.fixture

@@ -22,8 +22,8 @@ def _python_nodes(path: Path) -> yaml.Node | None:
         return None  # an error case: its problems are compared by the golden cases
 
 
-# Every spec that is YAML within the budgets: the providers' and the golden cases'.
-SPECS = [p for p in PROVIDERS + sorted(ROOT.glob("tests/cases/*/specs/*.yaml")) if _python_nodes(p)]
+# Every spec: the providers' and the golden cases' (read in the test, not at collection).
+SPECS = PROVIDERS + sorted(ROOT.glob("tests/cases/*/specs/*.yaml"))
 
 
 def _shape(node: yaml.Node) -> object:
@@ -44,8 +44,11 @@ def test_libyaml_is_used_when_present() -> None:
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_both_parsers_read_a_spec_into_the_same_nodes(spec: Path) -> None:
     expected = _python_nodes(spec)
+    if expected is None:  # not YAML within the budgets: only an error case may be that
+        assert spec.parts[-3].startswith("error_"), spec
+        return
     read = loader._compose_with(loader._LOADERS, spec.read_text(encoding="utf-8"))
-    assert expected is not None and read is not None
+    assert read is not None
     assert _shape(read) == _shape(expected)
 
 
