@@ -52,6 +52,7 @@ def test_no_timestamps_and_provider_packages_never_import_the_generator(built: d
             assert not re.search(r"^\s*(from|import) generator\b", content, re.MULTILINE), path
 
 
+@pytest.mark.slow  # black over every generated file; the fast tier checks one provider (test_formatting)
 def test_generated_python_is_black_formatted(built: dict[str, str]) -> None:
     import black
 
