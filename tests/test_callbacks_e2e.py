@@ -8,7 +8,10 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import logging
+import os
+import shlex
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -245,32 +248,57 @@ def _starlette_example(monkeypatch: pytest.MonkeyPatch, public_url: str | None) 
     return module
 
 
-def test_the_starlette_examples_local_loop_works_as_its_docstring_says(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_the_starlette_examples_local_loop_works_with_no_environment_variable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`uvicorn callbacks_starlette:app` with PUBLIC_URL unset, then `dlrgen mock
-    twilio_messaging --scenario twilio_pushes.yaml --push http://127.0.0.1:PORT/...` with no
-    credential given: the mock signs with its test token, the app rebuilds the URL from the
-    request, every push is accepted and the tampered one refused."""
-    example = _starlette_example(monkeypatch, public_url=None)
-    with _serving(example.app) as base:
-        code = main(
-            [
-                "mock",
-                "twilio_messaging",
-                "--out",
-                str(ROOT / "generated"),
-                "--scenario",
-                str(ROOT / "docs" / "examples" / "twilio_pushes.yaml"),
-                "--push",
-                f"{base}/callbacks/twilio_messaging",
-            ]
-        )
-    out = capsys.readouterr().out
-    assert code == 0, out
-    assert "credential auth_token = mock-auth-token" in out
-    assert out.count("HTTP 204") == 3 and "pushed status_callback (tampered): HTTP 403" in out
-    assert len(example.seen) == 2  # sent, then delivered (pushed twice, recognised)
+    """`uvicorn callbacks_starlette:app` with a clean environment (no TWILIO_AUTH_TOKEN, no
+    PUBLIC_URL): the app logs the `dlrgen mock ... --push` command for its random token;
+    run as logged (uvicorn's port aside), every push is accepted, the tampered one refused,
+    and the repeat recognised."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": os.pathsep.join(str(p) for p in sorted((ROOT / "generated").glob("dlr_*"))),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-u", "-m", "uvicorn", "--app-dir", str(ROOT / "docs" / "examples")]
+        + ["callbacks_starlette:app", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(server.stdout or ()), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not any("Uvicorn running on" in line for line in lines) and time.monotonic() < deadline:
+            assert server.poll() is None, "".join(lines)
+            time.sleep(0.05)
+        [logged] = [line for line in lines if "TWILIO_AUTH_TOKEN is unset" in line]
+        command = shlex.split(logged[logged.index("dlrgen mock") :])
+        push = command.index("--push") + 1
+        assert command[push] == "http://127.0.0.1:8000/callbacks/twilio_messaging"  # uvicorn's default
+        command[push] = f"http://127.0.0.1:{port}/callbacks/twilio_messaging"
+        code = main(command[1:])
+        out = capsys.readouterr().out
+        assert code == 0, out
+        assert out.count("pushed status_callback: HTTP 204") == 3, out
+        assert "pushed status_callback (tampered): HTTP 403" in out
+    finally:
+        server.terminate()
+        server.wait(10)
+        reader.join(10)
+    printed = "".join(lines)
+    assert (
+        printed.count("twilio_messaging SM1f0e8ae6ade43cb3c0ce4525424e404f") == 2
+    ), printed  # sent, delivered
+    assert "refused a push to twilio_messaging" in printed  # the tampered one, logged
 
 
 def test_a_push_refused_for_its_url_names_both_urls(

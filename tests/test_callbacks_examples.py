@@ -10,7 +10,10 @@ import hashlib
 import hmac
 import importlib.util
 import io
+import logging
+import shlex
 import sys
+from pathlib import Path
 from types import ModuleType
 from urllib.parse import urlencode
 
@@ -24,10 +27,10 @@ TOKEN = "example-token"
 PARAMS = {"MessageSid": "SM" + "1" * 32, "MessageStatus": "delivered", "To": "+15558675310"}
 
 
-def sdk_signature(url: str, params: dict[str, str]) -> str:
+def sdk_signature(url: str, params: dict[str, str], token: str = TOKEN) -> str:
     """twilio-python's RequestValidator.compute_signature."""
     text = url + "".join(name + params[name] for name in sorted(params))
-    return base64.b64encode(hmac.new(TOKEN.encode(), text.encode(), hashlib.sha1).digest()).decode()
+    return base64.b64encode(hmac.new(token.encode(), text.encode(), hashlib.sha1).digest()).decode()
 
 
 def load(name: str, monkeypatch: pytest.MonkeyPatch, token: str | None = TOKEN) -> ModuleType:
@@ -114,11 +117,62 @@ def test_flask_example_reads_no_more_than_a_push(monkeypatch: pytest.MonkeyPatch
     assert chunked.status_code == 400 and endless.tell() == MAX_CALLBACK_BYTES + 1
 
 
-@pytest.mark.parametrize("name", ["callbacks_flask", "callbacks_starlette"])
-def test_examples_refuse_to_start_without_the_auth_token(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An unset TWILIO_AUTH_TOKEN is a startup error, not an empty key."""
-    with pytest.raises(KeyError, match="TWILIO_AUTH_TOKEN"):
-        load(name, monkeypatch, token=None)
+def push_status(example: ModuleType, signature: str) -> int:
+    """A status callback pushed to the example (Flask's view, or the Starlette app) for the
+    public URL its PUBLIC_URL names; the HTTP status answered."""
+    headers = {"X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"}
+    if hasattr(example, "twilio_status"):  # Flask
+        return int(example.app.test_client().post("/twilio", data=PARAMS, headers=headers).status_code)
+
+    async def go() -> int:
+        transport = httpx.ASGITransport(app=example.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://internal:8000") as client:
+            answer = await client.post(
+                "/callbacks/twilio_messaging", content=urlencode(PARAMS), headers=headers
+            )
+            return answer.status_code
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize(
+    ("name", "url"),
+    [
+        ("callbacks_flask", "https://hooks.example.com/twilio"),
+        ("callbacks_starlette", "https://hooks.example.com/callbacks/twilio_messaging"),
+    ],
+)
+def test_examples_without_the_auth_token_check_pushes_against_a_random_token(
+    name: str, url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """TWILIO_AUTH_TOKEN unset: the example starts, logs one line naming the command that
+    pushes test reports (its token in a file only this user reads, never in the log), and
+    refuses a push signed with any other token or with an empty one (fail closed)."""
+    with caplog.at_level(logging.WARNING):
+        example = load(name, monkeypatch, token=None)
+    [line] = [r.getMessage() for r in caplog.records if "TWILIO_AUTH_TOKEN is unset" in r.getMessage()]
+    assert "random token of this run" in line and "refused (403" in line
+    command = shlex.split(line[line.index("dlrgen mock") :])
+    assert command[:3] == ["dlrgen", "mock", "twilio_messaging"]
+    assert Path(command[command.index("--scenario") + 1]) == ROOT / "docs" / "examples" / "twilio_pushes.yaml"
+    assert Path(command[command.index("--out") + 1]) == ROOT / "generated"
+    credential = command[command.index("--credential") + 1]
+    assert credential.startswith("auth_token=@")
+    token_file = Path(credential.removeprefix("auth_token=@"))
+    token = token_file.read_text(encoding="utf-8")
+    assert len(token) >= 32 and token not in line
+    assert token_file.stat().st_mode & 0o077 == 0  # only this user can read it
+    for other in (TOKEN, "mock-auth-token", ""):
+        assert push_status(example, sdk_signature(url, PARAMS, other)) == 403
+    assert push_status(example, sdk_signature(url, PARAMS, token)) == 204
+
+
+def test_examples_with_the_auth_token_log_nothing_of_it(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        load("callbacks_starlette", monkeypatch)
+    assert not [r for r in caplog.records if "TWILIO_AUTH_TOKEN" in r.getMessage()]
 
 
 def test_flask_example_rebuilds_the_url_from_the_request_without_public_url(
