@@ -238,6 +238,14 @@ def _push(
         steps = read_scenario(callbacks, scenario["callbacks"])
     except PushScenarioError as exc:
         raise MockCommandError(_located(scenario_path, ("callbacks", *exc.path), str(exc))) from None
+    for name in dict.fromkeys(step.callback for step in steps):
+        if callbacks[name].in_code is not None:  # no spec of the check: nothing to sign with
+            print(
+                f"dlrgen mock: {name} is verified in code ({callbacks[name].in_code}); the mock cannot "
+                "sign it, so its pushes go unsigned: your endpoint accepts them only if its verifier "
+                "lets test pushes through",
+                flush=True,
+            )
     private_keys = dict(scenario.get("private_keys", {}))
     for callback in callbacks.values():
         check = callback.verify.public_key if callback.verify else None
@@ -287,7 +295,8 @@ def _push(
             f"HTTP {result.status}{'' if right else f', expected it {expected}'}",
             flush=True,
         )
-        if not right and not result.tampered and result.status in (401, 403):
+        signed = callbacks[result.callback].in_code is None  # an in-code check: pushed unsigned
+        if not right and not result.tampered and signed and result.status in (401, 403):
             print(
                 f"  the push was signed for the URL {result.url}; a receiver that checks another "
                 "URL (its public URL setting, a proxy's) refuses it: its log names the URL it checked",
@@ -308,7 +317,8 @@ def _signing_credentials(module: Any, callback: Any) -> list[str]:
     return [
         name
         for name, parameter in inspect.signature(parser).parameters.items()
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("clock", "max_bytes", public_key)
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+        and name not in ("clock", "max_bytes", "verifier", public_key)
     ]
 
 

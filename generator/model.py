@@ -341,6 +341,7 @@ class Callback:
     array: bool
     format: Literal["form", "json"]
     verification: str  # how a push is authenticated, in words ("none", "hmac signature", ...)
+    verified_in_code: bool = False  # verify: {in_code: ...}: the parser requires a verifier
 
 
 @dataclass(frozen=True)

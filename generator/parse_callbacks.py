@@ -62,18 +62,24 @@ class CallbacksParser(ReceiptsParser, AuthParser):
             self.problem(
                 base,
                 f"callback {name!r} says nothing of how a push is verified: add 'verify' (the "
-                "provider's signature check), or, when the provider signs nothing, opt in to "
+                "provider's signature check; 'verify: {in_code: <what the provider does>}' when "
+                "only code can check it), or, when the provider signs nothing, opt in to "
                 "accepting pushes from anyone with 'verify: {unsigned: <why>}' (e.g. \"the "
                 'provider does not sign its pushes; keep the URL secret")',
                 at_key=True,
             )
-        elif set(raw["verify"]) == {"unsigned"}:
-            definition["verify"] = {"unsigned": " ".join(raw["verify"]["unsigned"].split())}
-        elif "unsigned" in raw["verify"]:
+        elif set(raw["verify"]) in ({"unsigned"}, {"in_code"}):
+            [(key, text)] = raw["verify"].items()
+            if not text.split():
+                self.problem(base + ("verify", key), f"'{key}' says why, in words; it is blank", at_key=True)
+            definition["verify"] = {key: " ".join(text.split())}
+        elif {"unsigned", "in_code"} & set(raw["verify"]):
+            key = "unsigned" if "unsigned" in raw["verify"] else "in_code"
             self.problem(
-                base + ("verify", "unsigned"),
-                "'unsigned' stands alone: a push is either verified (sign, compare or public_key) "
-                "or accepted unsigned",
+                base + ("verify", key),
+                f"'{key}' stands alone: a push is verified by the spec (sign, compare or "
+                "public_key), by your code (in_code: <what the provider does>), or accepted "
+                "unsigned (unsigned: <why>)",
                 at_key=True,
             )
         else:
@@ -98,6 +104,7 @@ class CallbacksParser(ReceiptsParser, AuthParser):
             array=bool(raw.get("array", False)),
             format=raw.get("format", "json"),
             verification=_verification_kind(definition.get("verify")),
+            verified_in_code="in_code" in definition.get("verify", {}),
         )
 
     def callback_verify(
@@ -182,6 +189,8 @@ def _verification_kind(verify: dict[str, Any] | None) -> str:
         return "not verified"
     if "unsigned" in verify:
         return f"nothing, by the spec's opt-in (unsigned: {verify['unsigned'].rstrip('.')})"
+    if "in_code" in verify:
+        return f"your verifier (in code): {verify['in_code'].rstrip('.')}"
     if "public_key" in verify:
         check = verify["public_key"]
         algorithm = {"ed25519": "Ed25519", "rsa_pkcs1v15_sha256": "RSA SHA-256"}[check["algorithm"]]

@@ -290,6 +290,8 @@ class CallbackView:
     verification: str
     answer_status: int
     payload_model: str
+    verified_in_code: bool  # the parser and the endpoint require ``verifier``
+    keywords: tuple[str, ...]  # the keyword arguments the parser requires, for the README
 
 
 @dataclass(frozen=True)
@@ -327,7 +329,7 @@ def callbacks_view(
                 credential_note=(
                     f"; {', '.join(f'``{n}``' for n in names)} verif{'ies' if len(names) == 1 else 'y'} it"
                     if names
-                    else ""
+                    else ("; your ``verifier`` verifies it" if callback.verified_in_code else "")
                 ),
                 credential_docs=tuple((n, described.get(n, "")) for n in names),
                 description=callback.description,
@@ -336,6 +338,8 @@ def callbacks_view(
                 verification=callback.verification,
                 answer_status=int(callback.definition.get("answer", {}).get("status", 200)),
                 payload_model=callback.payload_class,
+                verified_in_code=callback.verified_in_code,
+                keywords=names + (("verifier",) if callback.verified_in_code else ()),
             )
         )
     receipts = [view.receipts for view in views]
@@ -364,15 +368,36 @@ def _callbacks_example(package: str, callback: m.Callback) -> str:
     method = callback.definition.get("method", "POST")
     # The method is GET or POST and credential names are validated identifiers: no spec text.
     credentials = "".join(f', {name}="..."' for name in callback.credentials)
+    if not callback.verified_in_code:
+        return "\n".join(
+            [
+                "from dlr_core import Receipt",
+                f"from {package}.callbacks import parse_callback",
+                "",
+                "",
+                "def on_push(url: str, headers: dict[str, str], body: bytes) -> list[Receipt]:",
+                "    # url exactly as given to the provider; raises CallbackSignatureError, StaleCallback,",
+                "    # MalformedCallback (dlr_core) for a push to refuse.",
+                f'    return parse_callback("{method}", url, headers, body{credentials})',
+            ]
+        )
     return "\n".join(
         [
-            "from dlr_core import Receipt",
+            "from collections.abc import Mapping",
+            "",
+            "from dlr_core import CallbackSignatureError, Receipt",
             f"from {package}.callbacks import parse_callback",
+            "",
+            "",
+            "def verify(method: str, url: str, headers: Mapping[str, str], body: bytes) -> None:",
+            '    # Check the provider\'s signature as "Verified by" below says; header names are',
+            "    # lowercased. Return None for a push that verifies; until then, refuse every push.",
+            '    raise CallbackSignatureError("not verified", provider="...")',
             "",
             "",
             "def on_push(url: str, headers: dict[str, str], body: bytes) -> list[Receipt]:",
             "    # url exactly as given to the provider; raises CallbackSignatureError, StaleCallback,",
             "    # MalformedCallback (dlr_core) for a push to refuse.",
-            f'    return parse_callback("{method}", url, headers, body{credentials})',
+            f'    return parse_callback("{method}", url, headers, body{credentials}, verifier=verify)',
         ]
     )

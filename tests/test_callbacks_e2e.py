@@ -418,3 +418,53 @@ callbacks:
     assert (receipt.message_id, receipt.status) == ("m-1", DeliveryStatus.DELIVERED)
     for name in [m for m in sys.modules if m == "dlr_demo" or m.startswith("dlr_demo.")]:
         del sys.modules[name]
+
+
+def test_mock_pushes_a_callback_verified_in_code_unsigned_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tests/cases/callbacks_verified_in_code: the mock cannot sign a push whose check is in
+    the receiver's code; it says so and pushes unsigned, so a verifier that lets test pushes
+    through accepts them and one that checks a signature refuses them (exit 1)."""
+    from generator.pipeline import build
+
+    case = ROOT / "tests" / "cases" / "callbacks_verified_in_code"
+    out = tmp_path / "generated"
+    for relative, text in build(case / "specs").items():
+        (out / relative).parent.mkdir(parents=True, exist_ok=True)
+        (out / relative).write_text(text, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(out / "dlr_demo"))
+    for name in [m for m in sys.modules if m == "dlr_demo" or m.startswith("dlr_demo.")]:
+        monkeypatch.delitem(sys.modules, name)
+    from dlr_core import CallbackSignatureError
+    from dlr_demo.callbacks import callback_endpoint
+
+    def lets_tests_through(method: str, url: str, headers: object, body: bytes) -> None:
+        return None
+
+    def checks_a_signature(method: str, url: str, headers: object, body: bytes) -> None:
+        raise CallbackSignatureError("no X-Demo-Signature", provider="demo")
+
+    got: list[Receipt] = []
+    app = CallbackApp(
+        {
+            "open": callback_endpoint(verifier=lets_tests_through),
+            "strict": callback_endpoint(verifier=checks_a_signature),
+        },
+        lambda n, r: got.extend(r),
+    )
+    scenario = tmp_path / "pushes.yaml"
+    scenario.write_text("callbacks:\n  status_report:\n    - payload: {id: m-1, status: delivered}\n")
+    args = ["mock", "demo", "--out", str(out), "--specs", str(case / "specs"), "--scenario", str(scenario)]
+    with _serving(app) as base:
+        assert main([*args, "--push", f"{base}/callbacks/open"]) == 0
+        opened = capsys.readouterr().out
+        assert main([*args, "--push", f"{base}/callbacks/strict"]) == 1
+        strict = capsys.readouterr().out
+    assert "status_report is verified in code (HMAC-SHA256 of the body" in opened
+    assert "the mock cannot sign it, so its pushes go unsigned" in opened
+    assert "pushed status_report: HTTP 200" in opened
+    assert "pushed status_report: HTTP 403, expected it accepted" in strict
+    assert [r.message_id for r in got] == ["m-1"]
+    for name in [m for m in sys.modules if m == "dlr_demo" or m.startswith("dlr_demo.")]:
+        del sys.modules[name]

@@ -12,6 +12,9 @@ they carry auth schemes, and this module interprets it:
   request, then compares the result with the signature sent, in constant time
   (``compare``), or checks a public-key signature (``public_key``: Ed25519, RSA);
   a scheme that signs a time has a ``timestamp`` with a tolerance;
+- a verification the spec format cannot express is supplied in code: the spec says
+  ``verify: {in_code: <what the provider does>}`` and the parser takes a ``verifier``
+  (``CallbackVerifier``), called with the push before anything is read;
 - ``with_keys`` gives receipts a stable ``idempotency_key``, so a repeated push is
   recognised;
 - ``CallbackApp`` is a framework-neutral ASGI app routing ``/callbacks/<name>`` to the
@@ -34,7 +37,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import anyio
@@ -58,6 +61,7 @@ __all__ = [
     "Answer",
     "Callback",
     "CallbackApp",
+    "CallbackVerifier",
     "Compare",
     "Endpoint",
     "PublicKey",
@@ -90,6 +94,21 @@ _log = logging.getLogger(__name__)
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class CallbackVerifier(Protocol):
+    """The escape hatch for pushes: verifies a push in code, for a check a spec cannot
+    express (its spec says ``verify: {in_code: <what the provider does>}``).
+
+    Called with the push as received, before anything of it is read: its ``method``, the
+    ``url`` exactly as configured with the provider, its ``headers`` (names lowercased) and
+    raw ``body``. It returns ``None`` when the push verifies and raises
+    ``dlr_core.CallbackSignatureError`` (or ``StaleCallback``) when it does not; any other
+    return value (``False`` too) is a ``TypeError``, never an accepted push. A plain
+    function fits.
+    """
+
+    def __call__(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -189,6 +208,9 @@ class Callback:
     unsigned: str | None = None
     """Why a push with no ``verify`` is accepted unverified (the provider signs nothing), as
     its spec states it; ``None`` when it is verified, or for a callback made without a spec."""
+    in_code: str | None = None
+    """What the provider does to sign its pushes, as its spec states it, when the check is
+    supplied in code: every push is then given to a ``CallbackVerifier`` (required)."""
 
     @classmethod
     def from_data(cls, provider: str, name: str, data: Mapping[str, Any]) -> Callback:
@@ -202,9 +224,11 @@ class Callback:
         if data.get("array") and data.get("format", "json") != "json":
             raise SigningError("only a JSON body can be a list of reports")
         raw_verify = data.get("verify")
-        unsigned = None
+        unsigned = in_code = None
         if isinstance(raw_verify, Mapping) and set(raw_verify) == {"unsigned"}:
             unsigned, raw_verify = str(raw_verify["unsigned"]), None
+        elif isinstance(raw_verify, Mapping) and set(raw_verify) == {"in_code"}:
+            in_code, raw_verify = str(raw_verify["in_code"]), None
         verify = _verification(raw_verify) if raw_verify is not None else None
         return cls(
             provider=provider,
@@ -216,7 +240,20 @@ class Callback:
             answer=_answer(data.get("answer", {}), Answer()),
             reject=_answer(data.get("reject", {}), Answer(403, body="forbidden")),
             unsigned=unsigned,
+            in_code=in_code,
         )
+
+    def check_verifier(self, verifier: object) -> None:
+        """``TypeError`` unless ``verifier`` fits this callback: a callable for a callback
+        verified in code, ``None`` for one its spec verifies (or states unsigned)."""
+        if self.in_code is not None and not callable(verifier):
+            raise TypeError(
+                f"{self.provider} {self.name} is verified in code ({self.in_code}): pass "
+                "verifier=, a function (method, url, headers, body) that raises "
+                "CallbackSignatureError for a push that does not verify"
+            )
+        if self.in_code is None and verifier is not None:
+            raise TypeError(f"{self.provider} {self.name} is verified as its spec says; it takes no verifier")
 
     # -- receiving -----------------------------------------------------------------------
 
@@ -230,11 +267,14 @@ class Callback:
         credentials: Mapping[str, str] | None = None,
         clock: Clock | None = None,
         max_bytes: int = MAX_CALLBACK_BYTES,
+        verifier: CallbackVerifier | None = None,
     ) -> list[dict[str, Any]]:
         """The payload objects of a push, once it is verified: one, or each of a list.
 
         ``url`` is the URL the provider pushed to, exactly as configured with it (signatures
-        cover it); ``headers`` are matched ignoring case."""
+        cover it); ``headers`` are matched ignoring case. A callback verified in code needs
+        its ``verifier`` (``TypeError`` without one)."""
+        self.check_verifier(verifier)
         if len(body) > max_bytes:
             raise MalformedCallback(
                 f"the push has {len(body)} bytes; at most {max_bytes} are read",
@@ -262,6 +302,12 @@ class Callback:
         lower = {k.lower(): v for k, v in headers.items()}
         if self.verify is not None:
             self._verify(method.upper(), url, lower, body, dict(credentials or {}), clock or _utc_now)
+        if verifier is not None:
+            outcome: object = verifier(method.upper(), url, lower, body)
+            if outcome is not None:  # ``False`` must never pass for a verified push
+                raise TypeError(
+                    f"a verifier returns None or raises CallbackSignatureError; it returned {outcome!r:.40}"
+                )
         if self.method == "GET":  # the report is the query
             return self._read(query.encode("utf-8"))
         return self._read(body)
@@ -461,7 +507,9 @@ class Callback:
         moment: datetime | None = None,
     ) -> dict[str, str]:
         """The headers the provider would send with this push: its signature (and signed
-        time). A public-key scheme needs the PEM ``private_key`` matching the public key."""
+        time). A public-key scheme needs the PEM ``private_key`` matching the public key. A
+        callback verified in code (``in_code``) or unsigned gets no signature: only the
+        spec knows how to sign, and for these it does not say."""
         headers: dict[str, str] = {
             "Content-Type": (
                 "application/x-www-form-urlencoded" if self.format == "form" else "application/json"
@@ -672,11 +720,20 @@ def parse(
     credentials: Mapping[str, str] | None = None,
     clock: Clock | None = None,
     max_bytes: int = MAX_CALLBACK_BYTES,
+    verifier: CallbackVerifier | None = None,
 ) -> list[Receipt]:
-    """A push as canonical receipts (with idempotency keys): verified, each payload read
-    as ``model`` and turned into receipts by the generated ``receipts`` function."""
+    """A push as canonical receipts (with idempotency keys): verified (by ``verifier`` for
+    a callback verified in code), each payload read as ``model`` and turned into receipts by
+    the generated ``receipts`` function."""
     payloads = callback.payloads(
-        method, url, headers, body, credentials=credentials, clock=clock, max_bytes=max_bytes
+        method,
+        url,
+        headers,
+        body,
+        credentials=credentials,
+        clock=clock,
+        max_bytes=max_bytes,
+        verifier=verifier,
     )
     out: list[Receipt] = []
     for payload in payloads:

@@ -14,7 +14,8 @@ A payload is a mapping, or for a callback whose body is an array (``array: true`
 of mappings (one push of several reports) or a mapping (one report). Each push is encoded
 as the callback says (form or JSON), signed with the scenario's credentials (a public-key
 callback with the matching private key), and sent with httpx; ``Pushed`` says what the
-receiver answered.
+receiver answered. A callback verified in code (``verify: {in_code: ...}``) is pushed
+unsigned: only the receiver's verifier knows the check.
 """
 
 from __future__ import annotations
@@ -114,8 +115,13 @@ def read_scenario(callbacks: Mapping[str, Callback], data: Any) -> list[Step]:
             if not isinstance(tamper, bool):
                 raise PushScenarioError((*where, "tamper"), "tamper is true or false")
             if tamper and callbacks[name].verify is None:
+                why = (
+                    "is verified in code, which the mock cannot sign"
+                    if callbacks[name].in_code is not None
+                    else "is not signed"
+                )
                 raise PushScenarioError(
-                    (*where, "tamper"), f"{name} is not signed: a tampered push cannot be told apart"
+                    (*where, "tamper"), f"{name} {why}: a tampered push cannot be told apart"
                 )
             try:
                 body = encode(callbacks[name], step["payload"])
