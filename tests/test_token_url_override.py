@@ -19,6 +19,7 @@ fetches one token from auth.example.com, its ``partner`` scheme two, from two ho
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import os
 import re
@@ -187,9 +188,10 @@ def test_prepare_uses_the_token_an_async_client_fetched_from_token_url(package: 
     async def main() -> tuple[httpx.Request, str]:
         async with client:
             await client.get_message(message_id="m-1")
-            return client.prepare("get_message", message_id="m-2"), recorder.mock.requests[-1].headers[
-                "authorization"
-            ]
+            return (
+                client.prepare("get_message", message_id="m-2"),
+                recorder.mock.requests[-1].headers["authorization"],
+            )
 
     request, sent = asyncio.run(main())
     assert request.headers["Authorization"] == sent  # the token fetched from token_url
@@ -283,6 +285,32 @@ def test_the_mock_serves_a_cross_host_token_path_and_says_which_token_url_to_giv
         ]
 
 
+@pytest.mark.parametrize("token_url", ["https://auth.example.com/o auth/t%C3%B6k én", "/o auth/t%C3%B6k én"])
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_token_path_with_spaces_and_escapes_is_served_where_the_client_asks(
+    package: ModuleType, mode: str, token_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mock serves the path as a client sends it (percent-encoded as httpx does, an
+    escape kept), absolute or relative; a relative one is no longer sent unencoded."""
+    scheme = package.API.auth_schemes["oauth2"]
+    [bound] = scheme.sign
+    moved = dataclasses.replace(bound, step=dataclasses.replace(bound.step, token_url=token_url))
+    schemes = {**package.API.auth_schemes, "oauth2": dataclasses.replace(scheme, sign=(moved,))}
+    api = dataclasses.replace(package.API, auth_schemes=schemes)
+    monkeypatch.setattr(sys.modules[f"{package.__name__}.client"], "API", api)
+    with MockProvider(api, CREDENTIALS) as mock:
+        assert mock.token_url() == f"{mock.base_url}/o%20auth/t%C3%B6k%20%C3%A9n"
+        options = {"token_url": mock.token_url()} if token_url.startswith("https:") else {}
+        client = (package.Client if mode == "sync" else package.AsyncClient)(
+            **CREDENTIALS, base_url=mock.base_url, **options
+        )
+        _run(mode, client, lambda c: c.get_message(message_id="m-1"))
+        assert [(r.path, r.status) for r in mock.requests] == [
+            ("/o%20auth/t%C3%B6k%20%C3%A9n", 200),
+            ("/messages", 200),
+        ]
+
+
 def test_the_readme_shows_the_token_url_the_mock_prints(package: ModuleType) -> None:
     readme = (Path(package.__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     with MockProvider(package.API, CREDENTIALS, port=0) as mock:
@@ -342,7 +370,10 @@ def test_the_readme_example_runs_against_dlrgen_mock_with_the_token_url_it_print
             for name, value in CREDENTIALS.items():
                 monkeypatch.setenv(f"DEMO_{name.upper()}", value)
             printed_receipts: list[str] = []
-            namespace: dict[str, Any] = {"__name__": "example", "print": lambda *a: printed_receipts.append(a)}
+            namespace: dict[str, Any] = {
+                "__name__": "example",
+                "print": lambda *a: printed_receipts.append(a),
+            }
             exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - generated documentation
             assert printed_receipts
         finally:

@@ -47,6 +47,7 @@ from dlr_core.signing import (
     render,
 )
 from dlr_core.steps import OAuth2ClientCredentials, Step, Value
+from dlr_core.tokens import sent_path
 
 Placed = tuple[str, str, str]
 """(location, name, template) of one value a scheme places."""
@@ -98,8 +99,8 @@ def token_steps(scheme: Scheme) -> dict[str, Step]:
 
 def token_path(step: OAuth2ClientCredentials) -> str:
     """The path the mock serves ``step``'s token endpoint at, on its own port: the path of
-    its ``token_url``, whatever host that names."""
-    return urllib.parse.urlsplit(step.token_url).path or "/"
+    its ``token_url`` as a client sends it, whatever host that names."""
+    return sent_path(step.token_url)
 
 
 def mock_token_url(scheme: Scheme, origin: str) -> str | dict[str, str] | None:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote_plus, urlencode
+from urllib.parse import quote_plus, urlencode, urlsplit
 
 import httpx
 
@@ -44,6 +44,14 @@ def token_steps(scheme: Scheme) -> dict[str, OAuth2ClientCredentials]:
     return {
         bound.name: bound.step for bound in scheme.sign if isinstance(bound.step, OAuth2ClientCredentials)
     }
+
+
+def sent_path(token_url: str) -> str:
+    """The path of a spec's ``token_url`` (absolute, or a path) as a client sends it:
+    percent-encoded as httpx encodes it (a space as ``%20``, an escape kept as written), so
+    that the mock serves a token endpoint where clients ask for it."""
+    path = urlsplit(token_url).path or "/"
+    return httpx.URL("http://localhost").copy_with(path=path).raw_path.decode("ascii")
 
 
 def token_endpoints(scheme: Scheme, token_url: TokenUrl) -> dict[str, str]:
@@ -235,7 +243,9 @@ class TokenKeeper:
             return given
         if step.token_url.startswith("/"):
             base = httpx.URL(self._base_url)
-            return str(base.copy_with(raw_path=step.token_url.encode("ascii"), query=None, fragment=None))
+            return str(
+                base.copy_with(raw_path=sent_path(step.token_url).encode("ascii"), query=None, fragment=None)
+            )
         return step.token_url
 
     def _token_request(
