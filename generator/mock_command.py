@@ -74,6 +74,8 @@ def run_mock(
     for name, value in credentials.items():
         shown = value if "\n" not in value else "<PEM key, see above>"
         print(f"  credential {name} = {shown}", flush=True)
+    for line in _token_url_lines(mock, api):
+        print(line, flush=True)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         threading.Thread(target=mock.stop, daemon=True).start()
@@ -85,6 +87,21 @@ def run_mock(
         mock.stop()
     print("dlrgen mock: stopped", flush=True)
     return 0
+
+
+def _token_url_lines(mock: Any, api: Any) -> list[str]:
+    """For each auth scheme that fetches an OAuth2 token, the ``token_url=`` to give a
+    client with ``base_url=``: the mock serves the token endpoint on its own port, but a
+    client fetches from the spec's (absolute) token URL unless told otherwise. The default
+    scheme first; a scheme is named only when several fetch tokens."""
+    names = sorted(api.auth_schemes, key=lambda name: name != api.default_scheme)
+    flows = {name: mock.token_url(name) for name in names}
+    flows = {name: url for name, url in flows.items() if url is not None}
+    lines = []
+    for name, url in flows.items():
+        which = f" (auth_scheme {name})" if len(flows) > 1 else ""
+        lines.append(f"  token_url{which} = {url if isinstance(url, str) else json.dumps(url)}")
+    return lines
 
 
 def _is_loopback(host: str) -> bool:

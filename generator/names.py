@@ -144,6 +144,10 @@ CLIENT_ARGUMENTS = frozenset(
         "monotonic",
         "defaults",
         "signer",
+        "token_url",
+        # the async client's own
+        "max_concurrency",
+        "transport",
         # Client.__init__'s and the Credentials class's own names
         "given",
         "cls",

@@ -16,7 +16,10 @@ from typing import Any
 
 import dlr_core
 import jinja2
+from dlr_core.mock_auth import mock_token_url
 from dlr_core.options import PER_CALL_OPTIONS, per_call_option
+from dlr_core.signing import Scheme
+from dlr_core.tokens import token_steps
 
 from generator import auth_code, escape, layout, python_view
 from generator import cache as dlrgen_cache
@@ -576,6 +579,7 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
         "Sleep",
         "DEFAULT_MAX_CONCURRENCY",
         "HttpTransport",
+        "TokenUrl",
     }
     if paged:
         core.add("Paging")
@@ -598,6 +602,8 @@ def _client_context(provider: m.Provider) -> dict[str, Any]:
     return {
         "client_operations": operations,
         "receipts": receipts,
+        "token_steps": sorted({name for names in _token_flows(provider).values() for name in names}),
+        "mock_token_urls": _mock_token_arguments(provider),
         "client_imports": {
             "collections": sorted(collections),
             "datetime": sorted(datetime_names),
@@ -797,6 +803,44 @@ def _param_note(param: m.Param) -> str:
 def _example_operation(provider: m.Provider) -> m.Operation:
     """What the README shows: the operation behind ``fetch_receipts``, if any."""
     return provider.receipts_operation or provider.operations[0]
+
+
+MOCK_ORIGIN = "http://127.0.0.1:8080"
+"""Where the README says ``dlrgen mock`` listens (its default ``--port``)."""
+
+
+def _token_flows(provider: m.Provider) -> dict[str, tuple[str, ...]]:
+    """Each auth scheme that fetches an OAuth2 token, and the names of its token steps."""
+    flows = {}
+    for scheme in provider.auth.schemes:
+        names = tuple(token_steps(Scheme.from_data(scheme.definition)))
+        if names:
+            flows[scheme.name] = names
+    return flows
+
+
+def _mock_token_arguments(provider: m.Provider) -> list[str]:
+    """The README's ``token_url=`` argument for ``dlrgen mock`` (as the mock prints it), one
+    per auth scheme that fetches a token, the default first; another scheme is named."""
+    default = provider.auth.default_scheme
+    arguments = []
+    for scheme in sorted(provider.auth.schemes, key=lambda s: s.name != default):
+        url = mock_token_url(Scheme.from_data(scheme.definition), MOCK_ORIGIN)
+        if url is None:
+            continue
+        if isinstance(url, str):
+            literal = _python_literal(url)
+        else:
+            literal = (
+                "{" + ", ".join(f"{_python_literal(k)}: {_python_literal(v)}" for k, v in url.items()) + "}"
+            )
+        which = (
+            ""
+            if scheme.name == default
+            else f" (with {escape.markdown_code('auth_scheme=' + _python_literal(scheme.name))})"
+        )
+        arguments.append(escape.markdown_code(f"token_url={literal}") + which)
+    return arguments
 
 
 def _readme_example(provider: m.Provider) -> str:

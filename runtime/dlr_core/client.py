@@ -109,6 +109,7 @@ from dlr_core.retry import (
 )
 from dlr_core.signing import RequestSigner, Scheme, Signer
 from dlr_core.tokens import TokenKeeper
+from dlr_core.tokens import TokenUrl as TokenUrl  # re-exported: generated clients annotate token_url with it
 from dlr_core.status import DeliveryStatus
 from dlr_core.times import compile_pattern, parse_zone
 
@@ -863,6 +864,11 @@ class ClientCore:
     ``clock`` gives wall time (signatures' timestamps, ``sent_at``, Retry-After dates) and
     ``monotonic`` measures elapsed time (retry deadlines, ``wait_for_final``'s timeout).
     ``defaults`` fills per-call parameters the caller leaves out (see ``_arguments``).
+
+    ``token_url`` sends the auth scheme's OAuth2 token requests to another endpoint than the
+    spec's (a mock's, a proxy's; ``dlr_core.tokens.token_endpoints``). It is only ever
+    given: a ``base_url`` never moves the token requests of an absolute ``token_url``, so
+    the client secret goes only to hosts the user chose.
     """
 
     _operations: ClassVar[Mapping[str, tuple[OperationSpec, type[BaseModel]]]] = {}
@@ -884,6 +890,7 @@ class ClientCore:
         monotonic: Monotonic | None = None,
         defaults: Mapping[str, object] | None = None,
         signer: RequestSigner | None = None,
+        token_url: TokenUrl = None,
     ) -> None:
         self._api = api
         server = server or api.default_server
@@ -914,6 +921,9 @@ class ClientCore:
         self._signer = signer
         self._scheme = Scheme() if signer is not None else Scheme.from_data(api.auth_schemes[scheme])
         self._signers: dict[str | None, Signer] = {}
+        if token_url is not None and not self._scheme.stateful_steps():
+            what = "a signer= replaces the auth scheme" if signer is not None else f"auth scheme {scheme!r}"
+            raise ValueError(f"token_url: the client fetches no token ({what}); it is for OAuth2 token flows")
         self._tokens = TokenKeeper(
             self._scheme,
             {**api.constants, **self._credentials.as_variables()},
@@ -921,6 +931,7 @@ class ClientCore:
             clock=self._clock,
             timeout=timeout,
             on_token=self._credentials.add_secret,
+            token_url=token_url,
         )
 
     def __repr__(self) -> str:

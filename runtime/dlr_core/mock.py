@@ -21,7 +21,10 @@ header value among other text, and every placed value must come out the same. A 
 OAuth2 client-credentials steps get their token endpoint served: the client credentials
 are checked as the step sends them (HTTP Basic or form fields, and the scope), the token
 issued expires after ``token_lifetime`` seconds, and operations accept only a live token
-the mock issued.
+the mock issued. Each token endpoint is served at its path on the mock's own port, an
+absolute ``token_url`` on another host included: give the client ``token_url=
+mock.token_url()`` next to ``base_url=mock.base_url`` (the client never moves its token
+requests on its own).
 
 Limits (each a keyword argument of ``MockProvider``), so that a hostile or broken client
 can neither grow the mock's memory without bound nor hold a connection forever, and every
@@ -76,6 +79,7 @@ from dlr_core.mock_auth import (
     GivenTokens,
     TokenIssuer,
     generated,
+    mock_token_url,
     moment_of,
     placed_values,
     recover,
@@ -431,6 +435,19 @@ class MockProvider:
     def base_url(self) -> str:
         host, port = self._server.address
         return f"http://{host}:{port}{self._base_path}"
+
+    def token_url(self, auth_scheme: str | None = None) -> str | dict[str, str] | None:
+        """The ``token_url=`` that makes a client using ``auth_scheme`` (default: the API's
+        default scheme) fetch its OAuth2 tokens from this mock, which serves each token
+        endpoint's path on its own port, an absolute ``token_url`` on another host included:
+        one URL, or one per token step; None for a scheme that fetches no token."""
+        name = auth_scheme or self.api.default_scheme
+        if name not in self.api.auth_schemes:
+            raise ValueError(
+                f"unknown auth scheme {name!r}; choose one of: {', '.join(self.api.auth_schemes)}"
+            )
+        host, port = self._server.address
+        return mock_token_url(Scheme.from_data(self.api.auth_schemes[name]), f"http://{host}:{port}")
 
     def start(self) -> Self:
         """Serve from a background thread."""

@@ -47,6 +47,7 @@ from dlr_core.signing import (
     render,
 )
 from dlr_core.steps import OAuth2ClientCredentials, Step, Value
+from dlr_core.tokens import sent_path
 
 Placed = tuple[str, str, str]
 """(location, name, template) of one value a scheme places."""
@@ -94,6 +95,27 @@ def _sample_moments() -> Iterator[datetime]:
 def token_steps(scheme: Scheme) -> dict[str, Step]:
     """The scheme's stateful steps (a fetched token), by the name their result is bound to."""
     return {bound.name: bound.step for bound in scheme.sign if bound.step.stateful}
+
+
+def token_path(step: OAuth2ClientCredentials) -> str:
+    """The path the mock serves ``step``'s token endpoint at, on its own port: the path of
+    its ``token_url`` as a client sends it, whatever host that names."""
+    return sent_path(step.token_url)
+
+
+def mock_token_url(scheme: Scheme, origin: str) -> str | dict[str, str] | None:
+    """The ``token_url=`` that makes a client using ``scheme`` fetch its tokens from a mock
+    at ``origin`` (``http://127.0.0.1:8080``): one URL when every token step fetches from
+    one path, else one per step name; None for a scheme that fetches no token."""
+    urls = {
+        name: origin.rstrip("/") + token_path(step)
+        for name, step in token_steps(scheme).items()
+        if isinstance(step, OAuth2ClientCredentials)
+    }
+    if not urls:
+        return None
+    distinct = set(urls.values())
+    return distinct.pop() if len(distinct) == 1 else urls
 
 
 # -- slot patterns -----------------------------------------------------------------------
@@ -332,8 +354,7 @@ class TokenIssuer:
         for scheme in schemes:
             for step in token_steps(scheme).values():
                 if isinstance(step, OAuth2ClientCredentials):
-                    path = urllib.parse.urlsplit(step.token_url).path or "/"
-                    self.endpoints.setdefault(path, []).append(step)
+                    self.endpoints.setdefault(token_path(step), []).append(step)
 
     def __repr__(self) -> str:
         return f"TokenIssuer(endpoints={sorted(self.endpoints)}, issued={len(self._issued)})"

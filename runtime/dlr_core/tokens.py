@@ -6,8 +6,10 @@ the client's ``clock``, is fetched, once however many threads or tasks ask at th
 time; signing then only reads the cached token. A token the provider refuses is dropped
 (``forget``) only while it is still the cached one, so calls refused together fetch one
 new token between them. The token request goes only to the step's
-``token_url`` (redirects are never followed), and neither the token nor the client secret
-appears in a ``repr``, a log line or an exception.
+``token_url`` (redirects are never followed), or to the endpoint the client was explicitly
+given for it (``token_url=``, see ``token_endpoints``: a mock's or a proxy's; never one
+derived from ``base_url``, so the client secret only travels to a host the user chose), and
+neither the token nor the client secret appears in a ``repr``, a log line or an exception.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote_plus, urlencode
+from urllib.parse import quote_plus, urlencode, urlsplit
 
 import httpx
 
@@ -28,9 +30,78 @@ from dlr_core.errors import DlrError, TransportError
 from dlr_core.signing import Scheme, render
 from dlr_core.steps import OAuth2ClientCredentials, SigningError, Step
 
+TokenUrl = str | Mapping[str, str] | None
+"""A client's ``token_url=``: one URL for every token step of its auth scheme, one per step
+(by the name its result is bound to, ``as`` in the spec), or None for the spec's own."""
+
 _DEFAULT_LIFETIME = 3600
 """Seconds a token is kept when the server gives no ``expires_in``."""
 _MAX_TOKEN_ANSWER = 64 * 1024
+
+
+def token_steps(scheme: Scheme) -> dict[str, OAuth2ClientCredentials]:
+    """The scheme's token steps, by the name their result is bound to (``as``)."""
+    return {
+        bound.name: bound.step for bound in scheme.sign if isinstance(bound.step, OAuth2ClientCredentials)
+    }
+
+
+def sent_path(token_url: str) -> str:
+    """The path of a spec's ``token_url`` (absolute, or a path) as a client sends it:
+    percent-encoded as httpx encodes it (a space as ``%20``, an escape kept as written), so
+    that the mock serves a token endpoint where clients ask for it."""
+    path = urlsplit(token_url).path or "/"
+    return httpx.URL("http://localhost").copy_with(path=path).raw_path.decode("ascii")
+
+
+def token_endpoints(scheme: Scheme, token_url: TokenUrl) -> dict[str, str]:
+    """The token endpoints ``token_url=`` gives the scheme's token steps, by step name (a
+    step not named keeps its spec's ``token_url``). Each is an absolute ``http://`` or
+    ``https://`` URL without credentials, query or fragment; anything else is a
+    ``ValueError`` saying what to give."""
+    if token_url is None:
+        return {}
+    steps = token_steps(scheme)
+    names = ", ".join(steps)
+    if isinstance(token_url, str):
+        url = _endpoint("token_url", token_url)
+        return {name: url for name in steps}
+    if not isinstance(token_url, Mapping):
+        raise ValueError(
+            f"token_url: a URL, or a URL per token step ({names}), not a {type(token_url).__name__}"
+        )
+    if not token_url:
+        raise ValueError(f"token_url: an empty mapping; give a URL, or a URL per token step ({names})")
+    endpoints = {}
+    for name, url in token_url.items():
+        if name not in steps:
+            raise ValueError(f"token_url: {name!r} is not a token step of the auth scheme (it has: {names})")
+        endpoints[name] = _endpoint(f"token_url[{name!r}]", url)
+    return endpoints
+
+
+def _endpoint(where: str, value: object) -> str:
+    """``value`` as a token endpoint (see ``token_endpoints``). A rejected value is shown
+    only once it is known to hold no user name or password."""
+    example = "such as http://127.0.0.1:8080/oauth2/token"
+    if not isinstance(value, str):
+        raise ValueError(
+            f"{where}: an absolute http:// or https:// URL ({example}), not a {type(value).__name__}"
+        )
+    try:
+        url = httpx.URL(value)
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"{where}: not a URL ({exc})") from None
+    if url.userinfo:
+        raise ValueError(
+            f"{where}: a URL without a user name or password (the token request authenticates "
+            "with the client credentials)"
+        )
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"{where}: an absolute http:// or https:// URL ({example}), got {value!r}")
+    if url.query or url.fragment:
+        raise ValueError(f"{where}: a URL without a query or fragment, got {value!r}")
+    return str(url)
 
 
 class TokenError(SigningError, DlrError):
@@ -73,9 +144,13 @@ class TokenKeeper:
         clock: Callable[[], datetime],
         timeout: float = 10.0,
         on_token: Callable[[str], None] | None = None,
+        token_url: TokenUrl = None,
     ) -> None:
-        """``on_token`` is told each new token (the client scrubs it from its errors)."""
+        """``on_token`` is told each new token (the client scrubs it from its errors);
+        ``token_url`` replaces the spec's token endpoints (``token_endpoints``)."""
         self._steps = scheme.stateful_steps()
+        named = token_steps(scheme)
+        self._endpoints = {id(named[name]): url for name, url in token_endpoints(scheme, token_url).items()}
         self._variables = dict(variables)
         self._base_url = base_url
         self._clock = clock
@@ -161,10 +236,16 @@ class TokenKeeper:
         )
 
     def _url(self, step: OAuth2ClientCredentials) -> str:
-        """The token endpoint: the step's URL, or its path on the client's own server."""
+        """The token endpoint: the one the client was given, else the step's URL, or its
+        path on the client's own server."""
+        given = self._endpoints.get(id(step))
+        if given is not None:
+            return given
         if step.token_url.startswith("/"):
             base = httpx.URL(self._base_url)
-            return str(base.copy_with(raw_path=step.token_url.encode("ascii"), query=None, fragment=None))
+            return str(
+                base.copy_with(raw_path=sent_path(step.token_url).encode("ascii"), query=None, fragment=None)
+            )
         return step.token_url
 
     def _token_request(

@@ -21,6 +21,7 @@ from dlr_core.client import (
     Retries,
     Sleep,
     SyncClientBase,
+    TokenUrl,
     credentials_from_env,
 )
 from dlr_core.signing import RequestSigner
@@ -71,6 +72,7 @@ class Client(SyncClientBase):
     parameters a value for every call that passes none (``{"region": ...}``). ``signer``
     replaces the spec's auth scheme with code (``dlr_core.signing.RequestSigner``), for a
     signature the spec cannot express.
+    ``token_url`` points an OAuth2 token flow at another endpoint (this provider's schemes have none).
 
     Every method also takes ``extra_params``: parameters the spec does not declare, by
     wire name, sent and signed with the others. ``prepare(operation, **arguments)`` returns
@@ -99,6 +101,7 @@ class Client(SyncClientBase):
         monotonic: Monotonic | None = None,
         defaults: Mapping[str, object] | None = None,
         signer: RequestSigner | None = None,
+        token_url: TokenUrl = None,
     ) -> None:
         given = credentials or Credentials()
         super().__init__(
@@ -119,6 +122,7 @@ class Client(SyncClientBase):
             monotonic=monotonic,
             defaults=defaults,
             signer=signer,
+            token_url=token_url,
         )
 
     @classmethod
@@ -267,6 +271,7 @@ class AsyncClient(AsyncClientBase):
     parameters a value for every call that passes none (``{"region": ...}``). ``signer``
     replaces the spec's auth scheme with code (``dlr_core.signing.RequestSigner``), for a
     signature the spec cannot express.
+    ``token_url`` points an OAuth2 token flow at another endpoint (this provider's schemes have none).
 
     ``max_concurrency`` bounds the requests in flight at once (default
     ``dlr_core.client.DEFAULT_MAX_CONCURRENCY``; None: no bound): the others wait their turn in
@@ -302,6 +307,7 @@ class AsyncClient(AsyncClientBase):
         monotonic: Monotonic | None = None,
         defaults: Mapping[str, object] | None = None,
         signer: RequestSigner | None = None,
+        token_url: TokenUrl = None,
         max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
         transport: HttpTransport = "httpx",
     ) -> None:
@@ -324,6 +330,7 @@ class AsyncClient(AsyncClientBase):
             monotonic=monotonic,
             defaults=defaults,
             signer=signer,
+            token_url=token_url,
             max_concurrency=max_concurrency,
             transport=transport,
         )
