@@ -147,7 +147,16 @@ class CallbacksParser(ReceiptsParser, AuthParser):
 
         before = set(self.used_in_auth)
         for index, raw_step in enumerate(raw.get("sign", [])):
-            self.sign_step(base + ("sign", index), raw_step, known, credentials, check)
+            step = self.sign_step(base + ("sign", index), raw_step, known, credentials, check)
+            if step is not None and type(step).stateful:
+                # A stateful step (a token the client fetches before a request) has nothing to
+                # fetch from over a push: no push could ever verify.
+                self.problem(
+                    base + ("sign", index, step.kind),
+                    f"the {step.kind} step fetches a token for the client's requests; a push brings "
+                    "none to check: verify it with steps over the push, or public_key",
+                    at_key=True,
+                )
         used |= self.used_in_auth - before
         self.used_in_auth |= used
         verify = dict(raw)

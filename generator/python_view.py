@@ -306,7 +306,7 @@ class CallbacksView:
 
 
 def callbacks_view(
-    package: str, callbacks: tuple[m.Callback, ...], credentials: tuple[m.Credential, ...] = ()
+    provider_id: str, package: str, callbacks: tuple[m.Callback, ...], credentials: tuple[m.Credential, ...]
 ) -> CallbacksView | None:
     """What ``callbacks.py`` writes; None when the spec has no callbacks."""
     described = {credential.name: credential.description for credential in credentials}
@@ -350,7 +350,7 @@ def callbacks_view(
         status_imports=tuple(sorted({name for r in receipts for name in r.status_imports})),
         helpers=("as_text",) if any(r.uses_as_text for r in receipts) else (),
         uses_delivery_status=any(r.uses_delivery_status for r in receipts),
-        example=_callbacks_example(package, callbacks[0]),
+        example=_callbacks_example(package, callbacks[0], provider_id),
     )
 
 
@@ -363,7 +363,7 @@ def _body_words(callback: m.Callback) -> str:
     return f"{method}, {where}"
 
 
-def _callbacks_example(package: str, callback: m.Callback) -> str:
+def _callbacks_example(package: str, callback: m.Callback, provider_id: str) -> str:
     """A function receiving a push (the README shows it; the tests run and type-check it)."""
     method = callback.definition.get("method", "POST")
     # The method is GET or POST and credential names are validated identifiers: no spec text.
@@ -392,7 +392,8 @@ def _callbacks_example(package: str, callback: m.Callback) -> str:
             "def verify(method: str, url: str, headers: Mapping[str, str], body: bytes) -> None:",
             '    # Check the provider\'s signature as "Verified by" below says; header names are',
             "    # lowercased. Return None for a push that verifies; until then, refuse every push.",
-            '    raise CallbackSignatureError("not verified", provider="...")',
+            # The provider id is a validated snake_case name: no spec text.
+            f'    raise CallbackSignatureError("not verified", provider="{provider_id}")',
             "",
             "",
             "def on_push(url: str, headers: dict[str, str], body: bytes) -> list[Receipt]:",

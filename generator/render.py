@@ -249,7 +249,7 @@ def provider_context(provider: m.Provider) -> dict[str, Any]:
         "parse_example": _parse_example(provider) if provider.operations else "",
         "retry_arguments": _retry_arguments(provider.retry),
         "callbacks_view": python_view.callbacks_view(
-            provider.package, provider.callbacks, provider.auth.credentials
+            provider.id, provider.package, provider.callbacks, provider.auth.credentials
         ),
         **(_client_context(provider) if provider.operations else {}),
     }

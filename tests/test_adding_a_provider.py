@@ -1,6 +1,7 @@
 """Adding a provider is a spec file and one command: in a copy of the project, new specs
-(among them an OAuth2 and a WS-Security scheme) are dropped into specs/, `dlrgen generate` is run, and the whole fast test suite stays green
-without a line of Python edited (no test lists the providers)."""
+(among them an OAuth2 scheme, a WS-Security scheme and a provider that only pushes its
+reports) are dropped into specs/, `dlrgen generate` is run, and the whole fast test suite
+stays green without a line of Python edited (no test lists the providers)."""
 
 from __future__ import annotations
 
@@ -33,16 +34,21 @@ def test_a_new_spec_keeps_the_suite_green(tmp_path: Path) -> None:
 
     # Specs whose auth the mock must serve by construction: an OAuth2 client-credentials
     # token flow, and a composite header (WS-Security UsernameToken: nonce, timestamp and
-    # digest inside one value). The golden cases' specs, as new providers.
+    # digest inside one value); and a provider that only pushes its reports (callbacks, no
+    # operations: a package with no client). The golden cases' specs, as new providers.
+    new = ("zenith_voice", "quasar_sms", "umbra_sms", "nadir_push")
     for case, provider in (
         ("sign_oauth2_client_credentials", "quasar_sms"),
         ("sign_wsse_username_token", "umbra_sms"),
+        ("callbacks_push_only", "nadir_push"),
     ):
         text = (ROOT / "tests" / "cases" / case / "specs" / "demo.yaml").read_text(encoding="utf-8")
         (project / "specs" / f"{provider}.yaml").write_text(
-            text.replace("provider: demo\n", f"provider: {provider}\n", 1), encoding="utf-8"
+            # the schema comment every spec under specs/ starts with (`dlrgen new` writes it)
+            "# yaml-language-server: $schema=../generator/spec.schema.json\n"
+            + text.replace("provider: demo\n", f"provider: {provider}\n", 1),
+            encoding="utf-8",
         )
-    # (Push-only specs, with callbacks and no operations, are added here too.)
 
     def run(*command: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(command, cwd=project, capture_output=True, text=True)
@@ -50,8 +56,11 @@ def test_a_new_spec_keeps_the_suite_green(tmp_path: Path) -> None:
     generated = run(sys.executable, "-m", "generator", "generate")
     assert generated.returncode == 0, generated.stdout + generated.stderr
     assert "docs/providers.md" in generated.stdout  # the status matrix follows the specs
-    for provider in ("zenith_voice", "quasar_sms", "umbra_sms"):
-        assert (project / "generated" / f"dlr_{provider}" / f"dlr_{provider}" / "client.py").is_file()
+    for provider in new:
+        package = project / "generated" / f"dlr_{provider}" / f"dlr_{provider}"
+        assert (package / "client.py").is_file() == (provider != "nadir_push")
+        assert (package / "__init__.py").is_file()
+    assert (project / "generated" / "dlr_nadir_push" / "dlr_nadir_push" / "callbacks.py").is_file()
     # The fast tier (but this test's own long neighbours), in the copy, with the new provider.
     suite = run(
         sys.executable,

@@ -50,6 +50,64 @@ def _with_golden_schemes(seed: dict[str, Any]) -> dict[str, Any]:
 
 FUZZ_SEED_DATA = _with_golden_schemes(SEED_DATA)
 
+
+def _case(case: str) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((CASES / case / "specs" / "demo.yaml").read_text(encoding="utf-8"))
+    data["provider"] = SEED
+    return data
+
+
+def _retitled(node: Any, prefix: str) -> Any:
+    """``node`` with every model title prefixed: merged cases' models keep apart."""
+    if isinstance(node, dict):
+        return {k: prefix + v if k == "title" else _retitled(v, prefix) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_retitled(v, prefix) for v in node]
+    return node
+
+
+# The golden cases of the keys added since the seed was written, each merged into one spec
+# (operations, schemes and callbacks under their case's name): mutations reach them too.
+NEW_KEY_CASES = {
+    "sign_base64_key_http_date": "the base64_decode filter, the http_date timestamp style",
+    "response_time_several_formats": "a list of time formats",
+    "response_top_level_array": "a top-level array answer",
+    "params_body_array": "an in: body parameter",
+    "params_provider_words": "parameters named like per-call options (timeout, retries)",
+    "params_example_values": "constrained parameters without example",
+    "callbacks_form_hmac": "a form push verified by sign steps",
+    "callbacks_nonce_header": "verify.headers, several signatures in one header",
+    "callbacks_several_forms": "several signature forms (compare.value a list)",
+    "callbacks_public_key": "public keys, a signed time",
+    "callbacks_json_array": "verify: {unsigned: ...}, a JSON array push",
+}
+
+
+def _with_new_keys() -> dict[str, Any]:
+    data = _case("minimal")
+    data["operations"], data["callbacks"] = {}, {}
+    for index, case in enumerate(NEW_KEY_CASES):
+        golden = _case(case)
+        prefix = "".join(word.title() for word in case.split("_"))
+        data["auth"]["credentials"].update(golden["auth"]["credentials"])
+        for name, scheme in golden["auth"]["schemes"].items():
+            data["auth"]["schemes"].setdefault(
+                name if scheme == data["auth"]["schemes"].get(name) else case, scheme
+            )
+        for name, operation in golden.get("operations", {}).items():
+            data["operations"][f"{name}_{index}"] = _retitled(operation, prefix)
+        for name, callback in golden.get("callbacks", {}).items():
+            data["callbacks"][f"{name}_{index}"] = _retitled(callback, prefix)
+    return data
+
+
+# Seeds the mutations start from: the provider spec with the golden OAuth2 and WS-Security
+# schemes; the spec of the newer keys; a push-only provider (callbacks, no operations),
+# with an unsigned callback too.
+PUSH_ONLY_SEED = _case("callbacks_push_only")
+PUSH_ONLY_SEED["callbacks"]["unsigned_push"] = _case("callbacks_json_array")["callbacks"]["report_push"]
+FUZZ_SEEDS = [FUZZ_SEED_DATA, _with_new_keys(), PUSH_ONLY_SEED]
+
 # Texts that broke out of their context before (docstring ends, escapes split by wrapping,
 # comment-ending newlines) and texts that would run code if they ever did.
 PAYLOADS = [
@@ -113,8 +171,8 @@ def _import_fresh(distribution: Path, package: str) -> None:
     sys.path.insert(0, str(distribution))
     try:
         module = importlib.import_module(package)
-        for submodule in ("api", "client", "errors", "models", "provider", "receipts", "statuses"):
-            importlib.import_module(f"{package}.{submodule}")
+        for submodule in sorted((distribution / package).glob("*.py")):  # a push-only one has no client
+            importlib.import_module(f"{package}.{submodule.stem}")
         assert module.PROVIDER_ID
     finally:
         sys.path.remove(str(distribution))
@@ -335,7 +393,7 @@ def _get(data: Any, path: tuple[Any, ...]) -> Any:
 
 @st.composite
 def mutated_specs(draw: st.DrawFn) -> dict[str, Any]:
-    data = copy.deepcopy(FUZZ_SEED_DATA)
+    data = copy.deepcopy(draw(st.sampled_from(FUZZ_SEEDS)))
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
         # Most mutations hit free text (the texts that must stay data); the rest hit any
         # text, names (mapping keys), numbers and the structure.
@@ -453,9 +511,32 @@ def test_a_package_generated_from_hostile_text_passes_mypy_strict(tmp_path: Path
     _assert_mypy_strict(tmp_path / "generated" / f"dlr_{SEED}")
 
 
-def test_the_fuzz_seed_with_the_golden_schemes_generates(tmp_path: Path) -> None:
-    """The mutations start from a valid spec, so what they break is what they changed."""
-    assert _generate_and_import(tmp_path, _write_spec(tmp_path, copy.deepcopy(FUZZ_SEED_DATA))) == []
+@pytest.mark.parametrize("seed", range(len(FUZZ_SEEDS)), ids=["golden_schemes", "new_keys", "push_only"])
+def test_the_fuzz_seeds_generate(tmp_path: Path, seed: int) -> None:
+    """The mutations start from valid specs, so what they break is what they changed."""
+    assert _generate_and_import(tmp_path, _write_spec(tmp_path, copy.deepcopy(FUZZ_SEEDS[seed]))) == []
+
+
+def test_the_new_keys_seed_holds_every_new_key() -> None:
+    """Each key the cases are about is in the seed, under its case's operation or callback."""
+    text = yaml.safe_dump(FUZZ_SEEDS[1])
+    for needle in (
+        "base64_decode",
+        "timestamp: http_date",
+        "- iso8601\n",  # a list of time formats
+        "type: array\n",
+        "in: body",
+        "timeout:",
+        "retries:",
+        "pattern: ^[A-Z]{2}[0-9]+$",
+        "headers:\n        nonce: X-Demo-Nonce",
+        "separator: ','",
+        "- '{raw_body_signature}'",
+        "public_key:",
+        "unsigned: The provider signs nothing",
+    ):
+        assert needle in text, needle
+    assert "operations" not in PUSH_ONLY_SEED and len(PUSH_ONLY_SEED["callbacks"]) == 2
 
 
 def test_a_spec_without_receipts_generates_a_package_that_imports(tmp_path: Path) -> None:
