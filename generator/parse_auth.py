@@ -22,7 +22,8 @@ from dlr_core import signing, steps
 
 from generator import model as m
 from generator.loader import JsonPath
-from generator.parse_base import ParserBase
+from generator.parse_base import ParseContext
+from generator.problems import Problem
 
 _TEMPLATE_FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _TEMPLATE_REFERENCE = re.compile(rf"^({signing.VARIABLE_PATTERN})((?:\|{signing.FILTER_PATTERN})*)$")
@@ -56,213 +57,218 @@ def template_references(template: str) -> tuple[list[tuple[str, tuple[str, ...]]
     return refs, None
 
 
-class AuthParser(ParserBase):
-    """The ``auth`` part of the spec parser (a layer of ``generator.parser._Parser``)."""
+def template_check(
+    ctx: ParseContext,
+    known: set[str],
+    used: set[str],
+    undefined: Callable[[str], str],
+    filter_problem: Callable[[str, str], str | None] = lambda variable, name: None,
+) -> Callable[..., None]:
+    """A check of one scheme's templates: each variable defined (``undefined`` words the
+    problem when one is not) and collected into ``used``, each filter known and fit for
+    its variable (``filter_problem``)."""
 
-    def template_check(
-        self,
-        known: set[str],
-        used: set[str],
-        undefined: Callable[[str], str],
-        filter_problem: Callable[[str, str], str | None] = lambda variable, name: None,
-    ) -> Callable[..., None]:
-        """A check of one scheme's templates: each variable defined (``undefined`` words the
-        problem when one is not) and collected into ``used``, each filter known and fit for
-        its variable (``filter_problem``)."""
+    def check(path: JsonPath, template: str, *, text_only: bool = False) -> None:
+        refs, error = template_references(template)
+        if error:
+            ctx.problem(path, f"template {template!r}: {error}")
+        alone = len(refs) == 1 and template == _reference_text(*refs[0])
+        for variable, filters in refs:
+            if variable not in known:
+                ctx.problem(path, undefined(variable))
+            used.add(variable)
+            for name in filters:
+                if name not in TEMPLATE_FILTERS:
+                    ctx.problem(
+                        path,
+                        f"unknown template filter {name!r}; filters: {', '.join(sorted(TEMPLATE_FILTERS))}",
+                    )
+                elif (problem := filter_problem(variable, name)) is not None:
+                    ctx.problem(path, problem)
+            if (problem := _bytes_problem(variable, filters, alone and not text_only)) is not None:
+                ctx.problem(path, problem)
 
-        def check(path: JsonPath, template: str, *, text_only: bool = False) -> None:
-            refs, error = template_references(template)
-            if error:
-                self.problem(path, f"template {template!r}: {error}")
-            alone = len(refs) == 1 and template == _reference_text(*refs[0])
-            for variable, filters in refs:
-                if variable not in known:
-                    self.problem(path, undefined(variable))
-                used.add(variable)
-                for name in filters:
-                    if name not in TEMPLATE_FILTERS:
-                        self.problem(
-                            path,
-                            f"unknown template filter {name!r}; filters: {', '.join(sorted(TEMPLATE_FILTERS))}",
-                        )
-                    elif (problem := filter_problem(variable, name)) is not None:
-                        self.problem(path, problem)
-                if (problem := _bytes_problem(variable, filters, alone and not text_only)) is not None:
-                    self.problem(path, problem)
+    return check
 
-        return check
 
-    def auth(self) -> m.Auth:
-        raw = self.data.get("auth", {"credentials": {}})
-        for name in raw["credentials"]:
-            self.check_name("credential", ("auth", "credentials", name), name, "credential", at_key=True)
-        credentials = tuple(
-            m.Credential(
+def parse_auth(ctx: ParseContext) -> m.Auth:
+    raw = ctx.data.get("auth", {"credentials": {}})
+    for name in raw["credentials"]:
+        ctx.check_name("credential", ("auth", "credentials", name), name, "credential", at_key=True)
+    credentials = tuple(
+        m.Credential(
+            name,
+            " ".join(c["description"].split()),
+            c.get("secret", False),
+            c.get("format", "text"),
+            _credential_env(ctx, name, c.get("env")),
+        )
+        for name, c in raw["credentials"].items()
+    )
+    if not {"default_scheme", "schemes"} <= set(raw):  # push-only: credentials to verify pushes
+        if set(raw) & {"default_scheme", "schemes"}:
+            ctx.problem(("auth",), "'default_scheme' and 'schemes' go together: give both", at_key=True)
+        return m.Auth(credentials, "", ())
+    if raw["default_scheme"] not in raw["schemes"]:
+        ctx.problem(
+            ("auth", "default_scheme"),
+            f"default scheme {raw['default_scheme']!r} is not one of: {', '.join(raw['schemes'])}",
+        )
+    schemes = []
+    for name, scheme in raw["schemes"].items():
+        used: set[str] = set()
+        built, problems = _auth_scheme(ctx, name, scheme, {c.name for c in credentials}, used)
+        ctx.problems.extend(problems)
+        ctx.used_in_auth |= used
+        uses = tuple(c.name for c in credentials if c.name in used)
+        if not problems:
+            try:
+                signing.Scheme.from_data(scheme)  # what the generated api.py will build
+            except signing.SigningError as exc:  # the checks above should have said why
+                ctx.problem(("auth", "schemes", name), f"the runtime cannot read this scheme: {exc}")
+        schemes.append(
+            m.AuthScheme(
                 name,
-                " ".join(c["description"].split()),
-                c.get("secret", False),
-                c.get("format", "text"),
-                self.credential_env(name, c.get("env")),
+                " ".join(scheme["description"].split()),
+                scheme.get("docs"),
+                scheme,
+                uses,
+                step_kinds=tuple(s.kind for s in built),
+                uses_rsa=any(s.uses_rsa() for s in built),
             )
-            for name, c in raw["credentials"].items()
         )
-        if not {"default_scheme", "schemes"} <= set(raw):  # push-only: credentials to verify pushes
-            if set(raw) & {"default_scheme", "schemes"}:
-                self.problem(("auth",), "'default_scheme' and 'schemes' go together: give both", at_key=True)
-            return m.Auth(credentials, "", ())
-        if raw["default_scheme"] not in raw["schemes"]:
-            self.problem(
-                ("auth", "default_scheme"),
-                f"default scheme {raw['default_scheme']!r} is not one of: {', '.join(raw['schemes'])}",
+    return m.Auth(credentials, raw["default_scheme"], tuple(schemes))
+
+
+def _credential_env(ctx: ParseContext, name: str, env: str | list[str] | None) -> tuple[str, ...]:
+    """The variables a credential is read from: the spec's, else ``DLR_<PROVIDER>_<NAME>``;
+    two credentials never share one."""
+    names = (env,) if isinstance(env, str) else tuple(env or ())
+    if not names:
+        names = (f"DLR_{ctx.data['provider']}_{name}".upper(),)
+    for variable in names:
+        owner = ctx.env_owners.setdefault(variable, name)
+        if owner != name:
+            ctx.problem(
+                ("auth", "credentials", name, "env"),
+                f"{variable} is already the variable of credential {owner!r}",
             )
-        schemes = []
-        for name, scheme in raw["schemes"].items():
-            before = set(self.used_in_auth)
-            self.used_in_auth = set()
-            problems_before = len(self.problems)
-            built = self.auth_scheme(name, scheme, {c.name for c in credentials})
-            uses = tuple(c.name for c in credentials if c.name in self.used_in_auth)
-            self.used_in_auth |= before
-            if len(self.problems) == problems_before:
-                try:
-                    signing.Scheme.from_data(scheme)  # what the generated api.py will build
-                except signing.SigningError as exc:  # the checks above should have said why
-                    self.problem(("auth", "schemes", name), f"the runtime cannot read this scheme: {exc}")
-            schemes.append(
-                m.AuthScheme(
-                    name,
-                    " ".join(scheme["description"].split()),
-                    scheme.get("docs"),
-                    scheme,
-                    uses,
-                    step_kinds=tuple(s.kind for s in built),
-                    uses_rsa=any(s.uses_rsa() for s in built),
-                )
+    return names
+
+
+def _auth_scheme(
+    ctx: ParseContext, name: str, scheme: dict[str, Any], credentials: set[str], used: set[str]
+) -> tuple[list[steps.Step], list[Problem]]:
+    """Check one scheme: its sign steps (those that could be read) and its problems; the
+    variables and credentials it uses are added to ``used``."""
+    ctx = ctx.part()  # this scheme's problems, returned apart: its caller adds them
+    base: JsonPath = ("auth", "schemes", name)
+    known = (
+        set(credentials) | REQUEST_VARIABLES | {"action", "api_version"} | set(ctx.data.get("constants", {}))
+    )
+    style = scheme.get("timestamp")
+    if style is not None:
+        known.add("timestamp")
+        if style not in signing.TIMESTAMP_STYLES:
+            ctx.problem(
+                base + ("timestamp",),
+                f"unknown timestamp style {style!r}; styles: {', '.join(signing.TIMESTAMP_STYLES)}",
             )
-        return m.Auth(credentials, raw["default_scheme"], tuple(schemes))
+    if "nonce" in scheme:
+        known.add("nonce")
 
-    def credential_env(self, name: str, env: str | list[str] | None) -> tuple[str, ...]:
-        """The variables a credential is read from: the spec's, else ``DLR_<PROVIDER>_<NAME>``;
-        two credentials never share one."""
-        names = (env,) if isinstance(env, str) else tuple(env or ())
-        if not names:
-            names = (f"DLR_{self.data['provider']}_{name}".upper(),)
-        for variable in names:
-            owner = self.env_owners.setdefault(variable, name)
-            if owner != name:
-                self.problem(
-                    ("auth", "credentials", name, "env"),
-                    f"{variable} is already the variable of credential {owner!r}",
-                )
-        return names
+    def date_filter_problem(variable: str, name: str) -> str | None:
+        if name in signing.DATE_FILTERS and variable == "timestamp" and style == "unix_milliseconds":
+            return f"the {name} filter reads Unix seconds or ISO 8601, not the scheme's unix_milliseconds"
+        return None
 
-    def auth_scheme(self, name: str, scheme: dict[str, Any], credentials: set[str]) -> list[steps.Step]:
-        """Check one scheme; returns its sign steps (those that could be read)."""
-        base: JsonPath = ("auth", "schemes", name)
-        known = (
-            set(credentials)
-            | REQUEST_VARIABLES
-            | {"action", "api_version"}
-            | set(self.data.get("constants", {}))
-        )
-        style = scheme.get("timestamp")
-        if style is not None:
-            known.add("timestamp")
-            if style not in signing.TIMESTAMP_STYLES:
-                self.problem(
-                    base + ("timestamp",),
-                    f"unknown timestamp style {style!r}; styles: {', '.join(signing.TIMESTAMP_STYLES)}",
-                )
-        if "nonce" in scheme:
-            known.add("nonce")
+    check = template_check(
+        ctx,
+        known,
+        used,
+        lambda variable: f"template uses {{{variable}}}, which is not defined here"
+        + _missing_variable_hint(variable, credentials),
+        date_filter_problem,
+    )
 
-        def date_filter_problem(variable: str, name: str) -> str | None:
-            if name in signing.DATE_FILTERS and variable == "timestamp" and style == "unix_milliseconds":
-                return f"the {name} filter reads Unix seconds or ISO 8601, not the scheme's unix_milliseconds"
-            return None
-
-        check = self.template_check(
-            known,
-            self.used_in_auth,
-            lambda variable: f"template uses {{{variable}}}, which is not defined here"
-            + _missing_variable_hint(variable, credentials),
-            date_filter_problem,
-        )
-
-        # In request order: what is added before signing cannot see the signature steps'
-        # results; what is attached afterwards can.
-        for location, values in scheme.get("add", {}).items():
-            for key, template in values.items():
-                check(base + ("add", location, key), template, text_only=True)
-        built = []
-        for index, raw_step in enumerate(scheme.get("sign", [])):
-            step = self.sign_step(base + ("sign", index), raw_step, known, credentials, check)
-            if step is not None:
-                built.append(step)
-        for location, values in scheme.get("attach", {}).items():
-            for key, template in values.items():
-                check(base + ("attach", location, key), template, text_only=True)
-        if scheme.get("nonce", {}).get("kind") == "uuid4" and "length" in scheme["nonce"]:
-            self.problem(base + ("nonce", "length"), "a uuid4 nonce has a fixed length; remove 'length'")
-        if scheme.get("nonce", {}).get("kind") in ("alphanumeric", "hex") and "length" not in scheme["nonce"]:
-            self.problem(base + ("nonce",), "an alphanumeric or hex nonce needs a 'length'")
-        return built
-
-    def sign_step(
-        self,
-        path: JsonPath,
-        raw: dict[str, Any],
-        known: set[str],
-        credentials: set[str],
-        check: Callable[..., None],
-    ) -> steps.Step | None:
-        """One sign step, read by the runtime's registry; its problems at the spec's lines."""
-        name, step, problems = steps.build_step(raw)
-        for found in problems:
-            self.problem(path + found.path, found.message)
+    # In request order: what is added before signing cannot see the signature steps'
+    # results; what is attached afterwards can.
+    for location, values in scheme.get("add", {}).items():
+        for key, template in values.items():
+            check(base + ("add", location, key), template, text_only=True)
+    built = []
+    for index, raw_step in enumerate(scheme.get("sign", [])):
+        step = sign_step(ctx, base + ("sign", index), raw_step, known, credentials, check, used)
         if step is not None:
-            for where, template in steps.templates(step):
-                takes_bytes = len(where) > 1 and where[1] in type(step).bytes_fields
-                check(path + where, template, text_only=not takes_bytes)
-            for where, credential in steps.credentials(step):
-                self.used_in_auth.add(credential)
-                if credential not in credentials:
-                    self.problem(
-                        path + where,
-                        f"{step.kind} {where[-1]} {credential!r} is not a credential; credentials: "
-                        f"{', '.join(sorted(credentials))}",
-                    )
-            known.update(step.binds)
-        else:  # no knock-on "credential not used" problems from a step that could not be read
-            self.used_in_auth.update(_mentioned(raw))
-        if name in known:
-            self.problem(path + ("as",), f"{name!r} is already defined; pick another name")
-        known.add(name)
-        return step
+            built.append(step)
+    for location, values in scheme.get("attach", {}).items():
+        for key, template in values.items():
+            check(base + ("attach", location, key), template, text_only=True)
+    if scheme.get("nonce", {}).get("kind") == "uuid4" and "length" in scheme["nonce"]:
+        ctx.problem(base + ("nonce", "length"), "a uuid4 nonce has a fixed length; remove 'length'")
+    if scheme.get("nonce", {}).get("kind") in ("alphanumeric", "hex") and "length" not in scheme["nonce"]:
+        ctx.problem(base + ("nonce",), "an alphanumeric or hex nonce needs a 'length'")
+    return built, ctx.problems
 
-    def check_auth_needs(self, auth: m.Auth, operations: tuple[m.Operation, ...]) -> None:
-        used = self.used_in_auth
-        if "action" in used:
-            for op in operations:
-                if op.action is None:
-                    self.problem(
-                        ("operations", op.name),
-                        f"operation {op.name!r} needs an 'action': the auth scheme " "uses {action}",
-                        at_key=True,
-                    )
-        if "api_version" in used and "api_version" not in self.data:
-            self.problem(
-                ("auth",),
-                "the auth scheme uses {api_version}, but the spec has no top-level api_version",
-                at_key=True,
-            )
-        for credential in auth.credentials:
-            if credential.name not in used:
-                self.problem(
-                    ("auth", "credentials", credential.name),
-                    f"credential {credential.name!r} is not used by any auth scheme or callback",
+
+def sign_step(
+    ctx: ParseContext,
+    path: JsonPath,
+    raw: dict[str, Any],
+    known: set[str],
+    credentials: set[str],
+    check: Callable[..., None],
+    used: set[str],
+) -> steps.Step | None:
+    """One sign step, read by the runtime's registry; its problems at the spec's lines, the
+    credentials it names added to ``used``."""
+    name, step, problems = steps.build_step(raw)
+    for found in problems:
+        ctx.problem(path + found.path, found.message)
+    if step is not None:
+        for where, template in steps.templates(step):
+            takes_bytes = len(where) > 1 and where[1] in type(step).bytes_fields
+            check(path + where, template, text_only=not takes_bytes)
+        for where, credential in steps.credentials(step):
+            used.add(credential)
+            if credential not in credentials:
+                ctx.problem(
+                    path + where,
+                    f"{step.kind} {where[-1]} {credential!r} is not a credential; credentials: "
+                    f"{', '.join(sorted(credentials))}",
+                )
+        known.update(step.binds)
+    else:  # no knock-on "credential not used" problems from a step that could not be read
+        used.update(_mentioned(raw))
+    if name in known:
+        ctx.problem(path + ("as",), f"{name!r} is already defined; pick another name")
+    known.add(name)
+    return step
+
+
+def check_auth_needs(ctx: ParseContext, auth: m.Auth, operations: tuple[m.Operation, ...]) -> None:
+    used = ctx.used_in_auth
+    if "action" in used:
+        for op in operations:
+            if op.action is None:
+                ctx.problem(
+                    ("operations", op.name),
+                    f"operation {op.name!r} needs an 'action': the auth scheme " "uses {action}",
                     at_key=True,
                 )
+    if "api_version" in used and "api_version" not in ctx.data:
+        ctx.problem(
+            ("auth",),
+            "the auth scheme uses {api_version}, but the spec has no top-level api_version",
+            at_key=True,
+        )
+    for credential in auth.credentials:
+        if credential.name not in used:
+            ctx.problem(
+                ("auth", "credentials", credential.name),
+                f"credential {credential.name!r} is not used by any auth scheme or callback",
+                at_key=True,
+            )
 
 
 def _reference_text(variable: str, filters: tuple[str, ...]) -> str:

@@ -1,10 +1,20 @@
-"""Stage 2, shared by every part of the parser: the spec being read, the problems found,
-and the one namespace of module-level names a spec introduces."""
+"""Stage 2, shared by every part of the parser: the ``ParseContext`` each parse function is
+given (the spec being read, the problems found, the registries the parts fill in), and
+the one namespace of module-level names a spec introduces.
+
+Each part of the parser is a module of free functions over an explicit context
+(``parse_x(ctx, path, raw)``): what a function finds wrong goes into ``ctx.problems`` at
+the spec's ``file:line:col``, and it returns what it could read. A caller that must know
+whether one part of the spec failed (an auth scheme, a callback) runs it in
+``ctx.part()``, which collects that part's problems apart.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from generator import model as m
@@ -28,23 +38,45 @@ def duration_seconds(text: str | None) -> float | None:
     return int(match.group(1)) * _DURATION_SECONDS[match.group(2)]
 
 
-class ParserBase:
-    """State every part of the parser shares; problems are collected, never raised."""
+@dataclass
+class ParseContext:
+    """What the parse functions share: problems are collected here, never raised.
 
-    def __init__(self, spec: LoadedSpec) -> None:
-        self.spec = spec
-        self.data = spec.data
-        self.source: SourceMap = spec.source
-        self.problems: list[Problem] = []
-        self.statuses: dict[str, m.StatusEnum] = {}
-        self.class_names: dict[str, JsonPath] = {}
-        self.defs: dict[str, dict[str, Any]] = {}
-        self.aliases: dict[str, str] = {}
-        self.rules_used: dict[str, m.StatusRule] = {}
-        self.time_patterns: dict[tuple[str, str], m.TimePattern] = {}
-        self.time_choices: dict[tuple[m.TimeFormat, ...], m.TimeChoice] = {}
-        self.used_in_auth: set[str] = set()
-        self.env_owners: dict[str, str] = {}  # environment variable -> credential
+    The registries are filled in as the spec is read, in the order ``parse_provider``
+    reads it; they are mutated in place, never rebound, so a ``part()`` shares them."""
+
+    spec: LoadedSpec
+    problems: list[Problem] = field(default_factory=list)
+    # status key -> its enum (read before operations and callbacks refer to them)
+    statuses: dict[str, m.StatusEnum] = field(default_factory=dict)
+    # module-level name -> where the spec introduced it (one namespace: see claim_module_name)
+    class_names: dict[str, JsonPath] = field(default_factory=dict)
+    # model class -> its JSON Schema, for the model generator
+    defs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # "Class.wire" -> Python field name, where they differ
+    aliases: dict[str, str] = field(default_factory=dict)
+    # status rule key -> the rule, as the receipts that use it resolved it
+    rules_used: dict[str, m.StatusRule] = field(default_factory=dict)
+    time_patterns: dict[tuple[str, str], m.TimePattern] = field(default_factory=dict)
+    time_choices: dict[tuple[m.TimeFormat, ...], m.TimeChoice] = field(default_factory=dict)
+    # credentials and variables some auth scheme, parameter or callback uses
+    used_in_auth: set[str] = field(default_factory=set)
+    # environment variable -> credential
+    env_owners: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.spec.data
+
+    @property
+    def source(self) -> SourceMap:
+        return self.spec.source
+
+    def part(self) -> ParseContext:
+        """The same spec and registries, with a problem list of its own: the problems of
+        one part of the spec, so its caller can tell whether that part failed (and then
+        add them to its own, in order)."""
+        return dataclasses.replace(self, problems=[])
 
     def problem(self, path: JsonPath, message: str, *, at_key: bool = False) -> None:
         self.problems.append(self.source.problem(path, message, at_key=at_key))

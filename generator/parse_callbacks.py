@@ -17,179 +17,184 @@ from dlr_core import signing
 
 from generator import model as m
 from generator.loader import JsonPath
-from generator.parse_auth import AuthParser
-from generator.parse_base import duration_seconds
-from generator.parse_receipts import ReceiptsParser
+from generator.parse_auth import sign_step, template_check
+from generator.parse_base import ParseContext, duration_seconds
+from generator.parse_receipts import parse_receipts
+from generator.parse_responses import parse_object_model
 
 # What a verification's templates may use besides the credentials and its steps' results.
 PUSH_VARIABLES = frozenset({"url", "method", "host", "path", "path_and_query", "body"})
 
 
-class CallbacksParser(ReceiptsParser, AuthParser):
-    def callback(self, name: str, raw: dict[str, Any], credentials: set[str]) -> m.Callback | None:
-        base: JsonPath = ("callbacks", name)
-        for what, generated in (
-            ("its constant", name.upper()),
-            ("its receipts function", f"{name}_receipts"),
-            ("its parser", f"parse_{name}"),
-            ("its endpoint", f"{name}_endpoint"),
-        ):
-            self.claim_module_name(base, generated, f"callback {name!r}: {what}", at_key=True)
-        problems_before = len(self.problems)
-        root = self.object_model(base + ("payload",), raw["payload"])
-        receipts_raw = raw["receipts"]
-        if "ids" in receipts_raw:
-            self.problem(base + ("receipts", "ids"), "a pushed report answers no request: remove 'ids'")
-        receipts = self.receipts(base + ("receipts",), name, receipts_raw, root, ())
-        form = raw.get("format", "json") == "form"
-        if raw.get("array") and form:
-            self.problem(base + ("array",), "only a JSON body can be an array of reports; use format: json")
-        if raw.get("method") == "GET" and not form:
-            self.problem(base + ("format",), "a GET push carries its report in the query: use format: form")
-        if form:
-            for wire, field in root.fields.items():
-                if field.kind != "scalar":
-                    self.problem(
-                        base + ("payload", "properties", wire),
-                        f"a form push holds text fields only; {wire!r} is an {field.kind}",
-                        at_key=True,
-                    )
-        definition: dict[str, Any] = {
-            key: raw[key] for key in ("method", "format", "array", "answer", "reject") if key in raw
-        }
-        used: tuple[str, ...] = ()
-        if "verify" not in raw:
-            self.problem(
-                base,
-                f"callback {name!r} says nothing of how a push is verified: add 'verify' (the "
-                "provider's signature check; 'verify: {in_code: <what the provider does>}' when "
-                "only code can check it), or, when the provider signs nothing, opt in to "
-                "accepting pushes from anyone with 'verify: {unsigned: <why>}' (e.g. \"the "
-                'provider does not sign its pushes; keep the URL secret")',
+def parse_callback(
+    ctx: ParseContext, name: str, raw: dict[str, Any], credentials: set[str]
+) -> m.Callback | None:
+    base: JsonPath = ("callbacks", name)
+    for what, generated in (
+        ("its constant", name.upper()),
+        ("its receipts function", f"{name}_receipts"),
+        ("its parser", f"parse_{name}"),
+        ("its endpoint", f"{name}_endpoint"),
+    ):
+        ctx.claim_module_name(base, generated, f"callback {name!r}: {what}", at_key=True)
+    own = ctx.part()  # this callback's own problems: with any, it is not built
+    root = parse_object_model(own, base + ("payload",), raw["payload"])
+    receipts_raw = raw["receipts"]
+    if "ids" in receipts_raw:
+        own.problem(base + ("receipts", "ids"), "a pushed report answers no request: remove 'ids'")
+    receipts = parse_receipts(own, base + ("receipts",), name, receipts_raw, root, ())
+    form = raw.get("format", "json") == "form"
+    if raw.get("array") and form:
+        own.problem(base + ("array",), "only a JSON body can be an array of reports; use format: json")
+    if raw.get("method") == "GET" and not form:
+        own.problem(base + ("format",), "a GET push carries its report in the query: use format: form")
+    if form:
+        for wire, field in root.fields.items():
+            if field.kind != "scalar":
+                own.problem(
+                    base + ("payload", "properties", wire),
+                    f"a form push holds text fields only; {wire!r} is an {field.kind}",
+                    at_key=True,
+                )
+    definition: dict[str, Any] = {
+        key: raw[key] for key in ("method", "format", "array", "answer", "reject") if key in raw
+    }
+    used: tuple[str, ...] = ()
+    if "verify" not in raw:
+        own.problem(
+            base,
+            f"callback {name!r} says nothing of how a push is verified: add 'verify' (the "
+            "provider's signature check; 'verify: {in_code: <what the provider does>}' when "
+            "only code can check it), or, when the provider signs nothing, opt in to "
+            "accepting pushes from anyone with 'verify: {unsigned: <why>}' (e.g. \"the "
+            'provider does not sign its pushes; keep the URL secret")',
+            at_key=True,
+        )
+    elif set(raw["verify"]) in ({"unsigned"}, {"in_code"}):
+        [(key, text)] = raw["verify"].items()
+        if not text.split():
+            own.problem(base + ("verify", key), f"'{key}' says why, in words; it is blank", at_key=True)
+        definition["verify"] = {key: " ".join(text.split())}
+    elif {"unsigned", "in_code"} & set(raw["verify"]):
+        key = "unsigned" if "unsigned" in raw["verify"] else "in_code"
+        own.problem(
+            base + ("verify", key),
+            f"'{key}' stands alone: a push is verified by the spec (sign, compare or "
+            "public_key), by your code (in_code: <what the provider does>), or accepted "
+            "unsigned (unsigned: <why>)",
+            at_key=True,
+        )
+    else:
+        verify, used = _callback_verify(own, base + ("verify",), raw["verify"], credentials)
+        definition["verify"] = verify
+    ctx.problems.extend(own.problems)
+    if own.problems or receipts is None:
+        return None
+    try:
+        runtime_callbacks.Callback.from_data(ctx.data["provider"], name, definition)
+    except signing.SigningError as exc:  # the checks above should have said why
+        ctx.problem(base, f"the runtime cannot read this callback: {exc}", at_key=True)
+        return None
+    return m.Callback(
+        name=name,
+        summary=" ".join(raw["summary"].split()),
+        description=" ".join(raw.get("description", "").split()),
+        docs=raw.get("docs"),
+        payload_class=root.class_name,
+        receipts=receipts,
+        definition=definition,
+        credentials=used,
+        array=bool(raw.get("array", False)),
+        format=raw.get("format", "json"),
+        verification=_verification_kind(definition.get("verify")),
+        verified_in_code="in_code" in definition.get("verify", {}),
+    )
+
+
+def _callback_verify(
+    ctx: ParseContext, base: JsonPath, raw: dict[str, Any], credentials: set[str]
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The verification as the runtime reads it (the tolerance in seconds), and the
+    credentials it uses, in the spec's order of credentials."""
+    known = set(credentials) | PUSH_VARIABLES
+    if "timestamp" in raw:
+        known.add("timestamp")
+    for variable in raw.get("headers", {}):
+        if variable in known or variable == "timestamp":
+            ctx.problem(
+                base + ("headers", variable),
+                f"{variable!r} is already a name here (a credential or a value of the push); "
+                "give the header's variable another name",
                 at_key=True,
             )
-        elif set(raw["verify"]) in ({"unsigned"}, {"in_code"}):
-            [(key, text)] = raw["verify"].items()
-            if not text.split():
-                self.problem(base + ("verify", key), f"'{key}' says why, in words; it is blank", at_key=True)
-            definition["verify"] = {key: " ".join(text.split())}
-        elif {"unsigned", "in_code"} & set(raw["verify"]):
-            key = "unsigned" if "unsigned" in raw["verify"] else "in_code"
-            self.problem(
-                base + ("verify", key),
-                f"'{key}' stands alone: a push is verified by the spec (sign, compare or "
-                "public_key), by your code (in_code: <what the provider does>), or accepted "
-                "unsigned (unsigned: <why>)",
+        known.add(variable)
+    for name in sorted(set(credentials) & (PUSH_VARIABLES | {"timestamp"})):
+        ctx.problem(
+            base,
+            f"the credential {name!r} has the name of a value the push carries ({{{name}}} is the "
+            "sender's, never a secret); rename the credential",
+        )
+    if ("compare" in raw) == ("public_key" in raw):
+        ctx.problem(base, "verify needs exactly one of 'compare' (a signature to match) or 'public_key'")
+    used: set[str] = set()
+
+    check = template_check(
+        ctx,
+        known,
+        used,
+        lambda variable: (
+            f"template uses {{{variable}}}, which is not defined here (credentials: "
+            f"{', '.join(sorted(credentials)) or 'none'}; push: "
+            f"{', '.join(sorted(PUSH_VARIABLES | set(raw.get('headers', {}))))})"
+            + ("; add 'timestamp' to verify" if variable == "timestamp" else "")
+        ),
+    )
+
+    in_steps: set[str] = set()  # the credentials the steps name
+    for index, raw_step in enumerate(raw.get("sign", [])):
+        step = sign_step(ctx, base + ("sign", index), raw_step, known, credentials, check, in_steps)
+        if step is not None and type(step).stateful:
+            # A stateful step (a token the client fetches before a request) has nothing to
+            # fetch from over a push: no push could ever verify.
+            ctx.problem(
+                base + ("sign", index, step.kind),
+                f"the {step.kind} step fetches a token for the client's requests; a push brings "
+                "none to check: verify it with steps over the push, or public_key",
                 at_key=True,
             )
+    # Kept as it was: a credential the steps name that an auth scheme already used is not
+    # counted among this callback's own.
+    used |= in_steps - ctx.used_in_auth
+    ctx.used_in_auth |= in_steps | used
+    verify = dict(raw)
+    if "compare" in raw:
+        forms = raw["compare"]["value"]
+        if isinstance(forms, str):
+            check(base + ("compare", "value"), forms)
         else:
-            verify, used = self.callback_verify(base + ("verify",), raw["verify"], credentials)
-            definition["verify"] = verify
-        if len(self.problems) != problems_before or receipts is None:
-            return None
-        try:
-            runtime_callbacks.Callback.from_data(self.data["provider"], name, definition)
-        except signing.SigningError as exc:  # the checks above should have said why
-            self.problem(base, f"the runtime cannot read this callback: {exc}", at_key=True)
-            return None
-        return m.Callback(
-            name=name,
-            summary=" ".join(raw["summary"].split()),
-            description=" ".join(raw.get("description", "").split()),
-            docs=raw.get("docs"),
-            payload_class=root.class_name,
-            receipts=receipts,
-            definition=definition,
-            credentials=used,
-            array=bool(raw.get("array", False)),
-            format=raw.get("format", "json"),
-            verification=_verification_kind(definition.get("verify")),
-            verified_in_code="in_code" in definition.get("verify", {}),
-        )
-
-    def callback_verify(
-        self, base: JsonPath, raw: dict[str, Any], credentials: set[str]
-    ) -> tuple[dict[str, Any], tuple[str, ...]]:
-        """The verification as the runtime reads it (the tolerance in seconds), and the
-        credentials it uses, in the spec's order of credentials."""
-        known = set(credentials) | PUSH_VARIABLES
-        if "timestamp" in raw:
-            known.add("timestamp")
-        for variable in raw.get("headers", {}):
-            if variable in known or variable == "timestamp":
-                self.problem(
-                    base + ("headers", variable),
-                    f"{variable!r} is already a name here (a credential or a value of the push); "
-                    "give the header's variable another name",
-                    at_key=True,
-                )
-            known.add(variable)
-        for name in sorted(set(credentials) & (PUSH_VARIABLES | {"timestamp"})):
-            self.problem(
-                base,
-                f"the credential {name!r} has the name of a value the push carries ({{{name}}} is the "
-                "sender's, never a secret); rename the credential",
+            for index, form in enumerate(forms):
+                check(base + ("compare", "value", index), form)
+    if "public_key" in raw:
+        key = raw["public_key"]
+        check(base + ("public_key", "input"), key["input"])
+        if key["key"] not in credentials:
+            ctx.problem(
+                base + ("public_key", "key"),
+                f"public key {key['key']!r} is not a credential; credentials: {', '.join(sorted(credentials))}",
             )
-        if ("compare" in raw) == ("public_key" in raw):
-            self.problem(base, "verify needs exactly one of 'compare' (a signature to match) or 'public_key'")
-        used: set[str] = set()
-
-        check = self.template_check(
-            known,
-            used,
-            lambda variable: (
-                f"template uses {{{variable}}}, which is not defined here (credentials: "
-                f"{', '.join(sorted(credentials)) or 'none'}; push: "
-                f"{', '.join(sorted(PUSH_VARIABLES | set(raw.get('headers', {}))))})"
-                + ("; add 'timestamp' to verify" if variable == "timestamp" else "")
-            ),
-        )
-
-        before = set(self.used_in_auth)
-        for index, raw_step in enumerate(raw.get("sign", [])):
-            step = self.sign_step(base + ("sign", index), raw_step, known, credentials, check)
-            if step is not None and type(step).stateful:
-                # A stateful step (a token the client fetches before a request) has nothing to
-                # fetch from over a push: no push could ever verify.
-                self.problem(
-                    base + ("sign", index, step.kind),
-                    f"the {step.kind} step fetches a token for the client's requests; a push brings "
-                    "none to check: verify it with steps over the push, or public_key",
-                    at_key=True,
-                )
-        used |= self.used_in_auth - before
-        self.used_in_auth |= used
-        verify = dict(raw)
-        if "compare" in raw:
-            forms = raw["compare"]["value"]
-            if isinstance(forms, str):
-                check(base + ("compare", "value"), forms)
-            else:
-                for index, form in enumerate(forms):
-                    check(base + ("compare", "value", index), form)
-        if "public_key" in raw:
-            key = raw["public_key"]
-            check(base + ("public_key", "input"), key["input"])
-            if key["key"] not in credentials:
-                self.problem(
-                    base + ("public_key", "key"),
-                    f"public key {key['key']!r} is not a credential; credentials: {', '.join(sorted(credentials))}",
-                )
-            used.add(key["key"])
-            if key["algorithm"] != "ed25519" and key.get("key_format") == "base64":
-                self.problem(
-                    base + ("public_key", "key_format"),
-                    "a raw base64 key is an Ed25519 key; RSA keys are pem",
-                )
-        if "timestamp" in raw:
-            verify["timestamp"] = {
-                **raw["timestamp"],
-                "tolerance": duration_seconds(raw["timestamp"]["tolerance"]),
-            }
-        self.used_in_auth |= used
-        return verify, tuple(
-            name for name in self.data.get("auth", {}).get("credentials", {}) if name in used
-        )
+        used.add(key["key"])
+        if key["algorithm"] != "ed25519" and key.get("key_format") == "base64":
+            ctx.problem(
+                base + ("public_key", "key_format"),
+                "a raw base64 key is an Ed25519 key; RSA keys are pem",
+            )
+    if "timestamp" in raw:
+        verify["timestamp"] = {
+            **raw["timestamp"],
+            "tolerance": duration_seconds(raw["timestamp"]["tolerance"]),
+        }
+    ctx.used_in_auth |= used
+    return verify, tuple(name for name in ctx.data.get("auth", {}).get("credentials", {}) if name in used)
 
 
 def _verification_kind(verify: dict[str, Any] | None) -> str:

@@ -11,405 +11,403 @@ from dlr_core import times
 from generator import examples
 from generator import model as m
 from generator.loader import JsonPath
-from generator.parse_base import pascal
-from generator.parse_receipts import ReceiptsParser
+from generator.parse_base import ParseContext, pascal
+from generator.parse_receipts import field_reference, parse_receipts, record_scopes
+from generator.parse_responses import parse_response_model
 
 
-class OperationsParser(ReceiptsParser):
-    def operation(self, name: str, raw: dict[str, Any]) -> m.Operation:
-        base: JsonPath = ("operations", name)
-        prefix = pascal(name)
-        self.check_name("client_method", base, name, "operation", at_key=True)
-        self.claim_module_name(base, name.upper(), f"operation {name!r}: its constant", at_key=True)
-        if "pagination" in raw:
-            self.claim_module_name(
-                base, f"{name.upper()}_PAGING", f"operation {name!r}: its constant", at_key=True
-            )
-        if "receipts" in raw:
-            self.claim_module_name(base, f"{name}_receipts", f"operation {name!r}: its function", at_key=True)
-        params = self.params(base, raw.get("params", {}))
-        self.check_body_params(base, raw["method"], params)
-        placeholders = re.findall(r"\{([^{}]+)\}", raw["path"])
-        path_wires = {p.wire for p in params if p.location == "path"}
-        for placeholder in placeholders:
-            if placeholder not in path_wires:
-                self.problem(
-                    base + ("path",),
-                    f"path placeholder {{{placeholder}}} has no parameter with in: path, "
-                    f"wire: {placeholder}",
-                )
-        for param in params:
-            if param.location == "path" and param.wire not in placeholders:
-                self.problem(
-                    base + ("params", param.name),
-                    f"path parameter {param.wire!r} is not in the path " f"{raw['path']!r}",
-                    at_key=True,
-                )
-        params_class = f"{prefix}Params"
-        self.check_unique_classes([(base, params_class)])
-        self.defs[params_class] = self.params_schema(params_class, raw["summary"], params)
-        response = raw["response"]
-        root = self.response_model(base + ("response",), response)
-        envelope = self.data["envelope"]
-        if response.get("type") == "array" and "data" not in envelope and "equals" in envelope["success"]:
-            self.problem(
-                base + ("response", "type"),
-                "an answer that is a JSON array has no field to say success: make the envelope's "
-                "success {http: 2xx}, or name the array's field with the envelope's 'data'",
-            )
-        receipts = None
-        if "receipts" in raw:
-            receipts = self.receipts(base + ("receipts",), name, raw["receipts"], root, params)
-        pagination = (
-            self.pagination(base + ("pagination",), raw["pagination"], root, params)
-            if "pagination" in raw
-            else None
+def parse_operation(ctx: ParseContext, name: str, raw: dict[str, Any]) -> m.Operation:
+    base: JsonPath = ("operations", name)
+    prefix = pascal(name)
+    ctx.check_name("client_method", base, name, "operation", at_key=True)
+    ctx.claim_module_name(base, name.upper(), f"operation {name!r}: its constant", at_key=True)
+    if "pagination" in raw:
+        ctx.claim_module_name(
+            base, f"{name.upper()}_PAGING", f"operation {name!r}: its constant", at_key=True
         )
-        batch = None
-        if "batch" in raw:
-            batch = self.batch(base + ("batch",), raw["batch"], params, receipts is not None)
-        return m.Operation(
-            name=name,
-            class_prefix=prefix,
-            summary=" ".join(raw["summary"].split()),
-            description=" ".join(raw.get("description", "").split()),
-            docs=raw.get("docs"),
-            method=raw["method"],
-            path=raw["path"],
-            action=raw.get("action"),
-            params=params,
-            params_class=params_class,
-            response_class=root.class_name,
-            receipts=receipts,
-            pagination=pagination,
-            batch=batch,
-            example=raw.get("example"),
-            consuming=raw.get("consuming", False),
-            headers={**self.data.get("headers", {}), **raw.get("headers", {})},
-            alternatives=self.alternatives(base + ("alternatives",), raw.get("alternatives", {}), params),
+    if "receipts" in raw:
+        ctx.claim_module_name(base, f"{name}_receipts", f"operation {name!r}: its function", at_key=True)
+    params = _params(ctx, base, raw.get("params", {}))
+    _check_body_params(ctx, base, raw["method"], params)
+    placeholders = re.findall(r"\{([^{}]+)\}", raw["path"])
+    path_wires = {p.wire for p in params if p.location == "path"}
+    for placeholder in placeholders:
+        if placeholder not in path_wires:
+            ctx.problem(
+                base + ("path",),
+                f"path placeholder {{{placeholder}}} has no parameter with in: path, " f"wire: {placeholder}",
+            )
+    for param in params:
+        if param.location == "path" and param.wire not in placeholders:
+            ctx.problem(
+                base + ("params", param.name),
+                f"path parameter {param.wire!r} is not in the path " f"{raw['path']!r}",
+                at_key=True,
+            )
+    params_class = f"{prefix}Params"
+    ctx.check_unique_classes([(base, params_class)])
+    ctx.defs[params_class] = _params_schema(ctx, params_class, raw["summary"], params)
+    response = raw["response"]
+    root = parse_response_model(ctx, base + ("response",), response)
+    envelope = ctx.data["envelope"]
+    if response.get("type") == "array" and "data" not in envelope and "equals" in envelope["success"]:
+        ctx.problem(
+            base + ("response", "type"),
+            "an answer that is a JSON array has no field to say success: make the envelope's "
+            "success {http: 2xx}, or name the array's field with the envelope's 'data'",
         )
+    receipts = None
+    if "receipts" in raw:
+        receipts = parse_receipts(ctx, base + ("receipts",), name, raw["receipts"], root, params)
+    pagination = (
+        _pagination(ctx, base + ("pagination",), raw["pagination"], root, params)
+        if "pagination" in raw
+        else None
+    )
+    batch = None
+    if "batch" in raw:
+        batch = _batch(ctx, base + ("batch",), raw["batch"], params, receipts is not None)
+    return m.Operation(
+        name=name,
+        class_prefix=prefix,
+        summary=" ".join(raw["summary"].split()),
+        description=" ".join(raw.get("description", "").split()),
+        docs=raw.get("docs"),
+        method=raw["method"],
+        path=raw["path"],
+        action=raw.get("action"),
+        params=params,
+        params_class=params_class,
+        response_class=root.class_name,
+        receipts=receipts,
+        pagination=pagination,
+        batch=batch,
+        example=raw.get("example"),
+        consuming=raw.get("consuming", False),
+        headers={**ctx.data.get("headers", {}), **raw.get("headers", {})},
+        alternatives=_alternatives(ctx, base + ("alternatives",), raw.get("alternatives", {}), params),
+    )
 
-    def pagination(
-        self, base: JsonPath, raw: dict[str, Any], root: m.ObjectModel, params: tuple[m.Param, ...]
-    ) -> m.Pagination | None:
-        style = raw.get("style", "page_number")
-        needed = {
-            "page_number": ("page", "size", "total"),
-            "next_url": ("next",),
-            "offset": ("offset", "limit"),
-        }
-        own = {
-            "page_number": {"page", "size", "total", "first_page"},
-            "next_url": {"next"},
-            "offset": {"offset", "limit", "total", "max_records"},
-        }
-        for key in sorted(set(raw) - own[style] - {"style", "items"}):
-            self.problem(base + (key,), f"{key!r} does not apply to {style} pagination", at_key=True)
-        for key in needed[style]:
-            if key not in raw:
-                self.problem(base, f"{style} pagination needs {key!r}")
-                return None
-        by_name = {p.name: p for p in params if p.const is None}
-        for key in {"page_number": ("page", "size"), "offset": ("offset", "limit")}.get(style, ()):
-            param = by_name.get(raw[key])
-            if param is None:
-                self.problem(
-                    base + (key,), f"pagination {key} {raw[key]!r} is not a parameter of this operation"
-                )
-                return None
-            if param.type != "integer":
-                self.problem(base + (key,), f"pagination {key} {raw[key]!r} must be an integer parameter")
-                return None
-        scopes, loops = self.record_scopes(base + ("items",), raw["items"], root, what="pagination items")
-        if scopes is None:
+
+def _pagination(
+    ctx: ParseContext, base: JsonPath, raw: dict[str, Any], root: m.ObjectModel, params: tuple[m.Param, ...]
+) -> m.Pagination | None:
+    style = raw.get("style", "page_number")
+    needed = {
+        "page_number": ("page", "size", "total"),
+        "next_url": ("next",),
+        "offset": ("offset", "limit"),
+    }
+    own = {
+        "page_number": {"page", "size", "total", "first_page"},
+        "next_url": {"next"},
+        "offset": {"offset", "limit", "total", "max_records"},
+    }
+    for key in sorted(set(raw) - own[style] - {"style", "items"}):
+        ctx.problem(base + (key,), f"{key!r} does not apply to {style} pagination", at_key=True)
+    for key in needed[style]:
+        if key not in raw:
+            ctx.problem(base, f"{style} pagination needs {key!r}")
             return None
-        if len(loops) != 1:
-            self.problem(
-                base + ("items",), f"pagination items {raw['items']!r} must name one list, like Records[]"
-            )
-            return None
-        pointers: dict[str, m.FieldRef] = {}
-        for key in ("total", "next"):
-            if key in raw:
-                pointer = self.field_reference(base + (key,), raw[key], scopes[:1])
-                if pointer is None:
-                    return None
-                pointers[key] = pointer
-        return m.Pagination(
-            style=style,
-            page_param=raw.get("page"),
-            size_param=raw.get("size"),
-            first_page=raw.get("first_page", 1),
-            items=loops[0].over,
-            item_class=loops[0].item_class,
-            total=pointers.get("total"),
-            next=pointers.get("next"),
-            offset_param=raw.get("offset"),
-            limit_param=raw.get("limit"),
-            max_records=raw.get("max_records"),
-        )
-
-    def alternatives(
-        self, base: JsonPath, raw: dict[str, list[str]], params: tuple[m.Param, ...]
-    ) -> tuple[tuple[str, tuple[str, ...]], ...]:
-        by_name = {p.name: p for p in params}
-        owner: dict[str, str] = {}
-        for group, names in raw.items():
-            for index, name in enumerate(names):
-                where = base + (group, index)
-                param = by_name.get(name)
-                if param is None:
-                    self.problem(where, f"{name!r} is not a parameter of this operation")
-                elif param.required or param.const is not None or param.from_credential is not None:
-                    self.problem(
-                        where, f"{name!r} is required, constant or a credential: it cannot be an alternative"
-                    )
-                if name in owner:
-                    self.problem(where, f"{name!r} is already in the alternative {owner[name]!r}")
-                owner.setdefault(name, group)
-        return tuple((group, tuple(names)) for group, names in raw.items())
-
-    def batch(
-        self, base: JsonPath, raw: dict[str, Any], params: tuple[m.Param, ...], has_receipts: bool
-    ) -> m.Batch | None:
-        param = next((p for p in params if p.name == raw["param"] and p.const is None), None)
+    by_name = {p.name: p for p in params if p.const is None}
+    for key in {"page_number": ("page", "size"), "offset": ("offset", "limit")}.get(style, ()):
+        param = by_name.get(raw[key])
         if param is None:
-            self.problem(
-                base + ("param",), f"batch param {raw['param']!r} is not a parameter of this operation"
-            )
+            ctx.problem(base + (key,), f"pagination {key} {raw[key]!r} is not a parameter of this operation")
             return None
-        if param.type != "array" or "maxItems" not in param.json_schema:
-            self.problem(base + ("param",), f"batch param {raw['param']!r} must be an array with max_items")
+        if param.type != "integer":
+            ctx.problem(base + (key,), f"pagination {key} {raw[key]!r} must be an integer parameter")
             return None
-        if not has_receipts:
-            self.problem(base, "batching merges receipts: the operation needs 'receipts'")
-            return None
-        return m.Batch(param.name, param.json_schema["maxItems"])
-
-    def params(self, base: JsonPath, raw: dict[str, Any]) -> tuple[m.Param, ...]:
-        out = []
-        wires: dict[tuple[str, str], str] = {}
-        for name, p in raw.items():
-            path = base + ("params", name)
-            self.check_name("argument", path, name, "parameter", at_key=True)
-            if p["in"] == "body":
-                self.body_param(path, p)
-                p = {**p, "wire": name}  # the whole body has no name on the wire: its own is used
-            location_key = ("body" if p["in"] in ("json", "form") else p["in"], p["wire"])
-            if location_key in wires:
-                self.problem(
-                    path + ("wire",),
-                    f"wire name {p['wire']!r} is already used by parameter " f"{wires[location_key]!r}",
-                )
-            wires[location_key] = name
-            ptype = p["type"]
-            type_keys = {
-                "format": ptype in ("date", "datetime"),
-                "timezone": ptype == "datetime",
-                "items": ptype == "array",
-                "array_style": ptype == "array",
-                "index_start": ptype == "array",
-                "min_items": ptype == "array",
-                "max_items": ptype == "array",
-                "minimum": ptype in ("integer", "number"),
-                "maximum": ptype in ("integer", "number"),
-                "min_length": ptype == "string",
-                "max_length": ptype == "string",
-                "pattern": ptype == "string",
-            }
-            for key, allowed in type_keys.items():
-                if key in p and not allowed:
-                    self.problem(
-                        path + (key,), f"{key!r} does not apply to a parameter of type {ptype!r}", at_key=True
-                    )
-            date_format = self.time_pattern(path, ptype, p) if ptype in ("date", "datetime") else None
-            for key in ("from_credential", "default_from_credential"):
-                if key in p:
-                    if p[key] not in self.data.get("auth", {}).get("credentials", {}):
-                        self.problem(path + (key,), f"{p[key]!r} is not a credential")
-                    self.used_in_auth.add(p[key])
-            if "from_credential" in p and "default_from_credential" in p:
-                self.problem(
-                    path + ("default_from_credential",),
-                    "from_credential always fills the parameter; "
-                    "default_from_credential only when the caller gives none: choose one",
-                )
-            if ptype == "array":
-                for key in ("items",) if p["in"] == "body" else ("items", "array_style"):
-                    if key not in p:
-                        self.problem(path, f"an array parameter needs {key!r}")
-                if p.get("array_style") == "json" and p["in"] not in ("json", "body"):
-                    self.problem(path + ("array_style",), "array_style json needs in: json")
-            if "const" in p and (p.get("required") or "default" in p):
-                self.problem(
-                    path + ("const",), "a const parameter is always sent; drop 'required' and 'default'"
-                )
-            if "minimum" in p and "maximum" in p and p["minimum"] > p["maximum"]:
-                self.problem(path + ("minimum",), f"minimum {p['minimum']} is above maximum {p['maximum']}")
-            if "default" in p and not _default_fits(ptype, p["default"]):
-                self.problem(path + ("default",), f"default {p['default']!r} is not a valid {ptype}")
-            example = self.param_example(path, p)
-            out.append(
-                m.Param(
-                    name=name,
-                    wire=p["wire"],
-                    location=p["in"],
-                    type=ptype,
-                    description=" ".join(p.get("description", "").split()),
-                    required=p.get("required", False),
-                    default=p.get("default"),
-                    const=p.get("const"),
-                    date_format=date_format,
-                    array_style=p.get("array_style"),
-                    index_start=p.get("index_start", 0),
-                    json_schema=_param_json_schema(p),
-                    from_credential=p.get("from_credential"),
-                    default_from_credential=p.get("default_from_credential"),
-                    time_zone=p.get("timezone"),
-                    example=example,
-                )
-            )
-        return tuple(out)
-
-    def body_param(self, path: JsonPath, p: dict[str, Any]) -> None:
-        """A parameter that is the whole JSON body (``in: body``): a JSON array of its items."""
-        if "wire" in p:
-            self.problem(
-                path + ("wire",), "an in: body parameter is the whole body: it has no wire name", at_key=True
-            )
-        if p["type"] != "array":
-            self.problem(
-                path + ("type",), "an in: body parameter is the JSON body, an array: make it type: array"
-            )
-        if "array_style" in p:
-            self.problem(
-                path + ("array_style",),
-                "an in: body parameter is sent as a JSON array: drop array_style",
-                at_key=True,
-            )
-
-    def check_body_params(self, base: JsonPath, method: str, params: tuple[m.Param, ...]) -> None:
-        """An operation has at most one whole-body parameter, and then no other body fields."""
-        body = [p for p in params if p.location == "body"]
-        if not body:
-            return
-        if len(body) > 1:
-            self.problem(
-                base + ("params", body[1].name),
-                f"the body is already parameter {body[0].name!r}: an operation has one in: body parameter",
-                at_key=True,
-            )
-        fields = [p for p in params if p.location in ("json", "form")]
-        if fields:
-            self.problem(
-                base + ("params", fields[0].name, "in"),
-                f"the whole body is parameter {body[0].name!r}: no {fields[0].location} field can be added to it",
-            )
-        if method != "POST":
-            self.problem(
-                base + ("method",), f"parameter {body[0].name!r} is the request body: use method POST"
-            )
-        for scheme_name, scheme in self.data["auth"]["schemes"].items():
-            if any("body" in (scheme.get(stage) or {}) for stage in ("add", "attach")):
-                self.problem(
-                    base + ("params", body[0].name),
-                    f"auth scheme {scheme_name!r} puts values in the body, but the body of this "
-                    f"operation is the array {body[0].name!r}",
-                    at_key=True,
-                )
-
-    def param_example(self, path: JsonPath, p: dict[str, Any]) -> Any:
-        """The README example's value of a parameter: its ``example`` checked like a value (an
-        array's: a list of items, or one item), else, for a parameter the example must pass,
-        one made to fit its constraints; a located problem when none can be made."""
-        ptype = p["type"]
-        item_type = p.get("items", "string") if ptype == "array" else ptype
-        if "example" in p:
-            given = p["example"]
-            if isinstance(given, list) and ptype != "array":
-                self.problem(path + ("example",), "only an array parameter's example may be a list")
-                return None
-            values = given if isinstance(given, list) else [given]
-            bad = next((v for v in values if not _example_fits(item_type, p, v)), None)
-            if bad is not None or not values:
-                self.problem(
-                    path + ("example",),
-                    f"example {bad if bad is not None else given!r} is not a valid value of this parameter",
-                )
-                return None
-            if ptype == "array":
-                if not p.get("min_items", 1) <= len(values) <= p.get("max_items", len(values)):
-                    self.problem(
-                        path + ("example",), f"example has {len(values)} items, outside min/max_items"
-                    )
-                    return None
-                return tuple(values)
-            return given
-        passed = p.get("required") and not {"default", "const", "from_credential"} & set(p)
-        if not passed or item_type in ("date", "datetime"):
-            return None  # not in the README's example, or written as date.today() / datetime.now()
-        if ptype == "array":
-            return (examples.sample(item_type),) * max(1, p.get("min_items", 1))
-        value = examples.sample(
-            ptype,
-            enum=p.get("enum"),
-            minimum=p.get("minimum"),
-            maximum=p.get("maximum"),
-            min_length=p.get("min_length"),
-            max_length=p.get("max_length"),
-            pattern=p.get("pattern"),
+    scopes, loops = record_scopes(ctx, base + ("items",), raw["items"], root, what="pagination items")
+    if scopes is None:
+        return None
+    if len(loops) != 1:
+        ctx.problem(
+            base + ("items",), f"pagination items {raw['items']!r} must name one list, like Records[]"
         )
-        if value is None:
-            where = "pattern" if "pattern" in p else "max_length" if "max_length" in p else "type"
-            self.problem(
-                path + (where,),
-                "dlrgen cannot make a value that fits this parameter's pattern and lengths for "
-                "the README's example (which calls the operation): give the parameter an 'example'",
-            )
-        return value
+        return None
+    pointers: dict[str, m.FieldRef] = {}
+    for key in ("total", "next"):
+        if key in raw:
+            pointer = field_reference(ctx, base + (key,), raw[key], scopes[:1])
+            if pointer is None:
+                return None
+            pointers[key] = pointer
+    return m.Pagination(
+        style=style,
+        page_param=raw.get("page"),
+        size_param=raw.get("size"),
+        first_page=raw.get("first_page", 1),
+        items=loops[0].over,
+        item_class=loops[0].item_class,
+        total=pointers.get("total"),
+        next=pointers.get("next"),
+        offset_param=raw.get("offset"),
+        limit_param=raw.get("limit"),
+        max_records=raw.get("max_records"),
+    )
 
-    def time_pattern(self, path: JsonPath, ptype: str, p: dict[str, Any]) -> str | None:
-        """The wire pattern of a date or date-time parameter, checked by the runtime that
-        will write it. A date pattern with a time of day would silently send midnight."""
-        if "format" not in p:
-            example = "yyyyMMdd" if ptype == "date" else "yyyy-MM-dd'T'HH:mm:ssXXX"
-            self.problem(path, f"a {ptype} parameter needs a 'format' such as {example}")
-            return None
-        try:
-            pattern = times.compile_pattern(p["format"])
-        except ValueError as exc:
-            self.problem(path + ("format",), f"format: {exc}")
-            return None
-        if ptype == "date" and (pattern.has_time or pattern.has_offset):
-            self.problem(
-                path + ("type",),
-                f"format {p['format']!r} has a time of day: make the parameter "
-                "type: datetime (a date would be sent at midnight)",
-            )
-        if ptype == "datetime" and not pattern.has_time:
-            self.problem(path + ("type",), f"format {p['format']!r} has no time of day: make it type: date")
-        return str(p["format"])
 
-    def params_schema(self, class_name: str, summary: str, params: tuple[m.Param, ...]) -> dict[str, Any]:
-        properties = {}
-        required = []
-        for p in params:
-            if p.const is not None or p.from_credential is not None:
-                continue
-            properties[p.wire] = p.json_schema
-            if p.required and p.default is None:
-                required.append(p.wire)
-            if p.name != p.wire:
-                self.aliases[f"{class_name}.{p.wire}"] = p.name
-        schema: dict[str, Any] = {
-            "title": class_name,
-            "type": "object",
-            "description": f"Parameters of: {' '.join(summary.split())}",
-            "properties": properties,
+def _alternatives(
+    ctx: ParseContext, base: JsonPath, raw: dict[str, list[str]], params: tuple[m.Param, ...]
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    by_name = {p.name: p for p in params}
+    owner: dict[str, str] = {}
+    for group, names in raw.items():
+        for index, name in enumerate(names):
+            where = base + (group, index)
+            param = by_name.get(name)
+            if param is None:
+                ctx.problem(where, f"{name!r} is not a parameter of this operation")
+            elif param.required or param.const is not None or param.from_credential is not None:
+                ctx.problem(
+                    where, f"{name!r} is required, constant or a credential: it cannot be an alternative"
+                )
+            if name in owner:
+                ctx.problem(where, f"{name!r} is already in the alternative {owner[name]!r}")
+            owner.setdefault(name, group)
+    return tuple((group, tuple(names)) for group, names in raw.items())
+
+
+def _batch(
+    ctx: ParseContext, base: JsonPath, raw: dict[str, Any], params: tuple[m.Param, ...], has_receipts: bool
+) -> m.Batch | None:
+    param = next((p for p in params if p.name == raw["param"] and p.const is None), None)
+    if param is None:
+        ctx.problem(base + ("param",), f"batch param {raw['param']!r} is not a parameter of this operation")
+        return None
+    if param.type != "array" or "maxItems" not in param.json_schema:
+        ctx.problem(base + ("param",), f"batch param {raw['param']!r} must be an array with max_items")
+        return None
+    if not has_receipts:
+        ctx.problem(base, "batching merges receipts: the operation needs 'receipts'")
+        return None
+    return m.Batch(param.name, param.json_schema["maxItems"])
+
+
+def _params(ctx: ParseContext, base: JsonPath, raw: dict[str, Any]) -> tuple[m.Param, ...]:
+    out = []
+    wires: dict[tuple[str, str], str] = {}
+    for name, p in raw.items():
+        path = base + ("params", name)
+        ctx.check_name("argument", path, name, "parameter", at_key=True)
+        if p["in"] == "body":
+            _body_param(ctx, path, p)
+            p = {**p, "wire": name}  # the whole body has no name on the wire: its own is used
+        location_key = ("body" if p["in"] in ("json", "form") else p["in"], p["wire"])
+        if location_key in wires:
+            ctx.problem(
+                path + ("wire",),
+                f"wire name {p['wire']!r} is already used by parameter " f"{wires[location_key]!r}",
+            )
+        wires[location_key] = name
+        ptype = p["type"]
+        type_keys = {
+            "format": ptype in ("date", "datetime"),
+            "timezone": ptype == "datetime",
+            "items": ptype == "array",
+            "array_style": ptype == "array",
+            "index_start": ptype == "array",
+            "min_items": ptype == "array",
+            "max_items": ptype == "array",
+            "minimum": ptype in ("integer", "number"),
+            "maximum": ptype in ("integer", "number"),
+            "min_length": ptype == "string",
+            "max_length": ptype == "string",
+            "pattern": ptype == "string",
         }
-        if required:
-            schema["required"] = required
-        return schema
+        for key, allowed in type_keys.items():
+            if key in p and not allowed:
+                ctx.problem(
+                    path + (key,), f"{key!r} does not apply to a parameter of type {ptype!r}", at_key=True
+                )
+        date_format = _time_pattern(ctx, path, ptype, p) if ptype in ("date", "datetime") else None
+        for key in ("from_credential", "default_from_credential"):
+            if key in p:
+                if p[key] not in ctx.data.get("auth", {}).get("credentials", {}):
+                    ctx.problem(path + (key,), f"{p[key]!r} is not a credential")
+                ctx.used_in_auth.add(p[key])
+        if "from_credential" in p and "default_from_credential" in p:
+            ctx.problem(
+                path + ("default_from_credential",),
+                "from_credential always fills the parameter; "
+                "default_from_credential only when the caller gives none: choose one",
+            )
+        if ptype == "array":
+            for key in ("items",) if p["in"] == "body" else ("items", "array_style"):
+                if key not in p:
+                    ctx.problem(path, f"an array parameter needs {key!r}")
+            if p.get("array_style") == "json" and p["in"] not in ("json", "body"):
+                ctx.problem(path + ("array_style",), "array_style json needs in: json")
+        if "const" in p and (p.get("required") or "default" in p):
+            ctx.problem(path + ("const",), "a const parameter is always sent; drop 'required' and 'default'")
+        if "minimum" in p and "maximum" in p and p["minimum"] > p["maximum"]:
+            ctx.problem(path + ("minimum",), f"minimum {p['minimum']} is above maximum {p['maximum']}")
+        if "default" in p and not _default_fits(ptype, p["default"]):
+            ctx.problem(path + ("default",), f"default {p['default']!r} is not a valid {ptype}")
+        example = _param_example(ctx, path, p)
+        out.append(
+            m.Param(
+                name=name,
+                wire=p["wire"],
+                location=p["in"],
+                type=ptype,
+                description=" ".join(p.get("description", "").split()),
+                required=p.get("required", False),
+                default=p.get("default"),
+                const=p.get("const"),
+                date_format=date_format,
+                array_style=p.get("array_style"),
+                index_start=p.get("index_start", 0),
+                json_schema=_param_json_schema(p),
+                from_credential=p.get("from_credential"),
+                default_from_credential=p.get("default_from_credential"),
+                time_zone=p.get("timezone"),
+                example=example,
+            )
+        )
+    return tuple(out)
+
+
+def _body_param(ctx: ParseContext, path: JsonPath, p: dict[str, Any]) -> None:
+    """A parameter that is the whole JSON body (``in: body``): a JSON array of its items."""
+    if "wire" in p:
+        ctx.problem(
+            path + ("wire",), "an in: body parameter is the whole body: it has no wire name", at_key=True
+        )
+    if p["type"] != "array":
+        ctx.problem(path + ("type",), "an in: body parameter is the JSON body, an array: make it type: array")
+    if "array_style" in p:
+        ctx.problem(
+            path + ("array_style",),
+            "an in: body parameter is sent as a JSON array: drop array_style",
+            at_key=True,
+        )
+
+
+def _check_body_params(ctx: ParseContext, base: JsonPath, method: str, params: tuple[m.Param, ...]) -> None:
+    """An operation has at most one whole-body parameter, and then no other body fields."""
+    body = [p for p in params if p.location == "body"]
+    if not body:
+        return
+    if len(body) > 1:
+        ctx.problem(
+            base + ("params", body[1].name),
+            f"the body is already parameter {body[0].name!r}: an operation has one in: body parameter",
+            at_key=True,
+        )
+    fields = [p for p in params if p.location in ("json", "form")]
+    if fields:
+        ctx.problem(
+            base + ("params", fields[0].name, "in"),
+            f"the whole body is parameter {body[0].name!r}: no {fields[0].location} field can be added to it",
+        )
+    if method != "POST":
+        ctx.problem(base + ("method",), f"parameter {body[0].name!r} is the request body: use method POST")
+    for scheme_name, scheme in ctx.data["auth"]["schemes"].items():
+        if any("body" in (scheme.get(stage) or {}) for stage in ("add", "attach")):
+            ctx.problem(
+                base + ("params", body[0].name),
+                f"auth scheme {scheme_name!r} puts values in the body, but the body of this "
+                f"operation is the array {body[0].name!r}",
+                at_key=True,
+            )
+
+
+def _param_example(ctx: ParseContext, path: JsonPath, p: dict[str, Any]) -> Any:
+    """The README example's value of a parameter: its ``example`` checked like a value (an
+    array's: a list of items, or one item), else, for a parameter the example must pass,
+    one made to fit its constraints; a located problem when none can be made."""
+    ptype = p["type"]
+    item_type = p.get("items", "string") if ptype == "array" else ptype
+    if "example" in p:
+        given = p["example"]
+        if isinstance(given, list) and ptype != "array":
+            ctx.problem(path + ("example",), "only an array parameter's example may be a list")
+            return None
+        values = given if isinstance(given, list) else [given]
+        bad = next((v for v in values if not _example_fits(item_type, p, v)), None)
+        if bad is not None or not values:
+            ctx.problem(
+                path + ("example",),
+                f"example {bad if bad is not None else given!r} is not a valid value of this parameter",
+            )
+            return None
+        if ptype == "array":
+            if not p.get("min_items", 1) <= len(values) <= p.get("max_items", len(values)):
+                ctx.problem(path + ("example",), f"example has {len(values)} items, outside min/max_items")
+                return None
+            return tuple(values)
+        return given
+    passed = p.get("required") and not {"default", "const", "from_credential"} & set(p)
+    if not passed or item_type in ("date", "datetime"):
+        return None  # not in the README's example, or written as date.today() / datetime.now()
+    if ptype == "array":
+        return (examples.sample(item_type),) * max(1, p.get("min_items", 1))
+    value = examples.sample(
+        ptype,
+        enum=p.get("enum"),
+        minimum=p.get("minimum"),
+        maximum=p.get("maximum"),
+        min_length=p.get("min_length"),
+        max_length=p.get("max_length"),
+        pattern=p.get("pattern"),
+    )
+    if value is None:
+        where = "pattern" if "pattern" in p else "max_length" if "max_length" in p else "type"
+        ctx.problem(
+            path + (where,),
+            "dlrgen cannot make a value that fits this parameter's pattern and lengths for "
+            "the README's example (which calls the operation): give the parameter an 'example'",
+        )
+    return value
+
+
+def _time_pattern(ctx: ParseContext, path: JsonPath, ptype: str, p: dict[str, Any]) -> str | None:
+    """The wire pattern of a date or date-time parameter, checked by the runtime that
+    will write it. A date pattern with a time of day would silently send midnight."""
+    if "format" not in p:
+        example = "yyyyMMdd" if ptype == "date" else "yyyy-MM-dd'T'HH:mm:ssXXX"
+        ctx.problem(path, f"a {ptype} parameter needs a 'format' such as {example}")
+        return None
+    try:
+        pattern = times.compile_pattern(p["format"])
+    except ValueError as exc:
+        ctx.problem(path + ("format",), f"format: {exc}")
+        return None
+    if ptype == "date" and (pattern.has_time or pattern.has_offset):
+        ctx.problem(
+            path + ("type",),
+            f"format {p['format']!r} has a time of day: make the parameter "
+            "type: datetime (a date would be sent at midnight)",
+        )
+    if ptype == "datetime" and not pattern.has_time:
+        ctx.problem(path + ("type",), f"format {p['format']!r} has no time of day: make it type: date")
+    return str(p["format"])
+
+
+def _params_schema(
+    ctx: ParseContext, class_name: str, summary: str, params: tuple[m.Param, ...]
+) -> dict[str, Any]:
+    properties = {}
+    required = []
+    for p in params:
+        if p.const is not None or p.from_credential is not None:
+            continue
+        properties[p.wire] = p.json_schema
+        if p.required and p.default is None:
+            required.append(p.wire)
+        if p.name != p.wire:
+            ctx.aliases[f"{class_name}.{p.wire}"] = p.name
+    schema: dict[str, Any] = {
+        "title": class_name,
+        "type": "object",
+        "description": f"Parameters of: {' '.join(summary.split())}",
+        "properties": properties,
+    }
+    if required:
+        schema["required"] = required
+    return schema
 
 
 def _default_fits(ptype: str, value: Any) -> bool:
