@@ -162,8 +162,9 @@ def _callback_verify(
                 "none to check: verify it with steps over the push, or public_key",
                 at_key=True,
             )
-    # Kept as it was: a credential the steps name that an auth scheme already used is not
-    # counted among this callback's own.
+    # As before this code was restructured: a credential a step names directly (rsa_sign's
+    # key) that an auth scheme already used is not counted among this callback's own. No spec
+    # does that yet; when one does, it likely wants `used |= in_steps` (and a golden case).
     used |= in_steps - ctx.used_in_auth
     ctx.used_in_auth |= in_steps | used
     verify = dict(raw)

@@ -19,7 +19,7 @@ from generator.parse_statuses import parse_status_enum
 from generator.problems import Problem
 
 # Errors another attempt cannot fix; the runtime never retries them.
-_NEVER_RETRIED_KINDS = frozenset(kind.value for kind in retry_rules.NEVER_RETRIED_KINDS)
+NEVER_RETRIED_KIND_VALUES = frozenset(kind.value for kind in retry_rules.NEVER_RETRIED_KINDS)
 
 # A push-only provider answers no request: its model's envelope is never read.
 NO_ENVELOPE = m.Envelope("http", (), (), (), (), (), None)
@@ -248,7 +248,7 @@ def _errors(ctx: ParseContext) -> tuple[m.ErrorCode, ...]:
         if key in seen:
             ctx.problem(path, f"error {key[0]} {key[1]!r} is listed twice")
         seen.add(key)
-        if item.get("retryable") and item["kind"] in _NEVER_RETRIED_KINDS:
+        if item.get("retryable") and item["kind"] in NEVER_RETRIED_KIND_VALUES:
             ctx.problem(
                 path + ("retryable",),
                 f"{'an' if item['kind'][0] in 'aeiou' else 'a'} {item['kind']} error is never retried: another attempt "

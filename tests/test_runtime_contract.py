@@ -80,7 +80,8 @@ def test_the_runtime_readme_lists_every_status_and_error_kind() -> None:
 def test_never_retried_error_kinds_come_from_the_runtime() -> None:
     from dlr_core.retry import NEVER_RETRIED_KINDS
 
-    assert parser._NEVER_RETRIED_KINDS == {kind.value for kind in NEVER_RETRIED_KINDS}
+    assert parser.NEVER_RETRIED_KIND_VALUES == {kind.value for kind in NEVER_RETRIED_KINDS}
     assert (
-        "rate_limited" not in parser._NEVER_RETRIED_KINDS and "authentication" in parser._NEVER_RETRIED_KINDS
+        "rate_limited" not in parser.NEVER_RETRIED_KIND_VALUES
+        and "authentication" in parser.NEVER_RETRIED_KIND_VALUES
     )
