@@ -458,9 +458,9 @@ def test_max_response_bytes_is_a_client_option() -> None:
         **options,
     )
     with pytest.raises(dlr_core.ResponseTooLarge) as caught:
-        client._call(
+        client.dlr_call(
             dlr_itnio_voice.API.operations[0],
-            client._params(
+            client.dlr_params(
                 dlr_itnio_voice.API.operations[0],
                 dlr_itnio_voice.models.QueryRecallFlowDetailParams,
                 {"key_id": 1},

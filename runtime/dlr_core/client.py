@@ -3,7 +3,7 @@ spec's description of it, sending it with httpx, and reading the answer's envelo
 typed model or a typed error.
 
 Generated clients are thin: their methods take typed keyword arguments, validate them
-with the generated parameter model, and call ``_call`` with the operation's description.
+with the generated parameter model, and call ``dlr_call`` with the operation's description.
 
 For a signature that does not match, and for accounts that need more than the spec says:
 
@@ -871,8 +871,26 @@ class ClientCore:
     the client secret goes only to hosts the user chose.
     """
 
+    # -- the contract with generated code ---------------------------------------------------
+    # Generated clients use only the ``dlr_``-prefixed names below (and the module-level names
+    # of ``dlr_core.contract``): public, documented in runtime/README.md ("The contract with
+    # generated code"), kept for the whole of a major version. The prefix keeps them apart
+    # from the spec's operation names (``generator.names`` refuses an operation that takes
+    # one of a client's attribute names). The underscored names packages generated before
+    # 1.4 use stay as aliases for 1.x, silently: those packages must not become noisy.
+
+    dlr_operations: ClassVar[Mapping[str, tuple[OperationSpec, type[BaseModel]]]] = {}
+    """For generated code: each operation's description and parameter model, by name."""
     _operations: ClassVar[Mapping[str, tuple[OperationSpec, type[BaseModel]]]] = {}
-    """Each operation's description and parameter model, by name (set by generated clients)."""
+    """Deprecated: ``dlr_operations`` as packages generated before dlr-core 1.4 set it."""
+
+    def _known_operations(self) -> Mapping[str, tuple[OperationSpec, type[BaseModel]]]:
+        return self.dlr_operations or self._operations
+
+    @property
+    def dlr_api(self) -> ApiSpec:
+        """For generated code: the provider's description the client was made with."""
+        return self._api
 
     def __init__(
         self,
@@ -950,9 +968,9 @@ class ClientCore:
         is an ``httpx.Request`` (``method``, ``url``, ``headers``, ``content``), built by the
         client's ``http_client``, whose ``repr`` shows the method and URL, secrets scrubbed.
         """
-        known = self._operations.get(operation)
+        known = self._known_operations().get(operation)
         if known is None:
-            names = ", ".join(sorted(self._operations)) or "none"
+            names = ", ".join(sorted(self._known_operations())) or "none"
             raise ParameterError(
                 "operation", f"{operation!r} is not an operation of {self._api.provider} (it has: {names})"
             )
@@ -966,8 +984,8 @@ class ClientCore:
         for name in arguments:
             if name not in accepted:
                 raise ParameterError(name, f"not a parameter of {operation}")
-        params = self._params(spec, model, self._arguments(spec, arguments))
-        request = self._prepare(self._with_extra(spec, extra), params)
+        params = self.dlr_params(spec, model, self.dlr_arguments(spec, arguments))
+        request = self._prepare(self.dlr_with_extra(spec, extra), params)
         return SignedRequest(self._outgoing(self._http_client(), request), self._credentials.scrub)
 
     def _http_client(self) -> httpx.Client | httpx.AsyncClient:
@@ -984,7 +1002,7 @@ class ClientCore:
                     name, f"no {self._api.provider} operation takes it, so it cannot have a default"
                 )
             for op in takers:
-                known = self._operations.get(op.name)
+                known = self._known_operations().get(op.name)
                 info = known[1].model_fields.get(name) if known is not None else None
                 if info is not None and not info.is_required() and info.default is not None:
                     raise ParameterError(
@@ -992,9 +1010,9 @@ class ClientCore:
                     )
         return checked
 
-    def _arguments(self, operation: OperationSpec, values: Mapping[str, object]) -> dict[str, object]:
-        """A call's arguments with the client's ``defaults`` where the caller passed none
-        (None): the caller's value wins."""
+    def dlr_arguments(self, operation: OperationSpec, values: Mapping[str, object]) -> dict[str, object]:
+        """For generated code: a call's arguments with the client's ``defaults`` where the
+        caller passed none (None): the caller's value wins."""
         merged = dict(values)
         if self._defaults:
             taken = _caller_params(operation)
@@ -1003,8 +1021,8 @@ class ClientCore:
                     merged[name] = value
         return merged
 
-    def _with_extra(self, operation: OperationSpec, extra: Mapping[str, str] | None) -> OperationSpec:
-        """``operation`` as one call sends it: with the call's ``extra_params`` (wire names
+    def dlr_with_extra(self, operation: OperationSpec, extra: Mapping[str, str] | None) -> OperationSpec:
+        """For generated code: ``operation`` as one call sends it: with the call's ``extra_params`` (wire names
         the spec does not declare, and their text), which never replace a declared
         parameter nor one the signature sets (``ParameterError``)."""
         if not extra:
@@ -1040,8 +1058,9 @@ class ClientCore:
 
     # -- parameters ---------------------------------------------------------------------
 
-    def _params(self, operation: OperationSpec, model: type[Model], values: Mapping[str, object]) -> Model:
-        """Validate the caller's arguments against the spec's constraints, before sending."""
+    def dlr_params(self, operation: OperationSpec, model: type[Model], values: Mapping[str, object]) -> Model:
+        """For generated code: the caller's arguments validated against the spec's
+        constraints, before sending (``ParameterError``)."""
         _check_alternatives(operation, values)
         prepared = dict(values)
         credentials = self._credentials.as_variables()
@@ -1525,6 +1544,11 @@ class ClientCore:
             time.monotonic() - started,
         )
 
+    # Deprecated aliases, for packages generated before dlr-core 1.4 (kept for 1.x).
+    _arguments = dlr_arguments
+    _with_extra = dlr_with_extra
+    _params = dlr_params
+
 
 class SyncClientBase(ClientCore):
     """Base of every generated synchronous client."""
@@ -1551,7 +1575,7 @@ class SyncClientBase(ClientCore):
     def _http_client(self) -> httpx.Client:
         return self._http
 
-    def _call(
+    def dlr_call(
         self,
         operation: OperationSpec,
         params: BaseModel,
@@ -1559,6 +1583,9 @@ class SyncClientBase(ClientCore):
         retries: Retries = None,
         url: str | None = None,
     ) -> Model:
+        """For generated code: one operation's answer as ``model``, the request signed afresh
+        for every attempt, retried per ``retries`` (else the client's policy), a refused
+        token renewed once; ``url`` replaces the operation's (a next-page link)."""
         policy = resolve(retries, self.retry_policy)
         started = self._monotonic()
         attempt, renewed = 1, False
@@ -1586,7 +1613,7 @@ class SyncClientBase(ClientCore):
         url: str | None,
     ) -> Model:
         # Signed afresh for every attempt: a new timestamp and nonce (the token is fetched
-        # by _call).
+        # by dlr_call).
         request = self._prepare(operation, params, url)
         outgoing = self._outgoing(self._http, request)
         started = time.monotonic()
@@ -1609,7 +1636,7 @@ class SyncClientBase(ClientCore):
         self._log(request, response.status_code, started)
         return self._parse(response.status_code, response.headers, content, model)
 
-    def _pages(
+    def dlr_pages(
         self,
         operation: OperationSpec,
         params_model: type[Params],
@@ -1618,12 +1645,13 @@ class SyncClientBase(ClientCore):
         paging: Paging[Model],
         retries: Retries,
     ) -> Iterator[tuple[Params, Model]]:
-        """Each page of a paged operation, fetched only when the caller gets to it."""
+        """For generated code: each page of a paged operation, with the parameters that
+        fetched it, fetched only when the caller gets to it."""
         position: dict[str, int] | None = paging.first()
         seen, url = 0, None
         while position is not None:
-            params = self._params(operation, params_model, {**values, **position})
-            result = self._call(operation, params, model, retries, url)
+            params = self.dlr_params(operation, params_model, {**values, **position})
+            result = self.dlr_call(operation, params, model, retries, url)
             yield params, result
             count = len(paging.items(result))
             if paging.next_url is not None:
@@ -1637,13 +1665,14 @@ class SyncClientBase(ClientCore):
             total = paging.total(result) if paging.total is not None else None
             position = paging.after(position, params, count, seen, total)
 
-    def _wait_for_final(
+    def dlr_wait_for_final(
         self,
         fetch: Callable[[], list[Receipt]],
         timeout: float | None,
         interval: float | None,
         sent_at: datetime | None,
     ) -> PollResult:
+        """For generated code: ``fetch`` until every receipt is final or ``timeout`` passes."""
         first, every, limit = self._poll_plan(timeout, interval, sent_at)
         started = self._monotonic()
         if first:
@@ -1653,6 +1682,11 @@ class SyncClientBase(ClientCore):
             if result.complete or self._elapsed(started) + every > limit:
                 return result
             self._sleep(every)
+
+    # Deprecated aliases, for packages generated before dlr-core 1.4 (kept for 1.x).
+    _call = dlr_call
+    _pages = dlr_pages
+    _wait_for_final = dlr_wait_for_final
 
     def close(self) -> None:
         """Close the HTTP client if this client created it."""
@@ -1726,7 +1760,7 @@ class AsyncClientBase(ClientCore):
     def _http_client(self) -> httpx.AsyncClient:
         return self._http
 
-    async def _call(
+    async def dlr_call(
         self,
         operation: OperationSpec,
         params: BaseModel,
@@ -1734,6 +1768,9 @@ class AsyncClientBase(ClientCore):
         retries: Retries = None,
         url: str | None = None,
     ) -> Model:
+        """For generated code: one operation's answer as ``model``, the request signed afresh
+        for every attempt, retried per ``retries`` (else the client's policy), a refused
+        token renewed once; ``url`` replaces the operation's (a next-page link)."""
         policy = resolve(retries, self.retry_policy)
         started = self._monotonic()
         attempt, renewed = 1, False
@@ -1761,7 +1798,7 @@ class AsyncClientBase(ClientCore):
         url: str | None,
     ) -> Model:
         # Signed afresh for every attempt: a new timestamp and nonce (the token is fetched
-        # by _call).
+        # by dlr_call).
         slots = self._semaphore()
         if slots is None:
             return await self._attempt_now(operation, params, model, url)
@@ -1825,19 +1862,19 @@ class AsyncClientBase(ClientCore):
         self._http.cookies.extract_cookies(response)  # as send does: the next request sends them
         return response
 
-    async def _call_each(
+    async def dlr_call_each(
         self,
         operation: OperationSpec,
         batches: Sequence[BaseModel],
         model: type[Model],
         retries: Retries = None,
     ) -> list[Model]:
-        """``_call`` for each batch's parameters, concurrently (at most ``max_concurrency``
+        """For generated code: ``dlr_call`` for each batch's parameters, concurrently (at most ``max_concurrency``
         batches at once; the client's slots bound the requests), the results in the order
         of ``batches``. When a batch fails (after its retries), the others still running
         are cancelled and the error of the first batch, in order, that failed is raised."""
         if len(batches) <= 1:
-            return [await self._call(operation, params, model, retries) for params in batches]
+            return [await self.dlr_call(operation, params, model, retries) for params in batches]
         results: list[Model | None] = [None] * len(batches)
         failures: dict[int, BaseException] = {}
         queue = iter(enumerate(batches))
@@ -1845,7 +1882,7 @@ class AsyncClientBase(ClientCore):
         async def worker() -> None:
             for index, params in queue:
                 try:
-                    results[index] = await self._call(operation, params, model, retries)
+                    results[index] = await self.dlr_call(operation, params, model, retries)
                 except Exception as error:
                     failures[index] = error
                     raise
@@ -1862,7 +1899,7 @@ class AsyncClientBase(ClientCore):
             raise failures[min(failures)]
         return [result for result in results if result is not None]
 
-    async def _pages(
+    async def dlr_pages(
         self,
         operation: OperationSpec,
         params_model: type[Params],
@@ -1871,12 +1908,13 @@ class AsyncClientBase(ClientCore):
         paging: Paging[Model],
         retries: Retries,
     ) -> AsyncIterator[tuple[Params, Model]]:
-        """Each page of a paged operation, fetched only when the caller gets to it."""
+        """For generated code: each page of a paged operation, with the parameters that
+        fetched it, fetched only when the caller gets to it."""
         position: dict[str, int] | None = paging.first()
         seen, url = 0, None
         while position is not None:
-            params = self._params(operation, params_model, {**values, **position})
-            result = await self._call(operation, params, model, retries, url)
+            params = self.dlr_params(operation, params_model, {**values, **position})
+            result = await self.dlr_call(operation, params, model, retries, url)
             yield params, result
             count = len(paging.items(result))
             if paging.next_url is not None:
@@ -1890,13 +1928,14 @@ class AsyncClientBase(ClientCore):
             total = paging.total(result) if paging.total is not None else None
             position = paging.after(position, params, count, seen, total)
 
-    async def _wait_for_final(
+    async def dlr_wait_for_final(
         self,
         fetch: Callable[[], Awaitable[list[Receipt]]],
         timeout: float | None,
         interval: float | None,
         sent_at: datetime | None,
     ) -> PollResult:
+        """For generated code: ``fetch`` until every receipt is final or ``timeout`` passes."""
         first, every, limit = self._poll_plan(timeout, interval, sent_at)
         started = self._monotonic()
         if first:
@@ -1906,6 +1945,12 @@ class AsyncClientBase(ClientCore):
             if result.complete or self._elapsed(started) + every > limit:
                 return result
             await self._sleep(every)
+
+    # Deprecated aliases, for packages generated before dlr-core 1.4 (kept for 1.x).
+    _call = dlr_call
+    _pages = dlr_pages
+    _wait_for_final = dlr_wait_for_final
+    _call_each = dlr_call_each
 
     async def aclose(self) -> None:
         """Close the HTTP client if this client created it."""
