@@ -356,10 +356,10 @@ def _arguments(params: list[dict[str, Any]], **overrides: str) -> layout.Call:
 
 
 def _batches_statement(op: dict[str, Any], arguments: layout.Call) -> str:
-    """``_batches = [self._params(...) for _chunk in _chunks]``, split as black splits it."""
+    """``_batches = [self.dlr_params(...) for _chunk in _chunks]``, split as black splits it."""
     call = layout.Call(
-        "self._params",
-        (op["constant"], op["params_class"], layout.Call("self._arguments", (op["constant"], arguments))),
+        "self.dlr_params",
+        (op["constant"], op["params_class"], layout.Call("self.dlr_arguments", (op["constant"], arguments))),
     )
     one_line = f"        _batches = [{layout.flat(call)} for _chunk in _chunks]"
     if len(one_line) <= layout.LINE_LENGTH:
@@ -377,30 +377,30 @@ def _client_statements(
     await_, for_ = ("await ", "async for") if asynchronous else ("", "for")
 
     def params(op: dict[str, Any], arguments: layout.Call, indent: int) -> str:
-        call = layout.Call("self._arguments", (op["constant"], arguments))
+        call = layout.Call("self.dlr_arguments", (op["constant"], arguments))
         return layout.statement(
-            layout.Call("self._params", (op["constant"], op["params_class"], call)), indent, "_params = "
+            layout.Call("self.dlr_params", (op["constant"], op["params_class"], call)), indent, "_params = "
         )
 
     def call(op: dict[str, Any], indent: int, prefix: str, options: dict[str, str]) -> str:
         items = (
-            f"self._with_extra({op['constant']}, {options['extra_params']})",
+            f"self.dlr_with_extra({op['constant']}, {options['extra_params']})",
             "_params",
             op["response_class"],
             options["retries"],
         )
-        return layout.statement(layout.Call(f"{await_}self._call", items), indent, prefix)
+        return layout.statement(layout.Call(f"{await_}self.dlr_call", items), indent, prefix)
 
     def pages(op: dict[str, Any], arguments: layout.Call, target: str, options: dict[str, str]) -> str:
         items = (
-            f"self._with_extra({op['constant']}, {options['extra_params']})",
+            f"self.dlr_with_extra({op['constant']}, {options['extra_params']})",
             op["params_class"],
             op["response_class"],
-            layout.Call("self._arguments", (op["constant"], arguments)),
+            layout.Call("self.dlr_arguments", (op["constant"], arguments)),
             op["paging_constant"],
             options["retries"],
         )
-        return layout.statement(layout.Call("self._pages", items), 8, f"{for_} {target} in ", ":")
+        return layout.statement(layout.Call("self.dlr_pages", items), 8, f"{for_} {target} in ", ":")
 
     code: dict[str, Any] = {
         "operations": {},
@@ -435,9 +435,9 @@ def _client_statements(
             "batches": _batches_statement(op, receipts["arguments"]),
             "call_each": layout.statement(
                 layout.Call(
-                    "await self._call_each",
+                    "await self.dlr_call_each",
                     (
-                        f"self._with_extra({op['constant']}, {options['extra_params']})",
+                        f"self.dlr_with_extra({op['constant']}, {options['extra_params']})",
                         "_batches",
                         op["response_class"],
                         options["retries"],
@@ -459,7 +459,7 @@ def _client_statements(
                                     f"{function}(_result, _params)",
                                     "_chunk",
                                     receipts["ids"]["field"],
-                                    "self._api.provider",
+                                    "self.dlr_api.provider",
                                 ),
                             )
                             if receipts["batch_is_ids"]
@@ -473,7 +473,12 @@ def _client_statements(
                 layout.statement(
                     layout.Call(
                         "answered_in_order",
-                        ("_receipts", receipts["ids"]["ids"], receipts["ids"]["field"], "self._api.provider"),
+                        (
+                            "_receipts",
+                            receipts["ids"]["ids"],
+                            receipts["ids"]["field"],
+                            "self.dlr_api.provider",
+                        ),
                     ),
                     8,
                     "return ",

@@ -259,10 +259,10 @@ def test_without_the_extra_the_aiohttp_transport_says_what_to_install(
 
 @pytest.mark.parametrize("deadline", ["asyncio", "anyio"])
 def test_an_attempt_past_its_budget_is_a_timeout(deadline: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    import dlr_core.client
+    import dlr_core.async_client
 
     if deadline == "anyio":  # as on Python 3.10, which has no asyncio.timeout
-        monkeypatch.setattr(dlr_core.client, "_ASYNCIO_TIMEOUT", None)
+        monkeypatch.setattr(dlr_core.async_client, "_ASYNCIO_TIMEOUT", None)
     gate = Gate()  # never lets the request through
     client = _client(gate, timeout=0.05, retries=0)
     with pytest.raises(dlr_core.RequestTimeout):

@@ -221,7 +221,7 @@ def test_a_prepared_requests_repr_never_shows_a_secret_even_in_its_url() -> None
     api = dataclasses.replace(dlr_aliyun_dysms.API, auth_schemes={**schemes, "rpc_v1": rpc})
 
     class Leaky(SyncClientBase):
-        _operations = dlr_aliyun_dysms.Client._operations
+        dlr_operations = dlr_aliyun_dysms.Client.dlr_operations
 
     recorder = Recorder()
     client = Leaky(

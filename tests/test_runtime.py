@@ -376,7 +376,7 @@ def test_mock_checks_required_parameters() -> None:
         with dlr_itnio_voice.Client(**ITNIO, base_url=mock.base_url, retries=0) as client:
             incomplete = dlr_itnio_voice.QueryRecallFlowDetailParams.model_construct(key_id=None)
             with pytest.raises(dlr_core.InvalidRequest) as caught:
-                client._call(QUERY_RECALL_FLOW_DETAIL, incomplete, dlr_itnio_voice.RecallFlowDetail)
+                client.dlr_call(QUERY_RECALL_FLOW_DETAIL, incomplete, dlr_itnio_voice.RecallFlowDetail)
     assert caught.value.code == "-22"
     assert mock.requests[0].authenticated
 
@@ -484,7 +484,7 @@ def test_mock_checks_parameter_constraints_like_the_provider() -> None:
                 phone_number="1", send_date=date(2024, 1, 1), page_size=51, current_page=1
             )
             with pytest.raises(dlr_core.InvalidRequest, match="PageSize: 51 is above 50") as caught:
-                client._call(QUERY_SEND_DETAILS, params, dlr_aliyun_dysms.QuerySendDetailsResult)
+                client.dlr_call(QUERY_SEND_DETAILS, params, dlr_aliyun_dysms.QuerySendDetailsResult)
     assert caught.value.code == "isv.INVALID_PARAMETERS"
 
     with MockProvider(dlr_ucloud_usms.API, UCLOUD) as mock:
@@ -493,4 +493,4 @@ def test_mock_checks_parameter_constraints_like_the_provider() -> None:
                 session_nos=[str(i) for i in range(101)]
             )
             with pytest.raises(dlr_core.InvalidRequest, match="at most 100 values, got 101"):
-                client._call(GET_USMS_SEND_RECEIPT, params, dlr_ucloud_usms.GetUSMSSendReceiptResult)
+                client.dlr_call(GET_USMS_SEND_RECEIPT, params, dlr_ucloud_usms.GetUSMSSendReceiptResult)

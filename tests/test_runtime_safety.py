@@ -31,7 +31,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 import dlr_core
-from dlr_core.client import MAX_JSON_DEPTH, Credentials, _nested_deeper
+from dlr_core.client import MAX_JSON_DEPTH, Credentials
+from dlr_core.wire.read import nested_deeper
 from dlr_core.errors import EXCERPT_LIMIT
 from dlr_core.mock import MockProvider, MockRequest
 from dlr_core.retry import parse_retry_after
@@ -458,9 +459,9 @@ def test_max_response_bytes_is_a_client_option() -> None:
         **options,
     )
     with pytest.raises(dlr_core.ResponseTooLarge) as caught:
-        client._call(
+        client.dlr_call(
             dlr_itnio_voice.API.operations[0],
-            client._params(
+            client.dlr_params(
                 dlr_itnio_voice.API.operations[0],
                 dlr_itnio_voice.models.QueryRecallFlowDetailParams,
                 {"key_id": 1},
@@ -623,11 +624,11 @@ def test_deep_json_is_a_typed_error(mode: str, body: bytes) -> None:
 
 def test_nesting_check_counts_only_structure() -> None:
     deep = lambda n: b"[" * n + b"]" * n  # noqa: E731
-    assert not _nested_deeper(deep(MAX_JSON_DEPTH), MAX_JSON_DEPTH)
-    assert _nested_deeper(deep(MAX_JSON_DEPTH + 1), MAX_JSON_DEPTH)
-    assert _nested_deeper(b"[{" * 33 + b"[]" + b"}]" * 33, MAX_JSON_DEPTH)  # 67 levels, no long run
-    assert not _nested_deeper(json.dumps({"s": "[" * 500 + '\\"{' * 100, "a": [[1]] * 100}).encode(), 64)
-    assert not _nested_deeper(b"[" + b"[1]," * 10_000 + b"[1]]", 64)  # wide is fine
+    assert not nested_deeper(deep(MAX_JSON_DEPTH), MAX_JSON_DEPTH)
+    assert nested_deeper(deep(MAX_JSON_DEPTH + 1), MAX_JSON_DEPTH)
+    assert nested_deeper(b"[{" * 33 + b"[]" + b"}]" * 33, MAX_JSON_DEPTH)  # 67 levels, no long run
+    assert not nested_deeper(json.dumps({"s": "[" * 500 + '\\"{' * 100, "a": [[1]] * 100}).encode(), 64)
+    assert not nested_deeper(b"[" + b"[1]," * 10_000 + b"[1]]", 64)  # wide is fine
 
 
 def test_moderately_nested_answers_still_parse(mode: str) -> None:

@@ -43,7 +43,7 @@ from urllib.parse import parse_qsl, urlsplit
 import anyio
 from pydantic import BaseModel, ValidationError
 
-from dlr_core.client import MAX_JSON_DEPTH, _nested_deeper
+from dlr_core.wire.read import MAX_JSON_DEPTH, nested_deeper
 from dlr_core.errors import (
     CallbackError,
     CallbackSignatureError,
@@ -328,7 +328,7 @@ class Callback:
             for key, value in pairs:
                 form.setdefault(key, value)
             return [form]
-        if _nested_deeper(body, MAX_JSON_DEPTH):
+        if nested_deeper(body, MAX_JSON_DEPTH):
             raise malformed(f"the push nests deeper than {MAX_JSON_DEPTH} levels")
         try:
             data = json.loads(text) if text.strip() else None

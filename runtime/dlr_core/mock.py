@@ -71,7 +71,7 @@ from typing import Any, cast
 import h11
 from typing_extensions import Self
 
-from dlr_core.client import ApiSpec, OperationSpec, ParamSpec
+from dlr_core.spec import ApiSpec, OperationSpec, ParamSpec
 from dlr_core.errors import ErrorKind
 from dlr_core.request import PreparedRequest
 from dlr_core.mock_auth import (

@@ -38,7 +38,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 import httpx
 
-from dlr_core.client import ApiSpec, AsyncClientBase, SyncClientBase
+from dlr_core.async_client import AsyncClientBase
+from dlr_core.spec import ApiSpec
+from dlr_core.sync_client import SyncClientBase
 
 if TYPE_CHECKING:  # the mock (and h11) load when a transport is made: this module is a
     # pytest plugin, imported by every test run of a project with dlr-core installed

@@ -106,7 +106,7 @@ class Client(SyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "query_send_details": (QUERY_SEND_DETAILS, QuerySendDetailsParams),
     }
 
@@ -204,10 +204,10 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             QUERY_SEND_DETAILS,
             QuerySendDetailsParams,
-            self._arguments(
+            self.dlr_arguments(
                 QUERY_SEND_DETAILS,
                 {
                     "phone_number": phone_number,
@@ -218,8 +218,8 @@ class Client(SyncClientBase):
                 },
             ),
         )
-        return self._call(
-            self._with_extra(QUERY_SEND_DETAILS, extra_params),
+        return self.dlr_call(
+            self.dlr_with_extra(QUERY_SEND_DETAILS, extra_params),
             _params,
             QuerySendDetailsResult,
             retries,
@@ -256,11 +256,11 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        for _, _result in self._pages(
-            self._with_extra(QUERY_SEND_DETAILS, extra_params),
+        for _, _result in self.dlr_pages(
+            self.dlr_with_extra(QUERY_SEND_DETAILS, extra_params),
             QuerySendDetailsParams,
             QuerySendDetailsResult,
-            self._arguments(
+            self.dlr_arguments(
                 QUERY_SEND_DETAILS,
                 {
                     "phone_number": phone_number,
@@ -309,11 +309,11 @@ class Client(SyncClientBase):
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         _receipts: list[Receipt] = []
-        for _params, _result in self._pages(
-            self._with_extra(QUERY_SEND_DETAILS, extra_params),
+        for _params, _result in self.dlr_pages(
+            self.dlr_with_extra(QUERY_SEND_DETAILS, extra_params),
             QuerySendDetailsParams,
             QuerySendDetailsResult,
-            self._arguments(
+            self.dlr_arguments(
                 QUERY_SEND_DETAILS,
                 {
                     "phone_number": phone_number,
@@ -331,7 +331,7 @@ class Client(SyncClientBase):
             _receipts,
             [biz_id] if biz_id is not None else [],
             "message_id",
-            self._api.provider,
+            self.dlr_api.provider,
         )
 
     def wait_for_final(
@@ -375,7 +375,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return self._wait_for_final(
+        return self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 phone_number=phone_number,
                 send_date=send_date,
@@ -426,7 +426,7 @@ class AsyncClient(AsyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "query_send_details": (QUERY_SEND_DETAILS, QuerySendDetailsParams),
     }
 
@@ -528,10 +528,10 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             QUERY_SEND_DETAILS,
             QuerySendDetailsParams,
-            self._arguments(
+            self.dlr_arguments(
                 QUERY_SEND_DETAILS,
                 {
                     "phone_number": phone_number,
@@ -542,8 +542,8 @@ class AsyncClient(AsyncClientBase):
                 },
             ),
         )
-        return await self._call(
-            self._with_extra(QUERY_SEND_DETAILS, extra_params),
+        return await self.dlr_call(
+            self.dlr_with_extra(QUERY_SEND_DETAILS, extra_params),
             _params,
             QuerySendDetailsResult,
             retries,
@@ -580,11 +580,11 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        async for _, _result in self._pages(
-            self._with_extra(QUERY_SEND_DETAILS, extra_params),
+        async for _, _result in self.dlr_pages(
+            self.dlr_with_extra(QUERY_SEND_DETAILS, extra_params),
             QuerySendDetailsParams,
             QuerySendDetailsResult,
-            self._arguments(
+            self.dlr_arguments(
                 QUERY_SEND_DETAILS,
                 {
                     "phone_number": phone_number,
@@ -633,11 +633,11 @@ class AsyncClient(AsyncClientBase):
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         _receipts: list[Receipt] = []
-        async for _params, _result in self._pages(
-            self._with_extra(QUERY_SEND_DETAILS, extra_params),
+        async for _params, _result in self.dlr_pages(
+            self.dlr_with_extra(QUERY_SEND_DETAILS, extra_params),
             QuerySendDetailsParams,
             QuerySendDetailsResult,
-            self._arguments(
+            self.dlr_arguments(
                 QUERY_SEND_DETAILS,
                 {
                     "phone_number": phone_number,
@@ -655,7 +655,7 @@ class AsyncClient(AsyncClientBase):
             _receipts,
             [biz_id] if biz_id is not None else [],
             "message_id",
-            self._api.provider,
+            self.dlr_api.provider,
         )
 
     async def wait_for_final(
@@ -699,7 +699,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return await self._wait_for_final(
+        return await self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 phone_number=phone_number,
                 send_date=send_date,

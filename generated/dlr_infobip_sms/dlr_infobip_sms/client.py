@@ -83,7 +83,7 @@ class Client(SyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "get_delivery_reports": (GET_DELIVERY_REPORTS, GetDeliveryReportsParams),
         "get_delivery_reports_v1": (
             GET_DELIVERY_REPORTS_V1,
@@ -186,10 +186,10 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_DELIVERY_REPORTS,
             GetDeliveryReportsParams,
-            self._arguments(
+            self.dlr_arguments(
                 GET_DELIVERY_REPORTS,
                 {
                     "bulk_id": bulk_id,
@@ -201,8 +201,8 @@ class Client(SyncClientBase):
                 },
             ),
         )
-        return self._call(
-            self._with_extra(GET_DELIVERY_REPORTS, extra_params),
+        return self.dlr_call(
+            self.dlr_with_extra(GET_DELIVERY_REPORTS, extra_params),
             _params,
             DeliveryReports,
             retries,
@@ -240,16 +240,16 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_DELIVERY_REPORTS_V1,
             GetDeliveryReportsV1Params,
-            self._arguments(
+            self.dlr_arguments(
                 GET_DELIVERY_REPORTS_V1,
                 {"bulk_id": bulk_id, "message_id": message_id, "limit": limit},
             ),
         )
-        return self._call(
-            self._with_extra(GET_DELIVERY_REPORTS_V1, extra_params),
+        return self.dlr_call(
+            self.dlr_with_extra(GET_DELIVERY_REPORTS_V1, extra_params),
             _params,
             DeliveryReportsV1,
             retries,
@@ -292,10 +292,10 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_DELIVERY_REPORTS,
             GetDeliveryReportsParams,
-            self._arguments(
+            self.dlr_arguments(
                 GET_DELIVERY_REPORTS,
                 {
                     "bulk_id": bulk_id,
@@ -307,8 +307,8 @@ class Client(SyncClientBase):
                 },
             ),
         )
-        _result = self._call(
-            self._with_extra(GET_DELIVERY_REPORTS, extra_params),
+        _result = self.dlr_call(
+            self.dlr_with_extra(GET_DELIVERY_REPORTS, extra_params),
             _params,
             DeliveryReports,
             retries,
@@ -351,7 +351,7 @@ class AsyncClient(AsyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "get_delivery_reports": (GET_DELIVERY_REPORTS, GetDeliveryReportsParams),
         "get_delivery_reports_v1": (
             GET_DELIVERY_REPORTS_V1,
@@ -458,10 +458,10 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_DELIVERY_REPORTS,
             GetDeliveryReportsParams,
-            self._arguments(
+            self.dlr_arguments(
                 GET_DELIVERY_REPORTS,
                 {
                     "bulk_id": bulk_id,
@@ -473,8 +473,8 @@ class AsyncClient(AsyncClientBase):
                 },
             ),
         )
-        return await self._call(
-            self._with_extra(GET_DELIVERY_REPORTS, extra_params),
+        return await self.dlr_call(
+            self.dlr_with_extra(GET_DELIVERY_REPORTS, extra_params),
             _params,
             DeliveryReports,
             retries,
@@ -512,16 +512,16 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_DELIVERY_REPORTS_V1,
             GetDeliveryReportsV1Params,
-            self._arguments(
+            self.dlr_arguments(
                 GET_DELIVERY_REPORTS_V1,
                 {"bulk_id": bulk_id, "message_id": message_id, "limit": limit},
             ),
         )
-        return await self._call(
-            self._with_extra(GET_DELIVERY_REPORTS_V1, extra_params),
+        return await self.dlr_call(
+            self.dlr_with_extra(GET_DELIVERY_REPORTS_V1, extra_params),
             _params,
             DeliveryReportsV1,
             retries,
@@ -564,10 +564,10 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_DELIVERY_REPORTS,
             GetDeliveryReportsParams,
-            self._arguments(
+            self.dlr_arguments(
                 GET_DELIVERY_REPORTS,
                 {
                     "bulk_id": bulk_id,
@@ -579,8 +579,8 @@ class AsyncClient(AsyncClientBase):
                 },
             ),
         )
-        _result = await self._call(
-            self._with_extra(GET_DELIVERY_REPORTS, extra_params),
+        _result = await self.dlr_call(
+            self.dlr_with_extra(GET_DELIVERY_REPORTS, extra_params),
             _params,
             DeliveryReports,
             retries,

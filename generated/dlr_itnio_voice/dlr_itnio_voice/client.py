@@ -85,7 +85,7 @@ class Client(SyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "query_recall_flow_detail": (
             QUERY_RECALL_FLOW_DETAIL,
             QueryRecallFlowDetailParams,
@@ -174,13 +174,13 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             QUERY_RECALL_FLOW_DETAIL,
             QueryRecallFlowDetailParams,
-            self._arguments(QUERY_RECALL_FLOW_DETAIL, {"key_id": key_id}),
+            self.dlr_arguments(QUERY_RECALL_FLOW_DETAIL, {"key_id": key_id}),
         )
-        return self._call(
-            self._with_extra(QUERY_RECALL_FLOW_DETAIL, extra_params),
+        return self.dlr_call(
+            self.dlr_with_extra(QUERY_RECALL_FLOW_DETAIL, extra_params),
             _params,
             RecallFlowDetail,
             retries,
@@ -210,20 +210,22 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             QUERY_RECALL_FLOW_DETAIL,
             QueryRecallFlowDetailParams,
-            self._arguments(QUERY_RECALL_FLOW_DETAIL, {"key_id": key_id}),
+            self.dlr_arguments(QUERY_RECALL_FLOW_DETAIL, {"key_id": key_id}),
         )
-        _result = self._call(
-            self._with_extra(QUERY_RECALL_FLOW_DETAIL, extra_params),
+        _result = self.dlr_call(
+            self.dlr_with_extra(QUERY_RECALL_FLOW_DETAIL, extra_params),
             _params,
             RecallFlowDetail,
             retries,
         )
         _receipts = query_recall_flow_detail_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
-        return answered_in_order(_receipts, [key_id], "message_id", self._api.provider)
+        return answered_in_order(
+            _receipts, [key_id], "message_id", self.dlr_api.provider
+        )
 
     def wait_for_final(
         self,
@@ -259,7 +261,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return self._wait_for_final(
+        return self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 key_id=key_id, retries=retries, extra_params=extra_params
             ),
@@ -305,7 +307,7 @@ class AsyncClient(AsyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "query_recall_flow_detail": (
             QUERY_RECALL_FLOW_DETAIL,
             QueryRecallFlowDetailParams,
@@ -398,13 +400,13 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             QUERY_RECALL_FLOW_DETAIL,
             QueryRecallFlowDetailParams,
-            self._arguments(QUERY_RECALL_FLOW_DETAIL, {"key_id": key_id}),
+            self.dlr_arguments(QUERY_RECALL_FLOW_DETAIL, {"key_id": key_id}),
         )
-        return await self._call(
-            self._with_extra(QUERY_RECALL_FLOW_DETAIL, extra_params),
+        return await self.dlr_call(
+            self.dlr_with_extra(QUERY_RECALL_FLOW_DETAIL, extra_params),
             _params,
             RecallFlowDetail,
             retries,
@@ -434,20 +436,22 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             QUERY_RECALL_FLOW_DETAIL,
             QueryRecallFlowDetailParams,
-            self._arguments(QUERY_RECALL_FLOW_DETAIL, {"key_id": key_id}),
+            self.dlr_arguments(QUERY_RECALL_FLOW_DETAIL, {"key_id": key_id}),
         )
-        _result = await self._call(
-            self._with_extra(QUERY_RECALL_FLOW_DETAIL, extra_params),
+        _result = await self.dlr_call(
+            self.dlr_with_extra(QUERY_RECALL_FLOW_DETAIL, extra_params),
             _params,
             RecallFlowDetail,
             retries,
         )
         _receipts = query_recall_flow_detail_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
-        return answered_in_order(_receipts, [key_id], "message_id", self._api.provider)
+        return answered_in_order(
+            _receipts, [key_id], "message_id", self.dlr_api.provider
+        )
 
     async def wait_for_final(
         self,
@@ -483,7 +487,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return await self._wait_for_final(
+        return await self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 key_id=key_id, retries=retries, extra_params=extra_params
             ),

@@ -108,7 +108,7 @@ class Client(SyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "fetch_message": (FETCH_MESSAGE, FetchMessageParams),
         "list_messages": (LIST_MESSAGES, ListMessagesParams),
     }
@@ -197,13 +197,13 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             FETCH_MESSAGE,
             FetchMessageParams,
-            self._arguments(FETCH_MESSAGE, {"message_uuid": message_uuid}),
+            self.dlr_arguments(FETCH_MESSAGE, {"message_uuid": message_uuid}),
         )
-        return self._call(
-            self._with_extra(FETCH_MESSAGE, extra_params),
+        return self.dlr_call(
+            self.dlr_with_extra(FETCH_MESSAGE, extra_params),
             _params,
             MessageDetail,
             retries,
@@ -275,10 +275,10 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             LIST_MESSAGES,
             ListMessagesParams,
-            self._arguments(
+            self.dlr_arguments(
                 LIST_MESSAGES,
                 {
                     "subaccount": subaccount,
@@ -298,8 +298,11 @@ class Client(SyncClientBase):
                 },
             ),
         )
-        return self._call(
-            self._with_extra(LIST_MESSAGES, extra_params), _params, MessageList, retries
+        return self.dlr_call(
+            self.dlr_with_extra(LIST_MESSAGES, extra_params),
+            _params,
+            MessageList,
+            retries,
         )
 
     def iter_list_messages(
@@ -364,11 +367,11 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        for _, _result in self._pages(
-            self._with_extra(LIST_MESSAGES, extra_params),
+        for _, _result in self.dlr_pages(
+            self.dlr_with_extra(LIST_MESSAGES, extra_params),
             ListMessagesParams,
             MessageList,
-            self._arguments(
+            self.dlr_arguments(
                 LIST_MESSAGES,
                 {
                     "subaccount": subaccount,
@@ -416,13 +419,13 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             FETCH_MESSAGE,
             FetchMessageParams,
-            self._arguments(FETCH_MESSAGE, {"message_uuid": message_uuid}),
+            self.dlr_arguments(FETCH_MESSAGE, {"message_uuid": message_uuid}),
         )
-        _result = self._call(
-            self._with_extra(FETCH_MESSAGE, extra_params),
+        _result = self.dlr_call(
+            self.dlr_with_extra(FETCH_MESSAGE, extra_params),
             _params,
             MessageDetail,
             retries,
@@ -430,7 +433,7 @@ class Client(SyncClientBase):
         _receipts = fetch_message_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
-            _receipts, [message_uuid], "message_id", self._api.provider
+            _receipts, [message_uuid], "message_id", self.dlr_api.provider
         )
 
     def wait_for_final(
@@ -467,7 +470,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return self._wait_for_final(
+        return self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 message_uuid=message_uuid, retries=retries, extra_params=extra_params
             ),
@@ -513,7 +516,7 @@ class AsyncClient(AsyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "fetch_message": (FETCH_MESSAGE, FetchMessageParams),
         "list_messages": (LIST_MESSAGES, ListMessagesParams),
     }
@@ -606,13 +609,13 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             FETCH_MESSAGE,
             FetchMessageParams,
-            self._arguments(FETCH_MESSAGE, {"message_uuid": message_uuid}),
+            self.dlr_arguments(FETCH_MESSAGE, {"message_uuid": message_uuid}),
         )
-        return await self._call(
-            self._with_extra(FETCH_MESSAGE, extra_params),
+        return await self.dlr_call(
+            self.dlr_with_extra(FETCH_MESSAGE, extra_params),
             _params,
             MessageDetail,
             retries,
@@ -684,10 +687,10 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             LIST_MESSAGES,
             ListMessagesParams,
-            self._arguments(
+            self.dlr_arguments(
                 LIST_MESSAGES,
                 {
                     "subaccount": subaccount,
@@ -707,8 +710,11 @@ class AsyncClient(AsyncClientBase):
                 },
             ),
         )
-        return await self._call(
-            self._with_extra(LIST_MESSAGES, extra_params), _params, MessageList, retries
+        return await self.dlr_call(
+            self.dlr_with_extra(LIST_MESSAGES, extra_params),
+            _params,
+            MessageList,
+            retries,
         )
 
     async def iter_list_messages(
@@ -773,11 +779,11 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        async for _, _result in self._pages(
-            self._with_extra(LIST_MESSAGES, extra_params),
+        async for _, _result in self.dlr_pages(
+            self.dlr_with_extra(LIST_MESSAGES, extra_params),
             ListMessagesParams,
             MessageList,
-            self._arguments(
+            self.dlr_arguments(
                 LIST_MESSAGES,
                 {
                     "subaccount": subaccount,
@@ -825,13 +831,13 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             FETCH_MESSAGE,
             FetchMessageParams,
-            self._arguments(FETCH_MESSAGE, {"message_uuid": message_uuid}),
+            self.dlr_arguments(FETCH_MESSAGE, {"message_uuid": message_uuid}),
         )
-        _result = await self._call(
-            self._with_extra(FETCH_MESSAGE, extra_params),
+        _result = await self.dlr_call(
+            self.dlr_with_extra(FETCH_MESSAGE, extra_params),
             _params,
             MessageDetail,
             retries,
@@ -839,7 +845,7 @@ class AsyncClient(AsyncClientBase):
         _receipts = fetch_message_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
-            _receipts, [message_uuid], "message_id", self._api.provider
+            _receipts, [message_uuid], "message_id", self.dlr_api.provider
         )
 
     async def wait_for_final(
@@ -876,7 +882,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return await self._wait_for_final(
+        return await self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 message_uuid=message_uuid, retries=retries, extra_params=extra_params
             ),

@@ -85,7 +85,7 @@ class Client(SyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "otp_detail": (OTP_DETAIL, OtpDetailParams),
     }
 
@@ -173,13 +173,15 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             OTP_DETAIL,
             OtpDetailParams,
-            self._arguments(OTP_DETAIL, {"mobile": mobile, "session_id": session_id}),
+            self.dlr_arguments(
+                OTP_DETAIL, {"mobile": mobile, "session_id": session_id}
+            ),
         )
-        return self._call(
-            self._with_extra(OTP_DETAIL, extra_params), _params, OtpDetail, retries
+        return self.dlr_call(
+            self.dlr_with_extra(OTP_DETAIL, extra_params), _params, OtpDetail, retries
         )
 
     def fetch_receipts(
@@ -208,18 +210,20 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             OTP_DETAIL,
             OtpDetailParams,
-            self._arguments(OTP_DETAIL, {"mobile": mobile, "session_id": session_id}),
+            self.dlr_arguments(
+                OTP_DETAIL, {"mobile": mobile, "session_id": session_id}
+            ),
         )
-        _result = self._call(
-            self._with_extra(OTP_DETAIL, extra_params), _params, OtpDetail, retries
+        _result = self.dlr_call(
+            self.dlr_with_extra(OTP_DETAIL, extra_params), _params, OtpDetail, retries
         )
         _receipts = otp_detail_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
-            _receipts, [session_id], "message_id", self._api.provider
+            _receipts, [session_id], "message_id", self.dlr_api.provider
         )
 
     def wait_for_final(
@@ -258,7 +262,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return self._wait_for_final(
+        return self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 mobile=mobile,
                 session_id=session_id,
@@ -307,7 +311,7 @@ class AsyncClient(AsyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "otp_detail": (OTP_DETAIL, OtpDetailParams),
     }
 
@@ -399,13 +403,15 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             OTP_DETAIL,
             OtpDetailParams,
-            self._arguments(OTP_DETAIL, {"mobile": mobile, "session_id": session_id}),
+            self.dlr_arguments(
+                OTP_DETAIL, {"mobile": mobile, "session_id": session_id}
+            ),
         )
-        return await self._call(
-            self._with_extra(OTP_DETAIL, extra_params), _params, OtpDetail, retries
+        return await self.dlr_call(
+            self.dlr_with_extra(OTP_DETAIL, extra_params), _params, OtpDetail, retries
         )
 
     async def fetch_receipts(
@@ -434,18 +440,20 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             OTP_DETAIL,
             OtpDetailParams,
-            self._arguments(OTP_DETAIL, {"mobile": mobile, "session_id": session_id}),
+            self.dlr_arguments(
+                OTP_DETAIL, {"mobile": mobile, "session_id": session_id}
+            ),
         )
-        _result = await self._call(
-            self._with_extra(OTP_DETAIL, extra_params), _params, OtpDetail, retries
+        _result = await self.dlr_call(
+            self.dlr_with_extra(OTP_DETAIL, extra_params), _params, OtpDetail, retries
         )
         _receipts = otp_detail_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
-            _receipts, [session_id], "message_id", self._api.provider
+            _receipts, [session_id], "message_id", self.dlr_api.provider
         )
 
     async def wait_for_final(
@@ -484,7 +492,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return await self._wait_for_final(
+        return await self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 mobile=mobile,
                 session_id=session_id,

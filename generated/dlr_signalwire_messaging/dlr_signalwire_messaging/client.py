@@ -107,7 +107,7 @@ class Client(SyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "fetch_message": (FETCH_MESSAGE, FetchMessageParams),
         "list_messages": (LIST_MESSAGES, ListMessagesParams),
     }
@@ -196,13 +196,13 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             FETCH_MESSAGE,
             FetchMessageParams,
-            self._arguments(FETCH_MESSAGE, {"sid": sid}),
+            self.dlr_arguments(FETCH_MESSAGE, {"sid": sid}),
         )
-        return self._call(
-            self._with_extra(FETCH_MESSAGE, extra_params), _params, Message, retries
+        return self.dlr_call(
+            self.dlr_with_extra(FETCH_MESSAGE, extra_params), _params, Message, retries
         )
 
     def list_messages(
@@ -239,10 +239,10 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             LIST_MESSAGES,
             ListMessagesParams,
-            self._arguments(
+            self.dlr_arguments(
                 LIST_MESSAGES,
                 {
                     "to": to,
@@ -254,8 +254,11 @@ class Client(SyncClientBase):
                 },
             ),
         )
-        return self._call(
-            self._with_extra(LIST_MESSAGES, extra_params), _params, MessagePage, retries
+        return self.dlr_call(
+            self.dlr_with_extra(LIST_MESSAGES, extra_params),
+            _params,
+            MessagePage,
+            retries,
         )
 
     def iter_list_messages(
@@ -292,11 +295,11 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        for _, _result in self._pages(
-            self._with_extra(LIST_MESSAGES, extra_params),
+        for _, _result in self.dlr_pages(
+            self.dlr_with_extra(LIST_MESSAGES, extra_params),
             ListMessagesParams,
             MessagePage,
-            self._arguments(
+            self.dlr_arguments(
                 LIST_MESSAGES,
                 {
                     "to": to,
@@ -337,17 +340,17 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             FETCH_MESSAGE,
             FetchMessageParams,
-            self._arguments(FETCH_MESSAGE, {"sid": sid}),
+            self.dlr_arguments(FETCH_MESSAGE, {"sid": sid}),
         )
-        _result = self._call(
-            self._with_extra(FETCH_MESSAGE, extra_params), _params, Message, retries
+        _result = self.dlr_call(
+            self.dlr_with_extra(FETCH_MESSAGE, extra_params), _params, Message, retries
         )
         _receipts = fetch_message_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
-        return answered_in_order(_receipts, [sid], "message_id", self._api.provider)
+        return answered_in_order(_receipts, [sid], "message_id", self.dlr_api.provider)
 
     def wait_for_final(
         self,
@@ -383,7 +386,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return self._wait_for_final(
+        return self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 sid=sid, retries=retries, extra_params=extra_params
             ),
@@ -431,7 +434,7 @@ class AsyncClient(AsyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "fetch_message": (FETCH_MESSAGE, FetchMessageParams),
         "list_messages": (LIST_MESSAGES, ListMessagesParams),
     }
@@ -524,13 +527,13 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             FETCH_MESSAGE,
             FetchMessageParams,
-            self._arguments(FETCH_MESSAGE, {"sid": sid}),
+            self.dlr_arguments(FETCH_MESSAGE, {"sid": sid}),
         )
-        return await self._call(
-            self._with_extra(FETCH_MESSAGE, extra_params), _params, Message, retries
+        return await self.dlr_call(
+            self.dlr_with_extra(FETCH_MESSAGE, extra_params), _params, Message, retries
         )
 
     async def list_messages(
@@ -567,10 +570,10 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             LIST_MESSAGES,
             ListMessagesParams,
-            self._arguments(
+            self.dlr_arguments(
                 LIST_MESSAGES,
                 {
                     "to": to,
@@ -582,8 +585,11 @@ class AsyncClient(AsyncClientBase):
                 },
             ),
         )
-        return await self._call(
-            self._with_extra(LIST_MESSAGES, extra_params), _params, MessagePage, retries
+        return await self.dlr_call(
+            self.dlr_with_extra(LIST_MESSAGES, extra_params),
+            _params,
+            MessagePage,
+            retries,
         )
 
     async def iter_list_messages(
@@ -620,11 +626,11 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        async for _, _result in self._pages(
-            self._with_extra(LIST_MESSAGES, extra_params),
+        async for _, _result in self.dlr_pages(
+            self.dlr_with_extra(LIST_MESSAGES, extra_params),
             ListMessagesParams,
             MessagePage,
-            self._arguments(
+            self.dlr_arguments(
                 LIST_MESSAGES,
                 {
                     "to": to,
@@ -665,17 +671,17 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             FETCH_MESSAGE,
             FetchMessageParams,
-            self._arguments(FETCH_MESSAGE, {"sid": sid}),
+            self.dlr_arguments(FETCH_MESSAGE, {"sid": sid}),
         )
-        _result = await self._call(
-            self._with_extra(FETCH_MESSAGE, extra_params), _params, Message, retries
+        _result = await self.dlr_call(
+            self.dlr_with_extra(FETCH_MESSAGE, extra_params), _params, Message, retries
         )
         _receipts = fetch_message_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
-        return answered_in_order(_receipts, [sid], "message_id", self._api.provider)
+        return answered_in_order(_receipts, [sid], "message_id", self.dlr_api.provider)
 
     async def wait_for_final(
         self,
@@ -711,7 +717,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return await self._wait_for_final(
+        return await self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 sid=sid, retries=retries, extra_params=extra_params
             ),

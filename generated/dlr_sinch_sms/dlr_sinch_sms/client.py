@@ -121,7 +121,7 @@ class Client(SyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "get_recipient_delivery_report": (
             GET_RECIPIENT_DELIVERY_REPORT,
             GetRecipientDeliveryReportParams,
@@ -225,10 +225,10 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_RECIPIENT_DELIVERY_REPORT,
             GetRecipientDeliveryReportParams,
-            self._arguments(
+            self.dlr_arguments(
                 GET_RECIPIENT_DELIVERY_REPORT,
                 {
                     "batch_id": batch_id,
@@ -237,8 +237,8 @@ class Client(SyncClientBase):
                 },
             ),
         )
-        return self._call(
-            self._with_extra(GET_RECIPIENT_DELIVERY_REPORT, extra_params),
+        return self.dlr_call(
+            self.dlr_with_extra(GET_RECIPIENT_DELIVERY_REPORT, extra_params),
             _params,
             RecipientDeliveryReport,
             retries,
@@ -281,10 +281,10 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_BATCH_DELIVERY_REPORT,
             GetBatchDeliveryReportParams,
-            self._arguments(
+            self.dlr_arguments(
                 GET_BATCH_DELIVERY_REPORT,
                 {
                     "batch_id": batch_id,
@@ -295,8 +295,8 @@ class Client(SyncClientBase):
                 },
             ),
         )
-        return self._call(
-            self._with_extra(GET_BATCH_DELIVERY_REPORT, extra_params),
+        return self.dlr_call(
+            self.dlr_with_extra(GET_BATCH_DELIVERY_REPORT, extra_params),
             _params,
             BatchDeliveryReport,
             retries,
@@ -343,10 +343,10 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             LIST_DELIVERY_REPORTS,
             ListDeliveryReportsParams,
-            self._arguments(
+            self.dlr_arguments(
                 LIST_DELIVERY_REPORTS,
                 {
                     "service_plan_id": service_plan_id,
@@ -360,8 +360,8 @@ class Client(SyncClientBase):
                 },
             ),
         )
-        return self._call(
-            self._with_extra(LIST_DELIVERY_REPORTS, extra_params),
+        return self.dlr_call(
+            self.dlr_with_extra(LIST_DELIVERY_REPORTS, extra_params),
             _params,
             DeliveryReportList,
             retries,
@@ -403,11 +403,11 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        for _, _result in self._pages(
-            self._with_extra(LIST_DELIVERY_REPORTS, extra_params),
+        for _, _result in self.dlr_pages(
+            self.dlr_with_extra(LIST_DELIVERY_REPORTS, extra_params),
             ListDeliveryReportsParams,
             DeliveryReportList,
-            self._arguments(
+            self.dlr_arguments(
                 LIST_DELIVERY_REPORTS,
                 {
                     "service_plan_id": service_plan_id,
@@ -453,10 +453,10 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_RECIPIENT_DELIVERY_REPORT,
             GetRecipientDeliveryReportParams,
-            self._arguments(
+            self.dlr_arguments(
                 GET_RECIPIENT_DELIVERY_REPORT,
                 {
                     "batch_id": batch_id,
@@ -465,8 +465,8 @@ class Client(SyncClientBase):
                 },
             ),
         )
-        _result = self._call(
-            self._with_extra(GET_RECIPIENT_DELIVERY_REPORT, extra_params),
+        _result = self.dlr_call(
+            self.dlr_with_extra(GET_RECIPIENT_DELIVERY_REPORT, extra_params),
             _params,
             RecipientDeliveryReport,
             retries,
@@ -474,7 +474,7 @@ class Client(SyncClientBase):
         _receipts = get_recipient_delivery_report_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
-            _receipts, [batch_id], "message_id", self._api.provider
+            _receipts, [batch_id], "message_id", self.dlr_api.provider
         )
 
     def wait_for_final(
@@ -515,7 +515,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return self._wait_for_final(
+        return self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 batch_id=batch_id,
                 recipient_msisdn=recipient_msisdn,
@@ -567,7 +567,7 @@ class AsyncClient(AsyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "get_recipient_delivery_report": (
             GET_RECIPIENT_DELIVERY_REPORT,
             GetRecipientDeliveryReportParams,
@@ -675,10 +675,10 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_RECIPIENT_DELIVERY_REPORT,
             GetRecipientDeliveryReportParams,
-            self._arguments(
+            self.dlr_arguments(
                 GET_RECIPIENT_DELIVERY_REPORT,
                 {
                     "batch_id": batch_id,
@@ -687,8 +687,8 @@ class AsyncClient(AsyncClientBase):
                 },
             ),
         )
-        return await self._call(
-            self._with_extra(GET_RECIPIENT_DELIVERY_REPORT, extra_params),
+        return await self.dlr_call(
+            self.dlr_with_extra(GET_RECIPIENT_DELIVERY_REPORT, extra_params),
             _params,
             RecipientDeliveryReport,
             retries,
@@ -731,10 +731,10 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_BATCH_DELIVERY_REPORT,
             GetBatchDeliveryReportParams,
-            self._arguments(
+            self.dlr_arguments(
                 GET_BATCH_DELIVERY_REPORT,
                 {
                     "batch_id": batch_id,
@@ -745,8 +745,8 @@ class AsyncClient(AsyncClientBase):
                 },
             ),
         )
-        return await self._call(
-            self._with_extra(GET_BATCH_DELIVERY_REPORT, extra_params),
+        return await self.dlr_call(
+            self.dlr_with_extra(GET_BATCH_DELIVERY_REPORT, extra_params),
             _params,
             BatchDeliveryReport,
             retries,
@@ -793,10 +793,10 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             LIST_DELIVERY_REPORTS,
             ListDeliveryReportsParams,
-            self._arguments(
+            self.dlr_arguments(
                 LIST_DELIVERY_REPORTS,
                 {
                     "service_plan_id": service_plan_id,
@@ -810,8 +810,8 @@ class AsyncClient(AsyncClientBase):
                 },
             ),
         )
-        return await self._call(
-            self._with_extra(LIST_DELIVERY_REPORTS, extra_params),
+        return await self.dlr_call(
+            self.dlr_with_extra(LIST_DELIVERY_REPORTS, extra_params),
             _params,
             DeliveryReportList,
             retries,
@@ -853,11 +853,11 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        async for _, _result in self._pages(
-            self._with_extra(LIST_DELIVERY_REPORTS, extra_params),
+        async for _, _result in self.dlr_pages(
+            self.dlr_with_extra(LIST_DELIVERY_REPORTS, extra_params),
             ListDeliveryReportsParams,
             DeliveryReportList,
-            self._arguments(
+            self.dlr_arguments(
                 LIST_DELIVERY_REPORTS,
                 {
                     "service_plan_id": service_plan_id,
@@ -903,10 +903,10 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_RECIPIENT_DELIVERY_REPORT,
             GetRecipientDeliveryReportParams,
-            self._arguments(
+            self.dlr_arguments(
                 GET_RECIPIENT_DELIVERY_REPORT,
                 {
                     "batch_id": batch_id,
@@ -915,8 +915,8 @@ class AsyncClient(AsyncClientBase):
                 },
             ),
         )
-        _result = await self._call(
-            self._with_extra(GET_RECIPIENT_DELIVERY_REPORT, extra_params),
+        _result = await self.dlr_call(
+            self.dlr_with_extra(GET_RECIPIENT_DELIVERY_REPORT, extra_params),
             _params,
             RecipientDeliveryReport,
             retries,
@@ -924,7 +924,7 @@ class AsyncClient(AsyncClientBase):
         _receipts = get_recipient_delivery_report_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
-            _receipts, [batch_id], "message_id", self._api.provider
+            _receipts, [batch_id], "message_id", self.dlr_api.provider
         )
 
     async def wait_for_final(
@@ -965,7 +965,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return await self._wait_for_final(
+        return await self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 batch_id=batch_id,
                 recipient_msisdn=recipient_msisdn,

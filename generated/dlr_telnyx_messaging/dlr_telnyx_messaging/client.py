@@ -84,7 +84,7 @@ class Client(SyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "retrieve_message": (RETRIEVE_MESSAGE, RetrieveMessageParams),
     }
 
@@ -170,13 +170,16 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             RETRIEVE_MESSAGE,
             RetrieveMessageParams,
-            self._arguments(RETRIEVE_MESSAGE, {"message_id": message_id}),
+            self.dlr_arguments(RETRIEVE_MESSAGE, {"message_id": message_id}),
         )
-        return self._call(
-            self._with_extra(RETRIEVE_MESSAGE, extra_params), _params, Message, retries
+        return self.dlr_call(
+            self.dlr_with_extra(RETRIEVE_MESSAGE, extra_params),
+            _params,
+            Message,
+            retries,
         )
 
     def fetch_receipts(
@@ -203,13 +206,16 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             RETRIEVE_MESSAGE,
             RetrieveMessageParams,
-            self._arguments(RETRIEVE_MESSAGE, {"message_id": message_id}),
+            self.dlr_arguments(RETRIEVE_MESSAGE, {"message_id": message_id}),
         )
-        _result = self._call(
-            self._with_extra(RETRIEVE_MESSAGE, extra_params), _params, Message, retries
+        _result = self.dlr_call(
+            self.dlr_with_extra(RETRIEVE_MESSAGE, extra_params),
+            _params,
+            Message,
+            retries,
         )
         _receipts = retrieve_message_receipts(_result, _params)
         return _receipts
@@ -248,7 +254,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return self._wait_for_final(
+        return self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 message_id=message_id, retries=retries, extra_params=extra_params
             ),
@@ -294,7 +300,7 @@ class AsyncClient(AsyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "retrieve_message": (RETRIEVE_MESSAGE, RetrieveMessageParams),
     }
 
@@ -384,13 +390,16 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             RETRIEVE_MESSAGE,
             RetrieveMessageParams,
-            self._arguments(RETRIEVE_MESSAGE, {"message_id": message_id}),
+            self.dlr_arguments(RETRIEVE_MESSAGE, {"message_id": message_id}),
         )
-        return await self._call(
-            self._with_extra(RETRIEVE_MESSAGE, extra_params), _params, Message, retries
+        return await self.dlr_call(
+            self.dlr_with_extra(RETRIEVE_MESSAGE, extra_params),
+            _params,
+            Message,
+            retries,
         )
 
     async def fetch_receipts(
@@ -417,13 +426,16 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             RETRIEVE_MESSAGE,
             RetrieveMessageParams,
-            self._arguments(RETRIEVE_MESSAGE, {"message_id": message_id}),
+            self.dlr_arguments(RETRIEVE_MESSAGE, {"message_id": message_id}),
         )
-        _result = await self._call(
-            self._with_extra(RETRIEVE_MESSAGE, extra_params), _params, Message, retries
+        _result = await self.dlr_call(
+            self.dlr_with_extra(RETRIEVE_MESSAGE, extra_params),
+            _params,
+            Message,
+            retries,
         )
         _receipts = retrieve_message_receipts(_result, _params)
         return _receipts
@@ -462,7 +474,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return await self._wait_for_final(
+        return await self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 message_id=message_id, retries=retries, extra_params=extra_params
             ),

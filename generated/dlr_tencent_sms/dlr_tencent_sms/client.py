@@ -92,7 +92,7 @@ class Client(SyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "pull_sms_send_status": (PULL_SMS_SEND_STATUS, PullSmsSendStatusParams),
         "pull_sms_send_status_by_phone_number": (
             PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
@@ -191,16 +191,16 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             PULL_SMS_SEND_STATUS,
             PullSmsSendStatusParams,
-            self._arguments(
+            self.dlr_arguments(
                 PULL_SMS_SEND_STATUS,
                 {"sms_sdk_app_id": sms_sdk_app_id, "limit": limit, "region": region},
             ),
         )
-        return self._call(
-            self._with_extra(PULL_SMS_SEND_STATUS, extra_params),
+        return self.dlr_call(
+            self.dlr_with_extra(PULL_SMS_SEND_STATUS, extra_params),
             _params,
             PullSmsSendStatusResult,
             retries,
@@ -243,10 +243,10 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
             PullSmsSendStatusByPhoneNumberParams,
-            self._arguments(
+            self.dlr_arguments(
                 PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
                 {
                     "begin_time": begin_time,
@@ -258,8 +258,8 @@ class Client(SyncClientBase):
                 },
             ),
         )
-        return self._call(
-            self._with_extra(PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER, extra_params),
+        return self.dlr_call(
+            self.dlr_with_extra(PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER, extra_params),
             _params,
             PullSmsSendStatusResult,
             retries,
@@ -299,10 +299,10 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
             PullSmsSendStatusByPhoneNumberParams,
-            self._arguments(
+            self.dlr_arguments(
                 PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
                 {
                     "begin_time": begin_time,
@@ -314,8 +314,8 @@ class Client(SyncClientBase):
                 },
             ),
         )
-        _result = self._call(
-            self._with_extra(PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER, extra_params),
+        _result = self.dlr_call(
+            self.dlr_with_extra(PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER, extra_params),
             _params,
             PullSmsSendStatusResult,
             retries,
@@ -367,7 +367,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return self._wait_for_final(
+        return self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 begin_time=begin_time,
                 phone_number=phone_number,
@@ -420,7 +420,7 @@ class AsyncClient(AsyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "pull_sms_send_status": (PULL_SMS_SEND_STATUS, PullSmsSendStatusParams),
         "pull_sms_send_status_by_phone_number": (
             PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
@@ -523,16 +523,16 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             PULL_SMS_SEND_STATUS,
             PullSmsSendStatusParams,
-            self._arguments(
+            self.dlr_arguments(
                 PULL_SMS_SEND_STATUS,
                 {"sms_sdk_app_id": sms_sdk_app_id, "limit": limit, "region": region},
             ),
         )
-        return await self._call(
-            self._with_extra(PULL_SMS_SEND_STATUS, extra_params),
+        return await self.dlr_call(
+            self.dlr_with_extra(PULL_SMS_SEND_STATUS, extra_params),
             _params,
             PullSmsSendStatusResult,
             retries,
@@ -575,10 +575,10 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
             PullSmsSendStatusByPhoneNumberParams,
-            self._arguments(
+            self.dlr_arguments(
                 PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
                 {
                     "begin_time": begin_time,
@@ -590,8 +590,8 @@ class AsyncClient(AsyncClientBase):
                 },
             ),
         )
-        return await self._call(
-            self._with_extra(PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER, extra_params),
+        return await self.dlr_call(
+            self.dlr_with_extra(PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER, extra_params),
             _params,
             PullSmsSendStatusResult,
             retries,
@@ -631,10 +631,10 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
             PullSmsSendStatusByPhoneNumberParams,
-            self._arguments(
+            self.dlr_arguments(
                 PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER,
                 {
                     "begin_time": begin_time,
@@ -646,8 +646,8 @@ class AsyncClient(AsyncClientBase):
                 },
             ),
         )
-        _result = await self._call(
-            self._with_extra(PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER, extra_params),
+        _result = await self.dlr_call(
+            self.dlr_with_extra(PULL_SMS_SEND_STATUS_BY_PHONE_NUMBER, extra_params),
             _params,
             PullSmsSendStatusResult,
             retries,
@@ -699,7 +699,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return await self._wait_for_final(
+        return await self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 begin_time=begin_time,
                 phone_number=phone_number,

@@ -112,7 +112,7 @@ class Client(SyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "fetch_message": (FETCH_MESSAGE, FetchMessageParams),
         "list_messages": (LIST_MESSAGES, ListMessagesParams),
     }
@@ -203,13 +203,13 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             FETCH_MESSAGE,
             FetchMessageParams,
-            self._arguments(FETCH_MESSAGE, {"sid": sid}),
+            self.dlr_arguments(FETCH_MESSAGE, {"sid": sid}),
         )
-        return self._call(
-            self._with_extra(FETCH_MESSAGE, extra_params), _params, Message, retries
+        return self.dlr_call(
+            self.dlr_with_extra(FETCH_MESSAGE, extra_params), _params, Message, retries
         )
 
     def list_messages(
@@ -246,10 +246,10 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             LIST_MESSAGES,
             ListMessagesParams,
-            self._arguments(
+            self.dlr_arguments(
                 LIST_MESSAGES,
                 {
                     "to": to,
@@ -261,8 +261,11 @@ class Client(SyncClientBase):
                 },
             ),
         )
-        return self._call(
-            self._with_extra(LIST_MESSAGES, extra_params), _params, MessagePage, retries
+        return self.dlr_call(
+            self.dlr_with_extra(LIST_MESSAGES, extra_params),
+            _params,
+            MessagePage,
+            retries,
         )
 
     def iter_list_messages(
@@ -299,11 +302,11 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        for _, _result in self._pages(
-            self._with_extra(LIST_MESSAGES, extra_params),
+        for _, _result in self.dlr_pages(
+            self.dlr_with_extra(LIST_MESSAGES, extra_params),
             ListMessagesParams,
             MessagePage,
-            self._arguments(
+            self.dlr_arguments(
                 LIST_MESSAGES,
                 {
                     "to": to,
@@ -344,17 +347,17 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             FETCH_MESSAGE,
             FetchMessageParams,
-            self._arguments(FETCH_MESSAGE, {"sid": sid}),
+            self.dlr_arguments(FETCH_MESSAGE, {"sid": sid}),
         )
-        _result = self._call(
-            self._with_extra(FETCH_MESSAGE, extra_params), _params, Message, retries
+        _result = self.dlr_call(
+            self.dlr_with_extra(FETCH_MESSAGE, extra_params), _params, Message, retries
         )
         _receipts = fetch_message_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
-        return answered_in_order(_receipts, [sid], "message_id", self._api.provider)
+        return answered_in_order(_receipts, [sid], "message_id", self.dlr_api.provider)
 
     def wait_for_final(
         self,
@@ -390,7 +393,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return self._wait_for_final(
+        return self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 sid=sid, retries=retries, extra_params=extra_params
             ),
@@ -440,7 +443,7 @@ class AsyncClient(AsyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "fetch_message": (FETCH_MESSAGE, FetchMessageParams),
         "list_messages": (LIST_MESSAGES, ListMessagesParams),
     }
@@ -535,13 +538,13 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             FETCH_MESSAGE,
             FetchMessageParams,
-            self._arguments(FETCH_MESSAGE, {"sid": sid}),
+            self.dlr_arguments(FETCH_MESSAGE, {"sid": sid}),
         )
-        return await self._call(
-            self._with_extra(FETCH_MESSAGE, extra_params), _params, Message, retries
+        return await self.dlr_call(
+            self.dlr_with_extra(FETCH_MESSAGE, extra_params), _params, Message, retries
         )
 
     async def list_messages(
@@ -578,10 +581,10 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             LIST_MESSAGES,
             ListMessagesParams,
-            self._arguments(
+            self.dlr_arguments(
                 LIST_MESSAGES,
                 {
                     "to": to,
@@ -593,8 +596,11 @@ class AsyncClient(AsyncClientBase):
                 },
             ),
         )
-        return await self._call(
-            self._with_extra(LIST_MESSAGES, extra_params), _params, MessagePage, retries
+        return await self.dlr_call(
+            self.dlr_with_extra(LIST_MESSAGES, extra_params),
+            _params,
+            MessagePage,
+            retries,
         )
 
     async def iter_list_messages(
@@ -631,11 +637,11 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        async for _, _result in self._pages(
-            self._with_extra(LIST_MESSAGES, extra_params),
+        async for _, _result in self.dlr_pages(
+            self.dlr_with_extra(LIST_MESSAGES, extra_params),
             ListMessagesParams,
             MessagePage,
-            self._arguments(
+            self.dlr_arguments(
                 LIST_MESSAGES,
                 {
                     "to": to,
@@ -676,17 +682,17 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             FETCH_MESSAGE,
             FetchMessageParams,
-            self._arguments(FETCH_MESSAGE, {"sid": sid}),
+            self.dlr_arguments(FETCH_MESSAGE, {"sid": sid}),
         )
-        _result = await self._call(
-            self._with_extra(FETCH_MESSAGE, extra_params), _params, Message, retries
+        _result = await self.dlr_call(
+            self.dlr_with_extra(FETCH_MESSAGE, extra_params), _params, Message, retries
         )
         _receipts = fetch_message_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
-        return answered_in_order(_receipts, [sid], "message_id", self._api.provider)
+        return answered_in_order(_receipts, [sid], "message_id", self.dlr_api.provider)
 
     async def wait_for_final(
         self,
@@ -722,7 +728,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return await self._wait_for_final(
+        return await self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 sid=sid, retries=retries, extra_params=extra_params
             ),

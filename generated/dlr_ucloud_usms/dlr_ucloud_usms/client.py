@@ -86,7 +86,7 @@ class Client(SyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "get_usms_send_receipt": (GET_USMS_SEND_RECEIPT, GetUsmsSendReceiptParams),
     }
 
@@ -181,10 +181,10 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_USMS_SEND_RECEIPT,
             GetUsmsSendReceiptParams,
-            self._arguments(
+            self.dlr_arguments(
                 GET_USMS_SEND_RECEIPT,
                 {
                     "session_nos": session_nos,
@@ -194,8 +194,8 @@ class Client(SyncClientBase):
                 },
             ),
         )
-        return self._call(
-            self._with_extra(GET_USMS_SEND_RECEIPT, extra_params),
+        return self.dlr_call(
+            self.dlr_with_extra(GET_USMS_SEND_RECEIPT, extra_params),
             _params,
             GetUSMSSendReceiptResult,
             retries,
@@ -237,10 +237,10 @@ class Client(SyncClientBase):
         """
         _receipts: list[Receipt] = []
         for _chunk in in_chunks(session_nos, 100):
-            _params = self._params(
+            _params = self.dlr_params(
                 GET_USMS_SEND_RECEIPT,
                 GetUsmsSendReceiptParams,
-                self._arguments(
+                self.dlr_arguments(
                     GET_USMS_SEND_RECEIPT,
                     {
                         "session_nos": _chunk,
@@ -250,8 +250,8 @@ class Client(SyncClientBase):
                     },
                 ),
             )
-            _result = self._call(
-                self._with_extra(GET_USMS_SEND_RECEIPT, extra_params),
+            _result = self.dlr_call(
+                self.dlr_with_extra(GET_USMS_SEND_RECEIPT, extra_params),
                 _params,
                 GetUSMSSendReceiptResult,
                 retries,
@@ -261,12 +261,12 @@ class Client(SyncClientBase):
                     get_usms_send_receipt_receipts(_result, _params),
                     _chunk,
                     "message_id",
-                    self._api.provider,
+                    self.dlr_api.provider,
                 )
             )
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
-            _receipts, session_nos, "message_id", self._api.provider
+            _receipts, session_nos, "message_id", self.dlr_api.provider
         )
 
     def wait_for_final(
@@ -311,7 +311,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return self._wait_for_final(
+        return self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 session_nos=session_nos,
                 region=region,
@@ -362,7 +362,7 @@ class AsyncClient(AsyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "get_usms_send_receipt": (GET_USMS_SEND_RECEIPT, GetUsmsSendReceiptParams),
     }
 
@@ -461,10 +461,10 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_USMS_SEND_RECEIPT,
             GetUsmsSendReceiptParams,
-            self._arguments(
+            self.dlr_arguments(
                 GET_USMS_SEND_RECEIPT,
                 {
                     "session_nos": session_nos,
@@ -474,8 +474,8 @@ class AsyncClient(AsyncClientBase):
                 },
             ),
         )
-        return await self._call(
-            self._with_extra(GET_USMS_SEND_RECEIPT, extra_params),
+        return await self.dlr_call(
+            self.dlr_with_extra(GET_USMS_SEND_RECEIPT, extra_params),
             _params,
             GetUSMSSendReceiptResult,
             retries,
@@ -521,10 +521,10 @@ class AsyncClient(AsyncClientBase):
         """
         _chunks = in_chunks(session_nos, 100)
         _batches = [
-            self._params(
+            self.dlr_params(
                 GET_USMS_SEND_RECEIPT,
                 GetUsmsSendReceiptParams,
-                self._arguments(
+                self.dlr_arguments(
                     GET_USMS_SEND_RECEIPT,
                     {
                         "session_nos": _chunk,
@@ -537,8 +537,8 @@ class AsyncClient(AsyncClientBase):
             for _chunk in _chunks
         ]
         # The batches go concurrently, at most max_concurrency at once, in order.
-        _results = await self._call_each(
-            self._with_extra(GET_USMS_SEND_RECEIPT, extra_params),
+        _results = await self.dlr_call_each(
+            self.dlr_with_extra(GET_USMS_SEND_RECEIPT, extra_params),
             _batches,
             GetUSMSSendReceiptResult,
             retries,
@@ -550,12 +550,12 @@ class AsyncClient(AsyncClientBase):
                     get_usms_send_receipt_receipts(_result, _params),
                     _chunk,
                     "message_id",
-                    self._api.provider,
+                    self.dlr_api.provider,
                 )
             )
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
-            _receipts, session_nos, "message_id", self._api.provider
+            _receipts, session_nos, "message_id", self.dlr_api.provider
         )
 
     async def wait_for_final(
@@ -600,7 +600,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return await self._wait_for_final(
+        return await self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 session_nos=session_nos,
                 region=region,

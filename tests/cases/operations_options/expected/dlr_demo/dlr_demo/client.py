@@ -79,7 +79,7 @@ class Client(SyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "get_message": (GET_MESSAGE, GetMessageParams),
         "pull_reports": (PULL_REPORTS, PullReportsParams),
     }
@@ -164,13 +164,13 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_MESSAGE,
             GetMessageParams,
-            self._arguments(GET_MESSAGE, {"message_id": message_id}),
+            self.dlr_arguments(GET_MESSAGE, {"message_id": message_id}),
         )
-        return self._call(
-            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
+        return self.dlr_call(
+            self.dlr_with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
 
     def pull_reports(
@@ -199,11 +199,11 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
-            PULL_REPORTS, PullReportsParams, self._arguments(PULL_REPORTS, {})
+        _params = self.dlr_params(
+            PULL_REPORTS, PullReportsParams, self.dlr_arguments(PULL_REPORTS, {})
         )
-        return self._call(
-            self._with_extra(PULL_REPORTS, extra_params), _params, Report, retries
+        return self.dlr_call(
+            self.dlr_with_extra(PULL_REPORTS, extra_params), _params, Report, retries
         )
 
     def fetch_receipts(
@@ -230,13 +230,13 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_MESSAGE,
             GetMessageParams,
-            self._arguments(GET_MESSAGE, {"message_id": message_id}),
+            self.dlr_arguments(GET_MESSAGE, {"message_id": message_id}),
         )
-        _result = self._call(
-            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
+        _result = self.dlr_call(
+            self.dlr_with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
         _receipts = get_message_receipts(_result, _params)
         return _receipts
@@ -275,7 +275,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return self._wait_for_final(
+        return self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 message_id=message_id, retries=retries, extra_params=extra_params
             ),
@@ -319,7 +319,7 @@ class AsyncClient(AsyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "get_message": (GET_MESSAGE, GetMessageParams),
         "pull_reports": (PULL_REPORTS, PullReportsParams),
     }
@@ -408,13 +408,13 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_MESSAGE,
             GetMessageParams,
-            self._arguments(GET_MESSAGE, {"message_id": message_id}),
+            self.dlr_arguments(GET_MESSAGE, {"message_id": message_id}),
         )
-        return await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
+        return await self.dlr_call(
+            self.dlr_with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
 
     async def pull_reports(
@@ -443,11 +443,11 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
-            PULL_REPORTS, PullReportsParams, self._arguments(PULL_REPORTS, {})
+        _params = self.dlr_params(
+            PULL_REPORTS, PullReportsParams, self.dlr_arguments(PULL_REPORTS, {})
         )
-        return await self._call(
-            self._with_extra(PULL_REPORTS, extra_params), _params, Report, retries
+        return await self.dlr_call(
+            self.dlr_with_extra(PULL_REPORTS, extra_params), _params, Report, retries
         )
 
     async def fetch_receipts(
@@ -474,13 +474,13 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_MESSAGE,
             GetMessageParams,
-            self._arguments(GET_MESSAGE, {"message_id": message_id}),
+            self.dlr_arguments(GET_MESSAGE, {"message_id": message_id}),
         )
-        _result = await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
+        _result = await self.dlr_call(
+            self.dlr_with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
         _receipts = get_message_receipts(_result, _params)
         return _receipts
@@ -519,7 +519,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return await self._wait_for_final(
+        return await self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 message_id=message_id, retries=retries, extra_params=extra_params
             ),

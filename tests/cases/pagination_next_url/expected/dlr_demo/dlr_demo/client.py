@@ -91,7 +91,7 @@ class Client(SyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "get_message": (GET_MESSAGE, GetMessageParams),
     }
 
@@ -175,13 +175,16 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_MESSAGE,
             GetMessageParams,
-            self._arguments(GET_MESSAGE, {"message_id": message_id}),
+            self.dlr_arguments(GET_MESSAGE, {"message_id": message_id}),
         )
-        return self._call(
-            self._with_extra(GET_MESSAGE, extra_params), _params, MessagePage, retries
+        return self.dlr_call(
+            self.dlr_with_extra(GET_MESSAGE, extra_params),
+            _params,
+            MessagePage,
+            retries,
         )
 
     def iter_get_message(
@@ -208,11 +211,11 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        for _, _result in self._pages(
-            self._with_extra(GET_MESSAGE, extra_params),
+        for _, _result in self.dlr_pages(
+            self.dlr_with_extra(GET_MESSAGE, extra_params),
             GetMessageParams,
             MessagePage,
-            self._arguments(GET_MESSAGE, {"message_id": message_id}),
+            self.dlr_arguments(GET_MESSAGE, {"message_id": message_id}),
             GET_MESSAGE_PAGING,
             retries,
         ):
@@ -246,11 +249,11 @@ class Client(SyncClientBase):
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         _receipts: list[Receipt] = []
-        for _params, _result in self._pages(
-            self._with_extra(GET_MESSAGE, extra_params),
+        for _params, _result in self.dlr_pages(
+            self.dlr_with_extra(GET_MESSAGE, extra_params),
             GetMessageParams,
             MessagePage,
-            self._arguments(GET_MESSAGE, {"message_id": message_id}),
+            self.dlr_arguments(GET_MESSAGE, {"message_id": message_id}),
             GET_MESSAGE_PAGING,
             retries,
         ):
@@ -291,7 +294,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return self._wait_for_final(
+        return self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 message_id=message_id, retries=retries, extra_params=extra_params
             ),
@@ -335,7 +338,7 @@ class AsyncClient(AsyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "get_message": (GET_MESSAGE, GetMessageParams),
     }
 
@@ -423,13 +426,16 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_MESSAGE,
             GetMessageParams,
-            self._arguments(GET_MESSAGE, {"message_id": message_id}),
+            self.dlr_arguments(GET_MESSAGE, {"message_id": message_id}),
         )
-        return await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), _params, MessagePage, retries
+        return await self.dlr_call(
+            self.dlr_with_extra(GET_MESSAGE, extra_params),
+            _params,
+            MessagePage,
+            retries,
         )
 
     async def iter_get_message(
@@ -456,11 +462,11 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        async for _, _result in self._pages(
-            self._with_extra(GET_MESSAGE, extra_params),
+        async for _, _result in self.dlr_pages(
+            self.dlr_with_extra(GET_MESSAGE, extra_params),
             GetMessageParams,
             MessagePage,
-            self._arguments(GET_MESSAGE, {"message_id": message_id}),
+            self.dlr_arguments(GET_MESSAGE, {"message_id": message_id}),
             GET_MESSAGE_PAGING,
             retries,
         ):
@@ -494,11 +500,11 @@ class AsyncClient(AsyncClientBase):
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
         _receipts: list[Receipt] = []
-        async for _params, _result in self._pages(
-            self._with_extra(GET_MESSAGE, extra_params),
+        async for _params, _result in self.dlr_pages(
+            self.dlr_with_extra(GET_MESSAGE, extra_params),
             GetMessageParams,
             MessagePage,
-            self._arguments(GET_MESSAGE, {"message_id": message_id}),
+            self.dlr_arguments(GET_MESSAGE, {"message_id": message_id}),
             GET_MESSAGE_PAGING,
             retries,
         ):
@@ -539,7 +545,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return await self._wait_for_final(
+        return await self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 message_id=message_id, retries=retries, extra_params=extra_params
             ),

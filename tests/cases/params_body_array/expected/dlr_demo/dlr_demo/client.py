@@ -81,7 +81,7 @@ class Client(SyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "get_message": (GET_MESSAGE, GetMessageParams),
     }
 
@@ -165,13 +165,13 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_MESSAGE,
             GetMessageParams,
-            self._arguments(GET_MESSAGE, {"message_ids": message_ids}),
+            self.dlr_arguments(GET_MESSAGE, {"message_ids": message_ids}),
         )
-        return self._call(
-            self._with_extra(GET_MESSAGE, extra_params), _params, Messages, retries
+        return self.dlr_call(
+            self.dlr_with_extra(GET_MESSAGE, extra_params), _params, Messages, retries
         )
 
     def fetch_receipts(
@@ -203,25 +203,28 @@ class Client(SyncClientBase):
         """
         _receipts: list[Receipt] = []
         for _chunk in in_chunks(message_ids, 100):
-            _params = self._params(
+            _params = self.dlr_params(
                 GET_MESSAGE,
                 GetMessageParams,
-                self._arguments(GET_MESSAGE, {"message_ids": _chunk}),
+                self.dlr_arguments(GET_MESSAGE, {"message_ids": _chunk}),
             )
-            _result = self._call(
-                self._with_extra(GET_MESSAGE, extra_params), _params, Messages, retries
+            _result = self.dlr_call(
+                self.dlr_with_extra(GET_MESSAGE, extra_params),
+                _params,
+                Messages,
+                retries,
             )
             _receipts.extend(
                 answered_in_order(
                     get_message_receipts(_result, _params),
                     _chunk,
                     "message_id",
-                    self._api.provider,
+                    self.dlr_api.provider,
                 )
             )
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
-            _receipts, message_ids, "message_id", self._api.provider
+            _receipts, message_ids, "message_id", self.dlr_api.provider
         )
 
     def wait_for_final(
@@ -258,7 +261,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return self._wait_for_final(
+        return self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 message_ids=message_ids, retries=retries, extra_params=extra_params
             ),
@@ -302,7 +305,7 @@ class AsyncClient(AsyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "get_message": (GET_MESSAGE, GetMessageParams),
     }
 
@@ -390,13 +393,13 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_MESSAGE,
             GetMessageParams,
-            self._arguments(GET_MESSAGE, {"message_ids": message_ids}),
+            self.dlr_arguments(GET_MESSAGE, {"message_ids": message_ids}),
         )
-        return await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), _params, Messages, retries
+        return await self.dlr_call(
+            self.dlr_with_extra(GET_MESSAGE, extra_params), _params, Messages, retries
         )
 
     async def fetch_receipts(
@@ -432,16 +435,16 @@ class AsyncClient(AsyncClientBase):
         """
         _chunks = in_chunks(message_ids, 100)
         _batches = [
-            self._params(
+            self.dlr_params(
                 GET_MESSAGE,
                 GetMessageParams,
-                self._arguments(GET_MESSAGE, {"message_ids": _chunk}),
+                self.dlr_arguments(GET_MESSAGE, {"message_ids": _chunk}),
             )
             for _chunk in _chunks
         ]
         # The batches go concurrently, at most max_concurrency at once, in order.
-        _results = await self._call_each(
-            self._with_extra(GET_MESSAGE, extra_params), _batches, Messages, retries
+        _results = await self.dlr_call_each(
+            self.dlr_with_extra(GET_MESSAGE, extra_params), _batches, Messages, retries
         )
         _receipts: list[Receipt] = []
         for _chunk, _params, _result in zip(_chunks, _batches, _results):
@@ -450,12 +453,12 @@ class AsyncClient(AsyncClientBase):
                     get_message_receipts(_result, _params),
                     _chunk,
                     "message_id",
-                    self._api.provider,
+                    self.dlr_api.provider,
                 )
             )
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
-            _receipts, message_ids, "message_id", self._api.provider
+            _receipts, message_ids, "message_id", self.dlr_api.provider
         )
 
     async def wait_for_final(
@@ -492,7 +495,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return await self._wait_for_final(
+        return await self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 message_ids=message_ids, retries=retries, extra_params=extra_params
             ),

@@ -79,7 +79,7 @@ class Client(SyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "get_message": (GET_MESSAGE, GetMessageParams),
     }
 
@@ -167,16 +167,16 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_MESSAGE,
             GetMessageParams,
-            self._arguments(
+            self.dlr_arguments(
                 GET_MESSAGE,
                 {"message_id": message_id, "sender": sender, "limit": limit},
             ),
         )
-        return self._call(
-            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
+        return self.dlr_call(
+            self.dlr_with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
 
     def fetch_receipts(
@@ -207,16 +207,16 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_MESSAGE,
             GetMessageParams,
-            self._arguments(
+            self.dlr_arguments(
                 GET_MESSAGE,
                 {"message_id": message_id, "sender": sender, "limit": limit},
             ),
         )
-        _result = self._call(
-            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
+        _result = self.dlr_call(
+            self.dlr_with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
         _receipts = get_message_receipts(_result, _params)
         return _receipts
@@ -259,7 +259,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return self._wait_for_final(
+        return self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 message_id=message_id,
                 sender=sender,
@@ -307,7 +307,7 @@ class AsyncClient(AsyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "get_message": (GET_MESSAGE, GetMessageParams),
     }
 
@@ -399,16 +399,16 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_MESSAGE,
             GetMessageParams,
-            self._arguments(
+            self.dlr_arguments(
                 GET_MESSAGE,
                 {"message_id": message_id, "sender": sender, "limit": limit},
             ),
         )
-        return await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
+        return await self.dlr_call(
+            self.dlr_with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
 
     async def fetch_receipts(
@@ -439,16 +439,16 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_MESSAGE,
             GetMessageParams,
-            self._arguments(
+            self.dlr_arguments(
                 GET_MESSAGE,
                 {"message_id": message_id, "sender": sender, "limit": limit},
             ),
         )
-        _result = await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
+        _result = await self.dlr_call(
+            self.dlr_with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
         _receipts = get_message_receipts(_result, _params)
         return _receipts
@@ -491,7 +491,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return await self._wait_for_final(
+        return await self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 message_id=message_id,
                 sender=sender,

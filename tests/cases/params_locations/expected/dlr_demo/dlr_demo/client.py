@@ -79,7 +79,7 @@ class Client(SyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "get_message": (GET_MESSAGE, GetMessageParams),
     }
 
@@ -171,10 +171,10 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_MESSAGE,
             GetMessageParams,
-            self._arguments(
+            self.dlr_arguments(
                 GET_MESSAGE,
                 {
                     "message_id": message_id,
@@ -185,8 +185,8 @@ class Client(SyncClientBase):
                 },
             ),
         )
-        return self._call(
-            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
+        return self.dlr_call(
+            self.dlr_with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
 
     def fetch_receipts(
@@ -221,10 +221,10 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_MESSAGE,
             GetMessageParams,
-            self._arguments(
+            self.dlr_arguments(
                 GET_MESSAGE,
                 {
                     "message_id": message_id,
@@ -235,8 +235,8 @@ class Client(SyncClientBase):
                 },
             ),
         )
-        _result = self._call(
-            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
+        _result = self.dlr_call(
+            self.dlr_with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
         _receipts = get_message_receipts(_result, _params)
         return _receipts
@@ -283,7 +283,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return self._wait_for_final(
+        return self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 message_id=message_id,
                 account=account,
@@ -333,7 +333,7 @@ class AsyncClient(AsyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "get_message": (GET_MESSAGE, GetMessageParams),
     }
 
@@ -429,10 +429,10 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_MESSAGE,
             GetMessageParams,
-            self._arguments(
+            self.dlr_arguments(
                 GET_MESSAGE,
                 {
                     "message_id": message_id,
@@ -443,8 +443,8 @@ class AsyncClient(AsyncClientBase):
                 },
             ),
         )
-        return await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
+        return await self.dlr_call(
+            self.dlr_with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
 
     async def fetch_receipts(
@@ -479,10 +479,10 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_MESSAGE,
             GetMessageParams,
-            self._arguments(
+            self.dlr_arguments(
                 GET_MESSAGE,
                 {
                     "message_id": message_id,
@@ -493,8 +493,8 @@ class AsyncClient(AsyncClientBase):
                 },
             ),
         )
-        _result = await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), _params, Message, retries
+        _result = await self.dlr_call(
+            self.dlr_with_extra(GET_MESSAGE, extra_params), _params, Message, retries
         )
         _receipts = get_message_receipts(_result, _params)
         return _receipts
@@ -541,7 +541,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return await self._wait_for_final(
+        return await self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 message_id=message_id,
                 account=account,

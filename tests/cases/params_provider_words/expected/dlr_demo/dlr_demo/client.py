@@ -79,7 +79,7 @@ class Client(SyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "get_message": (GET_MESSAGE, GetMessageParams),
     }
 
@@ -187,10 +187,10 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_MESSAGE,
             GetMessageParams,
-            self._arguments(
+            self.dlr_arguments(
                 GET_MESSAGE,
                 {
                     "page": page,
@@ -209,8 +209,8 @@ class Client(SyncClientBase):
                 },
             ),
         )
-        return self._call(
-            self._with_extra(GET_MESSAGE, extra_params_), _params, Message, retries_
+        return self.dlr_call(
+            self.dlr_with_extra(GET_MESSAGE, extra_params_), _params, Message, retries_
         )
 
     def fetch_receipts(
@@ -261,10 +261,10 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_MESSAGE,
             GetMessageParams,
-            self._arguments(
+            self.dlr_arguments(
                 GET_MESSAGE,
                 {
                     "page": page,
@@ -283,8 +283,8 @@ class Client(SyncClientBase):
                 },
             ),
         )
-        _result = self._call(
-            self._with_extra(GET_MESSAGE, extra_params_), _params, Message, retries_
+        _result = self.dlr_call(
+            self.dlr_with_extra(GET_MESSAGE, extra_params_), _params, Message, retries_
         )
         _receipts = get_message_receipts(_result, _params)
         return _receipts
@@ -347,7 +347,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return self._wait_for_final(
+        return self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 page=page,
                 status=status,
@@ -405,7 +405,7 @@ class AsyncClient(AsyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "get_message": (GET_MESSAGE, GetMessageParams),
     }
 
@@ -517,10 +517,10 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_MESSAGE,
             GetMessageParams,
-            self._arguments(
+            self.dlr_arguments(
                 GET_MESSAGE,
                 {
                     "page": page,
@@ -539,8 +539,8 @@ class AsyncClient(AsyncClientBase):
                 },
             ),
         )
-        return await self._call(
-            self._with_extra(GET_MESSAGE, extra_params_), _params, Message, retries_
+        return await self.dlr_call(
+            self.dlr_with_extra(GET_MESSAGE, extra_params_), _params, Message, retries_
         )
 
     async def fetch_receipts(
@@ -591,10 +591,10 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_MESSAGE,
             GetMessageParams,
-            self._arguments(
+            self.dlr_arguments(
                 GET_MESSAGE,
                 {
                     "page": page,
@@ -613,8 +613,8 @@ class AsyncClient(AsyncClientBase):
                 },
             ),
         )
-        _result = await self._call(
-            self._with_extra(GET_MESSAGE, extra_params_), _params, Message, retries_
+        _result = await self.dlr_call(
+            self.dlr_with_extra(GET_MESSAGE, extra_params_), _params, Message, retries_
         )
         _receipts = get_message_receipts(_result, _params)
         return _receipts
@@ -677,7 +677,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return await self._wait_for_final(
+        return await self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 page=page,
                 status=status,

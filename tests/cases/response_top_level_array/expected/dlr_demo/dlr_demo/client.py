@@ -80,7 +80,7 @@ class Client(SyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "get_message": (GET_MESSAGE, GetMessageParams),
     }
 
@@ -164,13 +164,13 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_MESSAGE,
             GetMessageParams,
-            self._arguments(GET_MESSAGE, {"message_id": message_id}),
+            self.dlr_arguments(GET_MESSAGE, {"message_id": message_id}),
         )
-        return self._call(
-            self._with_extra(GET_MESSAGE, extra_params), _params, Messages, retries
+        return self.dlr_call(
+            self.dlr_with_extra(GET_MESSAGE, extra_params), _params, Messages, retries
         )
 
     def fetch_receipts(
@@ -197,18 +197,18 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_MESSAGE,
             GetMessageParams,
-            self._arguments(GET_MESSAGE, {"message_id": message_id}),
+            self.dlr_arguments(GET_MESSAGE, {"message_id": message_id}),
         )
-        _result = self._call(
-            self._with_extra(GET_MESSAGE, extra_params), _params, Messages, retries
+        _result = self.dlr_call(
+            self.dlr_with_extra(GET_MESSAGE, extra_params), _params, Messages, retries
         )
         _receipts = get_message_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
-            _receipts, [message_id], "message_id", self._api.provider
+            _receipts, [message_id], "message_id", self.dlr_api.provider
         )
 
     def wait_for_final(
@@ -245,7 +245,7 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return self._wait_for_final(
+        return self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 message_id=message_id, retries=retries, extra_params=extra_params
             ),
@@ -289,7 +289,7 @@ class AsyncClient(AsyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    _operations = {
+    dlr_operations = {
         "get_message": (GET_MESSAGE, GetMessageParams),
     }
 
@@ -377,13 +377,13 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_MESSAGE,
             GetMessageParams,
-            self._arguments(GET_MESSAGE, {"message_id": message_id}),
+            self.dlr_arguments(GET_MESSAGE, {"message_id": message_id}),
         )
-        return await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), _params, Messages, retries
+        return await self.dlr_call(
+            self.dlr_with_extra(GET_MESSAGE, extra_params), _params, Messages, retries
         )
 
     async def fetch_receipts(
@@ -410,18 +410,18 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self._params(
+        _params = self.dlr_params(
             GET_MESSAGE,
             GetMessageParams,
-            self._arguments(GET_MESSAGE, {"message_id": message_id}),
+            self.dlr_arguments(GET_MESSAGE, {"message_id": message_id}),
         )
-        _result = await self._call(
-            self._with_extra(GET_MESSAGE, extra_params), _params, Messages, retries
+        _result = await self.dlr_call(
+            self.dlr_with_extra(GET_MESSAGE, extra_params), _params, Messages, retries
         )
         _receipts = get_message_receipts(_result, _params)
         # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
         return answered_in_order(
-            _receipts, [message_id], "message_id", self._api.provider
+            _receipts, [message_id], "message_id", self.dlr_api.provider
         )
 
     async def wait_for_final(
@@ -458,7 +458,7 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        return await self._wait_for_final(
+        return await self.dlr_wait_for_final(
             lambda: self.fetch_receipts(
                 message_id=message_id, retries=retries, extra_params=extra_params
             ),

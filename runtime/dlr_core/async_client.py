@@ -1,0 +1,352 @@
+"""The base of every generated asynchronous client: ``ClientCore`` sending with an
+``httpx.AsyncClient`` (or aiohttp), at most ``max_concurrency`` requests at once, each
+attempt under a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+import urllib.request
+from typing import Any, Literal
+import anyio
+import httpx
+import sniffio
+from pydantic import BaseModel
+from typing_extensions import Self
+from dlr_core.errors import ProviderError, TransportError
+from dlr_core.polling import PollResult
+from dlr_core.receipt import Receipt
+from dlr_core.retry import resolve
+from dlr_core.core import ClientCore, poll_result
+from dlr_core.spec import ApiSpec, AsyncSleep, Model, OperationSpec, Paging, Params, Retries
+from dlr_core.wire.read import TooSlow, Unreadable
+
+_DEADLINE_GRACE = 0.25  # async: seconds past the budget before the attempt is cancelled
+
+DEFAULT_MAX_CONCURRENCY = 20
+"""Requests an async client has in flight at once, unless told otherwise (``max_concurrency``):
+the others wait their turn in front of the HTTP pool, whose own queue then stays empty
+(httpx walks every queued request and connection for each request it places)."""
+HttpTransport = Literal["httpx", "aiohttp"]
+"""What an async client sends with when it makes its own ``http_client``: httpx's own
+transport, or aiohttp's (the ``dlr-core[aiohttp]`` extra, through ``httpx-aiohttp``)."""
+
+
+class AsyncClientBase(ClientCore):
+    """Base of every generated asynchronous client.
+
+    At most ``max_concurrency`` requests are in flight at once (None: no bound); the others
+    wait for a slot, which is not part of an attempt's ``timeout``. Without an
+    ``http_client``, the client makes one with a connection per slot, sending with
+    ``transport`` (``"httpx"``, or ``"aiohttp"`` with the ``dlr-core[aiohttp]`` extra).
+    """
+
+    def __init__(
+        self,
+        api: ApiSpec,
+        credentials: Mapping[str, str | None],
+        *,
+        http_client: httpx.AsyncClient | None,
+        sleep: AsyncSleep | None = None,
+        transport: HttpTransport = "httpx",
+        max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
+        **options: Any,
+    ) -> None:
+        if max_concurrency is not None and (
+            isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1
+        ):
+            raise ValueError(f"max_concurrency must be a positive number or None, got {max_concurrency!r}")
+        if isinstance(http_client, httpx.Client):
+            raise TypeError(
+                f"{type(self).__name__} sends with an httpx.AsyncClient, not an httpx.Client: "
+                "give it an httpx.AsyncClient, or use the package's Client"
+            )
+        if transport not in ("httpx", "aiohttp"):
+            raise ValueError(f"unknown transport {transport!r}; choose httpx or aiohttp")
+        if transport != "httpx" and http_client is not None:
+            raise ValueError(
+                "transport= chooses how the client's own http_client sends: with an http_client given, "
+                "give it the transport instead"
+            )
+        super().__init__(api, credentials, **options)
+        self.max_concurrency: int | None = max_concurrency
+        """Requests in flight at once (None: no limit but the HTTP pool's)."""
+        self.transport: HttpTransport = transport
+        self._owns_http = http_client is None
+        # The client's own http_client sends each request through its one transport directly:
+        # httpx's AsyncClient.send (auth and redirect flows, event hooks: none of them used
+        # here) costs about a quarter of a request at high concurrency.
+        self._direct: httpx.AsyncBaseTransport | None = None
+        if http_client is None:
+            self._http, self._direct = _async_http_client(transport, max_concurrency)
+        else:
+            self._http = http_client
+        self._sleep = sleep or asyncio.sleep
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+
+    def _http_client(self) -> httpx.AsyncClient:
+        return self._http
+
+    async def dlr_call(
+        self,
+        operation: OperationSpec,
+        params: BaseModel,
+        model: type[Model],
+        retries: Retries = None,
+        url: str | None = None,
+    ) -> Model:
+        """For generated code: one operation's answer as ``model``, the request signed afresh
+        for every attempt, retried per ``retries`` (else the client's policy), a refused
+        token renewed once; ``url`` replaces the operation's (a next-page link)."""
+        policy = resolve(retries, self.retry_policy)
+        started = self._monotonic()
+        attempt, renewed = 1, False
+        while True:
+            used: tuple[str, ...] = ()
+            try:
+                if self._tokens:
+                    used = await self._tokens.aensure(self._http)
+                return await self._attempt(operation, params, model, url)
+            except (ProviderError, TransportError) as error:
+                if self._renew_token(error, operation, used, renewed):
+                    renewed = True
+                    continue
+                delay = self._retry_delay(policy, error, attempt, started, operation, renewed)
+                if delay is None:
+                    raise
+            await self._sleep(delay)
+            attempt += 1
+
+    async def _attempt(
+        self,
+        operation: OperationSpec,
+        params: BaseModel,
+        model: type[Model],
+        url: str | None,
+    ) -> Model:
+        # Signed afresh for every attempt: a new timestamp and nonce (the token is fetched
+        # by dlr_call).
+        slots = self._semaphore()
+        if slots is None:
+            return await self._attempt_now(operation, params, model, url)
+        async with slots:  # waiting for a slot is not part of the attempt's budget
+            return await self._attempt_now(operation, params, model, url)
+
+    def _semaphore(self) -> asyncio.Semaphore | None:
+        """The client's ``max_concurrency`` slots, for the running event loop."""
+        if self.max_concurrency is None:
+            return None
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(self.max_concurrency))
+        return self._slots[1]
+
+    async def _attempt_now(
+        self,
+        operation: OperationSpec,
+        params: BaseModel,
+        model: type[Model],
+        url: str | None,
+    ) -> Model:
+        request = self._prepare(operation, params, url)
+        outgoing = self._outgoing(self._http, request)
+        started = time.monotonic()
+        response: httpx.Response | None = None
+        try:
+            # The whole attempt, headers included, within the budget (and a little grace
+            # for the deadline checks between chunks to speak first).
+            async with _deadline(self.timeout + _DEADLINE_GRACE):
+                try:
+                    response = await self._send(outgoing)
+                    body = self._open_body(response, started)
+                    read = self._read_already(response)
+                    for chunk in read or ():
+                        body.feed(chunk)
+                    if read is None:
+                        async for chunk in response.aiter_raw():
+                            body.feed(chunk)
+                    content = body.finish()
+                except httpx.HTTPError as exc:
+                    raise self._transport_error(exc, request) from self._cause(exc)
+        except TimeoutError:
+            raise self._unreadable(TooSlow(), request, 0) from None
+        except Unreadable as problem:
+            status = response.status_code if response is not None else 0
+            raise self._unreadable(problem, request, status) from None
+        finally:
+            if response is not None:
+                await response.aclose()
+        self._log(request, response.status_code, started)
+        return self._parse(response.status_code, response.headers, content, model)
+
+    async def _send(self, outgoing: httpx.Request) -> httpx.Response:
+        """The response's headers, its body still to read. Never redirected, whatever the
+        http_client says: see _open_body."""
+        if self._direct is None or self._http.is_closed:
+            return await self._http.send(outgoing, stream=True, follow_redirects=False)
+        response = await self._direct.handle_async_request(outgoing)
+        response.request = outgoing
+        self._http.cookies.extract_cookies(response)  # as send does: the next request sends them
+        return response
+
+    async def dlr_call_each(
+        self,
+        operation: OperationSpec,
+        batches: Sequence[BaseModel],
+        model: type[Model],
+        retries: Retries = None,
+    ) -> list[Model]:
+        """For generated code: ``dlr_call`` for each batch's parameters, concurrently (at most ``max_concurrency``
+        batches at once; the client's slots bound the requests), the results in the order
+        of ``batches``. When a batch fails (after its retries), the others still running
+        are cancelled and the error of the first batch, in order, that failed is raised."""
+        if len(batches) <= 1:
+            return [await self.dlr_call(operation, params, model, retries) for params in batches]
+        results: list[Model | None] = [None] * len(batches)
+        failures: dict[int, BaseException] = {}
+        queue = iter(enumerate(batches))
+
+        async def worker() -> None:
+            for index, params in queue:
+                try:
+                    results[index] = await self.dlr_call(operation, params, model, retries)
+                except Exception as error:
+                    failures[index] = error
+                    raise
+
+        workers = min(len(batches), self.max_concurrency or len(batches))
+        tasks = [asyncio.ensure_future(worker()) for _ in range(workers)]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if failures:
+            raise failures[min(failures)]
+        return [result for result in results if result is not None]
+
+    async def dlr_pages(
+        self,
+        operation: OperationSpec,
+        params_model: type[Params],
+        model: type[Model],
+        values: Mapping[str, object],
+        paging: Paging[Model],
+        retries: Retries,
+    ) -> AsyncIterator[tuple[Params, Model]]:
+        """For generated code: each page of a paged operation, with the parameters that
+        fetched it, fetched only when the caller gets to it."""
+        position: dict[str, int] | None = paging.first()
+        seen, url = 0, None
+        while position is not None:
+            params = self.dlr_params(operation, params_model, {**values, **position})
+            result = await self.dlr_call(operation, params, model, retries, url)
+            yield params, result
+            count = len(paging.items(result))
+            if paging.next_url is not None:
+                link = paging.next_url(result)
+                if not link or count == 0:
+                    return
+                # Followed only on the client's own origin (UnsafeLinkError otherwise).
+                url = self._next_link(url or self._build(operation, params).url, link)
+                continue
+            seen += count
+            total = paging.total(result) if paging.total is not None else None
+            position = paging.after(position, params, count, seen, total)
+
+    async def dlr_wait_for_final(
+        self,
+        fetch: Callable[[], Awaitable[list[Receipt]]],
+        timeout: float | None,
+        interval: float | None,
+        sent_at: datetime | None,
+    ) -> PollResult:
+        """For generated code: ``fetch`` until every receipt is final or ``timeout`` passes."""
+        first, every, limit = self._poll_plan(timeout, interval, sent_at)
+        started = self._monotonic()
+        if first:
+            await self._sleep(first)
+        while True:
+            result = poll_result(await fetch())
+            if result.complete or self._elapsed(started) + every > limit:
+                return result
+            await self._sleep(every)
+
+    # Deprecated aliases, for packages generated before dlr-core 1.3 (kept for 1.x).
+    _call = dlr_call
+    _pages = dlr_pages
+    _wait_for_final = dlr_wait_for_final
+    _call_each = dlr_call_each
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this client created it."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def _deadline(seconds: float) -> contextlib.AbstractAsyncContextManager[object]:
+    """``TimeoutError`` when the block takes longer than ``seconds``: asyncio's own timeout
+    where there is one (Python 3.11+; half anyio's cost), else anyio's."""
+    if _ASYNCIO_TIMEOUT is not None and sniffio.current_async_library() == "asyncio":
+        return _ASYNCIO_TIMEOUT(seconds)
+    return _AnyioDeadline(seconds)
+
+
+_ASYNCIO_TIMEOUT: Callable[[float], contextlib.AbstractAsyncContextManager[object]] | None = getattr(
+    asyncio, "timeout", None
+)
+
+
+class _AnyioDeadline(contextlib.AbstractAsyncContextManager[object]):
+    def __init__(self, seconds: float) -> None:
+        self._scope = anyio.fail_after(seconds)
+
+    async def __aenter__(self) -> object:
+        return self._scope.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool | None:
+        return self._scope.__exit__(exc_type, exc, traceback)
+
+
+def _async_http_client(
+    transport: HttpTransport, limit: int | None
+) -> tuple[httpx.AsyncClient, httpx.AsyncBaseTransport | None]:
+    """The http_client an async client makes for itself, a pool of as many connections as
+    the client has slots, over httpx's transport or aiohttp's; and the transport every
+    request goes through when there is only one (no proxy from the environment), which the
+    client then sends through directly."""
+    limits = (
+        httpx.Limits(max_connections=limit, max_keepalive_connections=limit)
+        if limit is not None
+        else httpx.Limits(max_connections=100, max_keepalive_connections=20)  # httpx's own
+    )
+    if transport == "httpx":
+        if urllib.request.getproxies():  # httpx mounts a proxy per scheme: let it choose
+            return httpx.AsyncClient(limits=limits), None
+        direct: httpx.AsyncBaseTransport = httpx.AsyncHTTPTransport(limits=limits, trust_env=True)
+    else:
+        from dlr_core.transports import AiohttpTransport  # ImportError without the extra
+
+        direct = AiohttpTransport(limits=limits)
+    return httpx.AsyncClient(transport=direct), direct

@@ -1,0 +1,216 @@
+"""What counts as success: an answer's status and envelope read into the typed model, or
+into the typed error the provider's error table gives, keeping the raw body (scrubbed)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import field
+from typing import Any
+import httpx
+from pydantic import ValidationError
+from dlr_core.errors import (
+    EXCERPT_LIMIT,
+    AuthenticationError,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    ProviderError,
+    ProviderResponseError,
+    RateLimited,
+    error_class,
+)
+from dlr_core.retry import parse_retry_after
+from dlr_core.credentials import Credentials
+from dlr_core.spec import ApiSpec, Clock, Model
+from dlr_core.wire.read import MAX_JSON_DEPTH, nested_deeper
+
+MISSING = object()
+_BODY_EXCERPT = 200
+
+
+def _loose_equal(received: object, expected: int | str) -> bool:
+    """``0`` and ``"0"`` are the same result code: providers drift between them."""
+    if isinstance(received, bool):
+        return False
+    return str(received).strip() == str(expected)
+
+
+def _lookup(body: Any, path: str) -> Any:
+    """A dotted path into nested objects; MISSING where any step is absent."""
+    for part in path.split("."):
+        if not isinstance(body, Mapping) or part not in body:
+            return MISSING
+        body = body[part]
+    return body
+
+
+def _first(body: Mapping[str, Any], fields: tuple[str, ...]) -> Any:
+    for field in fields:
+        found = _lookup(body, field)
+        if found is not MISSING:
+            return found
+    return MISSING
+
+
+def _text(value: object) -> str | None:
+    return None if value is MISSING or value is None else str(value)
+
+
+def scalar(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _class_for_status(status: int) -> type[ProviderError] | None:
+    """The error an HTTP status means by itself; None for a status that says nothing."""
+    if status == 401:
+        return AuthenticationError
+    if status == 403:
+        return PermissionDenied
+    if status == 404:
+        return NotFound
+    if status == 429:
+        return RateLimited
+    if 400 <= status < 500:
+        return InvalidRequest
+    if status >= 500:
+        return ProviderError
+    return None
+
+
+class EnvelopeReader:
+    """Reads an answer into the operation's model or a typed error; ``ClientCore``'s
+    part that knows the provider's envelope and error table."""
+
+    _api: ApiSpec
+    _credentials: Credentials
+    _clock: Clock
+
+    def _raw_body(self, content: bytes) -> dict[str, Any]:
+        """``raw_body`` (and ``raw_body_length`` when cut) for an error: scrubbed, bounded."""
+        head, complete = self._credentials.scrub_head(content, EXCERPT_LIMIT)
+        if complete:
+            return {"raw_body": head}
+        return {"raw_body": head, "raw_body_length": len(content)}
+
+    def _parse(
+        self,
+        status: int,
+        headers: httpx.Headers,
+        content: bytes,
+        model: type[Model],
+    ) -> Model:
+        try:
+            return self._read(status, content, model)
+        except ProviderError as error:
+            error.retry_after = parse_retry_after(headers.get("Retry-After"), self._clock())
+            raise
+
+    def _read(self, status: int, content: bytes, model: type[Model]) -> Model:
+        envelope = self._api.envelope
+        too_deep = f"the answer nests deeper than {MAX_JSON_DEPTH} levels"
+        if nested_deeper(content, MAX_JSON_DEPTH):
+            raise self._error_for_status(status, content, too_deep)
+        try:
+            body = json.loads(content)
+        except RecursionError:
+            raise self._error_for_status(status, content, too_deep) from None
+        except ValueError:
+            raise self._error_for_status(status, content, "the answer is not JSON") from None
+        if isinstance(body, list) and envelope.data_field is None and envelope.success_mode != "equals":
+            # A top-level array answer (a RootModel): it carries no envelope fields, so its
+            # HTTP status (or the absence of an error object) says whether it succeeded.
+            if not 200 <= status < 300:
+                raise self._error_for_status(status, content, "the answer is an array with an error status")
+            return self._validated(model, body, status, content, None)
+        if not isinstance(body, dict):
+            raise self._error_for_status(status, content, "the answer is not a JSON object")
+        request_id = _text(_first(body, envelope.request_id_fields))
+        if envelope.success_mode == "http":
+            succeeded = 200 <= status < 300
+        elif envelope.success_mode == "absent":
+            found = _first(body, envelope.success_fields)
+            succeeded = found is MISSING or found is None
+        else:
+            result = _first(body, envelope.success_fields)
+            if result is MISSING:
+                fields = " or ".join(envelope.success_fields)
+                raise self._error_for_status(status, content, f"the answer has no {fields} field")
+            expected = envelope.success_value
+            wanted = expected if isinstance(expected, tuple) else () if expected is None else (expected,)
+            succeeded = any(_loose_equal(result, value) for value in wanted)
+        if not succeeded:
+            raise self._envelope_error(body, status, content, request_id)
+        if status >= 400:
+            raise self._error_for_status(status, content, "the answer says success with an error status")
+        payload: Any = body
+        if envelope.data_field is not None:
+            payload = _lookup(body, envelope.data_field)
+            payload = None if payload is MISSING else payload
+        return self._validated(model, payload, status, content, request_id)
+
+    def _validated(
+        self, model: type[Model], payload: Any, status: int, content: bytes, request_id: str | None
+    ) -> Model:
+        too_deep = f"the answer nests deeper than {MAX_JSON_DEPTH} levels"
+        try:
+            return model.model_validate(payload)
+        except RecursionError:
+            raise self._error_for_status(status, content, too_deep) from None
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or model.__name__}: {e['msg']}"
+                for e in exc.errors()[:3]
+            )
+            raise ProviderResponseError(
+                self._credentials.excerpt(f"unexpected {model.__name__}: {problems}"),
+                provider=self._api.provider,
+                request_id=request_id,
+                http_status=status,
+                **self._raw_body(content),
+            ) from None
+
+    def _envelope_error(
+        self,
+        body: Mapping[str, Any],
+        status: int,
+        content: bytes,
+        request_id: str | None,
+    ) -> ProviderError:
+        """The typed error for an answer whose envelope says failure."""
+        envelope = self._api.envelope
+        code = _text(_first(body, envelope.code_fields))
+        if code is None and envelope.success_mode == "equals":
+            code = _text(_first(body, envelope.success_fields))
+        message = _text(_first(body, envelope.message_fields))
+        info = self._api.errors.lookup(code)
+        # A code the spec does not list may still tell its kind through the HTTP status.
+        cls = error_class(info.kind) if info else (_class_for_status(status) or ProviderError)
+        fallback = info.description if info else "the provider reported an error"
+        return cls(
+            self._credentials.excerpt(message or fallback),
+            provider=self._api.provider,
+            code=None if code is None else self._credentials.excerpt(code, 200),
+            request_id=(None if request_id is None else self._credentials.excerpt(request_id, 200)),
+            http_status=status,
+            retryable=info.retryable if info else (status == 429 or status >= 500),
+            **self._raw_body(content),
+        )
+
+    def _error_for_status(self, status: int, content: bytes, problem: str) -> ProviderError:
+        """An error from the HTTP status alone, for answers without a readable envelope."""
+        cls = _class_for_status(status) or ProviderResponseError
+        # Scrubbed before it is cut, so that no part of a secret is left at the cut.
+        head, _ = self._credentials.scrub_head(content, _BODY_EXCERPT)
+        excerpt = head.decode("utf-8", errors="replace")
+        return cls(
+            self._credentials.scrub(f"HTTP {status}: {problem}: {excerpt!r}"),
+            provider=self._api.provider,
+            http_status=status,
+            retryable=status == 429 or status >= 500,
+            **self._raw_body(content),
+        )

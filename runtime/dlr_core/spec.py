@@ -1,0 +1,154 @@
+"""The description of a provider's API that a generated package's ``api.py`` builds
+(``ApiSpec`` and its parts) and how a paged operation pages (``Paging``): data, read by
+the clients, the mock and the callbacks."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sized
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+from pydantic import BaseModel
+from dlr_core.errors import ErrorTable
+from dlr_core.polling import PollingHints
+from dlr_core.retry import RetryPolicy
+
+Model = TypeVar("Model", bound=BaseModel)
+Clock = Callable[[], datetime]
+Nonce = Callable[[], str]
+Sleep = Callable[[float], None]
+AsyncSleep = Callable[[float], Awaitable[None]]
+Monotonic = Callable[[], float]
+Retries = RetryPolicy | int | None
+Params = TypeVar("Params", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """How one parameter travels: its Python name, wire name, place and encoding."""
+
+    name: str
+    wire: str
+    location: str  # query | json | form | header | path | body (the whole JSON body)
+    type: str  # string | integer | number | boolean | date | datetime | array
+    date_format: str | None = None
+    """For date and datetime: the wire pattern (``dlr_core.times``), e.g. ``yyyyMMdd``."""
+    time_zone: str | None = None
+    """For datetime: ``UTC`` or an offset; an aware datetime is converted to it first."""
+    array_style: str | None = None  # indexed | repeat | comma | json
+    index_start: int = 0
+    const: str | int | None = None
+    required: bool = False
+    from_credential: str | None = None
+    """Filled from this credential rather than from the caller (an account id in the path)."""
+    default_from_credential: str | None = None
+    """Filled from this credential when the caller gives no value (a caller may override it)."""
+    minimum: float | None = None
+    maximum: float | None = None
+    max_items: int | None = None
+    pattern: str | None = None
+
+
+@dataclass(frozen=True)
+class OperationSpec:
+    name: str
+    method: str
+    path: str
+    action: str | None
+    params: tuple[ParamSpec, ...]
+    example: Any = None
+    """The provider's documented example answer (the whole body), served by the mock."""
+    consuming: bool = False
+    """The operation reads a queue: the provider hands each record out once. A failed
+    attempt that may have reached the provider is then never retried (see
+    ``dlr_core.retry.may_have_consumed``)."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Fixed request headers (``Accept``, ``Content-Type``), placed before signing."""
+    alternatives: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Groups of parameters of which a call gives exactly one, whole (ids, or a time
+    window, never both): ``((group name, parameter names), ...)``."""
+
+
+@dataclass(frozen=True)
+class EnvelopeSpec:
+    """How answers say success: ``success_mode`` is ``equals`` (a field equals a value),
+    ``absent`` (a field, such as an error object, is missing) or ``http`` (a 2xx status).
+    Field names may be dotted paths into nested objects."""
+
+    success_fields: tuple[str, ...]
+    success_value: int | str | tuple[int | str, ...] | None
+    """The value (or any of the values) that means success."""
+    code_fields: tuple[str, ...] = ()
+    message_fields: tuple[str, ...] = ()
+    request_id_fields: tuple[str, ...] = ()
+    data_field: str | None = None
+    success_mode: str = "equals"
+
+
+@dataclass(frozen=True)
+class ApiSpec:
+    """Everything a client needs to know about a provider's API, from its spec."""
+
+    provider: str
+    servers: Mapping[str, str]
+    default_server: str
+    api_version: str | None
+    envelope: EnvelopeSpec
+    auth_schemes: Mapping[str, Mapping[str, Any]]
+    default_scheme: str
+    credentials: tuple[str, ...]
+    """The credentials every client needs, whatever its auth scheme."""
+    secret_credentials: tuple[str, ...]
+    errors: ErrorTable
+    pem_credentials: tuple[str, ...] = ()
+    operations: tuple[OperationSpec, ...] = ()
+    retry: RetryPolicy = RetryPolicy()
+    polling: PollingHints = PollingHints()
+    require_base_url: bool = False
+    scheme_credentials: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """The credentials each auth scheme needs."""
+    constants: Mapping[str, str] = field(default_factory=dict)
+    """Named constants the auth templates use (such as a signing service name)."""
+    credential_env: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Every credential the provider has, and the environment variables it is read from
+    (first set wins)."""
+
+
+@dataclass(frozen=True)
+class Paging(Generic[Model]):
+    """How an operation pages: by page number up to a total, by a record offset and count
+    (until a short page, the total or the provider's ceiling), or by following the link to
+    the next page until there is none."""
+
+    items: Callable[[Model], Sized]
+    page_param: str | None = None
+    first_page: int = 1
+    total: Callable[[Model], int | None] | None = None
+    next_url: Callable[[Model], str | None] | None = None
+    offset_param: str | None = None
+    limit_param: str | None = None
+    max_records: int | None = None
+
+    def first(self) -> dict[str, int]:
+        """The paging arguments of the first request."""
+        if self.offset_param is not None:
+            return {self.offset_param: 0}
+        return {self.page_param: self.first_page} if self.page_param else {}
+
+    def after(
+        self, current: dict[str, int], params: BaseModel, count: int, seen: int, total: int | None
+    ) -> dict[str, int] | None:
+        """The paging arguments of the next request, or None when this page was the last.
+        ``count`` records came on this page, ``seen`` in all so far."""
+        if count == 0 or (total is not None and seen >= total):
+            return None
+        if self.offset_param is not None:
+            limit = getattr(params, self.limit_param or "", None)
+            if isinstance(limit, int) and count < limit:
+                return None  # a short page: nothing more
+            if self.max_records is not None and seen >= self.max_records:
+                return None
+            return {self.offset_param: current[self.offset_param] + count}
+        if total is None or self.page_param is None:
+            return None
+        return {self.page_param: current[self.page_param] + 1}
