@@ -18,7 +18,7 @@ ParamType = Literal["string", "integer", "number", "boolean", "date", "datetime"
 SuccessMode = Literal["equals", "absent", "http"]
 
 # Keys the parser adds to a response field's JSON Schema to say what the field means; the
-# render stage turns them into the field's type (see generator/codegen.py).
+# render stage turns them into the field's type (see generator/python/models.py).
 STATUS_KEY = "x-dlr-status"  # the key of the status enum whose values the field holds
 TIME_KEY = "x-dlr-time"  # unix_seconds | unix_milliseconds | iso8601 | rfc2822, or a TimePattern name
 

@@ -19,7 +19,7 @@ from dlr_core.request import PreparedRequest
 from dlr_core.signing import Bound, Scheme, Signer, SigningError, _Run, render
 from dlr_core.tokens import TokenKeeper
 
-from generator.loader import load_spec
+from generator.load import load_spec
 from generator.parser import parse_provider
 from generator.pipeline import load_providers
 

@@ -12,7 +12,7 @@ them through Jinja filters of the same name (``render.environment``):
 | Markdown text / code span | ``markdown``, ``markdown_code`` | ``md``, ``md_code`` |
 
 Wrapping always happens before escaping, so a line break can never split an escape
-sequence. After rendering, ``generator.verify`` parses every Python file and checks that
+sequence. After rendering, ``generator.emit.verify`` parses every Python file and checks that
 the spec's texts came out as the same values.
 """
 
