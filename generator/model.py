@@ -18,7 +18,7 @@ ParamType = Literal["string", "integer", "number", "boolean", "date", "datetime"
 SuccessMode = Literal["equals", "absent", "http"]
 
 # Keys the parser adds to a response field's JSON Schema to say what the field means; the
-# render stage turns them into the field's type (see generator/codegen.py).
+# render stage turns them into the field's type (see generator/python/models.py).
 STATUS_KEY = "x-dlr-status"  # the key of the status enum whose values the field holds
 TIME_KEY = "x-dlr-time"  # unix_seconds | unix_milliseconds | iso8601 | rfc2822, or a TimePattern name
 
@@ -142,7 +142,7 @@ class Param:
     default_from_credential: str | None = None
     time_zone: str | None = None  # for type datetime: UTC or an offset such as +08:00
     # The README example's value: the spec's ``example`` (for an array, a list of items),
-    # else one made to fit the constraints (``generator.examples``); None when not needed.
+    # else one made to fit the constraints (``generator.parse.examples``); None when not needed.
     example: Any = None
 
 

@@ -17,12 +17,12 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from generator.manifest import MANIFEST, Manifest, hash_bytes, hash_tree, unit_of
+from generator.emit.manifest import MANIFEST, Manifest, hash_bytes, hash_tree, unit_of
 from generator.problems import Problem, SpecError, display_path
 
 if TYPE_CHECKING:
     from generator import model as m
-    from generator.verify import ModuleFindings
+    from generator.emit.verify import ModuleFindings
 
 Progress = Callable[[str, int, int], None]
 _T = TypeVar("_T")
@@ -68,8 +68,8 @@ def load_providers(paths: list[Path]) -> tuple[list[m.Provider], list[Problem]]:
 
 def load_provider(path: Path) -> tuple[m.Provider | None, list[Problem]]:
     """One spec read, checked and parsed into the model; None with the problems found."""
-    from generator.loader import load_spec
-    from generator.parser import parse_provider
+    from generator.load import load_spec
+    from generator.parse.provider import parse_provider
 
     spec, found = load_spec(path)
     if spec is None or found:
@@ -163,7 +163,7 @@ def _render(
 
 
 def _format(files: dict[str, str], workers: _Workers) -> dict[str, str]:
-    from generator.formatting import Formatter, format_chunks
+    from generator.emit.formatting import Formatter, format_chunks
 
     formatter = Formatter(files)
     batches = formatter.batches(4 * workers.size)  # smaller than one per worker: they even out
@@ -224,10 +224,10 @@ def _import_before_forking() -> None:
 
 
 _WORKER_MODULES = (
-    "generator.parser",
+    "generator.parse.provider",
     "generator.render",
-    "generator.formatting",
-    "generator.verify",
+    "generator.emit.formatting",
+    "generator.emit.verify",
     "black",
     "datamodel_code_generator",
     "datamodel_code_generator.config",
@@ -244,8 +244,8 @@ def _render_unit(provider: m.Provider) -> dict[str, str]:
 
 def provider_files(provider: m.Provider) -> dict[str, str]:
     """One provider's files, rendered, formatted and verified in this process."""
-    from generator.formatting import format_files
-    from generator.verify import verify_provider
+    from generator.emit.formatting import format_files
+    from generator.emit.verify import verify_provider
 
     files = format_files(_render_unit(provider))
     verify_provider(provider, files)
@@ -255,8 +255,8 @@ def provider_files(provider: m.Provider) -> dict[str, str]:
 def _verify(
     jobs: list[m.Provider], raw: dict[str, dict[str, str]], files: dict[str, str], workers: _Workers
 ) -> None:
-    """Check every provider's files (``generator.verify``), the modules read in workers."""
-    from generator.verify import verify_provider
+    """Check every provider's files (``generator.emit.verify``), the modules read in workers."""
+    from generator.emit.verify import verify_provider
 
     modules = [
         (job.package, path, files[path]) for job in jobs for path in raw[job.id] if path.endswith(".py")
@@ -270,7 +270,7 @@ def _verify(
 
 
 def _read_module(module: tuple[str, str, str]) -> ModuleFindings:
-    from generator.verify import read_module
+    from generator.emit.verify import read_module
 
     return read_module(*module)
 

@@ -40,5 +40,5 @@ class FormattingError(Exception):
 
 
 class UnsafeOutputError(FormattingError):
-    """Rendered code would not keep spec text inert (``generator.verify``): a dlrgen bug,
+    """Rendered code would not keep spec text inert (``generator.emit.verify``): a dlrgen bug,
     caught before anything is written."""

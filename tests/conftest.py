@@ -85,7 +85,7 @@ def call_provider(mode: str, package: Any, credentials: dict[str, str], method: 
 
 def spec_data(path: Path) -> dict[str, Any]:
     """A spec as the generator reads it (its ``extends`` applied), not as raw YAML."""
-    from generator.loader import load_spec
+    from generator.load import load_spec
 
     spec, problems = load_spec(path)
     assert spec is not None and not problems, problems
@@ -123,7 +123,7 @@ SMALL_TREE = ("itnio_voice", "sgate_otp")
 
 @pytest.fixture(scope="session")
 def _small_tree_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from generator.cli import main
+    from generator.commands.cli import main
 
     root = tmp_path_factory.mktemp("small_tree")
     (root / "specs").mkdir()
@@ -143,10 +143,10 @@ def small_tree(_small_tree_template: Path, tmp_path: Path) -> tuple[Path, Path]:
 
 
 def dlrgen_here(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """``dlrgen <args>`` through ``generator.cli.main`` in this process (no interpreter to
+    """``dlrgen <args>`` through ``generator.commands.cli.main`` in this process (no interpreter to
     start, nothing to import again), in ``cwd``, its output captured; the slow tier and the
     tests of the command line itself run the real ``dlrgen`` in a subprocess."""
-    from generator.cli import main
+    from generator.commands.cli import main
 
     stdout, stderr = io.StringIO(), io.StringIO()
     before = Path.cwd()

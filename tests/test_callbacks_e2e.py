@@ -24,7 +24,7 @@ import pytest
 from conftest import ROOT
 from dlr_core import DeliveryStatus, Receipt
 from dlr_core.callbacks import CallbackApp
-from generator.cli import main
+from generator.commands.cli import main
 
 pytestmark = pytest.mark.slow
 

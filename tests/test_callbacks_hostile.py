@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from generator.pipeline import _render_unit, load_providers
-from generator.writer import apply
+from generator.emit.writer import apply
 from test_hostile_specs import PAYLOADS, SEED_DATA, _sentinel_untouched, _write_spec
 
 

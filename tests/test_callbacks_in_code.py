@@ -25,7 +25,7 @@ import pytest
 from conftest import ROOT
 from dlr_core import CallbackSignatureError, DeliveryStatus, Receipt
 from dlr_core.callbacks import Callback, CallbackApp
-from generator.cli import main
+from generator.commands.cli import main
 from generator.pipeline import build
 
 CASE = ROOT / "tests" / "cases" / "callbacks_verified_in_code"

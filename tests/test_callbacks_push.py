@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT
 from dlr_core.callbacks import Callback
 from dlr_core.push import PushScenarioError, encode, read_scenario
-from generator.cli import main
+from generator.commands.cli import main
 
 FORM = Callback.from_data("demo", "status", {"format": "form"})
 ARRAY = Callback.from_data("demo", "batch", {"format": "json", "array": True})

@@ -21,7 +21,7 @@ import pytest
 
 from conftest import ROOT
 from dlr_core import CallbackSignatureError, DeliveryStatus
-from generator.cli import main
+from generator.commands.cli import main
 from generator.pipeline import build
 
 CASE = ROOT / "tests" / "cases" / "callbacks_push_only"

@@ -26,7 +26,7 @@ import pytest
 CASES = Path(__file__).resolve().parent / "cases"
 BASE = "minimal"
 ABSENT = ".absent"  # in expected/: paths minimal has that this case does not generate (may be empty)
-LIMITS = "limits.txt"  # optional: `NAME = value` lines lowering generator.loader's MAX_* budgets
+LIMITS = "limits.txt"  # optional: `NAME = value` lines lowering generator.load.yaml_safe's MAX_* budgets
 
 
 def case_names() -> list[str]:
@@ -66,17 +66,17 @@ def generate(case: Path) -> tuple[dict[str, str] | None, str | None]:
     problems' text when its specs are refused."""
     import black
 
-    from generator import loader
-    from generator.manifest import MANIFEST
+    from generator.load import yaml_safe
+    from generator.emit.manifest import MANIFEST
     from generator.pipeline import build
     from generator.problems import SpecError
 
-    saved = {name: getattr(loader, name) for name in _limits(case)}
+    saved = {name: getattr(yaml_safe, name) for name in _limits(case)}
     format_str = black.format_str
     try:
         for name, value in _limits(case).items():
-            assert name.startswith("MAX_") and hasattr(loader, name), name
-            setattr(loader, name, value)
+            assert name.startswith("MAX_") and hasattr(yaml_safe, name), name
+            setattr(yaml_safe, name, value)
         black.format_str = _format_once(format_str)
         files = build(case / "specs")
     except SpecError as error:
@@ -86,7 +86,7 @@ def generate(case: Path) -> tuple[dict[str, str] | None, str | None]:
     finally:
         black.format_str = format_str
         for name, value in saved.items():
-            setattr(loader, name, value)
+            setattr(yaml_safe, name, value)
     return {path: text for path, text in files.items() if path != MANIFEST}, None
 
 

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from conftest import ROOT, SPECS
-from generator import __version__, cli
-from generator.cli import main
+from generator import __version__
+from generator.commands import cli
+from generator.commands.cli import main
 
 
 def _copy(tmp_path: Path) -> list[str]:
@@ -82,7 +83,7 @@ def test_exit_70_when_generated_code_fails_its_own_checks(
 
     paths = _copy(tmp_path)
     (tmp_path / "generated" / ".dlrgen-manifest.json").unlink()  # render everything
-    monkeypatch.setattr("generator.verify.verify_provider", unsafe)
+    monkeypatch.setattr("generator.emit.verify.verify_provider", unsafe)
     before = sorted(p.read_bytes() for p in (tmp_path / "generated").rglob("*.py"))
     assert main(["generate", *paths]) == 70
     assert "internal error" in capsys.readouterr().err

@@ -509,7 +509,7 @@ def test_extra_params_never_replace_a_declared_or_signed_parameter(
 
 
 def test_reserved_names_cover_the_new_arguments() -> None:
-    from generator import names
+    from generator.python import names
 
     assert names.reserved("credential", "defaults") and names.reserved("credential", "monotonic")
     assert not names.reserved("argument", "extra_params")  # an option gives way: extra_params_

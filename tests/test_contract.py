@@ -139,7 +139,7 @@ def test_the_old_names_are_aliases_of_the_contracts() -> None:
 def test_the_contract_names_are_reserved_for_operations() -> None:
     """A spec's operation cannot take a contract attribute's name: the generator reads the
     clients' attributes (the refusal itself is tested with the reserved names)."""
-    from generator.names import reserved
+    from generator.python.names import reserved
 
     for name in contract.CLIENT_ATTRIBUTES:
         assert reserved("client_method", name), name

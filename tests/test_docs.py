@@ -75,8 +75,8 @@ def test_the_placeholder_check_catches_what_it_is_for() -> None:
 
 
 def test_the_commands_table_names_every_file_generate_writes_outside_the_packages() -> None:
-    from generator.manifest import MANIFEST
-    from generator.release import RECORD
+    from generator.emit.manifest import MANIFEST
+    from generator.commands.release import RECORD
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     row = next(line for line in readme.splitlines() if line.startswith("| `dlrgen generate` |"))

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import cache, formatting
+from generator.emit import cache
+from generator.emit import formatting
 from generator.pipeline import load_providers
 from generator.render import render_provider
 
@@ -99,7 +100,7 @@ def test_the_cache_folder_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_models_come_from_the_cache_when_the_schema_is_unchanged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from generator import codegen
+    from generator.python import models as codegen
 
     monkeypatch.setenv("DLRGEN_CACHE_DIR", str(tmp_path / "cache"))
     providers, _ = load_providers([SPECS[0]])
@@ -155,7 +156,7 @@ def test_no_cut_right_after_imports(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_runtime_names_come_from_the_cache_unchanged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from generator import names
+    from generator.python import names
 
     monkeypatch.setenv("DLRGEN_CACHE_DIR", str(tmp_path / "cache"))
     names._runtime_names.cache_clear()

@@ -13,8 +13,8 @@ import pytest
 
 from conftest import GENERATED, ROOT, SPECS, dlrgen_here
 from generator.pipeline import build
-from generator.manifest import MANIFEST
-from generator.writer import write_files
+from generator.emit.manifest import MANIFEST
+from generator.emit.writer import write_files
 
 # One worker builds every provider (and the two-provider tree) once for all of these tests.
 pytestmark = pytest.mark.xdist_group("generation")
@@ -169,7 +169,7 @@ def test_incremental_generation_renders_only_what_changed(small_tree: tuple[Path
 
     # Nothing changed: nothing rendered, and none of the heavy libraries imported.
     script = (
-        "import sys\nfrom generator.cli import main\n"
+        "import sys\nfrom generator.commands.cli import main\n"
         f"code = main(['generate', '--specs', {str(specs)!r}, '--out', {str(out)!r}])\n"
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))\n"
         "raise SystemExit(code)\n"

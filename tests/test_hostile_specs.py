@@ -3,7 +3,7 @@ is a ``file:line`` problem, never a traceback.
 
 The property test mutates a seed spec (strings, names, numbers, structure). Each case must
 either fail validation with located problems, or generate a package that imports without
-running anything and whose texts are the spec's (``generator.verify`` checks that on every
+running anything and whose texts are the spec's (``generator.emit.verify`` checks that on every
 generation; the test also imports the package). The default run tries 40 fixed cases;
 the slow tier 600 more, random ones;
 ``DLRGEN_FUZZ_EXAMPLES=10000 pytest -m slow -n 0 tests/test_hostile_specs.py`` is the long job.
@@ -27,10 +27,10 @@ from hypothesis import strategies as st
 
 from conftest import ROOT, SPECS
 from dlr_core.options import PER_CALL_OPTIONS
-from generator import names
-from generator.cli import main
+from generator.python import names
+from generator.commands.cli import main
 from generator.pipeline import load_providers, provider_files
-from generator.writer import apply
+from generator.emit.writer import apply
 
 SEED = "itnio_voice"
 CASES = ROOT / "tests" / "cases"

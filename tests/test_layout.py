@@ -1,12 +1,12 @@
-"""generator.layout writes spec-built statements in black's layout, so black has little
+"""generator.python.layout writes spec-built statements in black's layout, so black has little
 left to do; black is the oracle here: laid-out statements are what black makes of them."""
 
 from __future__ import annotations
 
 import pytest
 
-from generator import layout
-from generator.formatting import format_python
+from generator.python import layout
+from generator.emit.formatting import format_python
 
 L = layout.Call
 

@@ -44,7 +44,7 @@ from dlr_core.signing import NONCE_KINDS, PLACEMENTS, TIMESTAMP_STYLES, Scheme, 
 from dlr_core.steps import STEPS
 from dlr_core.testing import MockTransport
 from generator.pipeline import load_providers, provider_files
-from generator.writer import apply
+from generator.emit.writer import apply
 
 # One worker generates the every-scheme package once for all of these tests.
 pytestmark = pytest.mark.xdist_group("every_scheme")

@@ -1,6 +1,6 @@
 """The intermediate model says what the specs mean (references to fields and parameters,
 closed sets as Literals); the Python view (expressions, variables, imports) is computed in
-the render stage (generator/python_view.py), so the model carries no Python source."""
+the render stage (generator/python/view.py), so the model carries no Python source."""
 
 from __future__ import annotations
 

@@ -52,9 +52,9 @@ from dlr_core.callbacks import (
     CallbackApp,
 )
 from dlr_core.push import push, read_scenario
-from generator.mock_command import _key_pair
+from generator.commands.mock import _key_pair
 from generator.pipeline import load_providers, provider_files
-from generator.writer import apply
+from generator.emit.writer import apply
 
 pytestmark = pytest.mark.xdist_group("every_verify_form")
 

@@ -17,8 +17,8 @@ import yaml
 
 import dlr_core
 from conftest import GENERATED, ROOT, SPECS, spec_data
-from generator import release
-from generator.cli import main
+from generator.commands import release
+from generator.commands.cli import main
 
 # One worker builds every provider (and the two-provider tree) once for all of these tests.
 pytestmark = pytest.mark.xdist_group("generation")

@@ -12,7 +12,7 @@ from dlr_core.errors import ErrorKind
 from dlr_core.status import DeliveryStatus
 
 from conftest import ROOT
-from generator import parser
+from generator.parse import provider as parser
 from generator.canonical import CANONICAL_STATUSES, ERROR_KINDS
 
 SCHEMA: dict[str, Any] = json.loads((ROOT / "generator" / "spec.schema.json").read_text(encoding="utf-8"))
@@ -35,7 +35,7 @@ def test_error_kinds_come_from_the_runtime() -> None:
 def test_signing_vocabulary_comes_from_the_runtime() -> None:
     from dlr_core import steps
 
-    from generator import parse_auth
+    from generator.parse import auth as parse_auth
 
     assert parse_auth.SIGN_STEP_KINDS == signing.STEP_KINDS == tuple(steps.STEPS)
     assert DEFS["sign_step"] == steps.sign_step_schema()
@@ -47,12 +47,12 @@ def test_signing_vocabulary_comes_from_the_runtime() -> None:
 
 
 def test_the_schema_and_the_docs_are_generated_from_the_registry() -> None:
-    """``python -m generator.parse_auth`` leaves them as they are."""
-    from generator import parse_auth
+    """``python -m generator.parse.auth`` leaves them as they are."""
+    from generator.parse import auth as parse_auth
 
-    assert SCHEMA == parse_auth.schema_with_registry(SCHEMA), "run: python -m generator.parse_auth"
+    assert SCHEMA == parse_auth.schema_with_registry(SCHEMA), "run: python -m generator.parse.auth"
     docs = parse_auth.DOCS_FILE.read_text(encoding="utf-8")
-    assert docs == parse_auth.docs_with_registry(docs), "run: python -m generator.parse_auth"
+    assert docs == parse_auth.docs_with_registry(docs), "run: python -m generator.parse.auth"
 
 
 def test_the_runtime_refuses_what_the_schema_does_not_define() -> None:

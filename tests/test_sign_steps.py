@@ -19,8 +19,8 @@ from dlr_core.request import PreparedRequest
 from dlr_core.signing import Bound, Scheme, Signer, SigningError, _Run, render
 from dlr_core.tokens import TokenKeeper
 
-from generator.loader import load_spec
-from generator.parser import parse_provider
+from generator.load import load_spec
+from generator.parse.provider import parse_provider
 from generator.pipeline import load_providers
 
 # One use of every key of every step kind: a new kind adds its example here.

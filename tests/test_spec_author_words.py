@@ -13,7 +13,7 @@ import pytest
 
 from conftest import ROOT
 from dlr_core.testing import MockTransport
-from generator import examples
+from generator.parse import examples
 from generator.pipeline import load_providers
 from test_doc_examples import _serve_every_client_from
 from test_spec_features import cleanup_modules, generate_package  # noqa: F401 - a fixture

@@ -291,7 +291,7 @@ def test_cli_prints_problems_and_exits_2_without_traceback(tmp_path: Path) -> No
 def test_an_unclosed_quote_in_a_new_spec_is_reported_where_it_opens(tmp_path: Path) -> None:
     """The issue's case: `dlrgen new`'s spec with `title: "Acme Sms` on line 9 failed 27
     lines later, where the runaway text met the next quote."""
-    from generator.cli import main
+    from generator.commands.cli import main
 
     assert main(["new", "acme_sms", "--specs", str(tmp_path / "specs")]) == 0
     spec = tmp_path / "specs" / "acme_sms.yaml"

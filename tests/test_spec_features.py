@@ -15,7 +15,7 @@ import pytest
 
 from conftest import SPECS
 from generator.pipeline import load_providers, provider_files
-from generator.writer import apply
+from generator.emit.writer import apply
 
 
 def generate_package(tmp_path: Path, name: str, text: str) -> ModuleType:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from generator.cli import main
-from generator.loader import MAX_NESTING_DEPTH, MAX_NODES, MAX_SPEC_BYTES, MAX_STRING_LENGTH
+from generator.commands.cli import main
+from generator.load.yaml_safe import MAX_NESTING_DEPTH, MAX_NODES, MAX_SPEC_BYTES, MAX_STRING_LENGTH
 from generator.pipeline import load_providers
 from generator.problems import Problem
 

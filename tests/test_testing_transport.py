@@ -15,7 +15,7 @@ from conftest import run_client
 from dlr_core import DeliveryStatus
 from dlr_core.mock import ScenarioError
 from dlr_core.testing import MockTransport
-from generator.cli import main
+from generator.commands.cli import main
 
 SINCH = {"service_plan_id": "plan-1", "api_token": "token-1"}
 

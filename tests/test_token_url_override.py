@@ -38,10 +38,10 @@ from conftest import ROOT
 from dlr_core.mock import MockProvider
 from dlr_core.testing import MockTransport
 from dlr_core.tokens import TokenError
-from generator import names
-from generator.mock_command import _token_url_lines
+from generator.python import names
+from generator.commands.mock import _token_url_lines
 from generator.pipeline import load_providers, provider_files
-from generator.writer import apply
+from generator.emit.writer import apply
 
 CASE = ROOT / "tests" / "cases" / "sign_oauth2_cross_host_token_url"
 CREDENTIALS = {"client_id": "id-1", "client_secret": "s3cret"}

@@ -167,6 +167,13 @@ def test_building_dlrgen_packages_the_generator_and_never_touches_generated(tmp_
     assert after == before
     [wheel] = (tmp_path / "dist").glob("dlrgen-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "generator/cli.py" in names and "generator/spec.schema.json" in names
+    # Every module of every stage folder ships (a subpackage left out of pyproject.toml's
+    # packages would leave an installed dlrgen that cannot import it).
+    modules = {
+        "generator/" + path.relative_to(ROOT / "generator").as_posix()
+        for path in (ROOT / "generator").rglob("*.py")
+    }
+    assert modules <= set(names), sorted(modules - set(names))
+    assert "generator/commands/cli.py" in names and "generator/spec.schema.json" in names
     assert "generator/templates/provider/package/client.py.jinja" in names
     assert not [name for name in names if name.startswith(("dlr_", "generated/", "specs/"))]

@@ -18,10 +18,17 @@ import pytest
 
 from conftest import ROOT, SPECS
 from generator import pipeline
-from generator.cli import main
-from generator.manifest import LOCK_FILE, MANIFEST, Manifest, ManifestError, OutputPathError, path_problem
+from generator.commands.cli import main
+from generator.emit.manifest import (
+    LOCK_FILE,
+    MANIFEST,
+    Manifest,
+    ManifestError,
+    OutputPathError,
+    path_problem,
+)
 from generator.pipeline import Plan
-from generator.writer import apply, changes, locked, remove_stray_temp_files
+from generator.emit.writer import apply, changes, locked, remove_stray_temp_files
 
 SECRET = "TOP SECRET: never print or delete me\n"
 OWNED = "dlr_demo/README.md"
@@ -291,7 +298,7 @@ def test_runs_on_one_directory_take_turns(out: Path) -> None:
 def test_a_lock_taken_on_a_deleted_lock_file_is_not_trusted(tmp_path: Path) -> None:
     # A waiter may open the lock file just before its holder deletes it on the way out; the
     # lock it then gets is on a file nobody else will ever open again, so it must retry.
-    from generator.writer import _LockFileReplaced, _still_linked_at
+    from generator.emit.writer import _LockFileReplaced, _still_linked_at
 
     lock_path = tmp_path / LOCK_FILE
     lock_path.touch()
@@ -414,7 +421,7 @@ def test_a_run_killed_between_renames_is_repaired_and_its_temp_files_reported(
     out = tmp_path / "generated"
     script = (
         "import os, signal\n"
-        "from generator.cli import main\n"
+        "from generator.commands.cli import main\n"
         "real_replace, renamed = os.replace, []\n"
         "def replace_or_die(source, target):\n"
         "    if len(renamed) == 10:\n"

@@ -9,7 +9,7 @@ Where: ``$DLRGEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/dlrgen``, else ``~/.cache/d
 What is read from it becomes generated code, so the directory must belong to the user
 running dlrgen and be writable by nobody else (as pip and black require of theirs); any
 other directory is not used. Generated code read from the cache is still checked by
-``generator.verify`` like freshly formatted code.
+``generator.emit.verify`` like freshly formatted code.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def get(kind: str, key: str) -> str | None:
 def put(kind: str, key: str, text: str) -> None:
     """Keep ``text`` under ``key``; written whole or not at all (staged as generated files
     are, then renamed), and never an error."""
-    from generator.writer import stage
+    from generator.emit.writer import stage
 
     path = _entry(kind, key)
     if path is None:

@@ -24,7 +24,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from generator import cache as generation_cache
+from generator.emit import cache as generation_cache
 
 Scope = Literal["module", "client_method", "argument", "credential", "field", "member"]
 
@@ -248,7 +248,7 @@ def _runtime_key() -> str:
     import sys
     from importlib.metadata import version
 
-    from generator.manifest import hash_tree
+    from generator.emit.manifest import hash_tree
 
     spec = importlib.util.find_spec("dlr_core")
     folders = list(spec.submodule_search_locations or []) if spec else []

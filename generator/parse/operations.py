@@ -8,12 +8,12 @@ from typing import Any
 
 from dlr_core import times
 
-from generator import examples
+from generator.parse import examples
 from generator import model as m
-from generator.loader import JsonPath
-from generator.parse_base import ParseContext, pascal
-from generator.parse_receipts import field_reference, parse_receipts, record_scopes
-from generator.parse_responses import parse_response_model
+from generator.load import JsonPath
+from generator.parse.context import ParseContext, pascal
+from generator.parse.receipts import field_reference, parse_receipts, record_scopes
+from generator.parse.responses import parse_response_model
 
 
 def parse_operation(ctx: ParseContext, name: str, raw: dict[str, Any]) -> m.Operation:

@@ -10,12 +10,12 @@ from typing import Any
 from dlr_core import retry as retry_rules
 
 from generator import model as m
-from generator.loader import JsonPath, LoadedSpec
-from generator.parse_auth import check_auth_needs, parse_auth
-from generator.parse_base import ParseContext, duration_seconds
-from generator.parse_callbacks import parse_callback
-from generator.parse_operations import parse_operation
-from generator.parse_statuses import parse_status_enum
+from generator.load import JsonPath, LoadedSpec
+from generator.parse.auth import check_auth_needs, parse_auth
+from generator.parse.context import ParseContext, duration_seconds
+from generator.parse.callbacks import parse_callback
+from generator.parse.operations import parse_operation
+from generator.parse.statuses import parse_status_enum
 from generator.problems import Problem
 
 # Errors another attempt cannot fix; the runtime never retries them.

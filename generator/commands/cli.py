@@ -7,8 +7,8 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
 from pathlib import Path
+from typing import NoReturn
 
 from generator import __version__
 from generator.problems import FormattingError, SpecError
@@ -187,9 +187,9 @@ def _progress_reporter() -> Callable[[str, int, int], None] | None:
 
 
 def _generate(specs: Path, out: Path) -> int:
-    from generator.manifest import OutputPathError
+    from generator.emit.manifest import OutputPathError
+    from generator.emit.writer import apply, locked, remove_stray_temp_files
     from generator.pipeline import plan
-    from generator.writer import apply, locked, remove_stray_temp_files
 
     try:
         with locked(out):  # plan reads what apply then writes: no other run may come between
@@ -219,17 +219,17 @@ def _generate(specs: Path, out: Path) -> int:
 def _unreleased_changes(out: Path, written: dict[str, str], rendered: list[str]) -> list[str]:
     """The packages just rendered whose files changed under the version of a recorded release
     (``.dlrgen-releases.json``, written by ``dlrgen build``; generating records nothing)."""
-    from generator.manifest import unit_of
-    from generator.release import package_digests, read_record, unbumped
+    from generator.commands.release import package_digests, read_record, unbumped
+    from generator.emit.manifest import unit_of
 
     current = {top: entry for top, entry in package_digests(written).items() if unit_of(top) in rendered}
     return unbumped(read_record(out), current)
 
 
 def _check(specs: Path, out: Path) -> int:
-    from generator.manifest import OutputPathError
+    from generator.emit.manifest import OutputPathError
+    from generator.emit.writer import changes, locked
     from generator.pipeline import build
-    from generator.writer import changes, locked
 
     files = build(specs)  # reads only the specs: no need to hold up generate meanwhile
     try:
@@ -262,8 +262,8 @@ def _check_notes(out: Path, files: dict[str, str], stale: bool) -> list[str]:
     was formatted by another black (so a diff may be nothing but formatting)."""
     from importlib.metadata import version
 
-    from generator.manifest import Manifest
-    from generator.release import package_digests, read_record, unbumped
+    from generator.commands.release import package_digests, read_record, unbumped
+    from generator.emit.manifest import Manifest
 
     notes = unbumped(read_record(out), package_digests(files))
     manifest = Manifest.read(out)
@@ -278,7 +278,7 @@ def _check_notes(out: Path, files: dict[str, str], stale: bool) -> list[str]:
 
 
 def _build(specs: Path, out: Path, dist: Path, version_suffix: str) -> int:
-    from generator.release import ReleaseError, build_releases
+    from generator.commands.release import ReleaseError, build_releases
 
     try:
         built = build_releases(specs, out, dist, version_suffix=version_suffix)
@@ -426,7 +426,7 @@ def _new(provider: str, title: str | None, specs: Path) -> int:
 
 
 def _mock(args: argparse.Namespace) -> int:
-    from generator.mock_command import MockCommandError, run_mock
+    from generator.commands.mock import MockCommandError, run_mock
 
     try:
         return run_mock(
@@ -445,7 +445,7 @@ def _mock(args: argparse.Namespace) -> int:
 
 
 def _schema(output: Path | None = None) -> int:
-    from generator.loader import spec_schema
+    from generator.load import spec_schema
 
     text = json.dumps(spec_schema(), indent=2, ensure_ascii=False) + "\n"
     if output is None:

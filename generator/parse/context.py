@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generator import model as m
-from generator.loader import JsonPath, LoadedSpec, SourceMap
-from generator.names import Scope, reserved
+from generator.load import JsonPath, LoadedSpec, SourceMap
+from generator.python.names import Scope, reserved
 from generator.problems import Problem
 
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")

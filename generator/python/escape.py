@@ -12,7 +12,7 @@ them through Jinja filters of the same name (``render.environment``):
 | Markdown text / code span | ``markdown``, ``markdown_code`` | ``md``, ``md_code`` |
 
 Wrapping always happens before escaping, so a line break can never split an escape
-sequence. After rendering, ``generator.verify`` parses every Python file and checks that
+sequence. After rendering, ``generator.emit.verify`` parses every Python file and checks that
 the spec's texts came out as the same values.
 """
 
@@ -92,3 +92,27 @@ def markdown_code(value: object) -> str:
     """A Markdown code span (backticks inside become quotes, so the span cannot end early)."""
     text = " ".join(_escape_unprintable(str(value)).split()).replace("`", "'").replace("|", "\\|")
     return f"`{text}`"
+
+
+def python_tuple(values: object) -> str:
+    items = [python_literal(v) for v in values]  # type: ignore[attr-defined]
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
+def python_data(value: object, depth: int = 1) -> str:
+    """JSON-like data (from a spec) as a Python literal; every string goes through repr.
+
+    Written one item per line with trailing commas, as black would keep it, so formatting
+    has nothing to split (splitting long lines is what makes black slow)."""
+    inner, outer = "    " * (depth + 1), "    " * depth
+    if isinstance(value, dict) and value:
+        items = "".join(
+            f"{inner}{python_literal(k)}: {python_data(v, depth + 1)},\n" for k, v in value.items()
+        )
+        return "{\n" + items + outer + "}"
+    if isinstance(value, list) and value:
+        items = "".join(f"{inner}{python_data(v, depth + 1)},\n" for v in value)
+        return "[\n" + items + outer + "]"
+    if isinstance(value, (dict, list)):
+        return repr(value)
+    return python_literal(value)

@@ -4,7 +4,7 @@
 
 Only the runtime's classes are named, qualified by their module (so no spec name can
 collide with them), and only their constructors are called, with literals: spec text
-stays data (``generator.verify`` checks the output).
+stays data (``generator.emit.verify`` checks the output).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from dlr_core import signing, steps
 
-from generator.escape import python_literal
+from generator.python.escape import python_literal
 
 _MODULES = {"dlr_core.signing": "signing", "dlr_core.steps": "steps"}
 

@@ -8,7 +8,7 @@ black is most of the cost of generation, so it is asked to do as little as it ca
   apart, and the pipeline spreads them over worker processes: one provider with hundreds of
   operations no longer formats on one core, chunks repeated between providers are formatted
   once, and black never sees a large file (its time grows faster than a file's size).
-- Each formatted chunk is kept in the cache (``generator.cache``) under the hash of its text
+- Each formatted chunk is kept in the cache (``generator.emit.cache``) under the hash of its text
   and black's version, so a spec edit re-formats only the chunks it changed.
 
 Cutting is checked, not assumed: a chunk black cannot read alone (a cut inside a docstring
@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from generator import cache
+from generator.emit import cache
 from generator.problems import FormattingError
 
 if TYPE_CHECKING:

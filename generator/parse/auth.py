@@ -5,7 +5,7 @@ the parser, the runtime, the JSON Schema and the docs know the same step kinds a
 this module reports what the registry finds at the spec's ``file:line`` and checks what
 needs the whole spec (template variables, credentials, filters).
 
-``python -m generator.parse_auth`` rewrites the parts of generator/spec.schema.json and
+``python -m generator.parse.auth`` rewrites the parts of generator/spec.schema.json and
 docs/spec-format.md that come from the registry (the tests check they are current).
 """
 
@@ -21,8 +21,8 @@ from typing import Any
 from dlr_core import signing, steps
 
 from generator import model as m
-from generator.loader import JsonPath
-from generator.parse_base import ParseContext
+from generator.load import JsonPath
+from generator.parse.context import ParseContext
 from generator.problems import Problem
 
 _TEMPLATE_FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
@@ -33,10 +33,10 @@ REQUEST_VARIABLES = frozenset({"method", "host", "path", "path_and_query", "body
 SIGN_STEP_KINDS = signing.STEP_KINDS
 TIMESTAMP_STYLES = tuple(signing.TIMESTAMP_STYLES)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # generator/parse/auth.py -> the repository
 SCHEMA_FILE = ROOT / "generator" / "spec.schema.json"
 DOCS_FILE = ROOT / "docs" / "spec-format.md"
-DOCS_BEGIN = "<!-- sign steps: generated from dlr_core.steps by `python -m generator.parse_auth` -->\n"
+DOCS_BEGIN = "<!-- sign steps: generated from dlr_core.steps by `python -m generator.parse.auth` -->\n"
 DOCS_END = "<!-- end of sign steps -->\n"
 
 

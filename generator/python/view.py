@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator import layout
 from generator import model as m
-from generator.escape import python_literal
-from generator.names import snake_from_class
+from generator.python import layout
+from generator.python.escape import python_literal
+from generator.python.names import snake_from_class
 
 ANSWER = "result"  # the response model a receipts or paging function reads
 RECORD = "record"  # the innermost record of a receipts loop

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from filelock import BaseFileLock, FileLock
 
-from generator.manifest import (
+from generator.emit.manifest import (
     LOCK_FILE,
     MANIFEST,
     TEMP_SUFFIX,

@@ -9,9 +9,9 @@ from typing import Any
 from dlr_core import times
 
 from generator import model as m
-from generator.loader import JsonPath
-from generator.names import snake_from_class
-from generator.parse_base import SNAKE, ParseContext
+from generator.load import JsonPath
+from generator.python.names import snake_from_class
+from generator.parse.context import SNAKE, ParseContext
 
 
 def parse_object_model(ctx: ParseContext, path: JsonPath, schema: dict[str, Any]) -> m.ObjectModel:

@@ -15,9 +15,9 @@ import re
 import warnings
 from typing import Any
 
-from generator import cache
 from generator import model as m
-from generator.escape import docstring
+from generator.emit import cache
+from generator.python.escape import docstring
 
 
 def render_models(provider: m.Provider, header: str) -> str:

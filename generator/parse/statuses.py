@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from generator import model as m
-from generator.loader import JsonPath
-from generator.parse_base import ParseContext
+from generator.load import JsonPath
+from generator.parse.context import ParseContext
 
 
 def parse_status_enum(ctx: ParseContext, key: str, raw: dict[str, Any]) -> m.StatusEnum:

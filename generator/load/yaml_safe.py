@@ -1,5 +1,4 @@
-"""Stage 1: read a spec file safely, remember where every value came from, check it
-against the JSON Schema of the spec format.
+"""Stage 1a: read one spec file safely and remember where every value came from.
 
 PyYAML's composer gives nodes with source marks; we build plain Python data from them
 ourselves so each value keeps its ``line:col``. Scalars are constructed by PyYAML's
@@ -12,25 +11,20 @@ generated code; every refusal is a located problem, never a traceback.
 
 from __future__ import annotations
 
-import difflib
 import itertools
-import json
 import math
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
+from generator.load.source_map import JsonPath, SourceMap
+from generator.load.yaml_errors import runaway_quote_problem, yaml_error_problem
 from generator.problems import Problem, display_path
-
-JsonPath = tuple[str | int, ...]
 
 # Budgets: each bounds the time and memory one spec can cost, whoever wrote it.
 MAX_SPEC_BYTES = 1024 * 1024  # size of the file, checked before parsing
@@ -46,42 +40,6 @@ _FORBIDDEN_CHARACTERS = re.compile(
     r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
 )
 _MAX_CHARACTER_PROBLEMS = 10  # a file full of NULs needs a few problems, not a million
-
-
-@dataclass
-class SourceMap:
-    """Where each value (and each mapping key) of a loaded spec stands in its file."""
-
-    file: str
-    values: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
-    keys: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
-    # For a spec that extends a base: the values that come from another file, and which.
-    files: dict[JsonPath, str] = field(default_factory=dict)
-
-    def problem(self, path: JsonPath, message: str, *, at_key: bool = False) -> Problem:
-        line, column = self.locate(path, at_key=at_key)
-        return Problem(self.file_of(path), line, column, message)
-
-    def locate(self, path: JsonPath, *, at_key: bool = False) -> tuple[int, int]:
-        if at_key and path in self.keys:
-            return self.keys[path]
-        return self.values.get(self._known(path), (1, 1))
-
-    def file_of(self, path: JsonPath) -> str:
-        return self.files.get(self._known(path), self.file)
-
-    def _known(self, path: JsonPath) -> JsonPath:
-        probe = path
-        while probe not in self.values and probe:
-            probe = probe[:-1]
-        return probe
-
-
-@dataclass
-class LoadedSpec:
-    path: Path
-    data: dict[str, Any]
-    source: SourceMap
 
 
 def _mark(node: yaml.Node) -> tuple[int, int]:
@@ -385,148 +343,36 @@ def _tag_name(node: yaml.Node) -> str:
     return str(node.tag).removeprefix("tag:yaml.org,2002:")
 
 
-def load_spec(path: Path) -> tuple[LoadedSpec | None, list[Problem]]:
-    """Read and schema-check one spec. Returns the spec (None if unreadable) and its problems."""
-    raw = _load_located(path, ())
-    if raw.data is None or raw.problems:
-        return None, raw.problems
-    problems = [
-        problem
-        for problem, where in schema_problems(raw.data, raw.source)
-        if not any(where[: len(bad)] == bad for bad in raw.refused)
-    ]
-    return LoadedSpec(path, raw.data, raw.source), problems
-
-
-MAX_EXTENDS_DEPTH = 4  # a brand of a brand of a base is plenty; also ends any cycle
-
-
 @dataclass
-class _Located:
+class Located:
+    """One file's data (None when unusable), where its values stand, its problems and the
+    paths of the values refused (schema errors there would only repeat the refusal)."""
+
     data: dict[str, Any] | None
     source: SourceMap
     problems: list[Problem]
     refused: list[JsonPath] = field(default_factory=list)
 
 
-def _load_located(path: Path, chain: tuple[Path, ...]) -> _Located:
-    """A spec's data with every value located, its ``extends`` applied (before any schema
-    check, so the merged spec is what gets checked)."""
+def load_located(path: Path) -> Located:
+    """One spec file's data with every value located (its ``extends`` not yet applied)."""
     shown = display_path(path)
     source = SourceMap(shown)
     text, problems = _read_spec_text(path, shown)
     if text is None or problems:
-        return _Located(None, source, problems)
+        return Located(None, source, problems)
     root, problems = _compose(text, shown)
     if root is None:
-        return _Located(None, source, problems)
+        return Located(None, source, problems)
     builder = _Builder(source)
     data = builder.build(root, ())
     if not isinstance(data, dict):
-        return _Located(
+        return Located(
             None,
             source,
             builder.problems + [Problem(shown, 1, 1, "a spec must be a mapping of keys to values")],
         )
-    located = _Located(data, source, builder.problems, list(builder.bad_paths))
-    if "extends" in data and not located.problems:
-        return _extend(path, located, chain + (path,))
-    return located
-
-
-def _extend(path: Path, brand: _Located, chain: tuple[Path, ...]) -> _Located:
-    """Apply the brand spec over its base as a JSON Merge Patch (RFC 7386): mappings merge
-    key by key, anything else (lists included) replaces, ``null`` removes a key."""
-    assert brand.data is not None
-    base_name = brand.data.pop("extends")
-    where = ("extends",)
-    if not isinstance(base_name, str) or not _BASE_NAME.match(base_name):
-        return _Located(
-            None,
-            brand.source,
-            [
-                brand.source.problem(
-                    where,
-                    "extends names a spec file in the same " "folder, without .yaml, e.g. _white_label_api",
-                )
-            ],
-        )
-    base_path = path.parent / f"{base_name}.yaml"
-    if base_path in chain or len(chain) > MAX_EXTENDS_DEPTH:
-        cycle = " -> ".join(p.stem for p in (*chain, base_path))
-        return _Located(
-            None,
-            brand.source,
-            [brand.source.problem(where, f"extends goes round in a circle or too " f"deep ({cycle})")],
-        )
-    if not base_path.is_file():
-        return _Located(
-            None,
-            brand.source,
-            [brand.source.problem(where, f"no base spec {base_path.name} next to " f"{path.name}")],
-        )
-    base = _load_located(base_path, chain)
-    if base.data is None or base.problems:
-        return _Located(
-            None, brand.source, base.problems or [brand.source.problem(where, "the base is unreadable")]
-        )
-    removals = [
-        brand.source.problem(
-            at, f"null removes {at[-1]!r}, but {base_path.name} has no {at[-1]!r} here", at_key=True
-        )
-        for at in _removals_of_nothing(base.data, brand.data, ())
-    ]
-    if removals:  # a typo'd key, or a plain scalar cut short at a comma in a {flow: mapping}
-        return _Located(None, brand.source, removals)
-    source = SourceMap(brand.source.file)
-    # A package's identity is its own: a brand never inherits its base's name or version.
-    data = _merge_patch({k: v for k, v in base.data.items() if k != "package"}, brand.data)
-    _relocate(data, (), base.source, brand.source, source)
-    return _Located(data, source, [], base.refused + brand.refused)
-
-
-_BASE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
-
-
-def _removals_of_nothing(base: Any, patch: Any, path: JsonPath) -> Iterator[JsonPath]:
-    """Where a brand's null (which removes a key) names a key its base does not have."""
-    if not isinstance(patch, dict) or not isinstance(base, dict):
-        return
-    for key, value in patch.items():
-        if value is None and key not in base:
-            yield path + (key,)
-        elif key in base:
-            yield from _removals_of_nothing(base[key], value, path + (key,))
-
-
-def _merge_patch(base: Any, patch: Any) -> Any:
-    if not isinstance(patch, dict) or not isinstance(base, dict):
-        return patch
-    # The base's order is kept (a brand's operations stay in the base's order, so the one
-    # fetch_receipts uses does not change); keys only the brand has come after.
-    merged = {}
-    for key, value in base.items():
-        if key not in patch:
-            merged[key] = value
-        elif patch[key] is not None:
-            merged[key] = _merge_patch(value, patch[key])
-    for key, value in patch.items():
-        if key not in base and value is not None:
-            merged[key] = value
-    return merged
-
-
-def _relocate(data: Any, path: JsonPath, base: SourceMap, patch: SourceMap, out: SourceMap) -> None:
-    """Each merged value is located where it came from: the brand when the brand has it."""
-    source = patch if path in patch.values else base
-    if path in source.values:
-        out.values[path] = source.values[path]
-        out.files[path] = source.file_of(path)
-    if path in source.keys:
-        out.keys[path] = source.keys[path]
-    children = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
-    for key, value in children:
-        _relocate(value, path + (key,), base, patch, out)
+    return Located(data, source, builder.problems, list(builder.bad_paths))
 
 
 def _read_spec_text(path: Path, shown: str) -> tuple[str | None, list[Problem]]:
@@ -572,7 +418,7 @@ def _compose(text: str, shown: str) -> tuple[yaml.Node | None, list[Problem]]:
     except _LimitExceeded as exc:
         return None, [Problem(shown, *exc.position, exc.message)]
     except yaml.MarkedYAMLError as exc:
-        return None, [_runaway_quote_problem(text, exc, shown) or _yaml_error_problem(exc, shown)]
+        return None, [runaway_quote_problem(text, exc, shown) or yaml_error_problem(exc, shown)]
     except yaml.reader.ReaderError as exc:  # a character YAML refuses that the scan above let through
         code = exc.character if isinstance(exc.character, int) else ord(exc.character)
         message = f"invalid YAML: character U+{code:04X} ({exc.reason})"
@@ -596,210 +442,3 @@ def _compose_with(loaders: tuple[type[_GuardedComposer], ...], text: str) -> yam
         if not others:
             raise
     return _compose_with(tuple(others), text)
-
-
-def _yaml_error_problem(exc: yaml.MarkedYAMLError, shown: str) -> Problem:
-    mark = exc.problem_mark or exc.context_mark
-    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-    message = f"invalid YAML: {exc.problem or exc}"
-    if exc.context and exc.context_mark and exc.context_mark.line + 1 != line:
-        # "while parsing a flow sequence" -> where that sequence starts, often the real culprit.
-        context = exc.context.removeprefix("while parsing ")
-        message += f" ({context} that starts at line {exc.context_mark.line + 1})"
-    return Problem(shown, line, col, message)
-
-
-def _runaway_quote_problem(text: str, exc: yaml.MarkedYAMLError, shown: str) -> Problem | None:
-    """A YAML error that follows a quote left open, placed where the quote opens.
-
-    A quoted scalar may span lines, so a missing closing quote (``title: "Acme Sms``) is not
-    an error where it happens: the text runs on to the next quote in the file, often many
-    lines on, and YAML fails there. When the error is on the line where a quoted scalar
-    spanning several lines ended (or the file ended inside one), the quote that opened it is
-    the likely mistake, and that is where the problem is reported."""
-    mark = exc.problem_mark
-    if mark is None:
-        return None
-    if exc.context == "while scanning a quoted scalar" and exc.context_mark is not None:
-        opened = exc.context_mark  # the file ended inside the quotes
-    else:
-        opened = None
-        last_quoted: yaml.ScalarToken | None = None
-        try:
-            for token in yaml.scan(text, Loader=yaml.SafeLoader):
-                if token.start_mark.index >= mark.index:
-                    break
-                if isinstance(token, yaml.ScalarToken) and token.style in ('"', "'"):
-                    last_quoted = token
-        except yaml.YAMLError:
-            pass  # the scanner's own error: the tokens before it are what counts
-        if (
-            last_quoted is not None
-            and last_quoted.start_mark.line < last_quoted.end_mark.line
-            and last_quoted.end_mark.line == mark.line
-        ):
-            opened = last_quoted.start_mark
-    if opened is None or opened.line == mark.line:
-        return None
-    quote = text[opened.index] if opened.index < len(text) else '"'
-    start = (
-        f"invalid YAML: the {quote} that opens here is not closed on its line (a closing {quote} missing?)"
-    )
-    if opened is exc.context_mark:
-        return Problem(shown, opened.line + 1, opened.column + 1, f"{start}, so the file ends inside it")
-    return Problem(
-        shown,
-        opened.line + 1,
-        opened.column + 1,
-        f"{start}, so the quoted text runs on to line {mark.line + 1}, where YAML finds: {exc.problem or exc}",
-    )
-
-
-@cache
-def spec_schema() -> dict[str, Any]:
-    """The JSON Schema of the spec format (also printed by ``dlrgen schema``)."""
-    text = resources.files("generator").joinpath("spec.schema.json").read_text(encoding="utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
-
-
-@cache
-def _validator() -> jsonschema.protocols.Validator:
-    # "regex" is the one format the spec relies on (a parameter's pattern): the generated code
-    # compiles it with Python's re, so an invalid one must be refused here, not on import.
-    validator_class: type[jsonschema.protocols.Validator]
-    validator_class = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
-        jsonschema.Draft202012Validator, {"pattern": _pattern_keyword}
-    )
-    return validator_class(spec_schema(), format_checker=jsonschema.FormatChecker(["regex"]))
-
-
-def _pattern_keyword(
-    validator: jsonschema.protocols.Validator, pattern: str, instance: Any, schema: dict[str, Any]
-) -> Iterator[jsonschema.ValidationError]:
-    """JSON Schema's ``pattern``, with ``$`` meaning the end of the text as in JSON Schema's regexes.
-
-    Python's ``$`` also matches before a final newline, so "X-Key\\n" would pass as a header name
-    and "demo_sms\\n" as a snake_case name."""
-    if validator.is_type(instance, "string") and not re.search(_python_pattern(pattern), instance):
-        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
-
-
-@cache
-def _python_pattern(pattern: str) -> str:
-    """A JSON Schema pattern for Python's re: a final unescaped ``$`` becomes ``\\Z``."""
-    body = pattern.removesuffix("$")
-    trailing_backslashes = len(body) - len(body.rstrip("\\"))
-    if body != pattern and trailing_backslashes % 2 == 0:
-        return body + r"\Z"
-    return pattern
-
-
-_HEADER_NAME_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
-
-_PATTERN_HINTS = {
-    "^[a-z][a-z0-9]*(_[a-z0-9]+)*$": (
-        "must be a snake_case name (a-z, 0-9 and single underscores, starting with a letter)"
-    ),
-    "^[A-Z][A-Za-z0-9]*$": "must be a PascalCase class name (letters and digits, starting with a capital)",
-    "^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$": "must be an UPPER_SNAKE_CASE member name",
-    "^https?://[^\\s]+$": "must be an http(s) URL",
-    "^[0-9]+(ms|s|m|h|d)$": "must be a duration such as 500ms, 60s, 5m, 12h or 2d",
-    _HEADER_NAME_PATTERN: (
-        "must be an HTTP header name (ASCII letters, digits and !#$%&'*+-.^_`|~; no spaces)"
-    ),
-}
-
-
-def schema_problems(data: dict[str, Any], source: SourceMap) -> list[tuple[Problem, JsonPath]]:
-    """Each schema violation, described for a person, with the path of the value at fault."""
-    problems: list[tuple[Problem, JsonPath]] = []
-    for error in _validator().iter_errors(data):
-        path = tuple(error.absolute_path)
-        problems.extend((problem, path) for problem in _describe(error, source))
-    return problems
-
-
-def _describe(error: jsonschema.ValidationError, source: SourceMap) -> list[Problem]:
-    path: JsonPath = tuple(error.absolute_path)
-    where = _where(path)
-    if error.validator in ("oneOf", "anyOf") and error.context:
-        best = jsonschema.exceptions.best_match(error.context)
-        return _describe(best, source) if best is not None else []
-    if "propertyNames" in error.absolute_schema_path and isinstance(error.instance, str):
-        # A bad mapping key: jsonschema reports the mapping, so point at the key itself.
-        hint = _PATTERN_HINTS.get(str(error.validator_value), "is not a valid name")
-        return [
-            source.problem(path + (error.instance,), f"{where}: key {error.instance!r} {hint}", at_key=True)
-        ]
-    if error.validator == "format" and error.validator_value == "regex":
-        return [source.problem(path, f"invalid regular expression: {error.cause}")]
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = sorted(_schema_of(error).get("properties", {}))
-        out = []
-        for key in error.instance:
-            if key in allowed:
-                continue
-            close = difflib.get_close_matches(key, allowed, n=1)
-            suggestion = (
-                f"; did you mean {close[0]!r}?" if close else f"; expected one of: {', '.join(allowed)}"
-            )
-            out.append(
-                source.problem(path + (key,), f"unknown key {key!r} in {where}{suggestion}", at_key=True)
-            )
-        return out
-    if error.validator == "required":
-        key = error.message.split(chr(39))[1]
-        hint = ""
-        allowed_values = _enum_of(_schema_of(error).get("properties", {}).get(key, {}))
-        if allowed_values:
-            hint = f" (one of: {', '.join(str(v) for v in allowed_values)})"
-        return [source.problem(path, f"{where} is missing the required key {key!r}{hint}")]
-    if error.validator == "enum":
-        values = list(error.validator_value) if isinstance(error.validator_value, list) else []
-        options = ", ".join(repr(v) for v in values)
-        hint = ""
-        if isinstance(error.instance, str):
-            close = difflib.get_close_matches(error.instance, [str(v) for v in values], n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-        return [source.problem(path, f"{where}: {error.instance!r} is not one of {options}{hint}")]
-    if error.validator == "pattern":
-        hint = _PATTERN_HINTS.get(str(error.validator_value), f"must match {error.validator_value}")
-        return [source.problem(path, f"{where}: {error.instance!r} {hint}")]
-    if error.validator == "type":
-        expected = error.validator_value
-        expected_text = " or ".join(expected) if isinstance(expected, list) else str(expected)
-        got = _kind(error.instance) + (f" {error.instance!r}" if error.instance is not None else "")
-        return [source.problem(path, f"{where}: expected {expected_text}, got {got}")]
-    if error.validator == "const":
-        return [source.problem(path, f"{where}: must be {error.validator_value!r}, got {error.instance!r}")]
-    if error.validator in ("minProperties", "minItems"):
-        return [source.problem(path, f"{where} must not be empty")]
-    return [source.problem(path, f"{where}: {error.message}")]
-
-
-def _schema_of(error: jsonschema.ValidationError) -> Mapping[str, Any]:
-    """The (sub)schema an error comes from; a boolean schema has no keywords."""
-    return error.schema if isinstance(error.schema, Mapping) else {}
-
-
-def _enum_of(schema: Mapping[str, Any]) -> list[Any]:
-    """The allowed values of a property, following one local $ref."""
-    ref = schema.get("$ref", "")
-    if ref.startswith("#/$defs/"):
-        schema = spec_schema()["$defs"].get(ref.rsplit("/", 1)[1], {})
-    return list(schema.get("enum", []))
-
-
-def _where(path: JsonPath) -> str:
-    if not path:
-        return "the spec"
-    return "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(path))
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    return {bool: "boolean", int: "integer", float: "number", str: "text", list: "list", dict: "mapping"}.get(
-        type(value), type(value).__name__
-    )

@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.manifest import MANIFEST
+from generator.emit.manifest import MANIFEST
 
 # What a runtime checkout holds that is not part of its distribution.
 _RUNTIME_IGNORED = shutil.ignore_patterns("tests", "__pycache__", "*.egg-info", "build", "dist", ".*")
@@ -49,8 +49,8 @@ def build_releases(
     specs: Path, out: Path, dist: Path, *, version_suffix: str = "", runtime: Path | None = None
 ) -> list[Built]:
     """Build the runtime (when its source is at hand) and every provider package into ``dist``."""
+    from generator.emit.writer import changes
     from generator.pipeline import build
-    from generator.writer import changes
 
     if version_suffix and not _VERSION_SUFFIX.match(version_suffix):
         raise ReleaseError(
@@ -180,7 +180,7 @@ def record_releases(out: Path, files: dict[str, str]) -> None:
     """Bind each package's version to the content just built from ``files``: from now on,
     ``check``, ``generate`` and ``build`` report a change under that version. Only a release
     binds a version (generating does not), so a package changes freely until it is built."""
-    from generator.writer import apply, locked
+    from generator.emit.writer import apply, locked
 
     with locked(out):
         record = read_record(out)

@@ -8,8 +8,8 @@ from typing import Any
 
 from generator import model as m
 from generator.canonical import CANONICAL_BY_VALUE
-from generator.loader import JsonPath
-from generator.parse_base import SNAKE, ParseContext
+from generator.load import JsonPath
+from generator.parse.context import SNAKE, ParseContext
 
 # Where receipt fields are read: (wire path down to a list, the list's record model), the
 # answer itself first.

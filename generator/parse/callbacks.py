@@ -16,11 +16,11 @@ from dlr_core import callbacks as runtime_callbacks
 from dlr_core import signing
 
 from generator import model as m
-from generator.loader import JsonPath
-from generator.parse_auth import sign_step, template_check
-from generator.parse_base import ParseContext, duration_seconds
-from generator.parse_receipts import parse_receipts
-from generator.parse_responses import parse_object_model
+from generator.load import JsonPath
+from generator.parse.auth import sign_step, template_check
+from generator.parse.context import ParseContext, duration_seconds
+from generator.parse.receipts import parse_receipts
+from generator.parse.responses import parse_object_model
 
 # What a verification's templates may use besides the credentials and its steps' results.
 PUSH_VARIABLES = frozenset({"url", "method", "host", "path", "path_and_query", "body"})
