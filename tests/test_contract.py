@@ -59,7 +59,11 @@ def _runtime_uses(tree: ast.Module) -> Iterator[tuple[str, str]]:
             for base in node.bases
         ):
             for statement in node.body:
-                targets = statement.targets if isinstance(statement, ast.Assign) else []
+                targets: list[ast.expr] = (
+                    statement.targets
+                    if isinstance(statement, ast.Assign)
+                    else [statement.target] if isinstance(statement, ast.AnnAssign) else []
+                )
                 for target in targets:
                     if isinstance(target, ast.Name) and target.id in CLIENT_BASE_ATTRIBUTES:
                         yield "self", target.id

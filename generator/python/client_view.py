@@ -145,6 +145,7 @@ def client_view(provider: m.Provider) -> ClientView:
         "DEFAULT_MAX_CONCURRENCY",
         "HttpTransport",
         "TokenUrl",
+        "OperationTable",
     }
     if paged:
         core.add("Paging")

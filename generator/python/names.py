@@ -67,6 +67,7 @@ TEMPLATE_MODULE_NAMES = frozenset(
         "AsyncIterator",
         "Awaitable",
         "Callable",
+        "ClassVar",
         "Final",
         "Iterator",
         "Literal",

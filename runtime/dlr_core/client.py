@@ -147,6 +147,7 @@ from dlr_core.spec import (
     Monotonic as Monotonic,
     Nonce as Nonce,
     OperationSpec as OperationSpec,
+    OperationTable as OperationTable,
     Paging as Paging,
     ParamSpec as ParamSpec,
     Params as Params,

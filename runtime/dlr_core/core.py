@@ -39,7 +39,17 @@ from dlr_core.tokens import TokenKeeper
 from dlr_core.tokens import TokenUrl as TokenUrl
 from dlr_core.credentials import Credentials, choose_auth_scheme, credentials_from_env
 from dlr_core.envelope import EnvelopeReader, scalar
-from dlr_core.spec import ApiSpec, Clock, Model, Monotonic, Nonce, OperationSpec, ParamSpec, Retries
+from dlr_core.spec import (
+    ApiSpec,
+    Clock,
+    Model,
+    Monotonic,
+    Nonce,
+    OperationSpec,
+    OperationTable,
+    ParamSpec,
+    Retries,
+)
 from dlr_core.wire.encode import WithExtra, caller_params, check_alternatives, time_argument, time_text
 from dlr_core.wire.read import ACCEPT_ENCODING, BadEncoding, BodyReader, TooLarge, TooSlow, Unreadable
 
@@ -137,12 +147,12 @@ class ClientCore(EnvelopeReader):
     # one of a client's attribute names). The underscored names packages generated before
     # 1.3 use stay as aliases for 1.x, silently: those packages must not become noisy.
 
-    dlr_operations: ClassVar[Mapping[str, tuple[OperationSpec, type[BaseModel]]]] = {}
+    dlr_operations: ClassVar[OperationTable] = {}
     """For generated code: each operation's description and parameter model, by name."""
-    _operations: ClassVar[Mapping[str, tuple[OperationSpec, type[BaseModel]]]] = {}
+    _operations: ClassVar[OperationTable] = {}
     """Deprecated: ``dlr_operations`` as packages generated before dlr-core 1.3 set it."""
 
-    def _known_operations(self) -> Mapping[str, tuple[OperationSpec, type[BaseModel]]]:
+    def _known_operations(self) -> OperationTable:
         return self.dlr_operations or self._operations
 
     @property

@@ -210,7 +210,7 @@ class TemplateMatcher:
                 self.groups[group] = slot
                 pattern = self.patterns.get(slot, ".*?") if self.strict else ".*?"
                 parts.append(f"(?P<{group}>{pattern})")
-        self.regex = re.compile("".join(parts), re.S)
+        self.regex: re.Pattern[str] = re.compile("".join(parts), re.S)
 
     def _literal(self, reference: _Reference) -> str | None:
         if reference.name not in self.known:

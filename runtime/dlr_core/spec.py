@@ -69,6 +69,11 @@ class OperationSpec:
     window, never both): ``((group name, parameter names), ...)``."""
 
 
+OperationTable = Mapping[str, tuple[OperationSpec, type[BaseModel]]]
+"""A generated client's operations by name: each one's spec and parameters model
+(``dlr_operations``, which ``prepare()`` reads)."""
+
+
 @dataclass(frozen=True)
 class EnvelopeSpec:
     """How answers say success: ``success_mode`` is ``equals`` (a field equals a value),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import httpx
 from dlr_core import Receipt
@@ -17,6 +17,7 @@ from dlr_core.client import (
     HttpTransport,
     Monotonic,
     Nonce,
+    OperationTable,
     Retries,
     Sleep,
     SyncClientBase,
@@ -83,7 +84,7 @@ class Client(SyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    dlr_operations = {
+    dlr_operations: ClassVar[OperationTable] = {
         "get_delivery_reports": (GET_DELIVERY_REPORTS, GetDeliveryReportsParams),
         "get_delivery_reports_v1": (
             GET_DELIVERY_REPORTS_V1,
@@ -351,7 +352,7 @@ class AsyncClient(AsyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    dlr_operations = {
+    dlr_operations: ClassVar[OperationTable] = {
         "get_delivery_reports": (GET_DELIVERY_REPORTS, GetDeliveryReportsParams),
         "get_delivery_reports_v1": (
             GET_DELIVERY_REPORTS_V1,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import date, datetime
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import httpx
 from dlr_core import PollResult, Receipt
@@ -18,6 +18,7 @@ from dlr_core.client import (
     HttpTransport,
     Monotonic,
     Nonce,
+    OperationTable,
     Paging,
     Retries,
     Sleep,
@@ -107,7 +108,7 @@ class Client(SyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    dlr_operations = {
+    dlr_operations: ClassVar[OperationTable] = {
         "fetch_message": (FETCH_MESSAGE, FetchMessageParams),
         "list_messages": (LIST_MESSAGES, ListMessagesParams),
     }
@@ -434,7 +435,7 @@ class AsyncClient(AsyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    dlr_operations = {
+    dlr_operations: ClassVar[OperationTable] = {
         "fetch_message": (FETCH_MESSAGE, FetchMessageParams),
         "list_messages": (LIST_MESSAGES, ListMessagesParams),
     }

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import httpx
 from dlr_core import PollResult, Receipt
@@ -18,6 +18,7 @@ from dlr_core.client import (
     HttpTransport,
     Monotonic,
     Nonce,
+    OperationTable,
     Retries,
     Sleep,
     SyncClientBase,
@@ -84,7 +85,7 @@ class Client(SyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    dlr_operations = {
+    dlr_operations: ClassVar[OperationTable] = {
         "get_message": (GET_MESSAGE, GetMessageParams),
     }
 
@@ -294,7 +295,7 @@ class AsyncClient(AsyncClientBase):
     the signed ``httpx.Request`` a call would send, without sending it.
     """
 
-    dlr_operations = {
+    dlr_operations: ClassVar[OperationTable] = {
         "get_message": (GET_MESSAGE, GetMessageParams),
     }
 
