@@ -4,6 +4,7 @@ host can render (the README's "How it works" shows two of them and links the pag
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -45,9 +46,9 @@ def _exists(path: str) -> bool:
     return any((root / path).exists() for root in ROOTS)
 
 
-def _tables(text: str) -> dict[str, list[str]]:
-    """The first column of the module table under each ``### <package>/`` heading."""
-    tables: dict[str, list[str]] = {}
+def _tables(text: str) -> dict[str, list[list[str]]]:
+    """The rows (their cells) of the module table under each ``### <package>/`` heading."""
+    tables: dict[str, list[list[str]]] = {}
     current: str | None = None
     for line in text.splitlines():
         heading = re.fullmatch(r"### (\S+/)", line)
@@ -57,7 +58,7 @@ def _tables(text: str) -> dict[str, list[str]]:
         elif line.startswith("#"):
             current = None
         elif current is not None and line.startswith("|") and not line.startswith("|---"):
-            tables[current].append(line.split("|")[1])
+            tables[current].append([cell.strip() for cell in line.strip("|").split("|")])
     return tables
 
 
@@ -89,7 +90,7 @@ def test_every_module_is_in_its_table(heading: str) -> None:
     package = PACKAGES[heading]
     tables = _tables(DOC.read_text(encoding="utf-8"))
     assert heading in tables, f"docs/architecture.md has no '### {heading}' table"
-    covered = _covered(package, tables[heading])
+    covered = _covered(package, [row[0] for row in tables[heading]])
     modules = set(package.rglob("*.py"))
     missing = sorted(str(path.relative_to(package)) for path in modules - covered)
     assert missing == [], f"modules of {heading} missing from docs/architecture.md's table: {missing}"
@@ -105,9 +106,50 @@ def test_the_checks_can_fail() -> None:
     tables = _tables(
         "### generator/\n\n| module | job |\n|---|---|\n| `load/` `model.py` | x |\n## Next\n| `no.py` |"
     )
-    assert tables == {"generator/": [" module ", " `load/` `model.py` "]}
+    assert tables == {"generator/": [["module", "job"], ["`load/` `model.py`", "x"]]}
     package = ROOT / "generator"
-    assert _covered(package, tables["generator/"]) == {package / "load" / "__init__.py", package / "model.py"}
+    covered = _covered(package, [row[0] for row in tables["generator/"]])
+    assert covered == {package / "load" / "__init__.py", package / "model.py"}
+
+
+def _generated_imports() -> set[str]:
+    """The runtime modules generated code imports: ``from dlr_core.signing import ...`` and
+    ``from dlr_core import signing`` both name ``signing.py``; ``from dlr_core import Receipt``
+    names ``__init__.py``."""
+    runtime = PACKAGES["runtime/dlr_core/"]
+    modules: set[str] = set()
+    for path in sorted((ROOT / "generated").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or node.module is None:
+                continue
+            top, *inner = node.module.split(".")
+            if top != "dlr_core":
+                continue
+            folder = runtime.joinpath(*inner)
+            for alias in node.names:
+                if (folder / f"{alias.name}.py").is_file():
+                    found = folder / f"{alias.name}.py"
+                elif folder.is_dir():
+                    found = folder / "__init__.py"
+                else:
+                    found = folder.with_suffix(".py")
+                modules.add(str(found.relative_to(runtime)))
+    return modules
+
+
+def test_the_table_says_which_runtime_modules_generated_code_imports() -> None:
+    """The rows saying "generated code (the contract)" are exactly the modules generated
+    packages import, so the table's claim about the contract stays true."""
+    rows = _tables(DOC.read_text(encoding="utf-8"))["runtime/dlr_core/"]
+    claimed = {
+        name
+        for row in rows
+        if "generated code (the contract)" in row[2]
+        for name in re.findall(r"`([^`]+\.py)`", row[0])
+    }
+    imported = _generated_imports()
+    assert {"__init__.py", "client.py", "signing.py"} <= imported  # the walk sees them
+    assert claimed == imported
 
 
 def test_the_doc_has_the_three_diagrams() -> None:
