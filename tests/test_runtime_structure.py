@@ -14,7 +14,7 @@ PACKAGE = RUNTIME / "dlr_core"
 MAX_LINES = 700
 # Not split yet (client.py is): each is expected to fail until it is, then the strict
 # xfail fails and the entry must go.
-OVER_700_YET = {"dlr_core.callbacks", "dlr_core.mock", "dlr_core.steps"}
+OVER_700_YET = {"dlr_core.mock", "dlr_core.steps"}
 
 
 def _modules() -> dict[str, Path]:
@@ -101,15 +101,10 @@ def test_the_walk_sees_the_runtime() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="signing <-> tokens (TYPE_CHECKING): identity.py's token-source Protocol is to remove it",
-)
 def test_no_import_circle() -> None:
     assert _cycles(_graph()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="callbacks imports signing._Run, mock_auth signing._Reference")
 def test_no_private_name_is_imported_across_modules() -> None:
     crossing = [
         f"{path.relative_to(RUNTIME)}:{line}: from {module} import {name}"
