@@ -48,7 +48,13 @@ from dlr_core.errors import (
 from dlr_core.receipt import Receipt
 from dlr_core.request import PreparedRequest
 from dlr_core.callback_app import MAX_CALLBACK_BYTES, Answer, CallbackApp, Endpoint
+from dlr_core.callback_app import Handler as Handler, Parser as Parser  # explicit re-exports (1.2's names)
+from dlr_core.callback_app import Receive as Receive, Scope as Scope, Send as Send
 from dlr_core.callback_verification import (
+    KEY_FORMATS as KEY_FORMATS,
+    PUBLIC_KEY_ALGORITHMS as PUBLIC_KEY_ALGORITHMS,
+    SIGNATURE_ENCODINGS as SIGNATURE_ENCODINGS,
+    SIGNED_TIME_STYLES as SIGNED_TIME_STYLES,
     CallbackVerifier,
     Compare,
     PublicKey,
