@@ -383,7 +383,7 @@ class Signer:
 class TemplateReference:
     """``{name|filter|...}`` in a template: a variable's name and the filters applied to its
     value, in order. ``compile_template`` gives them; the mock reads them to find a signed
-    request's variables (``dlr_core.mock.auth``)."""
+    request's variables (``dlr_core.mock_auth``)."""
 
     name: str
     filters: tuple[str, ...]
