@@ -496,9 +496,9 @@ def test_the_url_is_rebuilt_from_the_request_without_public_url() -> None:
 def test_either_port_tries_the_url_without_and_with_its_port(url: str, tried: tuple[str, ...]) -> None:
     """As twilio-python's RequestValidator.validate (remove_port, add_port); the rest of the
     URL is kept as given."""
-    from dlr_core.callbacks import _with_and_without_port
+    from dlr_core.callback_verification import with_and_without_port
 
-    assert _with_and_without_port(url) == tried
+    assert with_and_without_port(url) == tried
 
 
 def test_either_port_is_true_or_false() -> None:

@@ -33,12 +33,12 @@ def test_error_kinds_come_from_the_runtime() -> None:
 
 
 def test_signing_vocabulary_comes_from_the_runtime() -> None:
-    from dlr_core import steps
+    from dlr_core import steps, steps_schema
 
     from generator.parse import auth as parse_auth
 
     assert parse_auth.SIGN_STEP_KINDS == signing.STEP_KINDS == tuple(steps.STEPS)
-    assert DEFS["sign_step"] == steps.sign_step_schema()
+    assert DEFS["sign_step"] == steps_schema.sign_step_schema()
     assert set(DEFS["sign_step"]["properties"]) - {"as"} == set(steps.STEPS)
     assert DEFS["auth_scheme"]["properties"]["timestamp"]["enum"] == list(signing.TIMESTAMP_STYLES)
     assert parse_auth.TEMPLATE_FILTERS == signing.FILTERS == frozenset(signing.FILTER_FUNCTIONS)

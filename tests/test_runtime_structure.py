@@ -12,9 +12,6 @@ from conftest import RUNTIME
 
 PACKAGE = RUNTIME / "dlr_core"
 MAX_LINES = 700
-# Not split yet (client.py is): each is expected to fail until it is, then the strict
-# xfail fails and the entry must go.
-OVER_700_YET = {"dlr_core.callbacks", "dlr_core.mock", "dlr_core.steps"}
 
 
 def _modules() -> dict[str, Path]:
@@ -101,15 +98,10 @@ def test_the_walk_sees_the_runtime() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="signing <-> tokens (TYPE_CHECKING): identity.py's token-source Protocol is to remove it",
-)
 def test_no_import_circle() -> None:
     assert _cycles(_graph()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="callbacks imports signing._Run, mock_auth signing._Reference")
 def test_no_private_name_is_imported_across_modules() -> None:
     crossing = [
         f"{path.relative_to(RUNTIME)}:{line}: from {module} import {name}"
@@ -121,17 +113,7 @@ def test_no_private_name_is_imported_across_modules() -> None:
     assert crossing == []
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        (
-            pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="not split yet"))
-            if name in OVER_700_YET
-            else name
-        )
-        for name in sorted(MODULES)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(MODULES))
 def test_no_module_is_over_700_lines(name: str) -> None:
     lines = MODULES[name].read_text(encoding="utf-8").count("\n")
     assert lines <= MAX_LINES, f"{MODULES[name].relative_to(RUNTIME)}: {lines} lines"

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from dlr_core import steps
 from dlr_core.request import PreparedRequest
-from dlr_core.signing import Bound, Scheme, Signer, SigningError, _Run, render
+from dlr_core.signing import Bound, Scheme, Signer, SigningError, StepRun, render
 from dlr_core.tokens import TokenKeeper
 
 from generator.load import load_spec
@@ -110,7 +110,7 @@ def test_every_key_of_every_step_is_read(kind: str, pem: str) -> None:
 
         with httpx.Client(transport=httpx.MockTransport(answer)) as http:
             tokens.ensure(http)
-    run = _Run(request, values, MOMENT, {"pem": pem}, tokens)
+    run = StepRun(request, values, MOMENT, {"pem": pem}, tokens)
     spy.apply(run)
     expected = {f.name for f in dataclasses.fields(step)}
     for f in dataclasses.fields(step):

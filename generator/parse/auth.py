@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dlr_core import signing, steps
+from dlr_core import signing, steps, steps_schema
 
 from generator import model as m
 from generator.load import JsonPath
@@ -322,7 +322,7 @@ def schema_with_registry(schema: dict[str, Any]) -> dict[str, Any]:
     """``schema`` (generator/spec.schema.json's data) with its sign steps and timestamp
     styles as the runtime's registry defines them."""
     out: dict[str, Any] = json.loads(json.dumps(schema))
-    out["$defs"]["sign_step"] = steps.sign_step_schema()
+    out["$defs"]["sign_step"] = steps_schema.sign_step_schema()
     out["$defs"].pop("digest_output", None)  # now inline in each step's schema
     out["$defs"]["auth_scheme"]["properties"]["timestamp"]["enum"] = list(signing.TIMESTAMP_STYLES)
     return out
@@ -332,7 +332,7 @@ def docs_with_registry(text: str) -> str:
     """docs/spec-format.md with its sign-step table as the registry defines it."""
     start = text.index(DOCS_BEGIN) + len(DOCS_BEGIN)
     end = text.index(DOCS_END, start)
-    return text[:start] + steps.docs_table() + text[end:]
+    return text[:start] + steps_schema.docs_table() + text[end:]
 
 
 def main() -> int:

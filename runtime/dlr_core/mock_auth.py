@@ -41,7 +41,7 @@ from dlr_core.signing import (
     TIMESTAMP_STYLES,
     Scheme,
     SigningError,
-    _Reference,
+    TemplateReference,
     timestamp_moment,
     compile_template,
     render,
@@ -197,7 +197,7 @@ class TemplateMatcher:
             if isinstance(part, str):
                 parts.append(re.escape(part))
                 continue
-            assert isinstance(part, _Reference)
+            assert isinstance(part, TemplateReference)
             slot = (part.name, part.filters)
             literal = self._literal(part)
             if literal is not None:
@@ -212,7 +212,7 @@ class TemplateMatcher:
                 parts.append(f"(?P<{group}>{pattern})")
         self.regex: re.Pattern[str] = re.compile("".join(parts), re.S)
 
-    def _literal(self, reference: _Reference) -> str | None:
+    def _literal(self, reference: TemplateReference) -> str | None:
         if reference.name not in self.known:
             return None
         try:
@@ -245,7 +245,7 @@ def recover(
         (part.name, part.filters)
         for _, _, template in placed
         for part in compile_template(template)
-        if isinstance(part, _Reference) and part.name in samples
+        if isinstance(part, TemplateReference) and part.name in samples
     }
     patterns = {}
     for name, filters in slots:

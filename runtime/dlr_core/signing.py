@@ -33,7 +33,7 @@ from dlr_core.request import PreparedRequest, percent_encode
 from dlr_core.steps import STEPS, SigningError, Step, Value, quote_path
 
 if TYPE_CHECKING:
-    from dlr_core.tokens import TokenKeeper
+    from dlr_core.identity import TokenSource
 
 __all__ = [
     "BYTES_FILTERS",
@@ -326,7 +326,7 @@ class Signer:
 
     ``variables`` are the values templates may use besides the request's own: the
     credentials, and ``action`` / ``api_version``. ``tokens`` holds the tokens of
-    stateful steps (``dlr_core.tokens.TokenKeeper``), fetched before signing.
+    stateful steps (a ``dlr_core.identity.TokenSource``), fetched before signing.
     """
 
     def __init__(
@@ -336,7 +336,7 @@ class Signer:
         *,
         clock: Callable[[], datetime],
         nonce: Callable[[], str] | None = None,
-        tokens: TokenKeeper | None = None,
+        tokens: TokenSource | None = None,
     ) -> None:
         self._scheme = Scheme.from_data(scheme)
         self._variables = dict(variables)
@@ -360,7 +360,7 @@ class Signer:
         values["method"] = request.method
         values["host"] = request.host
         values["path"] = request.full_path
-        run = _Run(request, values, moment, self._variables, self._tokens)
+        run = StepRun(request, values, moment, self._variables, self._tokens)
         added = scheme.add or {}
         for location in ("query", "body"):
             for name, template in added.get(location, {}).items():
@@ -380,18 +380,20 @@ class Signer:
 
 
 @dataclass(frozen=True)
-class _Reference:
-    """``{name|filter|...}`` in a template."""
+class TemplateReference:
+    """``{name|filter|...}`` in a template: a variable's name and the filters applied to its
+    value, in order. ``compile_template`` gives them; the mock reads them to find a signed
+    request's variables (``dlr_core.mock_auth``)."""
 
     name: str
     filters: tuple[str, ...]
 
 
 @functools.lru_cache(maxsize=1024)
-def compile_template(template: str) -> tuple[str | _Reference, ...]:
+def compile_template(template: str) -> tuple[str | TemplateReference, ...]:
     """A template read once into its literal text and its references, in order (a client
     signs with the same few templates on every call; only the values change)."""
-    parts: list[str | _Reference] = []
+    parts: list[str | TemplateReference] = []
     literal: list[str] = []
     position = 0
     for match in _TEMPLATE.finditer(template):
@@ -403,7 +405,7 @@ def compile_template(template: str) -> tuple[str | _Reference, ...]:
         if "".join(literal):
             parts.append("".join(literal))
         literal = []
-        parts.append(_Reference(match.group(1), tuple(f for f in match.group(2).split("|") if f)))
+        parts.append(TemplateReference(match.group(1), tuple(f for f in match.group(2).split("|") if f)))
     literal.append(template[position:])
     if "".join(literal) or not parts:
         parts.append("".join(literal))
@@ -412,12 +414,15 @@ def compile_template(template: str) -> tuple[str | _Reference, ...]:
 
 def render(template: str, variables: Mapping[str, Value], moment: datetime) -> str:
     """A template's text outside of a request (a token request's client id, say)."""
-    run = _Run(PreparedRequest("POST", "https://localhost", "/"), dict(variables), moment, {}, None)
+    run = StepRun(PreparedRequest("POST", "https://localhost", "/"), dict(variables), moment, {}, None)
     return run.text(template)
 
 
-class _Run:
-    """A request being signed: what the steps see (``dlr_core.steps.Run``)."""
+class StepRun:
+    """A request being signed: what the sign steps see (the ``dlr_core.steps.Run``
+    protocol): the request, the values computed so far, the signing moment, the credentials
+    and the client's tokens. ``Signer`` makes one per request; ``dlr_core.callbacks`` makes
+    one to recompute a push's signature."""
 
     def __init__(
         self,
@@ -425,14 +430,14 @@ class _Run:
         values: dict[str, Value],
         moment: datetime,
         credentials: Mapping[str, str],
-        tokens: TokenKeeper | None,
+        tokens: TokenSource | None,
     ) -> None:
         self.request = request
         self.values = values
         self.moment = moment
         self._credentials = credentials
         self._tokens = tokens
-        self._filtered: dict[_Reference, tuple[Value, Value]] = {}
+        self._filtered: dict[TemplateReference, tuple[Value, Value]] = {}
 
     def text(self, template: str) -> str:
         value = self.value(template)
@@ -450,7 +455,7 @@ class _Run:
         """A template's value; one that is a single reference stays bytes when its value
         (after its filters) is bytes: chained HMAC keys, a base64-decoded key."""
         parts = compile_template(template)
-        if len(parts) == 1 and type(parts[0]) is _Reference:
+        if len(parts) == 1 and type(parts[0]) is TemplateReference:
             return self._filtered_value(parts[0])  # bytes stay bytes
         pieces = []
         for part in parts:
@@ -467,7 +472,7 @@ class _Run:
             raise SigningError(f"a {step.kind} step needs a token, fetched by the client before signing")
         return self._tokens.current(step)
 
-    def _substitute(self, reference: _Reference) -> str:
+    def _substitute(self, reference: TemplateReference) -> str:
         """A reference inside other text: its value must be text."""
         value = self._filtered_value(reference)
         if isinstance(value, bytes):
@@ -477,7 +482,7 @@ class _Run:
             )
         return value
 
-    def _filtered_value(self, reference: _Reference) -> Value:
+    def _filtered_value(self, reference: TemplateReference) -> Value:
         value = self._lookup(reference.name)
         if not reference.filters:
             return value

@@ -8,11 +8,11 @@ and whose ``apply`` computes its result. ``STEPS`` (kind -> class) is the single
   are errors, so no key is accepted and then ignored);
 - the generator's validation of a spec's steps (it calls ``build_step`` and reports the
   problems at the spec's ``file:line``);
-- the JSON Schema's ``sign_step`` definition (``sign_step_schema``);
-- the step table of docs/spec-format.md (``docs_table``).
+- the JSON Schema's ``sign_step`` definition and the step table of docs/spec-format.md
+  (``dlr_core.steps_schema``: ``sign_step_schema`` and ``docs_table``).
 
 Adding a kind is one class here plus ``@register``, its test and its docs row (which the
-tests compare with ``docs_table``).
+tests compare with ``steps_schema.docs_table``).
 
 A step's keys are typed by role: ``Template`` text is rendered with the signing
 variables (``{name|filter}``), ``Credential`` names a credential, any other ``str`` is
@@ -501,7 +501,9 @@ def build_step(data: Json) -> tuple[str, Step | None, list[Problem]]:
     return str(name), (step if not problems else None), problems
 
 
-def _fields(cls: type) -> Iterator[tuple[dataclasses.Field[Any], Any]]:
+def step_fields(cls: type) -> Iterator[tuple[dataclasses.Field[Any], Any]]:
+    """A step class's (or a step part's) fields with their resolved annotations, ``Template``
+    and ``Credential`` roles kept: what reading, the JSON Schema and the docs table walk."""
     hints = typing.get_type_hints(cls, include_extras=True)
     for f in dataclasses.fields(cls):
         yield f, hints[f.name]
@@ -516,7 +518,7 @@ def _build(cls: type, data: Any, path: Path, bare: str | None = None) -> tuple[A
         if key not in names:
             problems.append(Problem(path + (key,), f"unknown key {key!r}; keys: {', '.join(names)}"))
     values: dict[str, Any] = {}
-    for f, hint in _fields(cls):
+    for f, hint in step_fields(cls):
         where = path if f.name == bare else path + (f.name,)
         if f.name not in data:
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
@@ -615,7 +617,7 @@ def templates(step: Step, path: Path = ()) -> Iterator[tuple[Path, str]]:
 
 
 def _templates(obj: Any, path: Path, bare: str | None = None) -> Iterator[tuple[Path, str]]:
-    for f, hint in _fields(type(obj)):
+    for f, hint in step_fields(type(obj)):
         value = getattr(obj, f.name)
         where = path if f.name == bare else path + (f.name,)
         if hint == Template:
@@ -633,118 +635,9 @@ def _templates(obj: Any, path: Path, bare: str | None = None) -> Iterator[tuple[
 
 def credentials(step: Step, path: Path = ()) -> Iterator[tuple[Path, str]]:
     """Every credential a step names directly (not through a template)."""
-    for f, hint in _fields(type(step)):
+    for f, hint in step_fields(type(step)):
         if hint == Credential:
             yield path + (step.kind, f.name), getattr(step, f.name)
-
-
-# -- the JSON Schema and the docs, from the registry --------------------------------------
-
-
-def sign_step_schema() -> dict[str, Any]:
-    """The JSON Schema ``$defs/sign_step`` of generator/spec.schema.json."""
-    properties: dict[str, Any] = {
-        "as": {"$ref": "#/$defs/snake_name", "description": "The variable this step's result is bound to."}
-    }
-    for kind, cls in STEPS.items():
-        schema = _object_schema(cls)
-        if cls.body is not None:
-            schema = schema["properties"][cls.body]
-        properties[kind] = {**schema, "description": cls.result}
-    return {
-        "type": "object",
-        "required": ["as"],
-        "properties": properties,
-        "additionalProperties": False,
-    }
-
-
-def _object_schema(cls: type) -> dict[str, Any]:
-    properties = {}
-    required = []
-    for f, hint in _fields(cls):
-        schema = _schema(hint, f.metadata.get("schema", {}))
-        properties[f.name] = {**schema, "description": f.metadata["doc"]}
-        if f.default is dataclasses.MISSING:
-            required.append(f.name)
-        elif f.default not in (None, ()):
-            properties[f.name]["default"] = f.default
-    out: dict[str, Any] = {"type": "object", "additionalProperties": False}
-    if required:
-        out["required"] = required
-    out["properties"] = properties
-    return out
-
-
-def _schema(hint: Any, extra: Mapping[str, Any]) -> dict[str, Any]:
-    extra = dict(extra)
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (Union, types.UnionType):
-        (inner,) = [a for a in args if a is not type(None)]
-        return _schema(inner, extra)
-    if origin is Literal:
-        return {"enum": list(args)}
-    if origin is tuple:
-        pattern = extra.pop("items_pattern", None)
-        items = _schema(args[0], {"pattern": pattern} if pattern else {})
-        return {"type": "array", "items": items, **extra}
-    if dataclasses.is_dataclass(hint):
-        return _object_schema(typing.cast(type, hint))
-    if hint == Template:
-        return {"$ref": "#/$defs/template", **extra}
-    if hint == Credential:
-        return {"$ref": "#/$defs/snake_name", **extra}
-    return {"type": {str: "string", int: "integer", bool: "boolean"}[hint], **extra}
-
-
-def docs_table() -> str:
-    """The sign-step table of docs/spec-format.md: every kind, each of its keys."""
-    lines = ["| step | key | value | meaning |", "|---|---|---|---|"]
-    for kind, cls in STEPS.items():
-        shape = "`<template>`" if cls.body == "template" else ""
-        lines.append(f"| `{kind}` | | {shape} | {_md(cls.result)} |")
-        lines += _key_rows(cls, "", skip=cls.body if cls.body == "template" else None, bare=cls.body)
-    return "\n".join(lines) + "\n"
-
-
-def _key_rows(cls: type, prefix: str, skip: str | None = None, bare: str | None = None) -> list[str]:
-    rows = []
-    for f, hint in _fields(cls):
-        if f.name == skip:
-            continue
-        key = f"{prefix}(the list)" if f.name == bare else f"{prefix}`{f.name}`"
-        default = (
-            "" if f.default in (dataclasses.MISSING, None, ()) else f" (default `{json.dumps(f.default)}`)"
-        )
-        rows.append(f"| | {key} | {_value_text(hint)}{default} | {_md(f.metadata['doc'])} |")
-        nested = typing.get_args(hint)[0] if typing.get_origin(hint) is tuple else hint
-        if dataclasses.is_dataclass(nested):
-            rows += _key_rows(typing.cast(type, nested), f"{key} → ")
-    return rows
-
-
-def _value_text(hint: Any) -> str:
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (Union, types.UnionType):
-        (inner,) = [a for a in args if a is not type(None)]
-        return _value_text(inner)
-    if origin is Literal:
-        return " \\| ".join(f"`{a}`" for a in args)
-    if origin is tuple:
-        return f"list of {_value_text(args[0])}"
-    if dataclasses.is_dataclass(hint):
-        return "mapping"
-    if hint == Template:
-        return "template"
-    if hint == Credential:
-        return "credential"
-    return {str: "text", int: "integer", bool: "boolean"}[hint]
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|")
 
 
 # -- RSA (the optional dlr-core[rsa] extra) ----------------------------------------------

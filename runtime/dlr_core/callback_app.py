@@ -1,0 +1,216 @@
+"""Serving pushed delivery reports: ``CallbackApp``, a framework-neutral ASGI app routing
+``/callbacks/<name>`` to an ``Endpoint`` (a provider's parser, credentials bound) and answering
+each provider as it expects (``Answer``).
+
+``dlr_core.callbacks`` re-exports these names; import them from there.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from dlr_core.errors import CallbackSignatureError, MalformedCallback
+from dlr_core.receipt import Receipt
+
+__all__ = ["MAX_CALLBACK_BYTES", "Answer", "CallbackApp", "Endpoint", "Handler", "Parser"]
+
+MAX_CALLBACK_BYTES = 1024 * 1024
+"""The largest push read (1 MiB) unless a parser is told otherwise: a larger body is a
+``MalformedCallback`` (HTTP 413 from ``CallbackApp``), read no further."""
+
+# Under the public module's name: refusals are logged as ``dlr_core.callbacks`` wherever the
+# app lives, so a logging configuration written for 1.2 still sees them.
+_log = logging.getLogger("dlr_core.callbacks")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the provider expects back."""
+
+    status: int = 200
+    content_type: str = "text/plain; charset=utf-8"
+    body: str = ""
+
+    def encoded(self) -> bytes:
+        return self.body.encode("utf-8")
+
+
+# -- serving: a framework-neutral ASGI app ------------------------------------------------------
+
+Parser = Callable[[str, str, Mapping[str, str], bytes], list[Receipt]]
+"""A push -> receipts: ``(method, url, headers, body)``, credentials already bound."""
+Handler = Callable[[str, list[Receipt]], "Awaitable[object] | object"]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One route of ``CallbackApp``: a provider's parser with its credentials bound, and the
+    answers it expects. Generated packages make them (``callback_endpoint(...)``)."""
+
+    provider: str
+    parse: Parser
+    answer: Answer
+    reject: Answer
+    max_bytes: int = MAX_CALLBACK_BYTES
+
+    def __repr__(self) -> str:  # the parser holds credentials
+        return f"Endpoint(provider={self.provider!r})"
+
+
+Scope = Mapping[str, Any]
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]
+Send = Callable[[Mapping[str, Any]], Awaitable[None]]
+
+
+class CallbackApp:
+    """An ASGI 3 app receiving pushed delivery reports.
+
+    ``endpoints`` maps a route name to an ``Endpoint``: a push to ``{prefix}/<name>`` is
+    parsed by it; its receipts go to ``on_receipts(name, receipts)`` (a function or a
+    coroutine function), then the provider gets the answer it expects. A push that fails
+    verification gets the provider's rejection (``Endpoint.reject``, 403 by default), a
+    malformed one 400, a too large one 413, and an error in ``on_receipts`` 500 (so the
+    provider pushes again later; receipts carry ``idempotency_key`` to recognise it).
+
+    ``public_url`` is the public origin the provider pushes to (``https://hooks.example.com``,
+    plus any path a proxy strips before the app sees it); the request's full path and query
+    are appended to it to make the URL the provider signed. Behind a proxy the URL the app
+    sees differs; without ``public_url`` it is rebuilt from the request (scheme, Host).
+    Serve it with any ASGI server (uvicorn, hypercorn) or mount it in Starlette/FastAPI
+    (routes are then below the mount point: give ``prefix=""``).
+
+    The body must arrive within ``read_timeout`` seconds (``None``: no limit), or the push
+    is answered 408 and nothing is parsed: a sender dripping a body cannot hold it open.
+    """
+
+    def __init__(
+        self,
+        endpoints: Mapping[str, Endpoint],
+        on_receipts: Handler,
+        *,
+        prefix: str = "/callbacks",
+        public_url: str | None = None,
+        read_timeout: float | None = 30.0,
+    ) -> None:
+        self.endpoints: dict[str, Endpoint] = dict(endpoints)
+        self.on_receipts: Handler = on_receipts
+        self.prefix: str = prefix.rstrip("/")
+        self.public_url: str | None = public_url.rstrip("/") if public_url else None
+        self.read_timeout: float | None = read_timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        path: str = scope.get("path", "")
+        root: str = scope.get("root_path", "")
+        if root and path.startswith(root):  # mounted (Starlette's Mount): route below the mount
+            path = path[len(root) :]
+        name = path[len(self.prefix) + 1 :] if path.startswith(self.prefix + "/") else None
+        endpoint = self.endpoints.get(name) if name else None
+        if endpoint is None:
+            await _respond(send, Answer(404, body="not found"))
+            return
+        with anyio.move_on_after(self.read_timeout) as reading:
+            body, too_large = await _read_body(receive, endpoint.max_bytes)
+        if reading.cancelled_caught:
+            await _respond(send, Answer(408, body="timeout"))
+            return
+        if body is None:  # the client left before the push was whole: nothing to answer
+            return
+        if too_large:
+            await _respond(send, Answer(413, body="too large"))
+            return
+        headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope.get("headers", ())}
+        url = self._url(scope, headers)
+        try:
+            receipts = endpoint.parse(scope["method"], url, headers, body)
+        except CallbackSignatureError as exc:
+            # Signatures cover the URL: a refusal names the URL checked, so a URL that differs
+            # from the one the provider signed (a proxy, a wrong public_url) is seen as such.
+            _log.warning(
+                "refused a push to %s: %s; the URL checked was %s (%s)",
+                name,
+                exc,
+                url[:2048],
+                (
+                    f"public_url {self.public_url}"
+                    if self.public_url is not None
+                    else "rebuilt from the request; give public_url if the provider calls another"
+                ),
+            )
+            await _respond(send, endpoint.reject)
+            return
+        except MalformedCallback:
+            await _respond(send, Answer(400, body="malformed"))
+            return
+        except Exception:  # a misconfigured key, a bug: 500, its text for the server's log only
+            await _respond(send, Answer(500, body="error"))
+            raise
+        try:
+            outcome = self.on_receipts(name or "", receipts)
+            if inspect.isawaitable(outcome):
+                await outcome
+        except Exception:
+            await _respond(send, Answer(500, body="error"))
+            raise
+        await _respond(send, endpoint.answer)
+
+    def _url(self, scope: Scope, headers: Mapping[str, str]) -> str:
+        raw_path = scope.get("raw_path") or scope.get("path", "").encode("utf-8")
+        path = raw_path.decode("latin-1") if isinstance(raw_path, bytes) else str(raw_path)
+        query = scope.get("query_string", b"").decode("latin-1")
+        tail = path + (f"?{query}" if query else "")
+        if self.public_url is not None:
+            return self.public_url + tail
+        host = {k.lower(): v for k, v in headers.items()}.get("host")
+        if host is None:
+            server = scope.get("server") or ("localhost", None)
+            host = server[0] if server[1] is None else f"{server[0]}:{server[1]}"
+        return f"{scope.get('scheme', 'http')}://{host}{tail}"
+
+
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes | None, bool]:
+    """The body, read no further than ``limit`` bytes (then ``(b"", True)``); ``None`` when
+    the client disconnected before sending all of it."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None, False
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return b"", True
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), False
+
+
+async def _respond(send: Send, answer: Answer) -> None:
+    body = answer.encoded()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": answer.status,
+            "headers": [
+                (b"content-type", answer.content_type.encode("latin-1")),
+                (b"content-length", str(len(body)).encode("ascii")),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,271 @@
+"""How a pushed delivery report proves it comes from the provider: a callback's ``verify``
+section as data (``Verification`` and its parts), read from a spec (``verification_from_data``),
+and the pieces ``dlr_core.callbacks`` checks and signs a push with (signature decoding, the
+URL with and without its port, public-key signatures).
+
+``dlr_core.callbacks`` re-exports the public types; import them from there.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from dlr_core.signing import Bound, SigningError, bind_steps
+
+__all__ = [
+    "CallbackVerifier",
+    "Compare",
+    "PublicKey",
+    "SignedTime",
+    "Verification",
+    "decode_signature",
+    "fresh_nonce",
+    "private_key_sign",
+    "public_key_verifies",
+    "verification_from_data",
+    "with_and_without_port",
+]
+
+PUBLIC_KEY_ALGORITHMS = ("ed25519", "rsa_pkcs1v15_sha256")
+KEY_FORMATS = ("pem", "base64")
+SIGNATURE_ENCODINGS = ("base64", "hex")
+SIGNED_TIME_STYLES = ("unix_seconds", "unix_milliseconds", "iso8601_utc")
+
+
+class CallbackVerifier(Protocol):
+    """The escape hatch for pushes: verifies a push in code, for a check a spec cannot
+    express (its spec says ``verify: {in_code: <what the provider does>}``).
+
+    Called with the push as received, before anything of it is read: its ``method``, the
+    ``url`` exactly as configured with the provider, its ``headers`` (names lowercased) and
+    raw ``body``. It returns ``None`` when the push verifies and raises
+    ``dlr_core.CallbackSignatureError`` (or ``StaleCallback``) when it does not; any other
+    return value (``False`` too) is a ``TypeError``, never an accepted push. A plain
+    function fits.
+    """
+
+    def __call__(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> None: ...
+
+
+@dataclass(frozen=True)
+class SignedTime:
+    """The time a provider signs, sent in a header; pushes outside ``tolerance`` seconds of
+    the receiver's clock are refused (``StaleCallback``): a captured push cannot be
+    replayed later. ``{timestamp}`` is the header's text, as sent."""
+
+    header: str
+    style: str
+    tolerance: float
+
+    def moment(self, text: str) -> datetime:
+        try:
+            if self.style == "unix_seconds":
+                return datetime.fromtimestamp(int(text), timezone.utc)
+            if self.style == "unix_milliseconds":
+                return datetime.fromtimestamp(int(text) / 1000, timezone.utc)
+            return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            raise ValueError(f"the {self.header} header is not a {self.style} time") from None
+
+
+@dataclass(frozen=True)
+class Compare:
+    """The header holding the signature, and the template of its expected value (usually
+    a step's result, ``{signature}``): compared in constant time."""
+
+    header: str
+    value: str
+    separator: str | None = None
+    """The header may list several signatures (one per active key) separated by this: a
+    push verifies when any of them matches."""
+    also: tuple[str, ...] = ()
+    """Templates of other forms the provider may sign a push with (its SDK accepts each):
+    a push verifies when the header matches any form. ``sign`` uses ``value``."""
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    """A signature made with the provider's private key: ``input``'s UTF-8 bytes, signed
+    with ``algorithm``, sent ``encoding``-encoded in ``header``, checked with the public
+    key held by the credential ``key`` (``pem``, or ``base64`` of the raw Ed25519 key)."""
+
+    algorithm: str
+    key: str
+    header: str
+    input: str
+    key_format: str = "pem"
+    encoding: str = "base64"
+
+
+@dataclass(frozen=True)
+class Verification:
+    """How a push proves it comes from the provider."""
+
+    sign: tuple[Bound, ...] = ()
+    timestamp: SignedTime | None = None
+    compare: Compare | None = None
+    public_key: PublicKey | None = None
+    either_port: bool = False
+    """The provider may sign the URL with or without its port: a push verifies with the URL
+    without its port or with it (the scheme's default when it has none), as twilio-python's
+    ``RequestValidator.validate`` does."""
+    headers: tuple[tuple[str, str], ...] = ()
+    """Request headers the signed text uses, as ``(variable, header)``: ``{variable}`` is the
+    header's text as sent (a nonce). A push without one of them is refused; ``sign`` sends
+    a fresh random value in each."""
+
+
+def fresh_nonce() -> str:
+    """A random value for a header a push's signature covers (a nonce): 20 decimal digits,
+    text every provider's nonce header accepts."""
+    return "".join(secrets.choice("0123456789") for _ in range(20))
+
+
+def with_and_without_port(url: str) -> tuple[str, ...]:
+    """``url`` without its port and with it (the scheme's default, 443 for https and 80
+    otherwise, when it has none), as twilio-python's ``RequestValidator.validate`` tries
+    them; the rest of the URL is kept exactly. A URL whose port cannot be read is tried
+    only as given."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return (url,)
+    prefix = f"{parts.scheme}://"
+    if not url.startswith(prefix + parts.netloc):
+        return (url,)
+    rest = url[len(prefix + parts.netloc) :]
+    if port is None:
+        with_port = f"{parts.netloc}:{443 if parts.scheme == 'https' else 80}"
+        return (url, prefix + with_port + rest)
+    without_port = parts.netloc[: parts.netloc.rindex(":")]
+    return (prefix + without_port + rest, url)
+
+
+def verification_from_data(data: Mapping[str, Any]) -> Verification:
+    """A callback's ``verify`` section as a ``Verification``; ``SigningError`` names what is
+    wrong with it (the generator's parser reports it where the spec says it)."""
+    unknown = set(data) - {"sign", "timestamp", "compare", "public_key", "either_port", "headers"}
+    if unknown:
+        raise SigningError(f"unknown verify keys: {', '.join(sorted(unknown))}")
+    if ("compare" in data) == ("public_key" in data):
+        raise SigningError("verify needs exactly one of 'compare' and 'public_key'")
+    bound = bind_steps(data.get("sign") or ())
+    timestamp = None
+    if "timestamp" in data:
+        raw = dict(data["timestamp"])
+        if raw.get("style") not in SIGNED_TIME_STYLES or set(raw) - {"header", "style", "tolerance"}:
+            raise SigningError(f"unknown signed timestamp {sorted(raw)}")
+        timestamp = SignedTime(str(raw["header"]), str(raw["style"]), float(raw["tolerance"]))
+    compare = None
+    if "compare" in data:
+        raw_compare = dict(data["compare"])
+        if set(raw_compare) - {"header", "value", "separator"}:
+            raise SigningError(f"unknown compare keys {sorted(raw_compare)}")
+        separator = raw_compare.get("separator")
+        forms = raw_compare["value"]
+        forms = [forms] if isinstance(forms, str) else list(forms)
+        if not forms or not all(isinstance(form, str) for form in forms):
+            raise SigningError("compare value is a template, or a list of them")
+        compare = Compare(
+            str(raw_compare["header"]),
+            forms[0],
+            str(separator) if separator else None,
+            tuple(forms[1:]),
+        )
+    public_key = None
+    if "public_key" in data:
+        raw = dict(data["public_key"])
+        public_key = PublicKey(**raw)
+        if (
+            public_key.algorithm not in PUBLIC_KEY_ALGORITHMS
+            or public_key.key_format not in KEY_FORMATS
+            or public_key.encoding not in SIGNATURE_ENCODINGS
+        ):
+            raise SigningError(f"unknown public key check {public_key.algorithm!r}")
+    either_port = data.get("either_port", False)
+    if not isinstance(either_port, bool):
+        raise SigningError("either_port is true or false")
+    sent = data.get("headers", {})
+    if not isinstance(sent, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in sent.items()
+    ):
+        raise SigningError("verify headers map a variable name to a header name")
+    return Verification(
+        tuple(bound), timestamp, compare, public_key, either_port, tuple((k, v) for k, v in sent.items())
+    )
+
+
+def decode_signature(text: str, encoding: str) -> bytes:
+    """A signature as sent (``hex`` or ``base64``) as bytes; ``ValueError`` when it is not."""
+    try:
+        if encoding == "hex":
+            return bytes.fromhex(text)
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(encoding) from None
+
+
+# -- public keys (cryptography: the optional dlr-core[crypto] extra) ------------------------
+
+
+def _require_cryptography() -> None:
+    try:
+        import cryptography  # noqa: F401
+    except ImportError:
+        raise SigningError(
+            "public-key verification needs the cryptography package: pip install 'dlr-core[crypto]'"
+        ) from None
+
+
+def public_key_verifies(check: PublicKey, key_text: str, signature: bytes, data: bytes) -> bool:
+    """Whether ``signature`` is ``check.algorithm``'s signature of ``data`` by the key
+    ``key_text``; ``SigningError`` for a key that is not one (or without cryptography)."""
+    _require_cryptography()
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+
+    try:
+        if check.key_format == "base64":
+            raw = base64.b64decode(key_text, validate=True)
+            key: Any = ed25519.Ed25519PublicKey.from_public_bytes(raw)
+        else:
+            key = serialization.load_pem_public_key(key_text.encode("utf-8"))
+    except (ValueError, TypeError, binascii.Error, UnsupportedAlgorithm):
+        raise SigningError("the public key is not a valid key") from None
+    try:
+        if check.algorithm == "ed25519":
+            if not isinstance(key, ed25519.Ed25519PublicKey):
+                raise SigningError("the public key is not an Ed25519 key")
+            key.verify(signature, data)
+        else:
+            if not isinstance(key, rsa.RSAPublicKey):
+                raise SigningError("the public key is not an RSA key")
+            digest = hashes.SHA256()
+            key.verify(signature, data, padding.PKCS1v15(), digest)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def private_key_sign(algorithm: str, pem: str, data: bytes) -> bytes:
+    """``data`` signed with the PEM private key, as a provider signs a push (for the mock
+    and tests of an endpoint)."""
+    _require_cryptography()
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+
+    key = serialization.load_pem_private_key(pem.encode("utf-8"), password=None)
+    if algorithm == "ed25519" and isinstance(key, ed25519.Ed25519PrivateKey):
+        return key.sign(data)
+    if algorithm != "ed25519" and isinstance(key, rsa.RSAPrivateKey):
+        return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    raise SigningError(f"the private key is not a {algorithm} key")
