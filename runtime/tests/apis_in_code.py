@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, ClassVar
 
 from pydantic import Field
 
-from dlr_core import ErrorInfo, ErrorKind, ErrorTable, PollingHints, RetryPolicy
+from dlr_core import DeliveryStatus, ErrorInfo, ErrorKind, ErrorTable, PollingHints, Receipt, RetryPolicy
 from dlr_core.client import (
     ApiSpec,
     AsyncClientBase,
@@ -33,6 +33,8 @@ from dlr_core.client import (
     ParamSpec,
     Retries,
     SyncClientBase,
+    answered_in_order,
+    in_chunks,
 )
 from dlr_core.models import ProviderModel, UnixSecondsTime
 
@@ -57,6 +59,7 @@ HMAC_SCHEME: dict[str, Any] = {
 
 ERRORS = ErrorTable(
     {
+        "400": ErrorInfo(ErrorKind.INVALID_REQUEST, "bad request"),
         "401": ErrorInfo(ErrorKind.AUTHENTICATION, "bad key or signature"),
         "404": ErrorInfo(ErrorKind.NOT_FOUND, "no such message"),
         "429": ErrorInfo(ErrorKind.RATE_LIMITED, "slow down", retryable=True),
@@ -93,6 +96,9 @@ def envelope(**fields: Any) -> EnvelopeSpec:
     return EnvelopeSpec(**{**defaults, **fields})
 
 
+BATCH_SIZE = 100
+"""``get_reports`` takes at most that many ids a call: ``fetch_receipts`` sends more in batches."""
+
 GET_REPORT = operation(
     "get_report",
     "/reports",
@@ -101,9 +107,26 @@ GET_REPORT = operation(
     example={"code": 0, "message": "ok", "requestId": "r-1", "data": {"msgId": "m-1", "status": "DELIVRD"}},
 )
 
+GET_REPORTS = operation(
+    "get_reports",
+    "/reports/batch",
+    param(
+        "message_ids",
+        "MsgIds",
+        location="form",
+        type="array",
+        array_style="indexed",
+        index_start=0,
+        required=True,
+        max_items=BATCH_SIZE,
+    ),
+    method="POST",
+    example={"code": 0, "message": "ok", "data": {"reports": [{"msgId": "m-1", "status": "DELIVRD"}]}},
+)
+
 
 def api(*operations: OperationSpec, **fields: Any) -> ApiSpec:
-    """The example API: ``GET_REPORT`` (or ``operations``), the HMAC scheme, ``ERRORS``;
+    """The example API: ``GET_REPORT`` and ``GET_REPORTS`` (or ``operations``), the HMAC scheme, ``ERRORS``;
     ``fields`` replace any of ``ApiSpec``'s."""
     spec = ApiSpec(
         provider="example_sms",
@@ -117,7 +140,7 @@ def api(*operations: OperationSpec, **fields: Any) -> ApiSpec:
         scheme_credentials={"hmac": ("api_key", "api_secret")},
         secret_credentials=("api_secret",),
         errors=ERRORS,
-        operations=operations or (GET_REPORT,),
+        operations=operations or (GET_REPORT, GET_REPORTS),
         retry=RetryPolicy(),
         polling=PollingHints(),
         credential_env={"api_key": ("EXAMPLE_API_KEY",), "api_secret": ("EXAMPLE_API_SECRET",)},
@@ -149,6 +172,34 @@ class Report(ProviderModel):
     done_at: Annotated[UnixSecondsTime | None, Field(alias="doneAt")] = None
 
 
+class ReportBatch(ProviderModel):
+    """What ``get_reports`` answers."""
+
+    reports: list[Report] | None = None
+
+
+class GetReportsParams(ProviderModel):
+    message_ids: Annotated[list[str], Field(alias="MsgIds", min_length=1, max_length=BATCH_SIZE)]
+
+
+STATUSES = {"DELIVRD": DeliveryStatus.DELIVERED, "UNDELIV": DeliveryStatus.UNDELIVERED}
+
+
+def report_receipts(batch: ReportBatch) -> list[Receipt]:
+    """Receipts read from a ``get_reports`` answer, as a generated ``receipts.py`` does."""
+    return [
+        Receipt(
+            provider="example_sms",
+            status=STATUSES.get(report.status or "", DeliveryStatus.UNKNOWN),
+            raw_status={"status": report.status},
+            message_id=report.message_id,
+            completed_at=report.done_at,
+            raw=report.wire_data(),
+        )
+        for report in batch.reports or []
+    ]
+
+
 class GetReportParams(ProviderModel):
     """``get_report``'s parameters: the spec's constraints are the model's, as generated."""
 
@@ -159,9 +210,14 @@ class GetReportParams(ProviderModel):
 def report_clients(spec: ApiSpec) -> tuple[type[SyncClientBase], type[AsyncClientBase]]:
     """The sync and async clients dlrgen would generate for ``spec``, whose operation
     ``get_report`` takes ``message_id`` and ``limit`` (as ``GET_REPORT`` does) wherever and
-    however it sends them; credentials are keyword arguments."""
+    however it sends them, and ``get_reports`` (when ``spec`` has it) ``message_ids``, at most
+    ``BATCH_SIZE`` a call (``fetch_receipts`` takes any number); credentials are keyword
+    arguments."""
     get_report = next(op for op in spec.operations if op.name == "get_report")
+    get_reports = next((op for op in spec.operations if op.name == "get_reports"), GET_REPORTS)
     table: OperationTable = {"get_report": (get_report, GetReportParams)}
+    if get_reports in spec.operations:
+        table["get_reports"] = (get_reports, GetReportsParams)
 
     class Client(SyncClientBase):
         dlr_operations: ClassVar[OperationTable] = table
@@ -184,6 +240,18 @@ def report_clients(spec: ApiSpec) -> tuple[type[SyncClientBase], type[AsyncClien
             params = self.dlr_params(get_report, GetReportParams, arguments)
             return self.dlr_call(self.dlr_with_extra(get_report, extra_params), params, Report, retries)
 
+        def fetch_receipts(self, *, message_ids: Sequence[str], retries: Retries = None) -> list[Receipt]:
+            receipts: list[Receipt] = []
+            for chunk in in_chunks(message_ids, BATCH_SIZE):
+                params = self.dlr_params(
+                    get_reports, GetReportsParams, self.dlr_arguments(get_reports, {"message_ids": chunk})
+                )
+                result = self.dlr_call(get_reports, params, ReportBatch, retries)
+                receipts.extend(
+                    answered_in_order(report_receipts(result), chunk, "message_id", spec.provider)
+                )
+            return answered_in_order(receipts, message_ids, "message_id", self.dlr_api.provider)
+
     class AsyncClient(AsyncClientBase):
         dlr_operations: ClassVar[OperationTable] = table
 
@@ -204,6 +272,25 @@ def report_clients(spec: ApiSpec) -> tuple[type[SyncClientBase], type[AsyncClien
             arguments = self.dlr_arguments(get_report, {"message_id": message_id, "limit": limit})
             params = self.dlr_params(get_report, GetReportParams, arguments)
             return await self.dlr_call(self.dlr_with_extra(get_report, extra_params), params, Report, retries)
+
+        async def fetch_receipts(
+            self, *, message_ids: Sequence[str], retries: Retries = None
+        ) -> list[Receipt]:
+            chunks = in_chunks(message_ids, BATCH_SIZE)
+            batches = [
+                self.dlr_params(
+                    get_reports, GetReportsParams, self.dlr_arguments(get_reports, {"message_ids": chunk})
+                )
+                for chunk in chunks
+            ]
+            # The batches go concurrently, at most max_concurrency at once, in order.
+            results = await self.dlr_call_each(get_reports, batches, ReportBatch, retries)
+            receipts: list[Receipt] = []
+            for chunk, result in zip(chunks, results):
+                receipts.extend(
+                    answered_in_order(report_receipts(result), chunk, "message_id", spec.provider)
+                )
+            return answered_in_order(receipts, message_ids, "message_id", self.dlr_api.provider)
 
     return Client, AsyncClient
 

@@ -23,7 +23,7 @@ from apis_in_code import (
     param,
     run_client,
 )
-from dlr_core import AuthenticationError, ParameterError, ProviderResponseError, RateLimited
+from dlr_core import AuthenticationError, DeliveryStatus, ParameterError, ProviderResponseError, RateLimited
 from dlr_core.testing import MockTransport
 
 MOMENT = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -126,3 +126,22 @@ def test_another_api_spec_built_in_code_drives_the_same_client(mode: str) -> Non
 
 def test_the_operation_table_is_the_contract_type() -> None:
     assert client_class("sync").dlr_operations["get_report"][0] is GET_REPORT
+
+
+def test_fetch_receipts_sends_batches_and_answers_one_receipt_per_id_in_order(mode: str) -> None:
+    ids = [f"m-{i:03d}" for i in range(250)]
+
+    def respond(request: Any) -> dict[str, Any]:
+        asked = [value for name, value in request.form if name.startswith("MsgIds.")]
+        # Answered newest first, one id left out (not known yet), one never asked for.
+        reports = [{"msgId": i, "status": "DELIVRD"} for i in reversed(asked) if i != "m-007"]
+        return {"reports": [*reports, {"msgId": "m-999", "status": "UNDELIV"}]}
+
+    mock = MockTransport(API, CREDENTIALS, scenario={"get_reports": [{"respond": respond}]})
+    receipts = run_client(mode, mock.client(client_class(mode)), lambda c: c.fetch_receipts(message_ids=ids))
+    assert [r.message_id for r in receipts] == ids
+    assert [len([n for n, _ in r.form if n.startswith("MsgIds.")]) for r in mock.requests] == [100, 100, 50]
+    assert all(r.authenticated for r in mock.requests)
+    by_id = {r.message_id: r for r in receipts}
+    assert by_id["m-007"].status is DeliveryStatus.UNKNOWN and by_id["m-007"].details["answered"] is False
+    assert by_id["m-000"].status is DeliveryStatus.DELIVERED
