@@ -211,8 +211,8 @@ def report_clients(spec: ApiSpec) -> tuple[type[SyncClientBase], type[AsyncClien
     """The sync and async clients dlrgen would generate for ``spec``, whose operation
     ``get_report`` takes ``message_id`` and ``limit`` (as ``GET_REPORT`` does) wherever and
     however it sends them, and ``get_reports`` (when ``spec`` has it) ``message_ids``, at most
-    ``BATCH_SIZE`` a call (``fetch_receipts`` takes any number); credentials are keyword
-    arguments."""
+    ``BATCH_SIZE`` a call (``fetch_receipts`` takes any number). The spec's credentials are
+    keyword arguments, as in a generated client (its other options too)."""
     get_report = next(op for op in spec.operations if op.name == "get_report")
     get_reports = next((op for op in spec.operations if op.name == "get_reports"), GET_REPORTS)
     table: OperationTable = {"get_report": (get_report, GetReportParams)}
@@ -222,10 +222,8 @@ def report_clients(spec: ApiSpec) -> tuple[type[SyncClientBase], type[AsyncClien
     class Client(SyncClientBase):
         dlr_operations: ClassVar[OperationTable] = table
 
-        def __init__(
-            self, *, api_key: str | None = None, api_secret: str | None = None, **options: Any
-        ) -> None:
-            credentials = {"api_key": api_key, "api_secret": api_secret}
+        def __init__(self, **options: Any) -> None:
+            credentials = {name: options.pop(name, None) for name in spec.credentials}
             super().__init__(spec, credentials, **{**CLIENT_OPTIONS, **options})
 
         def get_report(
@@ -255,10 +253,8 @@ def report_clients(spec: ApiSpec) -> tuple[type[SyncClientBase], type[AsyncClien
     class AsyncClient(AsyncClientBase):
         dlr_operations: ClassVar[OperationTable] = table
 
-        def __init__(
-            self, *, api_key: str | None = None, api_secret: str | None = None, **options: Any
-        ) -> None:
-            credentials = {"api_key": api_key, "api_secret": api_secret}
+        def __init__(self, **options: Any) -> None:
+            credentials = {name: options.pop(name, None) for name in spec.credentials}
             super().__init__(spec, credentials, **{**CLIENT_OPTIONS, **options})
 
         async def get_report(
