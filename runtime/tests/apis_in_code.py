@@ -19,11 +19,21 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, ClassVar
 
 from pydantic import Field
 
-from dlr_core import DeliveryStatus, ErrorInfo, ErrorKind, ErrorTable, PollingHints, Receipt, RetryPolicy
+from dlr_core import (
+    DeliveryStatus,
+    ErrorInfo,
+    ErrorKind,
+    ErrorTable,
+    PollingHints,
+    PollResult,
+    Receipt,
+    RetryPolicy,
+)
 from dlr_core.client import (
     ApiSpec,
     AsyncClientBase,
@@ -62,6 +72,7 @@ ERRORS = ErrorTable(
         "400": ErrorInfo(ErrorKind.INVALID_REQUEST, "bad request"),
         "401": ErrorInfo(ErrorKind.AUTHENTICATION, "bad key or signature"),
         "404": ErrorInfo(ErrorKind.NOT_FOUND, "no such message"),
+        "425": ErrorInfo(ErrorKind.CLOCK_SKEW, "timestamp out of range"),
         "429": ErrorInfo(ErrorKind.RATE_LIMITED, "slow down", retryable=True),
     }
 )
@@ -182,7 +193,11 @@ class GetReportsParams(ProviderModel):
     message_ids: Annotated[list[str], Field(alias="MsgIds", min_length=1, max_length=BATCH_SIZE)]
 
 
-STATUSES = {"DELIVRD": DeliveryStatus.DELIVERED, "UNDELIV": DeliveryStatus.UNDELIVERED}
+STATUSES = {
+    "ENROUTE": DeliveryStatus.SENDING,
+    "DELIVRD": DeliveryStatus.DELIVERED,
+    "UNDELIV": DeliveryStatus.UNDELIVERED,
+}
 
 
 def report_receipts(batch: ReportBatch) -> list[Receipt]:
@@ -211,7 +226,7 @@ def report_clients(spec: ApiSpec) -> tuple[type[SyncClientBase], type[AsyncClien
     """The sync and async clients dlrgen would generate for ``spec``, whose operation
     ``get_report`` takes ``message_id`` and ``limit`` (as ``GET_REPORT`` does) wherever and
     however it sends them, and ``get_reports`` (when ``spec`` has it) ``message_ids``, at most
-    ``BATCH_SIZE`` a call (``fetch_receipts`` takes any number). The spec's credentials are
+    ``BATCH_SIZE`` a call (``fetch_receipts`` takes any number, ``wait_for_final`` polls it). The spec's credentials are
     keyword arguments, as in a generated client (its other options too)."""
     get_report = next(op for op in spec.operations if op.name == "get_report")
     get_reports = next((op for op in spec.operations if op.name == "get_reports"), GET_REPORTS)
@@ -249,6 +264,18 @@ def report_clients(spec: ApiSpec) -> tuple[type[SyncClientBase], type[AsyncClien
                     answered_in_order(report_receipts(result), chunk, "message_id", spec.provider)
                 )
             return answered_in_order(receipts, message_ids, "message_id", self.dlr_api.provider)
+
+        def wait_for_final(
+            self,
+            *,
+            message_ids: Sequence[str],
+            timeout: float | None = None,
+            interval: float | None = None,
+            sent_at: datetime | None = None,
+        ) -> PollResult:
+            return self.dlr_wait_for_final(
+                lambda: self.fetch_receipts(message_ids=message_ids), timeout, interval, sent_at
+            )
 
     class AsyncClient(AsyncClientBase):
         dlr_operations: ClassVar[OperationTable] = table
@@ -288,6 +315,18 @@ def report_clients(spec: ApiSpec) -> tuple[type[SyncClientBase], type[AsyncClien
                 )
             return answered_in_order(receipts, message_ids, "message_id", self.dlr_api.provider)
 
+        async def wait_for_final(
+            self,
+            *,
+            message_ids: Sequence[str],
+            timeout: float | None = None,
+            interval: float | None = None,
+            sent_at: datetime | None = None,
+        ) -> PollResult:
+            return await self.dlr_wait_for_final(
+                lambda: self.fetch_receipts(message_ids=message_ids), timeout, interval, sent_at
+            )
+
     return Client, AsyncClient
 
 
@@ -311,3 +350,32 @@ def client_class(mode: str, spec: ApiSpec = API) -> Any:
     """``spec``'s client (``API``'s by default) of the kind ``mode`` names: sync or async."""
     sync, async_ = (ReportClient, AsyncReportClient) if spec is API else report_clients(spec)
     return sync if mode == "sync" else async_
+
+
+class FakeTime:
+    """A clock (and a monotonic counter, for deadlines) that only moves when the client
+    sleeps: no real waiting in tests."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(timezone.utc)
+        self.elapsed = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> datetime:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.elapsed
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += timedelta(seconds=seconds)
+        self.elapsed += seconds
+
+    async def async_sleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+
+    def options(self, mode: str) -> dict[str, Any]:
+        """A client's ``clock``, ``monotonic`` and ``sleep`` (of ``mode``'s kind) on this time."""
+        sleep = self.sleep if mode == "sync" else self.async_sleep
+        return {"clock": self.clock, "monotonic": self.monotonic, "sleep": sleep}

@@ -51,6 +51,9 @@ def _give_back_the_name_conftest(config: pytest.Config) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """After the conftest.py files of the command line's folders are loaded, before any
     test module is imported."""
+    # Declared here too for a run of this folder alone (the repository's pyproject.toml
+    # declares it for the root run, and deselects it by default).
+    config.addinivalue_line("markers", "slow: memory and load tests (pytest -m slow)")
     _give_back_the_name_conftest(config)
 
 
