@@ -5,13 +5,15 @@ own tests: they need neither the generator nor a generated package.
 ``ApiSpec``, ``OperationSpec``, ``ParamSpec`` and ``EnvelopeSpec`` objects, its auth scheme
 as data (a dict, which ``signing.Scheme.from_data`` reads like the generated
 ``signing.Scheme``). ``ReportClient`` and ``AsyncReportClient`` (``report_clients(spec)``
-makes them for another spec) use the runtime's public contract (``dlr_core.contract``) the way a generated ``client.py`` does: ``dlr_operations``
-in the class body, then ``dlr_params(op, Params, dlr_arguments(op, {...}))`` and
-``dlr_call(dlr_with_extra(op, extra), params, Model, retries)``.
+makes them for another spec) use the runtime's public contract (``dlr_core.contract``) the
+way a generated ``client.py`` does: ``dlr_operations`` in the class body, then
+``dlr_params(op, Params, dlr_arguments(op, {...}))`` and
+``dlr_call(dlr_with_extra(op, extra), params, Model, retries)``; ``dlr_call_each`` and
+``dlr_wait_for_final`` for batches and polling; pydantic models written by hand.
 
 (Not named conftest: tests/ and runtime/tests/ both have a conftest.py outside any package,
 and pytest imports each as the module ``conftest``, so ``from conftest import`` would be
-ambiguous. runtime/tests/conftest.py turns these helpers into fixtures.)
+ambiguous. Tests import these by name; tests/ may too, never the reverse.)
 """
 
 from __future__ import annotations
@@ -226,8 +228,9 @@ def report_clients(spec: ApiSpec) -> tuple[type[SyncClientBase], type[AsyncClien
     """The sync and async clients dlrgen would generate for ``spec``, whose operation
     ``get_report`` takes ``message_id`` and ``limit`` (as ``GET_REPORT`` does) wherever and
     however it sends them, and ``get_reports`` (when ``spec`` has it) ``message_ids``, at most
-    ``BATCH_SIZE`` a call (``fetch_receipts`` takes any number, ``wait_for_final`` polls it). The spec's credentials are
-    keyword arguments, as in a generated client (its other options too)."""
+    ``BATCH_SIZE`` a call (``fetch_receipts`` takes any number, ``wait_for_final`` polls
+    it). The spec's credentials are keyword arguments, as in a generated client (its other
+    options too)."""
     get_report = next(op for op in spec.operations if op.name == "get_report")
     get_reports = next((op for op in spec.operations if op.name == "get_reports"), GET_REPORTS)
     table: OperationTable = {"get_report": (get_report, GetReportParams)}
