@@ -47,6 +47,10 @@ _CREATED_CACHE = [""]  # the cache folder this process made (the controller's), 
 for distribution in sorted(GENERATED.glob("dlr_*")):
     if str(distribution) not in sys.path:
         sys.path.insert(0, str(distribution))
+# The runtime's own test helpers (API descriptions built in code, HTTP doubles) serve these
+# tests too; runtime/tests itself imports nothing from here (runtime/tests/test_stands_alone.py).
+if str(RUNTIME / "tests") not in sys.path:
+    sys.path.append(str(RUNTIME / "tests"))
 
 
 @pytest.fixture(params=["sync", "async"])

@@ -1,6 +1,6 @@
-"""dlr_core.testing: a provider served from its spec in process (no socket, no thread),
-with the mock's checks and scenarios; misspelt scenario keys are errors, with file:line
-when the scenario comes from a file."""
+"""dlr_core.testing as users get it: the ``dlr_mock`` fixture serving a generated client,
+the README's examples, and misspelt scenario keys in a file at their line. (MockTransport's
+checks and scenarios on an API built in code: runtime/tests/test_mock_transport.py.)"""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ from typing import Any
 
 import pytest
 
-import dlr_core
 from conftest import run_client
 from dlr_core import DeliveryStatus
-from dlr_core.mock import ScenarioError
 from dlr_core.testing import MockTransport
 from generator.commands.cli import main
 
@@ -45,41 +43,6 @@ def test_the_fixture_serves_a_client_without_sockets(dlr_mock: Any, no_sockets: 
     [request] = mock.requests
     assert request.authenticated and request.operation == "get_recipient_delivery_report"
     assert request.path.endswith("/delivery_report/%2B447000000003")  # as sent, encoded
-
-
-def test_a_wrong_token_is_refused_as_the_provider_would(no_sockets: None) -> None:
-    import dlr_sinch_sms
-
-    mock = MockTransport(dlr_sinch_sms.API, SINCH)
-    client = dlr_sinch_sms.Client(**{**SINCH, "api_token": "wrong"}, http_client=mock.http_client())
-    with client, pytest.raises(dlr_core.AuthenticationError):
-        client.get_batch_delivery_report(batch_id="b")
-
-
-def test_scenarios_script_the_answers(no_sockets: None) -> None:
-    import dlr_sinch_sms
-
-    mock = MockTransport(
-        dlr_sinch_sms.API, SINCH, scenario={"get_batch_delivery_report": [{"status": 503}, {"error": "x"}]}
-    )
-    with mock.client(dlr_sinch_sms.Client, retries=0) as client:
-        with pytest.raises(dlr_core.ProviderError) as first:
-            client.get_batch_delivery_report(batch_id="b")
-        assert first.value.http_status == 503
-        with pytest.raises(dlr_core.ProviderError):
-            client.get_batch_delivery_report(batch_id="b")
-    assert [r.status for r in mock.requests] == [503, 400]
-
-
-def test_a_misspelt_scenario_key_is_an_error_naming_it() -> None:
-    import dlr_sinch_sms
-
-    with pytest.raises(ScenarioError) as caught:
-        MockTransport(dlr_sinch_sms.API, SINCH, scenario={"get_batch_delivery_report": [{"stauts": 503}]})
-    assert "'stauts'" in str(caught.value) and "did you mean status?" in str(caught.value)
-    assert caught.value.path == ("get_batch_delivery_report", 0, "stauts")
-    with pytest.raises(ScenarioError, match="did you mean get_batch_delivery_report"):
-        MockTransport(dlr_sinch_sms.API, SINCH, scenario={"get_batch_delivery_reprt": []})
 
 
 def test_dlrgen_mock_reports_a_misspelt_key_at_its_line(

@@ -12,24 +12,23 @@ import httpx
 import pytest
 
 import dlr_core
-import dlr_ucloud_usms
+from apis_in_code import CREDENTIALS, AsyncReportClient, ReportClient
 from dlr_core.client import DEFAULT_MAX_CONCURRENCY
-
-UCLOUD = {"public_key": "ucloud-public", "private_key": "ucloud-private-value"}
 
 
 def _sessions(request: httpx.Request) -> list[str]:
+    """The ids a request asks for: ``get_reports``' form ids, or ``get_report``'s one."""
     form = urllib.parse.parse_qsl(request.content.decode(), keep_blank_values=True)
-    return [value for key, value in form if key.startswith("SessionNoSet.")]
+    return [value for key, value in form if key.startswith("MsgIds.")] or [request.url.params["msgId"]]
 
 
 def _answer(sessions: list[str], code: int = 0) -> httpx.Response:
     if code:
-        return httpx.Response(200, json={"RetCode": code, "Message": f"refused {sessions[0]}"})
-    data = [
-        {"SessionNo": s, "ReceiptSet": [{"Phone": f"p-{s}", "ReceiptResult": "Success"}]} for s in sessions
-    ]
-    return httpx.Response(200, json={"RetCode": 0, "Data": data})
+        return httpx.Response(200, json={"code": code, "message": f"refused {sessions[0]}"})
+    data = {"reports": [{"msgId": s, "status": "DELIVRD"} for s in sessions]}
+    if len(sessions) == 1:
+        data.update(data["reports"][0])  # get_report's answer: one report
+    return httpx.Response(200, json={"code": 0, "data": data})
 
 
 class Gate(httpx.AsyncBaseTransport):
@@ -67,19 +66,15 @@ class Gate(httpx.AsyncBaseTransport):
             event.set()
 
 
-def _client(gate: Gate, **options: Any) -> dlr_ucloud_usms.AsyncClient:
-    return dlr_ucloud_usms.AsyncClient(
-        **UCLOUD, base_url="https://api.ucloud.cn", http_client=httpx.AsyncClient(transport=gate), **options
-    )
+def _client(gate: Gate, **options: Any) -> Any:
+    return AsyncReportClient(**CREDENTIALS, http_client=httpx.AsyncClient(transport=gate), **options)
 
 
 def test_max_concurrency_bounds_the_requests_in_flight() -> None:
     async def main() -> tuple[int, int]:
         gate = Gate()
         client = _client(gate, max_concurrency=3, retries=0)
-        calls = [
-            asyncio.ensure_future(client.get_usms_send_receipt(session_nos=[f"s{i}"])) for i in range(10)
-        ]
+        calls = [asyncio.ensure_future(client.get_report(message_id=f"s{i}")) for i in range(10)]
         finished = 0
         while finished < 10:
             await gate.settle(3)
@@ -88,7 +83,7 @@ def test_max_concurrency_bounds_the_requests_in_flight() -> None:
             done, _ = await asyncio.wait(calls, timeout=None, return_when=asyncio.FIRST_COMPLETED)
             finished = len(done)
         results = await asyncio.gather(*calls)
-        assert [r.data[0].session_no for r in results] == [f"s{i}" for i in range(10)]
+        assert [r.message_id for r in results] == [f"s{i}" for i in range(10)]
         return gate.peak, len(gate.arrived)
 
     peak, sent = asyncio.run(main())
@@ -99,9 +94,7 @@ def test_without_a_bound_every_request_goes_at_once() -> None:
     async def main() -> int:
         gate = Gate()
         client = _client(gate, max_concurrency=None, retries=0)
-        calls = [
-            asyncio.ensure_future(client.get_usms_send_receipt(session_nos=[f"s{i}"])) for i in range(30)
-        ]
+        calls = [asyncio.ensure_future(client.get_report(message_id=f"s{i}")) for i in range(30)]
         await gate.settle(30)
         peak = gate.peak
         gate.release_newest_first()
@@ -117,7 +110,7 @@ def test_fetch_receipts_sends_batches_concurrently_and_keeps_the_input_order() -
     async def main() -> tuple[list[dlr_core.Receipt], Gate]:
         gate = Gate()
         client = _client(gate, max_concurrency=3)
-        task = asyncio.ensure_future(client.fetch_receipts(session_nos=ids))
+        task = asyncio.ensure_future(client.fetch_receipts(message_ids=ids))
         while not task.done():
             await gate.settle(3)
             gate.release_newest_first()  # later batches answer first
@@ -136,9 +129,9 @@ def test_a_failed_batch_cancels_the_others_and_its_error_is_raised() -> None:
 
     async def main() -> tuple[BaseException, Gate]:
         # Batches 1 and 3 are refused; 1 comes first in the input, whatever answers first.
-        gate = Gate(fail={"s100": 18003, "s300": 18003})
+        gate = Gate(fail={"s100": 400, "s300": 400})
         client = _client(gate, max_concurrency=5, retries=0)
-        task = asyncio.ensure_future(client.fetch_receipts(session_nos=ids))
+        task = asyncio.ensure_future(client.fetch_receipts(message_ids=ids))
         await gate.settle(5)
         gate.release_newest_first()
         with pytest.raises(dlr_core.ProviderError) as caught:
@@ -147,7 +140,7 @@ def test_a_failed_batch_cancels_the_others_and_its_error_is_raised() -> None:
 
     error, gate = asyncio.run(main())
     assert isinstance(error, dlr_core.InvalidRequest)
-    assert error.code == "18003" and "s100" in str(error)
+    assert error.code == "400" and "s100" in str(error)
     assert gate.in_flight == 0
 
 
@@ -155,9 +148,9 @@ def test_a_failed_batch_stops_the_batches_not_sent_yet() -> None:
     ids = [f"s{i:03d}" for i in range(500)]
 
     async def main() -> Gate:
-        gate = Gate(fail={"s000": 18003})
+        gate = Gate(fail={"s000": 400})
         client = _client(gate, max_concurrency=2, retries=0)
-        task = asyncio.ensure_future(client.fetch_receipts(session_nos=ids))
+        task = asyncio.ensure_future(client.fetch_receipts(message_ids=ids))
         await gate.settle(2)
         gate.waiting[0].set()  # only the first batch answers: refused
         with pytest.raises(dlr_core.InvalidRequest):
@@ -175,18 +168,18 @@ def test_every_batch_is_checked_before_any_is_sent() -> None:
     ids: list[Any] = [f"s{i:03d}" for i in range(250)]
     ids[230] = {"not": "a session"}
     with pytest.raises(dlr_core.ParameterError):
-        asyncio.run(client.fetch_receipts(session_nos=ids))
+        asyncio.run(client.fetch_receipts(message_ids=ids))
     assert gate.arrived == []
 
 
 @pytest.mark.parametrize("bad", [0, -1, True, 2.5, "3"])
 def test_max_concurrency_is_a_positive_number_or_none(bad: Any) -> None:
     with pytest.raises(ValueError, match="max_concurrency"):
-        dlr_ucloud_usms.AsyncClient(**UCLOUD, max_concurrency=bad)
+        AsyncReportClient(**CREDENTIALS, max_concurrency=bad)
 
 
 def test_the_default_bound_and_pool() -> None:
-    client = dlr_ucloud_usms.AsyncClient(**UCLOUD)
+    client = AsyncReportClient(**CREDENTIALS)
     assert client.max_concurrency == DEFAULT_MAX_CONCURRENCY and client.transport == "httpx"
     pool = client._http._transport._pool  # the pool has one connection per slot
     assert pool._max_connections == DEFAULT_MAX_CONCURRENCY
@@ -195,14 +188,14 @@ def test_the_default_bound_and_pool() -> None:
 def test_transport_choices() -> None:
     from dlr_core.transports import AiohttpTransport
 
-    client = dlr_ucloud_usms.AsyncClient(**UCLOUD, transport="aiohttp", max_concurrency=7)
+    client = AsyncReportClient(**CREDENTIALS, transport="aiohttp", max_concurrency=7)
     assert isinstance(client._http._transport, AiohttpTransport)
     assert client._http._transport.limits.max_connections == 7
     asyncio.run(client.aclose())
     with pytest.raises(ValueError, match="unknown transport"):
-        dlr_ucloud_usms.AsyncClient(**UCLOUD, transport="curl")  # type: ignore[arg-type]
+        AsyncReportClient(**CREDENTIALS, transport="curl")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="http_client"):
-        dlr_ucloud_usms.AsyncClient(**UCLOUD, transport="aiohttp", http_client=httpx.AsyncClient())
+        AsyncReportClient(**CREDENTIALS, transport="aiohttp", http_client=httpx.AsyncClient())
 
 
 def test_requests_keep_the_http_clients_headers_and_cookies() -> None:
@@ -218,8 +211,8 @@ def test_requests_keep_the_http_clients_headers_and_cookies() -> None:
             headers={"X-Trace": "t-1", "Accept-Encoding": "br", "User-Agent": "mine/1"},
             **extra,
         )
-        with dlr_ucloud_usms.Client(**UCLOUD, http_client=http) as client:
-            client.get_usms_send_receipt(session_nos=["a"])
+        with ReportClient(**CREDENTIALS, http_client=http) as client:
+            client.fetch_receipts(message_ids=["a"])
         request = seen.pop()
         assert request.headers["X-Trace"] == "t-1" and request.headers["User-Agent"] == "mine/1"
         # The client's own headers win: it decodes only what it asks for.
@@ -235,7 +228,7 @@ def test_cancelling_fetch_receipts_cancels_its_batches() -> None:
     async def main() -> Gate:
         gate = Gate()
         client = _client(gate, max_concurrency=3)
-        task = asyncio.ensure_future(client.fetch_receipts(session_nos=ids))
+        task = asyncio.ensure_future(client.fetch_receipts(message_ids=ids))
         await gate.settle(3)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -254,7 +247,7 @@ def test_without_the_extra_the_aiohttp_transport_says_what_to_install(
     monkeypatch.setitem(sys.modules, "httpx_aiohttp", None)  # as if not installed
     monkeypatch.delitem(sys.modules, "dlr_core.transports", raising=False)
     with pytest.raises(ImportError, match=r"pip install 'dlr-core\[aiohttp\]'"):
-        dlr_ucloud_usms.AsyncClient(**UCLOUD, transport="aiohttp")
+        AsyncReportClient(**CREDENTIALS, transport="aiohttp")
 
 
 @pytest.mark.parametrize("deadline", ["asyncio", "anyio"])
@@ -266,5 +259,5 @@ def test_an_attempt_past_its_budget_is_a_timeout(deadline: str, monkeypatch: pyt
     gate = Gate()  # never lets the request through
     client = _client(gate, timeout=0.05, retries=0)
     with pytest.raises(dlr_core.RequestTimeout):
-        asyncio.run(client.get_usms_send_receipt(session_nos=["a"]))
+        asyncio.run(client.get_report(message_id="a"))
     assert len(gate.arrived) == 1 and gate.in_flight == 0

@@ -1,43 +1,43 @@
 """The mock against hostile or broken clients: bounded bodies, headers and log, timeouts,
-an answer for every request; and `dlrgen mock` with a provider it does not know."""
+an answer for every request. (`dlrgen mock` in its own process:
+tests/test_mock_command_safety.py.)"""
 
 from __future__ import annotations
 
 import json
-import os
 import select
 import socket
-import subprocess
-import sys
 import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from conftest import ROOT
+from apis_in_code import CREDENTIALS, GET_REPORT, api, client_class, operation, param
 from dlr_core.mock import MockProvider, MockRequest
 
-ITNIO = {"api_key": "itnio-key", "api_secret": "itnio-secret-value"}
-QUERY_PATH = "/voice/recallFlow/queryDetail"
+QUERY_PATH = "/reports/query"
+# The example API on a server without a path, and a JSON operation for the raw requests below.
+API = api(
+    GET_REPORT,
+    operation(
+        "query_detail", QUERY_PATH, param("key_id", "keyId", location="json", type="integer"), method="POST"
+    ),
+    servers={"default": "https://api.example.com"},
+)
 
 
-def itnio_mock(**options: Any) -> MockProvider:
-    import dlr_itnio_voice
-
-    return MockProvider(dlr_itnio_voice.API, ITNIO, **options)
+def example_mock(**options: Any) -> MockProvider:
+    return MockProvider(API, CREDENTIALS, **options)
 
 
-def itnio_query(mock: MockProvider) -> Any:
-    """A real, signed call through the generated client: the mock still serves."""
-    import dlr_itnio_voice
-
-    with dlr_itnio_voice.Client(**ITNIO, base_url=mock.base_url, retries=0) as client:
-        return client.query_recall_flow_detail(key_id=7)
+def signed_query(mock: MockProvider) -> Any:
+    """A real, signed call through the client: the mock still serves."""
+    with client_class("sync", API)(**CREDENTIALS, base_url=mock.base_url, retries=0) as client:
+        return client.get_report(message_id="m-1")
 
 
 @contextmanager
@@ -97,7 +97,7 @@ def closed_within(sock: socket.socket, seconds: float) -> bool:
 
 
 def test_a_body_over_the_cap_is_refused_with_413_and_logged_as_an_excerpt() -> None:
-    with itnio_mock(max_body_bytes=64 * 1024) as mock:
+    with example_mock(max_body_bytes=64 * 1024) as mock:
         body = b'{"keyId": 1, "pad": "' + b"x" * 200_000 + b'"}'
         with raw(mock) as sock:
             sock.sendall(request_bytes("POST", QUERY_PATH, body))
@@ -126,13 +126,13 @@ def test_a_body_over_the_cap_is_refused_with_413_and_logged_as_an_excerpt() -> N
         assert 64 * 1024 < logged.body_length <= 64 * 1024 + 65536  # read to the cap, not beyond
 
         # A body within the cap is answered as usual, and so is the next connection.
-        assert itnio_query(mock).status is not None
+        assert signed_query(mock).status is not None
 
 
 def test_a_50_mb_body_gets_413_before_it_is_all_sent() -> None:
     total = 50 * 1024 * 1024
     chunk = b"z" * 65536
-    with itnio_mock() as mock, raw(mock) as sock:  # the default cap, 1 MiB
+    with example_mock() as mock, raw(mock) as sock:  # the default cap, 1 MiB
         sock.sendall(
             f"POST {QUERY_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             f"Content-Length: {total}\r\n\r\n".encode()
@@ -160,68 +160,20 @@ def test_a_50_mb_body_gets_413_before_it_is_all_sent() -> None:
     assert logged.body_length == total and logged.body == b"" and logged.truncated
 
 
-@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmRSS from /proc")
-def test_the_mock_process_does_not_grow_by_the_bodies_it_refuses() -> None:
-    """`dlrgen mock` in its own process: 20 bodies of 20 MB each, chunked (so it has to read
-    up to the cap), leave its resident memory within a few MB."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "generator", "mock", "itnio_voice", "--port", "0"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert " on http://" in line, line
-        split = urllib.parse.urlsplit(line.rsplit(" ", 1)[1].strip())
-        assert split.hostname is not None and split.port is not None
-
-        def rss_kib() -> int:
-            status = Path(f"/proc/{process.pid}/status").read_text()
-            return int(next(s for s in status.splitlines() if s.startswith("VmRSS:")).split()[1])
-
-        def send_big_body() -> int:
-            with socket.create_connection((split.hostname, split.port), timeout=10) as sock:
-                sock.sendall(
-                    f"POST {QUERY_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                    "Transfer-Encoding: chunked\r\n\r\n".encode()
-                )
-                chunk = b"%x\r\n%s\r\n" % (1 << 20, b"[" * (1 << 20))
-                try:
-                    for _ in range(20):
-                        sock.sendall(chunk)
-                        if select.select([sock], [], [], 0)[0]:
-                            break
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-                return read_response(sock)[0]
-
-        assert send_big_body() == 413  # warm up: the first request imports and allocates
-        before = rss_kib()
-        assert [send_big_body() for _ in range(20)] == [413] * 20
-        grown = rss_kib() - before
-        assert grown < 16 * 1024, f"RSS grew by {grown} KiB"
-    finally:
-        process.terminate()
-        process.communicate(timeout=10)
-
-
 def test_a_header_section_over_the_cap_gets_431() -> None:
-    with itnio_mock(max_header_bytes=4096) as mock:
+    with example_mock(max_header_bytes=4096) as mock:
         with raw(mock) as sock:
             sock.sendall(request_bytes("POST", QUERY_PATH, b"{}", extra=f"X-Pad: {'p' * 8000}\r\n"))
             status, headers, body = read_response(sock)
             assert status == 431 and headers["connection"] == "close" and json.loads(body)["message"]
-        assert itnio_query(mock).status is not None
+        assert signed_query(mock).status is not None
 
 
 # -- the log ---------------------------------------------------------------------------------
 
 
 def test_the_log_keeps_the_latest_requests_only() -> None:
-    with itnio_mock(keep_requests=5) as mock, httpx.Client(base_url=mock.base_url) as client:
+    with example_mock(keep_requests=5) as mock, httpx.Client(base_url=mock.base_url) as client:
         for number in range(12):
             assert client.get(f"/nowhere/{number}").status_code == 404
     assert [r.path for r in mock.requests] == [f"/nowhere/{n}" for n in range(7, 12)]
@@ -229,7 +181,7 @@ def test_the_log_keeps_the_latest_requests_only() -> None:
 
 
 def test_the_log_keeps_a_body_excerpt_and_bounded_parameters() -> None:
-    with itnio_mock() as mock, httpx.Client(base_url=mock.base_url) as client:
+    with example_mock() as mock, httpx.Client(base_url=mock.base_url) as client:
         form = [(f"field{i:04d}", "v" * 20) for i in range(1000)]
         form_body = urllib.parse.urlencode(form)
         client.post(
@@ -260,7 +212,7 @@ def test_the_log_keeps_a_body_excerpt_and_bounded_parameters() -> None:
 
 
 def test_an_idle_connection_is_closed_after_the_idle_timeout() -> None:
-    with itnio_mock(idle_timeout=0.5) as mock:
+    with example_mock(idle_timeout=0.5) as mock:
         with raw(mock) as sock:
             started = time.monotonic()
             assert closed_within(sock, 5)  # connected, sent nothing
@@ -273,7 +225,7 @@ def test_an_idle_connection_is_closed_after_the_idle_timeout() -> None:
 
 
 def test_a_request_that_does_not_arrive_in_time_gets_408() -> None:
-    with itnio_mock(idle_timeout=5, request_timeout=0.5) as mock:
+    with example_mock(idle_timeout=5, request_timeout=0.5) as mock:
         with raw(mock) as sock:  # a slow client: a byte at a time, never finishing
             sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n")
             started = time.monotonic()
@@ -299,48 +251,44 @@ def test_a_request_that_does_not_arrive_in_time_gets_408() -> None:
 
 
 def test_a_deeply_nested_json_body_gets_400_and_the_mock_goes_on() -> None:
-    with itnio_mock() as mock:
+    with example_mock() as mock:
         with raw(mock) as sock:
             sock.sendall(request_bytes("POST", QUERY_PATH, b"[" * 100_000))
             status, _, body = read_response(sock)
             assert status == 400 and "nested too deeply" in json.loads(body)["message"]
             sock.sendall(request_bytes("GET", "/nowhere"))  # the same connection still serves
             assert read_response(sock)[0] == 404
-        assert itnio_query(mock).status is not None
+        assert signed_query(mock).status is not None
     assert [r.status for r in mock.requests] == [400, 404, 200]
     assert mock.requests[0].json == {} and len(mock.requests[0].body) == 4096
 
 
 def test_a_form_body_with_too_many_fields_gets_400() -> None:
-    with itnio_mock() as mock, raw(mock) as sock:
+    with example_mock() as mock, raw(mock) as sock:
         sock.sendall(request_bytes("POST", QUERY_PATH, b"a=1&" * 20_000, "application/x-www-form-urlencoded"))
         status, _, body = read_response(sock)
     assert status == 400 and "more than 10000 fields" in json.loads(body)["message"]
 
 
 def test_a_failing_respond_function_gets_500_and_the_mock_goes_on(caplog: pytest.LogCaptureFixture) -> None:
-    import dlr_itnio_voice
-
     def respond(request: MockRequest) -> dict[str, Any]:
         raise ZeroDivisionError("scenario bug")
 
-    steps = [{"respond": respond}, {"data": {"keyId": 7, "status": 1}}]
-    with MockProvider(dlr_itnio_voice.API, ITNIO, scenario={"query_recall_flow_detail": steps}) as mock:
+    steps = [{"respond": respond}, {"data": {"msgId": "m-1", "status": "1"}}]
+    with MockProvider(API, CREDENTIALS, scenario={"get_report": steps}) as mock:
         with pytest.raises(Exception):
-            itnio_query(mock)
-        assert itnio_query(mock).status == 1
+            signed_query(mock)
+        assert signed_query(mock).status == "1"
     assert [r.status for r in mock.requests] == [500, 200]
     assert "ZeroDivisionError: scenario bug" in caplog.text
 
 
 def test_an_answer_h11_refuses_and_a_head_request_are_answered() -> None:
-    import dlr_itnio_voice
-
-    steps = [{"data": {}, "headers": {"X-Bad": "line\r\nbreak"}}, {"data": {"keyId": 7, "status": 1}}]
-    with MockProvider(dlr_itnio_voice.API, ITNIO, scenario={"query_recall_flow_detail": steps}) as mock:
+    steps = [{"data": {}, "headers": {"X-Bad": "line\r\nbreak"}}, {"data": {"msgId": "m-1", "status": "1"}}]
+    with MockProvider(API, CREDENTIALS, scenario={"get_report": steps}) as mock:
         with pytest.raises(Exception):
-            itnio_query(mock)
-        assert itnio_query(mock).status == 1
+            signed_query(mock)
+        assert signed_query(mock).status == "1"
         with raw(mock) as sock:
             sock.sendall(b"HEAD /nowhere HTTP/1.1\r\nHost: x\r\n\r\n")
             data = sock.recv(65536)
@@ -351,40 +299,14 @@ def test_an_answer_h11_refuses_and_a_head_request_are_answered() -> None:
 
 
 def test_malformed_http_gets_400() -> None:
-    with itnio_mock() as mock:
+    with example_mock() as mock:
         with raw(mock) as sock:
             sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
             status, headers, _ = read_response(sock)
             assert status == 400 and headers["connection"] == "close"
-        assert itnio_query(mock).status is not None
+        assert signed_query(mock).status is not None
 
 
 def test_limits_must_not_be_negative() -> None:
     with pytest.raises(ValueError, match="max_body_bytes"):
-        itnio_mock(max_body_bytes=-1)
-
-
-# -- dlrgen mock <unknown provider> ------------------------------------------------------------
-
-
-@pytest.mark.parametrize("provider", ["core", "dlr_core", "twillio"])
-def test_dlrgen_mock_with_an_unknown_provider_lists_the_known_ones(provider: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "generator", "mock", provider, "--port", "0"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-    )
-    assert done.returncode != 0
-    assert "Traceback" not in done.stderr and done.stdout == ""
-    [line] = done.stderr.splitlines()
-    from generator.pipeline import spec_files
-
-    known = ", ".join(path.stem for path in spec_files(ROOT / "specs"))  # no test lists the providers
-    assert f"known providers (specs in specs/, packages in generated/): {known}" in line
-    if provider == "twillio":
-        assert "unknown provider 'twillio' (did you mean twilio_messaging?)" in line
-    else:
-        assert f"{provider!r} is the runtime package, not a provider" in line
+        example_mock(max_body_bytes=-1)

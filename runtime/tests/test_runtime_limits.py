@@ -15,11 +15,12 @@ import threading
 import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import GENERATED, RUNTIME
+import dlr_core
 
 pytestmark = pytest.mark.slow
 
@@ -27,10 +28,12 @@ BIG = 200 * 1000 * 1000
 BOMB = 1024 * 1024 * 1024
 MAX_GROWTH_KIB = 50 * 1024
 
+HERE = Path(__file__).resolve().parent
 CLIENT = r"""
 import asyncio, json, sys, time
-sys.path[:0] = [{runtime!r}, {package!r}]
-import dlr_core, dlr_itnio_voice
+sys.path[:0] = [{runtime!r}, {helpers!r}]
+import dlr_core
+from apis_in_code import CREDENTIALS, client_class
 
 def status_kib(field):
     with open("/proc/self/status") as status:
@@ -40,16 +43,15 @@ def rss_kib():
     return status_kib("VmRSS")
 
 mode, base = sys.argv[1], sys.argv[2]
-credentials = dict(api_key="itnio-key", api_secret="itnio-secret-value")
 
 def call(path):
+    client = client_class(mode)(**CREDENTIALS, base_url=base + path, timeout=60, retries=0)
     if mode == "sync":
-        with dlr_itnio_voice.Client(**credentials, base_url=base + path, timeout=60, retries=0) as client:
-            return client.query_recall_flow_detail(key_id=1)
+        with client:
+            return client.get_report(message_id="m-1")
     async def main():
-        async with dlr_itnio_voice.AsyncClient(**credentials, base_url=base + path, timeout=60,
-                                               retries=0) as client:
-            return await client.query_recall_flow_detail(key_id=1)
+        async with client:
+            return await client.get_report(message_id="m-1")
     return asyncio.run(main())
 
 try:  # warm up: every module and code path of an error, before measuring
@@ -98,7 +100,7 @@ class Server:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:  # noqa: N802
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 kind = self.path.split("/")[1]
                 try:
@@ -154,7 +156,8 @@ def server() -> Iterator[Server]:
 
 
 def run_client(mode: str, server: Server, kind: str) -> dict[str, Any]:
-    script = CLIENT.format(runtime=str(RUNTIME), package=str(GENERATED / "dlr_itnio_voice"))
+    # The subprocess imports the dlr_core this process runs (a checkout's or an installed one).
+    script = CLIENT.format(runtime=str(Path(dlr_core.__file__).resolve().parent.parent), helpers=str(HERE))
     result = subprocess.run(
         [sys.executable, "-c", script, mode, server.url, f"/{kind}"],
         capture_output=True,

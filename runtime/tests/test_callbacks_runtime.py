@@ -32,8 +32,6 @@ from dlr_core import (
 from dlr_core.callbacks import Answer, Callback, CallbackApp, Endpoint, parse
 from dlr_core.signing import SigningError
 
-from conftest import pem_private_key
-
 # The scheme as specs/twilio_messaging.yaml writes it: the URL, then every POST parameter
 # sorted by name, name+value; HMAC-SHA1 with the auth token, base64.
 TWILIO = {
@@ -289,11 +287,11 @@ def test_ed25519_tampering_is_refused(ed25519_keys: tuple[str, str]) -> None:
         )
 
 
-def test_rsa_public_key_verification() -> None:
+def test_rsa_public_key_verification(pem_private_key: str) -> None:
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-    key = serialization.load_pem_private_key(pem_private_key().encode(), password=None)
+    key = serialization.load_pem_private_key(pem_private_key.encode(), password=None)
     assert isinstance(key, rsa.RSAPrivateKey)
     public = (
         key.public_key()
