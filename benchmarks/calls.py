@@ -314,7 +314,9 @@ def async_throughput(requests: int = 10_000, concurrency: int = 100) -> list[Row
 
                     async def call(index: int) -> None:
                         receipts = await client.fetch_receipts(session_nos=[f"BmThtoRB{index}"])
-                        assert len(receipts) == 1  # only the session asked for (open: the example answers another)
+                        assert (
+                            len(receipts) == 1
+                        )  # only the session asked for (open: the example answers another)
 
                     await _drive(call, 100, concurrency)  # warm up
                     return await _drive(call, requests, concurrency)
