@@ -32,9 +32,18 @@ def _validator() -> jsonschema.protocols.Validator:
     # compiles it with Python's re, so an invalid one must be refused here, not on import.
     validator_class: type[jsonschema.protocols.Validator]
     validator_class = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
-        jsonschema.Draft202012Validator, {"pattern": _pattern_keyword}
+        jsonschema.Draft202012Validator,
+        {"pattern": _pattern_keyword},
+        # JSON Schema counts 3.0 (and 9.2e18) as an integer; the generated code would carry
+        # the float (max_items=3.0, which mypy refuses, or one no library can read as a count).
+        type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _whole_number),
     )
     return validator_class(spec_schema(), format_checker=jsonschema.FormatChecker(["regex"]))
+
+
+def _whole_number(checker: object, instance: object) -> bool:
+    """An integer written as one: YAML's ``3``, never ``3.0`` (nor a boolean)."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
 
 
 def _pattern_keyword(
