@@ -49,7 +49,7 @@ class SignatureCheck:
         max_clock_skew: float | None,
     ) -> None:
         self.api = api
-        self.variables = dict(variables)
+        self.variables: dict[str, str] = dict(variables)
         self._schemes = schemes
         self.tokens = tokens
         self.max_clock_skew = max_clock_skew
