@@ -265,10 +265,8 @@ class Client(SyncClientBase):
                     self.dlr_api.provider,
                 )
             )
-        # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
-        return answered_in_order(
-            _receipts, session_nos, "message_id", self.dlr_api.provider
-        )
+        # Each batch was matched to its own ids, in order: the receipts are in input order.
+        return _receipts
 
     def wait_for_final(
         self,
@@ -554,10 +552,8 @@ class AsyncClient(AsyncClientBase):
                     self.dlr_api.provider,
                 )
             )
-        # One receipt (at least) per id asked for, in that order; unanswered ids stay open.
-        return answered_in_order(
-            _receipts, session_nos, "message_id", self.dlr_api.provider
-        )
+        # Each batch was matched to its own ids, in order: the receipts are in input order.
+        return _receipts
 
     async def wait_for_final(
         self,
