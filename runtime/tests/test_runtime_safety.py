@@ -2,7 +2,7 @@
 read under a size cap and a deadline, errors stay small and scrubbed, strange JSON and
 Retry-After values are typed, and queue reads (``consuming`` operations) are never retried
 once the provider may have handed them out. (Next-page links staying on the client's
-origin: tests/test_paging_safety.py.)
+origin: tests/generated/test_paging_safety.py.)
 
 Real servers on 127.0.0.1 where it matters who received what; ``httpx.MockTransport`` for
 the rest (it records every request the client makes, with its headers).
