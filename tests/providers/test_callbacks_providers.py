@@ -1,7 +1,8 @@
 """Pushed reports of the generated packages: the providers' documented callback examples
 (tests/fixtures/callbacks/, verbatim) become the canonical receipts written here by hand
-from the same docs; Twilio's signature is checked against twilio-python's published
-RequestValidator vector and its algorithm."""
+from the same docs; each provider's push signature is checked against a vector its SDK
+publishes or against its SDK's algorithm re-implemented step by step (the source URL named
+per test)."""
 
 from __future__ import annotations
 
@@ -50,9 +51,14 @@ def test_the_sdk_vector_itself() -> None:
 
 
 def test_twilio_spec_verifies_the_published_vector() -> None:
-    """The spec's scheme accepts the SDK's signature (the body is then no status callback:
-    a voice request's parameters, so it is malformed, after verification), and refuses a
-    one-character change with the typed error."""
+    """twilio-python's published RequestValidator vector (test_compute_signature and
+    test_validation in
+    https://github.com/twilio/twilio-python/blob/main/tests/unit/test_request_validator.py:
+    token 12345, https://mycompany.com/myapp.php?foo=1&bar=2, the five voice parameters,
+    signature RSOYDt4T1cUTdK1PDd93/VVr8B8=), copied. The spec's scheme accepts it (the body
+    is then no status callback: a voice request's parameters, so it is malformed, after
+    verification), and refuses a one-character change of the body or the URL with the typed
+    error."""
     from dlr_twilio_messaging.callbacks import parse_callback
 
     body = urlencode(SDK_PARAMS).encode()
@@ -368,6 +374,136 @@ def test_telnyx_refuses_a_stale_or_tampered_webhook(telnyx_keys: tuple[object, s
     assert not isinstance(caught.value, StaleCallback) and public not in str(caught.value)
 
 
+def telnyx_sdk_verifies(payload: bytes, headers: dict[str, str], public_key: str, now: int) -> bool:
+    """telnyx-python's verify_webhook_signature
+    (https://github.com/team-telnyx/telnyx-python/blob/master/src/telnyx/lib/webhook_verification.py),
+    step by step, with its constants: the telnyx-signature-ed25519 and telnyx-timestamp
+    headers looked up case-insensitively; abs(now - timestamp) > TIMESTAMP_TOLERANCE_SECONDS
+    (300) refused; the public key base64 of the raw 32 bytes; the signature base64 of 64
+    bytes; Ed25519 over f"{timestamp_header}|{payload_str}" in UTF-8."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    lowered = {name.lower(): value for name, value in headers.items()}
+    signature_header = lowered.get("telnyx-signature-ed25519")
+    timestamp_header = lowered.get("telnyx-timestamp")
+    if not signature_header or not timestamp_header:
+        return False
+    if abs(now - int(timestamp_header)) > 300:
+        return False
+    public_key_bytes = base64.b64decode(public_key)
+    signature_bytes = base64.b64decode(signature_header)
+    if len(public_key_bytes) != 32 or len(signature_bytes) != 64:
+        return False
+    signed_payload = f"{timestamp_header}|{payload.decode('utf-8')}"
+    try:
+        ed25519.Ed25519PublicKey.from_public_bytes(public_key_bytes).verify(
+            signature_bytes, signed_payload.encode("utf-8")
+        )
+    except InvalidSignature:
+        return False
+    return True
+
+
+def test_telnyx_verifies_as_the_sdks_verify_webhook_signature() -> None:
+    """The spec's verify agrees with telnyx-python's verify_webhook_signature
+    (https://github.com/team-telnyx/telnyx-python/blob/master/src/telnyx/lib/webhook_verification.py,
+    re-implemented in telnyx_sdk_verifies) on every case below. Telnyx publishes no signed
+    vector and keeps its private key, so the key is a fixed test key (Ed25519 is
+    deterministic: the signatures are the same on every run); what is proven is the signed
+    payload construction "{telnyx-timestamp}|{raw body}", the key and signature encodings, the
+    header lookup in any case and the 300-second tolerance on both sides of now."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from dlr_core import StaleCallback
+    from dlr_telnyx_messaging.callbacks import parse_callback
+
+    key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    public = base64.b64encode(raw).decode()
+    now = datetime(2026, 11, 26, 2, 0, tzinfo=timezone.utc)
+    epoch = int(now.timestamp())
+    body = json.dumps(TELNYX_EVENT, ensure_ascii=False).replace("Hello", "Héllo").encode()
+
+    def signed(text: bytes) -> str:
+        return base64.b64encode(key.sign(text)).decode()
+
+    cases = {
+        "sdk construction": (
+            {
+                "telnyx-signature-ed25519": signed(f"{epoch}|".encode() + body),
+                "telnyx-timestamp": str(epoch),
+            },
+            True,
+        ),
+        "header names in another case": (
+            {
+                "Telnyx-Signature-ED25519": signed(f"{epoch}|".encode() + body),
+                "TELNYX-TIMESTAMP": str(epoch),
+            },
+            True,
+        ),
+        "300 s old": (
+            {
+                "telnyx-signature-ed25519": signed(f"{epoch - 300}|".encode() + body),
+                "telnyx-timestamp": str(epoch - 300),
+            },
+            True,
+        ),
+        "300 s ahead": (
+            {
+                "telnyx-signature-ed25519": signed(f"{epoch + 300}|".encode() + body),
+                "telnyx-timestamp": str(epoch + 300),
+            },
+            True,
+        ),
+        "301 s old": (
+            {
+                "telnyx-signature-ed25519": signed(f"{epoch - 301}|".encode() + body),
+                "telnyx-timestamp": str(epoch - 301),
+            },
+            False,
+        ),
+        "301 s ahead": (
+            {
+                "telnyx-signature-ed25519": signed(f"{epoch + 301}|".encode() + body),
+                "telnyx-timestamp": str(epoch + 301),
+            },
+            False,
+        ),
+        "body alone signed": (
+            {"telnyx-signature-ed25519": signed(body), "telnyx-timestamp": str(epoch)},
+            False,
+        ),
+        "another separator": (
+            {
+                "telnyx-signature-ed25519": signed(f"{epoch}.".encode() + body),
+                "telnyx-timestamp": str(epoch),
+            },
+            False,
+        ),
+        "another timestamp signed": (
+            {
+                "telnyx-signature-ed25519": signed(f"{epoch - 1}|".encode() + body),
+                "telnyx-timestamp": str(epoch),
+            },
+            False,
+        ),
+    }
+    for name, (headers, accepted) in cases.items():
+        assert telnyx_sdk_verifies(body, headers, public, epoch) is accepted, name
+        if accepted:
+            receipts = parse_callback(
+                "POST", "https://x/", headers, body, public_key=public, clock=lambda: now
+            )
+            assert [r.recipient for r in receipts] == ["+18665550001", "+18665550002"], name
+        else:
+            with pytest.raises(CallbackSignatureError) as caught:
+                parse_callback("POST", "https://x/", headers, body, public_key=public, clock=lambda: now)
+            assert isinstance(caught.value, StaleCallback) is ("301" in name), name
+
+
 # -- SignalWire (Twilio's callbacks, its own Signing Key and header) -----------------------------
 
 
@@ -380,8 +516,11 @@ def signalwire_signature(key: str, url: str, pairs: list[tuple[str, str]]) -> st
 
 
 def test_signalwire_verifies_its_sdk_vector() -> None:
-    """The SDK's canonical form vector (VECTOR_B in tests/unit/security/test_webhook_validator.py,
-    the same as Twilio's) in X-SignalWire-Signature, keyed by the Signing Key."""
+    """signalwire-python's canonical Scheme B vector, copied: VECTOR_B in
+    https://github.com/signalwire/signalwire-python/blob/main/tests/unit/security/test_webhook_validator.py
+    (signing key 12345, the URL and form parameters of Twilio's vector, base64 HMAC-SHA1
+    RSOYDt4T1cUTdK1PDd93/VVr8B8=), sent in X-SignalWire-Signature. It verifies with the
+    Signing Key and not with the API token (Twilio's key)."""
     from dlr_signalwire_messaging.callbacks import STATUS_CALLBACK
 
     body = urlencode(SDK_PARAMS).encode()
@@ -443,11 +582,17 @@ def test_signalwire_status_callback_becomes_a_receipt() -> None:
 
 # -- Sinch: HMAC-SHA256 over the body, a nonce header and a timestamp header ----------------------
 
-# Sinch's published example: sinch/sinch-sdk-dotnet's Conversation webhooks test
-# (WebhooksTests.ValidateRequest): this body, nonce, timestamp and secret, and the signature
-# Sinch sent. The SMS API's callbacks are signed the same way (sinch/sinch-sdk-python's
-# validate_webhook_signature_with_nonce: compute_signed_data = f"{body}.{nonce}.{timestamp}",
-# calculate_webhook_signature = base64 of HMAC-SHA256 keyed by the secret).
+# Sinch's published vectors. (1) sinch-sdk-dotnet's and sinch-sdk-java's Conversation webhook
+# tests (Conversation.Webhooks.ValidateAuthenticationHeader,
+# ConversationWebhooksAuthenticationValidationTest): this body, nonce, timestamp, the secret
+# foo_secret1234 and the signature Sinch sent. (2) sinch-sdk-python's
+# tests/unit/domains/conversation/v1/sinch_events/test_conversation_sinch_event.py:
+# VALID_SIGNATURE_HEADERS over sample_body, same secret (SINCH_SDK_PYTHON_* below).
+# The SMS API's callbacks are signed the same way: sinch-sdk-python's
+# SmsSinchEvent.validate_authentication_header calls validate_sinch_event_signature_with_nonce
+# (sinch/domains/authentication/sinch_events/v1/authentication_validation.py:
+# compute_signed_data = f"{body}.{nonce}.{timestamp}", calculate_sinch_event_signature = base64
+# of HMAC-SHA256 keyed by the secret; header names looked up lower-cased).
 SINCH_BODY = (
     '{"app_id":"","accepted_time":"2021-10-18T17:49:13.813615Z","project_id":'
     '"e2df3a34-a71b-4448-9db5-a8d2baad28e4","contact_create_notification":{"contact":{"id":'
@@ -462,26 +607,62 @@ SINCH_HEADERS = {
 }
 
 
+SINCH_SDK_PYTHON_BODY = (
+    '{"app_id":"01EB37HMH1M6SV18BSNS3G135H","accepted_time":"2020-11-17T15:09:11.659Z",'
+    '"project_id":"c36f3d3d-1513-2edd-ae42-11995557ff61",'
+    '"message_delivery_report":{"message_id":"01EQBC1A3BEK731GY4YXEN0C2R",'
+    '"conversation_id":"01EPYATA64TMNZ1FV02JKF12JF","status":"QUEUED_ON_CHANNEL",'
+    '"contact_id":"01EXA07N79THJ20WSN6AS30TMW"}}'
+).encode()
+SINCH_SDK_PYTHON_HEADERS = {
+    "x-sinch-webhook-signature": "Yc+3R1pIS78xLASybulhs8BsSo9BPB3Pr92QCUoczfk=",
+    "x-sinch-webhook-signature-nonce": "01FJA8B4A7BM43YGWSG9GBV067",
+    "x-sinch-webhook-signature-timestamp": "1634579353",
+}
+
+
 def sinch_signature(secret: str, body: bytes, nonce: str, timestamp: str) -> str:
-    """sinch-sdk-python's calculate_webhook_signature(compute_signed_data(body, nonce, timestamp))."""
+    """sinch-sdk-python's calculate_sinch_event_signature(compute_signed_data(body, nonce,
+    timestamp)), step by step."""
     signed = f"{body.decode()}.{nonce}.{timestamp}".encode()
     return base64.b64encode(hmac.new(secret.encode(), signed, hashlib.sha256).digest()).decode()
 
 
 def test_sinch_verifies_its_published_example() -> None:
-    """The spec's verify (a nonce and a timestamp header in the signed text) accepts Sinch's
-    published signature, and refuses it without the nonce header or with another nonce."""
+    """The algorithm of sinch-sdk-python's validate_sinch_event_signature_with_nonce
+    (https://github.com/sinch/sinch-sdk-python/blob/main/sinch/domains/authentication/sinch_events/v1/authentication_validation.py),
+    which its SmsSinchEvent uses, re-implemented in sinch_signature, reproduces the two
+    signatures Sinch's SDKs publish in their tests (the .NET/Java Conversation vector and
+    sinch-sdk-python's own,
+    https://github.com/sinch/sinch-sdk-python/blob/main/tests/unit/domains/conversation/v1/sinch_events/test_conversation_sinch_event.py);
+    the spec's verify (a nonce and a timestamp header in the signed text) accepts both, with
+    the header names in any case as the SDK lowers them, and refuses a signature without the
+    nonce header, with another nonce or over another body."""
     from dlr_sinch_sms.callbacks import RECIPIENT_DELIVERY_REPORT
 
     assert sinch_signature("foo_secret1234", SINCH_BODY, "01FJA8B4A7BM43YGWSG9GBV067", "1634579353") == (
         SINCH_HEADERS["x-sinch-webhook-signature"]
     )
+    assert sinch_signature(
+        "foo_secret1234", SINCH_SDK_PYTHON_BODY, "01FJA8B4A7BM43YGWSG9GBV067", "1634579353"
+    ) == (SINCH_SDK_PYTHON_HEADERS["x-sinch-webhook-signature"])
     url = "https://hooks.example.com/sinch"
     credentials = {"webhook_secret": "foo_secret1234"}
     [payload] = RECIPIENT_DELIVERY_REPORT.payloads(
         "POST", url, SINCH_HEADERS, SINCH_BODY, credentials=credentials
     )
     assert payload["project_id"] == "e2df3a34-a71b-4448-9db5-a8d2baad28e4"
+    shouted = {name.upper(): value for name, value in SINCH_SDK_PYTHON_HEADERS.items()}
+    [payload] = RECIPIENT_DELIVERY_REPORT.payloads(
+        "POST", url, shouted, SINCH_SDK_PYTHON_BODY, credentials=credentials
+    )
+    assert payload["message_delivery_report"]["status"] == "QUEUED_ON_CHANNEL"
+    with pytest.raises(
+        CallbackSignatureError, match="does not match"
+    ):  # one vector's signature, the other's body
+        RECIPIENT_DELIVERY_REPORT.payloads(
+            "POST", url, SINCH_HEADERS, SINCH_SDK_PYTHON_BODY, credentials=credentials
+        )
     without_nonce = {k: v for k, v in SINCH_HEADERS.items() if not k.endswith("nonce")}
     with pytest.raises(CallbackSignatureError, match="no x-sinch-webhook-signature-nonce header"):
         RECIPIENT_DELIVERY_REPORT.payloads("POST", url, without_nonce, SINCH_BODY, credentials=credentials)
@@ -553,6 +734,15 @@ PLIVO_PARAMS = {
 
 
 def test_plivo_v3_signature_verifies_as_the_sdk_computes_it() -> None:
+    """A delivery report signed as plivo-python's validate_v3_signature computes it for a
+    POST, re-implemented step by step in plivo_v3_signature from
+    https://github.com/plivo/plivo-python/blob/master/plivo/utils/signature_v3.py
+    (construct_post_url, get_sorted_params_string, get_signature_v3; no published vector
+    exists, so the Auth Token and nonce are the test's). The spec's verify accepts it, also
+    listed after an older token's signature (the SDK splits the header on ","), and refuses
+    another nonce, a missing nonce header and another URL. Not covered: a callback URL with
+    its own query string, which the SDK signs with that query re-sorted; the spec signs the
+    URL as received."""
     from dlr_plivo_sms.callbacks import parse_callback
 
     body = urlencode(PLIVO_PARAMS).encode()
@@ -587,8 +777,9 @@ def test_plivo_v3_signature_verifies_as_the_sdk_computes_it() -> None:
 
 
 def test_signalwire_verifies_its_raw_body_vector() -> None:
-    """The SDK's Scheme A vector (VECTOR_A in signalwire-python's
-    tests/unit/security/test_webhook_validator.py: hex HMAC-SHA1 over url + raw body, which
+    """The SDK's Scheme A vector, copied (VECTOR_A in
+    https://github.com/signalwire/signalwire-python/blob/main/tests/unit/security/test_webhook_validator.py:
+    hex HMAC-SHA1 over url + raw body, which
     validate_webhook_signature accepts in X-SignalWire-Signature as well as Scheme B), checked
     with the spec's verify as written; the body and the URL are signed, and the key matters."""
     from dlr_core.callbacks import Callback

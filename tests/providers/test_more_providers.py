@@ -41,8 +41,11 @@ def test_twilio_basic_auth_matches_rfc_7617() -> None:
 
 
 def test_tencent_spec_scheme_reproduces_the_published_tc3_example() -> None:
-    """Tencent "Signature v3" (cvm DescribeInstances); the spec's scheme, with the signing
-    service constant set to the example's cvm."""
+    """Tencent Cloud API 3.0 "Signature v3"
+    (https://www.tencentcloud.com/document/api/213/33224), its worked example, copied: cvm
+    DescribeInstances, the masked SecretId/SecretKey as printed, timestamp 1551113065, the
+    exact payload bytes; the spec's scheme, with the signing service constant set to the
+    example's cvm, sends the published Authorization (Signature=2230eefd...)."""
     import dlr_tencent_sms
 
     payload = b'{"Limit": 1, "Filters": [{"Values": ["\\u672a\\u547d\\u540d"], "Name": "instance-name"}]}'

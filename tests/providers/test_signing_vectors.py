@@ -37,8 +37,11 @@ def sign(
 
 
 def test_alibaba_rpc_v1_doc_example() -> None:
-    """Alibaba Cloud "Request signatures" (RPC, signature v1): testid / testsecret,
-    DescribeRegions, Format=XML, gives OLeaidS1JvxuMvnyHOwuJ+uX5qY=."""
+    """Alibaba Cloud "Request syntax and signature method V2 for RPC APIs"
+    (https://www.alibabacloud.com/help/en/sdk/product-overview/rpc-mechanism), its worked
+    example, copied: testid / testsecret, DescribeRegions, Format=XML, nonce
+    3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf, 2016-02-23T12:46:24Z, gives the published
+    string-to-sign and OLeaidS1JvxuMvnyHOwuJ+uX5qY=."""
     from dlr_aliyun_dysms import API
 
     scheme = dict(API.auth_schemes["rpc_v1"])
@@ -67,8 +70,12 @@ def test_alibaba_rpc_v1_doc_example() -> None:
 
 
 def test_alibaba_v3_doc_example() -> None:
-    """Alibaba Cloud "V3 request structure and signature", fixed-value example:
-    RunInstances on ecs.cn-shanghai.aliyuncs.com."""
+    """Alibaba Cloud "Request syntax and signature method V3"
+    (https://www.alibabacloud.com/help/en/sdk/product-overview/v3-request-structure-and-signature),
+    its fixed-value example, copied: RunInstances on ecs.cn-shanghai.aliyuncs.com,
+    YourAccessKeyId / YourAccessKeySecret, 2023-10-26T10:22:32Z, nonce
+    3156853299f313e23d1673dc12e1703d; the published canonical request, string-to-sign and
+    Authorization (Signature=06563a9e...)."""
     from dlr_aliyun_dysms import API
 
     request = PreparedRequest(
@@ -155,7 +162,11 @@ def test_ucloud_doc_example_create_uhost_instance() -> None:
 
 
 def test_ucloud_doc_example_describe_uhost_instance() -> None:
-    """The current version of the same doc: DescribeUHostInstance, Limit 10."""
+    """The current version of the same doc
+    (https://github.com/UCloudDoc-Team/api/blob/master/summary/signature.md), its worked
+    example, copied: the doc's PublicKey / PrivateKey, DescribeUHostInstance, Region cn-bj2,
+    Limit 10; the published string to sign (parameters sorted by name, concatenated, the
+    private key appended) and Signature cba5cf5ec4d4233d206b1b54951e3787350a642f."""
     from dlr_ucloud_usms import API
 
     request = PreparedRequest(
@@ -165,12 +176,18 @@ def test_ucloud_doc_example_describe_uhost_instance() -> None:
         body_kind="form",
         form=[("Action", "DescribeUHostInstance"), ("Region", "cn-bj2"), ("Limit", "10")],
     )
-    sign(API.auth_schemes["signature"], request, dict(UCLOUD_KEYS), clock=at("2020-01-01T00:00:00Z"))
+    values = sign(API.auth_schemes["signature"], request, dict(UCLOUD_KEYS), clock=at("2020-01-01T00:00:00Z"))
+    assert values["sorted_params"] + UCLOUD_KEYS["private_key"] == (
+        "ActionDescribeUHostInstanceLimit10PublicKeyucloudsomeone@example.com1296235120854146120"
+        "Regioncn-bj246f09bb9fab4f12dfc160dae12273d5332b5debe"
+    )
     assert dict(request.form)["Signature"] == "cba5cf5ec4d4233d206b1b54951e3787350a642f"
 
 
 def test_itnio_doc_example() -> None:
-    """ITNIO "Sign Signature Rules": MD5(bDqJFiq9 + 7bz1lzh9 + 1630468800)."""
+    """ITNIO's "Sign Signature Rules" (https://www.itniotech.com/api/account/), its worked
+    example, copied: MD5(bDqJFiq9 + 7bz1lzh9 + 1630468800) = 05d7a50893e22a5c4bb3216ae3396c7c,
+    sent in the Sign, Timestamp and Api-Key headers of the documented request."""
     from dlr_itnio_voice import API
 
     request = PreparedRequest(
@@ -192,9 +209,11 @@ def test_itnio_doc_example() -> None:
 
 
 def test_sgate_doc_example_digest_and_rsa_signature(tmp_path: Path) -> None:
-    """SGATE apiRule/sign (payout): the MD5 digest of the documented JSON is
-    8a5908e27626d79d73dc14bd9ba00e72. No key pair is published, so the RSA step is checked
-    by verifying the signature with the public half of a test key (MD5withRSA, PKCS#1 v1.5)."""
+    """SGATE's signature rules (https://docs.sgate.sa/en/payoutApi/apiRule/sign.html), its
+    worked example, copied: the sign content of the documented GET /payee/custom/list request
+    and its MD5 digest 8a5908e27626d79d73dc14bd9ba00e72. No key pair is published, so the RSA
+    step is checked by verifying the signature with the public half of a test key
+    (MD5withRSA, PKCS#1 v1.5)."""
     from dlr_sgate_otp import API
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
