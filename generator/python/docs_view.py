@@ -8,7 +8,7 @@ from generator import model as m
 from generator.parse.callbacks import signing_words
 from generator.python import escape
 
-_PROOF_WORDS = {"sdk": "SDK vector", "example": "published example"}
+_PROOF_WORDS = {"sdk": "SDK algorithm", "example": "published example"}
 
 
 @dataclass(frozen=True)
