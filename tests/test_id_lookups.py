@@ -37,7 +37,10 @@ def test_every_provider_with_a_single_or_many_id_lookup_is_checked() -> None:
 
 
 def _sample(param: m.Param) -> Any:
-    """A valid value of a required parameter that is not the ids."""
+    """A valid value of a required parameter that is not the ids: the README example's value
+    (the spec's ``example``, or one made to fit its constraints) when there is one."""
+    if param.example is not None:
+        return param.example
     if param.type == "date":
         return date(2024, 5, 1)
     if param.type == "datetime":
