@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conftest import call_provider, pem_private_key, provider_specs
+from conftest import call_provider, credential_test_value, provider_specs
 from dlr_core import DeliveryStatus
 from dlr_core.mock import MockProvider
 from generator import model as m
@@ -121,7 +121,7 @@ def test_fetch_receipts_answers_each_id_in_the_order_asked(
 
 
 def _credential(credential: m.Credential) -> str:
-    return pem_private_key() if credential.format == "pem_private_key" else f"{credential.name}-value"
+    return credential_test_value(credential.name, credential.format)
 
 
 def _unanswered_text(param: m.Param, like: str) -> str:
