@@ -177,7 +177,7 @@ class Client(SyncClientBase):
 
         Args:
             service_sid: The SID of the Verify Service (VA...).
-            sid: The verification SID (VE...), or the number or email it was sent to.
+            sid: The verification SID (VE...).
             retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
                 client's.
             extra_params: Parameters the spec does not declare, by wire name, sent and
@@ -217,7 +217,7 @@ class Client(SyncClientBase):
 
         Args:
             service_sid: The SID of the Verify Service (VA...).
-            sid: The verification SID (VE...), or the number or email it was sent to.
+            sid: The verification SID (VE...).
             retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
                 client's.
             extra_params: Parameters the spec does not declare, by wire name, sent and
@@ -267,7 +267,7 @@ class Client(SyncClientBase):
 
         Args:
             service_sid: The SID of the Verify Service (VA...).
-            sid: The verification SID (VE...), or the number or email it was sent to.
+            sid: The verification SID (VE...).
             timeout: Seconds to keep querying (default: the polling hints).
             interval: Seconds between queries (default: the polling hints).
             sent_at: When the message was sent (the first query waits for the first-check delay).
@@ -422,7 +422,7 @@ class AsyncClient(AsyncClientBase):
 
         Args:
             service_sid: The SID of the Verify Service (VA...).
-            sid: The verification SID (VE...), or the number or email it was sent to.
+            sid: The verification SID (VE...).
             retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
                 client's.
             extra_params: Parameters the spec does not declare, by wire name, sent and
@@ -462,7 +462,7 @@ class AsyncClient(AsyncClientBase):
 
         Args:
             service_sid: The SID of the Verify Service (VA...).
-            sid: The verification SID (VE...), or the number or email it was sent to.
+            sid: The verification SID (VE...).
             retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
                 client's.
             extra_params: Parameters the spec does not declare, by wire name, sent and
@@ -512,7 +512,7 @@ class AsyncClient(AsyncClientBase):
 
         Args:
             service_sid: The SID of the Verify Service (VA...).
-            sid: The verification SID (VE...), or the number or email it was sent to.
+            sid: The verification SID (VE...).
             timeout: Seconds to keep querying (default: the polling hints).
             interval: Seconds between queries (default: the polling hints).
             sent_at: When the message was sent (the first query waits for the first-check delay).

@@ -18,7 +18,7 @@ class FetchVerificationParams(ProviderModel):
     ]
     """The SID of the Verify Service (VA...)."""
     sid: Annotated[str, Field(alias="Sid")]
-    """The verification SID (VE...), or the number or email it was sent to."""
+    """The verification SID (VE...)."""
 
 
 class SendCodeAttempt(ProviderModel):
