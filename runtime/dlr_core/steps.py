@@ -192,7 +192,8 @@ class CanonicalQuery(Step):
 class SortedConcat(Step):
     kind = "sorted_concat"
     result = (
-        "Parameters sorted by name (byte order), concatenated as name+value with no separators or escaping."
+        "Parameters sorted by name (byte order), concatenated as name+value with no escaping and, "
+        "unless the separators below are given, no separators."
     )
     source: Literal["query", "body", "query_and_body"] = field(metadata=doc("Which parameters."))
     repeated: Literal["sorted", "unique", "as_sent"] = field(
@@ -201,6 +202,15 @@ class SortedConcat(Step):
             "A name given several times: each value, the values sorted (`sorted`); each distinct "
             "value once, sorted (`unique`); each value in the order sent (`as_sent`)."
         ),
+    )
+    # Many providers sign the sorted parameters written like a query string but unescaped
+    # ("a=1&b=2", SUBMAIL), others with no separators at all (UCloud): both are this step.
+    name_value_separator: str | None = field(
+        default=None, metadata=doc("Text between a name and its value (`=` writes `a=1`); none by default.")
+    )
+    pair_separator: str | None = field(
+        default=None,
+        metadata=doc("Text between one name+value and the next (`&` writes `a=1&b=2`); none by default."),
     )
 
     def apply(self, run: Run) -> Value:
@@ -212,7 +222,8 @@ class SortedConcat(Step):
             ordered = sorted(pairs, key=lambda pair: pair[0])  # stable: values stay as sent
         else:
             ordered = sorted(set(pairs) if self.repeated == "unique" else pairs)
-        return "".join(f"{k}{v}" for k, v in ordered)
+        between = self.name_value_separator or ""
+        return (self.pair_separator or "").join(f"{k}{between}{v}" for k, v in ordered)
 
 
 @dataclass(frozen=True)
