@@ -63,7 +63,7 @@ HASHES: dict[str, Callable[..., Any]] = {
     "sha1": hashlib.sha1,
     "sha256": hashlib.sha256,
 }
-Output = Literal["hex", "base64", "base64url", "raw"]
+Output = Literal["hex", "base64", "base64url", "base64url_padded", "raw"]
 
 
 class SigningError(Exception):
@@ -138,6 +138,8 @@ def output(digest: bytes, style: str) -> Value:
         return base64.b64encode(digest).decode("ascii")
     if style == "base64url":
         return base64url(digest)
+    if style == "base64url_padded":  # RFC 4648 section 5 with its "=": Qiniu's urlsafe_base64_encode
+        return base64.urlsafe_b64encode(digest).decode("ascii")
     if style == "raw":
         return digest
     raise SigningError(f"unknown output {style!r}")
@@ -324,7 +326,9 @@ class Hash(Step):
     result = "A digest of the input."
     algorithm: Literal["md5", "sha1", "sha256"] = field(metadata=doc("The hash."))
     input: Template = field(metadata=doc("Template of the bytes to digest (UTF-8)."))
-    output: Output = field(metadata=doc("`hex`, `base64`, `base64url` (unpadded) or `raw` bytes."))
+    output: Output = field(
+        metadata=doc("`hex`, `base64`, `base64url` (unpadded), `base64url_padded` (with `=`) or `raw` bytes.")
+    )
 
     def apply(self, run: Run) -> Value:
         return output(HASHES[self.algorithm](as_bytes(run.value(self.input))).digest(), self.output)
@@ -339,7 +343,9 @@ class Hmac(Step):
     algorithm: Literal["sha1", "sha256"] = field(metadata=doc("The hash."))
     key: Template = field(metadata=doc("Template of the key (a single reference to raw bytes stays bytes)."))
     input: Template = field(metadata=doc("Template of the message (UTF-8)."))
-    output: Output = field(metadata=doc("`hex`, `base64`, `base64url` (unpadded) or `raw` bytes."))
+    output: Output = field(
+        metadata=doc("`hex`, `base64`, `base64url` (unpadded), `base64url_padded` (with `=`) or `raw` bytes.")
+    )
 
     def apply(self, run: Run) -> Value:
         key = as_bytes(run.value(self.key))
@@ -359,7 +365,9 @@ class HmacChain(Step):
     algorithm: Literal["sha1", "sha256"] = field(metadata=doc("The hash."))
     key: Template = field(metadata=doc("Template of the first key."))
     inputs: tuple[Template, ...] = field(metadata=doc("Templates of the messages, in order.", minItems=1))
-    output: Output = field(metadata=doc("`hex`, `base64`, `base64url` (unpadded) or `raw` bytes."))
+    output: Output = field(
+        metadata=doc("`hex`, `base64`, `base64url` (unpadded), `base64url_padded` (with `=`) or `raw` bytes.")
+    )
 
     def apply(self, run: Run) -> Value:
         key = as_bytes(run.value(self.key))
@@ -378,7 +386,9 @@ class RsaSign(Step):
     hash: Literal["md5", "sha1", "sha256"] = field(metadata=doc("The digest signed."))
     key: Credential = field(metadata=doc("The credential holding the PEM private key."))
     input: Template = field(metadata=doc("Template of the bytes to sign (UTF-8)."))
-    output: Output = field(metadata=doc("`hex`, `base64`, `base64url` (unpadded) or `raw` bytes."))
+    output: Output = field(
+        metadata=doc("`hex`, `base64`, `base64url` (unpadded), `base64url_padded` (with `=`) or `raw` bytes.")
+    )
     padding: Literal["pkcs1v15"] = field(default="pkcs1v15", metadata=doc("`pkcs1v15` (PKCS#1 v1.5)."))
 
     def apply(self, run: Run) -> Value:
