@@ -44,11 +44,23 @@ def parse_callback(
         own.problem(base + ("receipts", "ids"), "a pushed report answers no request: remove 'ids'")
     receipts = parse_receipts(own, base + ("receipts",), name, receipts_raw, root, ())
     form = raw.get("format", "json") == "form"
-    if raw.get("array") and form:
-        own.problem(base + ("array",), "only a JSON body can be an array of reports; use format: json")
+    # A form field may carry the JSON payload (Yunpian's sms_status=urlencode(json)): the
+    # payload is then JSON, with JSON's objects, lists and arrays of reports.
+    json_in_field = "form_field" in raw
+    if json_in_field and not form:
+        own.problem(
+            base + ("form_field",),
+            "form_field names the form field holding the JSON payload: add format: form",
+            at_key=True,
+        )
+    if raw.get("array") and form and not json_in_field:
+        own.problem(
+            base + ("array",),
+            "only a JSON body (or a form_field holding JSON) can be an array of reports; use format: json",
+        )
     if raw.get("method") == "GET" and not form:
         own.problem(base + ("format",), "a GET push carries its report in the query: use format: form")
-    if form:
+    if form and not json_in_field:
         for wire, field in root.fields.items():
             if field.kind != "scalar":
                 own.problem(
@@ -57,7 +69,7 @@ def parse_callback(
                     at_key=True,
                 )
     definition: dict[str, Any] = {
-        key: raw[key] for key in ("method", "format", "array", "answer", "reject") if key in raw
+        key: raw[key] for key in ("method", "format", "form_field", "array", "answer", "reject") if key in raw
     }
     used: tuple[str, ...] = ()
     if "verify" not in raw:

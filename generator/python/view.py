@@ -356,7 +356,11 @@ def callbacks_view(
 
 def _body_words(callback: m.Callback) -> str:
     method = callback.definition.get("method", "POST")
-    if callback.format == "form":
+    json_field = callback.definition.get("form_field")
+    if json_field is not None:  # a schema-checked field name: letters, digits, _ . - [ ]
+        what = "a JSON array of payloads" if callback.array else "a JSON object"
+        where = f"{what} in the form field {json_field}" + (" of the query" if method == "GET" else "")
+    elif callback.format == "form":
         where = "form fields in the query" if method == "GET" else "form fields"
     else:
         where = "a JSON array of payloads" if callback.array else "a JSON object"

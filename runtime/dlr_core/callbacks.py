@@ -109,6 +109,9 @@ class Callback:
     format: Literal["form", "json"] = "json"
     array: bool = False
     """The body is a JSON array of payloads (several reports in one push)."""
+    form_field: str | None = None
+    """For a form push: the field whose value is the JSON payload (an object, or an array
+    with ``array``), as Yunpian sends ``sms_status=urlencode(json)``."""
     verify: Verification | None = None
     answer: Answer = field(default_factory=Answer)
     reject: Answer = field(default_factory=lambda: Answer(403, body="forbidden"))
@@ -124,13 +127,16 @@ class Callback:
     def from_data(cls, provider: str, name: str, data: Mapping[str, Any]) -> Callback:
         """A callback as a spec (and a generated ``callbacks.py``) writes it; ``SigningError``
         for anything it would not use."""
-        unknown = set(data) - {"method", "format", "array", "verify", "answer", "reject"}
+        unknown = set(data) - {"method", "format", "form_field", "array", "verify", "answer", "reject"}
         if unknown:
             raise SigningError(f"unknown callback keys: {', '.join(sorted(unknown))}")
         if data.get("format", "json") not in ("form", "json"):
             raise SigningError(f"unknown callback format {data.get('format')!r}")
-        if data.get("array") and data.get("format", "json") != "json":
-            raise SigningError("only a JSON body can be a list of reports")
+        form_field = data.get("form_field")
+        if form_field is not None and (data.get("format") != "form" or not isinstance(form_field, str)):
+            raise SigningError("form_field names a field of a form push (format: form)")
+        if data.get("array") and data.get("format", "json") != "json" and form_field is None:
+            raise SigningError("only a JSON body (or a form_field holding JSON) can be a list of reports")
         raw_verify = data.get("verify")
         unsigned = in_code = None
         if isinstance(raw_verify, Mapping) and set(raw_verify) == {"unsigned"}:
@@ -144,6 +150,7 @@ class Callback:
             method=str(data.get("method", "POST")).upper(),
             format=data.get("format", "json"),
             array=bool(data.get("array", False)),
+            form_field=form_field,
             verify=verify,
             answer=_answer(data.get("answer", {}), Answer()),
             reject=_answer(data.get("reject", {}), Answer(403, body="forbidden")),
@@ -235,8 +242,14 @@ class Callback:
             form: dict[str, Any] = {}
             for key, value in pairs:
                 form.setdefault(key, value)
-            return [form]
-        if nested_deeper(body, MAX_JSON_DEPTH):
+            if self.form_field is None:
+                return [form]
+            if self.form_field not in form:
+                raise malformed(f"the push has no {self.form_field} field")
+            text = form[self.form_field]  # the JSON payload, read as a JSON body is
+            if nested_deeper(text.encode("utf-8", "surrogatepass"), MAX_JSON_DEPTH):
+                raise malformed(f"the push nests deeper than {MAX_JSON_DEPTH} levels")
+        elif nested_deeper(body, MAX_JSON_DEPTH):
             raise malformed(f"the push nests deeper than {MAX_JSON_DEPTH} levels")
         try:
             data = json.loads(text) if text.strip() else None

@@ -70,6 +70,11 @@ class Pushed:
 
 def encode(callback: Callback, payload: Any) -> bytes:
     """A payload as the provider sends it (form fields, or JSON)."""
+    if callback.format == "form" and callback.form_field is not None:
+        if callback.array and isinstance(payload, Mapping):
+            payload = [payload]
+        text = json.dumps(payload, ensure_ascii=False)
+        return urlencode([(callback.form_field, text)]).encode("ascii")
     if callback.format == "form":
         if not isinstance(payload, Mapping):
             raise ValueError("a form push is a mapping of fields")
