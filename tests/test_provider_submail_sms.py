@@ -15,7 +15,7 @@ import pytest
 from conftest import call_client
 
 import dlr_submail_sms
-from dlr_submail_sms.callbacks import parse_subhook
+from dlr_submail_sms.callbacks import SUBHOOK, parse_subhook
 from dlr_core import CallbackSignatureError, DeliveryStatus
 
 APPID = "10086"
@@ -200,65 +200,80 @@ def test_an_error_answer_is_a_typed_error(mode: str) -> None:
     assert "108" in str(caught.value) and APPKEY not in str(caught.value)
 
 
-def subhook_verifier(key: str) -> Callable[[str, str, Any, bytes], None]:
-    """SUBMAIL's 推送数据验证 and its PHP example (SUBHOOK 接收推送示例.md):
-    ``md5($_POST['token'].$key) == $_POST['signature']``."""
-
-    def verify(method: str, url: str, headers: Any, body: bytes) -> None:
-        fields = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-        expected = hashlib.md5((fields.get("token", "") + key).encode("utf-8")).hexdigest()
-        if not fields.get("signature") or expected != fields["signature"]:
-            raise CallbackSignatureError("the SUBHOOK signature does not match", provider="submail_sms")
-
-    return verify
+SUBHOOK_KEY = "my_subhook_key"  # the docs' PHP example's key
 
 
-def push(fields: dict[str, str], key: str = "subhook-key") -> bytes:
+def docs_php_signature(token: str, key: str) -> str:
+    """SUBHOOK 接收推送示例.md, 比对数字签名示例: ``$signature=md5($token.$key)``, compared
+    with ``$_POST['signature']`` (推送数据验证.md: token + key, MD5)."""
+    return hashlib.md5((token + key).encode("utf-8")).hexdigest()
+
+
+def push(fields: dict[str, str], key: str = SUBHOOK_KEY) -> bytes:
     token = "067ef7e2f286a9a56eabb07dc9657852"  # the docs' example token
-    signature = hashlib.md5((token + key).encode()).hexdigest()
-    return urlencode({**fields, "token": token, "signature": signature}).encode()
+    return urlencode({**fields, "token": token, "signature": docs_php_signature(token, key)}).encode()
 
 
-def test_subhook_events_become_receipts() -> None:
-    verify = subhook_verifier("subhook-key")
-    delivered = {  # the docs' delivered example's fields
-        "events": "delivered",
-        "address": "138xxxxxxxx",
-        "send_id": "093c0a7df143c087d6cba9cdf0cf3738",
-        "operator": "中国移动",
-        "location": "上海 上海",
-        "tag": "xxxxx",
-        "app": "10086",
-        "timestamp": "1415014855",
-    }
-    headers = {"content-type": "application/x-www-form-urlencoded"}
-    (receipt,) = parse_subhook("POST", "https://me/hook", headers, push(delivered), verifier=verify)
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+DELIVERED = {  # the docs' delivered example's fields
+    "events": "delivered",
+    "address": "138xxxxxxxx",
+    "send_id": "093c0a7df143c087d6cba9cdf0cf3738",
+    "operator": "中国移动",
+    "location": "上海 上海",
+    "tag": "xxxxx",
+    "app": "10086",
+    "timestamp": "1415014855",
+}
+
+
+def test_subhook_verifies_as_the_docs_php_example() -> None:
+    """A push signed as the docs' PHP check expects is accepted; the same push checked
+    with another key, or with its signature changed, is refused."""
+    (receipt,) = parse_subhook("POST", "https://me/hook", FORM, push(DELIVERED), subhook_key=SUBHOOK_KEY)
     assert receipt.message_id == "093c0a7df143c087d6cba9cdf0cf3738" and receipt.client_ref == "xxxxx"
     assert receipt.status is DeliveryStatus.DELIVERED
     assert receipt.completed_at == datetime.fromtimestamp(1415014855, timezone.utc)
+    with pytest.raises(CallbackSignatureError):
+        parse_subhook("POST", "https://me/hook", FORM, push(DELIVERED), subhook_key="another key")
+    forged = push(DELIVERED).replace(b"signature=", b"signature=0")
+    with pytest.raises(CallbackSignatureError):
+        parse_subhook("POST", "https://me/hook", FORM, forged, subhook_key=SUBHOOK_KEY)
+    unsigned = urlencode(DELIVERED).encode()
+    with pytest.raises(CallbackSignatureError, match="no token field"):
+        parse_subhook("POST", "https://me/hook", FORM, unsigned, subhook_key=SUBHOOK_KEY)
+
+
+def test_subhook_events_become_receipts() -> None:
     dropped = {"events": "dropped", "send_id": "1", "report": " UNDELIV", "address": "138"}
-    (failed,) = parse_subhook("POST", "https://me/hook", headers, push(dropped), verifier=verify)
+    (failed,) = parse_subhook("POST", "https://me/hook", FORM, push(dropped), subhook_key=SUBHOOK_KEY)
     assert failed.status is DeliveryStatus.UNDELIVERED and failed.error_code == " UNDELIV"
     for event, status in [
         ("unkown", DeliveryStatus.UNKNOWN),
         ("sending", DeliveryStatus.SENDING),
+        ("request", DeliveryStatus.QUEUED),
         ("mo", DeliveryStatus.UNKNOWN),
     ]:
         (other,) = parse_subhook(
-            "POST", "https://me/hook", headers, push({"events": event, "send_id": "2"}), verifier=verify
+            "POST", "https://me/hook", FORM, push({"events": event, "send_id": "2"}), subhook_key=SUBHOOK_KEY
         )
         assert other.status is status
 
 
-def test_a_subhook_signed_with_another_key_is_refused() -> None:
+def test_the_mock_signs_a_subhook_the_docs_way() -> None:
+    """What ``dlrgen mock --push`` sends: a fresh token among the fields and the signature
+    the docs' PHP check computes from it, placed last."""
+    body, headers = SUBHOOK.signed_push(
+        "https://me/hook", urlencode(DELIVERED).encode(), credentials={"subhook_key": SUBHOOK_KEY}
+    )
+    fields = parse_qsl(body.decode())
+    assert fields[-1][0] == "signature"
+    sent = dict(fields)
+    assert sent["signature"] == docs_php_signature(sent["token"], SUBHOOK_KEY)
+    assert parse_subhook("POST", "https://me/hook", headers, body, subhook_key=SUBHOOK_KEY)
+    tampered = body + b" "  # what a tamper: true push does: the signature's last byte changes
     with pytest.raises(CallbackSignatureError):
-        parse_subhook(
-            "POST",
-            "https://me/hook",
-            {"content-type": "application/x-www-form-urlencoded"},
-            push({"events": "delivered", "send_id": "1"}, key="not-the-key"),
-            verifier=subhook_verifier("subhook-key"),
-        )
+        parse_subhook("POST", "https://me/hook", headers, tampered, subhook_key=SUBHOOK_KEY)
 
 
 def test_the_mock_accepts_each_scheme(dlr_mock: Any, mode: str) -> None:

@@ -148,6 +148,25 @@ def _cases() -> dict[str, dict[str, Any]]:
                 "compare": _compare("v1={signature}", separator=","),
             },
         },
+        "signature_in_fields": {  # a token and the signature among the form fields (SUBMAIL)
+            "format": "form",
+            "verify": {
+                "fields": {"token": "token"},
+                "sign": [
+                    {
+                        "as": "expected",
+                        "hash": {"algorithm": "md5", "input": "{token}{webhook_secret}", "output": "hex"},
+                    }
+                ],
+                "compare": {"field": "signature", "value": "{expected}"},
+            },
+        },
+        "json_in_form_field": {  # a form whose one field holds the JSON reports (Yunpian)
+            "format": "form",
+            "form_field": "report",
+            "array": True,
+            "verify": {"sign": [_hmac("signature", "{body}")], "compare": _compare()},
+        },
         "unsigned": {"format": "json", "verify": {"unsigned": "The provider signs nothing."}},
         "in_code": {"format": "json", "verify": {"in_code": "An HMAC its docs describe in prose only."}},
     }
@@ -226,7 +245,7 @@ def _spec() -> str:
 
 # -- the guard: every form the schema can express has a case -----------------------------
 
-ARRIVAL = ("method", "format", "array", "verify")
+ARRIVAL = ("method", "format", "form_field", "array", "verify")
 
 
 def _resolve(node: dict[str, Any]) -> dict[str, Any]:

@@ -229,7 +229,7 @@ API: Final = ApiSpec(
         "sha1": ("appid", "appkey"),
         "normal": ("appid", "appkey"),
     },
-    secret_credentials=("appkey",),
+    secret_credentials=("appkey", "subhook_key"),
     errors=ERRORS,
     pem_credentials=(),
     operations=(SMS_LOG,),
@@ -238,5 +238,6 @@ API: Final = ApiSpec(
     credential_env={
         "appid": ("SUBMAIL_APPID",),
         "appkey": ("SUBMAIL_APPKEY",),
+        "subhook_key": ("SUBMAIL_SUBHOOK_KEY",),
     },
 )

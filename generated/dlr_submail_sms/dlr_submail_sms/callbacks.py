@@ -32,7 +32,23 @@ SUBHOOK: Final = callbacks.Callback.from_data(
         "method": "POST",
         "format": "form",
         "verify": {
-            "in_code": "md5(token + SUBHOOK key), hex, compared with the push's `signature` form field; `token` (32 random characters) is a form field of the push too (SUBMAIL's 推送数据验证 and its PHP example). The signature covers the token only, not the event.",
+            "fields": {
+                "token": "token",
+            },
+            "sign": [
+                {
+                    "as": "expected",
+                    "hash": {
+                        "algorithm": "md5",
+                        "input": "{token}{subhook_key}",
+                        "output": "hex",
+                    },
+                },
+            ],
+            "compare": {
+                "field": "signature",
+                "value": "{expected}",
+            },
         },
     },
 )
@@ -69,7 +85,7 @@ def parse_subhook(
     headers: Mapping[str, str],
     body: bytes,
     *,
-    verifier: callbacks.CallbackVerifier,
+    subhook_key: str,
     clock: Callable[[], datetime] | None = None,
     max_bytes: int = callbacks.MAX_CALLBACK_BYTES,
 ) -> list[Receipt]:
@@ -77,15 +93,13 @@ def parse_subhook(
     template reviews).
 
     The push as received: ``url`` exactly as configured with the provider (signatures
-    cover it), its ``headers`` and raw ``body``; your ``verifier`` verifies it. Returns its
+    cover it), its ``headers`` and raw ``body``; ``subhook_key`` verifies it. Returns its
     canonical receipts; raises ``dlr_core.CallbackSignatureError`` (a bad or missing
     signature), ``dlr_core.StaleCallback`` (a signed time outside the tolerance) or
     ``dlr_core.MalformedCallback`` (not the payload described, or over ``max_bytes``).
 
     Args:
-        verifier: Your check of the push (the spec verifies it in code): called with
-            ``(method, url, headers, body)``, it returns None or raises
-            ``dlr_core.CallbackSignatureError``.
+        subhook_key: The SUBHOOK key SUBMAIL made when the SUBHOOK was created (verifies pushes).
     """
     return callbacks.parse(
         SUBHOOK,
@@ -95,27 +109,25 @@ def parse_subhook(
         url,
         headers,
         body,
-        credentials={},
+        credentials={"subhook_key": subhook_key},
         clock=clock,
         max_bytes=max_bytes,
-        verifier=verifier,
     )
 
 
 def subhook_endpoint(
     *,
-    verifier: callbacks.CallbackVerifier,
+    subhook_key: str,
     max_bytes: int = callbacks.MAX_CALLBACK_BYTES,
 ) -> callbacks.Endpoint:
     """A route of ``dlr_core.callbacks.CallbackApp`` receiving this push, answering the
     provider as it expects."""
-    SUBHOOK.check_verifier(verifier)  # at construction, not at the first push
 
     def parse_push(
         method: str, url: str, headers: Mapping[str, str], body: bytes
     ) -> list[Receipt]:
         return parse_subhook(
-            method, url, headers, body, verifier=verifier, max_bytes=max_bytes
+            method, url, headers, body, subhook_key=subhook_key, max_bytes=max_bytes
         )
 
     return callbacks.Endpoint(

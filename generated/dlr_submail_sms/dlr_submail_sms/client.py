@@ -43,7 +43,8 @@ class Credentials:
 
     ``Credentials.from_env()`` reads them from the environment:
     ``appid`` from SUBMAIL_APPID,
-    ``appkey`` from SUBMAIL_APPKEY.
+    ``appkey`` from SUBMAIL_APPKEY,
+    ``subhook_key`` from SUBMAIL_SUBHOOK_KEY.
     Secret ones never show in the ``repr``.
     """
 
@@ -51,6 +52,8 @@ class Credentials:
     """The SMS app's AppID (应用集成 > 应用)."""
     appkey: str | None = field(default=None, repr=False)
     """The SMS app's AppKey."""
+    subhook_key: str | None = field(default=None, repr=False)
+    """The SUBHOOK key SUBMAIL made when the SUBHOOK was created (verifies pushes)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
@@ -83,6 +86,8 @@ class Client(SyncClientBase):
 
         appkey: The SMS app's AppKey. (secret) Env: SUBMAIL_APPKEY.
 
+        subhook_key: The SUBHOOK key SUBMAIL made when the SUBHOOK was created (verifies pushes). (secret) Env: SUBMAIL_SUBHOOK_KEY.
+
 
     ``server`` picks an endpoint (default) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (md5, sha1, normal;
@@ -113,6 +118,7 @@ class Client(SyncClientBase):
         credentials: Credentials | None = None,
         appid: str | None = None,
         appkey: str | None = None,
+        subhook_key: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -134,6 +140,7 @@ class Client(SyncClientBase):
             {
                 "appid": appid or given.appid,
                 "appkey": appkey or given.appkey,
+                "subhook_key": subhook_key or given.subhook_key,
             },
             server=server,
             base_url=base_url,
@@ -442,6 +449,8 @@ class AsyncClient(AsyncClientBase):
 
         appkey: The SMS app's AppKey. (secret) Env: SUBMAIL_APPKEY.
 
+        subhook_key: The SUBHOOK key SUBMAIL made when the SUBHOOK was created (verifies pushes). (secret) Env: SUBMAIL_SUBHOOK_KEY.
+
 
     ``server`` picks an endpoint (default) and
     ``base_url`` overrides it. ``auth_scheme`` picks a signature (md5, sha1, normal;
@@ -479,6 +488,7 @@ class AsyncClient(AsyncClientBase):
         credentials: Credentials | None = None,
         appid: str | None = None,
         appkey: str | None = None,
+        subhook_key: str | None = None,
         server: Server | None = None,
         base_url: str | None = None,
         auth_scheme: AuthScheme | None = None,
@@ -502,6 +512,7 @@ class AsyncClient(AsyncClientBase):
             {
                 "appid": appid or given.appid,
                 "appkey": appkey or given.appkey,
+                "subhook_key": subhook_key or given.subhook_key,
             },
             server=server,
             base_url=base_url,
