@@ -131,10 +131,6 @@ def test_qiniu_token_follows_the_python_sdk(mode: str) -> None:
     assert expected.endswith("=")  # 20 bytes of HMAC-SHA1: the kept padding is part of the token
 
 
-def test_the_proven_by_test_name() -> None:
-    test_qiniu_token_follows_the_python_sdk("sync")
-
-
 def test_the_signature_changes_with_the_query(mode: str) -> None:
     """The query is signed: the same call for another number carries another token."""
     seen: list[httpx.Request] = []

@@ -116,15 +116,6 @@ def test_md5_and_sha1_signatures_follow_the_php_sdk(mode: str, sign_type: str) -
     assert len(signature) == (40 if sign_type == "sha1" else 32)
 
 
-# The proven_by test names of the spec (one per scheme).
-def test_md5_signature_follows_the_php_sdk() -> None:
-    test_md5_and_sha1_signatures_follow_the_php_sdk("sync", "md5")
-
-
-def test_sha1_signature_follows_the_php_sdk() -> None:
-    test_md5_and_sha1_signatures_follow_the_php_sdk("sync", "sha1")
-
-
 def test_the_signature_covers_unescaped_values(mode: str) -> None:
     """Values are signed as sent, not percent-encoded (the SDK concatenates the raw
     values): a number with "+" and a Chinese app name still verify."""
