@@ -281,11 +281,7 @@ class CanonicalRequest(Step):
 
     def apply(self, run: Run) -> Value:
         request = run.request
-        names = set(self.signed_headers.names)
-        prefixes = self.signed_headers.prefixes
-        headers = {"host": request.host}
-        headers.update({k.lower(): v.strip() for k, v in request.headers.items()})
-        chosen = sorted(k for k in headers if k in names or k.startswith(prefixes))
+        headers, chosen = _signed_headers(self.signed_headers, request)
         signed = ";".join(chosen)
         run.values["signed_headers"] = signed
         query = encode_query(sorted(request.query))
@@ -299,6 +295,49 @@ class CanonicalRequest(Step):
                 run.text(self.payload_hash),
             ]
         )
+
+
+def _signed_headers(wanted: SignedHeaders, request: PreparedRequest) -> tuple[dict[str, str], list[str]]:
+    """The request's headers by lower-case name (``host`` included), values trimmed, and the
+    sorted names of those ``wanted`` signs; a wanted header the request lacks is not signed."""
+    names = set(wanted.names)
+    headers = {"host": request.host}
+    headers.update({k.lower(): v.strip() for k, v in request.headers.items()})
+    return headers, sorted(k for k in headers if k in names or k.startswith(wanted.prefixes))
+
+
+HEADER_VALUE_ENCODINGS: dict[str, Callable[[str], str]] = {
+    "trimmed": lambda value: value,
+    "rfc3986": percent_encode,
+}
+
+
+@register
+@dataclass(frozen=True)
+class CanonicalHeaders(Step):
+    kind = "canonical_headers"
+    result = (
+        "The signed headers as `name:value` lines (name lower-cased, value trimmed and encoded), "
+        "sorted, joined by a newline with none after the last; also binds `{signed_headers}` "
+        "(the names, sorted, joined by `;`). For a canonical request laid out other than SigV4's, "
+        "written with `format` (method, path, query and these lines, with no signed-header line)."
+    )
+    binds = ("signed_headers",)
+    signed_headers: SignedHeaders = field(metadata=doc("`{names, prefixes}`: the headers signed."))
+    values: Literal["trimmed", "rfc3986"] = field(
+        default="trimmed",
+        metadata=doc(
+            "How each value is written: `trimmed` as sent without surrounding spaces; `rfc3986` "
+            "trimmed, then percent-encoded (only `A-Z a-z 0-9 - _ . ~` kept: `:` is `%3A`, `/` `%2F`)."
+        ),
+    )
+
+    def apply(self, run: Run) -> Value:
+        headers, chosen = _signed_headers(self.signed_headers, run.request)
+        run.values["signed_headers"] = ";".join(chosen)
+        encode = HEADER_VALUE_ENCODINGS[self.values]
+        # sorted as written (the encoded lines, not the names), as such schemes specify
+        return "\n".join(sorted(f"{name}:{encode(headers[name])}" for name in chosen))
 
 
 def quote_path(path: str) -> str:
