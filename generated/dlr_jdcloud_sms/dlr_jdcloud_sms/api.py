@@ -155,8 +155,8 @@ API: Final = ApiSpec(
             },
         ),
         "jdcloud2": signing.Scheme(
-            description="JDCLOUD2-HMAC-SHA256, the signature of the SDKs before JDCLOUD3 (jdcloud-sdk-python up to 1.6): the same steps with JDCLOUD2 and jdcloud2_request.",
-            docs="https://github.com/jdcloud-api/jdcloud-sdk-python/blob/1.6.0/jdcloud_sdk/core/signer.py",
+            description="JDCLOUD2-HMAC-SHA256, the signature of the SDKs before JDCLOUD3 (jdcloud-sdk-python's earlier signer.py): the same steps with JDCLOUD2 and jdcloud2_request.",
+            docs="https://github.com/jdcloud-api/jdcloud-sdk-python/blob/01bd5998ddaf26ffde8d5c03d2c1244b3f959220/jdcloud_sdk/core/signer.py",
             timestamp="iso8601_basic_utc",
             nonce=signing.Nonce(),
             add={
