@@ -298,18 +298,9 @@ class CanonicalRequest(Step):
 
 
 def _signed_headers(wanted: SignedHeaders, request: PreparedRequest) -> tuple[dict[str, str], list[str]]:
-    """The request's headers by lower-case name (``host`` included), values trimmed, and the
-    sorted names of those ``wanted`` signs; a wanted header the request lacks is not signed."""
-    names = set(wanted.names)
-    headers = {"host": request.host}
-    headers.update({k.lower(): v.strip() for k, v in request.headers.items()})
-    return headers, sorted(k for k in headers if k in names or k.startswith(wanted.prefixes))
-
-
-HEADER_VALUE_ENCODINGS: dict[str, Callable[[str], str]] = {
-    "trimmed": lambda value: value,
-    "rfc3986": percent_encode,
-}
+    """Headers by lower-case name (host too), trimmed; the sorted names ``wanted`` signs."""
+    headers = {"host": request.host, **{k.lower(): v.strip() for k, v in request.headers.items()}}
+    return headers, sorted(k for k in headers if k in wanted.names or k.startswith(wanted.prefixes))
 
 
 @register
@@ -317,10 +308,9 @@ HEADER_VALUE_ENCODINGS: dict[str, Callable[[str], str]] = {
 class CanonicalHeaders(Step):
     kind = "canonical_headers"
     result = (
-        "The signed headers as `name:value` lines (name lower-cased, value trimmed and encoded), "
-        "sorted, joined by a newline with none after the last; also binds `{signed_headers}` "
-        "(the names, sorted, joined by `;`). For a canonical request laid out other than SigV4's, "
-        "written with `format` (method, path, query and these lines, with no signed-header line)."
+        "Signed headers as `name:value` lines (name lower-cased, value trimmed and encoded) sorted as "
+        "written, not by name, joined by newlines, none after the last; binds `{signed_headers}` (names "
+        "sorted, `;`-joined). For canonical requests not laid out like SigV4's, written with `format`."
     )
     binds = ("signed_headers",)
     signed_headers: SignedHeaders = field(metadata=doc("`{names, prefixes}`: the headers signed."))
@@ -335,8 +325,7 @@ class CanonicalHeaders(Step):
     def apply(self, run: Run) -> Value:
         headers, chosen = _signed_headers(self.signed_headers, run.request)
         run.values["signed_headers"] = ";".join(chosen)
-        encode = HEADER_VALUE_ENCODINGS[self.values]
-        # sorted as written (the encoded lines, not the names), as such schemes specify
+        encode: Callable[[str], str] = percent_encode if self.values == "rfc3986" else str
         return "\n".join(sorted(f"{name}:{encode(headers[name])}" for name in chosen))
 
 
