@@ -245,11 +245,15 @@ REPORT = {  # the docs' example report (https://www.volcengine.com/docs/6361/171
 def test_push_reports_become_receipts() -> None:
     failed = {**REPORT, "message_id": "m-3", "status_code": "CR:0201", "description": "黑名单拦截"}
     odd = {**REPORT, "message_id": "m-4", "status_code": "XY:9999", "description": "carrier code"}
-    receipts = parse_status_report("POST", "https://example.com/volc", {}, push_body(REPORT, failed, odd))
+    system = {**REPORT, "message_id": "m-5", "status_code": "SY:0500", "description": "系统异常"}
+    receipts = parse_status_report(
+        "POST", "https://example.com/volc", {}, push_body(REPORT, failed, odd, system)
+    )
     assert [(r.message_id, r.status, r.error_code) for r in receipts] == [
         ("bde1b10d-19cf-460f-abcd-26231a820000", DeliveryStatus.DELIVERED, "0"),
         ("m-3", DeliveryStatus.REJECTED, "CR:0201"),
         ("m-4", DeliveryStatus.UNDELIVERED, "XY:9999"),  # any other code: not delivered
+        ("m-5", DeliveryStatus.FAILED, "SY:0500"),  # a system error (resend), as the page says
     ]
     assert receipts[0].recipient == "18800000000" and receipts[0].client_ref == "123456"
     assert receipts[0].completed_at == datetime(2022, 11, 23, 2, 36, 55, tzinfo=timezone.utc)

@@ -79,19 +79,19 @@ class ReceiptCode(str, Enum):
     """非法手机号 - invalid phone number. Canonical: rejected."""
 
     NE_0101 = "NE:0101"
-    """停机，空号 - suspended or unassigned number. Canonical: undelivered."""
+    """停机，空号 - suspended or unassigned number (the earlier page; now NE:0105). Canonical: undelivered."""
 
     NE_0102 = "NE:0102"
-    """号码漫游、不在服务状态 - roaming or out of service. Canonical: undelivered."""
+    """号码漫游、不在服务状态 - roaming or out of service (the earlier page; now NE:0105). Canonical: undelivered."""
 
     NE_0103 = "NE:0103"
-    """终端异常 - handset problem (signal, SMS support). Canonical: undelivered."""
+    """终端异常 - handset problem (storage full, network settings, SIM fault). Canonical: undelivered."""
 
     NE_0104 = "NE:0104"
     """终端无短信服务 - no SMS service on the number. Canonical: undelivered."""
 
     NE_0105 = "NE:0105"
-    """关机或无响应 - switched off or not responding. Canonical: undelivered."""
+    """空号、关机、停机、欠费、暂停服务、漫游、不在服务状态 - unassigned, off, suspended, in arrears, roaming or out of service. Canonical: undelivered."""
 
     NE_0106 = "NE:0106"
     """携号转网问题 - number portability problem. Canonical: undelivered."""
@@ -132,6 +132,42 @@ class ReceiptCode(str, Enum):
     CR_0212 = "CR:0212"
     """签名拦截 - blocked for its signature. Canonical: rejected."""
 
+    CR_0213 = "CR:0213"
+    """重复发送相同内容 - the same content sent again too soon. Canonical: rejected."""
+
+    CR_0215 = "CR:0215"
+    """签名实名制报备问题 - the signature's real-name filing is missing. Canonical: rejected."""
+
+    CR_0216 = "CR:0216"
+    """营销退订内容不符合规定 - a marketing text without the required opt-out (拒收请回复R). Canonical: rejected."""
+
+    CR_0217 = "CR:0217"
+    """网址、联系方式管控 - carrier control of unfiled URLs or contact details. Canonical: rejected."""
+
+    CE_0300 = "CE:0300"
+    """模板参数格式问题 - malformed template parameters. Canonical: rejected."""
+
+    CE_0301 = "CE:0301"
+    """内容过长或未填写 - content too long or empty. Canonical: rejected."""
+
+    CE_0302 = "CE:0302"
+    """长短信缺失 - a part of a long message is missing. Canonical: rejected."""
+
+    CE_0304 = "CE:0304"
+    """不支持的发送类型 - the message group does not allow this SMS type. Canonical: rejected."""
+
+    CE_0305 = "CE:0305"
+    """不支持发送的运营商 - the carrier is not supported. Canonical: rejected."""
+
+    SY_0500 = "SY:0500"
+    """系统异常 - system error; resend. Canonical: failed."""
+
+    SY_0501 = "SY:0501"
+    """网关问题 - gateway problem; resend. Canonical: failed."""
+
+    UN_0900 = "UN:0900"
+    """未知错误 - unknown error; resend. Canonical: failed."""
+
     def __str__(self) -> str:
         """The value as the provider writes it (as ``str()`` of an IntEnum gives its number)."""
         return str(self.value)
@@ -168,6 +204,18 @@ _RECEIPT_CODE_BY_RAW: Final[dict[int | str, ReceiptCode]] = {
     "CR:0209": ReceiptCode.CR_0209,
     "CR:0210": ReceiptCode.CR_0210,
     "CR:0212": ReceiptCode.CR_0212,
+    "CR:0213": ReceiptCode.CR_0213,
+    "CR:0215": ReceiptCode.CR_0215,
+    "CR:0216": ReceiptCode.CR_0216,
+    "CR:0217": ReceiptCode.CR_0217,
+    "CE:0300": ReceiptCode.CE_0300,
+    "CE:0301": ReceiptCode.CE_0301,
+    "CE:0302": ReceiptCode.CE_0302,
+    "CE:0304": ReceiptCode.CE_0304,
+    "CE:0305": ReceiptCode.CE_0305,
+    "SY:0500": ReceiptCode.SY_0500,
+    "SY:0501": ReceiptCode.SY_0501,
+    "UN:0900": ReceiptCode.UN_0900,
 }
 _RECEIPT_CODE_CANONICAL: Final[dict[ReceiptCode, DeliveryStatus]] = {
     ReceiptCode.SUCCESS: DeliveryStatus.DELIVERED,
@@ -190,6 +238,18 @@ _RECEIPT_CODE_CANONICAL: Final[dict[ReceiptCode, DeliveryStatus]] = {
     ReceiptCode.CR_0209: DeliveryStatus.REJECTED,
     ReceiptCode.CR_0210: DeliveryStatus.REJECTED,
     ReceiptCode.CR_0212: DeliveryStatus.REJECTED,
+    ReceiptCode.CR_0213: DeliveryStatus.REJECTED,
+    ReceiptCode.CR_0215: DeliveryStatus.REJECTED,
+    ReceiptCode.CR_0216: DeliveryStatus.REJECTED,
+    ReceiptCode.CR_0217: DeliveryStatus.REJECTED,
+    ReceiptCode.CE_0300: DeliveryStatus.REJECTED,
+    ReceiptCode.CE_0301: DeliveryStatus.REJECTED,
+    ReceiptCode.CE_0302: DeliveryStatus.REJECTED,
+    ReceiptCode.CE_0304: DeliveryStatus.REJECTED,
+    ReceiptCode.CE_0305: DeliveryStatus.REJECTED,
+    ReceiptCode.SY_0500: DeliveryStatus.FAILED,
+    ReceiptCode.SY_0501: DeliveryStatus.FAILED,
+    ReceiptCode.UN_0900: DeliveryStatus.FAILED,
 }
 
 
@@ -226,6 +286,18 @@ def receipt_code_status_to_canonical(status_code: object) -> DeliveryStatus:
         ReceiptCode.CR_0209,
         ReceiptCode.CR_0210,
         ReceiptCode.CR_0212,
+        ReceiptCode.CR_0213,
+        ReceiptCode.CR_0215,
+        ReceiptCode.CR_0216,
+        ReceiptCode.CR_0217,
+        ReceiptCode.CE_0300,
+        ReceiptCode.CE_0301,
+        ReceiptCode.CE_0302,
+        ReceiptCode.CE_0304,
+        ReceiptCode.CE_0305,
+        ReceiptCode.SY_0500,
+        ReceiptCode.SY_0501,
+        ReceiptCode.UN_0900,
     ):
         return status_code_canonical
     return DeliveryStatus.UNDELIVERED
