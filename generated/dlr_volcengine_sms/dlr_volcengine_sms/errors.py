@@ -21,8 +21,14 @@ ERRORS: Final = ErrorTable(
         ),
         "InvalidTimestamp": ErrorInfo(
             ErrorKind.CLOCK_SKEW,
-            "100006: the signature has expired or its time is invalid.",
+            "100006: the signature has expired or its time is in the future.",
             http_status=400,
+        ),
+        "UndefinedError": ErrorInfo(
+            ErrorKind.PROVIDER_ERROR,
+            "100001: undefined internal error.",
+            retryable=True,
+            http_status=500,
         ),
         "MissingAuthenticationToken": ErrorInfo(
             ErrorKind.AUTHENTICATION,
@@ -31,7 +37,7 @@ ERRORS: Final = ErrorTable(
         ),
         "MissingRequestInfo": ErrorInfo(
             ErrorKind.INVALID_REQUEST,
-            "100004: request information (Access Key, Service, Region) is missing.",
+            "100004: request information (Access Key, Service, Region, X-Date) is missing.",
             http_status=400,
         ),
         "MissingSignature": ErrorInfo(
@@ -54,6 +60,11 @@ ERRORS: Final = ErrorTable(
             "100009: the Access Key is invalid.",
             http_status=401,
         ),
+        "InvalidClientTokenId": ErrorInfo(
+            ErrorKind.AUTHENTICATION,
+            "The AK is invalid.",
+            http_status=401,
+        ),
         "LackPolicy": ErrorInfo(
             ErrorKind.PERMISSION_DENIED,
             "100012: the sub-account lacks a policy for this.",
@@ -64,36 +75,53 @@ ERRORS: Final = ErrorTable(
             "100013: the sub-account may not perform this.",
             http_status=403,
         ),
+        "InternalError": ErrorInfo(
+            ErrorKind.PROVIDER_ERROR,
+            "100014: internal error.",
+            retryable=True,
+            http_status=500,
+        ),
+        "FailToConnect": ErrorInfo(
+            ErrorKind.PROVIDER_ERROR,
+            "100015: the gateway could not connect to the service.",
+            retryable=True,
+            http_status=502,
+        ),
+        "InternalServiceTimeout": ErrorInfo(
+            ErrorKind.PROVIDER_ERROR,
+            "100016: the service timed out.",
+            retryable=True,
+            http_status=504,
+        ),
+        "FlowLimitExceeded": ErrorInfo(
+            ErrorKind.RATE_LIMITED,
+            "Requests too frequent, over the basic rate limit.",
+            retryable=True,
+            http_status=429,
+        ),
+        "ServiceUnavailableTemp": ErrorInfo(
+            ErrorKind.PROVIDER_ERROR,
+            "The service is temporarily unavailable.",
+            retryable=True,
+            http_status=503,
+        ),
+        "MethodNotAllowed": ErrorInfo(
+            ErrorKind.INVALID_REQUEST,
+            "The HTTP method is not allowed.",
+            http_status=405,
+        ),
+        "LackProjectPolicy": ErrorInfo(
+            ErrorKind.PERMISSION_DENIED,
+            "The project permission is missing.",
+            http_status=401,
+        ),
+        "InternalServiceError": ErrorInfo(
+            ErrorKind.PROVIDER_ERROR,
+            "Internal service error.",
+            retryable=True,
+            http_status=502,
+        ),
     },
-    prefixes=(
-        (
-            "FlowLimitExceeded",
-            ErrorInfo(
-                ErrorKind.RATE_LIMITED, "Request rate limit exceeded.", retryable=True
-            ),
-        ),
-        (
-            "InvalidParameter",
-            ErrorInfo(ErrorKind.INVALID_REQUEST, "A parameter is invalid."),
-        ),
-        (
-            "ServiceUnavailable",
-            ErrorInfo(
-                ErrorKind.PROVIDER_ERROR,
-                "The service is temporarily unavailable.",
-                retryable=True,
-            ),
-        ),
-        (
-            "InternalError",
-            ErrorInfo(ErrorKind.PROVIDER_ERROR, "Internal error.", retryable=True),
-        ),
-        (
-            "InternalServiceError",
-            ErrorInfo(
-                ErrorKind.PROVIDER_ERROR, "Internal service error.", retryable=True
-            ),
-        ),
-    ),
+    prefixes=(),
 )
 """Codes the provider documents; a code not listed here is a generic ProviderError."""
