@@ -16,36 +16,19 @@ ERRORS: Final = ErrorTable(
         ),
         "INVALID_ARGUMENT": ErrorInfo(
             ErrorKind.INVALID_REQUEST,
-            "A parameter is missing or invalid (listed on the statusReport page).",
+            "A parameter is missing or invalid.",
             http_status=400,
         ),
         "INTERNAL": ErrorInfo(
             ErrorKind.PROVIDER_ERROR,
-            "Internal error (listed on the statusReport page).",
+            "Internal error.",
             retryable=True,
             http_status=500,
-        ),
-        "PERMISSION_DENIED": ErrorInfo(
-            ErrorKind.PERMISSION_DENIED,
-            "The key may not call this API.",
-            http_status=403,
         ),
         "NOT_FOUND": ErrorInfo(
             ErrorKind.NOT_FOUND,
             "The API or resource does not exist.",
             http_status=404,
-        ),
-        "RESOURCE_EXHAUSTED": ErrorInfo(
-            ErrorKind.RATE_LIMITED,
-            "Rate or quota limit exceeded.",
-            retryable=True,
-            http_status=429,
-        ),
-        "UNAVAILABLE": ErrorInfo(
-            ErrorKind.PROVIDER_ERROR,
-            "The service is temporarily unavailable.",
-            retryable=True,
-            http_status=503,
         ),
     },
     prefixes=(),
