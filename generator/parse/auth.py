@@ -1,6 +1,6 @@
 """Parsing a spec's ``auth``: credentials, schemes and their sign steps.
 
-The sign steps are read by the runtime's own registry (``dlr_core.steps.build_step``), so
+The sign steps are read by the runtime's own registry (``dlr_core.steps_data.build_step``), so
 the parser, the runtime, the JSON Schema and the docs know the same step kinds and keys;
 this module reports what the registry finds at the spec's ``file:line`` and checks what
 needs the whole spec (template variables, credentials, filters).
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dlr_core import signing, steps, steps_schema
+from dlr_core import signing, steps, steps_data, steps_schema
 
 from generator import model as m
 from generator.load import JsonPath
@@ -222,14 +222,14 @@ def sign_step(
 ) -> steps.Step | None:
     """One sign step, read by the runtime's registry; its problems at the spec's lines, the
     credentials it names added to ``used``."""
-    name, step, problems = steps.build_step(raw)
+    name, step, problems = steps_data.build_step(raw)
     for found in problems:
         ctx.problem(path + found.path, found.message)
     if step is not None:
-        for where, template in steps.templates(step):
+        for where, template in steps_data.templates(step):
             takes_bytes = len(where) > 1 and where[1] in type(step).bytes_fields
             check(path + where, template, text_only=not takes_bytes)
-        for where, credential in steps.credentials(step):
+        for where, credential in steps_data.credentials(step):
             used.add(credential)
             if credential not in credentials:
                 ctx.problem(

@@ -149,7 +149,7 @@ def _check_sections(ctx: ParseContext) -> bool:
 def _parse_statuses(ctx: ParseContext) -> None:
     """The status enums, into ``ctx.statuses``, and the module-level names they take."""
     d = ctx.data
-    for key, raw in d["statuses"].items():
+    for key, raw in d.get("statuses", {}).items():
         ctx.statuses[key] = parse_status_enum(ctx, key, raw)
     ctx.check_unique_classes(
         ((("statuses", key, "class"), enum.class_name) for key, enum in ctx.statuses.items())

@@ -109,14 +109,13 @@ class ReceiptView:
 
     def construction(self) -> layout.Call:
         """``Receipt(...)`` for one record."""
-        items: list[layout.Expression] = [
-            "provider=PROVIDER_ID",
-            f"status={self.status_expression}",
-            layout.keyword(
-                "raw_status", layout.mapping([(python_literal(k), v) for k, v in self.raw_status], True)
-            ),
-            *(f"{field.attribute}={field.expression}" for field in self.fields),
-        ]
+        items: list[layout.Expression] = ["provider=PROVIDER_ID", f"status={self.status_expression}"]
+        if self.raw_status:
+            raw = layout.mapping([(python_literal(k), v) for k, v in self.raw_status], True)
+            items.append(layout.keyword("raw_status", raw))
+        else:  # a rule that only gives a canonical status reads no field (an exploded {} is no Python)
+            items.append("raw_status={}")
+        items.extend(f"{field.attribute}={field.expression}" for field in self.fields)
         if self.details:
             details = layout.mapping([(python_literal(k), v) for k, v in self.details], True)
             items.append(layout.keyword("details", details))

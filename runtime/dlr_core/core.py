@@ -518,7 +518,11 @@ class ClientCore(EnvelopeReader):
         path = operation.path
         for param in operation.params:
             if param.location == "path":
-                segment = credentials.get(param.from_credential or "") or values.get(param.name)
+                segment = (  # a const path segment (a fixed region) is never a caller's
+                    param.const
+                    if param.const is not None
+                    else credentials.get(param.from_credential or "") or values.get(param.name)
+                )
                 path = path.replace(f"{{{param.wire}}}", quote(scalar(segment), safe=""))
         request = PreparedRequest(operation.method, self.base_url, path)
         for name, text in operation.headers.items():

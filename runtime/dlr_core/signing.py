@@ -29,7 +29,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote
 
-from dlr_core import steps
+from dlr_core import steps, steps_data
 from dlr_core.request import PreparedRequest, percent_encode
 from dlr_core.steps import STEPS, SigningError, Step, Value, quote_path
 
@@ -211,7 +211,7 @@ def bind_steps(raw_steps: Iterable[Mapping[str, Any]]) -> list[Bound]:
     ``SigningError`` naming the first step the registry refuses."""
     bound = []
     for index, raw_step in enumerate(raw_steps):
-        name, step, problems = steps.build_step(raw_step)
+        name, step, problems = steps_data.build_step(raw_step)
         if step is None:
             where = ", ".join(f"{'/'.join(map(str, p.path)) or 'step'}: {p.message}" for p in problems)
             raise SigningError(f"sign step {index}: {where}")
@@ -279,7 +279,7 @@ class Scheme(Mapping[str, Any]):
         if self.add is not None:
             data["add"] = self.add
         if self.sign:
-            data["sign"] = [{"as": b.name, b.step.kind: steps.step_data(b.step)} for b in self.sign]
+            data["sign"] = [{"as": b.name, b.step.kind: steps_data.step_data(b.step)} for b in self.sign]
         if self.attach is not None:
             data["attach"] = self.attach
         return data

@@ -14,7 +14,8 @@ import typing
 from collections.abc import Mapping
 from typing import Any, Literal, Union
 
-from dlr_core.steps import STEPS, Credential, Template, step_fields
+from dlr_core.steps import STEPS, Credential, Template
+from dlr_core.steps_data import step_fields
 
 __all__ = ["docs_table", "sign_step_schema"]
 

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from dlr_core import steps
+from dlr_core import steps, steps_data
 from dlr_core.request import PreparedRequest
 from dlr_core.signing import Bound, Scheme, Signer, SigningError, StepRun, render
 from dlr_core.tokens import TokenKeeper
@@ -26,6 +26,7 @@ EXAMPLES: dict[str, Any] = {
     "sorted_concat": {"source": "query_and_body", "name_value_separator": "=", "pair_separator": "&"},
     "json_object": [{"key": "k", "value": "{n}", "type": "integer"}],
     "canonical_request": {"signed_headers": {"names": ["host"], "prefixes": ["x-"]}, "payload_hash": "{a}"},
+    "canonical_headers": {"signed_headers": {"names": ["host"], "prefixes": ["x-bce-"]}, "values": "rfc3986"},
     "hash": {"algorithm": "sha256", "input": "{a}", "output": "hex", "empty_input": "empty"},
     "hmac": {"algorithm": "sha256", "key": "{a}", "input": "{a}", "output": "base64url_padded"},
     "hmac_chain": {"algorithm": "sha256", "key": "{a}", "inputs": ["{a}", "b"], "output": "raw"},
@@ -90,7 +91,7 @@ def test_every_step_kind_has_an_example() -> None:
 def test_every_key_of_every_step_is_read(kind: str, pem: str) -> None:
     """No key is accepted and then ignored (as ``canonical_query.encoding`` and
     ``rsa_sign.padding`` once were)."""
-    name, step, problems = steps.build_step({"as": "out", kind: EXAMPLES[kind]})
+    name, step, problems = steps_data.build_step({"as": "out", kind: EXAMPLES[kind]})
     assert step is not None and not problems, problems
     read: set[str] = set()
     spy = _spy(step, read, "")
@@ -118,7 +119,7 @@ def test_every_key_of_every_step_is_read(kind: str, pem: str) -> None:
 
 
 def test_build_step_refuses_unknown_missing_and_mistyped_keys() -> None:
-    _, step, problems = steps.build_step(
+    _, step, problems = steps_data.build_step(
         {"as": "x", "hmac": {"algorithm": "md5", "key": 3, "input": "{a}", "outptu": "hex"}}
     )
     assert step is None
@@ -127,7 +128,7 @@ def test_build_step_refuses_unknown_missing_and_mistyped_keys() -> None:
     assert (("hmac",), "missing key 'output'") in found
     assert (("hmac", "algorithm"), "'md5' is not one of: sha1, sha256, sha512") in found
     assert (("hmac", "key"), "expected text, got an integer") in found
-    _, step, problems = steps.build_step(
+    _, step, problems = steps_data.build_step(
         {
             "as": "x",
             "oauth2_client_credentials": {
@@ -143,7 +144,7 @@ def test_build_step_refuses_unknown_missing_and_mistyped_keys() -> None:
         "-1 is less than 0",
         "'http://a/t' does not match ^(https://[^/?#]+(/[^?#]*)?|/[^?#]*)$",
     }
-    _, step, problems = steps.build_step({"as": "x", "hmac_sha512": {}})
+    _, step, problems = steps_data.build_step({"as": "x", "hmac_sha512": {}})
     assert step is None and "unknown: hmac_sha512" in problems[0].message
 
 

@@ -270,3 +270,56 @@ def test_mock_checks_parameter_constraints_like_the_provider() -> None:
             )
             with pytest.raises(dlr_core.InvalidRequest, match="at most 100 values, got 101"):
                 client.dlr_call(GET_USMS_SEND_RECEIPT, params, dlr_ucloud_usms.GetUSMSSendReceiptResult)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        # written by hand from the step's definition: lines sorted as written, no newline
+        # after the last, a listed header the request lacks (content-md5) left out
+        (
+            "trimmed",
+            "content-type:application/json; charset=utf-8\nhost:api.example.com\nx-demo-date:2024-01-02T03:04:05Z",
+        ),
+        (
+            "rfc3986",
+            "content-type:application%2Fjson%3B%20charset%3Dutf-8\nhost:api.example.com\n"
+            "x-demo-date:2024-01-02T03%3A04%3A05Z",
+        ),
+    ],
+)
+def test_canonical_headers_step(values: str, expected: str) -> None:
+    from datetime import datetime, timezone
+
+    from dlr_core.request import PreparedRequest
+    from dlr_core.signing import Signer
+
+    scheme = {
+        "sign": [
+            {
+                "as": "lines",
+                "canonical_headers": {
+                    "signed_headers": {
+                        "names": ["host", "content-type", "content-md5"],
+                        "prefixes": ["x-demo-"],
+                    },
+                    "values": values,
+                },
+            }
+        ],
+        "attach": {"header": {"Authorization": "{signed_headers}"}},
+    }
+    request = PreparedRequest(
+        "GET",
+        "https://api.example.com",
+        "/",
+        headers={
+            "Content-Type": " application/json; charset=utf-8 ",
+            "X-Demo-Date": "2024-01-02T03:04:05Z",
+            "Accept": "*/*",
+        },
+    )
+    moment = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    result = Signer(scheme, {}, clock=lambda: moment).sign(request)
+    assert result["lines"] == expected
+    assert request.headers["Authorization"] == "content-type;host;x-demo-date"

@@ -41,6 +41,9 @@ CODE_PATTERN = re.compile(
 # Prose and data copied from the spec: never code, whatever they say.
 FREE_TEXT = {"description", "summary", "explanation", "note", "docs", "title"}
 DATA = {"json_schema", "models_schema", "example", "constants", "definition", "headers"}
+# The envelope's wire paths are the provider's own names, whatever they spell: an answer's
+# error code may well be at `result.code` (JD Cloud's), which is data, not a fragment of code.
+DATA |= {"success_fields", "code_fields", "message_fields", "request_id_fields", "data_field"}
 
 
 def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:

@@ -263,11 +263,11 @@ def test_missing_key_points_at_the_mapping(tmp_path: Path) -> None:
 
 
 def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
-    text = mutate("statuses:\n", "statuse:\n").replace("default_scheme: md5", "default_scheme: sha")
+    text = mutate("statuses:\n", "statuse:\n").replace("title: Demo SMS\n", "")
     _, problems = load_providers([write(tmp_path, text)])
     messages = " | ".join(p.message for p in problems)
     assert "unknown key 'statuse'" in messages
-    assert "missing the required key 'statuses'" in messages
+    assert "missing the required key 'title'" in messages
 
 
 def test_cli_prints_problems_and_exits_2_without_traceback(tmp_path: Path) -> None:
