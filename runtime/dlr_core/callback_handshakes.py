@@ -32,8 +32,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Confirm:
-    """A handshake confirmed by fetching a URL the push carries (Amazon SNS's
-    ``SubscribeURL``): the JSON member ``field`` holding it, and where it may point
+    """A handshake confirmed by fetching a URL the push carries (a subscription's
+    confirmation URL): the JSON member ``field`` holding it, and where it may point
     (``https``, a host and path pattern; a URL elsewhere is refused, never fetched)."""
 
     field: str
@@ -146,8 +146,8 @@ def answer_from_data(data: Mapping[str, Any], default: Answer) -> Answer:
 
 
 def unwrapped(provider: str, member: str, payload: Mapping[str, Any], body: bytes) -> dict[str, Any]:
-    """The report a payload carries as JSON text in ``member`` (an SNS-style envelope's
-    ``Message``); ``MalformedCallback`` when it is not a JSON object's text."""
+    """The report a payload carries as JSON text in ``member`` (a notification
+    envelope's message); ``MalformedCallback`` when it is not a JSON object's text."""
     inner = payload.get(member)
     if isinstance(inner, str):
         try:

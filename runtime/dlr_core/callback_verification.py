@@ -105,7 +105,7 @@ class PublicKey:
     the body's member ``certificate_field`` names, fetched only from ``certificate``.
 
     ``algorithm_by`` (``(member, ((value, algorithm), ...))``) chooses the algorithm by the
-    text of a body member (Amazon SNS's ``SignatureVersion``): a push naming no listed
+    text of a body member (a signature version): a push naming no listed
     value is refused; the mock signs with the first."""
 
     algorithm: str
@@ -124,8 +124,8 @@ class PublicKey:
 class Equals:
     """A value the push must carry, equal to a template's text (compared in constant
     time): a JSON body member (``field``) or a header. A signature proves who sent a push,
-    not that it is meant for you: Amazon SNS signs every topic's messages alike, so the
-    receiver checks the ``TopicArn`` is its own."""
+    not that it is meant for you: a notification service signs every topic's messages
+    alike, so the receiver checks the topic is its own."""
 
     value: str
     field: str = ""

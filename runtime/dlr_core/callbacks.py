@@ -146,7 +146,7 @@ class Callback:
     """What the provider does to sign its pushes, as its spec states it, when the check is
     supplied in code: every push is then given to a ``CallbackVerifier`` (required)."""
     unwrap: str | None = None
-    """The JSON member holding the report as JSON text (Amazon SNS's ``Message``): each
+    """The JSON member holding the report as JSON text (a notification envelope's message): each
     payload is that text, read as a JSON object."""
     handshakes: tuple[Handshake, ...] = ()
     """Pushes that check the endpoint rather than report (answered, never read as reports)."""

@@ -1,7 +1,7 @@
 """X.509 certificates a push names by URL (its signer's public key), fetched safely.
 
 Some providers sign each push with a private key whose certificate they publish at a URL
-the push itself carries (Amazon SNS's ``SigningCertURL``). A receiver must never fetch a
+the push itself carries (a notification service's signing certificate URL). A receiver must never fetch a
 URL an attacker chose and trust what comes back, so a callback's spec pins where such a
 certificate may come from (``CertificateSource``: ``https`` only, a host pattern, a path
 pattern), and the URL is checked **before** anything is fetched.

@@ -259,7 +259,7 @@ class JsonFieldLines(Step):
     kind = "json_field_lines"
     result = (
         "For each listed member of the JSON object body that is present (and not null), in the "
-        "order listed: its name, a line feed, its text, a line feed (Amazon SNS's string to sign)."
+        "order listed: its name, a line feed, its text, a line feed (a notification service's string to sign)."
     )
     body = "fields"
     fields: tuple[str, ...] = field(metadata=doc("The members' names, in order.", minItems=1))
