@@ -342,6 +342,7 @@ class Callback:
     format: Literal["form", "json"]
     verification: str  # how a push is authenticated, in words ("none", "hmac signature", ...)
     verified_in_code: bool = False  # verify: {in_code: ...}: the parser requires a verifier
+    fetches_certificates: bool = False  # public_key.certificate: the parser takes certificates=
 
 
 @dataclass(frozen=True)

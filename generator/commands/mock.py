@@ -219,10 +219,12 @@ def _load_scenario(path: Path) -> dict[str, Any]:
         "operations",
         "callbacks",
         "private_keys",
+        "certificate_keys",
+        "certificate_url",
     }:
         raise MockCommandError(
             f"{path}: a scenario is a mapping with 'operations' (answers) or 'callbacks' (pushes), "
-            "and optional 'credentials' and 'private_keys'"
+            "and optional 'credentials', 'private_keys', 'certificate_keys' and 'certificate_url'"
         )
     return data
 
@@ -265,6 +267,30 @@ def _push(
                 flush=True,
             )
     private_keys = dict(scenario.get("private_keys", {}))
+    certificate_keys = dict(scenario.get("certificate_keys", {}))
+    for callback in callbacks.values():
+        check = callback.verify.public_key if callback.verify else None
+        if check is not None and check.certificate is not None and not certificate_keys:
+            certificate_url = scenario.get("certificate_url")
+            if not isinstance(certificate_url, str) or check.certificate.refusal(certificate_url):
+                raise MockCommandError(
+                    f"{callback.name} is signed with a certificate its pushes name by URL: give the "
+                    f"scenario a 'certificate_url' the spec allows (host {check.certificate.host_pattern}), "
+                    "or 'certificate_keys' (URL -> PEM private key of its certificate)"
+                )
+            from dlr_core.certificates import make_test_certificate
+
+            private, certificate = make_test_certificate()
+            certificate_keys[certificate_url] = private
+            print(
+                f"dlrgen mock: signing {callback.name} with a new test certificate for {certificate_url}:",
+                flush=True,
+            )
+            print(
+                "  give your endpoint certificates=CertificateStore(StaticCertificates({url: <this PEM>}))",
+                flush=True,
+            )
+            print("\n".join(f"  {line}" for line in certificate.splitlines()), flush=True)
     for callback in callbacks.values():
         check = callback.verify.public_key if callback.verify else None
         if check is not None and check.key not in credentials:
@@ -300,7 +326,14 @@ def _push(
                 print(f"dlrgen mock: signing {callback.name} with the test credential", flush=True)
                 print(f"  credential {name} = {credentials[name]}", flush=True)
     try:
-        results = push(callbacks, steps, url, credentials=credentials, private_keys=private_keys)
+        results = push(
+            callbacks,
+            steps,
+            url,
+            credentials=credentials,
+            private_keys=private_keys,
+            certificate_keys=certificate_keys,
+        )
     except Exception as exc:  # the receiver is down, a key does not fit: say so, no traceback
         raise MockCommandError(f"pushing to {url}: {type(exc).__name__}: {exc}") from None
     ok = True
@@ -309,7 +342,8 @@ def _push(
         right = result.accepted != result.tampered
         ok = ok and right
         print(
-            f"dlrgen mock: pushed {result.callback}{' (tampered)' if result.tampered else ''}: "
+            f"dlrgen mock: pushed {result.callback}{' (tampered)' if result.tampered else ''}"
+            f"{f' (handshake {result.handshake})' if result.handshake else ''}: "
             f"HTTP {result.status}{'' if right else f', expected it {expected}'}",
             flush=True,
         )

@@ -68,8 +68,19 @@ def parse_callback(
                     at_key=True,
                 )
     definition: dict[str, Any] = {
-        key: raw[key] for key in ("method", "format", "array", "json_field", "answer", "reject") if key in raw
+        key: raw[key]
+        for key in ("method", "format", "array", "json_field", "answer", "reject", "unwrap", "handshakes")
+        if key in raw
     }
+    if form and ("unwrap" in raw or any("echo" in each for each in raw.get("handshakes", {}).values())):
+        own.problem(base + ("format",), "unwrap and a handshake's echo read a JSON body: use format: json")
+    for handshake, each in raw.get("handshakes", {}).items():
+        if "echo" in each and "body" in each.get("answer", {}):
+            own.problem(
+                base + ("handshakes", handshake, "answer", "body"),
+                "the answer's body is the echo: give one of them",
+                at_key=True,
+            )
     used: tuple[str, ...] = ()
     if "verify" not in raw:
         own.problem(
@@ -126,6 +137,7 @@ def parse_callback(
         format=raw.get("format", "json"),
         verification=_verification_kind(definition.get("verify")),
         verified_in_code="in_code" in definition.get("verify", {}),
+        fetches_certificates="certificate" in definition.get("verify", {}).get("public_key", {}),
     )
 
 
@@ -153,8 +165,12 @@ def _callback_verify(
             f"the credential {name!r} has the name of a value the push carries ({{{name}}} is the "
             "sender's, never a secret); rename the credential",
         )
-    if ("compare" in raw) == ("public_key" in raw):
-        ctx.problem(base, "verify needs exactly one of 'compare' (a signature to match) or 'public_key'")
+    if ("compare" in raw and "public_key" in raw) or not {"compare", "public_key", "equals"} & set(raw):
+        ctx.problem(
+            base,
+            "verify needs one of 'compare' (a signature to match) or 'public_key', or 'equals' alone "
+            "(values the push must carry)",
+        )
     used: set[str] = set()
 
     check = template_check(
@@ -194,16 +210,26 @@ def _callback_verify(
         else:
             for index, form in enumerate(forms):
                 check(base + ("compare", "value", index), form)
+    for index, equals in enumerate(raw.get("equals", [])):
+        check(base + ("equals", index, "value"), equals["value"])
     if "public_key" in raw:
         key = raw["public_key"]
         check(base + ("public_key", "input"), key["input"])
-        if key["key"] not in credentials:
+        if "key" in key and key["key"] not in credentials:
             ctx.problem(
                 base + ("public_key", "key"),
                 f"public key {key['key']!r} is not a credential; credentials: {', '.join(sorted(credentials))}",
             )
-        used.add(key["key"])
-        if key["algorithm"] != "ed25519" and key.get("key_format") == "base64":
+        if "key" in key:
+            used.add(key["key"])
+        algorithms = (
+            [key["algorithm"]] if "algorithm" in key else list(key["algorithm_by"]["choices"].values())
+        )
+        if "certificate" in key and "ed25519" in algorithms:
+            ctx.problem(
+                base + ("public_key", "algorithm"), "a certificate's key is an RSA key: use an rsa_ algorithm"
+            )
+        if "ed25519" not in algorithms and key.get("key_format") == "base64":
             ctx.problem(
                 base + ("public_key", "key_format"),
                 "a raw base64 key is an Ed25519 key; RSA keys are pem",
@@ -242,9 +268,18 @@ def _verification_kind(verify: dict[str, Any] | None) -> str:
         return f"your verifier (in code): {verify['in_code'].rstrip('.')}"
     if "public_key" in verify:
         check = verify["public_key"]
-        algorithm = {"ed25519": "Ed25519", "rsa_pkcs1v15_sha256": "RSA SHA-256"}[check["algorithm"]]
-        kind = f"{algorithm} signature in {check['header']}"
-    else:
+        named = {"ed25519": "Ed25519", "rsa_pkcs1v15_sha256": "RSA SHA-256", "rsa_pkcs1v15_sha1": "RSA SHA-1"}
+        names = (
+            [check["algorithm"]] if "algorithm" in check else list(check["algorithm_by"]["choices"].values())
+        )
+        algorithm = " or ".join(dict.fromkeys(named[name] for name in names))
+        where = check["header"] if "header" in check else f"the JSON member {check['field']}"
+        kind = f"{algorithm} signature in {where}"
+        if "certificate" in check:
+            kind += (
+                f", with the certificate {check['certificate']['field']} names (on a host the spec allows)"
+            )
+    elif "compare" in verify:
         words = signing_words(verify.get("sign", [])) or "a value"
         compare = verify["compare"]
         kind = (
@@ -254,6 +289,14 @@ def _verification_kind(verify: dict[str, Any] | None) -> str:
         )
         if isinstance(verify["compare"]["value"], list) and len(verify["compare"]["value"]) > 1:
             kind += f" (any of {len(verify['compare']['value'])} signed forms)"
+    else:
+        kind = ""
+    if verify.get("equals"):
+        checked = ", ".join(
+            f"the query parameter {e['query']}" if "query" in e else (e.get("field") or e["header"])
+            for e in verify["equals"]
+        )
+        kind = f"{kind}, {checked} checked" if kind else f"{checked} equal to the expected value"
     if verify.get("headers"):
         kind += f", over the {', '.join(verify['headers'].values())} header{'s' if len(verify['headers']) > 1 else ''} too"
     if verify.get("fields"):

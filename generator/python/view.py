@@ -10,6 +10,7 @@ literal goes through ``escape.python_literal``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from generator import model as m
 from generator.python import layout
@@ -290,6 +291,9 @@ class CallbackView:
     answer_status: int
     payload_model: str
     verified_in_code: bool  # the parser and the endpoint require ``verifier``
+    fetches_certificates: bool  # the parser and the endpoint take ``certificates``
+    handshakes: tuple[str, ...]  # the handshakes' names, for the docs
+    handshake_words: str  # each handshake and how it is answered, in words (spec text: escape it)
     keywords: tuple[str, ...]  # the keyword arguments the parser requires, for the README
 
 
@@ -338,6 +342,9 @@ def callbacks_view(
                 answer_status=int(callback.definition.get("answer", {}).get("status", 200)),
                 payload_model=callback.payload_class,
                 verified_in_code=callback.verified_in_code,
+                fetches_certificates=callback.fetches_certificates,
+                handshakes=tuple(callback.definition.get("handshakes", {})),
+                handshake_words=_handshake_words(callback.definition.get("handshakes", {})),
                 keywords=names + (("verifier",) if callback.verified_in_code else ()),
             )
         )
@@ -351,6 +358,22 @@ def callbacks_view(
         uses_delivery_status=any(r.uses_delivery_status for r in receipts),
         example=_callbacks_example(package, callbacks[0], provider_id),
     )
+
+
+def _handshake_words(handshakes: dict[str, Any]) -> str:
+    """Each handshake: how it is recognised and what answers it, in words."""
+    words = []
+    for name, handshake in handshakes.items():
+        when = handshake["when"]
+        where = f"header {when['header']}" if "header" in when else f"member {when['field']}"
+        if "confirm" in handshake:
+            how = f"confirmed by fetching the URL in {handshake['confirm']['field']}"
+        elif "echo" in handshake:
+            how = "answered with " + ", ".join(f"{k} = {v}" for k, v in handshake["echo"].items())
+        else:
+            how = "acknowledged"
+        words.append(f"{name} ({where} = {when['equals']}): {how}")
+    return "; ".join(words)
 
 
 def _body_words(callback: m.Callback) -> str:

@@ -14,11 +14,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+import httpx
 
-from dlr_core.errors import CallbackSignatureError, MalformedCallback
+from dlr_core.errors import CallbackError, CallbackSignatureError, MalformedCallback
 from dlr_core.receipt import Receipt
 
-__all__ = ["MAX_CALLBACK_BYTES", "Answer", "CallbackApp", "Endpoint", "Handler", "Parser"]
+__all__ = [
+    "MAX_CALLBACK_BYTES",
+    "Answer",
+    "CallbackApp",
+    "Endpoint",
+    "Handler",
+    "HandshakePush",
+    "Parser",
+    "confirm_by_get",
+]
 
 MAX_CALLBACK_BYTES = 1024 * 1024
 """The largest push read (1 MiB) unless a parser is told otherwise: a larger body is a
@@ -39,6 +49,38 @@ class Answer:
 
     def encoded(self) -> bytes:
         return self.body.encode("utf-8")
+
+
+class HandshakePush(Exception):
+    """Raised by a parser given a verified handshake push instead of a report: nothing to
+    read, something to answer. ``answer`` is what the provider expects back;
+    ``confirm_url`` (already checked against the spec's pattern) is the URL to fetch to
+    confirm, or ``None``. ``CallbackApp`` answers (and confirms) it by itself; code calling
+    a parser directly does the same, or ``confirm()`` for the URL."""
+
+    def __init__(self, provider: str, handshake: str, answer: Answer, confirm_url: str | None) -> None:
+        super().__init__(f"{provider} {handshake} handshake")
+        self.provider = provider
+        self.handshake = handshake
+        self.answer = answer
+        self.confirm_url = confirm_url
+
+    def confirm(self, fetch: Callable[[str], object] | None = None) -> None:
+        """Fetch ``confirm_url`` (with ``fetch``, or a bounded GET without redirects)."""
+        if self.confirm_url is not None:
+            (fetch or confirm_by_get)(self.confirm_url)
+
+
+def confirm_by_get(url: str, *, timeout: float = 10.0) -> None:
+    """A GET of a handshake's confirmation URL, not following redirects, within ``timeout``
+    seconds; ``CallbackError`` unless the provider answers 2xx."""
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+            answer = client.get(url)
+    except httpx.HTTPError as exc:
+        raise CallbackError(f"confirming failed: {type(exc).__name__}", provider="") from None
+    if not 200 <= answer.status_code < 300:
+        raise CallbackError(f"confirming answered HTTP {answer.status_code}", provider="")
 
 
 # -- serving: a framework-neutral ASGI app ------------------------------------------------------
@@ -87,6 +129,14 @@ class CallbackApp:
 
     The body must arrive within ``read_timeout`` seconds (``None``: no limit), or the push
     is answered 408 and nothing is parsed: a sender dripping a body cannot hold it open.
+
+    A handshake (a verified push checking the endpoint: a subscription to confirm, a code
+    to echo; ``HandshakePush``) is answered as the provider expects; one that carries a
+    confirmation URL (checked against the spec's pattern) is confirmed first by
+    ``confirm(url)`` (a bounded GET, ``confirm_by_get``, by default), in a worker thread:
+    subscribing is what the endpoint was set up for, and the push proved it comes from the
+    provider. Give ``confirm=`` to decide otherwise (record the URL, confirm by hand); a
+    confirmation that raises is answered 500, so the provider asks again.
     """
 
     def __init__(
@@ -97,12 +147,14 @@ class CallbackApp:
         prefix: str = "/callbacks",
         public_url: str | None = None,
         read_timeout: float | None = 30.0,
+        confirm: Callable[[str], object] | None = None,
     ) -> None:
         self.endpoints: dict[str, Endpoint] = dict(endpoints)
         self.on_receipts: Handler = on_receipts
         self.prefix: str = prefix.rstrip("/")
         self.public_url: str | None = public_url.rstrip("/") if public_url else None
         self.read_timeout: float | None = read_timeout
+        self.confirm: Callable[[str], object] = confirm or confirm_by_get
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -153,6 +205,16 @@ class CallbackApp:
                 ),
             )
             await _respond(send, endpoint.reject)
+            return
+        except HandshakePush as handshake:
+            if handshake.confirm_url is not None:
+                try:
+                    await anyio.to_thread.run_sync(self.confirm, handshake.confirm_url)
+                except Exception:
+                    _log.warning("confirming the %s handshake of %s failed", handshake.handshake, name)
+                    await _respond(send, Answer(500, body="error"))
+                    return
+            await _respond(send, handshake.answer)
             return
         except MalformedCallback:
             await _respond(send, Answer(400, body="malformed"))

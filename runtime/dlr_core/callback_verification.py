@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 import secrets
 from collections.abc import Mapping
@@ -18,23 +19,28 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from dlr_core.certificates import CertificateSource
+from dlr_core.wire.read import MAX_JSON_DEPTH, nested_deeper
 from dlr_core.signing import Bound, SigningError, bind_steps
 
 __all__ = [
     "CallbackVerifier",
     "Compare",
+    "Equals",
     "PublicKey",
     "SignedTime",
     "Verification",
     "decode_signature",
     "fresh_nonce",
+    "json_object",
+    "reads_members",
     "private_key_sign",
     "public_key_verifies",
     "verification_from_data",
     "with_and_without_port",
 ]
 
-PUBLIC_KEY_ALGORITHMS = ("ed25519", "rsa_pkcs1v15_sha256")
+PUBLIC_KEY_ALGORITHMS = ("ed25519", "rsa_pkcs1v15_sha256", "rsa_pkcs1v15_sha1")
 KEY_FORMATS = ("pem", "base64")
 SIGNATURE_ENCODINGS = ("base64", "hex")
 SIGNED_TIME_STYLES = ("unix_seconds", "unix_milliseconds", "iso8601_utc")
@@ -110,8 +116,14 @@ class Compare:
 @dataclass(frozen=True)
 class PublicKey:
     """A signature made with the provider's private key: ``input``'s UTF-8 bytes, signed
-    with ``algorithm``, sent ``encoding``-encoded in ``header``, checked with the public
-    key held by the credential ``key`` (``pem``, or ``base64`` of the raw Ed25519 key)."""
+    with ``algorithm``, sent ``encoding``-encoded in ``header`` (or in the JSON body's
+    member ``field``), checked with the public key held by the credential ``key`` (``pem``,
+    or ``base64`` of the raw Ed25519 key), or with that of the X.509 certificate at the URL
+    the body's member ``certificate_field`` names, fetched only from ``certificate``.
+
+    ``algorithm_by`` (``(member, ((value, algorithm), ...))``) chooses the algorithm by the
+    text of a body member (a signature version): a push naming no listed
+    value is refused; the mock signs with the first."""
 
     algorithm: str
     key: str
@@ -119,6 +131,25 @@ class PublicKey:
     input: str
     key_format: str = "pem"
     encoding: str = "base64"
+    field: str = ""
+    certificate: CertificateSource | None = None
+    certificate_field: str = ""
+    algorithm_by: tuple[str, tuple[tuple[str, str], ...]] | None = None
+
+
+@dataclass(frozen=True)
+class Equals:
+    """A value the push must carry, equal to a template's text (compared in constant
+    time): a JSON body member (``field``) or a header. A signature proves who sent a push,
+    not that it is meant for you: a notification service signs every topic's messages
+    alike, so the receiver checks the topic is its own."""
+
+    value: str
+    field: str = ""
+    header: str = ""
+    query: str = ""
+    """Or a query parameter of the URL pushed to: a secret set in the URL the provider
+    was given (when the provider signs nothing but pushes to that exact URL)."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +171,8 @@ class Verification:
     fields: tuple[tuple[str, str], ...] = ()
     """Form fields of the push the signed text uses, as ``(variable, field)`` (SUBMAIL's
     ``token``), read and made like ``headers``."""
+    equals: tuple[Equals, ...] = ()
+    """Values the push must carry besides its signature (the topic it was published to)."""
 
 
 def fresh_nonce() -> str:
@@ -172,11 +205,20 @@ def with_and_without_port(url: str) -> tuple[str, ...]:
 def verification_from_data(data: Mapping[str, Any]) -> Verification:
     """A callback's ``verify`` section as a ``Verification``; ``SigningError`` names what is
     wrong with it (the generator's parser reports it where the spec says it)."""
-    unknown = set(data) - {"sign", "timestamp", "compare", "public_key", "either_port", "headers", "fields"}
+    unknown = set(data) - {
+        "sign",
+        "timestamp",
+        "compare",
+        "public_key",
+        "either_port",
+        "headers",
+        "fields",
+        "equals",
+    }
     if unknown:
         raise SigningError(f"unknown verify keys: {', '.join(sorted(unknown))}")
-    if ("compare" in data) == ("public_key" in data):
-        raise SigningError("verify needs exactly one of 'compare' and 'public_key'")
+    if ("compare" in data and "public_key" in data) or not {"compare", "public_key", "equals"} & set(data):
+        raise SigningError("verify needs one of 'compare' and 'public_key', or 'equals' alone")
     bound = bind_steps(data.get("sign") or ())
     timestamp = None
     if "timestamp" in data:
@@ -205,14 +247,18 @@ def verification_from_data(data: Mapping[str, Any]) -> Verification:
         )
     public_key = None
     if "public_key" in data:
-        raw = dict(data["public_key"])
-        public_key = PublicKey(**raw)
+        public_key = _public_key(dict(data["public_key"]))
+    equals = []
+    for raw_equals in data.get("equals", ()):
+        raw_equals = dict(raw_equals)
+        places = [key for key in ("field", "header", "query") if key in raw_equals]
         if (
-            public_key.algorithm not in PUBLIC_KEY_ALGORITHMS
-            or public_key.key_format not in KEY_FORMATS
-            or public_key.encoding not in SIGNATURE_ENCODINGS
+            set(raw_equals) - {"value", "field", "header", "query"}
+            or len(places) != 1
+            or "value" not in raw_equals
         ):
-            raise SigningError(f"unknown public key check {public_key.algorithm!r}")
+            raise SigningError("each of equals is {value, and one of field, header or query}")
+        equals.append(Equals(**{k: str(v) for k, v in raw_equals.items()}))
     either_port = data.get("either_port", False)
     if not isinstance(either_port, bool):
         raise SigningError("either_port is true or false")
@@ -225,8 +271,97 @@ def verification_from_data(data: Mapping[str, Any]) -> Verification:
             raise SigningError(f"verify {key} map a variable name to a {key[:-1]} name")
         named[key] = tuple((k, v) for k, v in sent.items())
     return Verification(
-        tuple(bound), timestamp, compare, public_key, either_port, named["headers"], named["fields"]
+        tuple(bound),
+        timestamp,
+        compare,
+        public_key,
+        either_port,
+        named["headers"],
+        named["fields"],
+        tuple(equals),
     )
+
+
+def _public_key(raw: dict[str, Any]) -> PublicKey:
+    """A ``public_key`` section: a credential's key or a fetched certificate, a header or a
+    body member, one algorithm or one chosen by a body member."""
+    known = {
+        "algorithm",
+        "algorithm_by",
+        "key",
+        "certificate",
+        "header",
+        "field",
+        "input",
+        "key_format",
+        "encoding",
+    }
+    if set(raw) - known:
+        raise SigningError(f"unknown public key keys {sorted(set(raw) - known)}")
+    if ("key" in raw) == ("certificate" in raw) or ("header" in raw) == ("field" in raw):
+        raise SigningError("public_key takes one of key and certificate, and one of header and field")
+    if ("algorithm" in raw) == ("algorithm_by" in raw):
+        raise SigningError("public_key takes one of algorithm and algorithm_by")
+    certificate = certificate_field = None
+    if "certificate" in raw:
+        where = dict(raw["certificate"])
+        if set(where) - {"field", "host_pattern", "path_pattern"} or not {"field", "host_pattern"} <= set(
+            where
+        ):
+            raise SigningError("certificate is {field, host_pattern, path_pattern}")
+        certificate = CertificateSource(str(where["host_pattern"]), str(where.get("path_pattern", "")))
+        certificate_field = str(where["field"])
+    algorithm_by = None
+    if "algorithm_by" in raw:
+        by = dict(raw["algorithm_by"])
+        choices = by.get("choices")
+        if set(by) != {"field", "choices"} or not isinstance(choices, Mapping) or not choices:
+            raise SigningError("algorithm_by is {field, choices: {value: algorithm}}")
+        algorithm_by = (str(by["field"]), tuple((str(k), str(v)) for k, v in choices.items()))
+    public_key = PublicKey(
+        algorithm=str(raw.get("algorithm", algorithm_by[1][0][1] if algorithm_by else "")),
+        key=str(raw.get("key", "")),
+        header=str(raw.get("header", "")),
+        input=str(raw["input"]),
+        key_format=str(raw.get("key_format", "pem")),
+        encoding=str(raw.get("encoding", "base64")),
+        field=str(raw.get("field", "")),
+        certificate=certificate,
+        certificate_field=certificate_field or "",
+        algorithm_by=algorithm_by,
+    )
+    algorithms = [public_key.algorithm, *(name for _, name in (algorithm_by[1] if algorithm_by else ()))]
+    if (
+        any(name not in PUBLIC_KEY_ALGORITHMS for name in algorithms)
+        or public_key.key_format not in KEY_FORMATS
+        or public_key.encoding not in SIGNATURE_ENCODINGS
+    ):
+        raise SigningError(f"unknown public key check {public_key.algorithm!r}")
+    if certificate is not None and any(name == "ed25519" for name in algorithms):
+        raise SigningError("a certificate's key is checked with an RSA algorithm")
+    return public_key
+
+
+def reads_members(verify: Verification) -> bool:
+    """Whether the check reads members of the JSON body (a signature or a certificate URL
+    in the body, a value to equal)."""
+    check = verify.public_key
+    return bool(
+        (check is not None and (check.field or check.certificate or check.algorithm_by))
+        or any(each.field for each in verify.equals)
+    )
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object; an empty one when it is not one (the check then finds
+    nothing it needs and refuses the push)."""
+    if nested_deeper(body, MAX_JSON_DEPTH):
+        return {}
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def decode_signature(text: str, encoding: str) -> bytes:
@@ -251,31 +386,36 @@ def _require_cryptography() -> None:
         ) from None
 
 
-def public_key_verifies(check: PublicKey, key_text: str, signature: bytes, data: bytes) -> bool:
-    """Whether ``signature`` is ``check.algorithm``'s signature of ``data`` by the key
-    ``key_text``; ``SigningError`` for a key that is not one (or without cryptography)."""
+def public_key_verifies(
+    check: PublicKey, key_text: str, signature: bytes, data: bytes, *, key: Any = None, algorithm: str = ""
+) -> bool:
+    """Whether ``signature`` is ``check.algorithm``'s (or ``algorithm``'s) signature of
+    ``data`` by the key ``key_text`` (or the loaded ``key``, a certificate's);
+    ``SigningError`` for a key that is not one (or without cryptography)."""
     _require_cryptography()
     from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
+    algorithm = algorithm or check.algorithm
+    if key is None:
+        try:
+            if check.key_format == "base64":
+                raw = base64.b64decode(key_text, validate=True)
+                key = ed25519.Ed25519PublicKey.from_public_bytes(raw)
+            else:
+                key = serialization.load_pem_public_key(key_text.encode("utf-8"))
+        except (ValueError, TypeError, binascii.Error, UnsupportedAlgorithm):
+            raise SigningError("the public key is not a valid key") from None
     try:
-        if check.key_format == "base64":
-            raw = base64.b64decode(key_text, validate=True)
-            key: Any = ed25519.Ed25519PublicKey.from_public_bytes(raw)
-        else:
-            key = serialization.load_pem_public_key(key_text.encode("utf-8"))
-    except (ValueError, TypeError, binascii.Error, UnsupportedAlgorithm):
-        raise SigningError("the public key is not a valid key") from None
-    try:
-        if check.algorithm == "ed25519":
+        if algorithm == "ed25519":
             if not isinstance(key, ed25519.Ed25519PublicKey):
                 raise SigningError("the public key is not an Ed25519 key")
             key.verify(signature, data)
         else:
             if not isinstance(key, rsa.RSAPublicKey):
                 raise SigningError("the public key is not an RSA key")
-            digest = hashes.SHA256()
+            digest = hashes.SHA1() if algorithm == "rsa_pkcs1v15_sha1" else hashes.SHA256()
             key.verify(signature, data, padding.PKCS1v15(), digest)
     except InvalidSignature:
         return False
@@ -293,5 +433,6 @@ def private_key_sign(algorithm: str, pem: str, data: bytes) -> bytes:
     if algorithm == "ed25519" and isinstance(key, ed25519.Ed25519PrivateKey):
         return key.sign(data)
     if algorithm != "ed25519" and isinstance(key, rsa.RSAPrivateKey):
-        return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+        digest = hashes.SHA1() if algorithm == "rsa_pkcs1v15_sha1" else hashes.SHA256()
+        return key.sign(data, padding.PKCS1v15(), digest)
     raise SigningError(f"the private key is not a {algorithm} key")

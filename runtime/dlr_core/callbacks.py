@@ -47,9 +47,26 @@ from dlr_core.errors import (
 )
 from dlr_core.receipt import Receipt
 from dlr_core.request import PreparedRequest
-from dlr_core.callback_app import MAX_CALLBACK_BYTES, Answer, CallbackApp, Endpoint
+from dlr_core.callback_app import (
+    MAX_CALLBACK_BYTES,
+    Answer,
+    CallbackApp,
+    Endpoint,
+    HandshakePush,
+    confirm_by_get,
+)
+from dlr_core.callback_handshakes import (
+    Confirm as Confirm,
+    Handshake as Handshake,
+    answer_from_data,
+    handshake_from_data,
+    raise_if_handshake,
+    unwrapped,
+)
 from dlr_core.callback_app import Handler as Handler, Parser as Parser  # explicit re-exports (1.2's names)
 from dlr_core.callback_app import Receive as Receive, Scope as Scope, Send as Send
+from dlr_core.certificates import CertificateError, default_store
+from dlr_core.certificates import CertificateStore as CertificateStore  # generated parsers' type
 from dlr_core.callback_verification import (
     KEY_FORMATS as KEY_FORMATS,
     PUBLIC_KEY_ALGORITHMS as PUBLIC_KEY_ALGORITHMS,
@@ -57,11 +74,14 @@ from dlr_core.callback_verification import (
     SIGNED_TIME_STYLES as SIGNED_TIME_STYLES,
     CallbackVerifier,
     Compare,
+    Equals,
     PublicKey,
     SignedTime,
     Verification,
     decode_signature,
     fresh_nonce,
+    json_object,
+    reads_members,
     private_key_sign,
     public_key_verifies,
     verification_from_data,
@@ -76,12 +96,18 @@ __all__ = [
     "Answer",
     "Callback",
     "CallbackApp",
+    "CertificateStore",
     "CallbackVerifier",
     "Compare",
+    "Confirm",
     "Endpoint",
+    "Equals",
+    "Handshake",
+    "HandshakePush",
     "PublicKey",
     "SignedTime",
     "Verification",
+    "confirm_by_get",
     "idempotency_key",
     "parse",
     "with_keys",
@@ -122,12 +148,27 @@ class Callback:
     in_code: str | None = None
     """What the provider does to sign its pushes, as its spec states it, when the check is
     supplied in code: every push is then given to a ``CallbackVerifier`` (required)."""
+    unwrap: str | None = None
+    """The JSON member holding the report as JSON text (a notification envelope's message): each
+    payload is that text, read as a JSON object."""
+    handshakes: tuple[Handshake, ...] = ()
+    """Pushes that check the endpoint rather than report (answered, never read as reports)."""
 
     @classmethod
     def from_data(cls, provider: str, name: str, data: Mapping[str, Any]) -> Callback:
         """A callback as a spec (and a generated ``callbacks.py``) writes it; ``SigningError``
         for anything it would not use."""
-        unknown = set(data) - {"method", "format", "array", "json_field", "verify", "answer", "reject"}
+        unknown = set(data) - {
+            "method",
+            "format",
+            "array",
+            "json_field",
+            "verify",
+            "answer",
+            "reject",
+            "unwrap",
+            "handshakes",
+        }
         if unknown:
             raise SigningError(f"unknown callback keys: {', '.join(sorted(unknown))}")
         if data.get("format", "json") not in ("form", "json"):
@@ -157,10 +198,15 @@ class Callback:
             array=bool(data.get("array", False)),
             json_field=json_field,
             verify=verify,
-            answer=_answer(data.get("answer", {}), Answer()),
-            reject=_answer(data.get("reject", {}), Answer(403, body="forbidden")),
+            answer=answer_from_data(data.get("answer", {}), Answer()),
+            reject=answer_from_data(data.get("reject", {}), Answer(403, body="forbidden")),
             unsigned=unsigned,
             in_code=in_code,
+            unwrap=str(data["unwrap"]) if data.get("unwrap") else None,
+            handshakes=tuple(
+                handshake_from_data(str(name), dict(each))
+                for name, each in dict(data.get("handshakes") or {}).items()
+            ),
         )
 
     def check_verifier(self, verifier: object) -> None:
@@ -188,12 +234,15 @@ class Callback:
         clock: Clock | None = None,
         max_bytes: int = MAX_CALLBACK_BYTES,
         verifier: CallbackVerifier | None = None,
+        certificates: CertificateStore | None = None,
     ) -> list[dict[str, Any]]:
         """The payload objects of a push, once it is verified: one, or each of a list.
 
         ``url`` is the URL the provider pushed to, exactly as configured with it (signatures
         cover it); ``headers`` are matched ignoring case. A callback verified in code needs
-        its ``verifier`` (``TypeError`` without one)."""
+        its ``verifier`` (``TypeError`` without one). A verified handshake push raises
+        ``HandshakePush``. Certificates a push names are fetched through ``certificates``
+        (``dlr_core.certificates.default_store()`` by default)."""
         self.check_verifier(verifier)
         if len(body) > max_bytes:
             raise MalformedCallback(
@@ -221,16 +270,20 @@ class Callback:
             )
         lower = {k.lower(): v for k, v in headers.items()}
         if self.verify is not None:
-            self._verify(method.upper(), url, lower, body, dict(credentials or {}), clock or _utc_now)
+            self._verify(
+                method.upper(), url, lower, body, dict(credentials or {}), clock or _utc_now, certificates
+            )
         if verifier is not None:
             outcome: object = verifier(method.upper(), url, lower, body)
             if outcome is not None:  # ``False`` must never pass for a verified push
                 raise TypeError(
                     f"a verifier returns None or raises CallbackSignatureError; it returned {outcome!r:.40}"
                 )
-        if self.method == "GET":  # the report is the query
-            return self._read(query.encode("utf-8"))
-        return self._read(body)
+        payloads = self._read(query.encode("utf-8") if self.method == "GET" else body)
+        raise_if_handshake(self.provider, self.handshakes, lower, payloads, body)
+        if self.unwrap is not None:
+            payloads = [unwrapped(self.provider, self.unwrap, payload, body) for payload in payloads]
+        return payloads
 
     def _read(self, body: bytes) -> list[dict[str, Any]]:
         def malformed(why: str) -> MalformedCallback:
@@ -289,6 +342,7 @@ class Callback:
         body: bytes,
         credentials: dict[str, str],
         clock: Clock,
+        certificates: CertificateStore | None = None,
     ) -> None:
         verify = self.verify
         assert verify is not None
@@ -364,25 +418,65 @@ class Callback:
                 raise refused(
                     f"the {compare.where} signature does not match the push received at {url[:2048]}"
                 )
+        members = json_object(body) if reads_members(verify) else {}
         if verify.public_key is not None:
             check = verify.public_key
-            sent = headers.get(check.header.lower())
-            if not sent:
-                raise refused(f"the push has no {check.header} header")
+            where = f"{check.header} header" if check.header else f"{check.field} member"
+            sent = headers.get(check.header.lower()) if check.header else members.get(check.field)
+            if not sent or not isinstance(sent, str):
+                raise refused(f"the push has no {where}")
             try:
                 signature = decode_signature(sent.strip(), check.encoding)
             except ValueError:
-                raise refused(f"the {check.header} header is not {check.encoding}") from None
+                raise refused(f"the {where} is not {check.encoding}") from None
+            algorithm = check.algorithm
+            if check.algorithm_by is not None:
+                member, choices = check.algorithm_by
+                chosen = dict(choices).get(str(members.get(member)))
+                if chosen is None:
+                    raise refused(f"the push's {member} is not one the spec allows")
+                algorithm = chosen
+            loaded: Any = None
+            if check.certificate is not None:
+                certificate_url = members.get(check.certificate_field)
+                if not isinstance(certificate_url, str):
+                    raise refused(f"the push has no {check.certificate_field} member")
+                try:  # the URL is checked against the spec's pattern before anything is fetched
+                    loaded = (certificates or default_store()).public_key(certificate_url, check.certificate)
+                except CertificateError as exc:
+                    raise refused(f"the push's {check.certificate_field}: {exc}") from None
             key = credentials.get(check.key, "")
             if not any(
                 public_key_verifies(
-                    check, key, signature, values[check.input].encode("utf-8", "surrogatepass")
+                    check,
+                    key,
+                    signature,
+                    values[check.input].encode("utf-8", "surrogatepass"),
+                    key=loaded,
+                    algorithm=algorithm,
                 )
                 for values in each_values
             ):
                 raise refused(
-                    f"the {check.header} signature of the push received at {url[:2048]} does not "
+                    f"the {where} signature of the push received at {url[:2048]} does not "
                     "verify with the public key"
+                )
+        for equals in verify.equals:
+            if equals.query:
+                query = dict(
+                    parse_qsl(urlsplit(url).query, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+                )
+                carried: Any = query.get(equals.query)
+            elif equals.header:
+                carried = headers.get(equals.header.lower())
+            else:
+                carried = members.get(equals.field)
+            expected = each_values[0][equals.value]
+            if not isinstance(carried, str) or not hmac.compare_digest(
+                carried.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+            ):
+                raise refused(
+                    f"the push's {equals.query or equals.header or equals.field} is not the one expected"
                 )
 
     @staticmethod
@@ -444,6 +538,7 @@ class Callback:
         for template in (
             *((verify.compare.value, *verify.compare.also) if verify.compare else ()),
             verify.public_key.input if verify.public_key else None,
+            *(equals.value for equals in verify.equals),
         ):
             if template is not None:
                 out[template] = run.text(template)
@@ -463,16 +558,31 @@ class Callback:
         """The headers the provider would send with this push: its signature (and signed
         time). A public-key scheme needs the PEM ``private_key`` matching the public key. A
         callback verified in code (``in_code``) or unsigned gets no signature: only the
-        spec knows how to sign, and for these it does not say. A provider that signs among
-        the pushed fields changes the body too: use ``signed_push``."""
-        verify = self.verify
-        if verify is not None and (verify.fields or (verify.compare and verify.compare.field)):
-            raise SigningError(
-                f"{self.name} is signed among its form fields: use signed_push, which returns the body"
-            )
-        return self.signed_push(url, body, credentials=credentials, private_key=private_key, moment=moment)[1]
+        spec knows how to sign, and for these it does not say. A signature carried in the
+        body (a JSON member, or among the form fields) changes the body too: use
+        ``sign_push``."""
+        headers, signed_body = self.sign_push(
+            url, body, credentials=credentials, private_key=private_key, moment=moment
+        )
+        if signed_body != body:
+            raise SigningError(f"{self.name} is signed in its body: use sign_push, which returns the body")
+        return headers
 
-    def signed_push(
+    def push_url(self, url: str, credentials: Mapping[str, str]) -> str:
+        """``url`` with the query parameters the check expects in it (``equals`` with
+        ``query``) added, as the URL the provider was given carries them."""
+        verify = self.verify
+        wanted = [each for each in (verify.equals if verify else ()) if each.query]
+        if not wanted:
+            return url
+        values = self._values("POST", url, b"", credentials, None, (), {})
+        parts = urlsplit(url)
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        present = {name for name, _ in pairs}
+        pairs += [(each.query, values[each.value]) for each in wanted if each.query not in present]
+        return parts._replace(query=urlencode(pairs)).geturl()
+
+    def sign_push(
         self,
         url: str,
         body: bytes,
@@ -480,25 +590,52 @@ class Callback:
         credentials: Mapping[str, str],
         private_key: str | None = None,
         moment: datetime | None = None,
-    ) -> tuple[bytes, dict[str, str]]:
-        """The push as the provider would send it: the body (with the signature's form
-        fields, for a provider that signs among them: fresh values in ``fields``, the
-        signature in ``compare.field``, each replacing a field of that name) and the headers
-        (``sign``'s)."""
+        certificate_url: str | None = None,
+    ) -> tuple[dict[str, str], bytes]:
+        """The headers and the body the provider would send with this push: ``sign``'s
+        headers, and for a signature carried in the JSON body (``public_key.field``) the
+        body with it (and with the first ``algorithm_by`` choice's value); for one among the
+        form fields, fresh values in ``fields`` and the signature in ``compare.field``, each
+        replacing a field of that name. A check with a
+        certificate needs its URL in the body, or ``certificate_url`` (put in the body when
+        it names none): the receiver must be given the matching certificate for it."""
+        check = self.verify.public_key if self.verify is not None else None
+        if check is not None and check.field:
+            members = json_object(body)
+            if not members:
+                raise SigningError(f"{self.name} is signed in its JSON body; this body is not a JSON object")
+            if check.algorithm_by is not None:
+                members.setdefault(check.algorithm_by[0], check.algorithm_by[1][0][0])
+            if check.certificate is not None and certificate_url is not None:
+                members.setdefault(check.certificate_field, certificate_url)
+            if check.certificate is not None and not isinstance(members.get(check.certificate_field), str):
+                raise SigningError(
+                    f"the push names no certificate: give {check.certificate_field} in the payload"
+                )
+            body = json.dumps(members, ensure_ascii=False).encode("utf-8")
+        return self._sign_headers(url, body, credentials, private_key, moment)
+
+    def _sign_headers(
+        self,
+        url: str,
+        body: bytes,
+        credentials: Mapping[str, str],
+        private_key: str | None,
+        moment: datetime | None,
+    ) -> tuple[dict[str, str], bytes]:
         verify = self.verify
+        values_of: dict[str, str] = {}
         if verify is not None and (verify.fields or (verify.compare and verify.compare.field)):
             made = {name: fresh_nonce() for _, name in verify.fields}
             body = self._with_fields(body, made)
             values_of = {variable: made[name] for variable, name in verify.fields}
-        else:
-            values_of = {}
         headers: dict[str, str] = {
             "Content-Type": (
                 "application/x-www-form-urlencoded" if self.format == "form" else "application/json"
             )
         }
         if verify is None:
-            return body, headers
+            return headers, body
         moment = moment or _utc_now()
         timestamp = None
         if verify.timestamp is not None:
@@ -518,15 +655,28 @@ class Callback:
             body = self._with_fields(body, {verify.compare.field: values[verify.compare.value]})
         elif verify.compare is not None:
             headers[verify.compare.header] = values[verify.compare.value]
+        for equals in verify.equals:  # a header the check expects (query parameters: push_url)
+            if equals.header:
+                headers[equals.header] = values[equals.value]
         if verify.public_key is not None:
             check = verify.public_key
             if private_key is None:
                 raise SigningError(f"signing a {check.algorithm} push needs the provider's private key")
-            signature = private_key_sign(check.algorithm, private_key, values[check.input].encode("utf-8"))
-            headers[check.header] = (
+            algorithm = check.algorithm
+            if check.algorithm_by is not None:  # as the body names it (the first choice by default)
+                member, choices = check.algorithm_by
+                algorithm = dict(choices).get(str(json_object(body).get(member)), algorithm)
+            signature = private_key_sign(algorithm, private_key, values[check.input].encode("utf-8"))
+            text = (
                 base64.b64encode(signature).decode("ascii") if check.encoding == "base64" else signature.hex()
             )
-        return body, headers
+            if check.field:
+                members = json_object(body)
+                members[check.field] = text
+                body = json.dumps(members, ensure_ascii=False).encode("utf-8")
+            else:
+                headers[check.header] = text
+        return headers, body
 
     @staticmethod
     def _with_fields(body: bytes, fields: Mapping[str, str]) -> bytes:
@@ -579,10 +729,11 @@ def parse(
     clock: Clock | None = None,
     max_bytes: int = MAX_CALLBACK_BYTES,
     verifier: CallbackVerifier | None = None,
+    certificates: CertificateStore | None = None,
 ) -> list[Receipt]:
     """A push as canonical receipts (with idempotency keys): verified (by ``verifier`` for
     a callback verified in code), each payload read as ``model`` and turned into receipts by
-    the generated ``receipts`` function."""
+    the generated ``receipts`` function. A handshake push raises ``HandshakePush``."""
     payloads = callback.payloads(
         method,
         url,
@@ -592,6 +743,7 @@ def parse(
         clock=clock,
         max_bytes=max_bytes,
         verifier=verifier,
+        certificates=certificates,
     )
     out: list[Receipt] = []
     for payload in payloads:

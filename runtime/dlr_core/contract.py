@@ -124,7 +124,14 @@ __all__ = [
 ]
 
 MODULE_ATTRIBUTES: dict[str, tuple[str, ...]] = {
-    "callbacks": ("Callback", "CallbackVerifier", "Endpoint", "MAX_CALLBACK_BYTES", "parse"),
+    "callbacks": (
+        "Callback",
+        "CallbackVerifier",
+        "CertificateStore",
+        "Endpoint",
+        "MAX_CALLBACK_BYTES",
+        "parse",
+    ),
     "signing": ("Bound", "Nonce", "RequestSigner", "Scheme"),
     # every registered sign step (any spec may use any of them) and their parts
     "steps": tuple(sorted({cls.__name__ for cls in steps.STEPS.values()} | {"JsonField", "SignedHeaders"})),

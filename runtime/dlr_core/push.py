@@ -9,6 +9,8 @@ A push scenario maps a callback's name to the pushes to make, in order::
         repeat: 2          # pushed twice: the receiver sees the same idempotency key twice
       - payload: {MessageSid: SM2, MessageStatus: failed}
         tamper: true       # signed, then one byte of the body changed: must be refused
+      - handshake: subscription_validation   # a handshake the callback's spec describes
+        payload: {data: {validationCode: "512d38b6"}}
 
 A payload is a mapping, or for a callback whose body is an array (``array: true``) a list
 of mappings (one push of several reports) or a mapping (one report). Each push is encoded
@@ -16,6 +18,16 @@ as the callback says (form or JSON), signed with the scenario's credentials (a p
 callback with the matching private key), and sent with httpx; ``Pushed`` says what the
 receiver answered. A callback verified in code (``verify: {in_code: ...}``) is pushed
 unsigned: only the receiver's verifier knows the check.
+
+A ``handshake`` step pushes one of the callback's handshakes: the header or member its
+``when`` tests is set, and the payload is pushed as it is (signed like any push). For a
+callback whose report is JSON text in a member (``unwrap``), a payload giving that member
+as a mapping has it encoded as JSON text. A signature checked with a certificate the push
+names (``public_key.certificate``) is made with the private key ``certificate_keys`` gives
+for the URL the payload names (or, when the payload names none and one key is given, for
+that key's URL, which the push then names): the receiver is given the matching certificate
+for that URL (``dlr_core.certificates.StaticCertificates``; ``make_test_certificate`` makes
+a pair).
 """
 
 from __future__ import annotations
@@ -33,7 +45,7 @@ from dlr_core.callbacks import Callback
 
 __all__ = ["PushScenarioError", "Pushed", "encode", "push", "read_scenario"]
 
-_STEP_KEYS = frozenset({"payload", "repeat", "tamper"})
+_STEP_KEYS = frozenset({"payload", "repeat", "tamper", "handshake"})
 
 
 class PushScenarioError(ValueError):
@@ -50,6 +62,8 @@ class Step:
     body: bytes
     repeat: int
     tamper: bool
+    headers: tuple[tuple[str, str], ...] = ()
+    handshake: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +76,8 @@ class Pushed:
     tampered: bool
     url: str = ""
     """The URL the push was made to and signed for."""
+    handshake: str | None = None
+    """The handshake pushed, if the push was one."""
 
     @property
     def accepted(self) -> bool:
@@ -70,6 +86,9 @@ class Pushed:
 
 def encode(callback: Callback, payload: Any) -> bytes:
     """A payload as the provider sends it (form fields, or JSON)."""
+    if callback.unwrap and isinstance(payload, Mapping) and isinstance(payload.get(callback.unwrap), Mapping):
+        # The report travels as JSON text inside this member of the envelope.
+        payload = {**payload, callback.unwrap: json.dumps(payload[callback.unwrap], ensure_ascii=False)}
     if callback.array and isinstance(payload, Mapping):
         payload = [payload]
     if callback.format == "form" and callback.json_field is not None:
@@ -80,6 +99,33 @@ def encode(callback: Callback, payload: Any) -> bytes:
             raise ValueError("a form push is a mapping of fields")
         return urlencode([(str(k), _text(v)) for k, v in payload.items()]).encode("ascii")
     return json.dumps(payload, ensure_ascii=False).encode("utf-8")
+
+
+def _certificate_url(member: str, body: bytes, keys: Mapping[str, str]) -> str | None:
+    """The certificate URL a push names, or the one certificate key's URL when it names none."""
+    try:
+        named = json.loads(body).get(member)
+    except (ValueError, AttributeError):
+        named = None
+    if isinstance(named, str):
+        return named
+    return next(iter(keys)) if len(keys) == 1 else None
+
+
+def _tampered(callback: Callback, body: bytes) -> bytes:
+    """The signed body with one byte changed: a space added, or, for a signature carried in
+    the JSON body (where spacing is not signed), an "x" added to the first text member the
+    check does not itself read."""
+    check = callback.verify.public_key if callback.verify is not None else None
+    if check is None or not check.field:
+        return body + b" "
+    members = json.loads(body)
+    own = {check.field, check.certificate_field, check.algorithm_by[0] if check.algorithm_by else ""}
+    for name, value in members.items():
+        if isinstance(value, str) and name not in own:
+            members[name] = value + "x"
+            break
+    return json.dumps(members, ensure_ascii=False).encode("utf-8")
 
 
 def _text(value: Any) -> str:
@@ -117,7 +163,8 @@ def read_scenario(callbacks: Mapping[str, Callback], data: Any) -> list[Step]:
             tamper = step.get("tamper", False)
             if not isinstance(tamper, bool):
                 raise PushScenarioError((*where, "tamper"), "tamper is true or false")
-            if tamper and callbacks[name].verify is None:
+            verify = callbacks[name].verify
+            if tamper and (verify is None or (verify.compare is None and verify.public_key is None)):
                 why = (
                     "is verified in code, which the mock cannot sign"
                     if callbacks[name].in_code is not None
@@ -126,11 +173,26 @@ def read_scenario(callbacks: Mapping[str, Callback], data: Any) -> list[Step]:
                 raise PushScenarioError(
                     (*where, "tamper"), f"{name} {why}: a tampered push cannot be told apart"
                 )
+            payload = step["payload"]
+            headers: tuple[tuple[str, str], ...] = ()
+            handshake_name = step.get("handshake")
+            if handshake_name is not None:
+                known = {each.name: each for each in callbacks[name].handshakes}
+                if handshake_name not in known:
+                    raise PushScenarioError(
+                        (*where, "handshake"),
+                        f"{name} has no handshake {handshake_name!r}; it has: {', '.join(known) or 'none'}",
+                    )
+                handshake = known[handshake_name]
+                if handshake.header:
+                    headers = ((handshake.header, handshake.equals),)
+                elif isinstance(payload, Mapping):
+                    payload = {**payload, handshake.member: handshake.equals}
             try:
-                body = encode(callbacks[name], step["payload"])
+                body = encode(callbacks[name], payload)
             except (TypeError, ValueError) as exc:
                 raise PushScenarioError((*where, "payload"), str(exc)) from None
-            steps.append(Step(name, body, repeat, tamper))
+            steps.append(Step(name, body, repeat, tamper, headers, handshake_name))
     return steps
 
 
@@ -141,6 +203,7 @@ def push(
     *,
     credentials: Mapping[str, str],
     private_keys: Mapping[str, str] | None = None,
+    certificate_keys: Mapping[str, str] | None = None,
     clock: Any = None,
     http_client: httpx.Client | None = None,
     timeout: float = 10.0,
@@ -148,13 +211,14 @@ def push(
     """Make each push to ``url`` (``{callback}`` in it is replaced by the callback's name),
     signed as the provider signs; returns the receiver's answers, in order.
 
-    ``private_keys`` maps a public-key credential to the PEM private key that signs for it."""
+    ``private_keys`` maps a public-key credential to the PEM private key that signs for it;
+    ``certificate_keys`` maps a certificate URL to the PEM private key of its certificate."""
     client = http_client or httpx.Client(timeout=timeout, follow_redirects=False)
     results: list[Pushed] = []
     try:
         for step in steps:
             callback = callbacks[step.callback]
-            target = url.replace("{callback}", step.callback)
+            target = callback.push_url(url.replace("{callback}", step.callback), credentials)
             for _ in range(step.repeat):
                 if callback.method == "GET":
                     parts = urlsplit(target)
@@ -162,20 +226,40 @@ def push(
                     target_url, body = urlunsplit(parts._replace(query=query)), b""
                 else:
                     target_url, body = target, step.body
-                private_key = None
+                private_key = certificate_url = None
                 if callback.verify is not None and callback.verify.public_key is not None:
-                    private_key = (private_keys or {}).get(callback.verify.public_key.key)
+                    check = callback.verify.public_key
+                    if check.certificate is not None:
+                        certificate_url = _certificate_url(
+                            check.certificate_field, body, certificate_keys or {}
+                        )
+                        private_key = (certificate_keys or {}).get(certificate_url or "")
+                    else:
+                        private_key = (private_keys or {}).get(check.key)
                 moment: datetime | None = clock() if clock is not None else None
-                body, headers = callback.signed_push(
-                    target_url, body, credentials=credentials, private_key=private_key, moment=moment
+                headers, body = callback.sign_push(
+                    target_url,
+                    body,
+                    credentials=credentials,
+                    private_key=private_key,
+                    moment=moment,
+                    certificate_url=certificate_url,
                 )
+                headers.update(step.headers)
                 if step.tamper:
-                    body = body + b" " if body else body
+                    body = _tampered(callback, body) if body else body
                     if not body:  # a GET: the query is what is signed
                         target_url += "&tampered=1"
                 answer = client.request(callback.method, target_url, content=body, headers=headers)
                 results.append(
-                    Pushed(step.callback, answer.status_code, answer.content[:4096], step.tamper, target_url)
+                    Pushed(
+                        step.callback,
+                        answer.status_code,
+                        answer.content[:4096],
+                        step.tamper,
+                        target_url,
+                        step.handshake,
+                    )
                 )
     finally:
         if http_client is None:

@@ -263,6 +263,37 @@ class JsonObject(Step):
         return _compact_json(_json_members(self.members, run))
 
 
+@register
+@dataclass(frozen=True)
+class JsonFieldLines(Step):
+    kind = "json_field_lines"
+    result = (
+        "For each listed member of the JSON object body (or field of a form body) that is present "
+        "(and not null), in the "
+        "order listed: its name, a line feed, its text, a line feed (a notification service's string to sign)."
+    )
+    body = "fields"
+    fields: tuple[str, ...] = field(metadata=doc("The members' names, in order.", minItems=1))
+
+    def apply(self, run: Run) -> Value:
+        request = run.request
+        if request.form:  # a form body: its fields are the members (the first of a repeated name)
+            data: dict[str, Any] = {}
+            for name, value in request.form:
+                data.setdefault(name, value)
+        else:
+            try:
+                data = json.loads(request.body() or b"{}")  # no body: no members
+            except (ValueError, RecursionError):
+                raise SigningError("the body is neither JSON nor a form") from None
+        if not isinstance(data, dict):
+            raise SigningError("the body is not a JSON object")
+        present = [(name, data[name]) for name in self.fields if data.get(name) is not None]
+        if not all(isinstance(value, str) for _, value in present):  # a number has no one text form
+            raise SigningError("a member signed is not text")
+        return "".join(f"{name}\n{value}\n" for name, value in present)
+
+
 @dataclass(frozen=True)
 class SignedHeaders:
     names: tuple[str, ...] = field(
@@ -396,7 +427,7 @@ class HmacChain(Step):
     bytes_fields = frozenset({"key", "inputs"})
     result = (
         "A derived key: the HMAC of the first input keyed by `key`, then of each next input keyed by "
-        "the previous result (SigV4's `AWS4`+secret -> date -> region -> service -> `aws4_request`)."
+        "the previous result (SigV4's prefixed secret -> date -> region -> service -> scope terminator)."
     )
     algorithm: Literal["sha1", "sha256", "sha512"] = field(metadata=doc("The hash."))
     key: Template = field(metadata=doc("Template of the first key."))

@@ -415,7 +415,7 @@ def test_malformed_pushes_are_typed_and_bounded() -> None:
 def test_unknown_callback_data_is_refused() -> None:
     with pytest.raises(SigningError, match="unknown callback keys"):
         Callback.from_data("demo", "push", {"formats": "json"})
-    with pytest.raises(SigningError, match="exactly one"):
+    with pytest.raises(SigningError, match="one of 'compare' and 'public_key', or 'equals' alone"):
         Callback.from_data("demo", "push", {"verify": {"sign": []}})
 
 
@@ -437,7 +437,7 @@ SIGNED_IN_FIELDS = Callback.from_data(
 
 def test_a_signature_among_the_form_fields() -> None:
     """``verify.fields`` and ``compare.field``: md5(token + key), both pushed as fields
-    (SUBMAIL's SUBHOOK); the field's text is compared exactly, and ``signed_push`` puts a
+    (SUBMAIL's SUBHOOK); the field's text is compared exactly, and ``sign_push`` puts a
     fresh token and the signature in the body."""
     token = "067ef7e2f286a9a56eabb07dc9657852"
     good = hashlib.md5(f"{token}k".encode()).hexdigest()
@@ -451,10 +451,10 @@ def test_a_signature_among_the_form_fields() -> None:
             SIGNED_IN_FIELDS.payloads("POST", "https://me/p", {}, changed, credentials={"key": "k"})
     with pytest.raises(CallbackSignatureError, match="no token field"):
         SIGNED_IN_FIELDS.payloads("POST", "https://me/p", {}, b"id=m&signature=x", credentials={"key": "k"})
-    signed, _ = SIGNED_IN_FIELDS.signed_push("https://me/p", b"id=m&signature=old", credentials={"key": "k"})
+    _, signed = SIGNED_IN_FIELDS.sign_push("https://me/p", b"id=m&signature=old", credentials={"key": "k"})
     assert SIGNED_IN_FIELDS.payloads("POST", "https://me/p", {}, signed, credentials={"key": "k"})
     assert signed.split(b"&")[-1].startswith(b"signature=") and b"signature=old" not in signed
-    with pytest.raises(SigningError, match="signed_push"):
+    with pytest.raises(SigningError, match="use sign_push"):
         SIGNED_IN_FIELDS.sign("https://me/p", b"id=m", credentials={"key": "k"})
     with pytest.raises(SigningError, match="needs a form push"):
         Callback.from_data("demo", "push", {"format": "json", "verify": SIGNED_IN_FIELDS_DATA})

@@ -25,6 +25,7 @@ EXAMPLES: dict[str, Any] = {
     "canonical_query": {"encoding": "rfc3986"},
     "sorted_concat": {"source": "query_and_body", "name_value_separator": "=", "pair_separator": "&"},
     "json_object": [{"key": "k", "value": "{n}", "type": "integer"}],
+    "json_field_lines": ["a", "b"],
     "canonical_request": {"signed_headers": {"names": ["host"], "prefixes": ["x-"]}, "payload_hash": "{a}"},
     "canonical_headers": {"signed_headers": {"names": ["host"], "prefixes": ["x-bce-"]}, "values": "rfc3986"},
     "hash": {"algorithm": "sha256", "input": "{a}", "output": "hex", "empty_input": "empty"},
@@ -116,6 +117,24 @@ def test_every_key_of_every_step_is_read(kind: str, pem: str) -> None:
         if dataclasses.is_dataclass(nested):
             expected |= {f"{f.name}.{g.name}" for g in dataclasses.fields(nested)}
     assert expected <= read, f"{kind} never reads: {sorted(expected - read)}"
+
+
+def test_json_field_lines_lists_the_members_present_in_the_order_given() -> None:
+    """Name LF value LF for each listed member present (null is absent), in the list's
+    order, not the body's; a member that is not text cannot be signed."""
+    _, step, _ = steps_data.build_step({"as": "out", "json_field_lines": ["a", "n", "b", "z"]})
+    assert step is not None
+
+    def run(body: bytes) -> Any:
+        request = PreparedRequest("POST", "https://x", "/", body_kind="json", content=body)
+        return step.apply(StepRun(request, {}, MOMENT, {}, None))
+
+    assert run(b'{"b": "2", "z": null, "a": "1\\n", "c": "x"}') == "a\n1\n\nb\n2\n"
+    assert run(b"") == ""
+    with pytest.raises(steps.SigningError, match="not text"):
+        run(b'{"a": 1}')
+    with pytest.raises(steps.SigningError, match="not a JSON object"):
+        run(b"[]")
 
 
 def test_build_step_refuses_unknown_missing_and_mistyped_keys() -> None:

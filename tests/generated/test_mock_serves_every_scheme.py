@@ -328,6 +328,7 @@ STEP_BODIES: dict[str, Any] = {
     "json_object": [{"key": "k", "value": "{api_key}"}, {"key": "n", "value": "{nonce}"}],
     "canonical_request": {"signed_headers": {"names": ["host"]}, "payload_hash": "{body|sha256_hex}"},
     "canonical_headers": {"signed_headers": {"names": ["host"], "prefixes": ["x-"]}, "values": "rfc3986"},
+    "json_field_lines": ["message_id", "status"],  # members of a JSON body (none here: empty text)
     "hash": {"algorithm": "sha1", "input": "{nonce}{timestamp}{api_secret}", "output": "base64"},
     "hmac": {
         "algorithm": "sha256",

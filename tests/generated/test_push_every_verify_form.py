@@ -64,6 +64,7 @@ FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 PROVIDER = "every_verify_form"
 SECRET = "push-secret"
 PAYLOAD = {"id": "m-1", "status": "delivered", "to": "+15550001"}
+CERTIFICATE_URL = "https://certs.example.com/signer.pem"
 
 # -- the cases ------------------------------------------------------------------------------
 
@@ -176,6 +177,30 @@ def _cases() -> dict[str, dict[str, Any]]:
             },
         },
         "unsigned": {"format": "json", "verify": {"unsigned": "The provider signs nothing."}},
+        "query_secret": {  # signs nothing, but pushes to the URL given it, a secret in its query
+            "format": "json",
+            "verify": {"equals": [{"query": "secret", "value": "{webhook_secret}"}]},
+        },
+        "certificate_in_body": {  # the signature in a member, by a certificate the push names
+            "format": "json",
+            "verify": {
+                "sign": [{"as": "string_to_sign", "json_field_lines": ["id", "status", "to"]}],
+                "public_key": {
+                    "algorithm_by": {
+                        "field": "version",
+                        "choices": {"2": "rsa_pkcs1v15_sha256", "1": "rsa_pkcs1v15_sha1"},
+                    },
+                    "certificate": {
+                        "field": "cert_url",
+                        "host_pattern": r"^certs\.example\.com$",
+                        "path_pattern": r"\.pem$",
+                    },
+                    "field": "sig",
+                    "input": "{string_to_sign}",
+                },
+                "equals": [{"field": "to", "value": "+15550001"}, {"header": "X-Account", "value": "a1"}],
+            },
+        },
         "in_code": {"format": "json", "verify": {"in_code": "An HMAC its docs describe in prose only."}},
     }
     for style in SIGNED_TIME_STYLES:
@@ -374,12 +399,35 @@ def test_the_readme_shows_the_first_callbacks_example(generated: tuple[ModuleTyp
     assert narrowed_readme_example(provider, first) in FENCE.findall(readme)
 
 
+def _signed(callback: Callback) -> bool:
+    """Whether the mock signs the push (a check of the body, not only of values it carries)."""
+    return callback.verify is not None and (callback.verify.compare or callback.verify.public_key) is not None
+
+
 def _scenario(callback: Callback) -> list[dict[str, Any]]:
     payload: Any = [PAYLOAD, {**PAYLOAD, "id": "m-2"}] if callback.array else PAYLOAD
     pushes: list[dict[str, Any]] = [{"payload": payload}]
-    if callback.verify is not None:  # the mock cannot sign for a verifier in code: nothing to tamper
+    if _signed(callback):  # unsigned, a secret in the URL, a verifier in code: nothing to tamper
         pushes.append({"payload": payload, "tamper": True})
     return pushes
+
+
+@pytest.fixture(scope="module")
+def certificate() -> tuple[str, str]:
+    """The mock's test certificate (private key, certificate) for CERTIFICATE_URL."""
+    from dlr_core.certificates import make_test_certificate
+
+    return make_test_certificate()
+
+
+@pytest.fixture
+def certificates_served(certificate: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The receiver's process-wide certificate store knows the mock's certificate (in
+    production it fetches SNS-style certificates over https)."""
+    import dlr_core.certificates as certificates
+
+    store = certificates.CertificateStore(certificates.StaticCertificates({CERTIFICATE_URL: certificate[1]}))
+    monkeypatch.setattr(certificates, "_default", store)
 
 
 def _lets_mock_pushes_through(method: str, url: str, headers: Any, body: bytes) -> None:
@@ -392,6 +440,8 @@ def test_the_readme_example_receives_a_push_signed_as_the_mock_signs(
     keys: dict[str, tuple[str, str]],
     name: str,
     monkeypatch: pytest.MonkeyPatch,
+    certificate: tuple[str, str],
+    certificates_served: None,
 ) -> None:
     package, provider, _ = generated
     credentials = _credentials(keys)
@@ -415,6 +465,7 @@ def test_the_readme_example_receives_a_push_signed_as_the_mock_signs(
                 "https://hooks.example.com/callbacks/{callback}?account=a1",
                 credentials=credentials,
                 private_keys={key: private for key, (_, private) in keys.items()},
+                certificate_keys={CERTIFICATE_URL: certificate[0]},
                 clock=clock,
                 http_client=http,
             )
@@ -424,7 +475,7 @@ def test_the_readme_example_receives_a_push_signed_as_the_mock_signs(
     if callback.in_code is not None:  # the README's verifier refuses every push until written
         assert statuses == [403] and received == []
         return
-    assert statuses == ([200, 403] if callback.verify is not None else [200])
+    assert statuses == ([200, 403] if _signed(callback) else [200])
     expected = ["m-1", "m-2"] if callback.array else ["m-1"]
     assert [(r.message_id, r.recipient, r.status.value) for r in received] == [
         (m, "+15550001", "delivered") for m in expected
@@ -433,6 +484,18 @@ def test_the_readme_example_receives_a_push_signed_as_the_mock_signs(
     if verify is not None and verify.timestamp is not None:  # a push signed too long ago
         late = datetime.now(timezone.utc) - timedelta(seconds=verify.timestamp.tolerance + 60)
         assert pushed([{"payload": PAYLOAD}], clock=lambda: late) == [403]
+    if verify is not None and verify.equals:  # a push without a value the check expects
+        if any(each.query for each in verify.equals):
+            stripped = dataclasses.replace(verify, equals=())
+            refused = dataclasses.replace(callback, verify=stripped)
+            assert pushed([{"payload": PAYLOAD}], verify=refused) == [403]  # the URL lacks the secret
+        if any(each.field for each in verify.equals):
+            assert pushed([{"payload": {**PAYLOAD, "to": "+15550002"}}]) == [403]
+    if verify is not None and verify.public_key is not None and verify.public_key.algorithm_by:
+        member, choices = verify.public_key.algorithm_by
+        for value, _ in choices:  # a push signed with each algorithm the member may name verifies
+            assert pushed([{"payload": {**PAYLOAD, member: value}}]) == [200]
+        assert pushed([{"payload": {**PAYLOAD, member: "9"}}]) == [403]
     if verify is not None and verify.compare is not None and verify.compare.also:
         for form in verify.compare.also:  # a push signed with another of the forms verifies too
             other = dataclasses.replace(
@@ -447,9 +510,14 @@ def test_the_readme_example_receives_a_push_signed_as_the_mock_signs(
 
 @pytest.mark.slow
 def test_dlrgen_mock_pushes_every_verify_form_to_callback_app_under_uvicorn(
-    generated: tuple[ModuleType, Any, Path], keys: dict[str, tuple[str, str]], tmp_path: Path
+    generated: tuple[ModuleType, Any, Path],
+    keys: dict[str, tuple[str, str]],
+    tmp_path: Path,
+    certificate: tuple[str, str],
 ) -> None:
     import uvicorn
+
+    from dlr_core.certificates import CertificateStore, StaticCertificates
 
     package, provider, out = generated
     callbacks_module = importlib.import_module(f"{package.__name__}.callbacks")
@@ -457,13 +525,16 @@ def test_dlrgen_mock_pushes_every_verify_form_to_callback_app_under_uvicorn(
     endpoints = {}
     for callback in provider.callbacks:
         endpoint = getattr(callbacks_module, f"{callback.name}_endpoint")
-        verifier = {"verifier": _lets_mock_pushes_through} if callback.verified_in_code else {}
-        endpoints[callback.name] = endpoint(**{c: credentials[c] for c in callback.credentials}, **verifier)
+        more: dict[str, Any] = {"verifier": _lets_mock_pushes_through} if callback.verified_in_code else {}
+        if callback.fetches_certificates:  # the certificate the mock signs with, handed over
+            more["certificates"] = CertificateStore(StaticCertificates({CERTIFICATE_URL: certificate[1]}))
+        endpoints[callback.name] = endpoint(**{c: credentials[c] for c in callback.credentials}, **more)
     got: list[tuple[str, list[Receipt]]] = []
     app = CallbackApp(endpoints, lambda name, receipts: got.append((name, receipts)))
     scenario = {
         "credentials": credentials,
         "private_keys": {name: private for name, (_, private) in keys.items()},
+        "certificate_keys": {CERTIFICATE_URL: certificate[0]},
         "callbacks": {name: _scenario(getattr(callbacks_module, name.upper())) for name in CASES_BY_NAME},
     }
     (tmp_path / "pushes.yaml").write_text(yaml.safe_dump(scenario), encoding="utf-8")
@@ -505,7 +576,7 @@ def test_dlrgen_mock_pushes_every_verify_form_to_callback_app_under_uvicorn(
     lines = done.stdout.splitlines()
     for name, callback in CASES_BY_NAME.items():
         assert f"dlrgen mock: pushed {name}: HTTP 200" in lines, (name, done.stdout)
-        if not {"unsigned", "in_code"} & set(callback["verify"]):
+        if {"compare", "public_key"} & set(callback["verify"]):
             assert f"dlrgen mock: pushed {name} (tampered): HTTP 403" in lines, (name, done.stdout)
     assert sorted(name for name, _ in got) == sorted(CASES_BY_NAME)
     for name, receipts in got:

@@ -255,7 +255,7 @@ def test_subhook_events_become_receipts() -> None:
 def test_the_mock_signs_a_subhook_the_docs_way() -> None:
     """What ``dlrgen mock --push`` sends: a fresh token among the fields and the signature
     the docs' PHP check computes from it, placed last."""
-    body, headers = SUBHOOK.signed_push(
+    headers, body = SUBHOOK.sign_push(
         "https://me/hook", urlencode(DELIVERED).encode(), credentials={"subhook_key": SUBHOOK_KEY}
     )
     fields = parse_qsl(body.decode())
