@@ -56,6 +56,12 @@ def parse_callback(
                     f"a form push holds text fields only; {wire!r} is an {field.kind}",
                     at_key=True,
                 )
+    if raw.get("verify", {}).get("jwt", {}).get("read_claims") and (form or raw.get("array")):
+        own.problem(
+            base + ("verify", "jwt", "read_claims"),
+            "the report read from a token's claims is one JSON object: use format: json, without array",
+            at_key=True,
+        )
     definition: dict[str, Any] = {
         key: raw[key] for key in ("method", "format", "array", "answer", "reject") if key in raw
     }
@@ -134,8 +140,10 @@ def _callback_verify(
             f"the credential {name!r} has the name of a value the push carries ({{{name}}} is the "
             "sender's, never a secret); rename the credential",
         )
-    if ("compare" in raw) == ("public_key" in raw):
-        ctx.problem(base, "verify needs exactly one of 'compare' (a signature to match) or 'public_key'")
+    if sum(key in raw for key in ("compare", "public_key", "jwt")) != 1:
+        ctx.problem(
+            base, "verify needs exactly one of 'compare' (a signature to match), 'public_key' or 'jwt'"
+        )
     used: set[str] = set()
 
     check = template_check(
@@ -194,8 +202,27 @@ def _callback_verify(
             **raw["timestamp"],
             "tolerance": duration_seconds(raw["timestamp"]["tolerance"]),
         }
+    if "jwt" in raw:
+        verify["jwt"] = _jwt_check(ctx, base + ("jwt",), raw["jwt"], check)
     ctx.used_in_auth |= used
     return verify, tuple(name for name in ctx.data.get("auth", {}).get("credentials", {}) if name in used)
+
+
+def _jwt_check(ctx: ParseContext, base: JsonPath, raw: dict[str, Any], check: Any) -> dict[str, Any]:
+    """A ``jwt`` check as the runtime reads it (the leeway in seconds), its templates checked."""
+    check(base + ("key",), raw["key"])
+    seen: set[str] = set()
+    for index, claim in enumerate(raw.get("claims", [])):
+        check(base + ("claims", index, "value"), claim["value"])
+        if "only_if" in claim:
+            check(base + ("claims", index, "only_if"), claim["only_if"])
+        if claim["key"] in seen:
+            ctx.problem(base + ("claims", index, "key"), f"the claim {claim['key']!r} is listed twice")
+        seen.add(claim["key"])
+    out = dict(raw)
+    if "leeway" in raw:
+        out["leeway"] = duration_seconds(raw["leeway"])
+    return out
 
 
 def _verification_kind(verify: dict[str, Any] | None) -> str:
@@ -210,6 +237,15 @@ def _verification_kind(verify: dict[str, Any] | None) -> str:
         check = verify["public_key"]
         algorithm = {"ed25519": "Ed25519", "rsa_pkcs1v15_sha256": "RSA SHA-256"}[check["algorithm"]]
         kind = f"{algorithm} signature in {check['header']}"
+    elif "jwt" in verify:
+        token = verify["jwt"]
+        kind = f"JWT ({'/'.join(token.get('algorithms', ['HS256']))}) in {token['header']}"
+        named = [claim["key"] for claim in token.get("claims", [])]
+        if named:
+            kind += f", claims {', '.join(named)} checked"
+        if token.get("read_claims"):
+            kind += ", the report read from its claims"
+        kind += f", exp/nbf/iat within {token.get('leeway', 0):g} s"
     else:
         signing = [
             (kind.upper(), str(body["algorithm"]).upper())
