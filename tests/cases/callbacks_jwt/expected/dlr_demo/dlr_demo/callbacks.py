@@ -38,6 +38,7 @@ STATUS_REPORT: Final = callbacks.Callback.from_data(
                 "key": "{signing_key}",
                 "algorithms": [
                     "HS256",
+                    "HS384",
                     "HS512",
                 ],
                 "claims": [
