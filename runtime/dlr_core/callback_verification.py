@@ -13,6 +13,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -351,7 +352,7 @@ def jwt_time_refusal(claims: Mapping[str, Any], now: float, leeway: float) -> st
         if name not in claims:
             continue
         moment = claims[name]
-        if isinstance(moment, bool) or not isinstance(moment, (int, float)):
+        if isinstance(moment, bool) or not isinstance(moment, (int, float)) or not math.isfinite(moment):
             return f"the token's {name} is not a time in Unix seconds"
         if name == "exp" and now >= moment + leeway:
             return f"the token expired at {moment:g} (exp), {now - moment:.0f} seconds ago"
