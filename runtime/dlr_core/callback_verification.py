@@ -148,14 +148,6 @@ class JwtCheck:
     leeway: float = 0.0
     read_claims: bool = False
 
-    def templates(self) -> tuple[str, ...]:
-        """Every template the check computes over a push (the key first)."""
-        return (
-            self.key,
-            *(claim.value for claim in self.claims),
-            *(claim.only_if for claim in self.claims if claim.only_if is not None),
-        )
-
 
 @dataclass(frozen=True)
 class Verification:
