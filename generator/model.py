@@ -35,7 +35,7 @@ class Credential:
     name: str
     description: str
     secret: bool
-    format: Literal["text", "pem_private_key"]
+    format: Literal["text", "pem_private_key", "base64"]
     env: tuple[str, ...] = ()  # environment variables it is read from, first set wins
 
 

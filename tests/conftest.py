@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import asyncio
 import contextlib
 import io
@@ -182,6 +183,23 @@ def mypy_strict_errors(script: Path, *distributions: Path) -> list[str]:
 
 
 @functools.cache
+def credential_test_value(name: str, credential_format: str) -> str:
+    """A value a test gives a credential of this ``format``: a PEM key, base64 text (a key
+    the scheme decodes), or plain text."""
+    if credential_format == "pem_private_key":
+        return pem_private_key()
+    if credential_format == "base64":
+        return base64.b64encode(f"{name}-value".encode()).decode("ascii")
+    return f"{name}-value"
+
+
+def api_credential_format(api: Any, name: str) -> str:
+    """A generated package's ``API``'s word on a credential's format."""
+    if name in api.pem_credentials:
+        return "pem_private_key"
+    return "base64" if name in api.base64_credentials else "text"
+
+
 def pem_private_key() -> str:
     """A test RSA private key (PKCS#8 PEM), for credentials of format pem_private_key; one
     per test process (generating one costs tens of milliseconds)."""

@@ -7,6 +7,7 @@ a scenario, and serves until Ctrl-C or SIGTERM.
 
 from __future__ import annotations
 
+import base64
 import difflib
 import importlib
 import importlib.util
@@ -429,6 +430,8 @@ def _fill_credentials(api: Any, provider: str, credentials: dict[str, str]) -> d
             path.write_text(pem, encoding="utf-8")
             print(f"dlrgen mock: wrote a test key for {name} to {path}", flush=True)
             credentials[name] = pem
+        elif name in api.base64_credentials:  # a key the scheme base64-decodes
+            credentials[name] = base64.b64encode(f"mock-{name.replace('_', '-')}".encode()).decode("ascii")
         else:
             credentials[name] = f"mock-{name.replace('_', '-')}"
     return credentials

@@ -65,6 +65,7 @@ class ProviderView:
     secret_credentials: list[str]
     required_credentials: list[str]
     pem_credentials: list[str]
+    base64_credentials: list[str]
     example: str
     parse_example: str
     retry_arguments: list[tuple[str, str]]
@@ -137,6 +138,7 @@ def provider_view(provider: m.Provider) -> ProviderView:
         secret_credentials=[c.name for c in provider.auth.credentials if c.secret],
         required_credentials=required_credentials(provider),
         pem_credentials=[c.name for c in provider.auth.credentials if c.format == "pem_private_key"],
+        base64_credentials=[c.name for c in provider.auth.credentials if c.format == "base64"],
         example=readme_example(provider) if provider.operations else "",
         parse_example=parse_example(provider) if provider.operations else "",
         retry_arguments=retry_arguments(provider.retry),

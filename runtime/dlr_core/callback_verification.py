@@ -14,10 +14,11 @@ import hashlib
 import hmac
 import json
 import math
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -52,6 +53,8 @@ shared secret. ``none`` and public-key algorithms are never accepted for a push.
 JWT_TIME_CLAIMS = ("exp", "nbf", "iat")
 MAX_JWT_CHARS = 8192
 """The longest token read: a longer header is refused before it is decoded."""
+_ISO8601_UTC = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z", re.ASCII)
+"""An ``iso8601_utc`` signed time: seconds, and an optional fraction of a second."""
 
 
 class CallbackVerifier(Protocol):
@@ -85,7 +88,12 @@ class SignedTime:
                 return datetime.fromtimestamp(int(text), timezone.utc)
             if self.style == "unix_milliseconds":
                 return datetime.fromtimestamp(int(text) / 1000, timezone.utc)
-            return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+            match = _ISO8601_UTC.fullmatch(text)
+            if match is None:
+                raise ValueError(text)
+            moment = datetime.strptime(match[1], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+            # A fraction of a second is read whatever its digits (providers send 3 to 7).
+            return moment + timedelta(seconds=float(f"0.{match[2]}")) if match[2] else moment
         except (ValueError, OverflowError, OSError):
             raise ValueError(f"the {self.header} header is not a {self.style} time") from None
 

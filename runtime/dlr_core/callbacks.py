@@ -518,9 +518,14 @@ class Callback:
         if verify.timestamp is not None:
             timestamp = timestamp_text(moment, verify.timestamp.style)
             headers[verify.timestamp.header] = timestamp
-        sent_headers = {variable: fresh_nonce() for variable, _ in verify.headers}
+        sent_headers: dict[str, str] = {}
         for variable, header in verify.headers:
-            headers[header] = sent_headers[variable]
+            # A signed header the push carries anyway (its Content-Type) keeps its value;
+            # any other (a nonce) gets a fresh random one.
+            sent = next((value for name, value in headers.items() if name.lower() == header.lower()), None)
+            sent_headers[variable] = fresh_nonce() if sent is None else sent
+            if sent is None:
+                headers[header] = sent_headers[variable]
         values = self._values(self.method, url, body, credentials, timestamp, verify.sign, sent_headers)
         if verify.compare is not None:
             headers[verify.compare.header] = values[verify.compare.value]

@@ -37,8 +37,14 @@ def _loose_equal(received: object, expected: int | str) -> bool:
 
 
 def _lookup(body: Any, path: str) -> Any:
-    """A dotted path into nested objects; MISSING where any step is absent."""
+    """A dotted path into nested objects; a number steps into a list (``errors.0.code``,
+    the first error's code). MISSING where any step is absent."""
     for part in path.split("."):
+        if isinstance(body, list) and part.isdigit() and part.isascii():
+            if int(part) >= len(body):
+                return MISSING
+            body = body[int(part)]
+            continue
         if not isinstance(body, Mapping) or part not in body:
             return MISSING
         body = body[part]

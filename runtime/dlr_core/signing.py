@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import unquote
 
 from dlr_core import steps
 from dlr_core.request import PreparedRequest, percent_encode
@@ -154,6 +155,9 @@ def _base64_decode(value: Value) -> Value:
 
 FILTER_FUNCTIONS: dict[str, Callable[[Value], Value]] = {
     "percent": _needs_text("percent", percent_encode),
+    # Its inverse: the text a server decodes a request's path to, before checking what was
+    # signed (a path parameter is sent percent-encoded, %2B for "+").
+    "percent_decode": _needs_text("percent_decode", unquote),
     "lower": _needs_text("lower", str.lower),
     "upper": _needs_text("upper", str.upper),
     # Digests and encodings read text as its UTF-8 bytes, and raw bytes as they are.
@@ -171,7 +175,7 @@ BYTES_FILTERS = frozenset({"base64_decode"})
 HMAC key, a digest's input), never inside other text."""
 TEXT_FILTERS = {name: f for name, f in FILTER_FUNCTIONS.items() if name not in BYTES_FILTERS}
 """The filters whose result is text."""
-TEXT_ONLY_FILTERS = frozenset({"percent", "lower", "upper", "utc_date", "utc_date_basic"})
+TEXT_ONLY_FILTERS = frozenset({"percent", "percent_decode", "lower", "upper", "utc_date", "utc_date_basic"})
 """Filters that read text only: given raw bytes, they are an error."""
 DATE_FILTERS = frozenset({"utc_date", "utc_date_basic"})
 """Filters that read their input as a timestamp (Unix seconds, ISO 8601 UTC or an HTTP date)."""

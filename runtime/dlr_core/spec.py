@@ -106,6 +106,9 @@ class ApiSpec:
     secret_credentials: tuple[str, ...]
     errors: ErrorTable
     pem_credentials: tuple[str, ...] = ()
+    base64_credentials: tuple[str, ...] = ()
+    """Credentials handed out base64-encoded (a key a scheme decodes with ``base64_decode``):
+    test values and ``dlrgen mock``'s are base64 text."""
     operations: tuple[OperationSpec, ...] = ()
     retry: RetryPolicy = RetryPolicy()
     polling: PollingHints = PollingHints()

@@ -314,9 +314,20 @@ class Hash(Step):
     algorithm: Literal["md5", "sha1", "sha256"] = field(metadata=doc("The hash."))
     input: Template = field(metadata=doc("Template of the bytes to digest (UTF-8)."))
     output: Output = field(metadata=doc("`hex`, `base64`, `base64url` (unpadded) or `raw` bytes."))
+    empty_input: Literal["digest", "empty"] = field(
+        default="digest",
+        metadata=doc(
+            "An empty input: `digest` it like any other, or give `empty` text (a Content-MD5 "
+            "line some providers leave blank for a request without a body)."
+        ),
+    )
 
     def apply(self, run: Run) -> Value:
-        return output(HASHES[self.algorithm](as_bytes(run.value(self.input))).digest(), self.output)
+        data = as_bytes(run.value(self.input))
+        if self.empty_input == "empty" and not data:
+            # The provider signs nothing in the digest's place, not the digest of nothing.
+            return b"" if self.output == "raw" else ""
+        return output(HASHES[self.algorithm](data).digest(), self.output)
 
 
 @register

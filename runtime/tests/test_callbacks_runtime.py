@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import hmac
 import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -316,6 +317,81 @@ def test_rsa_public_key_verification(pem_private_key: str) -> None:
         callback.payloads(
             "POST", "https://x/", {"X-Sig": signature}, body + b" ", credentials={"key": public}
         )
+
+
+def test_an_iso8601_signed_time_may_carry_a_fraction_of_a_second() -> None:
+    """Some providers send 7 digits of fractions (.NET's "o" format); the moment is read
+    to the microsecond, and the text as sent is what is signed."""
+    data = {
+        "verify": {
+            "timestamp": {"header": "x-timestamp", "style": "iso8601_utc", "tolerance": 60},
+            "sign": [
+                {
+                    "as": "signature",
+                    "hmac": {
+                        "algorithm": "sha256",
+                        "key": "{secret}",
+                        "input": "{timestamp}",
+                        "output": "hex",
+                    },
+                }
+            ],
+            "compare": {"header": "X-Sig", "value": "{signature}"},
+        }
+    }
+    callback = Callback.from_data("demo", "push", data)
+    sent = "2023-12-01T15:01:20.0406449Z"
+    signature = hmac.new(b"s", sent.encode(), hashlib.sha256).hexdigest()
+    headers = {"x-timestamp": sent, "X-Sig": signature}
+    signed_at = datetime(2023, 12, 1, 15, 1, 20, 40645, tzinfo=timezone.utc)
+    assert callback.payloads(
+        "POST", "https://x/", headers, b"{}", credentials={"secret": "s"}, clock=lambda: signed_at
+    )
+    late = signed_at + timedelta(seconds=61)
+    with pytest.raises(StaleCallback):
+        callback.payloads(
+            "POST", "https://x/", headers, b"{}", credentials={"secret": "s"}, clock=lambda: late
+        )
+    for malformed in ("2023-12-01T15:01:20.Z", "2023-12-01T15:01:20.0406449123Z", "2023-12-01T15:01:20.5"):
+        with pytest.raises(StaleCallback, match="not a iso8601_utc time"):
+            callback.payloads(
+                "POST",
+                "https://x/",
+                {**headers, "x-timestamp": malformed},
+                b"{}",
+                credentials={"secret": "s"},
+            )
+
+
+def test_a_signed_header_the_push_sends_anyway_keeps_its_value_when_signing() -> None:
+    """``sign`` (what ``dlrgen mock --push`` sends) gives each signed header a fresh random
+    value, except one it sends anyway: the Content-Type stays the body's."""
+    data = {
+        "verify": {
+            "headers": {"content_type": "content-type", "nonce": "X-Nonce"},
+            "sign": [
+                {
+                    "as": "signature",
+                    "hmac": {
+                        "algorithm": "sha256",
+                        "key": "{secret}",
+                        "input": "{content_type}.{nonce}.{body}",
+                        "output": "hex",
+                    },
+                }
+            ],
+            "compare": {"header": "X-Sig", "value": "{signature}"},
+        }
+    }
+    callback = Callback.from_data("demo", "push", data)
+    headers = callback.sign("https://x/", b"{}", credentials={"secret": "s"})
+    assert headers["Content-Type"] == "application/json" and "content-type" not in headers
+    assert headers["X-Nonce"].isdigit() and len(headers["X-Nonce"]) == 20
+    expected = hmac.new(
+        b"s", f"application/json.{headers['X-Nonce']}.{{}}".encode(), hashlib.sha256
+    ).hexdigest()
+    assert headers["X-Sig"] == expected
+    assert callback.payloads("POST", "https://x/", headers, b"{}", credentials={"secret": "s"})
 
 
 # -- reading ------------------------------------------------------------------------------

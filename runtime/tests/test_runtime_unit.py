@@ -94,3 +94,21 @@ def test_iso8601_times_with_any_fraction_and_offset_style() -> None:
     )
     assert from_iso8601("2017-05-22 21:36:14+0530") == datetime(2017, 5, 22, 21, 36, 14, tzinfo=ist)
     assert from_iso8601("not a time") is None
+
+
+def test_an_envelope_path_steps_into_a_list_by_index() -> None:
+    """``errors.0.code``: the first error's code of an answer that lists its errors; a
+    number names a list item only in a list (a key "0" of an object is still a key)."""
+    from dlr_core.envelope import MISSING, _lookup
+    from dlr_core.mock.scenario import _set_path
+
+    body = {"status": {"code": 501}, "errors": [{"code": -30006, "description": "Invalid Signature"}]}
+    assert _lookup(body, "errors.0.code") == -30006
+    assert _lookup(body, "errors.1.code") is MISSING
+    assert _lookup({"errors": {"0": {"code": 7}}}, "errors.0.code") == 7
+    assert _lookup({"errors": []}, "errors.0.code") is MISSING
+    made: dict[str, object] = {}
+    _set_path(made, "errors.0.code", -30006)
+    _set_path(made, "errors.0.description", "Invalid Signature")
+    _set_path(made, "status.code", 501)
+    assert made == {"errors": [{"code": -30006, "description": "Invalid Signature"}], "status": {"code": 501}}

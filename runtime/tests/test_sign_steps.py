@@ -26,7 +26,7 @@ EXAMPLES: dict[str, Any] = {
     "sorted_concat": {"source": "query_and_body"},
     "json_object": [{"key": "k", "value": "{n}", "type": "integer"}],
     "canonical_request": {"signed_headers": {"names": ["host"], "prefixes": ["x-"]}, "payload_hash": "{a}"},
-    "hash": {"algorithm": "sha256", "input": "{a}", "output": "hex"},
+    "hash": {"algorithm": "sha256", "input": "{a}", "output": "hex", "empty_input": "empty"},
     "hmac": {"algorithm": "sha256", "key": "{a}", "input": "{a}", "output": "base64url"},
     "hmac_chain": {"algorithm": "sha256", "key": "{a}", "inputs": ["{a}", "b"], "output": "raw"},
     "rsa_sign": {"hash": "sha256", "key": "pem", "input": "{a}", "output": "base64", "padding": "pkcs1v15"},
@@ -169,6 +169,33 @@ def test_date_filters_read_their_input() -> None:
         render("{d|utc_date}", {"d": "yesterday"}, MOMENT)
     # An HTTP date (RFC 7231 section 7.1.1.1), as a timestamp: http_date scheme writes it.
     assert render("{d|utc_date_basic}", {"d": "Sun, 06 Nov 1994 08:49:37 GMT"}, MOMENT) == "19941106"
+
+
+def test_an_empty_input_hashes_to_empty_text_when_the_step_says_so() -> None:
+    """``empty_input: empty``: a request without a body signs an empty Content-MD5 line;
+    a body is digested as ever, and by default so is the empty input."""
+    md5_of_nothing = "1B2M2Y8AsgTpgAmY7PhCfg=="  # base64 of MD5(b""), RFC 1321's d41d8cd9...
+
+    def content_md5(body: bytes, **extra: str) -> str:
+        scheme = {
+            "sign": [
+                {"as": "md5", "hash": {"algorithm": "md5", "input": "{body}", "output": "base64", **extra}}
+            ]
+        }
+        request = PreparedRequest("POST", "https://api.example.com", "/", content=body)
+        return str(Signer(scheme, {}, clock=lambda: MOMENT).sign(request)["md5"])
+
+    assert content_md5(b"", empty_input="empty") == ""
+    assert content_md5(b"") == md5_of_nothing
+    assert content_md5(b"", empty_input="digest") == md5_of_nothing
+    assert content_md5(b"abc", empty_input="empty") == "kAFQmDzST7DWlj99KOF/cg=="  # MD5("abc"), RFC 1321
+
+
+def test_percent_decode_gives_the_path_the_server_decodes() -> None:
+    assert render("{p|percent_decode}", {"p": "/v1/number/%2B46700000000/my%20ref"}, MOMENT) == (
+        "/v1/number/+46700000000/my ref"
+    )
+    assert render("{p|percent_decode}", {"p": "/plain+path"}, MOMENT) == "/plain+path"  # "+" stays
 
 
 def test_http_date_timestamps_are_rfc7231_imf_fixdate() -> None:

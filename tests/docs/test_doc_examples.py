@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import GENERATED, ROOT, RUNTIME, pem_private_key
+from tests.conftest import GENERATED, ROOT, RUNTIME, credential_test_value
 from dlr_core.mock import MockProvider
 from dlr_core.testing import MockTransport
 from generator.pipeline import load_providers, spec_files
@@ -78,9 +78,7 @@ def _run_example(
         from_env = "from_env(" in code
         credentials: dict[str, str] = {}
         for credential in provider.auth.credentials:
-            value = (
-                pem_private_key() if credential.format == "pem_private_key" else f"{credential.name}-value"
-            )
+            value = credential_test_value(credential.name, credential.format)
             credentials[credential.name] = value if from_env else "..."
             monkeypatch.setenv(credential.env[0], value)
         if from_env:  # only the default scheme's credentials, as a deployment sets them

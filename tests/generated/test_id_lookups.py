@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import call_provider, pem_private_key, provider_specs
+from tests.conftest import call_provider, credential_test_value, provider_specs
 from dlr_core import DeliveryStatus
 from dlr_core.mock import MockProvider
 from generator import model as m
@@ -37,7 +37,10 @@ def test_every_provider_with_a_single_or_many_id_lookup_is_checked() -> None:
 
 
 def _sample(param: m.Param) -> Any:
-    """A valid value of a required parameter that is not the ids."""
+    """A valid value of a required parameter that is not the ids: the README example's value
+    (the spec's ``example``, or one made to fit its constraints) when there is one."""
+    if param.example is not None:
+        return param.example
     if param.type == "date":
         return date(2024, 5, 1)
     if param.type == "datetime":
@@ -118,7 +121,7 @@ def test_fetch_receipts_answers_each_id_in_the_order_asked(
 
 
 def _credential(credential: m.Credential) -> str:
-    return pem_private_key() if credential.format == "pem_private_key" else f"{credential.name}-value"
+    return credential_test_value(credential.name, credential.format)
 
 
 def _unanswered_text(param: m.Param, like: str) -> str:

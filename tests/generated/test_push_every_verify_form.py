@@ -134,6 +134,14 @@ def _cases() -> dict[str, dict[str, Any]]:
                 "compare": _compare(),
             },
         },
+        "header_sent_anyway": {  # a signed header every push carries: its Content-Type
+            "format": "json",
+            "verify": {
+                "headers": {"content_type": "Content-Type"},
+                "sign": [_hmac("signature", "{content_type}\n{body}", output="base64")],
+                "compare": _compare(),
+            },
+        },
         "several_forms": {  # the provider signs either form; the mock signs with the first
             "format": "json",
             "verify": {

@@ -299,6 +299,7 @@ def _spec_module_names(provider: Any) -> Iterator[str]:
     for enum in provider.statuses:
         yield from (enum.class_name, enum.function_name, enum.field_type_name)
     yield from (time.name for time in provider.time_patterns)
+    yield from (choice.name for choice in provider.time_choices)  # a time in several formats
     for rule in provider.rules:
         yield rule.function_name
     for operation in provider.operations:

@@ -80,7 +80,7 @@ def test_the_mock_process_does_not_grow_by_the_bodies_it_refuses() -> None:
 # -- dlrgen mock <unknown provider> ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", ["core", "dlr_core", "twillio"])
+@pytest.mark.parametrize("provider", ["core", "dlr_core", "twilio_mesaging"])
 def test_dlrgen_mock_with_an_unknown_provider_lists_the_known_ones(provider: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "generator", "mock", provider, "--port", "0"],
@@ -97,7 +97,7 @@ def test_dlrgen_mock_with_an_unknown_provider_lists_the_known_ones(provider: str
 
     known = ", ".join(path.stem for path in spec_files(ROOT / "specs"))  # no test lists the providers
     assert f"known providers (specs in specs/, packages in generated/): {known}" in line
-    if provider == "twillio":
-        assert "unknown provider 'twillio' (did you mean twilio_messaging?)" in line
+    if provider == "twilio_mesaging":
+        assert "unknown provider 'twilio_mesaging' (did you mean twilio_messaging?)" in line
     else:
         assert f"{provider!r} is the runtime package, not a provider" in line

@@ -41,7 +41,7 @@ def test_the_parser_reports_the_registry_problems_at_the_spec_line(tmp_path: Pat
     provider, found = parse_provider(spec)
     assert provider is None
     messages = {p.message for p in found}
-    assert "unknown key 'padding'; keys: algorithm, input, output" in messages
+    assert "unknown key 'padding'; keys: algorithm, input, output, empty_input" in messages
     assert "'sha512' is not one of: md5, sha1, sha256" in messages
     line = next(
         i for i, text in enumerate(SPEC.read_text().splitlines(), 1) if "hash: {algorithm: md5" in text

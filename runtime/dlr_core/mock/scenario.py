@@ -457,11 +457,25 @@ def _invalid(request: MockRequest, param: ParamSpec) -> str | None:
 
 
 def _set_path(body: dict[str, Any], path: str, value: Any) -> None:
-    """Set a dotted path, creating the objects on the way."""
-    *parents, last = path.split(".")
-    for part in parents:
-        body = body.setdefault(part, {})
-    body[last] = value
+    """Set a dotted path, creating the objects on the way; a number is an index into a list
+    (``errors.0.code``), created as long as it needs to be."""
+    parts = path.split(".")
+    node: Any = body
+    for part, following in zip(parts, [*parts[1:], None]):
+        index = part.isdigit() and part.isascii() and isinstance(node, list)
+        if following is None:
+            if index:
+                node.extend({} for _ in range(int(part) + 1 - len(node)))
+                node[int(part)] = value
+            else:
+                node[part] = value
+            return
+        empty: Any = [] if following.isdigit() and following.isascii() else {}
+        if index:
+            node.extend(empty.copy() for _ in range(int(part) + 1 - len(node)))
+            node = node[int(part)]
+        else:
+            node = node.setdefault(part, empty)
 
 
 def _path_matches(template: str, path: str) -> bool:
