@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import call_client
-from dlr_core import CallbackSignatureError, DeliveryStatus, StaleCallback
+from dlr_core import AuthenticationError, CallbackSignatureError, DeliveryStatus, StaleCallback
 from dlr_core.callbacks import Callback
 from dlr_core.testing import MockTransport
 
@@ -284,3 +284,29 @@ def test_every_status_and_reason_has_its_meaning() -> None:
     } == expected
     assert statuses.status_reason_to_canonical("received_network_error") is DeliveryStatus.UNDELIVERED
     assert statuses.status_reason_to_canonical("carrier rejected") is DeliveryStatus.REJECTED
+
+
+def test_an_error_list_is_classified_by_its_first_code(mode: str) -> None:
+    """An error answer as php-rest-api's ResponseError reads it ({"errors": [{code,
+    description, parameter}]}): code 2 (REQUEST_NOT_ALLOWED, which the SDK raises as an
+    AuthenticateException) is an AuthenticationError keeping the code and the words."""
+    body = {
+        "errors": [
+            {
+                "code": 2,
+                "description": "Request not allowed (incorrect access_key)",
+                "parameter": "access_key",
+            }
+        ]
+    }
+    mock = MockTransport(
+        dlr_messagebird_sms.API,
+        {"access_key": "test_key"},
+        scenario={"view_message": [{"status": 401, "body": body}]},
+    )
+    client = mock.client(
+        dlr_messagebird_sms.AsyncClient if mode == "async" else dlr_messagebird_sms.Client, retries=0
+    )
+    with pytest.raises(AuthenticationError) as error:
+        call_client(mode, client, "view_message", id="6fe65f90454aa61536e6a88b88972670")
+    assert error.value.code == "2" and "incorrect access_key" in str(error.value)
