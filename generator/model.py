@@ -380,7 +380,7 @@ class Proof:
     against the provider's SDK algorithm or published example (``proven_by``)."""
 
     what: str  # "auth.<scheme>" or "callbacks.<callback>"
-    by: Literal["sdk", "example"]
+    by: Literal["sdk", "example", "description"]
     source: str  # the SDK file or documentation page (a URL)
     detail: str  # which function or example of it, in words ("" for none)
     test: str  # tests/<file>.py::test_<name>

@@ -44,11 +44,22 @@ def parse_callback(
         own.problem(base + ("receipts", "ids"), "a pushed report answers no request: remove 'ids'")
     receipts = parse_receipts(own, base + ("receipts",), name, receipts_raw, root, ())
     form = raw.get("format", "json") == "form"
-    if raw.get("array") and form:
-        own.problem(base + ("array",), "only a JSON body can be an array of reports; use format: json")
+    json_field = raw.get("json_field")
+    if json_field is not None and not form:
+        own.problem(
+            base + ("json_field",),
+            "json_field names the form field holding the JSON report: it needs format: form",
+            at_key=True,
+        )
+    if raw.get("array") and form and json_field is None:
+        own.problem(
+            base + ("array",),
+            "only a JSON body (or a form field named by json_field) can be an array of reports; "
+            "use format: json",
+        )
     if raw.get("method") == "GET" and not form:
         own.problem(base + ("format",), "a GET push carries its report in the query: use format: form")
-    if form:
+    if form and json_field is None:
         for wire, field in root.fields.items():
             if field.kind != "scalar":
                 own.problem(
@@ -63,7 +74,7 @@ def parse_callback(
             at_key=True,
         )
     definition: dict[str, Any] = {
-        key: raw[key] for key in ("method", "format", "array", "answer", "reject") if key in raw
+        key: raw[key] for key in ("method", "format", "array", "json_field", "answer", "reject") if key in raw
     }
     used: tuple[str, ...] = ()
     if "verify" not in raw:

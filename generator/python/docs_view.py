@@ -8,7 +8,11 @@ from generator import model as m
 from generator.parse.callbacks import signing_words
 from generator.python import escape
 
-_PROOF_WORDS = {"sdk": "SDK algorithm", "example": "published example"}
+_PROOF_WORDS = {
+    "sdk": "SDK algorithm",
+    "example": "published example",
+    "description": "the docs' description only (no SDK or published example exists)",
+}
 
 
 @dataclass(frozen=True)

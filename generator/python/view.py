@@ -356,7 +356,13 @@ def callbacks_view(
 
 def _body_words(callback: m.Callback) -> str:
     method = callback.definition.get("method", "POST")
-    if callback.format == "form":
+    json_field = callback.definition.get("json_field")
+    if callback.format == "form" and json_field is not None:
+        document = "a JSON array of payloads" if callback.array else "a JSON object"
+        where = f"the form field {json_field} holding {document}"
+        if method == "GET":
+            where += ", in the query"
+    elif callback.format == "form":
         where = "form fields in the query" if method == "GET" else "form fields"
     else:
         where = "a JSON array of payloads" if callback.array else "a JSON object"

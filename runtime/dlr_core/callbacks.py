@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal, TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 from pydantic import BaseModel, ValidationError
 
@@ -116,6 +116,9 @@ class Callback:
     format: Literal["form", "json"] = "json"
     array: bool = False
     """The body is a JSON array of payloads (several reports in one push)."""
+    json_field: str | None = None
+    """For a form push: the form field whose value is the report as a JSON document (an
+    object, or an array with ``array``), instead of one field per value."""
     verify: Verification | None = None
     answer: Answer = field(default_factory=Answer)
     reject: Answer = field(default_factory=lambda: Answer(403, body="forbidden"))
@@ -131,13 +134,16 @@ class Callback:
     def from_data(cls, provider: str, name: str, data: Mapping[str, Any]) -> Callback:
         """A callback as a spec (and a generated ``callbacks.py``) writes it; ``SigningError``
         for anything it would not use."""
-        unknown = set(data) - {"method", "format", "array", "verify", "answer", "reject"}
+        unknown = set(data) - {"method", "format", "array", "json_field", "verify", "answer", "reject"}
         if unknown:
             raise SigningError(f"unknown callback keys: {', '.join(sorted(unknown))}")
         if data.get("format", "json") not in ("form", "json"):
             raise SigningError(f"unknown callback format {data.get('format')!r}")
-        if data.get("array") and data.get("format", "json") != "json":
-            raise SigningError("only a JSON body can be a list of reports")
+        json_field = data.get("json_field")
+        if json_field is not None and (data.get("format") != "form" or not isinstance(json_field, str)):
+            raise SigningError("json_field names the field of a form push (format: form) holding JSON")
+        if data.get("array") and data.get("format", "json") != "json" and json_field is None:
+            raise SigningError("only a JSON body (or a form's json_field) can be a list of reports")
         raw_verify = data.get("verify")
         unsigned = in_code = None
         if isinstance(raw_verify, Mapping) and set(raw_verify) == {"unsigned"}:
@@ -151,6 +157,7 @@ class Callback:
             method=str(data.get("method", "POST")).upper(),
             format=data.get("format", "json"),
             array=bool(data.get("array", False)),
+            json_field=json_field,
             verify=verify,
             answer=_answer(data.get("answer", {}), Answer()),
             reject=_answer(data.get("reject", {}), Answer(403, body="forbidden")),
@@ -248,8 +255,23 @@ class Callback:
             form: dict[str, Any] = {}
             for key, value in pairs:
                 form.setdefault(key, value)
-            return [form]
-        if nested_deeper(body, MAX_JSON_DEPTH):
+            if self.json_field is None:
+                return [form]
+            if not isinstance(form.get(self.json_field), str):
+                raise malformed(f"the push has no {self.json_field[:64]} field")
+            return self._json_payloads(form[self.json_field], malformed, percent_encoded_again=True)
+        return self._json_payloads(text, malformed)
+
+    def _json_payloads(
+        self, text: str, malformed: Callable[[str], MalformedCallback], percent_encoded_again: bool = False
+    ) -> list[dict[str, Any]]:
+        """The payloads of a JSON document: the body, or a form's ``json_field``. A field's
+        value may come percent-encoded once more (a provider's docs warn that some receivers
+        need two decoding passes): a value starting with ``%``, which no JSON document does,
+        is decoded again."""
+        if percent_encoded_again and text.lstrip().startswith("%"):
+            text = unquote_plus(text)
+        if nested_deeper(text.encode("utf-8"), MAX_JSON_DEPTH):
             raise malformed(f"the push nests deeper than {MAX_JSON_DEPTH} levels")
         try:
             data = json.loads(text) if text.strip() else None

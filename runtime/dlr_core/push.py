@@ -70,12 +70,15 @@ class Pushed:
 
 def encode(callback: Callback, payload: Any) -> bytes:
     """A payload as the provider sends it (form fields, or JSON)."""
+    if callback.array and isinstance(payload, Mapping):
+        payload = [payload]
+    if callback.format == "form" and callback.json_field is not None:
+        # One field holding the report(s) as JSON, percent-encoded once by the form.
+        return urlencode([(callback.json_field, json.dumps(payload, ensure_ascii=False))]).encode("ascii")
     if callback.format == "form":
         if not isinstance(payload, Mapping):
             raise ValueError("a form push is a mapping of fields")
         return urlencode([(str(k), _text(v)) for k, v in payload.items()]).encode("ascii")
-    if callback.array and isinstance(payload, Mapping):
-        payload = [payload]
     return json.dumps(payload, ensure_ascii=False).encode("utf-8")
 
 

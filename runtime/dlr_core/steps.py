@@ -62,6 +62,7 @@ HASHES: dict[str, Callable[..., Any]] = {
     "md5": hashlib.md5,
     "sha1": hashlib.sha1,
     "sha256": hashlib.sha256,
+    "sha512": hashlib.sha512,
 }
 Output = Literal["hex", "base64", "base64url", "raw"]
 
@@ -311,7 +312,7 @@ class Hash(Step):
     kind = "hash"
     bytes_fields = frozenset({"input"})
     result = "A digest of the input."
-    algorithm: Literal["md5", "sha1", "sha256"] = field(metadata=doc("The hash."))
+    algorithm: Literal["md5", "sha1", "sha256", "sha512"] = field(metadata=doc("The hash."))
     input: Template = field(metadata=doc("Template of the bytes to digest (UTF-8)."))
     output: Output = field(metadata=doc("`hex`, `base64`, `base64url` (unpadded) or `raw` bytes."))
     empty_input: Literal["digest", "empty"] = field(
@@ -336,7 +337,7 @@ class Hmac(Step):
     kind = "hmac"
     bytes_fields = frozenset({"key", "input"})
     result = "An HMAC of the input."
-    algorithm: Literal["sha1", "sha256"] = field(metadata=doc("The hash."))
+    algorithm: Literal["sha1", "sha256", "sha512"] = field(metadata=doc("The hash."))
     key: Template = field(metadata=doc("Template of the key (a single reference to raw bytes stays bytes)."))
     input: Template = field(metadata=doc("Template of the message (UTF-8)."))
     output: Output = field(metadata=doc("`hex`, `base64`, `base64url` (unpadded) or `raw` bytes."))
@@ -356,7 +357,7 @@ class HmacChain(Step):
         "A derived key: the HMAC of the first input keyed by `key`, then of each next input keyed by "
         "the previous result (SigV4's `AWS4`+secret -> date -> region -> service -> `aws4_request`)."
     )
-    algorithm: Literal["sha1", "sha256"] = field(metadata=doc("The hash."))
+    algorithm: Literal["sha1", "sha256", "sha512"] = field(metadata=doc("The hash."))
     key: Template = field(metadata=doc("Template of the first key."))
     inputs: tuple[Template, ...] = field(metadata=doc("Templates of the messages, in order.", minItems=1))
     output: Output = field(metadata=doc("`hex`, `base64`, `base64url` (unpadded) or `raw` bytes."))

@@ -655,3 +655,41 @@ def test_an_unsigned_callback_states_why() -> None:
     callback = Callback.from_data("demo", "report", {"verify": {"unsigned": "The provider signs nothing."}})
     assert callback.verify is None and callback.unsigned == "The provider signs nothing."
     assert callback.payloads("POST", "https://h.example/r", {}, b'{"id": 1}') == [{"id": 1}]
+
+
+# -- a form field holding the reports as JSON (json_field) --------------------------------
+
+JSON_FIELD = {"format": "form", "json_field": "reports", "array": True, "verify": {"unsigned": "test"}}
+
+
+def test_a_form_field_holding_a_json_array_gives_each_report() -> None:
+    callback = Callback.from_data("demo", "reports", JSON_FIELD)
+    reports = [{"sid": 9527, "report_status": "SUCCESS"}, {"sid": 9528, "report_status": "FAIL"}]
+    body = urlencode({"reports": json.dumps(reports)}).encode()
+    assert callback.payloads("POST", "https://example.com/r", {}, body) == reports
+    # encoded a second time, as some senders do: decoded again
+    twice = urlencode({"reports": urlencode({"x": json.dumps(reports)})[2:]}).encode()
+    assert callback.payloads("POST", "https://example.com/r", {}, twice) == reports
+
+
+def test_a_json_field_push_without_the_field_or_with_no_json_is_malformed() -> None:
+    callback = Callback.from_data("demo", "reports", JSON_FIELD)
+    for body in (b"other=1", b"reports=not+json", urlencode({"reports": '{"sid": 1}'}).encode()):
+        with pytest.raises(MalformedCallback):  # missing, not JSON, an object where a list is due
+            callback.payloads("POST", "https://example.com/r", {}, body)
+
+
+def test_json_field_belongs_to_a_form_push() -> None:
+    with pytest.raises(SigningError, match="json_field"):
+        Callback.from_data("demo", "reports", {**JSON_FIELD, "format": "json"})
+
+
+def test_the_mock_encodes_a_json_field_push_as_the_provider_does() -> None:
+    from dlr_core.push import encode
+
+    callback = Callback.from_data("demo", "reports", JSON_FIELD)
+    body = encode(callback, {"sid": 1, "report_status": "SUCCESS"})
+    assert body == urlencode({"reports": '[{"sid": 1, "report_status": "SUCCESS"}]'}).encode()
+    assert callback.payloads("POST", "https://example.com/r", {}, body) == [
+        {"sid": 1, "report_status": "SUCCESS"}
+    ]

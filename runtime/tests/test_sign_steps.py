@@ -125,7 +125,7 @@ def test_build_step_refuses_unknown_missing_and_mistyped_keys() -> None:
     found = {(p.path, p.message) for p in problems}
     assert (("hmac", "outptu"), "unknown key 'outptu'; keys: algorithm, key, input, output") in found
     assert (("hmac",), "missing key 'output'") in found
-    assert (("hmac", "algorithm"), "'md5' is not one of: sha1, sha256") in found
+    assert (("hmac", "algorithm"), "'md5' is not one of: sha1, sha256, sha512") in found
     assert (("hmac", "key"), "expected text, got an integer") in found
     _, step, problems = steps.build_step(
         {

@@ -3,7 +3,7 @@ push signed as the mock signs it (``dlr_core.push``, what ``dlrgen mock --push``
 and refuses it tampered.
 
 The forms are read from the JSON Schema: every key of ``callback_verify`` and of a
-callback's arrival (method, format, array), every value of their enums, every alternative
+callback's arrival (method, format, array, json_field), every value of their enums, every alternative
 of a ``oneOf`` (a compare value that is one template or a list of them) and every flag set;
 ``test_every_verify_form_has_a_case`` fails when the schema gains one no case uses. Public
 keys are tried in every valid combination of algorithm, key format and signature encoding,
@@ -84,7 +84,7 @@ def _public_key_credential(algorithm: str, key_format: str) -> str:
 
 
 def _cases() -> dict[str, dict[str, Any]]:
-    """Callback name -> its method, format, array and verify."""
+    """Callback name -> its method, format, array, json_field and verify."""
     cases: dict[str, dict[str, Any]] = {
         "hmac_json": {
             "format": "json",
@@ -125,6 +125,12 @@ def _cases() -> dict[str, dict[str, Any]]:
                 ],
                 "compare": _compare(),
             },
+        },
+        "hmac_form_json_field": {  # a form field holding the reports as a JSON array
+            "format": "form",
+            "json_field": "reports",
+            "array": True,
+            "verify": {"sign": [_hmac("signature", "{body}", "sha512")], "compare": _compare()},
         },
         "header_variable": {  # a nonce header the signature covers
             "format": "form",
@@ -256,7 +262,7 @@ def _spec() -> str:
 
 # -- the guard: every form the schema can express has a case -----------------------------
 
-ARRIVAL = ("method", "format", "array", "verify")
+ARRIVAL = ("method", "format", "array", "json_field", "verify")
 
 
 def _resolve(node: dict[str, Any]) -> dict[str, Any]:

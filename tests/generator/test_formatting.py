@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import client_specs, provider_specs
 from generator.emit import cache
 from generator.emit import formatting
 from generator.pipeline import load_providers
@@ -23,7 +24,9 @@ def _rendered(spec: Path) -> dict[str, str]:
     return {path: text for path, text in render_provider(providers[0]).items() if path.endswith(".py")}
 
 
-SPECS = sorted((ROOT / "specs").glob("[!_]*.yaml"))
+# Providers with a client first: the fast tier's one provider must have a client.py to cut
+# (a push-only spec, such as africastalking_sms, sorts first by name but has none).
+SPECS = sorted(client_specs()) + sorted(set(provider_specs()) - set(client_specs()))
 
 
 # One provider in the fast tier, every provider in the slow one.
@@ -35,7 +38,9 @@ def test_chunked_formatting_is_black_on_the_whole_file(spec: Path, monkeypatch: 
     monkeypatch.setattr(formatting, "_CHUNK_BYTES", 1)  # every definition a chunk of its own
     rendered = _rendered(spec)
     chunked = formatting.format_files(rendered)
-    assert len(formatting.chunks(rendered[next(p for p in rendered if p.endswith("client.py"))])) > 10
+    clients = [p for p in rendered if p.endswith("client.py")]
+    if clients:  # the cut is exercised on a client; a push-only package has none (small files)
+        assert len(formatting.chunks(rendered[clients[0]])) > 10
     for path, text in rendered.items():
         assert chunked[path] == formatting.format_python(path, text), path
 
