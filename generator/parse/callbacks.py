@@ -104,6 +104,13 @@ def parse_callback(
     else:
         verify, used = _callback_verify(own, base + ("verify",), raw["verify"], credentials)
         definition["verify"] = verify
+        in_fields = "fields" in verify or "field" in verify.get("compare", {})
+        if in_fields and (not form or raw.get("method", "POST") != "POST"):
+            own.problem(
+                base + ("verify", "fields" if "fields" in verify else "compare"),
+                "a signature among the pushed fields needs a form push: format: form, method POST",
+                at_key=True,
+            )
     ctx.problems.extend(own.problems)
     if own.problems or receipts is None:
         return None
@@ -136,15 +143,16 @@ def _callback_verify(
     known = set(credentials) | PUSH_VARIABLES
     if "timestamp" in raw:
         known.add("timestamp")
-    for variable in raw.get("headers", {}):
-        if variable in known or variable == "timestamp":
-            ctx.problem(
-                base + ("headers", variable),
-                f"{variable!r} is already a name here (a credential or a value of the push); "
-                "give the header's variable another name",
-                at_key=True,
-            )
-        known.add(variable)
+    for key, what in (("headers", "header"), ("fields", "field")):
+        for variable in raw.get(key, {}):
+            if variable in known or variable == "timestamp":
+                ctx.problem(
+                    base + (key, variable),
+                    f"{variable!r} is already a name here (a credential or a value of the push); "
+                    f"give the {what}'s variable another name",
+                    at_key=True,
+                )
+            known.add(variable)
     for name in sorted(set(credentials) & (PUSH_VARIABLES | {"timestamp"})):
         ctx.problem(
             base,
@@ -164,7 +172,7 @@ def _callback_verify(
         lambda variable: (
             f"template uses {{{variable}}}, which is not defined here (credentials: "
             f"{', '.join(sorted(credentials)) or 'none'}; push: "
-            f"{', '.join(sorted(PUSH_VARIABLES | set(raw.get('headers', {}))))})"
+            f"{', '.join(sorted(PUSH_VARIABLES | set(raw.get('headers', {})) | set(raw.get('fields', {}))))})"
             + ("; add 'timestamp' to verify" if variable == "timestamp" else "")
         ),
     )
@@ -274,11 +282,18 @@ def _verification_kind(verify: dict[str, Any] | None) -> str:
         kind += f", exp/nbf/iat within {token.get('leeway', 0):g} s"
     else:
         words = signing_words(verify.get("sign", [])) or "a value"
-        kind = f"{words} in {verify['compare']['header']}"
+        compare = verify["compare"]
+        kind = (
+            f"{words} in {compare['header']}"
+            if "header" in compare
+            else f"{words} in the {compare['field']} field"
+        )
         if isinstance(verify["compare"]["value"], list) and len(verify["compare"]["value"]) > 1:
             kind += f" (any of {len(verify['compare']['value'])} signed forms)"
     if verify.get("headers"):
         kind += f", over the {', '.join(verify['headers'].values())} header{'s' if len(verify['headers']) > 1 else ''} too"
+    if verify.get("fields"):
+        kind += f", over the {', '.join(verify['fields'].values())} field{'s' if len(verify['fields']) > 1 else ''} too"
     if "timestamp" in verify:
         kind += f", signed time within {verify['timestamp']['tolerance']:g} s"
     return kind

@@ -100,8 +100,9 @@ class SignedTime:
 
 @dataclass(frozen=True)
 class Compare:
-    """The header holding the signature, and the template of its expected value (usually
-    a step's result, ``{signature}``): compared in constant time."""
+    """Where the signature is (a header, or with ``field`` a form field of the push), and
+    the template of its expected value (usually a step's result, ``{signature}``):
+    compared in constant time."""
 
     header: str
     value: str
@@ -111,6 +112,14 @@ class Compare:
     also: tuple[str, ...] = ()
     """Templates of other forms the provider may sign a push with (its SDK accepts each):
     a push verifies when the header matches any form. ``sign`` uses ``value``."""
+    field: str | None = None
+    """The signature is this form field of the push (``header`` is then empty): SUBMAIL
+    puts ``signature`` among the pushed fields."""
+
+    @property
+    def where(self) -> str:
+        """The header's name, or the form field's, for messages."""
+        return f"{self.field} field" if self.field is not None else f"{self.header} header"
 
 
 @dataclass(frozen=True)
@@ -173,6 +182,9 @@ class Verification:
     """Request headers the signed text uses, as ``(variable, header)``: ``{variable}`` is the
     header's text as sent (a nonce). A push without one of them is refused; ``sign`` sends
     a fresh random value in each."""
+    fields: tuple[tuple[str, str], ...] = ()
+    """Form fields of the push the signed text uses, as ``(variable, field)`` (SUBMAIL's
+    ``token``), read and made like ``headers``."""
     jwt: JwtCheck | None = None
 
 
@@ -206,7 +218,16 @@ def with_and_without_port(url: str) -> tuple[str, ...]:
 def verification_from_data(data: Mapping[str, Any]) -> Verification:
     """A callback's ``verify`` section as a ``Verification``; ``SigningError`` names what is
     wrong with it (the generator's parser reports it where the spec says it)."""
-    unknown = set(data) - {"sign", "timestamp", "compare", "public_key", "either_port", "headers", "jwt"}
+    unknown = set(data) - {
+        "sign",
+        "timestamp",
+        "compare",
+        "public_key",
+        "either_port",
+        "headers",
+        "fields",
+        "jwt",
+    }
     if unknown:
         raise SigningError(f"unknown verify keys: {', '.join(sorted(unknown))}")
     if sum(key in data for key in ("compare", "public_key", "jwt")) != 1:
@@ -221,18 +242,21 @@ def verification_from_data(data: Mapping[str, Any]) -> Verification:
     compare = None
     if "compare" in data:
         raw_compare = dict(data["compare"])
-        if set(raw_compare) - {"header", "value", "separator"}:
+        if set(raw_compare) - {"header", "field", "value", "separator"}:
             raise SigningError(f"unknown compare keys {sorted(raw_compare)}")
+        if ("header" in raw_compare) == ("field" in raw_compare):
+            raise SigningError("compare names exactly one of 'header' and 'field'")
         separator = raw_compare.get("separator")
         forms = raw_compare["value"]
         forms = [forms] if isinstance(forms, str) else list(forms)
         if not forms or not all(isinstance(form, str) for form in forms):
             raise SigningError("compare value is a template, or a list of them")
         compare = Compare(
-            str(raw_compare["header"]),
+            str(raw_compare.get("header", "")),
             forms[0],
             str(separator) if separator else None,
             tuple(forms[1:]),
+            str(raw_compare["field"]) if "field" in raw_compare else None,
         )
     public_key = None
     if "public_key" in data:
@@ -247,18 +271,22 @@ def verification_from_data(data: Mapping[str, Any]) -> Verification:
     either_port = data.get("either_port", False)
     if not isinstance(either_port, bool):
         raise SigningError("either_port is true or false")
-    sent = data.get("headers", {})
-    if not isinstance(sent, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in sent.items()
-    ):
-        raise SigningError("verify headers map a variable name to a header name")
+    named: dict[str, tuple[tuple[str, str], ...]] = {}
+    for key in ("headers", "fields"):
+        sent = data.get(key, {})
+        if not isinstance(sent, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in sent.items()
+        ):
+            raise SigningError(f"verify {key} map a variable name to a {key[:-1]} name")
+        named[key] = tuple((k, v) for k, v in sent.items())
     return Verification(
         tuple(bound),
         timestamp,
         compare,
         public_key,
         either_port,
-        tuple((k, v) for k, v in sent.items()),
+        named["headers"],
+        named["fields"],
         _jwt_check(data["jwt"]) if "jwt" in data else None,
     )
 

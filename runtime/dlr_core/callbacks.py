@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal, TypeVar
-from urllib.parse import parse_qsl, unquote_plus, urlsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
 
 from pydantic import BaseModel, ValidationError
 
@@ -151,6 +151,11 @@ class Callback:
         elif isinstance(raw_verify, Mapping) and set(raw_verify) == {"in_code"}:
             in_code, raw_verify = str(raw_verify["in_code"]), None
         verify = verification_from_data(raw_verify) if raw_verify is not None else None
+        if verify is not None and (verify.fields or (verify.compare and verify.compare.field)):
+            if data.get("format") != "form" or str(data.get("method", "POST")).upper() != "POST":
+                raise SigningError(
+                    "a signature among the pushed fields needs a form push (format: form, POST)"
+                )
         return cls(
             provider=provider,
             name=name,
@@ -334,6 +339,12 @@ class Callback:
             if not value:
                 raise refused(f"the push has no {header} header")
             sent_headers[variable] = value[:1024]
+        form = self._form_fields(body) if verify.fields or (verify.compare and verify.compare.field) else {}
+        for variable, name in verify.fields:
+            value = form.get(name)
+            if not value:
+                raise refused(f"the push has no {name} field")
+            sent_headers[variable] = value[:1024]
         urls = with_and_without_port(url) if verify.either_port else (url,)
         try:
             each_values = [
@@ -344,11 +355,15 @@ class Callback:
         except UnicodeError:  # a lone surrogate in the URL or a header: not what was signed
             raise refused("the push's URL or headers are not Unicode text") from None
         if verify.compare is not None:
-            sent = headers.get(verify.compare.header.lower())
+            compare = verify.compare
+            sent = (
+                form.get(compare.field) if compare.field is not None else headers.get(compare.header.lower())
+            )
             if not sent:
-                raise refused(f"the push has no {verify.compare.header} header")
+                raise refused(f"the push has no {compare.where}")
             each_given = [
-                part.strip().encode("utf-8", errors="surrogatepass")
+                # a header's surrounding spaces are not its value; a field's text is exact
+                (part.strip() if compare.field is None else part).encode("utf-8", errors="surrogatepass")
                 for part in (
                     sent.split(verify.compare.separator)[:16] if verify.compare.separator else [sent]
                 )
@@ -361,7 +376,7 @@ class Callback:
             ]
             if not any(matches):
                 raise refused(
-                    f"the {verify.compare.header} signature does not match the push received at {url[:2048]}"
+                    f"the {compare.where} signature does not match the push received at {url[:2048]}"
                 )
         if verify.public_key is not None:
             check = verify.public_key
@@ -442,6 +457,15 @@ class Callback:
                 return claims
             why = f"the {check.header} token does not fit the push received at {url[:2048]}: {mismatch}"
         raise refused(why)
+
+    @staticmethod
+    def _form_fields(body: bytes) -> dict[str, str]:
+        """A form push's fields (the first of a repeated name), for a signature among them."""
+        text = body.decode("utf-8", errors="replace")
+        fields: dict[str, str] = {}
+        for key, value in parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS):
+            fields.setdefault(key, value)
+        return fields
 
     def _values(
         self,
@@ -526,15 +550,42 @@ class Callback:
         """The headers the provider would send with this push: its signature (and signed
         time). A public-key scheme needs the PEM ``private_key`` matching the public key. A
         callback verified in code (``in_code``) or unsigned gets no signature: only the
-        spec knows how to sign, and for these it does not say."""
+        spec knows how to sign, and for these it does not say. A provider that signs among
+        the pushed fields changes the body too: use ``signed_push``."""
+        verify = self.verify
+        if verify is not None and (verify.fields or (verify.compare and verify.compare.field)):
+            raise SigningError(
+                f"{self.name} is signed among its form fields: use signed_push, which returns the body"
+            )
+        return self.signed_push(url, body, credentials=credentials, private_key=private_key, moment=moment)[1]
+
+    def signed_push(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        credentials: Mapping[str, str],
+        private_key: str | None = None,
+        moment: datetime | None = None,
+    ) -> tuple[bytes, dict[str, str]]:
+        """The push as the provider would send it: the body (with the signature's form
+        fields, for a provider that signs among them: fresh values in ``fields``, the
+        signature in ``compare.field``, each replacing a field of that name) and the headers
+        (``sign``'s)."""
+        verify = self.verify
+        if verify is not None and (verify.fields or (verify.compare and verify.compare.field)):
+            made = {name: fresh_nonce() for _, name in verify.fields}
+            body = self._with_fields(body, made)
+            values_of = {variable: made[name] for variable, name in verify.fields}
+        else:
+            values_of = {}
         headers: dict[str, str] = {
             "Content-Type": (
                 "application/x-www-form-urlencoded" if self.format == "form" else "application/json"
             )
         }
-        verify = self.verify
         if verify is None:
-            return headers
+            return body, headers
         moment = moment or _utc_now()
         timestamp = None
         if verify.timestamp is not None:
@@ -548,8 +599,11 @@ class Callback:
             sent_headers[variable] = fresh_nonce() if sent is None else sent
             if sent is None:
                 headers[header] = sent_headers[variable]
+        sent_headers.update(values_of)
         values = self._values(self.method, url, body, credentials, timestamp, verify.sign, sent_headers)
-        if verify.compare is not None:
+        if verify.compare is not None and verify.compare.field is not None:
+            body = self._with_fields(body, {verify.compare.field: values[verify.compare.value]})
+        elif verify.compare is not None:
             headers[verify.compare.header] = values[verify.compare.value]
         if verify.public_key is not None:
             check = verify.public_key
@@ -563,7 +617,18 @@ class Callback:
             headers[verify.jwt.header] = self._signed_token(
                 verify.jwt, url, body, credentials, timestamp, sent_headers, moment
             )
-        return headers
+        return body, headers
+
+    @staticmethod
+    def _with_fields(body: bytes, fields: Mapping[str, str]) -> bytes:
+        """A form body with these fields set: each replaces the field of its name (the last
+        one set goes last, where a changed byte of the body changes it)."""
+        pairs = [
+            (key, value)
+            for key, value in parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+            if key not in fields
+        ]
+        return urlencode(pairs + list(fields.items())).encode("ascii")
 
     def _signed_token(
         self,

@@ -166,7 +166,7 @@ def push(
                 if callback.verify is not None and callback.verify.public_key is not None:
                     private_key = (private_keys or {}).get(callback.verify.public_key.key)
                 moment: datetime | None = clock() if clock is not None else None
-                headers = callback.sign(
+                body, headers = callback.signed_push(
                     target_url, body, credentials=credentials, private_key=private_key, moment=moment
                 )
                 if step.tamper:

@@ -64,7 +64,7 @@ HASHES: dict[str, Callable[..., Any]] = {
     "sha256": hashlib.sha256,
     "sha512": hashlib.sha512,
 }
-Output = Literal["hex", "base64", "base64url", "raw"]
+Output = Literal["hex", "base64", "base64url", "base64url_padded", "raw"]
 
 
 class SigningError(Exception):
@@ -139,6 +139,8 @@ def output(digest: bytes, style: str) -> Value:
         return base64.b64encode(digest).decode("ascii")
     if style == "base64url":
         return base64url(digest)
+    if style == "base64url_padded":  # RFC 4648 section 5 with its "=": Qiniu's urlsafe_base64_encode
+        return base64.urlsafe_b64encode(digest).decode("ascii")
     if style == "raw":
         return digest
     raise SigningError(f"unknown output {style!r}")
@@ -193,7 +195,8 @@ class CanonicalQuery(Step):
 class SortedConcat(Step):
     kind = "sorted_concat"
     result = (
-        "Parameters sorted by name (byte order), concatenated as name+value with no separators or escaping."
+        "Parameters sorted by name (byte order), concatenated as name+value with no escaping and, "
+        "unless the separators below are given, no separators."
     )
     source: Literal["query", "body", "query_and_body"] = field(metadata=doc("Which parameters."))
     repeated: Literal["sorted", "unique", "as_sent"] = field(
@@ -202,6 +205,15 @@ class SortedConcat(Step):
             "A name given several times: each value, the values sorted (`sorted`); each distinct "
             "value once, sorted (`unique`); each value in the order sent (`as_sent`)."
         ),
+    )
+    # Many providers sign the sorted parameters written like a query string but unescaped
+    # ("a=1&b=2", SUBMAIL), others with no separators at all (UCloud): both are this step.
+    name_value_separator: str | None = field(
+        default=None, metadata=doc("Text between a name and its value (`=` writes `a=1`); none by default.")
+    )
+    pair_separator: str | None = field(
+        default=None,
+        metadata=doc("Text between one name+value and the next (`&` writes `a=1&b=2`); none by default."),
     )
 
     def apply(self, run: Run) -> Value:
@@ -213,7 +225,8 @@ class SortedConcat(Step):
             ordered = sorted(pairs, key=lambda pair: pair[0])  # stable: values stay as sent
         else:
             ordered = sorted(set(pairs) if self.repeated == "unique" else pairs)
-        return "".join(f"{k}{v}" for k, v in ordered)
+        between = self.name_value_separator or ""
+        return (self.pair_separator or "").join(f"{k}{between}{v}" for k, v in ordered)
 
 
 @dataclass(frozen=True)
@@ -314,7 +327,9 @@ class Hash(Step):
     result = "A digest of the input."
     algorithm: Literal["md5", "sha1", "sha256", "sha512"] = field(metadata=doc("The hash."))
     input: Template = field(metadata=doc("Template of the bytes to digest (UTF-8)."))
-    output: Output = field(metadata=doc("`hex`, `base64`, `base64url` (unpadded) or `raw` bytes."))
+    output: Output = field(
+        metadata=doc("`hex`, `base64`, `base64url` (unpadded), `base64url_padded` (with `=`) or `raw` bytes.")
+    )
     empty_input: Literal["digest", "empty"] = field(
         default="digest",
         metadata=doc(
@@ -340,7 +355,9 @@ class Hmac(Step):
     algorithm: Literal["sha1", "sha256", "sha512"] = field(metadata=doc("The hash."))
     key: Template = field(metadata=doc("Template of the key (a single reference to raw bytes stays bytes)."))
     input: Template = field(metadata=doc("Template of the message (UTF-8)."))
-    output: Output = field(metadata=doc("`hex`, `base64`, `base64url` (unpadded) or `raw` bytes."))
+    output: Output = field(
+        metadata=doc("`hex`, `base64`, `base64url` (unpadded), `base64url_padded` (with `=`) or `raw` bytes.")
+    )
 
     def apply(self, run: Run) -> Value:
         key = as_bytes(run.value(self.key))
@@ -360,7 +377,9 @@ class HmacChain(Step):
     algorithm: Literal["sha1", "sha256", "sha512"] = field(metadata=doc("The hash."))
     key: Template = field(metadata=doc("Template of the first key."))
     inputs: tuple[Template, ...] = field(metadata=doc("Templates of the messages, in order.", minItems=1))
-    output: Output = field(metadata=doc("`hex`, `base64`, `base64url` (unpadded) or `raw` bytes."))
+    output: Output = field(
+        metadata=doc("`hex`, `base64`, `base64url` (unpadded), `base64url_padded` (with `=`) or `raw` bytes.")
+    )
 
     def apply(self, run: Run) -> Value:
         key = as_bytes(run.value(self.key))
@@ -379,7 +398,9 @@ class RsaSign(Step):
     hash: Literal["md5", "sha1", "sha256"] = field(metadata=doc("The digest signed."))
     key: Credential = field(metadata=doc("The credential holding the PEM private key."))
     input: Template = field(metadata=doc("Template of the bytes to sign (UTF-8)."))
-    output: Output = field(metadata=doc("`hex`, `base64`, `base64url` (unpadded) or `raw` bytes."))
+    output: Output = field(
+        metadata=doc("`hex`, `base64`, `base64url` (unpadded), `base64url_padded` (with `=`) or `raw` bytes.")
+    )
     padding: Literal["pkcs1v15"] = field(default="pkcs1v15", metadata=doc("`pkcs1v15` (PKCS#1 v1.5)."))
 
     def apply(self, run: Run) -> Value:

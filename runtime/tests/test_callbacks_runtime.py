@@ -419,6 +419,54 @@ def test_unknown_callback_data_is_refused() -> None:
         Callback.from_data("demo", "push", {"verify": {"sign": []}})
 
 
+SIGNED_IN_FIELDS = Callback.from_data(
+    "demo",
+    "push",
+    {
+        "format": "form",
+        "verify": {
+            "fields": {"token": "token"},
+            "sign": [
+                {"as": "expected", "hash": {"algorithm": "md5", "input": "{token}{key}", "output": "hex"}}
+            ],
+            "compare": {"field": "signature", "value": "{expected}"},
+        },
+    },
+)
+
+
+def test_a_signature_among_the_form_fields() -> None:
+    """``verify.fields`` and ``compare.field``: md5(token + key), both pushed as fields
+    (SUBMAIL's SUBHOOK); the field's text is compared exactly, and ``signed_push`` puts a
+    fresh token and the signature in the body."""
+    token = "067ef7e2f286a9a56eabb07dc9657852"
+    good = hashlib.md5(f"{token}k".encode()).hexdigest()
+    body = urlencode({"id": "m", "token": token, "signature": good}).encode()
+    assert SIGNED_IN_FIELDS.payloads("POST", "https://me/p", {}, body, credentials={"key": "k"})
+    for changed in (
+        urlencode({"id": "m", "token": token, "signature": good + " "}).encode(),
+        urlencode({"id": "m", "token": token + "0", "signature": good}).encode(),
+    ):
+        with pytest.raises(CallbackSignatureError, match="signature field"):
+            SIGNED_IN_FIELDS.payloads("POST", "https://me/p", {}, changed, credentials={"key": "k"})
+    with pytest.raises(CallbackSignatureError, match="no token field"):
+        SIGNED_IN_FIELDS.payloads("POST", "https://me/p", {}, b"id=m&signature=x", credentials={"key": "k"})
+    signed, _ = SIGNED_IN_FIELDS.signed_push("https://me/p", b"id=m&signature=old", credentials={"key": "k"})
+    assert SIGNED_IN_FIELDS.payloads("POST", "https://me/p", {}, signed, credentials={"key": "k"})
+    assert signed.split(b"&")[-1].startswith(b"signature=") and b"signature=old" not in signed
+    with pytest.raises(SigningError, match="signed_push"):
+        SIGNED_IN_FIELDS.sign("https://me/p", b"id=m", credentials={"key": "k"})
+    with pytest.raises(SigningError, match="needs a form push"):
+        Callback.from_data("demo", "push", {"format": "json", "verify": SIGNED_IN_FIELDS_DATA})
+
+
+SIGNED_IN_FIELDS_DATA = {
+    "fields": {"token": "token"},
+    "sign": [{"as": "e", "hash": {"algorithm": "md5", "input": "{token}", "output": "hex"}}],
+    "compare": {"field": "signature", "value": "{e}"},
+}
+
+
 class Report(BaseModel):
     id: str
     status: str

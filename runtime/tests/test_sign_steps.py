@@ -23,11 +23,11 @@ from dlr_core.tokens import TokenKeeper
 EXAMPLES: dict[str, Any] = {
     "format": "{a}",
     "canonical_query": {"encoding": "rfc3986"},
-    "sorted_concat": {"source": "query_and_body"},
+    "sorted_concat": {"source": "query_and_body", "name_value_separator": "=", "pair_separator": "&"},
     "json_object": [{"key": "k", "value": "{n}", "type": "integer"}],
     "canonical_request": {"signed_headers": {"names": ["host"], "prefixes": ["x-"]}, "payload_hash": "{a}"},
     "hash": {"algorithm": "sha256", "input": "{a}", "output": "hex", "empty_input": "empty"},
-    "hmac": {"algorithm": "sha256", "key": "{a}", "input": "{a}", "output": "base64url"},
+    "hmac": {"algorithm": "sha256", "key": "{a}", "input": "{a}", "output": "base64url_padded"},
     "hmac_chain": {"algorithm": "sha256", "key": "{a}", "inputs": ["{a}", "b"], "output": "raw"},
     "rsa_sign": {"hash": "sha256", "key": "pem", "input": "{a}", "output": "base64", "padding": "pkcs1v15"},
     "jwt": {
@@ -232,3 +232,23 @@ def test_base64_decode_gives_bytes_that_stand_alone_only() -> None:
     lower = {"description": "x", "sign": [{"as": "key", "format": "{secret|base64_decode|lower}"}]}
     with pytest.raises(SigningError, match="the lower filter reads text"):
         Signer(lower, {"secret": "pw=="}, clock=lambda: MOMENT).sign(request)
+
+
+def test_sorted_concat_separators_write_an_unescaped_query_string() -> None:
+    """``a=1&b=2`` sorted by name, values as sent (no percent-encoding), and without the
+    separators the plain concatenation UCloud signs."""
+    request = PreparedRequest(
+        "POST", "https://api.example.com", "/", body_kind="form", form=[("to", "+86 138"), ("appid", "1")]
+    )
+    run = StepRun(request, {}, MOMENT, {}, None)
+    joined = steps.SortedConcat(source="body", name_value_separator="=", pair_separator="&")
+    assert joined.apply(run) == "appid=1&to=+86 138"
+    assert steps.SortedConcat(source="body").apply(run) == "appid1to+86 138"
+
+
+def test_base64url_padded_keeps_the_padding() -> None:
+    """A 20-byte HMAC-SHA1 is 28 characters of base64 with one "=": base64url drops it,
+    base64url_padded (Python's urlsafe_b64encode, Qiniu's SDK) keeps it."""
+    digest = bytes(range(250, 256)) + bytes(14)
+    assert steps.output(digest, "base64url_padded") == "-vv8_f7_AAAAAAAAAAAAAAAAAAA="
+    assert steps.output(digest, "base64url") == "-vv8_f7_AAAAAAAAAAAAAAAAAAA"

@@ -184,6 +184,19 @@ def _cases() -> dict[str, dict[str, Any]]:
             "format": "json",
             "verify": {"jwt": {"header": "X-Token", "key": "{webhook_secret}", "read_claims": True}},
         },
+        "signature_in_fields": {  # a token and the signature among the form fields (SUBMAIL)
+            "format": "form",
+            "verify": {
+                "fields": {"token": "token"},
+                "sign": [
+                    {
+                        "as": "expected",
+                        "hash": {"algorithm": "md5", "input": "{token}{webhook_secret}", "output": "hex"},
+                    }
+                ],
+                "compare": {"field": "signature", "value": "{expected}"},
+            },
+        },
         "unsigned": {"format": "json", "verify": {"unsigned": "The provider signs nothing."}},
         "in_code": {"format": "json", "verify": {"in_code": "An HMAC its docs describe in prose only."}},
     }
