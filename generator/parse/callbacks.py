@@ -67,6 +67,12 @@ def parse_callback(
                     f"a form push holds text fields only; {wire!r} is an {field.kind}",
                     at_key=True,
                 )
+    if raw.get("verify", {}).get("jwt", {}).get("read_claims") and (form or raw.get("array")):
+        own.problem(
+            base + ("verify", "jwt", "read_claims"),
+            "the report read from a token's claims is one JSON object: use format: json, without array",
+            at_key=True,
+        )
     definition: dict[str, Any] = {
         key: raw[key]
         for key in ("method", "format", "array", "json_field", "answer", "reject", "unwrap", "handshakes")
@@ -165,11 +171,12 @@ def _callback_verify(
             f"the credential {name!r} has the name of a value the push carries ({{{name}}} is the "
             "sender's, never a secret); rename the credential",
         )
-    if ("compare" in raw and "public_key" in raw) or not {"compare", "public_key", "equals"} & set(raw):
+    checks = sum(key in raw for key in ("compare", "public_key", "jwt"))
+    if checks > 1 or (checks == 0 and "equals" not in raw):
         ctx.problem(
             base,
-            "verify needs one of 'compare' (a signature to match) or 'public_key', or 'equals' alone "
-            "(values the push must carry)",
+            "verify needs one of 'compare' (a signature to match), 'public_key' or 'jwt', or 'equals' "
+            "alone (values the push must carry)",
         )
     used: set[str] = set()
 
@@ -239,8 +246,27 @@ def _callback_verify(
             **raw["timestamp"],
             "tolerance": duration_seconds(raw["timestamp"]["tolerance"]),
         }
+    if "jwt" in raw:
+        verify["jwt"] = _jwt_check(ctx, base + ("jwt",), raw["jwt"], check)
     ctx.used_in_auth |= used
     return verify, tuple(name for name in ctx.data.get("auth", {}).get("credentials", {}) if name in used)
+
+
+def _jwt_check(ctx: ParseContext, base: JsonPath, raw: dict[str, Any], check: Any) -> dict[str, Any]:
+    """A ``jwt`` check as the runtime reads it (the leeway in seconds), its templates checked."""
+    check(base + ("key",), raw["key"])
+    seen: set[str] = set()
+    for index, claim in enumerate(raw.get("claims", [])):
+        check(base + ("claims", index, "value"), claim["value"])
+        if "only_if" in claim:
+            check(base + ("claims", index, "only_if"), claim["only_if"])
+        if claim["key"] in seen:
+            ctx.problem(base + ("claims", index, "key"), f"the claim {claim['key']!r} is listed twice")
+        seen.add(claim["key"])
+    out = dict(raw)
+    if "leeway" in raw:
+        out["leeway"] = duration_seconds(raw["leeway"])
+    return out
 
 
 def signing_words(sign_steps: list[Any]) -> str:
@@ -279,6 +305,15 @@ def _verification_kind(verify: dict[str, Any] | None) -> str:
             kind += (
                 f", with the certificate {check['certificate']['field']} names (on a host the spec allows)"
             )
+    elif "jwt" in verify:
+        token = verify["jwt"]
+        kind = f"JWT ({'/'.join(token.get('algorithms', ['HS256']))}) in {token['header']}"
+        named = [claim["key"] for claim in token.get("claims", [])]
+        if named:
+            kind += f", claims {', '.join(named)} checked"
+        if token.get("read_claims"):
+            kind += ", the report read from its claims"
+        kind += f", exp/nbf/iat within {token.get('leeway', 0):g} s"
     elif "compare" in verify:
         words = signing_words(verify.get("sign", [])) or "a value"
         compare = verify["compare"]

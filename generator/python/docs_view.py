@@ -37,12 +37,13 @@ def is_signed(scheme: m.AuthScheme) -> bool:
 def needs_proof(provider: m.Provider) -> list[str]:
     """What of a provider must be proven against its SDK or a published example: every auth
     scheme that signs (more than credentials laid out) and every callback checked by a
-    signature (not unsigned, not in code, not a fixed credential compared)."""
+    signature or a signed token (not unsigned, not in code, not a fixed credential compared)."""
     schemes = [f"auth.{s.name}" for s in provider.auth.schemes if is_signed(s)]
     callbacks = [
         f"callbacks.{c.name}"
         for c in provider.callbacks
-        if "public_key" in c.definition.get("verify", {}) or c.definition.get("verify", {}).get("sign")
+        if {"public_key", "jwt"} & set(c.definition.get("verify", {}))
+        or c.definition.get("verify", {}).get("sign")
     ]
     return schemes + callbacks
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
+import math
 import re
 import secrets
 from collections.abc import Mapping
@@ -25,8 +28,10 @@ from dlr_core.signing import Bound, SigningError, bind_steps
 
 __all__ = [
     "CallbackVerifier",
+    "ClaimCheck",
     "Compare",
     "Equals",
+    "JwtCheck",
     "PublicKey",
     "SignedTime",
     "Verification",
@@ -34,6 +39,9 @@ __all__ = [
     "fresh_nonce",
     "json_object",
     "reads_members",
+    "jwt_sign",
+    "jwt_time_refusal",
+    "jwt_token_parts",
     "private_key_sign",
     "public_key_verifies",
     "verification_from_data",
@@ -44,6 +52,12 @@ PUBLIC_KEY_ALGORITHMS = ("ed25519", "rsa_pkcs1v15_sha256", "rsa_pkcs1v15_sha1")
 KEY_FORMATS = ("pem", "base64")
 SIGNATURE_ENCODINGS = ("base64", "hex")
 SIGNED_TIME_STYLES = ("unix_seconds", "unix_milliseconds", "iso8601_utc")
+JWT_ALGORITHMS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
+"""The JWS algorithms (RFC 7518 section 3.2) a pushed token may be signed with: HMAC with a
+shared secret. ``none`` and public-key algorithms are never accepted for a push."""
+JWT_TIME_CLAIMS = ("exp", "nbf", "iat")
+MAX_JWT_CHARS = 8192
+"""The longest token read: a longer header is refused before it is decoded."""
 _ISO8601_UTC = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z", re.ASCII)
 """An ``iso8601_utc`` signed time: seconds, and an optional fraction of a second."""
 
@@ -153,6 +167,36 @@ class Equals:
 
 
 @dataclass(frozen=True)
+class ClaimCheck:
+    """A claim a pushed token must carry, equal to a template over the push (the hash of
+    the URL it was sent to, of its body, the provider's name as issuer)."""
+
+    key: str
+    value: str
+    only_if: str | None = None
+    """A template (``{body}``): the claim is expected only when its text is not empty, and
+    must then be absent when it is (a token for an empty body carries no body hash)."""
+
+
+@dataclass(frozen=True)
+class JwtCheck:
+    """A JSON Web Token (RFC 7519) the provider sends in ``header``, signed with HMAC
+    (``algorithms``, the token's ``alg`` must be one) keyed by the ``key`` template. Its
+    claims must equal ``claims``' templates, those in ``required`` must be present and not
+    empty, and its ``exp``, ``nbf`` and ``iat`` times (checked whenever present) must hold
+    within ``leeway`` seconds. With ``read_claims`` the report is the token's claims, not
+    the body (the provider signs the report as the claims and nothing binds the body)."""
+
+    header: str
+    key: str
+    algorithms: tuple[str, ...] = ("HS256",)
+    claims: tuple[ClaimCheck, ...] = ()
+    required: tuple[str, ...] = ()
+    leeway: float = 0.0
+    read_claims: bool = False
+
+
+@dataclass(frozen=True)
 class Verification:
     """How a push proves it comes from the provider."""
 
@@ -173,6 +217,7 @@ class Verification:
     ``token``), read and made like ``headers``."""
     equals: tuple[Equals, ...] = ()
     """Values the push must carry besides its signature (the topic it was published to)."""
+    jwt: JwtCheck | None = None
 
 
 def fresh_nonce() -> str:
@@ -214,11 +259,13 @@ def verification_from_data(data: Mapping[str, Any]) -> Verification:
         "headers",
         "fields",
         "equals",
+        "jwt",
     }
     if unknown:
         raise SigningError(f"unknown verify keys: {', '.join(sorted(unknown))}")
-    if ("compare" in data and "public_key" in data) or not {"compare", "public_key", "equals"} & set(data):
-        raise SigningError("verify needs one of 'compare' and 'public_key', or 'equals' alone")
+    checks = sum(key in data for key in ("compare", "public_key", "jwt"))
+    if checks > 1 or (checks == 0 and "equals" not in data):
+        raise SigningError("verify needs one of 'compare', 'public_key' and 'jwt', or 'equals' alone")
     bound = bind_steps(data.get("sign") or ())
     timestamp = None
     if "timestamp" in data:
@@ -279,6 +326,7 @@ def verification_from_data(data: Mapping[str, Any]) -> Verification:
         named["headers"],
         named["fields"],
         tuple(equals),
+        _jwt_check(data["jwt"]) if "jwt" in data else None,
     )
 
 
@@ -362,6 +410,116 @@ def json_object(body: bytes) -> dict[str, Any]:
     except (ValueError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _jwt_check(data: Any) -> JwtCheck:
+    if not isinstance(data, Mapping):
+        raise SigningError("jwt is a mapping")
+    unknown = set(data) - {"header", "key", "algorithms", "claims", "required", "leeway", "read_claims"}
+    if unknown or not {"header", "key"} <= set(data):
+        raise SigningError(f"a jwt check has header, key and optional keys; got {sorted(data)}")
+    algorithms = tuple(data.get("algorithms", ("HS256",)))
+    if not algorithms or any(a not in JWT_ALGORITHMS for a in algorithms):
+        raise SigningError(f"jwt algorithms are some of {', '.join(JWT_ALGORITHMS)}")
+    claims = []
+    for raw in data.get("claims", ()):
+        if (
+            not isinstance(raw, Mapping)
+            or set(raw) - {"key", "value", "only_if"}
+            or not {"key", "value"} <= set(raw)
+        ):
+            raise SigningError("a jwt claim is {key, value, only_if}")
+        only_if = raw.get("only_if")
+        claims.append(
+            ClaimCheck(str(raw["key"]), str(raw["value"]), None if only_if is None else str(only_if))
+        )
+    required = tuple(str(name) for name in data.get("required", ()))
+    read_claims = data.get("read_claims", False)
+    if not isinstance(read_claims, bool):
+        raise SigningError("read_claims is true or false")
+    return JwtCheck(
+        str(data["header"]),
+        str(data["key"]),
+        algorithms,
+        tuple(claims),
+        required,
+        float(data.get("leeway", 0)),
+        read_claims,
+    )
+
+
+def _base64url_decode(text: str) -> bytes:
+    if not text or set(text) - set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _base64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def jwt_token_parts(check: JwtCheck, token: str, key: bytes) -> dict[str, Any]:
+    """The claims of ``token`` once its signature verifies with ``key``: ``ValueError``
+    saying why not (not a compact JWS, an algorithm the check does not accept, ``none``
+    included, or a signature that does not match). Nothing of the claims is trusted, or
+    read, before the signature is checked."""
+    if len(token) > MAX_JWT_CHARS:
+        raise ValueError(f"the token is longer than {MAX_JWT_CHARS} characters")
+    parts = token.strip().split(".")
+    if len(parts) != 3:
+        raise ValueError("the token is not a compact JWT (three dot-separated parts)")
+    try:
+        header = json.loads(_base64url_decode(parts[0]))
+    except (ValueError, RecursionError):
+        raise ValueError("the token's header is not base64url JSON") from None
+    algorithm = header.get("alg") if isinstance(header, dict) else None
+    if algorithm not in check.algorithms:
+        raise ValueError(
+            f"the token is signed with {str(algorithm)[:16]!r}; accepted: {', '.join(check.algorithms)}"
+        )
+    try:
+        signature = _base64url_decode(parts[2])
+    except ValueError:
+        raise ValueError("the token's signature is not base64url") from None
+    expected = hmac.new(key, f"{parts[0]}.{parts[1]}".encode("ascii"), JWT_ALGORITHMS[algorithm]).digest()
+    if not hmac.compare_digest(expected, signature):
+        raise ValueError("the token's signature does not match")
+    try:
+        claims = json.loads(_base64url_decode(parts[1]))
+    except (ValueError, RecursionError):
+        raise ValueError("the token's claims are not base64url JSON") from None
+    if not isinstance(claims, dict):
+        raise ValueError("the token's claims are not a JSON object")
+    return claims
+
+
+def jwt_time_refusal(claims: Mapping[str, Any], now: float, leeway: float) -> str | None:
+    """Why the token's times refuse it at ``now`` (Unix seconds), or ``None``: expired
+    (``exp``, RFC 7519 4.1.4), not yet valid (``nbf``, 4.1.5) or issued in the future
+    (``iat``), each with ``leeway`` seconds of clock skew allowed."""
+    for name in JWT_TIME_CLAIMS:
+        if name not in claims:
+            continue
+        moment = claims[name]
+        if isinstance(moment, bool) or not isinstance(moment, (int, float)) or not math.isfinite(moment):
+            return f"the token's {name} is not a time in Unix seconds"
+        if name == "exp" and now >= moment + leeway:
+            return f"the token expired at {moment:g} (exp), {now - moment:.0f} seconds ago"
+        if name != "exp" and now + leeway < moment:
+            return f"the token is valid only from {moment:g} ({name}), {moment - now:.0f} seconds from now"
+    return None
+
+
+def jwt_sign(algorithm: str, key: bytes, claims: Mapping[str, Any]) -> str:
+    """A compact JWT of ``claims``, signed with ``key``, as a provider makes one (for the
+    mock and tests of an endpoint)."""
+    header = {"alg": algorithm, "typ": "JWT"}
+    signing_input = ".".join(
+        _base64url(json.dumps(part, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+        for part in (header, claims)
+    )
+    signature = hmac.new(key, signing_input.encode("ascii"), JWT_ALGORITHMS[algorithm]).digest()
+    return f"{signing_input}.{_base64url(signature)}"
 
 
 def decode_signature(text: str, encoding: str) -> bytes:

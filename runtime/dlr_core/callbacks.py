@@ -73,8 +73,10 @@ from dlr_core.callback_verification import (
     SIGNATURE_ENCODINGS as SIGNATURE_ENCODINGS,
     SIGNED_TIME_STYLES as SIGNED_TIME_STYLES,
     CallbackVerifier,
+    ClaimCheck,
     Compare,
     Equals,
+    JwtCheck,
     PublicKey,
     SignedTime,
     Verification,
@@ -82,13 +84,16 @@ from dlr_core.callback_verification import (
     fresh_nonce,
     json_object,
     reads_members,
+    jwt_sign,
+    jwt_time_refusal,
+    jwt_token_parts,
     private_key_sign,
     public_key_verifies,
     verification_from_data,
     with_and_without_port,
 )
 from dlr_core.signing import Bound, SigningError, StepRun, timestamp_text
-from dlr_core.steps import Value
+from dlr_core.steps import Value, as_bytes
 
 __all__ = [
     "MAX_CALLBACK_BYTES",
@@ -98,12 +103,14 @@ __all__ = [
     "CallbackApp",
     "CertificateStore",
     "CallbackVerifier",
+    "ClaimCheck",
     "Compare",
     "Confirm",
     "Endpoint",
     "Equals",
     "Handshake",
     "HandshakePush",
+    "JwtCheck",
     "PublicKey",
     "SignedTime",
     "Verification",
@@ -269,8 +276,9 @@ class Callback:
                 f"the push has more than {MAX_FORM_FIELDS} fields", provider=self.provider, raw_body=body
             )
         lower = {k.lower(): v for k, v in headers.items()}
+        claims = None
         if self.verify is not None:
-            self._verify(
+            claims = self._verify(
                 method.upper(), url, lower, body, dict(credentials or {}), clock or _utc_now, certificates
             )
         if verifier is not None:
@@ -279,7 +287,11 @@ class Callback:
                 raise TypeError(
                     f"a verifier returns None or raises CallbackSignatureError; it returned {outcome!r:.40}"
                 )
-        payloads = self._read(query.encode("utf-8") if self.method == "GET" else body)
+        jwt = self.verify.jwt if self.verify is not None else None
+        if claims is not None and jwt is not None and jwt.read_claims:
+            payloads = [claims]  # the signed report, whatever the body says
+        else:
+            payloads = self._read(query.encode("utf-8") if self.method == "GET" else body)
         raise_if_handshake(self.provider, self.handshakes, lower, payloads, body)
         if self.unwrap is not None:
             payloads = [unwrapped(self.provider, self.unwrap, payload, body) for payload in payloads]
@@ -343,7 +355,8 @@ class Callback:
         credentials: dict[str, str],
         clock: Clock,
         certificates: CertificateStore | None = None,
-    ) -> None:
+    ) -> dict[str, Any] | None:
+        """Refuses a push that does not verify; returns a verified token's claims (``jwt``)."""
         verify = self.verify
         assert verify is not None
         empty = sorted(name for name, value in credentials.items() if not value)
@@ -478,6 +491,65 @@ class Callback:
                 raise refused(
                     f"the push's {equals.query or equals.header or equals.field} is not the one expected"
                 )
+        if verify.jwt is not None:
+            return self._verify_jwt(
+                verify.jwt, method, urls, headers, body, credentials, timestamp, sent_headers, clock
+            )
+        return None
+
+    def _verify_jwt(
+        self,
+        check: JwtCheck,
+        method: str,
+        urls: Sequence[str],
+        headers: Mapping[str, str],
+        body: bytes,
+        credentials: Mapping[str, str],
+        timestamp: str | None,
+        sent_headers: Mapping[str, str],
+        clock: Clock,
+    ) -> dict[str, Any]:
+        """The claims of the push's token, once its signature, claims and times verify."""
+
+        def refused(why: str, error: type[CallbackError] = CallbackSignatureError) -> CallbackError:
+            return error(why, provider=self.provider, raw_body=body)
+
+        token = headers.get(check.header.lower())
+        if not token:
+            raise refused(f"the push has no {check.header} header")
+        why = f"the {check.header} token does not verify"
+        for url in urls:
+            try:
+                run = self._run(
+                    method,
+                    url,
+                    body,
+                    credentials,
+                    timestamp,
+                    self.verify.sign if self.verify else (),
+                    sent_headers,
+                )
+                key = as_bytes(run.value(check.key))
+                expected = [
+                    (claim, run.text(claim.value), run.text(claim.only_if) if claim.only_if else None)
+                    for claim in check.claims
+                ]
+            except SigningError as exc:
+                raise refused(f"the push cannot be verified: {exc}") from None
+            except UnicodeError:
+                raise refused("the push's URL or headers are not Unicode text") from None
+            try:
+                claims = jwt_token_parts(check, token, key)
+            except ValueError as exc:
+                raise refused(f"the {check.header} token does not verify: {exc}") from None
+            mismatch = _claims_mismatch(claims, expected, check.required)
+            if mismatch is None:
+                late = jwt_time_refusal(claims, clock().timestamp(), check.leeway)
+                if late is not None:
+                    raise refused(late, StaleCallback)
+                return claims
+            why = f"the {check.header} token does not fit the push received at {url[:2048]}: {mismatch}"
+        raise refused(why)
 
     @staticmethod
     def _form_fields(body: bytes) -> dict[str, str]:
@@ -499,6 +571,30 @@ class Callback:
         sent_headers: Mapping[str, str] | None = None,
     ) -> dict[str, str]:
         """Every step's result and the templates' texts (keyed by template)."""
+        run = self._run(method, url, body, credentials, timestamp, bound, sent_headers)
+        out: dict[str, str] = {}
+        verify = self.verify
+        assert verify is not None
+        for template in (
+            *((verify.compare.value, *verify.compare.also) if verify.compare else ()),
+            verify.public_key.input if verify.public_key else None,
+            *(equals.value for equals in verify.equals),
+        ):
+            if template is not None:
+                out[template] = run.text(template)
+        return out
+
+    def _run(
+        self,
+        method: str,
+        url: str,
+        body: bytes,
+        credentials: Mapping[str, str],
+        timestamp: str | None,
+        bound: Sequence[Bound],
+        sent_headers: Mapping[str, str] | None = None,
+    ) -> StepRun:
+        """The push's values (``url``, ``body``, ...) and every step's result, run."""
         parts = urlsplit(url)
         text = body.decode("utf-8", errors="replace")
         request = PreparedRequest(
@@ -532,17 +628,7 @@ class Callback:
         run = StepRun(request, values, _utc_now(), credentials, None)
         for each in bound:
             values[each.name] = each.step.apply(run)
-        out: dict[str, str] = {}
-        verify = self.verify
-        assert verify is not None
-        for template in (
-            *((verify.compare.value, *verify.compare.also) if verify.compare else ()),
-            verify.public_key.input if verify.public_key else None,
-            *(equals.value for equals in verify.equals),
-        ):
-            if template is not None:
-                out[template] = run.text(template)
-        return out
+        return run
 
     # -- sending (the mock, tests of an endpoint) ------------------------------------------
 
@@ -676,6 +762,10 @@ class Callback:
                 body = json.dumps(members, ensure_ascii=False).encode("utf-8")
             else:
                 headers[check.header] = text
+        if verify.jwt is not None:
+            headers[verify.jwt.header] = self._signed_token(
+                verify.jwt, url, body, credentials, timestamp, sent_headers, moment
+            )
         return headers, body
 
     @staticmethod
@@ -688,6 +778,64 @@ class Callback:
             if key not in fields
         ]
         return urlencode(pairs + list(fields.items())).encode("ascii")
+
+    def _signed_token(
+        self,
+        check: JwtCheck,
+        url: str,
+        body: bytes,
+        credentials: Mapping[str, str],
+        timestamp: str | None,
+        sent_headers: Mapping[str, str],
+        moment: datetime,
+    ) -> str:
+        """The token the provider would send: the report itself as claims when they are what
+        is read, every claim the check expects, and a value for each it requires (a minute
+        of validity for ``exp``, the moment for ``nbf`` and ``iat``, a random ``jti``)."""
+        assert self.verify is not None
+        run = self._run(self.method, url, body, credentials, timestamp, self.verify.sign, sent_headers)
+        claims: dict[str, Any] = {}
+        if check.read_claims:
+            claims.update(json.loads(body.decode("utf-8")) if body.strip() else {})
+        for claim in check.claims:
+            if claim.only_if is None or run.text(claim.only_if):
+                claims[claim.key] = run.text(claim.value)
+        now = int(moment.timestamp())
+        for name in check.required:
+            if name not in claims:
+                claims[name] = now + 60 if name == "exp" else now if name in ("nbf", "iat") else fresh_nonce()
+        return jwt_sign(check.algorithms[0], as_bytes(run.value(check.key)), claims)
+
+
+def _claims_mismatch(
+    claims: Mapping[str, Any],
+    expected: Sequence[tuple[ClaimCheck, str, str | None]],
+    required: Sequence[str],
+) -> str | None:
+    """Which claim does not fit the push (``None`` when every one does): each expected claim
+    equal to its value (text; another JSON value as its compact JSON), compared in constant
+    time, absent when its ``only_if`` text is empty; each required claim present, not empty."""
+
+    def present(name: str) -> bool:
+        return claims.get(name) not in (None, "")
+
+    for claim, value, only_if in expected:
+        if only_if is not None and not only_if:
+            if present(claim.key):
+                return f"the claim {claim.key} is set, but there is nothing for it to cover"
+            continue
+        if not present(claim.key):
+            return f"the claim {claim.key} is missing"
+        sent = claims[claim.key]
+        text = sent if isinstance(sent, str) else json.dumps(sent, separators=(",", ":"))
+        if not hmac.compare_digest(
+            text.encode("utf-8", "surrogatepass"), value.encode("utf-8", "surrogatepass")
+        ):
+            return f"the claim {claim.key} does not match"
+    for name in required:
+        if not present(name):
+            return f"the claim {name} is missing"
+    return None
 
 
 def _answer(data: Mapping[str, Any], default: Answer) -> Answer:

@@ -247,6 +247,9 @@ def push(
                 )
                 headers.update(step.headers)
                 if step.tamper:
+                    token = callback.verify.jwt if callback.verify is not None else None
+                    if token is not None and token.read_claims:  # the report is the token's claims
+                        headers[token.header] = _tampered_token(headers[token.header])
                     body = _tampered(callback, body) if body else body
                     if not body:  # a GET: the query is what is signed
                         target_url += "&tampered=1"
@@ -265,3 +268,12 @@ def push(
         if http_client is None:
             client.close()
     return results
+
+
+def _tampered_token(token: str) -> str:
+    """``token`` with one character of its claims changed: what the report is read from when
+    a token carries it (``jwt`` with ``read_claims``), so the body alone is not what is signed."""
+    header, claims, signature = token.split(".")
+    middle = len(claims) // 2
+    changed = "B" if claims[middle] != "B" else "C"
+    return f"{header}.{claims[:middle]}{changed}{claims[middle + 1:]}.{signature}"

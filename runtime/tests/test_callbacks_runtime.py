@@ -415,7 +415,7 @@ def test_malformed_pushes_are_typed_and_bounded() -> None:
 def test_unknown_callback_data_is_refused() -> None:
     with pytest.raises(SigningError, match="unknown callback keys"):
         Callback.from_data("demo", "push", {"formats": "json"})
-    with pytest.raises(SigningError, match="one of 'compare' and 'public_key', or 'equals' alone"):
+    with pytest.raises(SigningError, match="one of 'compare', 'public_key' and 'jwt', or 'equals' alone"):
         Callback.from_data("demo", "push", {"verify": {"sign": []}})
 
 

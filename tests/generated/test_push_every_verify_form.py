@@ -163,6 +163,28 @@ def _cases() -> dict[str, dict[str, Any]]:
                 "compare": _compare("v1={signature}", separator=","),
             },
         },
+        "jwt_hashes_in_claims": {  # a token binding the URL, and the body when there is one
+            "method": "GET",
+            "format": "form",
+            "verify": {
+                "jwt": {
+                    "header": "X-Signature-JWT",
+                    "key": "{webhook_secret}",
+                    "algorithms": ["HS512", "HS256"],
+                    "claims": [
+                        {"key": "iss", "value": "Provider"},
+                        {"key": "url_hash", "value": "{url|sha256_hex}"},
+                        {"key": "payload_hash", "value": "{body|sha256_hex}", "only_if": "{body}"},
+                    ],
+                    "required": ["jti", "nbf", "exp"],
+                    "leeway": "1s",
+                }
+            },
+        },
+        "jwt_report_in_claims": {  # the token's claims are the report
+            "format": "json",
+            "verify": {"jwt": {"header": "X-Token", "key": "{webhook_secret}", "read_claims": True}},
+        },
         "signature_in_fields": {  # a token and the signature among the form fields (SUBMAIL)
             "format": "form",
             "verify": {
