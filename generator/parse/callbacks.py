@@ -43,17 +43,18 @@ def parse_callback(
     if "ids" in receipts_raw:
         own.problem(base + ("receipts", "ids"), "a pushed report answers no request: remove 'ids'")
     receipts = parse_receipts(own, base + ("receipts",), name, receipts_raw, root, ())
-    form = raw.get("format", "json") == "form"
-    if raw.get("array") and form:
+    body_format = raw.get("format", "json")
+    fields_only = body_format in ("form", "multipart")  # text fields, urlencoded or multipart
+    if raw.get("array") and fields_only:
         own.problem(base + ("array",), "only a JSON body can be an array of reports; use format: json")
-    if raw.get("method") == "GET" and not form:
+    if raw.get("method") == "GET" and body_format != "form":
         own.problem(base + ("format",), "a GET push carries its report in the query: use format: form")
-    if form:
+    if fields_only:
         for wire, field in root.fields.items():
             if field.kind != "scalar":
                 own.problem(
                     base + ("payload", "properties", wire),
-                    f"a form push holds text fields only; {wire!r} is an {field.kind}",
+                    f"a {body_format} push holds text fields only; {wire!r} is an {field.kind}",
                     at_key=True,
                 )
     definition: dict[str, Any] = {

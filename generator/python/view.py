@@ -358,6 +358,8 @@ def _body_words(callback: m.Callback) -> str:
     method = callback.definition.get("method", "POST")
     if callback.format == "form":
         where = "form fields in the query" if method == "GET" else "form fields"
+    elif callback.format == "multipart":
+        where = "multipart/form-data fields"
     else:
         where = "a JSON array of payloads" if callback.array else "a JSON object"
     return f"{method}, {where}"

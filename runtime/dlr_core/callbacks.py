@@ -38,6 +38,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ValidationError
 
+from dlr_core.wire import multipart
 from dlr_core.wire.read import MAX_JSON_DEPTH, nested_deeper
 from dlr_core.errors import (
     CallbackError,
@@ -106,7 +107,8 @@ class Callback:
     provider: str
     name: str
     method: str = "POST"
-    format: Literal["form", "json"] = "json"
+    format: Literal["form", "json", "multipart"] = "json"
+    """``form``: urlencoded fields; ``multipart``: multipart/form-data text fields; ``json``."""
     array: bool = False
     """The body is a JSON array of payloads (several reports in one push)."""
     verify: Verification | None = None
@@ -127,7 +129,7 @@ class Callback:
         unknown = set(data) - {"method", "format", "array", "verify", "answer", "reject"}
         if unknown:
             raise SigningError(f"unknown callback keys: {', '.join(sorted(unknown))}")
-        if data.get("format", "json") not in ("form", "json"):
+        if data.get("format", "json") not in ("form", "json", "multipart"):
             raise SigningError(f"unknown callback format {data.get('format')!r}")
         if data.get("array") and data.get("format", "json") != "json":
             raise SigningError("only a JSON body can be a list of reports")
@@ -217,13 +219,19 @@ class Callback:
                     f"a verifier returns None or raises CallbackSignatureError; it returned {outcome!r:.40}"
                 )
         if self.method == "GET":  # the report is the query
-            return self._read(query.encode("utf-8"))
-        return self._read(body)
+            return self._read(query.encode("utf-8"), "")
+        return self._read(body, lower.get("content-type", ""))
 
-    def _read(self, body: bytes) -> list[dict[str, Any]]:
+    def _read(self, body: bytes, content_type: str) -> list[dict[str, Any]]:
         def malformed(why: str) -> MalformedCallback:
             return MalformedCallback(why, provider=self.provider, raw_body=body)
 
+        if self.format == "multipart":
+            try:
+                pairs = multipart.read_fields(body, content_type, max_fields=MAX_FORM_FIELDS)
+            except multipart.MultipartError as exc:
+                raise malformed(str(exc)) from None
+            return [_first_of_each(pairs)]
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
@@ -232,10 +240,7 @@ class Callback:
             pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
             if text.strip() and not pairs:
                 raise malformed("the push is not a form (application/x-www-form-urlencoded)")
-            form: dict[str, Any] = {}
-            for key, value in pairs:
-                form.setdefault(key, value)
-            return [form]
+            return [_first_of_each(pairs)]
         if nested_deeper(body, MAX_JSON_DEPTH):
             raise malformed(f"the push nests deeper than {MAX_JSON_DEPTH} levels")
         try:
@@ -265,6 +270,7 @@ class Callback:
     ) -> None:
         verify = self.verify
         assert verify is not None
+        content_type = headers.get("content-type", "")
         empty = sorted(name for name, value in credentials.items() if not value)
         if empty:  # an HMAC with the empty key is one anyone can make: fail closed
             raise CallbackSignatureError(
@@ -301,7 +307,8 @@ class Callback:
         urls = with_and_without_port(url) if verify.either_port else (url,)
         try:
             each_values = [
-                self._values(method, u, body, credentials, timestamp, verify.sign, sent_headers) for u in urls
+                self._values(method, u, body, credentials, timestamp, verify.sign, sent_headers, content_type)
+                for u in urls
             ]
         except SigningError as exc:
             raise refused(f"the push cannot be verified: {exc}") from None
@@ -357,6 +364,7 @@ class Callback:
         timestamp: str | None,
         bound: Sequence[Bound],
         sent_headers: Mapping[str, str] | None = None,
+        content_type: str = "",
     ) -> dict[str, str]:
         """Every step's result and the templates' texts (keyed by template)."""
         parts = urlsplit(url)
@@ -366,12 +374,8 @@ class Callback:
             f"{parts.scheme}://{parts.netloc}",
             parts.path or "/",
             query=parse_qsl(parts.query, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS),
-            body_kind="form" if self.format == "form" else "json",
-            form=(
-                parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
-                if self.format == "form"
-                else []
-            ),
+            body_kind="form" if self.format in ("form", "multipart") else "json",
+            form=self._form_fields(body, text, content_type),
             content=body,
         )
         pushed: dict[str, Value] = dict(
@@ -403,6 +407,28 @@ class Callback:
                 out[template] = run.text(template)
         return out
 
+    def content_type(self, body: bytes) -> str:
+        """The Content-Type the provider sends ``body`` with (a multipart body's names the
+        boundary ``dlr_core.wire.multipart.encode_fields`` wrote into it)."""
+        if self.format == "multipart":
+            try:
+                return multipart.content_type(body)
+            except multipart.MultipartError as exc:
+                raise SigningError(str(exc)) from None
+        return "application/x-www-form-urlencoded" if self.format == "form" else "application/json"
+
+    def _form_fields(self, body: bytes, text: str, content_type: str) -> list[tuple[str, str]]:
+        """The fields sign steps read (``sorted_concat`` over the body): a form's, or a
+        multipart body's text fields (none when it is malformed: ``_read`` then says so)."""
+        if self.format == "form":
+            return parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+        if self.format == "multipart":
+            try:
+                return multipart.read_fields(body, content_type, max_fields=MAX_FORM_FIELDS)
+            except multipart.MultipartError:
+                return []
+        return []
+
     # -- sending (the mock, tests of an endpoint) ------------------------------------------
 
     def sign(
@@ -418,11 +444,7 @@ class Callback:
         time). A public-key scheme needs the PEM ``private_key`` matching the public key. A
         callback verified in code (``in_code``) or unsigned gets no signature: only the
         spec knows how to sign, and for these it does not say."""
-        headers: dict[str, str] = {
-            "Content-Type": (
-                "application/x-www-form-urlencoded" if self.format == "form" else "application/json"
-            )
-        }
+        headers: dict[str, str] = {"Content-Type": self.content_type(body)}
         verify = self.verify
         if verify is None:
             return headers
@@ -434,7 +456,9 @@ class Callback:
         sent_headers = {variable: fresh_nonce() for variable, _ in verify.headers}
         for variable, header in verify.headers:
             headers[header] = sent_headers[variable]
-        values = self._values(self.method, url, body, credentials, timestamp, verify.sign, sent_headers)
+        values = self._values(
+            self.method, url, body, credentials, timestamp, verify.sign, sent_headers, headers["Content-Type"]
+        )
         if verify.compare is not None:
             headers[verify.compare.header] = values[verify.compare.value]
         if verify.public_key is not None:
@@ -446,6 +470,14 @@ class Callback:
                 base64.b64encode(signature).decode("ascii") if check.encoding == "base64" else signature.hex()
             )
         return headers
+
+
+def _first_of_each(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """A form's fields as a payload object: a field given several times keeps its first value."""
+    form: dict[str, Any] = {}
+    for key, value in pairs:
+        form.setdefault(key, value)
+    return form
 
 
 def _answer(data: Mapping[str, Any], default: Answer) -> Answer:

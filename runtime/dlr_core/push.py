@@ -12,7 +12,7 @@ A push scenario maps a callback's name to the pushes to make, in order::
 
 A payload is a mapping, or for a callback whose body is an array (``array: true``) a list
 of mappings (one push of several reports) or a mapping (one report). Each push is encoded
-as the callback says (form or JSON), signed with the scenario's credentials (a public-key
+as the callback says (form, multipart form or JSON), signed with the scenario's credentials (a public-key
 callback with the matching private key), and sent with httpx; ``Pushed`` says what the
 receiver answered. A callback verified in code (``verify: {in_code: ...}``) is pushed
 unsigned: only the receiver's verifier knows the check.
@@ -30,6 +30,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import httpx
 
 from dlr_core.callbacks import Callback
+from dlr_core.wire import multipart
 
 __all__ = ["PushScenarioError", "Pushed", "encode", "push", "read_scenario"]
 
@@ -69,14 +70,27 @@ class Pushed:
 
 
 def encode(callback: Callback, payload: Any) -> bytes:
-    """A payload as the provider sends it (form fields, or JSON)."""
-    if callback.format == "form":
+    """A payload as the provider sends it (form fields, multipart form fields, or JSON)."""
+    if callback.format in ("form", "multipart"):
         if not isinstance(payload, Mapping):
-            raise ValueError("a form push is a mapping of fields")
-        return urlencode([(str(k), _text(v)) for k, v in payload.items()]).encode("ascii")
+            raise ValueError(f"a {callback.format} push is a mapping of fields")
+        fields = [(str(k), _text(v)) for k, v in payload.items()]
+        if callback.format == "multipart":
+            return multipart.encode_fields(fields)
+        return urlencode(fields).encode("ascii")
     if callback.array and isinstance(payload, Mapping):
         payload = [payload]
     return json.dumps(payload, ensure_ascii=False).encode("utf-8")
+
+
+def _tampered(callback: Callback, body: bytes) -> bytes:
+    """The body with one byte added where a signature over it, or over its fields, notices:
+    a multipart body's last field gets a trailing space (after its close delimiter, the
+    space would be an epilogue no field holds)."""
+    if callback.format == "multipart":
+        end = body.rfind(b"\r\n--")
+        return body[:end] + b" " + body[end:] if end > 0 else body + b" "
+    return body + b" " if body else body
 
 
 def _text(value: Any) -> str:
@@ -167,7 +181,7 @@ def push(
                     target_url, body, credentials=credentials, private_key=private_key, moment=moment
                 )
                 if step.tamper:
-                    body = body + b" " if body else body
+                    body = _tampered(callback, body)
                     if not body:  # a GET: the query is what is signed
                         target_url += "&tampered=1"
                 answer = client.request(callback.method, target_url, content=body, headers=headers)
