@@ -339,7 +339,7 @@ class Callback:
     definition: dict[str, Any]
     credentials: tuple[str, ...]  # the credentials verification uses: the parser's arguments
     array: bool
-    format: Literal["form", "json", "multipart"]
+    format: Literal["form", "json", "multipart", "xml"]
     verification: str  # how a push is authenticated, in words ("none", "hmac signature", ...)
     verified_in_code: bool = False  # verify: {in_code: ...}: the parser requires a verifier
 

@@ -113,6 +113,10 @@ def _cases() -> dict[str, dict[str, Any]]:
                 "compare": _compare(),
             },
         },
+        "hmac_xml": {  # an XML document, signed over its raw bytes
+            "format": "xml",
+            "verify": {"sign": [_hmac("signature", "{url}{body}", output="base64")], "compare": _compare()},
+        },
         "hmac_get_query": {  # a GET: the report is the query, signed canonically
             "method": "GET",
             "format": "form",

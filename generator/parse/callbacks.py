@@ -57,9 +57,15 @@ def parse_callback(
                     f"a {body_format} push holds text fields only; {wire!r} is an {field.kind}",
                     at_key=True,
                 )
+    if raw.get("array") and body_format == "xml":
+        own.problem(base + ("array",), "only a JSON body can be an array of reports; use format: json")
     definition: dict[str, Any] = {
         key: raw[key] for key in ("method", "format", "array", "answer", "reject") if key in raw
     }
+    if body_format == "xml":  # the mock writes pushes under the root the payload's title names
+        title = raw["payload"].get("title") if isinstance(raw["payload"], dict) else None
+        if isinstance(title, str):  # a missing title is the payload's own problem, said there
+            definition["xml_root"] = title
     used: tuple[str, ...] = ()
     if "verify" not in raw:
         own.problem(

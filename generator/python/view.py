@@ -113,7 +113,14 @@ class ReceiptView:
             "provider=PROVIDER_ID",
             f"status={self.status_expression}",
             layout.keyword(
-                "raw_status", layout.mapping([(python_literal(k), v) for k, v in self.raw_status], True)
+                "raw_status",
+                # A rule giving a canonical status outright reads no field: an empty mapping
+                # (an exploded empty display would be a bare comma).
+                (
+                    layout.mapping([(python_literal(k), v) for k, v in self.raw_status], True)
+                    if self.raw_status
+                    else "{}"
+                ),
             ),
             *(f"{field.attribute}={field.expression}" for field in self.fields),
         ]
@@ -199,6 +206,15 @@ class RuleView:
     description: str
     inputs: tuple[RuleInputView, ...]
     branches: tuple[RuleBranchView, ...]
+
+    @property
+    def decided_from(self) -> str:
+        """The docstring's sentence on what the rule reads (a rule that gives a canonical
+        status outright reads no field)."""
+        if not self.inputs:
+            return "Reads no field: the status is the rule's own."
+        names = " and ".join(repr(each.wire) for each in self.inputs)
+        return f"Decided from {names}, first matching rule wins."
 
 
 def _canonical_variable(rule_input: m.RuleInput) -> str:
@@ -360,6 +376,8 @@ def _body_words(callback: m.Callback) -> str:
         where = "form fields in the query" if method == "GET" else "form fields"
     elif callback.format == "multipart":
         where = "multipart/form-data fields"
+    elif callback.format == "xml":
+        where = "an XML document"
     else:
         where = "a JSON array of payloads" if callback.array else "a JSON object"
     return f"{method}, {where}"

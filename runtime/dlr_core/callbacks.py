@@ -38,7 +38,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ValidationError
 
-from dlr_core.wire import multipart
+from dlr_core.wire import multipart, xml_body
 from dlr_core.wire.read import MAX_JSON_DEPTH, nested_deeper
 from dlr_core.errors import (
     CallbackError,
@@ -107,8 +107,11 @@ class Callback:
     provider: str
     name: str
     method: str = "POST"
-    format: Literal["form", "json", "multipart"] = "json"
-    """``form``: urlencoded fields; ``multipart``: multipart/form-data text fields; ``json``."""
+    format: Literal["form", "json", "multipart", "xml"] = "json"
+    """``form``: urlencoded fields; ``multipart``: multipart/form-data text fields; ``json``;
+    ``xml``: a document whose root element's children are the fields."""
+    xml_root: str = ""
+    """For ``xml``: the root element's name pushes are written with (any is read)."""
     array: bool = False
     """The body is a JSON array of payloads (several reports in one push)."""
     verify: Verification | None = None
@@ -126,10 +129,10 @@ class Callback:
     def from_data(cls, provider: str, name: str, data: Mapping[str, Any]) -> Callback:
         """A callback as a spec (and a generated ``callbacks.py``) writes it; ``SigningError``
         for anything it would not use."""
-        unknown = set(data) - {"method", "format", "array", "verify", "answer", "reject"}
+        unknown = set(data) - {"method", "format", "array", "verify", "answer", "reject", "xml_root"}
         if unknown:
             raise SigningError(f"unknown callback keys: {', '.join(sorted(unknown))}")
-        if data.get("format", "json") not in ("form", "json", "multipart"):
+        if data.get("format", "json") not in ("form", "json", "multipart", "xml"):
             raise SigningError(f"unknown callback format {data.get('format')!r}")
         if data.get("array") and data.get("format", "json") != "json":
             raise SigningError("only a JSON body can be a list of reports")
@@ -146,6 +149,7 @@ class Callback:
             method=str(data.get("method", "POST")).upper(),
             format=data.get("format", "json"),
             array=bool(data.get("array", False)),
+            xml_root=str(data.get("xml_root", "")),
             verify=verify,
             answer=_answer(data.get("answer", {}), Answer()),
             reject=_answer(data.get("reject", {}), Answer(403, body="forbidden")),
@@ -232,6 +236,11 @@ class Callback:
             except multipart.MultipartError as exc:
                 raise malformed(str(exc)) from None
             return [_first_of_each(pairs)]
+        if self.format == "xml":
+            try:
+                return [xml_body.read_document(body, max_depth=MAX_JSON_DEPTH, max_elements=MAX_FORM_FIELDS)]
+            except xml_body.XmlBodyError as exc:
+                raise malformed(str(exc)) from None
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
@@ -415,6 +424,8 @@ class Callback:
                 return multipart.content_type(body)
             except multipart.MultipartError as exc:
                 raise SigningError(str(exc)) from None
+        if self.format == "xml":
+            return "application/xml; charset=utf-8"
         return "application/x-www-form-urlencoded" if self.format == "form" else "application/json"
 
     def _form_fields(self, body: bytes, text: str, content_type: str) -> list[tuple[str, str]]:

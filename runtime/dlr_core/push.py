@@ -12,7 +12,7 @@ A push scenario maps a callback's name to the pushes to make, in order::
 
 A payload is a mapping, or for a callback whose body is an array (``array: true``) a list
 of mappings (one push of several reports) or a mapping (one report). Each push is encoded
-as the callback says (form, multipart form or JSON), signed with the scenario's credentials (a public-key
+as the callback says (form, multipart form, XML or JSON), signed with the scenario's credentials (a public-key
 callback with the matching private key), and sent with httpx; ``Pushed`` says what the
 receiver answered. A callback verified in code (``verify: {in_code: ...}``) is pushed
 unsigned: only the receiver's verifier knows the check.
@@ -30,7 +30,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import httpx
 
 from dlr_core.callbacks import Callback
-from dlr_core.wire import multipart
+from dlr_core.wire import multipart, xml_body
 
 __all__ = ["PushScenarioError", "Pushed", "encode", "push", "read_scenario"]
 
@@ -70,7 +70,7 @@ class Pushed:
 
 
 def encode(callback: Callback, payload: Any) -> bytes:
-    """A payload as the provider sends it (form fields, multipart form fields, or JSON)."""
+    """A payload as the provider sends it (form fields, multipart form fields, XML, or JSON)."""
     if callback.format in ("form", "multipart"):
         if not isinstance(payload, Mapping):
             raise ValueError(f"a {callback.format} push is a mapping of fields")
@@ -78,6 +78,10 @@ def encode(callback: Callback, payload: Any) -> bytes:
         if callback.format == "multipart":
             return multipart.encode_fields(fields)
         return urlencode(fields).encode("ascii")
+    if callback.format == "xml":
+        if not isinstance(payload, Mapping):
+            raise ValueError("an xml push is a mapping of fields (the root element's children)")
+        return xml_body.encode_document(callback.xml_root or "Report", payload)
     if callback.array and isinstance(payload, Mapping):
         payload = [payload]
     return json.dumps(payload, ensure_ascii=False).encode("utf-8")
