@@ -2,7 +2,7 @@
 and error kinds.
 
 The runtime package (``dlr_core``) defines them; this module only reads them, so the
-generator, the JSON Schema check (tests/test_runtime_contract.py) and the generated code
+generator, the JSON Schema check (tests/contract/test_runtime_contract.py) and the generated code
 can never disagree with what the runtime accepts.
 """
 

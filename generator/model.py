@@ -375,6 +375,18 @@ class Retry:
 
 
 @dataclass(frozen=True)
+class Proof:
+    """How a signing scheme or a callback's verification was proven: the test that checks it
+    against the provider's SDK algorithm or published example (``proven_by``)."""
+
+    what: str  # "auth.<scheme>" or "callbacks.<callback>"
+    by: Literal["sdk", "example"]
+    source: str  # the SDK file or documentation page (a URL)
+    detail: str  # which function or example of it, in words ("" for none)
+    test: str  # tests/<file>.py::test_<name>
+
+
+@dataclass(frozen=True)
 class Provider:
     id: str
     spec_file: str
@@ -402,6 +414,7 @@ class Provider:
     callbacks: tuple[Callback, ...] = ()
     distribution: str = ""  # the installed name; "" means dlr-<id>
     version: str = "0.1.0"  # the distribution's release version
+    proofs: tuple[Proof, ...] = ()
 
     @property
     def receipts_operation(self) -> Operation | None:

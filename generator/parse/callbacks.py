@@ -205,6 +205,21 @@ def _callback_verify(
     return verify, tuple(name for name in ctx.data.get("auth", {}).get("credentials", {}) if name in used)
 
 
+def signing_words(sign_steps: list[Any]) -> str:
+    """The algorithm that makes the signature (the last sign step naming one), as
+    ``HMAC-SHA256`` (or ``MD5`` for a plain hash); "" when no step names one."""
+    signing = [
+        (kind, str(body["algorithm"]).upper())
+        for step in sign_steps
+        for kind, body in step.items()
+        if kind != "as" and isinstance(body, dict) and "algorithm" in body
+    ]
+    if not signing:
+        return ""
+    kind, algorithm = signing[-1]
+    return algorithm if kind == "hash" else f"{kind.upper()}-{algorithm}"
+
+
 def _verification_kind(verify: dict[str, Any] | None) -> str:
     """How a push is authenticated, in words, for the docs."""
     if verify is None:  # the parser requires verify: only a callback made by hand
@@ -218,13 +233,7 @@ def _verification_kind(verify: dict[str, Any] | None) -> str:
         algorithm = {"ed25519": "Ed25519", "rsa_pkcs1v15_sha256": "RSA SHA-256"}[check["algorithm"]]
         kind = f"{algorithm} signature in {check['header']}"
     else:
-        signing = [
-            (kind.upper(), str(body["algorithm"]).upper())
-            for step in verify.get("sign", [])
-            for kind, body in step.items()
-            if kind != "as" and isinstance(body, dict) and "algorithm" in body
-        ]
-        words = "-".join(signing[-1]) if signing else "a value"
+        words = signing_words(verify.get("sign", [])) or "a value"
         kind = f"{words} in {verify['compare']['header']}"
         if isinstance(verify["compare"]["value"], list) and len(verify["compare"]["value"]) > 1:
             kind += f" (any of {len(verify['compare']['value'])} signed forms)"

@@ -50,6 +50,7 @@ def _parse(ctx: ParseContext) -> m.Provider | None:
     errors = _errors(ctx)
     retry = _retry(d)
     polling = _polling(d)
+    proofs = _proofs(ctx, auth, callbacks)
     if ctx.problems:
         return None
     return m.Provider(
@@ -79,7 +80,24 @@ def _parse(ctx: ParseContext) -> m.Provider | None:
         model_aliases=dict(sorted(ctx.aliases.items())),
         distribution=d.get("package", {}).get("name", ""),
         version=d.get("package", {}).get("version", "0.1.0"),
+        proofs=proofs,
     )
+
+
+def _proofs(ctx: ParseContext, auth: m.Auth, callbacks: tuple[m.Callback, ...]) -> tuple[m.Proof, ...]:
+    """``proven_by``: each entry names a scheme or callback of this spec."""
+    known = {f"auth.{s.name}" for s in auth.schemes} | {f"callbacks.{c.name}" for c in callbacks}
+    proofs = []
+    for index, raw in enumerate(ctx.data.get("proven_by", [])):
+        if raw["what"] not in known:
+            ctx.problem(
+                ("proven_by", index, "what"),
+                f"{raw['what']!r} is neither an auth scheme nor a callback of this spec"
+                + (f" (it has: {', '.join(sorted(known))})" if known else ""),
+            )
+            continue
+        proofs.append(m.Proof(raw["what"], raw["by"], raw["source"], raw.get("detail", ""), raw["test"]))
+    return tuple(proofs)
 
 
 def _check_sections(ctx: ParseContext) -> bool:

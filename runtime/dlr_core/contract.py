@@ -16,7 +16,7 @@ move or change within a major version. It uses exactly:
   client attribute, and no provider's operation is likely to want that prefix.
 
 runtime/README.md ("The contract with generated code") documents each of them, and
-``tests/test_contract.py`` fails when generated code (``generated/`` and the golden cases)
+``tests/contract/test_contract.py`` fails when generated code (``generated/`` and the golden cases)
 uses a runtime name outside these lists. Packages generated before dlr-core 1.3 use the
 underscored names in ``DEPRECATED_CLIENT_ALIASES``: those still work, for 1.x.
 """

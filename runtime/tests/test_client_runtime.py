@@ -1,6 +1,6 @@
 """The client runtime against the spec's own mock, on the hand-written client: retries,
 polling until final, malformed answers, and what the mock checks (parameters, timestamps).
-(The same against generated packages, where a spec's own data matters: tests/test_runtime.py.)"""
+(The same against generated packages, where a spec's own data matters: tests/generated/test_runtime.py.)"""
 
 from __future__ import annotations
 

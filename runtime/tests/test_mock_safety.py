@@ -1,6 +1,6 @@
 """The mock against hostile or broken clients: bounded bodies, headers and log, timeouts,
 an answer for every request. (`dlrgen mock` in its own process:
-tests/test_mock_command_safety.py.)"""
+tests/generator/test_mock_command_safety.py.)"""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """dlr_core.testing.MockTransport: a provider served from its spec in process (no socket,
 no thread), with the mock's checks and scenarios; misspelt scenario keys are errors naming
 them. On the hand-written client over an API built in code. (The ``dlr_mock`` fixture as
-users get it, and ``dlrgen mock``'s scenario files: tests/test_testing_transport.py.)"""
+users get it, and ``dlrgen mock``'s scenario files: tests/generated/test_testing_transport.py.)"""
 
 from __future__ import annotations
 

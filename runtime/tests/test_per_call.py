@@ -15,7 +15,7 @@ def test_encodings_match_urllib_for_any_text() -> None:
     from urllib.parse import quote, urlencode
 
     # hypothesis is the repository's test dependency, not dlr-core's: runtime/tests alone
-    # (dlr-core and pytest installed, tests/test_runtime_alone.py) skips this one.
+    # (dlr-core and pytest installed, tests/contract/test_runtime_alone.py) skips this one.
     hypothesis = pytest.importorskip("hypothesis")
     given, st = hypothesis.given, hypothesis.strategies
 

@@ -1,7 +1,7 @@
 """The sign-step registry (``dlr_core.steps``): every key a step accepts is read, anything
 else is an error. (The same problems at the spec's ``file:line`` are
-tests/test_sign_steps_in_specs.py; that the JSON Schema and the docs come from the registry,
-tests/test_runtime_contract.py.)"""
+tests/generator/test_sign_steps_in_specs.py; that the JSON Schema and the docs come from the registry,
+tests/contract/test_runtime_contract.py.)"""
 
 from __future__ import annotations
 

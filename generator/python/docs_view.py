@@ -1,0 +1,89 @@
+"""docs/providers.md's coverage matrix: what each provider's package reads and how its
+signatures were proven, one row per provider, each cell Markdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from generator import model as m
+from generator.parse.callbacks import signing_words
+from generator.python import escape
+
+_PROOF_WORDS = {"sdk": "SDK algorithm", "example": "published example"}
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    provider: str
+    pull: str
+    push: str
+    auth: str
+    push_verification: str
+    proven_by: str
+    status_values: str
+
+
+# Steps that only lay credentials out (``{user}:{password}`` for HTTP Basic) sign nothing.
+_LAYOUT_STEPS = frozenset({"format"})
+
+
+def is_signed(scheme: m.AuthScheme) -> bool:
+    return any(kind not in _LAYOUT_STEPS for kind in scheme.step_kinds)
+
+
+def needs_proof(provider: m.Provider) -> list[str]:
+    """What of a provider must be proven against its SDK or a published example: every auth
+    scheme that signs (more than credentials laid out) and every callback checked by a
+    signature (not unsigned, not in code, not a fixed credential compared)."""
+    schemes = [f"auth.{s.name}" for s in provider.auth.schemes if is_signed(s)]
+    callbacks = [
+        f"callbacks.{c.name}"
+        for c in provider.callbacks
+        if "public_key" in c.definition.get("verify", {}) or c.definition.get("verify", {}).get("sign")
+    ]
+    return schemes + callbacks
+
+
+def _scheme_words(scheme: m.AuthScheme) -> str:
+    words = signing_words(scheme.definition.get("sign", [])) or (
+        "signed" if is_signed(scheme) else "credentials as sent"
+    )
+    return f"{escape.markdown_code(scheme.name)} ({escape.markdown(words)})"
+
+
+def _verification_words(callback: m.Callback) -> str:
+    verify = callback.definition.get("verify", {})
+    if "unsigned" in verify:
+        return "unsigned (the provider signs nothing)"
+    if "in_code" in verify:
+        return "your verifier (in code)"
+    return escape.markdown(callback.verification)
+
+
+def _proofs(provider: m.Provider) -> str:
+    proofs = {p.what: p for p in provider.proofs}
+    cells = []
+    for what in dict.fromkeys([*needs_proof(provider), *proofs]):
+        proof = proofs.get(what)
+        shown = (
+            f"[{_PROOF_WORDS[proof.by]}]({proof.source})"
+            + (f" ({escape.markdown(proof.detail)})" if proof.detail else "")
+            if proof
+            else "not proven"
+        )
+        cells.append(f"{escape.markdown_code(what)}: {shown}")
+    return "<br>".join(cells) or "— (nothing signed)"
+
+
+def coverage_row(provider: m.Provider) -> CoverageRow:
+    op = provider.receipts_operation
+    raw_values = sum(len(v.raw_values) for enum in provider.statuses for v in enum.values)
+    codes = len(provider.errors)
+    return CoverageRow(
+        provider=f"{escape.markdown_code(provider.id)} {escape.markdown(provider.title)}",
+        pull=escape.markdown_code(op.name) if op is not None else "—",
+        push="<br>".join(escape.markdown_code(c.name) for c in provider.callbacks) or "—",
+        auth="<br>".join(_scheme_words(s) for s in provider.auth.schemes) or "— (push only)",
+        push_verification="<br>".join(_verification_words(c) for c in provider.callbacks) or "—",
+        proven_by=_proofs(provider),
+        status_values=f"{raw_values} status values, {codes} error code{'s' if codes != 1 else ''}",
+    )
