@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conftest import run_client
+from tests.conftest import run_client
 from dlr_core import DeliveryStatus, NotFound, PermissionDenied
 
 CREDENTIALS = {"username": "john", "password": "abcd1234"}

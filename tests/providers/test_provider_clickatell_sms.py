@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from conftest import run_client
+from tests.conftest import run_client
 from dlr_core import AuthenticationError, DeliveryStatus, RateLimited
 
 CREDENTIALS = {"api_key": "k3y-0f-the-integration"}

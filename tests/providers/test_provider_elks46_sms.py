@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from conftest import run_client
+from tests.conftest import run_client
 from dlr_core import DeliveryStatus, NotFound
 
 CREDENTIALS = {"api_username": "u1234567890abcdef", "api_password": "p-secret"}

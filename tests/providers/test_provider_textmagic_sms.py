@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from conftest import run_client
+from tests.conftest import run_client
 from dlr_core import AuthenticationError, DeliveryStatus, MalformedCallback
 
 CREDENTIALS = {"username": "jdoe", "api_key": "tm-api-key"}
