@@ -291,6 +291,7 @@ class Pagination:
     offset_param: str | None = None  # offset: the first record's index
     limit_param: str | None = None  # offset: records per request
     max_records: int | None = None  # offset: the provider's ceiling on records in all
+    page_count: FieldRef | None = None  # page_number, instead of total: the number of pages
 
 
 @dataclass(frozen=True)

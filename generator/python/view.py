@@ -266,6 +266,7 @@ class PagingView:
     offset_param: str | None
     limit_param: str | None
     max_records: int | None
+    page_count_expression: str | None = None
 
 
 def paging_view(paging: m.Pagination) -> PagingView:
@@ -281,6 +282,7 @@ def paging_view(paging: m.Pagination) -> PagingView:
         offset_param=paging.offset_param,
         limit_param=paging.limit_param,
         max_records=paging.max_records,
+        page_count_expression=read(paging.page_count, answer) if paging.page_count else None,
     )
 
 

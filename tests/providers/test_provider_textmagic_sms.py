@@ -63,6 +63,31 @@ def test_list_messages_reads_a_page(dlr_mock: Any, mode: str) -> None:
     assert ("page", "2") in mock.requests[0].query and ("limit", "2") in mock.requests[0].query
 
 
+def test_paging_stops_after_the_page_count(dlr_mock: Any, mode: str) -> None:
+    """The list says pageCount (the SDK's GetAllOutboundMessagesPaginatedResponse), not a
+    record count: iteration asks pages 1 and 2 of 2, and no third."""
+    import dlr_textmagic_sms
+
+    def page(number: int, ids: list[int]) -> dict[str, Any]:
+        resources = [{"id": i, "receiver": "447860021130", "status": "d"} for i in ids]
+        return {"body": {"page": number, "pageCount": 2, "limit": 2, "resources": resources}}
+
+    scenario = {"list_messages": [page(1, [1, 2]), page(2, [3]), page(3, [99])]}
+    mock = dlr_mock(dlr_textmagic_sms.API, CREDENTIALS, scenario=scenario)
+
+    def ids(client: Any) -> Any:
+        if mode == "sync":
+            return [m.id for m in client.iter_list_messages(limit=2)]
+
+        async def collect() -> list[int]:
+            return [m.id async for m in client.iter_list_messages(limit=2)]
+
+        return collect()
+
+    assert run_client(mode, client_of(mock, mode), ids) == [1, 2, 3]
+    assert [dict(r.query)["page"] for r in mock.requests] == ["1", "2"]
+
+
 def test_a_wrong_key_is_an_authentication_error(dlr_mock: Any, mode: str) -> None:
     import dlr_textmagic_sms
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -19,6 +19,7 @@ from dlr_core.client import (
     Monotonic,
     Nonce,
     OperationTable,
+    Paging,
     Retries,
     Sleep,
     SyncClientBase,
@@ -60,6 +61,22 @@ class Credentials:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
         """The credentials set in ``environ`` (default ``os.environ``); absent ones are None."""
         return cls(**credentials_from_env(API, environ))
+
+
+def _list_messages_items(result: OutboundMessagesPage) -> list[MessageOut]:
+    return result.resources or []
+
+
+def _list_messages_page_count(result: OutboundMessagesPage) -> int | None:
+    return result.page_count
+
+
+LIST_MESSAGES_PAGING = Paging(
+    items=_list_messages_items,
+    page_param="page",
+    first_page=1,
+    page_count=_list_messages_page_count,
+)
 
 
 class Client(SyncClientBase):
@@ -224,6 +241,41 @@ class Client(SyncClientBase):
             OutboundMessagesPage,
             retries,
         )
+
+    def iter_list_messages(
+        self,
+        *,
+        limit: int | None = None,
+        retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
+    ) -> Iterator[MessageOut]:
+        """Every record of ``list_messages``, fetching page after page only as you iterate,
+        until the provider's last page.
+        Args:
+            limit: Results per page (Textmagic's default is 10).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
+        """
+        for _, _result in self.dlr_pages(
+            self.dlr_with_extra(LIST_MESSAGES, extra_params),
+            ListMessagesParams,
+            OutboundMessagesPage,
+            self.dlr_arguments(LIST_MESSAGES, {"limit": limit}),
+            LIST_MESSAGES_PAGING,
+            retries,
+        ):
+            for _item in _list_messages_items(_result):
+                yield _item
 
     def fetch_receipts(
         self,
@@ -480,6 +532,41 @@ class AsyncClient(AsyncClientBase):
             OutboundMessagesPage,
             retries,
         )
+
+    async def iter_list_messages(
+        self,
+        *,
+        limit: int | None = None,
+        retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[MessageOut]:
+        """Every record of ``list_messages``, fetching page after page only as you iterate,
+        until the provider's last page.
+        Args:
+            limit: Results per page (Textmagic's default is 10).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
+        """
+        async for _, _result in self.dlr_pages(
+            self.dlr_with_extra(LIST_MESSAGES, extra_params),
+            ListMessagesParams,
+            OutboundMessagesPage,
+            self.dlr_arguments(LIST_MESSAGES, {"limit": limit}),
+            LIST_MESSAGES_PAGING,
+            retries,
+        ):
+            for _item in _list_messages_items(_result):
+                yield _item
 
     async def fetch_receipts(
         self,
