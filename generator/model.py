@@ -291,6 +291,7 @@ class Pagination:
     offset_param: str | None = None  # offset: the first record's index
     limit_param: str | None = None  # offset: records per request
     max_records: int | None = None  # offset: the provider's ceiling on records in all
+    page_count: FieldRef | None = None  # page_number, instead of total: the number of pages
 
 
 @dataclass(frozen=True)
@@ -339,7 +340,7 @@ class Callback:
     definition: dict[str, Any]
     credentials: tuple[str, ...]  # the credentials verification uses: the parser's arguments
     array: bool
-    format: Literal["form", "json"]
+    format: Literal["form", "json", "multipart", "xml"]
     verification: str  # how a push is authenticated, in words ("none", "hmac signature", ...)
     verified_in_code: bool = False  # verify: {in_code: ...}: the parser requires a verifier
     fetches_certificates: bool = False  # public_key.certificate: the parser takes certificates=

@@ -43,7 +43,9 @@ def parse_callback(
     if "ids" in receipts_raw:
         own.problem(base + ("receipts", "ids"), "a pushed report answers no request: remove 'ids'")
     receipts = parse_receipts(own, base + ("receipts",), name, receipts_raw, root, ())
-    form = raw.get("format", "json") == "form"
+    body_format = raw.get("format", "json")
+    form = body_format == "form"
+    fields_only = body_format in ("form", "multipart")  # text fields, urlencoded or multipart
     json_field = raw.get("json_field")
     if json_field is not None and not form:
         own.problem(
@@ -51,7 +53,7 @@ def parse_callback(
             "json_field names the form field holding the JSON report: it needs format: form",
             at_key=True,
         )
-    if raw.get("array") and form and json_field is None:
+    if raw.get("array") and (fields_only or body_format == "xml") and json_field is None:
         own.problem(
             base + ("array",),
             "only a JSON body (or a form field named by json_field) can be an array of reports; "
@@ -59,15 +61,17 @@ def parse_callback(
         )
     if raw.get("method") == "GET" and not form:
         own.problem(base + ("format",), "a GET push carries its report in the query: use format: form")
-    if form and json_field is None:
+    if fields_only and json_field is None:
         for wire, field in root.fields.items():
             if field.kind != "scalar":
                 own.problem(
                     base + ("payload", "properties", wire),
-                    f"a form push holds text fields only; {wire!r} is an {field.kind}",
+                    f"a {body_format} push holds text fields only; {wire!r} is an {field.kind}",
                     at_key=True,
                 )
-    if raw.get("verify", {}).get("jwt", {}).get("read_claims") and (form or raw.get("array")):
+    if raw.get("verify", {}).get("jwt", {}).get("read_claims") and (
+        body_format != "json" or raw.get("array")
+    ):
         own.problem(
             base + ("verify", "jwt", "read_claims"),
             "the report read from a token's claims is one JSON object: use format: json, without array",
@@ -78,7 +82,9 @@ def parse_callback(
         for key in ("method", "format", "array", "json_field", "answer", "reject", "unwrap", "handshakes")
         if key in raw
     }
-    if form and ("unwrap" in raw or any("echo" in each for each in raw.get("handshakes", {}).values())):
+    if body_format != "json" and (
+        "unwrap" in raw or any("echo" in each for each in raw.get("handshakes", {}).values())
+    ):
         own.problem(base + ("format",), "unwrap and a handshake's echo read a JSON body: use format: json")
     for handshake, each in raw.get("handshakes", {}).items():
         if "echo" in each and "body" in each.get("answer", {}):
@@ -87,6 +93,10 @@ def parse_callback(
                 "the answer's body is the echo: give one of them",
                 at_key=True,
             )
+    if body_format == "xml":  # the mock writes pushes under the root the payload's title names
+        title = raw["payload"].get("title") if isinstance(raw["payload"], dict) else None
+        if isinstance(title, str):  # a missing title is the payload's own problem, said there
+            definition["xml_root"] = title
     used: tuple[str, ...] = ()
     if "verify" not in raw:
         own.problem(

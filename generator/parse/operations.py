@@ -94,12 +94,12 @@ def _pagination(
 ) -> m.Pagination | None:
     style = raw.get("style", "page_number")
     needed = {
-        "page_number": ("page", "size", "total"),
+        "page_number": ("page", "size"),
         "next_url": ("next",),
         "offset": ("offset", "limit"),
     }
     own = {
-        "page_number": {"page", "size", "total", "first_page"},
+        "page_number": {"page", "size", "total", "page_count", "first_page"},
         "next_url": {"next"},
         "offset": {"offset", "limit", "total", "max_records"},
     }
@@ -109,6 +109,10 @@ def _pagination(
         if key not in raw:
             ctx.problem(base, f"{style} pagination needs {key!r}")
             return None
+    if style == "page_number" and ("total" in raw) == ("page_count" in raw):
+        # Paging stops at the last page: it is known from the records' total or the pages'.
+        ctx.problem(base, "page_number pagination needs 'total' or 'page_count', one of them")
+        return None
     by_name = {p.name: p for p in params if p.const is None}
     for key in {"page_number": ("page", "size"), "offset": ("offset", "limit")}.get(style, ()):
         param = by_name.get(raw[key])
@@ -127,7 +131,7 @@ def _pagination(
         )
         return None
     pointers: dict[str, m.FieldRef] = {}
-    for key in ("total", "next"):
+    for key in ("total", "page_count", "next"):
         if key in raw:
             pointer = field_reference(ctx, base + (key,), raw[key], scopes[:1])
             if pointer is None:
@@ -145,6 +149,7 @@ def _pagination(
         offset_param=raw.get("offset"),
         limit_param=raw.get("limit"),
         max_records=raw.get("max_records"),
+        page_count=pointers.get("page_count"),
     )
 
 

@@ -110,13 +110,21 @@ class ReceiptView:
 
     def construction(self) -> layout.Call:
         """``Receipt(...)`` for one record."""
-        items: list[layout.Expression] = ["provider=PROVIDER_ID", f"status={self.status_expression}"]
-        if self.raw_status:
-            raw = layout.mapping([(python_literal(k), v) for k, v in self.raw_status], True)
-            items.append(layout.keyword("raw_status", raw))
-        else:  # a rule that only gives a canonical status reads no field (an exploded {} is no Python)
-            items.append("raw_status={}")
-        items.extend(f"{field.attribute}={field.expression}" for field in self.fields)
+        items: list[layout.Expression] = [
+            "provider=PROVIDER_ID",
+            f"status={self.status_expression}",
+            layout.keyword(
+                "raw_status",
+                # A rule giving a canonical status outright reads no field: an empty mapping
+                # (an exploded empty display would be a bare comma).
+                (
+                    layout.mapping([(python_literal(k), v) for k, v in self.raw_status], True)
+                    if self.raw_status
+                    else "{}"
+                ),
+            ),
+            *(f"{field.attribute}={field.expression}" for field in self.fields),
+        ]
         if self.details:
             details = layout.mapping([(python_literal(k), v) for k, v in self.details], True)
             items.append(layout.keyword("details", details))
@@ -200,6 +208,15 @@ class RuleView:
     inputs: tuple[RuleInputView, ...]
     branches: tuple[RuleBranchView, ...]
 
+    @property
+    def decided_from(self) -> str:
+        """The docstring's sentence on what the rule reads (a rule that gives a canonical
+        status outright reads no field)."""
+        if not self.inputs:
+            return "Reads no field: the status is the rule's own."
+        names = " and ".join(repr(each.wire) for each in self.inputs)
+        return f"Decided from {names}, first matching rule wins."
+
 
 def _canonical_variable(rule_input: m.RuleInput) -> str:
     return f"{rule_input.parameter}_canonical"
@@ -250,6 +267,7 @@ class PagingView:
     offset_param: str | None
     limit_param: str | None
     max_records: int | None
+    page_count_expression: str | None = None
 
 
 def paging_view(paging: m.Pagination) -> PagingView:
@@ -265,6 +283,7 @@ def paging_view(paging: m.Pagination) -> PagingView:
         offset_param=paging.offset_param,
         limit_param=paging.limit_param,
         max_records=paging.max_records,
+        page_count_expression=read(paging.page_count, answer) if paging.page_count else None,
     )
 
 
@@ -386,6 +405,10 @@ def _body_words(callback: m.Callback) -> str:
             where += ", in the query"
     elif callback.format == "form":
         where = "form fields in the query" if method == "GET" else "form fields"
+    elif callback.format == "multipart":
+        where = "multipart/form-data fields"
+    elif callback.format == "xml":
+        where = "an XML document"
     else:
         where = "a JSON array of payloads" if callback.array else "a JSON object"
     return f"{method}, {where}"

@@ -257,7 +257,8 @@ class AsyncClientBase(ClientCore):
                 continue
             seen += count
             total = paging.total(result) if paging.total is not None else None
-            position = paging.after(position, params, count, seen, total)
+            pages = paging.page_count(result) if paging.page_count is not None else None
+            position = paging.after(position, params, count, seen, total, pages)
 
     async def dlr_wait_for_final(
         self,

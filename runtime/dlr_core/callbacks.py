@@ -38,6 +38,7 @@ from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
 
 from pydantic import BaseModel, ValidationError
 
+from dlr_core.wire import multipart, xml_body
 from dlr_core.wire.read import MAX_JSON_DEPTH, nested_deeper
 from dlr_core.errors import (
     CallbackError,
@@ -139,7 +140,11 @@ class Callback:
     provider: str
     name: str
     method: str = "POST"
-    format: Literal["form", "json"] = "json"
+    format: Literal["form", "json", "multipart", "xml"] = "json"
+    """``form``: urlencoded fields; ``multipart``: multipart/form-data text fields; ``json``;
+    ``xml``: a document whose root element's children are the fields."""
+    xml_root: str = ""
+    """For ``xml``: the root element's name pushes are written with (any is read)."""
     array: bool = False
     """The body is a JSON array of payloads (several reports in one push)."""
     json_field: str | None = None
@@ -175,10 +180,11 @@ class Callback:
             "reject",
             "unwrap",
             "handshakes",
+            "xml_root",
         }
         if unknown:
             raise SigningError(f"unknown callback keys: {', '.join(sorted(unknown))}")
-        if data.get("format", "json") not in ("form", "json"):
+        if data.get("format", "json") not in ("form", "json", "multipart", "xml"):
             raise SigningError(f"unknown callback format {data.get('format')!r}")
         json_field = data.get("json_field")
         if json_field is not None and (data.get("format") != "form" or not isinstance(json_field, str)):
@@ -204,6 +210,7 @@ class Callback:
             format=data.get("format", "json"),
             array=bool(data.get("array", False)),
             json_field=json_field,
+            xml_root=str(data.get("xml_root", "")),
             verify=verify,
             answer=answer_from_data(data.get("answer", {}), Answer()),
             reject=answer_from_data(data.get("reject", {}), Answer(403, body="forbidden")),
@@ -291,16 +298,31 @@ class Callback:
         if claims is not None and jwt is not None and jwt.read_claims:
             payloads = [claims]  # the signed report, whatever the body says
         else:
-            payloads = self._read(query.encode("utf-8") if self.method == "GET" else body)
+            # A GET's report is its query; a multipart body is read with its Content-Type's boundary.
+            if self.method == "GET":
+                payloads = self._read(query.encode("utf-8"), "")
+            else:
+                payloads = self._read(body, lower.get("content-type", ""))
         raise_if_handshake(self.provider, self.handshakes, lower, payloads, body)
         if self.unwrap is not None:
             payloads = [unwrapped(self.provider, self.unwrap, payload, body) for payload in payloads]
         return payloads
 
-    def _read(self, body: bytes) -> list[dict[str, Any]]:
+    def _read(self, body: bytes, content_type: str) -> list[dict[str, Any]]:
         def malformed(why: str) -> MalformedCallback:
             return MalformedCallback(why, provider=self.provider, raw_body=body)
 
+        if self.format == "multipart":
+            try:
+                pairs = multipart.read_fields(body, content_type, max_fields=MAX_FORM_FIELDS)
+            except multipart.MultipartError as exc:
+                raise malformed(str(exc)) from None
+            return [_first_of_each(pairs)]
+        if self.format == "xml":
+            try:
+                return [xml_body.read_document(body, max_depth=MAX_JSON_DEPTH, max_elements=MAX_FORM_FIELDS)]
+            except xml_body.XmlBodyError as exc:
+                raise malformed(str(exc)) from None
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
@@ -309,9 +331,7 @@ class Callback:
             pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
             if text.strip() and not pairs:
                 raise malformed("the push is not a form (application/x-www-form-urlencoded)")
-            form: dict[str, Any] = {}
-            for key, value in pairs:
-                form.setdefault(key, value)
+            form = _first_of_each(pairs)
             if self.json_field is None:
                 return [form]
             if not isinstance(form.get(self.json_field), str):
@@ -359,6 +379,7 @@ class Callback:
         """Refuses a push that does not verify; returns a verified token's claims (``jwt``)."""
         verify = self.verify
         assert verify is not None
+        content_type = headers.get("content-type", "")
         empty = sorted(name for name, value in credentials.items() if not value)
         if empty:  # an HMAC with the empty key is one anyone can make: fail closed
             raise CallbackSignatureError(
@@ -392,7 +413,7 @@ class Callback:
             if not value:
                 raise refused(f"the push has no {header} header")
             sent_headers[variable] = value[:1024]
-        form = self._form_fields(body) if verify.fields or (verify.compare and verify.compare.field) else {}
+        form = self._pushed_fields(body) if verify.fields or (verify.compare and verify.compare.field) else {}
         for variable, name in verify.fields:
             value = form.get(name)
             if not value:
@@ -401,7 +422,8 @@ class Callback:
         urls = with_and_without_port(url) if verify.either_port else (url,)
         try:
             each_values = [
-                self._values(method, u, body, credentials, timestamp, verify.sign, sent_headers) for u in urls
+                self._values(method, u, body, credentials, timestamp, verify.sign, sent_headers, content_type)
+                for u in urls
             ]
         except SigningError as exc:
             raise refused(f"the push cannot be verified: {exc}") from None
@@ -528,6 +550,7 @@ class Callback:
                     timestamp,
                     self.verify.sign if self.verify else (),
                     sent_headers,
+                    headers.get("content-type", ""),
                 )
                 key = as_bytes(run.value(check.key))
                 expected = [
@@ -552,7 +575,7 @@ class Callback:
         raise refused(why)
 
     @staticmethod
-    def _form_fields(body: bytes) -> dict[str, str]:
+    def _pushed_fields(body: bytes) -> dict[str, str]:
         """A form push's fields (the first of a repeated name), for a signature among them."""
         text = body.decode("utf-8", errors="replace")
         fields: dict[str, str] = {}
@@ -569,9 +592,10 @@ class Callback:
         timestamp: str | None,
         bound: Sequence[Bound],
         sent_headers: Mapping[str, str] | None = None,
+        content_type: str = "",
     ) -> dict[str, str]:
         """Every step's result and the templates' texts (keyed by template)."""
-        run = self._run(method, url, body, credentials, timestamp, bound, sent_headers)
+        run = self._run(method, url, body, credentials, timestamp, bound, sent_headers, content_type)
         out: dict[str, str] = {}
         verify = self.verify
         assert verify is not None
@@ -593,6 +617,7 @@ class Callback:
         timestamp: str | None,
         bound: Sequence[Bound],
         sent_headers: Mapping[str, str] | None = None,
+        content_type: str = "",
     ) -> StepRun:
         """The push's values (``url``, ``body``, ...) and every step's result, run."""
         parts = urlsplit(url)
@@ -602,12 +627,8 @@ class Callback:
             f"{parts.scheme}://{parts.netloc}",
             parts.path or "/",
             query=parse_qsl(parts.query, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS),
-            body_kind="form" if self.format == "form" else "json",
-            form=(
-                parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
-                if self.format == "form"
-                else []
-            ),
+            body_kind="form" if self.format in ("form", "multipart") else "json",
+            form=self._form_fields(body, text, content_type),
             content=body,
         )
         pushed: dict[str, Value] = dict(
@@ -629,6 +650,30 @@ class Callback:
         for each in bound:
             values[each.name] = each.step.apply(run)
         return run
+
+    def content_type(self, body: bytes) -> str:
+        """The Content-Type the provider sends ``body`` with (a multipart body's names the
+        boundary ``dlr_core.wire.multipart.encode_fields`` wrote into it)."""
+        if self.format == "multipart":
+            try:
+                return multipart.content_type(body)
+            except multipart.MultipartError as exc:
+                raise SigningError(str(exc)) from None
+        if self.format == "xml":
+            return "application/xml; charset=utf-8"
+        return "application/x-www-form-urlencoded" if self.format == "form" else "application/json"
+
+    def _form_fields(self, body: bytes, text: str, content_type: str) -> list[tuple[str, str]]:
+        """The fields sign steps read (``sorted_concat`` over the body): a form's, or a
+        multipart body's text fields (none when it is malformed: ``_read`` then says so)."""
+        if self.format == "form":
+            return parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+        if self.format == "multipart":
+            try:
+                return multipart.read_fields(body, content_type, max_fields=MAX_FORM_FIELDS)
+            except multipart.MultipartError:
+                return []
+        return []
 
     # -- sending (the mock, tests of an endpoint) ------------------------------------------
 
@@ -715,11 +760,7 @@ class Callback:
             made = {name: fresh_nonce() for _, name in verify.fields}
             body = self._with_fields(body, made)
             values_of = {variable: made[name] for variable, name in verify.fields}
-        headers: dict[str, str] = {
-            "Content-Type": (
-                "application/x-www-form-urlencoded" if self.format == "form" else "application/json"
-            )
-        }
+        headers: dict[str, str] = {"Content-Type": self.content_type(body)}
         if verify is None:
             return headers, body
         moment = moment or _utc_now()
@@ -736,7 +777,9 @@ class Callback:
             if sent is None:
                 headers[header] = sent_headers[variable]
         sent_headers.update(values_of)
-        values = self._values(self.method, url, body, credentials, timestamp, verify.sign, sent_headers)
+        values = self._values(
+            self.method, url, body, credentials, timestamp, verify.sign, sent_headers, headers["Content-Type"]
+        )
         if verify.compare is not None and verify.compare.field is not None:
             body = self._with_fields(body, {verify.compare.field: values[verify.compare.value]})
         elif verify.compare is not None:
@@ -793,7 +836,16 @@ class Callback:
         is read, every claim the check expects, and a value for each it requires (a minute
         of validity for ``exp``, the moment for ``nbf`` and ``iat``, a random ``jti``)."""
         assert self.verify is not None
-        run = self._run(self.method, url, body, credentials, timestamp, self.verify.sign, sent_headers)
+        run = self._run(
+            self.method,
+            url,
+            body,
+            credentials,
+            timestamp,
+            self.verify.sign,
+            sent_headers,
+            self.content_type(body),
+        )
         claims: dict[str, Any] = {}
         if check.read_claims:
             claims.update(json.loads(body.decode("utf-8")) if body.strip() else {})
@@ -836,6 +888,14 @@ def _claims_mismatch(
         if not present(name):
             return f"the claim {name} is missing"
     return None
+
+
+def _first_of_each(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """A form's fields as a payload object: a field given several times keeps its first value."""
+    form: dict[str, Any] = {}
+    for key, value in pairs:
+        form.setdefault(key, value)
+    return form
 
 
 def _answer(data: Mapping[str, Any], default: Answer) -> Answer:

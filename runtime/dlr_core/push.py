@@ -14,7 +14,7 @@ A push scenario maps a callback's name to the pushes to make, in order::
 
 A payload is a mapping, or for a callback whose body is an array (``array: true``) a list
 of mappings (one push of several reports) or a mapping (one report). Each push is encoded
-as the callback says (form or JSON), signed with the scenario's credentials (a public-key
+as the callback says (form, multipart form, XML or JSON), signed with the scenario's credentials (a public-key
 callback with the matching private key), and sent with httpx; ``Pushed`` says what the
 receiver answered. A callback verified in code (``verify: {in_code: ...}``) is pushed
 unsigned: only the receiver's verifier knows the check.
@@ -42,6 +42,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import httpx
 
 from dlr_core.callbacks import Callback
+from dlr_core.wire import multipart, xml_body
 
 __all__ = ["PushScenarioError", "Pushed", "encode", "push", "read_scenario"]
 
@@ -85,7 +86,7 @@ class Pushed:
 
 
 def encode(callback: Callback, payload: Any) -> bytes:
-    """A payload as the provider sends it (form fields, or JSON)."""
+    """A payload as the provider sends it (form fields, multipart form fields, XML, or JSON)."""
     if callback.unwrap and isinstance(payload, Mapping) and isinstance(payload.get(callback.unwrap), Mapping):
         # The report travels as JSON text inside this member of the envelope.
         payload = {**payload, callback.unwrap: json.dumps(payload[callback.unwrap], ensure_ascii=False)}
@@ -94,10 +95,17 @@ def encode(callback: Callback, payload: Any) -> bytes:
     if callback.format == "form" and callback.json_field is not None:
         # One field holding the report(s) as JSON, percent-encoded once by the form.
         return urlencode([(callback.json_field, json.dumps(payload, ensure_ascii=False))]).encode("ascii")
-    if callback.format == "form":
+    if callback.format in ("form", "multipart"):
         if not isinstance(payload, Mapping):
-            raise ValueError("a form push is a mapping of fields")
-        return urlencode([(str(k), _text(v)) for k, v in payload.items()]).encode("ascii")
+            raise ValueError(f"a {callback.format} push is a mapping of fields")
+        fields = [(str(k), _text(v)) for k, v in payload.items()]
+        if callback.format == "multipart":
+            return multipart.encode_fields(fields)
+        return urlencode(fields).encode("ascii")
+    if callback.format == "xml":
+        if not isinstance(payload, Mapping):
+            raise ValueError("an xml push is a mapping of fields (the root element's children)")
+        return xml_body.encode_document(callback.xml_root or "Report", payload)
     return json.dumps(payload, ensure_ascii=False).encode("utf-8")
 
 
@@ -113,9 +121,13 @@ def _certificate_url(member: str, body: bytes, keys: Mapping[str, str]) -> str |
 
 
 def _tampered(callback: Callback, body: bytes) -> bytes:
-    """The signed body with one byte changed: a space added, or, for a signature carried in
-    the JSON body (where spacing is not signed), an "x" added to the first text member the
-    check does not itself read."""
+    """The signed body with one byte changed: a space added (to a multipart body's last
+    field: after its close delimiter the space would be an epilogue no field holds), or, for
+    a signature carried in the JSON body (where spacing is not signed), an "x" added to the
+    first text member the check does not itself read."""
+    if callback.format == "multipart":  # the last field, before its close delimiter
+        end = body.rfind(b"\r\n--")
+        return body[:end] + b" " + body[end:] if end > 0 else body + b" "
     check = callback.verify.public_key if callback.verify is not None else None
     if check is None or not check.field:
         return body + b" "

@@ -136,6 +136,8 @@ class Paging(Generic[Model]):
     offset_param: str | None = None
     limit_param: str | None = None
     max_records: int | None = None
+    page_count: Callable[[Model], int | None] | None = None
+    """Page numbers, instead of ``total``: the number of pages the answer says there are."""
 
     def first(self) -> dict[str, int]:
         """The paging arguments of the first request."""
@@ -144,10 +146,17 @@ class Paging(Generic[Model]):
         return {self.page_param: self.first_page} if self.page_param else {}
 
     def after(
-        self, current: dict[str, int], params: BaseModel, count: int, seen: int, total: int | None
+        self,
+        current: dict[str, int],
+        params: BaseModel,
+        count: int,
+        seen: int,
+        total: int | None,
+        page_count: int | None = None,
     ) -> dict[str, int] | None:
         """The paging arguments of the next request, or None when this page was the last.
-        ``count`` records came on this page, ``seen`` in all so far."""
+        ``count`` records came on this page, ``seen`` in all so far; ``page_count`` pages
+        there are, when the answer says so instead of a total."""
         if count == 0 or (total is not None and seen >= total):
             return None
         if self.offset_param is not None:
@@ -157,6 +166,11 @@ class Paging(Generic[Model]):
             if self.max_records is not None and seen >= self.max_records:
                 return None
             return {self.offset_param: current[self.offset_param] + count}
-        if total is None or self.page_param is None:
+        if self.page_param is None:
             return None
-        return {self.page_param: current[self.page_param] + 1}
+        page = current[self.page_param]
+        if page_count is not None:
+            return None if page - self.first_page + 1 >= page_count else {self.page_param: page + 1}
+        if total is None:
+            return None
+        return {self.page_param: page + 1}

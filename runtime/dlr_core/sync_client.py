@@ -133,7 +133,8 @@ class SyncClientBase(ClientCore):
                 continue
             seen += count
             total = paging.total(result) if paging.total is not None else None
-            position = paging.after(position, params, count, seen, total)
+            pages = paging.page_count(result) if paging.page_count is not None else None
+            position = paging.after(position, params, count, seen, total, pages)
 
     def dlr_wait_for_final(
         self,

@@ -103,6 +103,21 @@ def _cases() -> dict[str, dict[str, Any]]:
                 "either_port": True,
             },
         },
+        "hmac_multipart": {  # multipart/form-data text fields, signed as a form's fields are
+            "method": "POST",
+            "format": "multipart",
+            "verify": {
+                "sign": [
+                    {"as": "fields", "sorted_concat": {"source": "body", "repeated": "unique"}},
+                    _hmac("signature", "{url}{fields}"),
+                ],
+                "compare": _compare(),
+            },
+        },
+        "hmac_xml": {  # an XML document, signed over its raw bytes
+            "format": "xml",
+            "verify": {"sign": [_hmac("signature", "{url}{body}", output="base64")], "compare": _compare()},
+        },
         "hmac_get_query": {  # a GET: the report is the query, signed canonically
             "method": "GET",
             "format": "form",

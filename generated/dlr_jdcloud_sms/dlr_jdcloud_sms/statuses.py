@@ -12,6 +12,6 @@ from dlr_core import DeliveryStatus
 def undocumented_status_to_canonical() -> DeliveryStatus:
     """JD Cloud documents a report's status (发送状态, an integer) and code (错误码) without listing their values, so neither is mapped: the receipt's status is unknown and details["send_status"] and error_code keep what JD Cloud sent.
 
-    Reads no field: the rule gives its canonical status directly.
+    Reads no field: the status is the rule's own.
     """
     return DeliveryStatus.UNKNOWN

@@ -12,6 +12,6 @@ from dlr_core import DeliveryStatus
 def undocumented_to_canonical() -> DeliveryStatus:
     """The provider documents no values for state, so it is kept raw and unmapped.
 
-    Reads no field: the rule gives its canonical status directly.
+    Reads no field: the status is the rule's own.
     """
     return DeliveryStatus.UNKNOWN
