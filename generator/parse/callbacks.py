@@ -318,9 +318,9 @@ def _verification_kind(verify: dict[str, Any] | None) -> str:
     elif "jwt" in verify:
         token = verify["jwt"]
         kind = f"JWT ({'/'.join(token.get('algorithms', ['HS256']))}) in {token['header']}"
-        named = [claim["key"] for claim in token.get("claims", [])]
-        if named:
-            kind += f", claims {', '.join(named)} checked"
+        claims = [claim["key"] for claim in token.get("claims", [])]
+        if claims:
+            kind += f", claims {', '.join(claims)} checked"
         if token.get("read_claims"):
             kind += ", the report read from its claims"
         kind += f", exp/nbf/iat within {token.get('leeway', 0):g} s"

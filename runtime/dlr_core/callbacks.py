@@ -26,20 +26,18 @@ endpoint). Public-key schemes need ``cryptography`` (``pip install 'dlr-core[cry
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Literal, TypeVar
-from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ValidationError
 
-from dlr_core.wire import multipart, xml_body
-from dlr_core.wire.read import MAX_JSON_DEPTH, nested_deeper
+from dlr_core.wire import multipart
 from dlr_core.errors import (
     CallbackError,
     CallbackSignatureError,
@@ -47,7 +45,8 @@ from dlr_core.errors import (
     StaleCallback,
 )
 from dlr_core.receipt import Receipt
-from dlr_core.request import PreparedRequest
+from dlr_core import callback_jwt, callback_reading, callback_run, callback_sending
+from dlr_core.callback_run import MAX_FORM_FIELDS as MAX_FORM_FIELDS, utc_now
 from dlr_core.callback_app import (
     MAX_CALLBACK_BYTES,
     Answer,
@@ -82,19 +81,13 @@ from dlr_core.callback_verification import (
     SignedTime,
     Verification,
     decode_signature,
-    fresh_nonce,
     json_object,
     reads_members,
-    jwt_sign,
-    jwt_time_refusal,
-    jwt_token_parts,
-    private_key_sign,
     public_key_verifies,
     verification_from_data,
     with_and_without_port,
 )
-from dlr_core.signing import Bound, SigningError, StepRun, timestamp_text
-from dlr_core.steps import Value, as_bytes
+from dlr_core.signing import SigningError
 
 __all__ = [
     "MAX_CALLBACK_BYTES",
@@ -121,16 +114,11 @@ __all__ = [
     "with_keys",
 ]
 
-MAX_FORM_FIELDS = 1000
-"""The most fields a form push (or a GET push's query) may have: one with more is a
-``MalformedCallback``, refused before its signature is computed."""
-
 Clock = Callable[[], datetime]
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+_utc_now = utc_now  # the receiver's clock unless a test gives one
 
 
 @dataclass(frozen=True)
@@ -300,71 +288,13 @@ class Callback:
         else:
             # A GET's report is its query; a multipart body is read with its Content-Type's boundary.
             if self.method == "GET":
-                payloads = self._read(query.encode("utf-8"), "")
+                payloads = callback_reading.read_payloads(self, query.encode("utf-8"), "")
             else:
-                payloads = self._read(body, lower.get("content-type", ""))
+                payloads = callback_reading.read_payloads(self, body, lower.get("content-type", ""))
         raise_if_handshake(self.provider, self.handshakes, lower, payloads, body)
         if self.unwrap is not None:
             payloads = [unwrapped(self.provider, self.unwrap, payload, body) for payload in payloads]
         return payloads
-
-    def _read(self, body: bytes, content_type: str) -> list[dict[str, Any]]:
-        def malformed(why: str) -> MalformedCallback:
-            return MalformedCallback(why, provider=self.provider, raw_body=body)
-
-        if self.format == "multipart":
-            try:
-                pairs = multipart.read_fields(body, content_type, max_fields=MAX_FORM_FIELDS)
-            except multipart.MultipartError as exc:
-                raise malformed(str(exc)) from None
-            return [_first_of_each(pairs)]
-        if self.format == "xml":
-            try:
-                return [xml_body.read_document(body, max_depth=MAX_JSON_DEPTH, max_elements=MAX_FORM_FIELDS)]
-            except xml_body.XmlBodyError as exc:
-                raise malformed(str(exc)) from None
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise malformed("the push is not UTF-8 text") from None
-        if self.format == "form":
-            pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
-            if text.strip() and not pairs:
-                raise malformed("the push is not a form (application/x-www-form-urlencoded)")
-            form = _first_of_each(pairs)
-            if self.json_field is None:
-                return [form]
-            if not isinstance(form.get(self.json_field), str):
-                raise malformed(f"the push has no {self.json_field[:64]} field")
-            return self._json_payloads(form[self.json_field], malformed, percent_encoded_again=True)
-        return self._json_payloads(text, malformed)
-
-    def _json_payloads(
-        self, text: str, malformed: Callable[[str], MalformedCallback], percent_encoded_again: bool = False
-    ) -> list[dict[str, Any]]:
-        """The payloads of a JSON document: the body, or a form's ``json_field``. A field's
-        value may come percent-encoded once more (a provider's docs warn that some receivers
-        need two decoding passes): a value starting with ``%``, which no JSON document does,
-        is decoded again."""
-        if percent_encoded_again and text.lstrip().startswith("%"):
-            text = unquote_plus(text)
-        if nested_deeper(text.encode("utf-8"), MAX_JSON_DEPTH):
-            raise malformed(f"the push nests deeper than {MAX_JSON_DEPTH} levels")
-        try:
-            data = json.loads(text) if text.strip() else None
-        except (ValueError, RecursionError):
-            raise malformed("the push is not JSON") from None
-        try:  # an escaped lone surrogate ("\\ud800") loads, but is no text to store or hash
-            json.dumps(data, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise malformed("the push holds a lone surrogate: not Unicode text") from None
-        if self.array:
-            if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-                raise malformed("the push is not a JSON array of objects")
-            return list(data)
-        if not isinstance(data, dict):
-            raise malformed("the push is not a JSON object")
-        return [data]
 
     def _verify(
         self,
@@ -413,7 +343,11 @@ class Callback:
             if not value:
                 raise refused(f"the push has no {header} header")
             sent_headers[variable] = value[:1024]
-        form = self._pushed_fields(body) if verify.fields or (verify.compare and verify.compare.field) else {}
+        form = (
+            callback_run.pushed_fields(body)
+            if verify.fields or (verify.compare and verify.compare.field)
+            else {}
+        )
         for variable, name in verify.fields:
             value = form.get(name)
             if not value:
@@ -422,7 +356,9 @@ class Callback:
         urls = with_and_without_port(url) if verify.either_port else (url,)
         try:
             each_values = [
-                self._values(method, u, body, credentials, timestamp, verify.sign, sent_headers, content_type)
+                callback_run.push_values(
+                    self, method, u, body, credentials, timestamp, verify.sign, sent_headers, content_type
+                )
                 for u in urls
             ]
         except SigningError as exc:
@@ -514,142 +450,10 @@ class Callback:
                     f"the push's {equals.query or equals.header or equals.field} is not the one expected"
                 )
         if verify.jwt is not None:
-            return self._verify_jwt(
-                verify.jwt, method, urls, headers, body, credentials, timestamp, sent_headers, clock
+            return callback_jwt.verify_jwt(
+                self, verify.jwt, method, urls, headers, body, credentials, timestamp, sent_headers, clock
             )
         return None
-
-    def _verify_jwt(
-        self,
-        check: JwtCheck,
-        method: str,
-        urls: Sequence[str],
-        headers: Mapping[str, str],
-        body: bytes,
-        credentials: Mapping[str, str],
-        timestamp: str | None,
-        sent_headers: Mapping[str, str],
-        clock: Clock,
-    ) -> dict[str, Any]:
-        """The claims of the push's token, once its signature, claims and times verify."""
-
-        def refused(why: str, error: type[CallbackError] = CallbackSignatureError) -> CallbackError:
-            return error(why, provider=self.provider, raw_body=body)
-
-        token = headers.get(check.header.lower())
-        if not token:
-            raise refused(f"the push has no {check.header} header")
-        why = f"the {check.header} token does not verify"
-        for url in urls:
-            try:
-                run = self._run(
-                    method,
-                    url,
-                    body,
-                    credentials,
-                    timestamp,
-                    self.verify.sign if self.verify else (),
-                    sent_headers,
-                    headers.get("content-type", ""),
-                )
-                key = as_bytes(run.value(check.key))
-                expected = [
-                    (claim, run.text(claim.value), run.text(claim.only_if) if claim.only_if else None)
-                    for claim in check.claims
-                ]
-            except SigningError as exc:
-                raise refused(f"the push cannot be verified: {exc}") from None
-            except UnicodeError:
-                raise refused("the push's URL or headers are not Unicode text") from None
-            try:
-                claims = jwt_token_parts(check, token, key)
-            except ValueError as exc:
-                raise refused(f"the {check.header} token does not verify: {exc}") from None
-            mismatch = _claims_mismatch(claims, expected, check.required)
-            if mismatch is None:
-                late = jwt_time_refusal(claims, clock().timestamp(), check.leeway)
-                if late is not None:
-                    raise refused(late, StaleCallback)
-                return claims
-            why = f"the {check.header} token does not fit the push received at {url[:2048]}: {mismatch}"
-        raise refused(why)
-
-    @staticmethod
-    def _pushed_fields(body: bytes) -> dict[str, str]:
-        """A form push's fields (the first of a repeated name), for a signature among them."""
-        text = body.decode("utf-8", errors="replace")
-        fields: dict[str, str] = {}
-        for key, value in parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS):
-            fields.setdefault(key, value)
-        return fields
-
-    def _values(
-        self,
-        method: str,
-        url: str,
-        body: bytes,
-        credentials: Mapping[str, str],
-        timestamp: str | None,
-        bound: Sequence[Bound],
-        sent_headers: Mapping[str, str] | None = None,
-        content_type: str = "",
-    ) -> dict[str, str]:
-        """Every step's result and the templates' texts (keyed by template)."""
-        run = self._run(method, url, body, credentials, timestamp, bound, sent_headers, content_type)
-        out: dict[str, str] = {}
-        verify = self.verify
-        assert verify is not None
-        for template in (
-            *((verify.compare.value, *verify.compare.also) if verify.compare else ()),
-            verify.public_key.input if verify.public_key else None,
-            *(equals.value for equals in verify.equals),
-        ):
-            if template is not None:
-                out[template] = run.text(template)
-        return out
-
-    def _run(
-        self,
-        method: str,
-        url: str,
-        body: bytes,
-        credentials: Mapping[str, str],
-        timestamp: str | None,
-        bound: Sequence[Bound],
-        sent_headers: Mapping[str, str] | None = None,
-        content_type: str = "",
-    ) -> StepRun:
-        """The push's values (``url``, ``body``, ...) and every step's result, run."""
-        parts = urlsplit(url)
-        text = body.decode("utf-8", errors="replace")
-        request = PreparedRequest(
-            method,
-            f"{parts.scheme}://{parts.netloc}",
-            parts.path or "/",
-            query=parse_qsl(parts.query, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS),
-            body_kind="form" if self.format in ("form", "multipart") else "json",
-            form=self._form_fields(body, text, content_type),
-            content=body,
-        )
-        pushed: dict[str, Value] = dict(
-            url=url,
-            method=method,
-            host=parts.netloc,
-            path=request.full_path,
-            path_and_query=url[len(f"{parts.scheme}://{parts.netloc}") :] or "/",
-            body=text,
-        )
-        if timestamp is not None:
-            pushed["timestamp"] = timestamp
-        pushed.update(sent_headers or {})
-        clash = sorted(set(credentials) & (set(pushed) | {"timestamp"}))
-        if clash:  # the push's values are the sender's: they must never stand for a secret
-            raise SigningError(f"the credential {clash[0]!r} has the name of a value the push carries")
-        values: dict[str, Value] = {**credentials, **pushed}
-        run = StepRun(request, values, _utc_now(), credentials, None)
-        for each in bound:
-            values[each.name] = each.step.apply(run)
-        return run
 
     def content_type(self, body: bytes) -> str:
         """The Content-Type the provider sends ``body`` with (a multipart body's names the
@@ -662,18 +466,6 @@ class Callback:
         if self.format == "xml":
             return "application/xml; charset=utf-8"
         return "application/x-www-form-urlencoded" if self.format == "form" else "application/json"
-
-    def _form_fields(self, body: bytes, text: str, content_type: str) -> list[tuple[str, str]]:
-        """The fields sign steps read (``sorted_concat`` over the body): a form's, or a
-        multipart body's text fields (none when it is malformed: ``_read`` then says so)."""
-        if self.format == "form":
-            return parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
-        if self.format == "multipart":
-            try:
-                return multipart.read_fields(body, content_type, max_fields=MAX_FORM_FIELDS)
-            except multipart.MultipartError:
-                return []
-        return []
 
     # -- sending (the mock, tests of an endpoint) ------------------------------------------
 
@@ -692,8 +484,8 @@ class Callback:
         spec knows how to sign, and for these it does not say. A signature carried in the
         body (a JSON member, or among the form fields) changes the body too: use
         ``sign_push``."""
-        headers, signed_body = self.sign_push(
-            url, body, credentials=credentials, private_key=private_key, moment=moment
+        headers, signed_body = callback_sending.sign_push(
+            self, url, body, credentials=credentials, private_key=private_key, moment=moment
         )
         if signed_body != body:
             raise SigningError(f"{self.name} is signed in its body: use sign_push, which returns the body")
@@ -702,16 +494,7 @@ class Callback:
     def push_url(self, url: str, credentials: Mapping[str, str]) -> str:
         """``url`` with the query parameters the check expects in it (``equals`` with
         ``query``) added, as the URL the provider was given carries them."""
-        verify = self.verify
-        wanted = [each for each in (verify.equals if verify else ()) if each.query]
-        if not wanted:
-            return url
-        values = self._values("POST", url, b"", credentials, None, (), {})
-        parts = urlsplit(url)
-        pairs = parse_qsl(parts.query, keep_blank_values=True)
-        present = {name for name, _ in pairs}
-        pairs += [(each.query, values[each.value]) for each in wanted if each.query not in present]
-        return parts._replace(query=urlencode(pairs)).geturl()
+        return callback_sending.push_url(self, url, credentials)
 
     def sign_push(
         self,
@@ -730,172 +513,15 @@ class Callback:
         replacing a field of that name. A check with a
         certificate needs its URL in the body, or ``certificate_url`` (put in the body when
         it names none): the receiver must be given the matching certificate for it."""
-        check = self.verify.public_key if self.verify is not None else None
-        if check is not None and check.field:
-            members = json_object(body)
-            if not members:
-                raise SigningError(f"{self.name} is signed in its JSON body; this body is not a JSON object")
-            if check.algorithm_by is not None:
-                members.setdefault(check.algorithm_by[0], check.algorithm_by[1][0][0])
-            if check.certificate is not None and certificate_url is not None:
-                members.setdefault(check.certificate_field, certificate_url)
-            if check.certificate is not None and not isinstance(members.get(check.certificate_field), str):
-                raise SigningError(
-                    f"the push names no certificate: give {check.certificate_field} in the payload"
-                )
-            body = json.dumps(members, ensure_ascii=False).encode("utf-8")
-        return self._sign_headers(url, body, credentials, private_key, moment)
-
-    def _sign_headers(
-        self,
-        url: str,
-        body: bytes,
-        credentials: Mapping[str, str],
-        private_key: str | None,
-        moment: datetime | None,
-    ) -> tuple[dict[str, str], bytes]:
-        verify = self.verify
-        values_of: dict[str, str] = {}
-        if verify is not None and (verify.fields or (verify.compare and verify.compare.field)):
-            made = {name: fresh_nonce() for _, name in verify.fields}
-            body = self._with_fields(body, made)
-            values_of = {variable: made[name] for variable, name in verify.fields}
-        headers: dict[str, str] = {"Content-Type": self.content_type(body)}
-        if verify is None:
-            return headers, body
-        moment = moment or _utc_now()
-        timestamp = None
-        if verify.timestamp is not None:
-            timestamp = timestamp_text(moment, verify.timestamp.style)
-            headers[verify.timestamp.header] = timestamp
-        sent_headers: dict[str, str] = {}
-        for variable, header in verify.headers:
-            # A signed header the push carries anyway (its Content-Type) keeps its value;
-            # any other (a nonce) gets a fresh random one.
-            sent = next((value for name, value in headers.items() if name.lower() == header.lower()), None)
-            sent_headers[variable] = fresh_nonce() if sent is None else sent
-            if sent is None:
-                headers[header] = sent_headers[variable]
-        sent_headers.update(values_of)
-        values = self._values(
-            self.method, url, body, credentials, timestamp, verify.sign, sent_headers, headers["Content-Type"]
-        )
-        if verify.compare is not None and verify.compare.field is not None:
-            body = self._with_fields(body, {verify.compare.field: values[verify.compare.value]})
-        elif verify.compare is not None:
-            headers[verify.compare.header] = values[verify.compare.value]
-        for equals in verify.equals:  # a header the check expects (query parameters: push_url)
-            if equals.header:
-                headers[equals.header] = values[equals.value]
-        if verify.public_key is not None:
-            check = verify.public_key
-            if private_key is None:
-                raise SigningError(f"signing a {check.algorithm} push needs the provider's private key")
-            algorithm = check.algorithm
-            if check.algorithm_by is not None:  # as the body names it (the first choice by default)
-                member, choices = check.algorithm_by
-                algorithm = dict(choices).get(str(json_object(body).get(member)), algorithm)
-            signature = private_key_sign(algorithm, private_key, values[check.input].encode("utf-8"))
-            text = (
-                base64.b64encode(signature).decode("ascii") if check.encoding == "base64" else signature.hex()
-            )
-            if check.field:
-                members = json_object(body)
-                members[check.field] = text
-                body = json.dumps(members, ensure_ascii=False).encode("utf-8")
-            else:
-                headers[check.header] = text
-        if verify.jwt is not None:
-            headers[verify.jwt.header] = self._signed_token(
-                verify.jwt, url, body, credentials, timestamp, sent_headers, moment
-            )
-        return headers, body
-
-    @staticmethod
-    def _with_fields(body: bytes, fields: Mapping[str, str]) -> bytes:
-        """A form body with these fields set: each replaces the field of its name (the last
-        one set goes last, where a changed byte of the body changes it)."""
-        pairs = [
-            (key, value)
-            for key, value in parse_qsl(body.decode("utf-8"), keep_blank_values=True)
-            if key not in fields
-        ]
-        return urlencode(pairs + list(fields.items())).encode("ascii")
-
-    def _signed_token(
-        self,
-        check: JwtCheck,
-        url: str,
-        body: bytes,
-        credentials: Mapping[str, str],
-        timestamp: str | None,
-        sent_headers: Mapping[str, str],
-        moment: datetime,
-    ) -> str:
-        """The token the provider would send: the report itself as claims when they are what
-        is read, every claim the check expects, and a value for each it requires (a minute
-        of validity for ``exp``, the moment for ``nbf`` and ``iat``, a random ``jti``)."""
-        assert self.verify is not None
-        run = self._run(
-            self.method,
+        return callback_sending.sign_push(
+            self,
             url,
             body,
-            credentials,
-            timestamp,
-            self.verify.sign,
-            sent_headers,
-            self.content_type(body),
+            credentials=credentials,
+            private_key=private_key,
+            moment=moment,
+            certificate_url=certificate_url,
         )
-        claims: dict[str, Any] = {}
-        if check.read_claims:
-            claims.update(json.loads(body.decode("utf-8")) if body.strip() else {})
-        for claim in check.claims:
-            if claim.only_if is None or run.text(claim.only_if):
-                claims[claim.key] = run.text(claim.value)
-        now = int(moment.timestamp())
-        for name in check.required:
-            if name not in claims:
-                claims[name] = now + 60 if name == "exp" else now if name in ("nbf", "iat") else fresh_nonce()
-        return jwt_sign(check.algorithms[0], as_bytes(run.value(check.key)), claims)
-
-
-def _claims_mismatch(
-    claims: Mapping[str, Any],
-    expected: Sequence[tuple[ClaimCheck, str, str | None]],
-    required: Sequence[str],
-) -> str | None:
-    """Which claim does not fit the push (``None`` when every one does): each expected claim
-    equal to its value (text; another JSON value as its compact JSON), compared in constant
-    time, absent when its ``only_if`` text is empty; each required claim present, not empty."""
-
-    def present(name: str) -> bool:
-        return claims.get(name) not in (None, "")
-
-    for claim, value, only_if in expected:
-        if only_if is not None and not only_if:
-            if present(claim.key):
-                return f"the claim {claim.key} is set, but there is nothing for it to cover"
-            continue
-        if not present(claim.key):
-            return f"the claim {claim.key} is missing"
-        sent = claims[claim.key]
-        text = sent if isinstance(sent, str) else json.dumps(sent, separators=(",", ":"))
-        if not hmac.compare_digest(
-            text.encode("utf-8", "surrogatepass"), value.encode("utf-8", "surrogatepass")
-        ):
-            return f"the claim {claim.key} does not match"
-    for name in required:
-        if not present(name):
-            return f"the claim {name} is missing"
-    return None
-
-
-def _first_of_each(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
-    """A form's fields as a payload object: a field given several times keeps its first value."""
-    form: dict[str, Any] = {}
-    for key, value in pairs:
-        form.setdefault(key, value)
-    return form
 
 
 def _answer(data: Mapping[str, Any], default: Answer) -> Answer:

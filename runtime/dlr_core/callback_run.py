@@ -1,0 +1,138 @@
+"""The values a push's signature is checked against: the pushed request as sign steps see
+it (``url``, ``body``, the form or multipart fields...), every step of a callback's ``verify``
+run over it, and the texts of the templates the check compares."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Protocol
+from urllib.parse import parse_qsl, urlsplit
+
+from dlr_core.callback_verification import Verification
+from dlr_core.request import PreparedRequest
+from dlr_core.signing import Bound, SigningError, StepRun
+from dlr_core.steps import Value
+from dlr_core.wire import multipart
+
+
+class Callback(Protocol):
+    """What reading, checking and signing a push need of its callback: the public shape of
+    ``dlr_core.callbacks.Callback`` (a protocol, so these modules never import it back)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def format(self) -> str: ...
+    @property
+    def array(self) -> bool: ...
+    @property
+    def json_field(self) -> str | None: ...
+    @property
+    def verify(self) -> Verification | None: ...
+    def content_type(self, body: bytes) -> str: ...
+
+
+MAX_FORM_FIELDS = 1000
+"""The most fields a form push (or a GET push's query) may have: one with more is a
+``MalformedCallback``, refused before its signature is computed."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def push_values(
+    callback: Callback,
+    method: str,
+    url: str,
+    body: bytes,
+    credentials: Mapping[str, str],
+    timestamp: str | None,
+    bound: Sequence[Bound],
+    sent_headers: Mapping[str, str] | None = None,
+    content_type: str = "",
+) -> dict[str, str]:
+    """Every step's result and the templates' texts (keyed by template)."""
+    run = push_run(callback, method, url, body, credentials, timestamp, bound, sent_headers, content_type)
+    out: dict[str, str] = {}
+    verify = callback.verify
+    assert verify is not None
+    for template in (
+        *((verify.compare.value, *verify.compare.also) if verify.compare else ()),
+        verify.public_key.input if verify.public_key else None,
+        *(equals.value for equals in verify.equals),
+    ):
+        if template is not None:
+            out[template] = run.text(template)
+    return out
+
+
+def push_run(
+    callback: Callback,
+    method: str,
+    url: str,
+    body: bytes,
+    credentials: Mapping[str, str],
+    timestamp: str | None,
+    bound: Sequence[Bound],
+    sent_headers: Mapping[str, str] | None = None,
+    content_type: str = "",
+) -> StepRun:
+    """The push's values (``url``, ``body``, ...) and every step's result, run."""
+    parts = urlsplit(url)
+    text = body.decode("utf-8", errors="replace")
+    request = PreparedRequest(
+        method,
+        f"{parts.scheme}://{parts.netloc}",
+        parts.path or "/",
+        query=parse_qsl(parts.query, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS),
+        body_kind="form" if callback.format in ("form", "multipart") else "json",
+        form=form_fields(callback, body, text, content_type),
+        content=body,
+    )
+    pushed: dict[str, Value] = dict(
+        url=url,
+        method=method,
+        host=parts.netloc,
+        path=request.full_path,
+        path_and_query=url[len(f"{parts.scheme}://{parts.netloc}") :] or "/",
+        body=text,
+    )
+    if timestamp is not None:
+        pushed["timestamp"] = timestamp
+    pushed.update(sent_headers or {})
+    clash = sorted(set(credentials) & (set(pushed) | {"timestamp"}))
+    if clash:  # the push's values are the sender's: they must never stand for a secret
+        raise SigningError(f"the credential {clash[0]!r} has the name of a value the push carries")
+    values: dict[str, Value] = {**credentials, **pushed}
+    run = StepRun(request, values, utc_now(), credentials, None)
+    for each in bound:
+        values[each.name] = each.step.apply(run)
+    return run
+
+
+def form_fields(callback: Callback, body: bytes, text: str, content_type: str) -> list[tuple[str, str]]:
+    """The fields sign steps read (``sorted_concat`` over the body): a form's, or a
+    multipart body's text fields (none when it is malformed: ``_read`` then says so)."""
+    if callback.format == "form":
+        return parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    if callback.format == "multipart":
+        try:
+            return multipart.read_fields(body, content_type, max_fields=MAX_FORM_FIELDS)
+        except multipart.MultipartError:
+            return []
+    return []
+
+
+def pushed_fields(body: bytes) -> dict[str, str]:
+    """A form push's fields (the first of a repeated name), for a signature among them."""
+    text = body.decode("utf-8", errors="replace")
+    fields: dict[str, str] = {}
+    for key, value in parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS):
+        fields.setdefault(key, value)
+    return fields
