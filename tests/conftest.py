@@ -29,20 +29,16 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Generation's cache (formatted chunks) goes to a folder of this run, never the user's;
+    """Generation's cache (formatted chunks, models) is the tests' own, never the user's: in
+    .pytest_cache/ (ignored by git), kept between runs like pytest's own cache, so a second
+    run formats only what changed. Its entries are keyed by the SHA-256 of all they depend
+    on, the tools' versions included, and generated code read from it is verified like
+    fresh code (generator/emit/cache.py); ``DLRGEN_CACHE_DIR`` chooses another folder.
     xdist's workers inherit it from the controller."""
     if "DLRGEN_CACHE_DIR" not in os.environ:
-        import tempfile
-
-        os.environ["DLRGEN_CACHE_DIR"] = _CREATED_CACHE[0] = tempfile.mkdtemp(prefix="dlrgen-test-cache-")
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    if _CREATED_CACHE[0]:
-        shutil.rmtree(_CREATED_CACHE[0], ignore_errors=True)
-
-
-_CREATED_CACHE = [""]  # the cache folder this process made (the controller's), to remove
+        folder = ROOT / ".pytest_cache" / "dlrgen"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.environ["DLRGEN_CACHE_DIR"] = str(folder)
 
 
 for distribution in sorted(GENERATED.glob("dlr_*")):
@@ -102,6 +98,18 @@ def provider_specs() -> list[Path]:
     from generator.pipeline import spec_files
 
     return spec_files(SPECS)
+
+
+@functools.cache
+def catalog_providers() -> tuple[Any, ...]:
+    """Every provider of specs/ loaded and parsed once per test process (the model is
+    frozen dataclasses, so tests share it): the generic tests over the catalog read it
+    instead of parsing 30+ specs each."""
+    from generator.pipeline import load_providers
+
+    providers, problems = load_providers(provider_specs())
+    assert not problems, problems
+    return tuple(providers)
 
 
 def client_specs() -> list[Path]:

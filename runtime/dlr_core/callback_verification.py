@@ -118,8 +118,8 @@ class Compare:
     """Templates of other forms the provider may sign a push with (its SDK accepts each):
     a push verifies when the header matches any form. ``sign`` uses ``value``."""
     field: str | None = None
-    """The signature is this form field of the push (``header`` is then empty): SUBMAIL
-    puts ``signature`` among the pushed fields."""
+    """The signature is this form field of the push (``header`` is then empty): some
+    providers put ``signature`` among the pushed fields."""
 
     @property
     def where(self) -> str:
@@ -206,14 +206,14 @@ class Verification:
     public_key: PublicKey | None = None
     either_port: bool = False
     """The provider may sign the URL with or without its port: a push verifies with the URL
-    without its port or with it (the scheme's default when it has none), as twilio-python's
-    ``RequestValidator.validate`` does."""
+    without its port or with it (the scheme's default when it has none), as an official
+    SDK's ``RequestValidator.validate`` does."""
     headers: tuple[tuple[str, str], ...] = ()
     """Request headers the signed text uses, as ``(variable, header)``: ``{variable}`` is the
     header's text as sent (a nonce). A push without one of them is refused; ``sign`` sends
     a fresh random value in each."""
     fields: tuple[tuple[str, str], ...] = ()
-    """Form fields of the push the signed text uses, as ``(variable, field)`` (SUBMAIL's
+    """Form fields of the push the signed text uses, as ``(variable, field)`` (a
     ``token``), read and made like ``headers``."""
     equals: tuple[Equals, ...] = ()
     """Values the push must carry besides its signature (the topic it was published to)."""
@@ -228,7 +228,7 @@ def fresh_nonce() -> str:
 
 def with_and_without_port(url: str) -> tuple[str, ...]:
     """``url`` without its port and with it (the scheme's default, 443 for https and 80
-    otherwise, when it has none), as twilio-python's ``RequestValidator.validate`` tries
+    otherwise, when it has none), as an official SDK's ``RequestValidator.validate`` tries
     them; the rest of the URL is kept exactly. A URL whose port cannot be read is tried
     only as given."""
     parts = urlsplit(url)

@@ -69,7 +69,7 @@ TIMESTAMP_STYLES: dict[str, Callable[[datetime], str]] = {
     "iso8601_utc": lambda moment: moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     "iso8601_basic_utc": lambda moment: moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ"),
     # RFC 7231 section 7.1.1.1's IMF-fixdate (RFC 1123 form): English names whatever the
-    # locale, always GMT. Azure's x-ms-date, HTTP Date headers.
+    # locale, always GMT. x-ms-date and HTTP Date headers.
     "http_date": lambda moment: format_datetime(moment.astimezone(timezone.utc), usegmt=True),
 }
 """How ``{timestamp}`` is written, by style name."""

@@ -135,7 +135,9 @@ def output(digest: bytes, style: str) -> Value:
         return base64.b64encode(digest).decode("ascii")
     if style == "base64url":
         return base64url(digest)
-    if style == "base64url_padded":  # RFC 4648 section 5 with its "=": Qiniu's urlsafe_base64_encode
+    if (
+        style == "base64url_padded"
+    ):  # RFC 4648 section 5 with its "=": as some SDKs' urlsafe_base64_encode keeps it
         return base64.urlsafe_b64encode(digest).decode("ascii")
     if style == "raw":
         return digest
@@ -203,7 +205,7 @@ class SortedConcat(Step):
         ),
     )
     # Many providers sign the sorted parameters written like a query string but unescaped
-    # ("a=1&b=2", SUBMAIL), others with no separators at all (UCloud): both are this step.
+    # ("a=1&b=2"), others with no separators at all: both are this step.
     name_value_separator: str | None = field(
         default=None, metadata=doc("Text between a name and its value (`=` writes `a=1`); none by default.")
     )

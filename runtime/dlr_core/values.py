@@ -90,7 +90,7 @@ def from_iso8601(value: object) -> datetime | None:
         text = value.strip().replace("Z", "+00:00")
         if len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit():
             text = f"{text[:-2]}:{text[-2:]}"  # +0000 -> +00:00 for Python < 3.11
-        # Fractions of 1 to 6 digits (Plivo sends 5): Python < 3.11 takes only 3 or 6.
+        # Fractions of 1 to 6 digits (a provider may send 5): Python < 3.11 takes only 3 or 6.
         text = _FRACTION.sub(lambda match: "." + match.group(1).ljust(6, "0")[:6], text, count=1)
         parsed = datetime.fromisoformat(text)
     except ValueError:

@@ -5,21 +5,18 @@ published example, and that test exists and cites the source the spec names."""
 from __future__ import annotations
 
 import ast
+from typing import Any
 import functools
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, provider_specs
-from generator.pipeline import load_providers
+from tests.conftest import ROOT, catalog_providers
 from generator.python.docs_view import needs_proof
 
 
-@functools.cache
-def _providers() -> list:  # type: ignore[type-arg]
-    providers, problems = load_providers(provider_specs())
-    assert not problems, problems
-    return providers
+def _providers() -> tuple[Any, ...]:
+    return catalog_providers()
 
 
 @functools.cache

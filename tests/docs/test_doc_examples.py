@@ -18,10 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import GENERATED, ROOT, RUNTIME, credential_test_value
+from tests.conftest import GENERATED, ROOT, RUNTIME, catalog_providers, credential_test_value
 from dlr_core.mock import MockProvider
 from dlr_core.testing import MockTransport
-from generator.pipeline import load_providers, spec_files
 
 SOURCES = [ROOT / "README.md", ROOT / "runtime" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SOURCES += sorted(GENERATED.glob("dlr_*/README.md"))
@@ -37,7 +36,7 @@ def _examples() -> Iterator[tuple[str, str]]:
 
 
 EXAMPLES = list(_examples())
-PROVIDERS = {p.package: p for p in load_providers(spec_files(ROOT / "specs"))[0]}
+PROVIDERS = {p.package: p for p in catalog_providers()}
 
 
 def test_the_examples_are_found() -> None:

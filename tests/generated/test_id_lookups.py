@@ -11,15 +11,14 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import call_provider, credential_test_value, provider_specs
+from tests.conftest import call_provider, catalog_providers, credential_test_value
 from dlr_core import DeliveryStatus
 from dlr_core.mock import MockProvider
 from generator import model as m
-from generator.pipeline import load_providers
 
 
 def _id_lookups() -> list[tuple[m.Provider, m.Operation]]:
-    providers, problems = load_providers(provider_specs())
+    providers, problems = list(catalog_providers()), []
     assert not problems
     found = []
     for provider in providers:

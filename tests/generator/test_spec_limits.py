@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, catalog_providers
 from generator.commands.cli import main
 from generator.load.yaml_safe import MAX_NESTING_DEPTH, MAX_NODES, MAX_SPEC_BYTES, MAX_STRING_LENGTH
 from generator.pipeline import load_providers
@@ -68,10 +68,7 @@ def example_block(body: str) -> str:
 
 
 def test_every_seed_spec_is_still_valid() -> None:
-    paths = sorted(SPECS.glob("*.yaml"))
-    assert paths
-    _, problems = load_providers(paths)
-    assert problems == []
+    assert len(catalog_providers()) == len(sorted(SPECS.glob("*.yaml")))  # each loads, none refused
 
 
 def test_the_example_helper_changes_nothing_else(tmp_path: Path) -> None:

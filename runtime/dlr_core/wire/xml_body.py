@@ -1,7 +1,7 @@
 """XML bodies of pushes (``format: xml``): read into the mapping a payload model validates,
 and written for one (``dlrgen mock --push``).
 
-A provider posting its reports as XML (Esendex's ``<MessageDelivered>``) sends one document
+A provider posting its reports as XML (``<MessageDelivered>``) sends one document
 whose root element holds the report's fields as child elements. Reading maps that onto the
 shape JSON gives: the root's children are the payload's fields; an element with children
 is an object of its own children; a child name given more than once is a list; an element
