@@ -40,7 +40,7 @@ from dlr_core.tracking.schedule import PollSchedule
 from dlr_core.tracking.connect import open_store
 from dlr_core.tracking.store import StatusCount, Store, Transition
 
-logger = logging.getLogger("dlr_core.tracking")
+logger: logging.Logger = logging.getLogger("dlr_core.tracking")
 
 Clock = Callable[[], datetime]
 Handler = Callable[[StatusChange], "Awaitable[object] | object"]
@@ -105,7 +105,7 @@ class _TrackerBase:
         self.lease = lease
         self.handler_retry = handler_retry
         self.default_schedule = default_schedule
-        self.worker = worker or _worker_name()
+        self.worker: str = worker or _worker_name()
         """This worker's name in the leases it takes."""
 
     def _schedule(self, provider: str) -> PollSchedule:
