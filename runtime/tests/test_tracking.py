@@ -27,8 +27,11 @@ from dlr_core.tracking import (
     AsyncTracker,
     HandlerRetry,
     PollSchedule,
+    RateLimit,
+    RateLimits,
     Source,
     StatusChange,
+    TrackedMessage,
     Tracker,
     TrackingState,
     by_ids,
@@ -52,9 +55,14 @@ class Provider:
     """The mock's ``get_reports``: each id's reports in turn, one a poll (the last repeats);
     None, or an id without reports, is left out of the answer (no report yet)."""
 
-    def __init__(self, progress: dict[str, list[str | None]]) -> None:
+    def __init__(
+        self, progress: dict[str, list[str | None]], clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.progress = progress
+        self.clock = clock
         self.asked: list[list[str]] = []
+        self.times: list[float] = []
+        """When each poll arrived."""
         self.during_poll: Callable[[], None] | None = None
         self.failures = 0
         """Polls to fail (the mock answers 500) before answering again."""
@@ -62,6 +70,7 @@ class Provider:
     def respond(self, request: Any) -> dict[str, Any]:
         asked = [value for name, value in request.form if name.startswith("MsgIds.")]
         self.asked.append(asked)
+        self.times.append(self.clock())
         if self.during_poll is not None:
             self.during_poll()
         if self.failures:
@@ -89,10 +98,12 @@ class Harness:
         schedule: PollSchedule = SCHEDULE,
         handler_retry: HandlerRetry = HandlerRetry(),
         lookup: str = "by_ids",
+        rate_limit: RateLimit | None = None,
+        batch_size: int | None = None,
     ) -> None:
         self.mode = mode
         self.time = FakeTime()
-        self.provider = Provider(progress or {})
+        self.provider = Provider(progress or {}, self.time.monotonic)
         self.mock = MockTransport(
             API, CREDENTIALS, scenario={"get_reports": [{"respond": self.provider.respond}]}
         )
@@ -100,16 +111,29 @@ class Harness:
         self.url = f"sqlite:///{tmp_path / 'dlr.db'}"
         self.seen: list[StatusChange] = []
         if lookup == "by_ids":
-            polling = by_ids(self.client, "message_ids", schedule=schedule)
+            polling = by_ids(
+                self.client, "message_ids", schedule=schedule, rate_limit=rate_limit, batch_size=batch_size
+            )
         else:
-            polling = per_message(self.client, lambda m: {"message_ids": [m.message_id]}, schedule=schedule)
-        kind = Tracker if mode == "sync" else AsyncTracker
-        self.tracker: Any = kind(
+            arguments: Callable[[TrackedMessage], dict[str, Any]] = lambda m: {"message_ids": [m.message_id]}
+            polling = per_message(self.client, arguments, schedule=schedule, rate_limit=rate_limit)
+        self.lookup = polling
+        self.rate_limits = RateLimits(self.time.monotonic)  # the process's rate windows, on the fake time
+        self.tracker: Any = self.another_tracker(
+            handler=handler or self.seen.append, handler_retry=handler_retry
+        )
+
+    def another_tracker(self, **options: Any) -> Any:
+        """A tracker of the same process (the same rate limits) on the same store."""
+        kind = Tracker if self.mode == "sync" else AsyncTracker
+        sleep = self.time.sleep if self.mode == "sync" else self.time.async_sleep
+        return kind(
             self.url,
-            lookups=[polling],
-            handler=handler or self.seen.append,
+            lookups=[self.lookup],
             clock=self.time.clock,
-            handler_retry=handler_retry,
+            sleep=sleep,
+            rate_limits=self.rate_limits,
+            **options,
         )
 
     def run(self, result: Any) -> Any:
@@ -257,22 +281,60 @@ def test_the_schedule_and_batch_size_come_from_the_spec(mode: str) -> None:
         max_interval=timedelta(minutes=30),
         give_up_after=timedelta(hours=12),
     )
+    assert lookup.rate_limit == RateLimit(10, timedelta(seconds=1))  # the documented default
+    limited = api(polling=PollingHints(rate_limit=100, rate_period=timedelta(minutes=1)))
+    assert by_ids(client_class(mode, limited)(**CREDENTIALS), "message_ids").rate_limit == RateLimit(
+        100, timedelta(minutes=1)
+    )
     assert lookup.provider == PROVIDER
+
+
+def test_polls_keep_under_the_rate_limit_across_the_trackers_of_a_process(mode: str, tmp_path: Path) -> None:
+    h = Harness(
+        mode,
+        tmp_path,
+        {f"m-{i}": ["ENROUTE"] for i in range(7)},
+        rate_limit=RateLimit(2, timedelta(seconds=1)),
+        batch_size=1,  # one call a message
+    )
+    other = h.another_tracker()
+    h.track(*[f"m-{i}" for i in range(7)])
+    h.time.now += timedelta(seconds=10)
+    assert h.run(h.tracker.poll(max_batches=3)) == 3
+    assert h.run(other.poll()) == 4
+    times = h.provider.times
+    assert len(times) == 7
+    # Never more than 2 calls within a second, the two trackers together; the first two at once.
+    assert all(later - earlier >= 1.0 for earlier, later in zip(times, times[2:])), times
+    assert times == [0.0, 0.0, 1.0, 1.0, 2.0, 2.0, 3.0]
 
 
 def test_due_messages_are_polled_in_batches_of_the_id_limit(mode: str, tmp_path: Path) -> None:
     h = Harness(mode, tmp_path, {f"m-{i:03d}": ["DELIVRD"] for i in range(250)})
-    h.track(*[f"m-{i:03d}" for i in range(250)])
+    ids = [f"m-{i:03d}" for i in range(250)]
+    h.tracker.track_many(PROVIDER, ids, sent_at=h.time.now, recipients={"m-007": "+107"}, tags={"batch": 1})
+    assert (
+        h.tracker.get(PROVIDER, "m-007").recipient == "+107"
+        and h.tracker.get(PROVIDER, "m-008").recipient is None
+    )
     assert h.later(10).polled == 250
     assert [len(asked) for asked in h.provider.asked] == [100, 100, 50]
     assert len(h.seen) == 250 and {c.status for c in h.seen} == {D}
 
 
 def test_a_per_message_lookup_polls_each_message(mode: str, tmp_path: Path) -> None:
-    h = Harness(mode, tmp_path, {"m-1": ["DELIVRD"], "m-2": ["ENROUTE"]}, lookup="per_message")
-    h.track("m-1", "m-2")
+    h = Harness(
+        mode,
+        tmp_path,
+        {"m-1": ["DELIVRD"], "m-2": ["ENROUTE"], "m-3": ["ENROUTE"]},
+        lookup="per_message",
+        rate_limit=RateLimit(2, timedelta(seconds=1)),
+    )
+    assert h.lookup.batch_size == 2  # as many calls as the limit allows at once
+    h.track("m-1", "m-2", "m-3")
     h.later(10)
-    assert h.provider.asked == [["m-1"], ["m-2"]]
+    assert h.provider.asked == [["m-1"], ["m-2"], ["m-3"]]
+    assert h.provider.times[1] == h.provider.times[0] and h.provider.times[2] - h.provider.times[1] == 1.0
     assert h.status("m-1") == (D, FINAL) and h.status("m-2") == (S, OPEN)
 
 

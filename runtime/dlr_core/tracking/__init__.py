@@ -9,7 +9,7 @@ SQLite needs nothing more than Python).
 
 docs/tracking.md describes the design: the store, the merge rules, the schedule, the outbox.
 The modules, by concern: ``model`` (what is stored and handed out), ``merge`` (statuses
-never go backwards), ``schedule`` (when to poll), ``decisions`` (one message's transition),
+never go backwards), ``schedule`` (when to poll), ``rate`` (each provider's rate limit), ``decisions`` (one message's transition),
 ``lookup`` (a client's ``fetch_receipts`` as a lookup), ``store`` (the storage protocol),
 ``sqlite_store`` (SQLite), ``connect`` (a store from its URL), ``tracker`` (``Tracker``, ``AsyncTracker``), ``cli``
 (``dlr-track``).
@@ -26,6 +26,7 @@ from dlr_core.tracking.model import (
     TrackedMessage,
     TrackingState,
 )
+from dlr_core.tracking.rate import PROCESS_RATE_LIMITS, RateLimit, RateLimits, CallWindow
 from dlr_core.tracking.schedule import PollSchedule
 from dlr_core.tracking.connect import open_store
 from dlr_core.tracking.store import StatusCount, Store, Transition
@@ -34,16 +35,20 @@ from dlr_core.tracking.tracker import DEFAULT_LEASE, AsyncTracker, HandlerRetry,
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_LEASE",
+    "PROCESS_RATE_LIMITS",
     "AsyncTracker",
     "HandlerRetry",
     "Lookup",
     "MessageKey",
     "PendingChange",
     "PollSchedule",
+    "RateLimit",
+    "RateLimits",
     "Source",
     "StatusChange",
     "StatusCount",
     "Store",
+    "CallWindow",
     "TrackedMessage",
     "Tracker",
     "TrackingState",

@@ -18,6 +18,7 @@ from typing import Any
 from dlr_core.receipt import Receipt
 from dlr_core.spec import ApiSpec
 from dlr_core.tracking.model import TrackedMessage
+from dlr_core.tracking.rate import RateLimit
 from dlr_core.tracking.schedule import PollSchedule
 
 DEFAULT_BATCH_SIZE = 50
@@ -30,12 +31,20 @@ Fetch = Callable[[Sequence[TrackedMessage]], "list[Receipt] | Awaitable[list[Rec
 
 @dataclass(frozen=True)
 class Lookup:
-    """How to poll one provider: its name, the fetch, the batch size and the schedule."""
+    """How to poll one provider: its name, the fetch, the batch size, the schedule and the
+    provider's rate limit (the calls a fetch makes: one a batch, or one a message)."""
 
     provider: str
     fetch: Fetch
     batch_size: int = DEFAULT_BATCH_SIZE
     schedule: PollSchedule = PollSchedule()
+    rate_limit: RateLimit = RateLimit()
+    call_per_message: bool = False
+    """True when ``fetch`` calls the provider once per message, False for once per batch."""
+
+    def calls(self, batch: Sequence[TrackedMessage]) -> int:
+        """The provider calls ``fetch(batch)`` makes."""
+        return len(batch) if self.call_per_message else 1
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -48,11 +57,13 @@ def by_ids(
     *,
     batch_size: int | None = None,
     schedule: PollSchedule | None = None,
+    rate_limit: RateLimit | None = None,
     **arguments: Any,
 ) -> Lookup:
     """Poll with ``client.fetch_receipts(**{ids: [message ids]}, **arguments)``, a batch of
     at most the operation's id limit per call (``batch_size`` overrides it), on the schedule
-    the spec's polling hints give (``schedule`` overrides it)."""
+    and under the rate limit the spec's polling hints give (``schedule`` and ``rate_limit``
+    override them)."""
     api = client.dlr_api
 
     def fetch(batch: Sequence[TrackedMessage]) -> list[Receipt] | Awaitable[list[Receipt]]:
@@ -66,6 +77,7 @@ def by_ids(
         fetch=fetch,
         batch_size=batch_size or id_limit(api, ids) or DEFAULT_BATCH_SIZE,
         schedule=schedule or PollSchedule.from_hints(api.polling),
+        rate_limit=rate_limit or RateLimit.from_hints(api.polling),
     )
 
 
@@ -75,10 +87,13 @@ def per_message(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     schedule: PollSchedule | None = None,
+    rate_limit: RateLimit | None = None,
 ) -> Lookup:
     """Poll with ``client.fetch_receipts(**arguments(message))``, one call per message (in
-    turn, for an async client too); every receipt a call returns is the message's."""
+    turn, for an async client too); every receipt a call returns is the message's. A batch
+    is at most as many messages as the rate limit allows calls in one period."""
     api = client.dlr_api
+    limit = rate_limit or RateLimit.from_hints(api.polling)
 
     def fetch(batch: Sequence[TrackedMessage]) -> list[Receipt] | Awaitable[list[Receipt]]:
         calls = [client.fetch_receipts(**arguments(message)) for message in batch]
@@ -93,8 +108,10 @@ def per_message(
     return Lookup(
         provider=api.provider,
         fetch=fetch,
-        batch_size=batch_size,
+        batch_size=min(batch_size, limit.requests),
         schedule=schedule or PollSchedule.from_hints(api.polling),
+        rate_limit=limit,
+        call_per_message=True,
     )
 
 

@@ -178,9 +178,9 @@ class SQLiteStore:
             )
         return [PendingChange(row["id"], _change(row), row["attempts"]) for row in rows]
 
-    def settle_change(self, change_id: int) -> None:
+    def settle_changes(self, change_ids: Sequence[int]) -> None:
         with self._transaction() as db:
-            db.execute("DELETE FROM outbox WHERE id = ?", (change_id,))
+            db.executemany("DELETE FROM outbox WHERE id = ?", [(change_id,) for change_id in change_ids])
 
     def retry_change(self, change_id: int, next_at: datetime) -> None:
         with self._transaction() as db:

@@ -67,8 +67,8 @@ class Store(Protocol):
         leased to ``owner`` until ``lease_until``."""
         ...
 
-    def settle_change(self, change_id: int) -> None:
-        """The handler took the change: out of the outbox (its history stays)."""
+    def settle_changes(self, change_ids: Sequence[int]) -> None:
+        """The handler took the changes: out of the outbox (their history stays)."""
         ...
 
     def retry_change(self, change_id: int, next_at: datetime) -> None:

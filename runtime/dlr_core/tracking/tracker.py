@@ -21,6 +21,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -35,6 +36,7 @@ from dlr_core.errors import DlrError
 from dlr_core.receipt import Receipt
 from dlr_core.tracking.decisions import on_poll, on_poll_failure, on_push, on_track
 from dlr_core.tracking.lookup import Lookup
+from dlr_core.tracking.rate import PROCESS_RATE_LIMITS, RateLimits
 from dlr_core.tracking.model import MessageKey, PendingChange, StatusChange, TrackedMessage
 from dlr_core.tracking.schedule import PollSchedule
 from dlr_core.tracking.connect import open_store
@@ -97,6 +99,7 @@ class _TrackerBase:
         handler_retry: HandlerRetry = HandlerRetry(),
         default_schedule: PollSchedule = PollSchedule(),
         worker: str | None = None,
+        rate_limits: RateLimits = PROCESS_RATE_LIMITS,
     ) -> None:
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.lookups: dict[str, Lookup] = {lookup.provider: lookup for lookup in lookups}
@@ -107,6 +110,8 @@ class _TrackerBase:
         self.default_schedule = default_schedule
         self.worker: str = worker or _worker_name()
         """This worker's name in the leases it takes."""
+        self.rate_limits = rate_limits
+        """Each provider's rate limit, shared with the other trackers of the process."""
 
     def _schedule(self, provider: str) -> PollSchedule:
         lookup = self.lookups.get(provider)
@@ -124,16 +129,38 @@ class _TrackerBase:
         """Follow a sent message until its status is final: first polled after the
         provider's typical report delay after ``sent_at`` (now by default). Tracking a
         message again changes nothing but what is given (a repeat is harmless)."""
+        self.track_many(
+            provider,
+            [message_id],
+            sent_at=sent_at,
+            recipients={message_id: recipient} if recipient else None,
+            tags=tags,
+        )
+
+    def track_many(
+        self,
+        provider: str,
+        message_ids: Iterable[str],
+        *,
+        sent_at: datetime | None = None,
+        recipients: Mapping[str, str] | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> None:
+        """``track`` for the messages of one send (a batch, a campaign), in one transaction:
+        the same ``sent_at`` and ``tags``, each message's recipient in ``recipients``."""
         now = self.clock()
+        recipients = recipients or {}
         decide = partial(
             on_track,
             sent_at=sent_at or now,
-            recipient=recipient,
             tags=tags or {},
             schedule=self._schedule(provider),
             now=now,
         )
-        self.store.update([MessageKey(provider, message_id)], decide)
+        self.store.update(
+            [MessageKey(provider, message_id) for message_id in message_ids],
+            lambda key, row: decide(key, row, recipient=recipients.get(key.message_id)),
+        )
 
     def _ingest(self, receipts: Iterable[Receipt]) -> list[StatusChange]:
         now = self.clock()
@@ -167,6 +194,10 @@ class _TrackerBase:
 
     def close(self) -> None:
         self.store.close()
+
+    def _wait_before(self, lookup: Lookup, batch: list[TrackedMessage]) -> float:
+        """Seconds to wait before polling ``batch``, under the provider's rate limit."""
+        return self.rate_limits.window(lookup.provider, lookup.rate_limit).reserve(lookup.calls(batch))
 
     def _claim(self, lookup: Lookup) -> list[TrackedMessage]:
         now = self.clock()
@@ -219,7 +250,15 @@ class Tracker(_TrackerBase):
 
     ``store``: a ``Store`` or its URL (``sqlite:///dlr.db``). ``lookups``: how to poll each
     provider (``by_ids``, ``per_message``). ``handler``: called with each ``StatusChange``.
-    ``lease``: how long a worker holds what it took. ``clock``: the time (for tests)."""
+    ``lease``: how long a worker holds what it took. ``clock``: the time (for tests).
+    ``rate_limits``: the windows of the providers' rate limits (the process's by default);
+    ``sleep``: how to wait for them (``time.sleep`` by default)."""
+
+    def __init__(
+        self, store: Store | str, *, sleep: Callable[[float], None] = time.sleep, **options: Any
+    ) -> None:
+        super().__init__(store, **options)
+        self.sleep = sleep
 
     def ingest(self, receipts: Iterable[Receipt]) -> list[StatusChange]:
         """Pushed receipts, merged: returns the status changes they made (none for a repeat,
@@ -241,6 +280,9 @@ class Tracker(_TrackerBase):
                     break
                 batches += 1
                 polled += len(batch)
+                wait = self._wait_before(lookup, batch)
+                if wait:
+                    self.sleep(wait)
                 try:
                     receipts = lookup.fetch(batch)
                 except DlrError as error:
@@ -259,6 +301,7 @@ class Tracker(_TrackerBase):
             return 0, 0
         taken = failed = 0
         while batch := self._claim_changes(batch_size):
+            settled: list[int] = []  # recorded once a batch: a crash before hands them over again
             for pending in batch:
                 try:
                     outcome = self.handler(pending.change)
@@ -269,9 +312,9 @@ class Tracker(_TrackerBase):
                 if inspect.isawaitable(outcome):
                     _close(outcome)
                     raise TypeError("an async handler needs AsyncTracker")
-                else:
-                    taken += 1
-                    self.store.settle_change(pending.id)
+                taken += 1
+                settled.append(pending.id)
+            self.store.settle_changes(settled)
         return taken, failed
 
     def work(self) -> Work:
@@ -290,7 +333,35 @@ class Tracker(_TrackerBase):
 
 
 class AsyncTracker(_TrackerBase):
-    """The same as ``Tracker``, for async clients (``AsyncClient``) and sync or async handlers."""
+    """The same as ``Tracker``, for async clients (``AsyncClient``) and sync or async handlers
+    (``sleep``: ``anyio.sleep`` by default)."""
+
+    def __init__(
+        self,
+        store: Store | str,
+        *,
+        lookups: Iterable[Lookup] = (),
+        handler: Handler | None = None,
+        clock: Clock | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+        handler_retry: HandlerRetry = HandlerRetry(),
+        default_schedule: PollSchedule = PollSchedule(),
+        worker: str | None = None,
+        rate_limits: RateLimits = PROCESS_RATE_LIMITS,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    ) -> None:
+        super().__init__(
+            store,
+            lookups=lookups,
+            handler=handler,
+            clock=clock,
+            lease=lease,
+            handler_retry=handler_retry,
+            default_schedule=default_schedule,
+            worker=worker,
+            rate_limits=rate_limits,
+        )
+        self.sleep = sleep
 
     async def ingest(self, receipts: Iterable[Receipt]) -> list[StatusChange]:
         return self._ingest(receipts)
@@ -307,6 +378,9 @@ class AsyncTracker(_TrackerBase):
                     break
                 batches += 1
                 polled += len(batch)
+                wait = self._wait_before(lookup, batch)
+                if wait:
+                    await self.sleep(wait)
                 try:
                     answer = lookup.fetch(batch)
                     receipts = await answer if inspect.isawaitable(answer) else answer
@@ -321,6 +395,7 @@ class AsyncTracker(_TrackerBase):
             return 0, 0
         taken = failed = 0
         while batch := self._claim_changes(batch_size):
+            settled: list[int] = []  # recorded once a batch: a crash before hands them over again
             for pending in batch:
                 try:
                     outcome = self.handler(pending.change)
@@ -331,7 +406,8 @@ class AsyncTracker(_TrackerBase):
                     self._handler_failed(pending, error)
                 else:
                     taken += 1
-                    self.store.settle_change(pending.id)
+                    settled.append(pending.id)
+            self.store.settle_changes(settled)
         return taken, failed
 
     async def work(self) -> Work:
