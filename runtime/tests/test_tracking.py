@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import signal
 import subprocess
@@ -18,10 +19,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from apis_in_code import API, CREDENTIALS, FakeTime, api, client_class
+from apis_in_code import API, CREDENTIALS, STATUSES, FakeTime, api, client_class
 from dlr_core import DeliveryStatus, PollingHints, Receipt
+from dlr_core.callbacks import Answer, CallbackApp, Endpoint, with_keys
 from dlr_core.testing import MockTransport
 from dlr_core.tracking import (
     AsyncTracker,
@@ -227,6 +230,36 @@ def test_a_final_by_poll_and_by_push_is_one_final_event(mode: str, tmp_path: Pat
     assert [(c.status, c.source) for c in h.seen] == [(D, POLL)]
 
 
+def test_a_callback_app_hands_pushes_to_the_tracker(mode: str, tmp_path: Path) -> None:
+    h = Harness(mode, tmp_path, {"m-1": ["ENROUTE"]})
+    h.track("m-1")
+
+    def parse_push(method: str, url: str, headers: Any, body: bytes) -> list[Receipt]:
+        report = json.loads(body)
+        status = STATUSES[report["status"]]
+        receipt = Receipt(
+            provider=PROVIDER, status=status, raw_status=report, message_id=report["msgId"], raw=report
+        )
+        return with_keys([receipt])
+
+    app = CallbackApp(
+        {"example": Endpoint(PROVIDER, parse_push, Answer(), Answer(403))}, h.tracker.on_receipts
+    )
+
+    async def push(body: bytes) -> int:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="https://hooks.example.com") as client:
+            return (await client.post("/callbacks/example", content=body)).status_code
+
+    report = b'{"msgId": "m-1", "status": "DELIVRD"}'
+    assert asyncio.run(push(report)) == 200 and asyncio.run(push(report)) == 200  # pushed again
+    [change] = h.tracker.history(PROVIDER, "m-1")
+    assert (change.status, change.source) == (D, PUSH) and change.receipt_key
+    assert change.receipt_key == parse_push("POST", "", {}, report)[0].idempotency_key
+    h.later(60)
+    assert h.provider.asked == [] and [c.key for c in h.seen] == [change.key]
+
+
 def test_a_late_poll_never_takes_a_status_back(mode: str, tmp_path: Path) -> None:
     # The push of "delivered" arrives (through another tracker on the same file, as a web
     # process would take it) while a poll is in flight; the poll answers "sending".
@@ -409,6 +442,9 @@ def test_the_cli_counts_by_provider_and_status_and_names_the_oldest_open_message
     assert dlr_track([h.url, "--history", PROVIDER, "m-1"], out) == 0
     assert out.getvalue().splitlines()[1].split()[1:4] == ["delivered", "final", "poll"]
     assert dlr_track(["mysql://x"], io.StringIO()) == 2
+    # It reads a store, never makes one.
+    assert dlr_track([f"sqlite:///{tmp_path / 'typo.db'}"], io.StringIO()) == 2
+    assert not (tmp_path / "typo.db").exists()
 
 
 @pytest.mark.slow

@@ -26,7 +26,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        store = open_store(args.store)
+        store = open_store(args.store, create=False)
         try:
             if args.history:
                 _history(store, MessageKey(*args.history), out)

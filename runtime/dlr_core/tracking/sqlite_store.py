@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import quote
 
 from dlr_core.status import DeliveryStatus
 from dlr_core.tracking.model import (
@@ -87,10 +88,14 @@ class SQLiteStore:
     """A ``Store`` in the SQLite file at ``path`` (``:memory:`` for one that lives as long as
     this object). Safe to share between threads; several processes may open the same file."""
 
-    def __init__(self, path: str, *, busy_timeout: float = 30.0) -> None:
+    def __init__(self, path: str, *, busy_timeout: float = 30.0, create: bool = True) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+        # create=False: an existing file only (``dlr-track`` reads a store, never makes one)
+        target = path if create or path == ":memory:" else f"file:{quote(path)}?mode=rw"
+        self._db = sqlite3.connect(
+            target, timeout=busy_timeout, isolation_level=None, check_same_thread=False, uri=not create
+        )
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         # FULL: a committed change survives a power cut too, not only a killed process.
