@@ -447,6 +447,20 @@ def test_the_cli_counts_by_provider_and_status_and_names_the_oldest_open_message
     assert not (tmp_path / "typo.db").exists()
 
 
+def kill_when_started(script: str, started: Path) -> None:
+    """Run ``script`` in a worker process and SIGKILL it once it has written ``started``."""
+    process = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)])
+    try:
+        deadline = time.monotonic() + 60
+        while not started.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert started.exists(), "the worker never got where it is killed"
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+
+
 @pytest.mark.slow
 def test_a_worker_killed_mid_batch_loses_no_message_and_no_change(tmp_path: Path) -> None:
     """A worker process polls 250 due messages in batches of 100; it is SIGKILLed while the
@@ -454,7 +468,8 @@ def test_a_worker_killed_mid_batch_loses_no_message_and_no_change(tmp_path: Path
     killed one's batch once its lease runs out, and every message's change reaches the
     handler."""
     db, started = tmp_path / "dlr.db", tmp_path / "second-batch"
-    worker = textwrap.dedent(f"""
+    kill_when_started(
+        f"""
         import sys, time
         from datetime import datetime, timedelta, timezone
         sys.path.insert(0, {str(HERE)!r})
@@ -478,17 +493,9 @@ def test_a_worker_killed_mid_batch_loses_no_message_and_no_change(tmp_path: Path
         for i in range(250):
             tracker.track(API.provider, f"m-{{i:03d}}", sent_at=sent)
         tracker.work()
-        """)
-    process = subprocess.Popen([sys.executable, "-c", worker])
-    try:
-        deadline = time.monotonic() + 60
-        while not started.exists() and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert started.exists(), "the worker never reached its second batch"
-        os.kill(process.pid, signal.SIGKILL)
-    finally:
-        process.kill()
-        process.wait()
+        """,
+        started,
+    )
     leased = set(started.read_text().split())
     assert len(leased) == 100
 
@@ -514,5 +521,61 @@ def test_a_worker_killed_mid_batch_loses_no_message_and_no_change(tmp_path: Path
     for i in range(250):
         assert tracker.history(PROVIDER, f"m-{i:03d}") and tracker.get(PROVIDER, f"m-{i:03d}").state is FINAL
     assert sorted(c.message_id for c in taken) == [f"m-{i:03d}" for i in range(250)]
+    assert tracker.store.pending_changes() == 0
+    tracker.close()
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_handler_loses_no_change(tmp_path: Path) -> None:
+    """A worker hands 250 changes to its handler (claimed 100 at a time), which logs each
+    key and hangs on the 50th; it is SIGKILLed there. None of its batch was recorded as
+    taken: another worker hands the rest over at once, and the killed worker's batch once
+    its lease runs out, the 49 it had handed over included (at least once)."""
+    db, started, handled = tmp_path / "dlr.db", tmp_path / "hung", tmp_path / "handled.txt"
+    kill_when_started(
+        f"""
+        import os, sys, time
+        from datetime import datetime, timedelta, timezone
+        sys.path.insert(0, {str(HERE)!r})
+        from apis_in_code import API, CREDENTIALS, client_class
+        from dlr_core.testing import MockTransport
+        from dlr_core.tracking import Tracker, by_ids
+
+        def respond(request):
+            asked = [v for n, v in request.form if n.startswith("MsgIds.")]
+            return {{"reports": [{{"msgId": i, "status": "DELIVRD"}} for i in asked]}}
+
+        log = open({str(handled)!r}, "a")
+        def handler(change):
+            log.write(change.key + "\\n")
+            log.flush()
+            os.fsync(log.fileno())
+            if sum(1 for _ in open({str(handled)!r})) == 50:
+                open({str(started)!r}, "w").close()
+                time.sleep(60)
+
+        mock = MockTransport(API, CREDENTIALS, scenario={{"get_reports": [{{"respond": respond}}]}})
+        client = mock.client(client_class("sync"), retries=0)
+        tracker = Tracker("sqlite:///{db}", lookups=[by_ids(client, "message_ids")], handler=handler,
+                          lease=timedelta(seconds=30))
+        sent = datetime.now(timezone.utc) - timedelta(hours=1)
+        tracker.track_many(API.provider, [f"m-{{i:03d}}" for i in range(250)], sent_at=sent)
+        tracker.work()
+        """,
+        started,
+    )
+    before = handled.read_text().split()
+    assert len(before) == 50
+
+    taken: list[StatusChange] = []
+    now = [datetime.now(timezone.utc)]
+    tracker = Tracker(f"sqlite:///{db}", handler=taken.append, clock=lambda: now[0])
+    assert tracker.store.pending_changes() == 250  # recorded, none recorded as taken
+    assert tracker.deliver() == (150, 0)  # the killed worker's batch (100) stays leased ...
+    assert not set(before) & {c.key for c in taken}
+    now[0] += timedelta(seconds=31)
+    assert tracker.deliver() == (100, 0)  # ... until its lease runs out
+    every = {f"{PROVIDER}/m-{i:03d}/final/delivered" for i in range(250)}
+    assert {c.key for c in taken} == every and set(before) <= every
     assert tracker.store.pending_changes() == 0
     tracker.close()
