@@ -156,14 +156,23 @@ class Harness:
 
     def track(self, *ids: str, sent_at: datetime | None = None) -> None:
         for message_id in ids:
-            self.tracker.track(PROVIDER, message_id, sent_at=sent_at or self.time.now, recipient="+100")
+            self.run(
+                self.tracker.track(PROVIDER, message_id, sent_at=sent_at or self.time.now, recipient="+100")
+            )
 
     def status(self, message_id: str) -> tuple[DeliveryStatus | None, TrackingState]:
-        message = self.tracker.get(PROVIDER, message_id)
+        message = self.get(message_id)
         return message.status, message.state
 
+    def get(self, message_id: str) -> Any:
+        return self.run(self.tracker.get(PROVIDER, message_id))
+
     def history(self, message_id: str) -> list[tuple[DeliveryStatus, TrackingState, Source]]:
-        return [(c.status, c.state, c.source) for c in self.tracker.history(PROVIDER, message_id)]
+        return [(c.status, c.state, c.source) for c in self.changes(message_id)]
+
+    def changes(self, message_id: str) -> list[StatusChange]:
+        changes: list[StatusChange] = self.run(self.tracker.history(PROVIDER, message_id))
+        return changes
 
 
 def pushed(message_id: str, status: DeliveryStatus, key: str | None = None) -> Receipt:
@@ -253,7 +262,7 @@ def test_a_callback_app_hands_pushes_to_the_tracker(mode: str, tmp_path: Path) -
 
     report = b'{"msgId": "m-1", "status": "DELIVRD"}'
     assert asyncio.run(push(report)) == 200 and asyncio.run(push(report)) == 200  # pushed again
-    [change] = h.tracker.history(PROVIDER, "m-1")
+    [change] = h.changes("m-1")
     assert (change.status, change.source) == (D, PUSH) and change.receipt_key
     assert change.receipt_key == parse_push("POST", "", {}, report)[0].idempotency_key
     h.later(60)
@@ -345,11 +354,12 @@ def test_polls_keep_under_the_rate_limit_across_the_trackers_of_a_process(mode: 
 def test_due_messages_are_polled_in_batches_of_the_id_limit(mode: str, tmp_path: Path) -> None:
     h = Harness(mode, tmp_path, {f"m-{i:03d}": ["DELIVRD"] for i in range(250)})
     ids = [f"m-{i:03d}" for i in range(250)]
-    h.tracker.track_many(PROVIDER, ids, sent_at=h.time.now, recipients={"m-007": "+107"}, tags={"batch": 1})
-    assert (
-        h.tracker.get(PROVIDER, "m-007").recipient == "+107"
-        and h.tracker.get(PROVIDER, "m-008").recipient is None
+    h.run(
+        h.tracker.track_many(
+            PROVIDER, ids, sent_at=h.time.now, recipients={"m-007": "+107"}, tags={"batch": 1}
+        )
     )
+    assert h.get("m-007").recipient == "+107" and h.get("m-008").recipient is None
     assert h.later(10).polled == 250
     assert [len(asked) for asked in h.provider.asked] == [100, 100, 50]
     assert len(h.seen) == 250 and {c.status for c in h.seen} == {D}
@@ -405,7 +415,7 @@ def test_a_failed_poll_is_retried_after_the_interval_without_counting(mode: str,
     h.provider.failures = 1
     h.track("m-1")
     h.later(10)
-    message = h.tracker.get(PROVIDER, "m-1")
+    message = h.get("m-1")
     assert message.state is OPEN and message.polls == 0 and message.lease_owner is None
     assert message.due_at == h.time.now + timedelta(seconds=10)
     h.later(10)
@@ -415,9 +425,9 @@ def test_a_failed_poll_is_retried_after_the_interval_without_counting(mode: str,
 def test_a_push_before_track_is_kept_and_track_adds_to_it(mode: str, tmp_path: Path) -> None:
     h = Harness(mode, tmp_path, {"m-1": ["ENROUTE"]})
     [change] = h.ingest([pushed("m-1", DeliveryStatus.SENT)])
-    assert h.tracker.get(PROVIDER, "m-1").due_at is None  # not polled before track says when it was sent
-    h.tracker.track(PROVIDER, "m-1", sent_at=h.time.now, tags={"campaign": "spring"})
-    message = h.tracker.get(PROVIDER, "m-1")
+    assert h.get("m-1").due_at is None  # not polled before track says when it was sent
+    h.run(h.tracker.track(PROVIDER, "m-1", sent_at=h.time.now, tags={"campaign": "spring"}))
+    message = h.get("m-1")
     assert message.status is DeliveryStatus.SENT and message.tags == {"campaign": "spring"}
     h.later(10)
     assert h.history("m-1") == [(DeliveryStatus.SENT, OPEN, PUSH)]  # "sending" polled later: not taken

@@ -76,6 +76,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     lease_until REAL
 );
 CREATE INDEX IF NOT EXISTS outbox_message ON outbox (provider, message_id, id);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_at);
 """
 
 _HISTORY_COLUMNS = (

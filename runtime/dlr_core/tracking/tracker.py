@@ -10,8 +10,8 @@ history and to an outbox in one transaction; the handler is then called with eac
 per message, at least once (again after a crash between the call and its record), until it
 returns without raising (see ``HandlerRetry``).
 
-The async tracker awaits an async client's ``fetch_receipts`` and an async handler; its
-store calls are the store's own (SQLite's are short local writes).
+The async tracker awaits an async client's ``fetch_receipts`` and an async handler, and
+runs its store calls in worker threads (they wait for the disk; the event loop does not).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 
@@ -45,6 +45,7 @@ from dlr_core.tracking.store import StatusCount, Store, Transition
 logger: logging.Logger = logging.getLogger("dlr_core.tracking")
 
 Clock = Callable[[], datetime]
+Result = TypeVar("Result")
 Handler = Callable[[StatusChange], "Awaitable[object] | object"]
 """Called with each status change; raising means "not taken": it comes again later."""
 
@@ -117,39 +118,16 @@ class _TrackerBase:
         lookup = self.lookups.get(provider)
         return lookup.schedule if lookup else self.default_schedule
 
-    def track(
-        self,
-        provider: str,
-        message_id: str,
-        *,
-        sent_at: datetime | None = None,
-        recipient: str | None = None,
-        tags: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Follow a sent message until its status is final: first polled after the
-        provider's typical report delay after ``sent_at`` (now by default). Tracking a
-        message again changes nothing but what is given (a repeat is harmless)."""
-        self.track_many(
-            provider,
-            [message_id],
-            sent_at=sent_at,
-            recipients={message_id: recipient} if recipient else None,
-            tags=tags,
-        )
-
-    def track_many(
+    def _track_many(
         self,
         provider: str,
         message_ids: Iterable[str],
-        *,
-        sent_at: datetime | None = None,
-        recipients: Mapping[str, str] | None = None,
-        tags: Mapping[str, Any] | None = None,
+        sent_at: datetime | None,
+        recipients: Mapping[str, str] | None,
+        tags: Mapping[str, Any] | None,
     ) -> None:
-        """``track`` for the messages of one send (a batch, a campaign), in one transaction:
-        the same ``sent_at`` and ``tags``, each message's recipient in ``recipients``."""
         now = self.clock()
-        recipients = recipients or {}
+        named = recipients or {}
         decide = partial(
             on_track,
             sent_at=sent_at or now,
@@ -159,7 +137,7 @@ class _TrackerBase:
         )
         self.store.update(
             [MessageKey(provider, message_id) for message_id in message_ids],
-            lambda key, row: decide(key, row, recipient=recipients.get(key.message_id)),
+            lambda key, row: decide(key, row, recipient=named.get(key.message_id)),
         )
 
     def _ingest(self, receipts: Iterable[Receipt]) -> list[StatusChange]:
@@ -180,20 +158,6 @@ class _TrackerBase:
             return on_push(key, row, waiting[key].popleft(), now=now)
 
         return self.store.update(keys, decide)
-
-    def get(self, provider: str, message_id: str) -> TrackedMessage | None:
-        """The message as tracked now, or None if it is not."""
-        return self.store.get(MessageKey(provider, message_id))
-
-    def history(self, provider: str, message_id: str) -> list[StatusChange]:
-        """Every status change of the message, oldest first, with its time and source."""
-        return self.store.history(MessageKey(provider, message_id))
-
-    def counts(self) -> list[StatusCount]:
-        return self.store.counts()
-
-    def close(self) -> None:
-        self.store.close()
 
     def _wait_before(self, lookup: Lookup, batch: list[TrackedMessage]) -> float:
         """Seconds to wait before polling ``batch``, under the provider's rate limit."""
@@ -259,6 +223,50 @@ class Tracker(_TrackerBase):
     ) -> None:
         super().__init__(store, **options)
         self.sleep = sleep
+
+    def track(
+        self,
+        provider: str,
+        message_id: str,
+        *,
+        sent_at: datetime | None = None,
+        recipient: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Follow a sent message until its status is final: first polled after the
+        provider's typical report delay after ``sent_at`` (now by default). Tracking a
+        message again changes nothing but what is given (a repeat is harmless)."""
+        self._track_many(
+            provider, [message_id], sent_at, {message_id: recipient} if recipient else None, tags
+        )
+
+    def track_many(
+        self,
+        provider: str,
+        message_ids: Iterable[str],
+        *,
+        sent_at: datetime | None = None,
+        recipients: Mapping[str, str] | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> None:
+        """``track`` for the messages of one send (a batch, a campaign), in one transaction:
+        the same ``sent_at`` and ``tags``, each message's recipient in ``recipients``."""
+        self._track_many(provider, message_ids, sent_at, recipients, tags)
+
+    def get(self, provider: str, message_id: str) -> TrackedMessage | None:
+        """The message as tracked now, or None if it is not."""
+        return self.store.get(MessageKey(provider, message_id))
+
+    def history(self, provider: str, message_id: str) -> list[StatusChange]:
+        """Every status change of the message, oldest first, with its time and source."""
+        return self.store.history(MessageKey(provider, message_id))
+
+    def counts(self) -> list[StatusCount]:
+        """Messages by provider, status and state."""
+        return self.store.counts()
+
+    def close(self) -> None:
+        self.store.close()
 
     def ingest(self, receipts: Iterable[Receipt]) -> list[StatusChange]:
         """Pushed receipts, merged: returns the status changes they made (none for a repeat,
@@ -363,17 +371,52 @@ class AsyncTracker(_TrackerBase):
         )
         self.sleep = sleep
 
+    async def track(
+        self,
+        provider: str,
+        message_id: str,
+        *,
+        sent_at: datetime | None = None,
+        recipient: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> None:
+        recipients = {message_id: recipient} if recipient else None
+        await _off_loop(self._track_many, provider, [message_id], sent_at, recipients, tags)
+
+    async def track_many(
+        self,
+        provider: str,
+        message_ids: Iterable[str],
+        *,
+        sent_at: datetime | None = None,
+        recipients: Mapping[str, str] | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> None:
+        await _off_loop(self._track_many, provider, list(message_ids), sent_at, recipients, tags)
+
+    async def get(self, provider: str, message_id: str) -> TrackedMessage | None:
+        return await _off_loop(self.store.get, MessageKey(provider, message_id))
+
+    async def history(self, provider: str, message_id: str) -> list[StatusChange]:
+        return await _off_loop(self.store.history, MessageKey(provider, message_id))
+
+    async def counts(self) -> list[StatusCount]:
+        return await _off_loop(self.store.counts)
+
+    async def close(self) -> None:
+        await _off_loop(self.store.close)
+
     async def ingest(self, receipts: Iterable[Receipt]) -> list[StatusChange]:
-        return self._ingest(receipts)
+        return await _off_loop(self._ingest, list(receipts))
 
     async def on_receipts(self, name: str, receipts: list[Receipt]) -> None:
-        self._ingest(receipts)
+        await _off_loop(self._ingest, receipts)
 
     async def poll(self, *, max_batches: int | None = None) -> int:
         polled = batches = 0
         for lookup in self.lookups.values():
             while max_batches is None or batches < max_batches:
-                batch = self._claim(lookup)
+                batch = await _off_loop(self._claim, lookup)
                 if not batch:
                     break
                 batches += 1
@@ -385,16 +428,16 @@ class AsyncTracker(_TrackerBase):
                     answer = lookup.fetch(batch)
                     receipts = await answer if inspect.isawaitable(answer) else answer
                 except DlrError as error:
-                    self._record_poll_failure(lookup, batch, error)
+                    await _off_loop(self._record_poll_failure, lookup, batch, error)
                     continue
-                self._record_poll(lookup, batch, receipts)
+                await _off_loop(self._record_poll, lookup, batch, receipts)
         return polled
 
     async def deliver(self, *, batch_size: int = 100) -> tuple[int, int]:
         if self.handler is None:
             return 0, 0
         taken = failed = 0
-        while batch := self._claim_changes(batch_size):
+        while batch := await _off_loop(self._claim_changes, batch_size):
             settled: list[int] = []  # recorded once a batch: a crash before hands them over again
             for pending in batch:
                 try:
@@ -403,11 +446,11 @@ class AsyncTracker(_TrackerBase):
                         await outcome
                 except Exception as error:
                     failed += 1
-                    self._handler_failed(pending, error)
+                    await _off_loop(self._handler_failed, pending, error)
                 else:
                     taken += 1
                     settled.append(pending.id)
-            self.store.settle_changes(settled)
+            await _off_loop(self.store.settle_changes, settled)
         return taken, failed
 
     async def work(self) -> Work:
@@ -422,6 +465,12 @@ class AsyncTracker(_TrackerBase):
             if not (done.polled or done.delivered):
                 with anyio.move_on_after(idle):
                     await stop.wait()
+
+
+async def _off_loop(function: Callable[..., Result], *args: Any) -> Result:
+    """``function(*args)`` in a worker thread: the store's writes wait for the disk, and an
+    async app's event loop must not."""
+    return await anyio.to_thread.run_sync(partial(function, *args))
 
 
 def _close(awaitable: object) -> None:
