@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -363,6 +364,33 @@ def test_due_messages_are_polled_in_batches_of_the_id_limit(mode: str, tmp_path:
     assert h.later(10).polled == 250
     assert [len(asked) for asked in h.provider.asked] == [100, 100, 50]
     assert len(h.seen) == 250 and {c.status for c in h.seen} == {D}
+
+
+def test_workers_in_threads_never_poll_a_message_twice(tmp_path: Path) -> None:
+    # Three trackers (three connections to the file) polling at once, in batches of 5, the
+    # provider taking a while to answer (so that the threads interleave).
+    provider = Provider({f"m-{i:03d}": ["DELIVRD"] for i in range(60)})
+    provider.during_poll = lambda: time.sleep(0.01)
+    mock = MockTransport(API, CREDENTIALS, scenario={"get_reports": [{"respond": provider.respond}]})
+    url, sent = f"sqlite:///{tmp_path / 'dlr.db'}", datetime.now(timezone.utc) - timedelta(hours=1)
+    trackers = [
+        Tracker(
+            url, lookups=[by_ids(mock.client(client_class("sync"), retries=0), "message_ids", batch_size=10)]
+        )
+        for _ in range(3)
+    ]
+    trackers[0].track_many(PROVIDER, [f"m-{i:03d}" for i in range(60)], sent_at=sent)
+    polled: list[int] = []
+    threads = [threading.Thread(target=lambda t=t: polled.append(t.poll())) for t in trackers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    asked = sorted(m for batch in provider.asked for m in batch)
+    assert asked == [f"m-{i:03d}" for i in range(60)] and sum(polled) == 60  # each once
+    assert {trackers[2].get(PROVIDER, f"m-{i:03d}").state for i in range(60)} == {FINAL}
+    for tracker in trackers:
+        tracker.close()
 
 
 def test_a_per_message_lookup_polls_each_message(mode: str, tmp_path: Path) -> None:
