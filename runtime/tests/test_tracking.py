@@ -40,6 +40,7 @@ from dlr_core.tracking import (
     TrackingState,
     by_ids,
     per_message,
+    push_only,
 )
 from dlr_core.tracking.cli import main as dlr_track
 
@@ -364,6 +365,22 @@ def test_due_messages_are_polled_in_batches_of_the_id_limit(mode: str, tmp_path:
     assert h.later(10).polled == 250
     assert [len(asked) for asked in h.provider.asked] == [100, 100, 50]
     assert len(h.seen) == 250 and {c.status for c in h.seen} == {D}
+
+
+def test_a_push_only_provider_is_never_called_and_gives_open_messages_up(mode: str, tmp_path: Path) -> None:
+    h = Harness(mode, tmp_path)
+    h.lookup = push_only(PROVIDER, give_up_after=timedelta(hours=1))
+    h.tracker = h.another_tracker(handler=h.seen.append)
+    h.track("m-1", "m-2")
+    h.ingest([pushed("m-1", D)])
+    h.later(3599)
+    assert h.status("m-2") == (None, OPEN)
+    h.later(1)
+    assert h.status("m-2") == (DeliveryStatus.UNKNOWN, EXPIRED) and h.status("m-1") == (D, FINAL)
+    assert h.provider.asked == [] and [(c.message_id, c.source) for c in h.seen] == [
+        ("m-1", PUSH),
+        ("m-2", Source.SCHEDULE),
+    ]
 
 
 def test_workers_in_threads_never_poll_a_message_twice(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ never go backwards), ``schedule`` (when to poll), ``rate`` (each provider's rate
 
 from __future__ import annotations
 
-from dlr_core.tracking.lookup import DEFAULT_BATCH_SIZE, Lookup, by_ids, per_message
+from dlr_core.tracking.lookup import DEFAULT_BATCH_SIZE, Lookup, by_ids, per_message, push_only
 from dlr_core.tracking.model import (
     MessageKey,
     PendingChange,
@@ -57,4 +57,5 @@ __all__ = [
     "by_ids",
     "open_store",
     "per_message",
+    "push_only",
 ]

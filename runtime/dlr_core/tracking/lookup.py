@@ -5,7 +5,8 @@ A provider whose report operation takes many ids a call is polled ``by_ids``: on
 batch of due messages, as many as the operation's id limit (``max_items`` of that parameter
 in the client's ``dlr_api``). One whose operation takes one id (and perhaps the recipient,
 or the day it was sent) is polled ``per_message``, with the arguments a function makes of
-each tracked message.
+each tracked message. One that only pushes is ``push_only``: never called, its messages
+given up when its retention runs out.
 """
 
 from __future__ import annotations
@@ -13,16 +14,19 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import timedelta
+from typing import Any, Literal
 
 from dlr_core.receipt import Receipt
 from dlr_core.spec import ApiSpec
 from dlr_core.tracking.model import TrackedMessage
 from dlr_core.tracking.rate import RateLimit
-from dlr_core.tracking.schedule import PollSchedule
+from dlr_core.tracking.schedule import DEFAULT_GIVE_UP_AFTER, PollSchedule
 
 DEFAULT_BATCH_SIZE = 50
 """Messages a worker leases at once, where the operation declares no id limit."""
+
+CallsMade = Literal["batch", "message", "none"]
 
 Fetch = Callable[[Sequence[TrackedMessage]], "list[Receipt] | Awaitable[list[Receipt]]"]
 """Receipts for a batch of tracked messages: a list (sync client) or an awaitable of one
@@ -39,12 +43,12 @@ class Lookup:
     batch_size: int = DEFAULT_BATCH_SIZE
     schedule: PollSchedule = PollSchedule()
     rate_limit: RateLimit = RateLimit()
-    call_per_message: bool = False
-    """True when ``fetch`` calls the provider once per message, False for once per batch."""
+    calls_made: CallsMade = "batch"
+    """The calls to the provider ``fetch`` makes: one a batch, one a message, or none."""
 
     def calls(self, batch: Sequence[TrackedMessage]) -> int:
         """The provider calls ``fetch(batch)`` makes."""
-        return len(batch) if self.call_per_message else 1
+        return {"batch": 1, "message": len(batch), "none": 0}[self.calls_made]
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -111,8 +115,22 @@ def per_message(
         batch_size=min(batch_size, limit.requests),
         schedule=schedule or PollSchedule.from_hints(api.polling),
         rate_limit=limit,
-        call_per_message=True,
+        calls_made="message",
     )
+
+
+def push_only(provider: str, *, give_up_after: timedelta = DEFAULT_GIVE_UP_AFTER) -> Lookup:
+    """For a provider that only pushes (or one not to poll): never calls it, and gives a
+    message still open ``give_up_after`` after it was sent up (``expired``), as a poll at
+    the end of the provider's retention would."""
+
+    def fetch(batch: Sequence[TrackedMessage]) -> list[Receipt]:
+        return []
+
+    schedule = PollSchedule(
+        first_check_after=give_up_after, interval=give_up_after, give_up_after=give_up_after
+    )
+    return Lookup(provider=provider, fetch=fetch, schedule=schedule, calls_made="none")
 
 
 def id_limit(api: ApiSpec, ids: str) -> int | None:

@@ -161,7 +161,8 @@ class _TrackerBase:
 
     def _wait_before(self, lookup: Lookup, batch: list[TrackedMessage]) -> float:
         """Seconds to wait before polling ``batch``, under the provider's rate limit."""
-        return self.rate_limits.window(lookup.provider, lookup.rate_limit).reserve(lookup.calls(batch))
+        calls = lookup.calls(batch)
+        return self.rate_limits.window(lookup.provider, lookup.rate_limit).reserve(calls) if calls else 0.0
 
     def _claim(self, lookup: Lookup) -> list[TrackedMessage]:
         now = self.clock()
