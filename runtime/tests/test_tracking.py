@@ -311,6 +311,15 @@ def test_polls_back_off_and_retention_expiry_ends_polling(mode: str, tmp_path: P
     assert len(h.provider.asked) == 5
 
 
+def test_back_off_stops_growing_however_long_it_goes_on() -> None:
+    retry = HandlerRetry(first=timedelta(seconds=1), factor=2.0, longest=timedelta(minutes=10))
+    assert [retry.delay(n).total_seconds() for n in (1, 2, 3, 10, 11, 100_000)] == [1, 2, 4, 512, 600, 600]
+    sent = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    schedule = PollSchedule(give_up_after=timedelta(days=365))
+    later = sent + timedelta(days=30)
+    assert schedule.next_poll(sent, 100_000, later) == later + timedelta(minutes=30)
+
+
 def test_the_schedule_and_batch_size_come_from_the_spec(mode: str) -> None:
     hints = PollingHints(
         first_check_after=timedelta(minutes=5),

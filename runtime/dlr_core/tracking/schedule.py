@@ -65,5 +65,6 @@ class PollSchedule:
         end = self.gives_up_at(sent_at)
         if now >= end:
             return None
-        wait = self.interval * (self.backoff ** max(polls - 1, 0))
-        return min(now + min(wait, self.max_interval), end)
+        grown = self.interval.total_seconds() * self.backoff ** min(max(polls - 1, 0), 64)
+        wait = timedelta(seconds=min(grown, self.max_interval.total_seconds()))
+        return min(now + wait, end)

@@ -65,7 +65,9 @@ class HandlerRetry:
 
     def delay(self, attempts: int) -> timedelta:
         """The wait after the ``attempts``-th failure (1 for the first)."""
-        return min(self.first * (self.factor ** max(attempts - 1, 0)), self.longest)
+        # In seconds, the exponent bounded: a change failing for weeks must not overflow.
+        seconds = self.first.total_seconds() * self.factor ** min(max(attempts - 1, 0), 64)
+        return timedelta(seconds=min(seconds, self.longest.total_seconds()))
 
 
 @dataclass(frozen=True)
