@@ -357,6 +357,14 @@ class ErrorCode:
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """At most ``requests`` calls in any ``per_seconds`` (None: the runtime's default period)."""
+
+    requests: int
+    per_seconds: float | None
+
+
+@dataclass(frozen=True)
 class Polling:
     """Seconds (a spec may say ``500ms``)."""
 
@@ -365,6 +373,7 @@ class Polling:
     give_up_after: float | None
     provider_sync_interval: float | None
     note: str | None
+    rate_limit: RateLimit | None = None
 
 
 @dataclass(frozen=True)

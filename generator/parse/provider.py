@@ -49,7 +49,7 @@ def _parse(ctx: ParseContext) -> m.Provider | None:
     _check_rules_used(ctx)
     errors = _errors(ctx)
     retry = _retry(d)
-    polling = _polling(d)
+    polling = _polling(ctx, d)
     proofs = _proofs(ctx, auth, callbacks)
     if ctx.problems:
         return None
@@ -197,7 +197,7 @@ def _retry(data: dict[str, Any]) -> m.Retry:
     )
 
 
-def _polling(data: dict[str, Any]) -> m.Polling:
+def _polling(ctx: ParseContext, data: dict[str, Any]) -> m.Polling:
     raw = data.get("polling", {})
     return m.Polling(
         first_check_after=duration_seconds(raw.get("first_check_after")),
@@ -205,7 +205,15 @@ def _polling(data: dict[str, Any]) -> m.Polling:
         give_up_after=duration_seconds(raw.get("give_up_after")),
         provider_sync_interval=duration_seconds(raw.get("provider_sync_interval")),
         note=raw.get("note"),
+        rate_limit=_rate_limit(ctx, raw["rate_limit"]) if "rate_limit" in raw else None,
     )
+
+
+def _rate_limit(ctx: ParseContext, raw: dict[str, Any]) -> m.RateLimit:
+    per = duration_seconds(raw.get("per"))
+    if per == 0:
+        ctx.problem(("polling", "rate_limit", "per"), "a rate limit's period must be longer than 0")
+    return m.RateLimit(requests=raw["requests"], per_seconds=per)
 
 
 def _servers(ctx: ParseContext) -> tuple[m.Server, ...]:

@@ -107,6 +107,7 @@ def provider_view(provider: m.Provider) -> ProviderView:
             ("interval", polling.interval),
             ("give_up_after", polling.give_up_after),
             ("provider_sync_interval", polling.provider_sync_interval),
+            ("rate_period", polling.rate_limit.per_seconds if polling.rate_limit else None),
         )
         if seconds is not None
     ]

@@ -132,6 +132,10 @@ def polling_lines(polling: m.Polling) -> list[str]:
     ):
         if seconds is not None:
             lines.append(f"{label}: {human_duration(seconds)}.")
+    if polling.rate_limit is not None:
+        per = polling.rate_limit.per_seconds
+        period = "second" if per in (None, 1) else human_duration(per).removeprefix("1 ")
+        lines.append(f"Rate limit: {polling.rate_limit.requests} queries per {period}.")
     return lines
 
 

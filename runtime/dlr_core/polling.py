@@ -22,6 +22,11 @@ class PollingHints:
     """How often the provider itself refreshes the status from the carrier."""
     note: str | None = None
     """What the provider's docs say, in words."""
+    rate_limit: int | None = None
+    """Requests the provider allows per ``rate_period`` (its documented rate limit), which
+    the delivery tracker (``dlr_core.tracking``) keeps its polls under."""
+    rate_period: timedelta | None = None
+    """The period ``rate_limit`` counts over (one second when the spec gives none)."""
 
 
 @dataclass(frozen=True)

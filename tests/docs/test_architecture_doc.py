@@ -200,7 +200,9 @@ def _check_mermaid(diagram: str) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("path", [DOC, README], ids=["architecture", "readme"])
+@pytest.mark.parametrize(
+    "path", [DOC, README, ROOT / "docs" / "tracking.md"], ids=["architecture", "readme", "tracking"]
+)
 def test_the_mermaid_blocks_parse(path: Path) -> None:
     diagrams = _diagrams(path.read_text(encoding="utf-8"))
     assert diagrams, f"{path.name} has no mermaid block"

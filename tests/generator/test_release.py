@@ -55,6 +55,7 @@ def test_the_runtime_core_needs_httpx_and_pydantic_only() -> None:
         "crypto": ["cryptography>=41"],
         "mock": ["h11>=0.14"],
         "aiohttp": ["aiohttp>=3.10", "httpx-aiohttp>=0.2"],  # transport="aiohttp"
+        "tracking": [],  # SQLite is Python's own; the PostgreSQL driver comes with its store
     }
 
 

@@ -23,5 +23,7 @@ DEFAULT_SERVER: Final = "default"
 
 POLLING: Final = PollingHints(
     give_up_after=timedelta(seconds=604800),
+    rate_period=timedelta(seconds=1),
     note="PullSmsSendStatus is a queue: each receipt is returned once. PullSmsSendStatusByPhoneNumber looks back at most 7 days.",
+    rate_limit=20,
 )
