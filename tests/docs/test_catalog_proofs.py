@@ -31,9 +31,14 @@ def _test_functions(path: Path) -> dict[str, str]:
 
 
 def test_every_signature_in_the_catalog_is_proven() -> None:
+    """A spec that states its proofs states them all: every scheme that signs and every
+    callback checked by a signature has an entry. A spec with no ``proven_by`` at all (one a
+    user has just added) is not failed here: docs/providers.md shows it "not proven", and
+    .ci/run holds this repository's own catalog to having none."""
     unproven = [
         f"{provider.spec_file}: {what}"
         for provider in _providers()
+        if provider.proofs
         for what in needs_proof(provider)
         if what not in {proof.what for proof in provider.proofs}
     ]
