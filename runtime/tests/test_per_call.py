@@ -18,13 +18,18 @@ def test_encodings_match_urllib_for_any_text() -> None:
     # (dlr-core and pytest installed, tests/contract/test_runtime_alone.py) skips this one.
     hypothesis = pytest.importorskip("hypothesis")
     given, st = hypothesis.given, hypothesis.strategies
+    # Text generation is slow on a loaded machine (the suite runs beside others): what is
+    # checked is the encodings' equality, not how fast inputs are drawn.
+    relaxed = hypothesis.settings(suppress_health_check=[hypothesis.HealthCheck.too_slow], deadline=None)
 
     from dlr_core.request import form_encode
 
+    @relaxed
     @given(st.lists(st.tuples(st.text(), st.text()), max_size=5))
     def form(pairs: list[tuple[str, str]]) -> None:
         assert form_encode(pairs) == urlencode(pairs)
 
+    @relaxed
     @given(st.text())
     def percent(text: str) -> None:
         assert percent_encode(text) == quote(text, safe="-_.~")
