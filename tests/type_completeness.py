@@ -4,7 +4,7 @@ package, as a user's IDE sees them: installed (not editable) in a fresh virtuale
     .venv/bin/python tests/type_completeness.py      # prints a table; exit 1 under 100%
 
 Types that come from other packages (httpx, pydantic) are not counted (``--ignoreexternal``):
-their completeness is theirs to keep. Run by .ci/run, and by a slow test.
+their completeness is theirs to keep. Run by .ci/run.
 """
 
 from __future__ import annotations
