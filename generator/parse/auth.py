@@ -167,7 +167,13 @@ def _auth_scheme(
         set(credentials) | REQUEST_VARIABLES | {"action", "api_version"} | set(ctx.data.get("constants", {}))
     )
     style = scheme.get("timestamp")
-    if style is not None:
+    if isinstance(style, dict):
+        known.add("timestamp")
+        try:
+            signing.TimestampPattern.from_data(style)
+        except signing.SigningError as error:
+            ctx.problem(base + ("timestamp",), str(error))
+    elif style is not None:
         known.add("timestamp")
         if style not in signing.TIMESTAMP_STYLES:
             ctx.problem(
@@ -180,6 +186,8 @@ def _auth_scheme(
     def date_filter_problem(variable: str, name: str) -> str | None:
         if name in signing.DATE_FILTERS and variable == "timestamp" and style == "unix_milliseconds":
             return f"the {name} filter reads Unix seconds or ISO 8601, not the scheme's unix_milliseconds"
+        if name in signing.DATE_FILTERS and variable == "timestamp" and isinstance(style, dict):
+            return f"the {name} filter reads Unix seconds or ISO 8601, not the scheme's date pattern"
         return None
 
     check = template_check(
@@ -324,7 +332,9 @@ def schema_with_registry(schema: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = json.loads(json.dumps(schema))
     out["$defs"]["sign_step"] = steps_schema.sign_step_schema()
     out["$defs"].pop("digest_output", None)  # now inline in each step's schema
-    out["$defs"]["auth_scheme"]["properties"]["timestamp"]["enum"] = list(signing.TIMESTAMP_STYLES)
+    out["$defs"]["auth_scheme"]["properties"]["timestamp"]["oneOf"][0]["enum"] = list(
+        signing.TIMESTAMP_STYLES
+    )
     return out
 
 

@@ -132,7 +132,7 @@ MODULE_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "MAX_CALLBACK_BYTES",
         "parse",
     ),
-    "signing": ("Bound", "Nonce", "RequestSigner", "Scheme"),
+    "signing": ("Bound", "Nonce", "RequestSigner", "Scheme", "TimestampPattern"),
     # every registered sign step (any spec may use any of them) and their parts
     "steps": tuple(sorted({cls.__name__ for cls in steps.STEPS.values()} | {"JsonField", "SignedHeaders"})),
 }

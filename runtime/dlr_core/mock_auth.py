@@ -38,15 +38,16 @@ from typing import Any
 
 from dlr_core.signing import (
     FILTER_FUNCTIONS,
-    TIMESTAMP_STYLES,
     Scheme,
     SigningError,
     TemplateReference,
+    TimestampStyle,
     timestamp_moment,
+    timestamp_writer,
     compile_template,
     render,
 )
-from dlr_core.steps import OAuth2ClientCredentials, Step, Value
+from dlr_core.steps import Format, OAuth2ClientCredentials, Step, Value
 from dlr_core.tokens import sent_path
 
 Placed = tuple[str, str, str]
@@ -71,8 +72,8 @@ def generated(scheme: Scheme) -> dict[str, Callable[[], str]]:
     sample values (to learn the pattern of a slot that holds it)."""
     made: dict[str, Callable[[], str]] = {}
     style = scheme.timestamp
-    if style is not None:
-        write = TIMESTAMP_STYLES[style]
+    write = None if style is None else timestamp_writer(style)
+    if write is not None:
         moments = _sample_moments()
         made["timestamp"] = lambda: write(next(moments))
     nonce = scheme.nonce
@@ -228,6 +229,49 @@ class TemplateMatcher:
         return {slot: found.group(group) for group, slot in self.groups.items()}
 
 
+# Filters a placed value can be read back through, each with its inverse: a value placed as
+# ``{step|base64}`` (an Authorization of base64("<id>:{timestamp}")) still gives up the
+# variables of the format step inside it.
+_INVERSE_FILTERS: dict[str, Callable[[str], str]] = {
+    "base64": lambda text: base64.b64decode(text, validate=True).decode("utf-8"),
+    "base64url": lambda text: base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("utf-8"),
+}
+
+
+def _format_templates(scheme: Scheme) -> dict[str, str]:
+    """The template of each ``format`` sign step, by the name its text is bound to."""
+    return {bound.name: bound.step.template for bound in scheme.sign if isinstance(bound.step, Format)}
+
+
+def _read_through(
+    template: str,
+    value: str,
+    known: Mapping[str, str],
+    patterns: Mapping[tuple[str, tuple[str, ...]], str],
+    strict: bool,
+    formats: Mapping[str, str],
+) -> dict[tuple[str, tuple[str, ...]], str] | None:
+    """The slots of ``template`` in ``value``; a slot holding a format step's text through
+    reversible filters only is decoded and read through that step's template as well (its
+    slots are added; a text that does not decode or fit adds nothing)."""
+    found = TemplateMatcher(template, known, patterns, strict).match(value)
+    if found is None:
+        return None
+    for (variable, filters), text in list(found.items()):
+        inner = formats.get(variable)
+        if inner is None or not all(name in _INVERSE_FILTERS for name in filters):
+            continue
+        try:
+            for name in reversed(filters):
+                text = _INVERSE_FILTERS[name](text)
+        except (ValueError, UnicodeDecodeError):
+            continue
+        inside = TemplateMatcher(inner, known, patterns, strict).match(text)
+        for slot, slot_text in (inside or {}).items():
+            found.setdefault(slot, slot_text)
+    return found
+
+
 def recover(
     scheme: Scheme,
     received: Mapping[tuple[str, str], str],
@@ -241,9 +285,10 @@ def recover(
     reversible), and is left out of the assignment."""
     samples = {name: [make() for _ in range(_SAMPLES)] for name, make in generated(scheme).items()}
     placed = placed_values(scheme)
+    formats = _format_templates(scheme)
     slots = {
         (part.name, part.filters)
-        for _, _, template in placed
+        for template in [t for _, _, t in placed] + list(formats.values())
         for part in compile_template(template)
         if isinstance(part, TemplateReference) and part.name in samples
     }
@@ -263,7 +308,7 @@ def recover(
             if value is None:
                 assignment = None
                 break
-            slots_found = TemplateMatcher(template, known, patterns, strict).match(value)
+            slots_found = _read_through(template, value, known, patterns, strict, formats)
             if slots_found is None:
                 assignment = None
                 break
@@ -288,25 +333,28 @@ def without_generators(scheme: Scheme, given: Mapping[str, str]) -> Scheme:
     )
 
 
-def moment_of(text: str, style: str, near: datetime, window: float) -> datetime | None:
+def moment_of(text: str, style: TimestampStyle, near: datetime, window: float) -> datetime | None:
     """The moment a timestamp's text (written in ``style``) stands for, or None when the
-    mock cannot tell. Works from the style's writer alone: a numeric style is read as a
+    mock cannot tell. The style's own reader is tried first; otherwise this works from the
+    style's writer alone: a numeric style is read as a
     linear count (seconds, milliseconds, ...); any other is parsed as ISO 8601 or an HTTP
     date when it can be, and otherwise searched for, second by second, within ``window``
     seconds of ``near``."""
-    write = TIMESTAMP_STYLES.get(style)
+    write = timestamp_writer(style)
     if write is None:
         return None
     try:
+        # The style's own reader first, where it has one: a digits-only date pattern
+        # (yyyyMMddHHmmss) is not a linear count.
+        moment = timestamp_moment(text, style)
+        if moment is not None and write(moment) == text:
+            return moment
         if text.isdigit() and write(near).isdigit():
             base = int(write(near))
             unit = (int(write(near + timedelta(seconds=1000))) - base) / 1000
             if unit > 0:
                 return near + timedelta(seconds=(int(text) - base) / unit)
             return None
-        moment = timestamp_moment(text, style)  # the style's own reader, where it has one
-        if moment is not None and write(moment) == text:
-            return moment
         start = near.replace(microsecond=0)
         for offset in range(int(window) + 1):
             for moment in (start - timedelta(seconds=offset), start + timedelta(seconds=offset)):

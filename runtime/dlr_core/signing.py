@@ -32,6 +32,7 @@ from urllib.parse import unquote
 from dlr_core import steps, steps_data
 from dlr_core.request import PreparedRequest, percent_encode
 from dlr_core.steps import STEPS, SigningError, Step, Value, quote_path
+from dlr_core.times import compile_pattern, parse_zone
 
 if TYPE_CHECKING:
     from dlr_core.identity import TokenSource
@@ -48,6 +49,8 @@ __all__ = [
     "STEP_KINDS",
     "TEXT_FILTERS",
     "TIMESTAMP_STYLES",
+    "TimestampPattern",
+    "TimestampStyle",
     "quote_path",
     "timestamp_moment",
     "timestamp_text",
@@ -90,17 +93,61 @@ def _http_date(text: str) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def timestamp_text(moment: datetime, style: str) -> str:
-    write = TIMESTAMP_STYLES.get(style)
+@dataclass(frozen=True)
+class TimestampPattern:
+    """A ``{timestamp}`` written with a date pattern (``yyyyMMddHHmmss``, see
+    ``dlr_core.times``) as the wall-clock time of a fixed UTC offset (``+08:00``): for
+    providers that sign their local time rather than UTC or a Unix count."""
+
+    pattern: str
+    utc_offset: str
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> TimestampPattern:
+        """The style as a spec writes it; ``SigningError`` when the pattern or the offset
+        cannot be read."""
+        if set(data) != {"pattern", "utc_offset"}:
+            raise SigningError(
+                f"a timestamp pattern needs exactly pattern and utc_offset, got {sorted(data)}"
+            )
+        style = cls(str(data["pattern"]), str(data["utc_offset"]))
+        try:
+            compile_pattern(style.pattern)
+            parse_zone(style.utc_offset)
+        except ValueError as error:
+            raise SigningError(f"timestamp pattern: {error}") from None
+        return style
+
+    def write(self, moment: datetime) -> str:
+        return compile_pattern(self.pattern).format(moment.astimezone(parse_zone(self.utc_offset)))
+
+    def read(self, text: str) -> datetime:
+        parsed = compile_pattern(self.pattern).parse(text)
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=parse_zone(self.utc_offset))
+
+
+TimestampStyle = str | TimestampPattern
+"""How ``{timestamp}`` is written: a ``TIMESTAMP_STYLES`` name or a ``TimestampPattern``."""
+
+
+def timestamp_writer(style: TimestampStyle) -> Callable[[datetime], str] | None:
+    """The function writing a moment in ``style``; None for an unknown style name."""
+    if isinstance(style, TimestampPattern):
+        return style.write
+    return TIMESTAMP_STYLES.get(style)
+
+
+def timestamp_text(moment: datetime, style: TimestampStyle) -> str:
+    write = timestamp_writer(style)
     if write is None:
         raise SigningError(f"unknown timestamp style {style!r}; styles: {', '.join(TIMESTAMP_STYLES)}")
     return write(moment)
 
 
-def timestamp_moment(text: str, style: str) -> datetime | None:
+def timestamp_moment(text: str, style: TimestampStyle) -> datetime | None:
     """The moment a ``{timestamp}`` written in ``style`` stands for (a receiver re-signing a
     request with its own time, or checking it is fresh); None when it cannot be read."""
-    read = _TIMESTAMP_READERS.get(style)
+    read = style.read if isinstance(style, TimestampPattern) else _TIMESTAMP_READERS.get(style)
     if read is None or not text:
         return None
     try:
@@ -226,7 +273,7 @@ class Scheme(Mapping[str, Any]):
 
     description: str = ""
     docs: str | None = None
-    timestamp: str | None = None
+    timestamp: TimestampStyle | None = None
     nonce: Nonce | None = None
     add: Placement | None = None
     sign: tuple[Bound, ...] = ()
@@ -241,7 +288,11 @@ class Scheme(Mapping[str, Any]):
         if unknown:
             raise SigningError(f"unknown auth scheme keys: {', '.join(sorted(unknown))}")
         timestamp = data.get("timestamp")
-        if timestamp is not None and timestamp not in TIMESTAMP_STYLES:
+        if isinstance(timestamp, Mapping):
+            timestamp = TimestampPattern.from_data(timestamp)
+        elif isinstance(timestamp, TimestampPattern):
+            pass
+        elif timestamp is not None and timestamp not in TIMESTAMP_STYLES:
             raise SigningError(
                 f"unknown timestamp style {timestamp!r}; styles: {', '.join(TIMESTAMP_STYLES)}"
             )
@@ -270,7 +321,9 @@ class Scheme(Mapping[str, Any]):
         data: dict[str, Any] = {"description": self.description}
         if self.docs is not None:
             data["docs"] = self.docs
-        if self.timestamp is not None:
+        if isinstance(self.timestamp, TimestampPattern):
+            data["timestamp"] = {"pattern": self.timestamp.pattern, "utc_offset": self.timestamp.utc_offset}
+        elif self.timestamp is not None:
             data["timestamp"] = self.timestamp
         if self.nonce is not None:
             data["nonce"] = {"kind": self.nonce.kind}

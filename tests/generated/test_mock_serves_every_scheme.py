@@ -18,6 +18,7 @@ the token endpoint of an OAuth2 client-credentials step. Here:
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import importlib
 import itertools
@@ -197,6 +198,35 @@ def _copy(signed: httpx.Request, wsse: str) -> httpx.Request:
     return httpx.Request(
         signed.method, signed.url, headers={**headers, "X-WSSE": wsse}, content=signed.content
     )
+
+
+# -- a local-time timestamp inside a base64 header ------------------------------------------
+
+
+def test_the_mock_reads_a_local_time_back_from_inside_a_base64_header(
+    every_scheme: ModuleType, golden: dict[str, Any]
+) -> None:
+    """timestamp_pattern's scheme: yyyyMMddHHmmss in +08:00, signed into ?sig= and placed
+    only inside Authorization: base64("<id>:<time>"). The mock decodes it, re-signs with that
+    time and checks it against its clock: an hour-old request verifies when the clock check
+    is off (so the time was read back, not taken from the mock's clock) and is refused with
+    it on; a request signed now is accepted."""
+    credentials = {"account_id": "acc-1", "token": "t0ken"}
+    an_hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+    beijing = an_hour_ago.astimezone(timezone(timedelta(hours=8))).strftime("%Y%m%d%H%M%S")
+    mock = MockTransport(golden["local_time"], credentials)
+    with mock.client(every_scheme.Client) as client:
+        signed = client.prepare("get_message", message_id="m-1")
+    with mock.client(every_scheme.Client, clock=lambda: an_hour_ago) as client:
+        stale = client.prepare("get_message", message_id="m-1")
+    assert base64.b64decode(stale.headers["Authorization"]).decode() == f"acc-1:{beijing}"
+    for skew, expected in ((None, 200), (900.0, None)):
+        mock = MockTransport(golden["local_time"], credentials, max_clock_skew=skew)
+        answer = mock.http_client().send(stale)
+        assert (answer.status_code == 200) == (expected == 200), skew
+    fresh = MockTransport(golden["local_time"], credentials)
+    assert fresh.http_client().send(signed).status_code == 200
+    assert fresh.requests[-1].authenticated
 
 
 # -- OAuth2 client credentials ------------------------------------------------------------
@@ -417,15 +447,22 @@ def _matrix_spec() -> str:
     and the golden cases' WS-Security and OAuth2 schemes as they are."""
     wsse = _golden_auth("sign_wsse_username_token")
     oauth2 = _golden_auth("sign_oauth2_client_credentials")
+    local_time = _golden_auth("timestamp_pattern")
     data = dict(BASE)
     data["provider"] = "every_scheme"
     data["auth"] = {
-        "credentials": {**CREDENTIALS, **wsse["credentials"], **oauth2["credentials"]},
+        "credentials": {
+            **CREDENTIALS,
+            **wsse["credentials"],
+            **oauth2["credentials"],
+            **local_time["credentials"],
+        },
         "default_scheme": "s0",
         "schemes": {
             **{f"s{i}": _scheme(*case, i) for i, case in enumerate(MATRIX)},
             "wsse": wsse["schemes"]["wsse"],
             "oauth2": oauth2["schemes"]["oauth2"],
+            "local_time": local_time["schemes"]["local_time"],
         },
     }
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
@@ -434,7 +471,7 @@ def _matrix_spec() -> str:
 @pytest.fixture(scope="module")
 def golden(every_scheme: ModuleType) -> dict[str, Any]:
     """The golden cases' schemes, each as the one scheme of the package's API."""
-    return {"wsse": narrowed(every_scheme, "wsse"), "oauth2": narrowed(every_scheme, "oauth2")}
+    return {name: narrowed(every_scheme, name) for name in ("wsse", "oauth2", "local_time")}
 
 
 @pytest.fixture(scope="module")
