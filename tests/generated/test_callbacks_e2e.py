@@ -331,7 +331,7 @@ def test_a_push_refused_for_its_url_names_both_urls(
         "the URL checked was https://hooks.example.com/callbacks/twilio_messaging (public_url" in line
         for line in logged
     )
-    assert "X-Twilio-Signature signature does not match" in logged[0]
+    assert "X-Twilio-Signature header signature does not match" in logged[0]
     assert not any("mock-auth-token" in line for line in logged)
 
 

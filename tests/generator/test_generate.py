@@ -83,13 +83,6 @@ def test_committed_tree_is_what_the_specs_generate(built: dict[str, str]) -> Non
     assert set(recorded) == set(built) - {MANIFEST}
 
 
-@pytest.mark.slow
-def test_committed_tree_is_current() -> None:
-    result = dlrgen("check")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "up to date" in result.stdout
-
-
 def test_check_reports_changed_added_and_removed_files(small_tree: tuple[Path, Path]) -> None:
     specs, out = small_tree
     readme = out / "dlr_sgate_otp" / "README.md"
