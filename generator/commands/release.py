@@ -10,10 +10,12 @@ in an isolated one otherwise.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,8 +84,11 @@ def build_releases(
             target = staging / "packages" / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(content, encoding="utf-8", newline="\n")
-        for package in sorted((staging / "packages").iterdir()):
-            built.append(_build_one(package, dist))
+        # Each build runs its backend in subprocesses (an isolated environment when the
+        # backend is not installed): one thread per core keeps a large catalog's release short.
+        packages = sorted((staging / "packages").iterdir())
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            built.extend(pool.map(lambda package: _build_one(package, dist), packages))
     record_releases(out, files)
     return built
 

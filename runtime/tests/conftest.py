@@ -29,3 +29,4 @@ def pytest_configure(config: pytest.Config) -> None:
     # Declared here too for a run of this folder alone (the repository's pyproject.toml
     # declares it for the root run, and deselects it by default).
     config.addinivalue_line("markers", "slow: memory and load tests (pytest -m slow)")
+    config.addinivalue_line("markers", "serial: slow tests that measure the machine: run one at a time")

@@ -22,7 +22,8 @@ import pytest
 
 import dlr_core
 
-pytestmark = pytest.mark.slow
+# Memory budgets measure this process: the slow tier runs them alone (serial).
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 BIG = 200 * 1000 * 1000
 BOMB = 1024 * 1024 * 1024

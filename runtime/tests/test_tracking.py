@@ -526,6 +526,7 @@ def kill_when_started(script: str, started: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # timed kills: run alone
 def test_a_worker_killed_mid_batch_loses_no_message_and_no_change(tmp_path: Path) -> None:
     """A worker process polls 250 due messages in batches of 100; it is SIGKILLed while the
     provider answers its second batch (the first is recorded). Another worker takes over the
@@ -590,6 +591,7 @@ def test_a_worker_killed_mid_batch_loses_no_message_and_no_change(tmp_path: Path
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # timed kills: run alone
 def test_a_worker_killed_mid_handler_loses_no_change(tmp_path: Path) -> None:
     """A worker hands 250 changes to its handler (claimed 100 at a time), which logs each
     key and hangs on the 50th; it is SIGKILLed there. None of its batch was recorded as

@@ -105,6 +105,7 @@ def read_until(process: subprocess.Popen[str], needle: str, timeout: float = 60)
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # waits on file events: run alone
 def test_watch_regenerates_on_save_and_survives_spec_errors(tmp_path: Path) -> None:
     specs, out = tmp_path / "specs", tmp_path / "generated"
     shutil.copytree(SPECS, specs)

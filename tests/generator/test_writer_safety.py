@@ -368,6 +368,7 @@ def leftovers(out: Path) -> list[Path]:
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # timed kills: run alone
 def test_concurrent_generates_all_succeed_and_leave_a_current_tree(
     specs: Path, tmp_path: Path, own_processes: list[subprocess.Popen[str]]
 ) -> None:
@@ -386,6 +387,7 @@ def test_concurrent_generates_all_succeed_and_leave_a_current_tree(
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # timed kills: run alone
 @pytest.mark.parametrize("delay", [0.3, 1.0, 2.0])
 def test_a_run_killed_at_any_moment_is_repaired_by_the_next(
     delay: float, specs: Path, tmp_path: Path, own_processes: list[subprocess.Popen[str]]
@@ -414,6 +416,7 @@ def test_a_run_killed_at_any_moment_is_repaired_by_the_next(
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # timed kills: run alone
 def test_a_run_killed_between_renames_is_repaired_and_its_temp_files_reported(
     specs: Path, tmp_path: Path, own_processes: list[subprocess.Popen[str]]
 ) -> None:
