@@ -130,7 +130,7 @@ class CertificateStore:
         self.max_entries = max_entries
         self._keys: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()
-        self.fetches: int = 0  # how many certificates were fetched (tests count them)
+        self.fetches: int = 0
         """How many certificates were fetched (the cache's misses)."""
 
     def public_key(self, url: str, source: CertificateSource) -> Any:
