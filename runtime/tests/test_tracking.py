@@ -535,7 +535,7 @@ def test_a_worker_killed_mid_batch_loses_no_message_and_no_change(tmp_path: Path
     db, started = tmp_path / "dlr.db", tmp_path / "second-batch"
     kill_when_started(
         f"""
-        import sys, time
+        import os, sys, time
         from datetime import datetime, timedelta, timezone
         sys.path.insert(0, {str(HERE)!r})
         from apis_in_code import API, CREDENTIALS, client_class
@@ -547,7 +547,10 @@ def test_a_worker_killed_mid_batch_loses_no_message_and_no_change(tmp_path: Path
             asked = [v for n, v in request.form if n.startswith("MsgIds.")]
             batches.append(asked)
             if len(batches) == 2:
-                open({str(started)!r}, "w").write(" ".join(asked))
+                # Written whole, then renamed: the killer waits for the name, never a half file.
+                with open({str(started)!r} + ".part", "w") as part:
+                    part.write(" ".join(asked))
+                os.replace({str(started)!r} + ".part", {str(started)!r})
                 time.sleep(60)
             return {{"reports": [{{"msgId": i, "status": "DELIVRD"}} for i in asked]}}
 
