@@ -62,7 +62,11 @@ def install(target: Path) -> list[str]:
     python = target / "venv" / "bin" / "python"
     # The runtime with its aiohttp extra: dlr_core.transports builds on httpx-aiohttp's types.
     requirements = [f"{sources[0]}[aiohttp]", *map(str, sources[1:])]
-    subprocess.run([str(python), "-m", "pip", "install", "-q", *requirements], check=True)
+    # One build backend installed once, not an isolated environment per package (41 of them).
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "setuptools>=68"], check=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-build-isolation", *requirements], check=True
+    )
     return ["dlr_core", *(p.name for p in sources[1:])]
 
 

@@ -74,7 +74,7 @@ def test_generated_python_is_black_formatted(built: dict[str, str]) -> None:
             assert black.format_str(content, mode=mode) == content, path
 
 
-@pytest.mark.slow  # a full build of every spec; .ci/run's `dlrgen check` is the same check
+@pytest.mark.slow  # a full build of every spec: the check `dlrgen check` makes
 def test_committed_tree_is_what_the_specs_generate(built: dict[str, str]) -> None:
     """In-process: generated/ (its manifest included) is exactly a fresh build of specs/."""
     for path, content in built.items():

@@ -49,7 +49,7 @@ def test_schema_command_prints_the_spec_schema() -> None:
 
 def test_providers_doc_is_current_and_shows_every_raw_value() -> None:
     """docs/providers.md is what the specs render (``dlrgen docs --check`` renders the same
-    text; .ci/run runs it too), and it shows every raw status value of every provider."""
+    text), and it shows every raw status value of every provider."""
     from generator.render import render_docs
 
     doc = (ROOT / "docs" / "providers.md").read_text(encoding="utf-8")
