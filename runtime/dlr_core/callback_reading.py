@@ -5,11 +5,11 @@ elements, or a JSON object or array, each under the runtime's size and depth bou
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
-from dlr_core.callback_run import Callback, MAX_FORM_FIELDS
+from dlr_core.callback_run import Callback, MAX_FORM_FIELDS, first_of_each
 from dlr_core.errors import MalformedCallback
 from dlr_core.wire import multipart, xml_body
 from dlr_core.wire.read import MAX_JSON_DEPTH, nested_deeper
@@ -76,11 +76,3 @@ def json_payloads(
     if not isinstance(data, dict):
         raise malformed("the push is not a JSON object")
     return [data]
-
-
-def first_of_each(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
-    """A form's fields as a payload object: a field given several times keeps its first value."""
-    form: dict[str, Any] = {}
-    for key, value in pairs:
-        form.setdefault(key, value)
-    return form

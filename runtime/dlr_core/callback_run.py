@@ -4,7 +4,7 @@ run over it, and the texts of the templates the check compares."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Protocol
 from urllib.parse import parse_qsl, urlsplit
@@ -132,7 +132,12 @@ def form_fields(callback: Callback, body: bytes, text: str, content_type: str) -
 def pushed_fields(body: bytes) -> dict[str, str]:
     """A form push's fields (the first of a repeated name), for a signature among them."""
     text = body.decode("utf-8", errors="replace")
-    fields: dict[str, str] = {}
-    for key, value in parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS):
-        fields.setdefault(key, value)
-    return fields
+    return first_of_each(parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS))
+
+
+def first_of_each(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """A form's fields as a payload object: a field given several times keeps its first value."""
+    form: dict[str, str] = {}
+    for key, value in pairs:
+        form.setdefault(key, value)
+    return form
