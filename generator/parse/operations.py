@@ -99,7 +99,9 @@ def parse_operation(ctx: ParseContext, name: str, raw: dict[str, Any]) -> m.Oper
     )
 
 
-def _array_paths(obj: m.ObjectModel, prefix: tuple[str, ...] = (), seen: frozenset[int] = frozenset()) -> list[tuple[str, ...]]:
+def _array_paths(
+    obj: m.ObjectModel, prefix: tuple[str, ...] = (), seen: frozenset[int] = frozenset()
+) -> list[tuple[str, ...]]:
     """The wire paths of the array fields of ``obj`` and of the objects within it, as
     ``dlr_core.wire.xml_body.as_lists`` takes them: an array of objects is stepped into
     with ``name[]``. An object met again below itself is not walked twice."""

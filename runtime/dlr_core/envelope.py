@@ -158,7 +158,9 @@ class EnvelopeReader:
                 xml_body.as_lists(payload, operation.xml_lists)
         return self._enveloped(body, status, content, model, xml=True)
 
-    def _enveloped(self, body: Any, status: int, content: bytes, model: type[Model], xml: bool = False) -> Model:
+    def _enveloped(
+        self, body: Any, status: int, content: bytes, model: type[Model], xml: bool = False
+    ) -> Model:
         envelope = self._api.envelope
         if isinstance(body, list) and envelope.data_field is None and envelope.success_mode != "equals":
             # A top-level array answer (a RootModel): it carries no envelope fields, so its

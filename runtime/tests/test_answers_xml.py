@@ -138,7 +138,9 @@ TOO_MANY = b"<response><code>0</code><data>" + b"<reports/>" * MAX_XML_ELEMENTS 
     ],
     ids=["entities", "utf16-doctype", "external", "deep", "many", "json"],
 )
-def test_hostile_or_foreign_answers_are_the_typed_error_keeping_the_body(mode: str, body: bytes, why: str) -> None:
+def test_hostile_or_foreign_answers_are_the_typed_error_keeping_the_body(
+    mode: str, body: bytes, why: str
+) -> None:
     with pytest.raises(ProviderResponseError) as caught:
         fetch(mode, raw(200, body).http(mode), ["m-1"])
     assert why in caught.value.message
@@ -149,7 +151,11 @@ def test_hostile_or_foreign_answers_are_the_typed_error_keeping_the_body(mode: s
 
 @pytest.mark.parametrize("mode", MODES)
 def test_an_answer_past_max_response_bytes_stops_being_read(mode: str) -> None:
-    body = b"<response><code>0</code><data>" + b"<reports><msgId>m</msgId></reports>" * 1000 + b"</data></response>"
+    body = (
+        b"<response><code>0</code><data>"
+        + b"<reports><msgId>m</msgId></reports>" * 1000
+        + b"</data></response>"
+    )
     client = client_class(mode, API_XML)(
         **CREDENTIALS, http_client=raw(200, body).http(mode), retries=0, max_response_bytes=4096
     )
@@ -164,4 +170,6 @@ def test_read_answer_and_as_lists_are_what_the_client_does() -> None:
     assert read == {"data": {"reports": {"msgId": "m-1"}}, "code": "0"}
     assert xml_body.as_lists(read["data"], (("reports",), ("absent", "x"))) == {"reports": [{"msgId": "m-1"}]}
     nested = {"a": [{"b": {"c": "1"}}, {"b": {"c": ["2", "3"]}}]}
-    assert xml_body.as_lists(nested, (("a[]", "b", "c"),)) == {"a": [{"b": {"c": ["1"]}}, {"b": {"c": ["2", "3"]}}]}
+    assert xml_body.as_lists(nested, (("a[]", "b", "c"),)) == {
+        "a": [{"b": {"c": ["1"]}}, {"b": {"c": ["2", "3"]}}]
+    }

@@ -170,7 +170,9 @@ def test_the_php_sdks_message_header_reads_into_a_receipt(mode: str) -> None:
     else:
 
         async def main() -> Any:
-            async with AsyncClient(**CREDENTIALS, http_client=httpx.AsyncClient(transport=transport)) as client:
+            async with AsyncClient(
+                **CREDENTIALS, http_client=httpx.AsyncClient(transport=transport)
+            ) as client:
                 return await client.get_message_header(message_id=MESSAGE_ID), await client.fetch_receipts(
                     message_id=MESSAGE_ID
                 )
@@ -213,7 +215,9 @@ def test_an_error_status_is_the_typed_error_with_esendexs_body(status: int, erro
     import dlr_core
     from dlr_esendex_sms import Client
 
-    body = b'<?xml version="1.0" encoding="utf-8"?><errors><error><description>no</description></error></errors>'
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?><errors><error><description>no</description></error></errors>'
+    )
     _, transport = _mock(body, status)
     with Client(**CREDENTIALS, http_client=httpx.Client(transport=transport), retries=0) as client:
         with pytest.raises(getattr(dlr_core, error)) as caught:

@@ -349,7 +349,9 @@ class MockProvider:
     def _scripted(self, operation: OperationSpec, step: Step, request: MockRequest) -> MockAnswer:
         delay = float(step.get("delay", 0.0))
         if "respond" in step:
-            answer = _written(operation, int(step.get("status", 200)), self._success(step["respond"](request)))
+            answer = _written(
+                operation, int(step.get("status", 200)), self._success(step["respond"](request))
+            )
         elif "body" in step:
             answer = _written(operation, int(step.get("status", 200)), step["body"])
         elif "data" in step:
