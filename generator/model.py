@@ -322,6 +322,12 @@ class Operation:
     consuming: bool
     headers: dict[str, str] = field(default_factory=dict)  # fixed request headers, top level's included
     alternatives: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (group, parameter names): give exactly one
+    # How answers are written: json, or xml (dlr_core.wire.xml_body reads them as pushes' XML).
+    format: Literal["json", "xml"] = "json"
+    xml_root: str = ""  # for xml: the root element the mock answers with (the response's title)
+    # For xml: the paths into the payload of the names the response types as arrays (a name
+    # stepping into each item of its list ends in "[]"), read as lists even when given once.
+    xml_lists: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)

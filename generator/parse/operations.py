@@ -56,6 +56,13 @@ def parse_operation(ctx: ParseContext, name: str, raw: dict[str, Any]) -> m.Oper
             "an answer that is a JSON array has no field to say success: make the envelope's "
             "success {http: 2xx}, or name the array's field with the envelope's 'data'",
         )
+    answer_format = raw.get("format", "json")
+    if answer_format == "xml" and response.get("type") == "array":
+        ctx.problem(
+            base + ("format",),
+            "an XML answer is one document whose root element holds its fields: it cannot be "
+            "an array; describe the root's children as an object (a repeated element is an array field)",
+        )
     receipts = None
     if "receipts" in raw:
         receipts = parse_receipts(ctx, base + ("receipts",), name, raw["receipts"], root, params)
@@ -86,7 +93,29 @@ def parse_operation(ctx: ParseContext, name: str, raw: dict[str, Any]) -> m.Oper
         consuming=raw.get("consuming", False),
         headers={**ctx.data.get("headers", {}), **raw.get("headers", {})},
         alternatives=_alternatives(ctx, base + ("alternatives",), raw.get("alternatives", {}), params),
+        format=answer_format,
+        xml_root=response.get("title", "") if answer_format == "xml" else "",
+        xml_lists=tuple(_array_paths(root)) if answer_format == "xml" else (),
     )
+
+
+def _array_paths(
+    obj: m.ObjectModel, prefix: tuple[str, ...] = (), seen: frozenset[int] = frozenset()
+) -> list[tuple[str, ...]]:
+    """The wire paths of the array fields of ``obj`` and of the objects within it, as
+    ``dlr_core.wire.xml_body.as_lists`` takes them: an array of objects is stepped into
+    with ``name[]``. An object met again below itself is not walked twice."""
+    if id(obj) in seen:
+        return []
+    paths: list[tuple[str, ...]] = []
+    for f in obj.fields.values():
+        if f.kind == "array":
+            paths.append(prefix + (f.wire,))
+            if f.item_kind == "object" and f.obj is not None:
+                paths.extend(_array_paths(f.obj, prefix + (f"{f.wire}[]",), seen | {id(obj)}))
+        elif f.kind == "object" and f.obj is not None:
+            paths.extend(_array_paths(f.obj, prefix + (f.wire,), seen | {id(obj)}))
+    return paths
 
 
 def _pagination(

@@ -259,6 +259,8 @@ def parse_example(provider: m.Provider) -> str:
     op = _example_operation(provider)
     data = provider.envelope.data_field
     payload = f"body[{python_literal(data)}]" if data else "body"
+    if op.format == "xml":
+        return _parse_xml_example(provider, op, payload)
     lines = ["import json", ""]
     if op.receipts:
         lines += [
@@ -278,6 +280,39 @@ def parse_example(provider: m.Provider) -> str:
             "",
             f"def answer_from(response_text: str) -> {op.response_class}:",
             "    body = json.loads(response_text)",
+            f"    return {op.response_class}.model_validate({payload})",
+        ]
+    return "\n".join(lines)
+
+
+def _parse_xml_example(provider: m.Provider, op: m.Operation, payload: str) -> str:
+    """``parse_example`` for an operation answering XML: the body read as the client reads
+    it (``read_answer``), its repeated names made lists (``as_lists``, with the operation's
+    ``xml_lists``), then validated."""
+    constant = op.name.upper()
+    if op.xml_lists:
+        payload = f"as_lists({payload}, {constant}.xml_lists)"
+    runtime = "as_lists, read_answer" if op.xml_lists else "read_answer"
+    lines = [f"from dlr_core.wire.xml_body import {runtime}"]
+    if op.receipts:
+        lines[:0] = ["from dlr_core import Receipt"]
+        lines += [f"from {provider.package} import {op.response_class}, {op.receipts.function_name}"]
+    else:
+        lines += [f"from {provider.package} import {op.response_class}"]
+    if op.xml_lists:
+        lines += [f"from {provider.package}.api import {constant}"]
+    lines += ["", ""]
+    if op.receipts:
+        lines += [
+            "def receipts_from(response_text: str) -> list[Receipt]:",
+            '    body = read_answer(response_text.encode("utf-8"))  # the XML, read as the client reads it',
+            f"    result = {op.response_class}.model_validate({payload})",
+            f"    return {op.receipts.function_name}(result)",
+        ]
+    else:
+        lines += [
+            f"def answer_from(response_text: str) -> {op.response_class}:",
+            '    body = read_answer(response_text.encode("utf-8"))  # the XML, read as the client reads it',
             f"    return {op.response_class}.model_validate({payload})",
         ]
     return "\n".join(lines)

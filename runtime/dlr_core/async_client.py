@@ -181,7 +181,7 @@ class AsyncClientBase(ClientCore):
             if response is not None:
                 await response.aclose()
         self._log(request, response.status_code, started)
-        return self._parse(response.status_code, response.headers, content, model)
+        return self._parse(response.status_code, response.headers, content, model, operation)
 
     async def _send(self, outgoing: httpx.Request) -> httpx.Response:
         """The response's headers, its body still to read. Never redirected, whatever the

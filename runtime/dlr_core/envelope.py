@@ -22,8 +22,9 @@ from dlr_core.errors import (
 )
 from dlr_core.retry import parse_retry_after
 from dlr_core.credentials import Credentials
-from dlr_core.spec import ApiSpec, Clock, Model
-from dlr_core.wire.read import MAX_JSON_DEPTH, nested_deeper
+from dlr_core.spec import ApiSpec, Clock, Model, OperationSpec
+from dlr_core.wire import xml_body
+from dlr_core.wire.read import MAX_JSON_DEPTH, MAX_XML_ELEMENTS, nested_deeper
 
 MISSING = object()
 _BODY_EXCERPT = 200
@@ -36,11 +37,15 @@ def _loose_equal(received: object, expected: int | str) -> bool:
     return str(received).strip() == str(expected)
 
 
-def _lookup(body: Any, path: str) -> Any:
+def _lookup(body: Any, path: str, xml: bool = False) -> Any:
     """A dotted path into nested objects; a number steps into a list (``errors.0.code``,
-    the first error's code). MISSING where any step is absent."""
+    the first error's code). MISSING where any step is absent. In an XML answer
+    (``xml``), an element given once is its list's only item: ``0`` steps onto it."""
     for part in path.split("."):
-        if isinstance(body, list) and part.isdigit() and part.isascii():
+        index = part.isdigit() and part.isascii()
+        if xml and index and not isinstance(body, list) and body is not MISSING:
+            body = [body]
+        if isinstance(body, list) and index:
             if int(part) >= len(body):
                 return MISSING
             body = body[int(part)]
@@ -51,9 +56,9 @@ def _lookup(body: Any, path: str) -> Any:
     return body
 
 
-def _first(body: Mapping[str, Any], fields: tuple[str, ...]) -> Any:
+def _first(body: Mapping[str, Any], fields: tuple[str, ...], xml: bool = False) -> Any:
     for field in fields:
-        found = _lookup(body, field)
+        found = _lookup(body, field, xml)
         if found is not MISSING:
             return found
     return MISSING
@@ -109,15 +114,21 @@ class EnvelopeReader:
         headers: httpx.Headers,
         content: bytes,
         model: type[Model],
+        operation: OperationSpec | None = None,
     ) -> Model:
         try:
-            return self._read(status, content, model)
+            return self._read(status, content, model, operation)
         except ProviderError as error:
             error.retry_after = parse_retry_after(headers.get("Retry-After"), self._clock())
             raise
 
-    def _read(self, status: int, content: bytes, model: type[Model]) -> Model:
-        envelope = self._api.envelope
+    def _read(
+        self, status: int, content: bytes, model: type[Model], operation: OperationSpec | None = None
+    ) -> Model:
+        """The answer's body (JSON, or XML for an operation whose answers are XML), its
+        envelope checked, read into ``model``; the typed error otherwise."""
+        if operation is not None and operation.format == "xml":
+            return self._read_xml(status, content, model, operation)
         too_deep = f"the answer nests deeper than {MAX_JSON_DEPTH} levels"
         if nested_deeper(content, MAX_JSON_DEPTH):
             raise self._error_for_status(status, content, too_deep)
@@ -127,6 +138,30 @@ class EnvelopeReader:
             raise self._error_for_status(status, content, too_deep) from None
         except ValueError:
             raise self._error_for_status(status, content, "the answer is not JSON") from None
+        return self._enveloped(body, status, content, model)
+
+    def _read_xml(self, status: int, content: bytes, model: type[Model], operation: OperationSpec) -> Model:
+        """An XML answer read as a push's XML is (``xml_body``): the root element's children
+        are the body's fields, which the envelope's paths address as a JSON body's; within
+        the same bounds (depth, elements; size and time were kept while reading it) and
+        never expanding an entity."""
+        try:
+            body = xml_body.read_document(
+                content, max_depth=MAX_JSON_DEPTH, max_elements=MAX_XML_ELEMENTS, what="the answer"
+            )
+        except xml_body.XmlBodyError as exc:
+            raise self._error_for_status(status, content, str(exc)) from None
+        data_field = self._api.envelope.data_field
+        if operation.xml_lists:
+            payload = body if data_field is None else _lookup(body, data_field)
+            if isinstance(payload, dict):
+                xml_body.as_lists(payload, operation.xml_lists)
+        return self._enveloped(body, status, content, model, xml=True)
+
+    def _enveloped(
+        self, body: Any, status: int, content: bytes, model: type[Model], xml: bool = False
+    ) -> Model:
+        envelope = self._api.envelope
         if isinstance(body, list) and envelope.data_field is None and envelope.success_mode != "equals":
             # A top-level array answer (a RootModel): it carries no envelope fields, so its
             # HTTP status (or the absence of an error object) says whether it succeeded.
@@ -135,14 +170,14 @@ class EnvelopeReader:
             return self._validated(model, body, status, content, None)
         if not isinstance(body, dict):
             raise self._error_for_status(status, content, "the answer is not a JSON object")
-        request_id = _text(_first(body, envelope.request_id_fields))
+        request_id = _text(_first(body, envelope.request_id_fields, xml))
         if envelope.success_mode == "http":
             succeeded = 200 <= status < 300
         elif envelope.success_mode == "absent":
-            found = _first(body, envelope.success_fields)
+            found = _first(body, envelope.success_fields, xml)
             succeeded = found is MISSING or found is None
         else:
-            result = _first(body, envelope.success_fields)
+            result = _first(body, envelope.success_fields, xml)
             if result is MISSING:
                 fields = " or ".join(envelope.success_fields)
                 raise self._error_for_status(status, content, f"the answer has no {fields} field")
@@ -150,12 +185,12 @@ class EnvelopeReader:
             wanted = expected if isinstance(expected, tuple) else () if expected is None else (expected,)
             succeeded = any(_loose_equal(result, value) for value in wanted)
         if not succeeded:
-            raise self._envelope_error(body, status, content, request_id)
+            raise self._envelope_error(body, status, content, request_id, xml)
         if status >= 400:
             raise self._error_for_status(status, content, "the answer says success with an error status")
         payload: Any = body
         if envelope.data_field is not None:
-            payload = _lookup(body, envelope.data_field)
+            payload = _lookup(body, envelope.data_field, xml)
             payload = None if payload is MISSING else payload
         return self._validated(model, payload, status, content, request_id)
 
@@ -186,13 +221,14 @@ class EnvelopeReader:
         status: int,
         content: bytes,
         request_id: str | None,
+        xml: bool = False,
     ) -> ProviderError:
         """The typed error for an answer whose envelope says failure."""
         envelope = self._api.envelope
-        code = _text(_first(body, envelope.code_fields))
+        code = _text(_first(body, envelope.code_fields, xml))
         if code is None and envelope.success_mode == "equals":
-            code = _text(_first(body, envelope.success_fields))
-        message = _text(_first(body, envelope.message_fields))
+            code = _text(_first(body, envelope.success_fields, xml))
+        message = _text(_first(body, envelope.message_fields, xml))
         info = self._api.errors.lookup(code)
         # A code the spec does not list may still tell its kind through the HTTP status.
         cls = error_class(info.kind) if info else (_class_for_status(status) or ProviderError)

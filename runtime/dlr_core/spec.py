@@ -67,6 +67,15 @@ class OperationSpec:
     alternatives: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """Groups of parameters of which a call gives exactly one, whole (ids, or a time
     window, never both): ``((group name, parameter names), ...)``."""
+    format: str = "json"
+    """How the answers (success and error alike) are written: ``json``, or ``xml`` (read by
+    ``dlr_core.wire.xml_body``: the root element's children are the body's fields)."""
+    xml_root: str = ""
+    """For ``xml``: the root element's name the mock answers with (any is read)."""
+    xml_lists: tuple[tuple[str, ...], ...] = ()
+    """For ``xml``: the paths into the payload (``xml_body.as_lists``: ``("messages[]",
+    "to")``) that the answer's schema types as arrays, read as lists even when the element
+    comes once."""
 
 
 OperationTable = Mapping[str, tuple[OperationSpec, type[BaseModel]]]

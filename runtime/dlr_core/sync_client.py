@@ -104,7 +104,7 @@ class SyncClientBase(ClientCore):
         finally:
             response.close()
         self._log(request, response.status_code, started)
-        return self._parse(response.status_code, response.headers, content, model)
+        return self._parse(response.status_code, response.headers, content, model, operation)
 
     def dlr_pages(
         self,

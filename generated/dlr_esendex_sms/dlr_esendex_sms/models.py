@@ -6,7 +6,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from dlr_core.models import Iso8601Time, ProviderModel
+from dlr_esendex_sms.fields import MessageStatusOrText
 from pydantic import Field
+
+
+class FailureReason(ProviderModel):
+    code: int | None = None
+    description: str | None = None
+    permanent_failure: Annotated[bool | None, Field(alias="permanentfailure")] = None
+
+
+class GetMessageHeaderParams(ProviderModel):
+    """Parameters of: The header of a sent message, with its current status."""
+
+    message_id: Annotated[str, Field(alias="id")]
+    """The message's id (a GUID), as the send answered it."""
 
 
 class MessageDelivered(ProviderModel):
@@ -29,3 +43,38 @@ class MessageFailed(ProviderModel):
     """The Esendex account's id (a GUID)."""
     occurred_at: Annotated[Iso8601Time | None, Field(alias="OccurredAt")] = None
     """When the failure occurred (UTC)."""
+
+
+class Originator(ProviderModel):
+    phone_number: Annotated[str | None, Field(alias="phonenumber")] = None
+
+
+class Recipient(ProviderModel):
+    phone_number: Annotated[str | None, Field(alias="phonenumber")] = None
+
+
+class MessageHeader(ProviderModel):
+    reference: str | None = None
+    """The account reference the message was sent from."""
+    status: MessageStatusOrText | None = None
+    last_status_at: Annotated[Iso8601Time | None, Field(alias="laststatusat")] = None
+    """When the status last changed."""
+    submitted_at: Annotated[Iso8601Time | None, Field(alias="submittedat")] = None
+    """When Esendex received the message."""
+    sent_at: Annotated[Iso8601Time | None, Field(alias="sentat")] = None
+    """When it was passed on to the networks."""
+    delivered_at: Annotated[Iso8601Time | None, Field(alias="deliveredat")] = None
+    """When it was delivered."""
+    message_type: Annotated[str | None, Field(alias="type")] = None
+    """SMS or Voice."""
+    to: Recipient | None = None
+    originator: Annotated[Originator | None, Field(alias="from")] = None
+    summary: str | None = None
+    """The beginning of the message's text."""
+    direction: str | None = None
+    """Outbound for a sent message."""
+    parts: int | None = None
+    """The number of parts the message was sent in."""
+    username: str | None = None
+    """Who sent it."""
+    failure_reason: Annotated[FailureReason | None, Field(alias="failurereason")] = None

@@ -12,4 +12,11 @@ PROVIDER_ID: Final = "esendex_sms"
 TITLE: Final = "Esendex"
 DOCS_URL: Final = "http://developers.esendex.com/APIs/Push-Notifications"
 
+SERVERS: Final[dict[str, str]] = {
+    "production": "https://api.esendex.com",
+}
+"""Base URL of each endpoint choice."""
+
+DEFAULT_SERVER: Final = "production"
+
 POLLING: Final = PollingHints()

@@ -42,6 +42,7 @@ from dlr_core.mock.verify import SignatureCheck, utc_now
 from dlr_core.mock_auth import DEFAULT_TOKEN_LIFETIME, TokenIssuer, mock_token_url
 from dlr_core.signing import Scheme
 from dlr_core.spec import ApiSpec, OperationSpec, ParamSpec
+from dlr_core.wire import xml_body
 
 __all__ = ["DEFAULT_KEEP_REQUESTS", "STEP_KEYS", "MockProvider", "ScenarioError", "Step"]
 
@@ -292,9 +293,10 @@ class MockProvider:
                 ErrorKind.CLOCK_SKEW,
                 401,
                 "the request's timestamp is too far from the server's clock",
+                operation,
             )
         if not request.authenticated:
-            return self._error(ErrorKind.AUTHENTICATION, 401, "the signature does not match")
+            return self._error(ErrorKind.AUTHENTICATION, 401, "the signature does not match", operation)
         missing = [
             p.wire  # as the provider names it: the mock speaks the wire's language
             for p in operation.params
@@ -309,18 +311,22 @@ class MockProvider:
         ]
         if len(given) > 1:
             return self._error(
-                ErrorKind.INVALID_REQUEST, 400, f"give the parameters of one of {', '.join(given)}, not both"
+                ErrorKind.INVALID_REQUEST,
+                400,
+                f"give the parameters of one of {', '.join(given)}, not both",
+                operation,
             )
         if missing:
             return self._error(
                 ErrorKind.INVALID_REQUEST,
                 400,
                 f"missing required parameter {missing[0]}",
+                operation,
             )
         problems = (_invalid(request, p) for p in operation.params)
         invalid = next((problem for problem in problems if problem), None)
         if invalid is not None:
-            return self._error(ErrorKind.INVALID_REQUEST, 400, invalid)
+            return self._error(ErrorKind.INVALID_REQUEST, 400, invalid, operation)
         step = self._scripts[operation.name].next()
         return self._scripted(operation, step or {}, request)
 
@@ -343,29 +349,28 @@ class MockProvider:
     def _scripted(self, operation: OperationSpec, step: Step, request: MockRequest) -> MockAnswer:
         delay = float(step.get("delay", 0.0))
         if "respond" in step:
-            answer = MockAnswer(
-                int(step.get("status", 200)),
-                json_body(self._success(step["respond"](request))),
+            answer = _written(
+                operation, int(step.get("status", 200)), self._success(step["respond"](request))
             )
         elif "body" in step:
-            answer = MockAnswer(int(step.get("status", 200)), json_body(step["body"]))
+            answer = _written(operation, int(step.get("status", 200)), step["body"])
         elif "data" in step:
-            answer = MockAnswer(int(step.get("status", 200)), json_body(self._success(step["data"])))
+            answer = _written(operation, int(step.get("status", 200)), self._success(step["data"]))
         elif "error" in step:
-            answer = self._error_code(step["error"], step.get("message"), step.get("status"))
+            answer = self._error_code(step["error"], step.get("message"), step.get("status"), operation)
         elif "html" in step:
             answer = MockAnswer(int(step.get("status", 200)), str(step["html"]).encode(), "text/html")
         elif step.get("revoke_tokens"):
             self._tokens.revoke()
-            answer = self._error(ErrorKind.AUTHENTICATION, 401, "the access token was revoked")
+            answer = self._error(ErrorKind.AUTHENTICATION, 401, "the access token was revoked", operation)
             answer.status = int(step.get("status", answer.status))
         elif "status" in step:
             status = int(step["status"])
-            answer = MockAnswer(status, json_body({"message": f"HTTP {status}"}))
+            answer = _written(operation, status, {"message": f"HTTP {status}"}, error=True)
         elif operation.example is not None:
-            answer = MockAnswer(200, json_body(operation.example))
+            answer = _written(operation, 200, operation.example)
         else:
-            answer = MockAnswer(200, json_body(self._success({})))
+            answer = _written(operation, 200, self._success({}))
         answer.delay = delay
         answer.headers = {str(k): str(v) for k, v in step.get("headers", {}).items()}
         return answer
@@ -388,14 +393,18 @@ class MockProvider:
             _set_path(body, envelope.request_id_fields[0], uuid.uuid4().hex.upper())
         return body
 
-    def _error(self, kind: ErrorKind, fallback_status: int, message: str) -> MockAnswer:
+    def _error(
+        self, kind: ErrorKind, fallback_status: int, message: str, operation: OperationSpec | None = None
+    ) -> MockAnswer:
         found = self.api.errors.first_code(kind)
         if found is None:
-            return self._error_code(fallback_status, message, fallback_status)
+            return self._error_code(fallback_status, message, fallback_status, operation)
         code, info = found
-        return self._error_code(code, f"{info.description} ({message})", info.http_status)
+        return self._error_code(code, f"{info.description} ({message})", info.http_status, operation)
 
-    def _error_code(self, code: Any, message: str | None, status: Any) -> MockAnswer:
+    def _error_code(
+        self, code: Any, message: str | None, status: Any, operation: OperationSpec | None = None
+    ) -> MockAnswer:
         envelope = self.api.envelope
         info = self.api.errors.lookup(code)
         if isinstance(envelope.success_value, int) and _is_integer(code):
@@ -414,7 +423,7 @@ class MockProvider:
         default = 400 if envelope.success_mode == "http" else 200
         if status is None:
             status = info.http_status if info and info.http_status else default
-        return MockAnswer(int(status), json_body(body))
+        return _written(operation, int(status), body, error=True)
 
     # -- OAuth2 token endpoints ----------------------------------------------------------
 
@@ -425,6 +434,23 @@ class MockProvider:
         if status == 401:
             headers["WWW-Authenticate"] = "Basic"
         return MockAnswer(status, json_body(body), headers=headers)
+
+
+XML_ERROR_ROOT = "error"
+"""The root element of the mock's error answers to an operation answering XML (a reader
+drops the root's name: the envelope's paths start below it)."""
+
+
+def _written(operation: OperationSpec | None, status: int, value: Any, *, error: bool = False) -> MockAnswer:
+    """An answer of ``status`` holding ``value`` as the operation writes its answers: JSON,
+    or for ``format: xml`` an XML document whose root (the answer's ``xml_root``, or
+    ``XML_ERROR_ROOT`` for an error) holds the value's fields."""
+    if operation is None or operation.format != "xml":
+        return MockAnswer(status, json_body(value))
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{operation.name} answers XML: an answer is a mapping of fields, not {value!r:.60}")
+    root = XML_ERROR_ROOT if error else operation.xml_root or "response"
+    return MockAnswer(status, xml_body.encode_document(root, value), "application/xml")
 
 
 def _invalid(request: MockRequest, param: ParamSpec) -> str | None:

@@ -10,6 +10,9 @@ from collections.abc import Iterator
 
 MAX_JSON_DEPTH = 64
 """Answers whose JSON nests deeper than this are refused (no provider needs half of it)."""
+MAX_XML_ELEMENTS = 100_000
+"""Answers written as XML with more elements than this are refused (their depth is bounded
+by ``MAX_JSON_DEPTH``, their size by the client's ``max_response_bytes``)."""
 ACCEPT_ENCODING = "gzip, deflate"  # the encodings decoded here, in bounded pieces
 _PIECE = 64 * 1024  # most bytes decompressed at once
 _HEAD_BYTES = 64 * 1024  # the beginning of an oversized answer kept for its error
