@@ -292,6 +292,7 @@ class Pagination:
     limit_param: str | None = None  # offset: records per request
     max_records: int | None = None  # offset: the provider's ceiling on records in all
     page_count: FieldRef | None = None  # page_number, instead of total: the number of pages
+    stop_at_short_page: bool = False  # page_number, counting neither: a short page is the last
 
 
 @dataclass(frozen=True)

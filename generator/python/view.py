@@ -268,6 +268,8 @@ class PagingView:
     limit_param: str | None
     max_records: int | None
     page_count_expression: str | None = None
+    size_param: str | None = None  # read by stop_at_short_page
+    stop_at_short_page: bool = False
 
 
 def paging_view(paging: m.Pagination) -> PagingView:
@@ -284,6 +286,8 @@ def paging_view(paging: m.Pagination) -> PagingView:
         limit_param=paging.limit_param,
         max_records=paging.max_records,
         page_count_expression=read(paging.page_count, answer) if paging.page_count else None,
+        size_param=paging.size_param,
+        stop_at_short_page=paging.stop_at_short_page,
     )
 
 
