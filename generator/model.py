@@ -399,6 +399,15 @@ class Proof:
 
 
 @dataclass(frozen=True)
+class Gap:
+    """Something of the provider's API its spec cannot say (``gaps``): shown in the package's
+    README and docs/providers.md, never read as anything but text."""
+
+    what: str
+    why: str
+
+
+@dataclass(frozen=True)
 class Provider:
     id: str
     spec_file: str
@@ -427,6 +436,7 @@ class Provider:
     distribution: str = ""  # the installed name; "" means dlr-<id>
     version: str = "0.1.0"  # the distribution's release version
     proofs: tuple[Proof, ...] = ()
+    gaps: tuple[Gap, ...] = ()
 
     @property
     def receipts_operation(self) -> Operation | None:
