@@ -341,7 +341,8 @@ class Callback:
     definition: dict[str, Any]
     credentials: tuple[str, ...]  # the credentials verification uses: the parser's arguments
     array: bool
-    format: Literal["form", "json", "multipart", "xml"]
+    format: Literal["form", "json", "multipart", "xml"]  # the first of ``formats``: the mock pushes in it
+    formats: tuple[Literal["form", "json", "multipart", "xml"], ...]  # each read by its Content-Type
     verification: str  # how a push is authenticated, in words ("none", "hmac signature", ...)
     verified_in_code: bool = False  # verify: {in_code: ...}: the parser requires a verifier
     fetches_certificates: bool = False  # public_key.certificate: the parser takes certificates=
