@@ -292,6 +292,7 @@ class Pagination:
     limit_param: str | None = None  # offset: records per request
     max_records: int | None = None  # offset: the provider's ceiling on records in all
     page_count: FieldRef | None = None  # page_number, instead of total: the number of pages
+    stop_at_short_page: bool = False  # page_number, counting neither: a short page is the last
 
 
 @dataclass(frozen=True)
@@ -346,7 +347,8 @@ class Callback:
     definition: dict[str, Any]
     credentials: tuple[str, ...]  # the credentials verification uses: the parser's arguments
     array: bool
-    format: Literal["form", "json", "multipart", "xml"]
+    format: Literal["form", "json", "multipart", "xml"]  # the first of ``formats``: the mock pushes in it
+    formats: tuple[Literal["form", "json", "multipart", "xml"], ...]  # each read by its Content-Type
     verification: str  # how a push is authenticated, in words ("none", "hmac signature", ...)
     verified_in_code: bool = False  # verify: {in_code: ...}: the parser requires a verifier
     fetches_certificates: bool = False  # public_key.certificate: the parser takes certificates=
@@ -404,6 +406,15 @@ class Proof:
 
 
 @dataclass(frozen=True)
+class Gap:
+    """Something of the provider's API its spec cannot say (``gaps``): shown in the package's
+    README and docs/providers.md, never read as anything but text."""
+
+    what: str
+    why: str
+
+
+@dataclass(frozen=True)
 class Provider:
     id: str
     spec_file: str
@@ -432,6 +443,7 @@ class Provider:
     distribution: str = ""  # the installed name; "" means dlr-<id>
     version: str = "0.1.0"  # the distribution's release version
     proofs: tuple[Proof, ...] = ()
+    gaps: tuple[Gap, ...] = ()
 
     @property
     def receipts_operation(self) -> Operation | None:

@@ -43,17 +43,22 @@ def parse_callback(
     if "ids" in receipts_raw:
         own.problem(base + ("receipts", "ids"), "a pushed report answers no request: remove 'ids'")
     receipts = parse_receipts(own, base + ("receipts",), name, receipts_raw, root, ())
-    body_format = raw.get("format", "json")
-    form = body_format == "form"
-    fields_only = body_format in ("form", "multipart")  # text fields, urlencoded or multipart
+    # One body format, or several a push may come in, each read as its Content-Type says:
+    # every check below holds for each of them.
+    formats = raw.get("format", "json")
+    formats = list(formats) if isinstance(formats, list) else [formats]
+    only = formats[0] if len(formats) == 1 else None  # the one format, when there is one
+    form = only == "form"
     json_field = raw.get("json_field")
-    if json_field is not None and not form:
+    # text fields, urlencoded (unless one field holds JSON) or multipart
+    fields_only = [f for f in formats if f == "multipart" or (f == "form" and json_field is None)]
+    if json_field is not None and "form" not in formats:
         own.problem(
             base + ("json_field",),
             "json_field names the form field holding the JSON report: it needs format: form",
             at_key=True,
         )
-    if raw.get("array") and (fields_only or body_format == "xml") and json_field is None:
+    if raw.get("array") and (fields_only or "xml" in formats):
         own.problem(
             base + ("array",),
             "only a JSON body (or a form field named by json_field) can be an array of reports; "
@@ -61,17 +66,15 @@ def parse_callback(
         )
     if raw.get("method") == "GET" and not form:
         own.problem(base + ("format",), "a GET push carries its report in the query: use format: form")
-    if fields_only and json_field is None:
+    if fields_only:
         for wire, field in root.fields.items():
             if field.kind != "scalar":
                 own.problem(
                     base + ("payload", "properties", wire),
-                    f"a {body_format} push holds text fields only; {wire!r} is an {field.kind}",
+                    f"a {fields_only[0]} push holds text fields only; {wire!r} is an {field.kind}",
                     at_key=True,
                 )
-    if raw.get("verify", {}).get("jwt", {}).get("read_claims") and (
-        body_format != "json" or raw.get("array")
-    ):
+    if raw.get("verify", {}).get("jwt", {}).get("read_claims") and (only != "json" or raw.get("array")):
         own.problem(
             base + ("verify", "jwt", "read_claims"),
             "the report read from a token's claims is one JSON object: use format: json, without array",
@@ -82,7 +85,7 @@ def parse_callback(
         for key in ("method", "format", "array", "json_field", "answer", "reject", "unwrap", "handshakes")
         if key in raw
     }
-    if body_format != "json" and (
+    if only != "json" and (
         "unwrap" in raw or any("echo" in each for each in raw.get("handshakes", {}).values())
     ):
         own.problem(base + ("format",), "unwrap and a handshake's echo read a JSON body: use format: json")
@@ -93,7 +96,7 @@ def parse_callback(
                 "the answer's body is the echo: give one of them",
                 at_key=True,
             )
-    if body_format == "xml":  # the mock writes pushes under the root the payload's title names
+    if "xml" in formats:  # the mock writes pushes under the root the payload's title names
         title = raw["payload"].get("title") if isinstance(raw["payload"], dict) else None
         if isinstance(title, str):  # a missing title is the payload's own problem, said there
             definition["xml_root"] = title
@@ -150,7 +153,8 @@ def parse_callback(
         definition=definition,
         credentials=used,
         array=bool(raw.get("array", False)),
-        format=raw.get("format", "json"),
+        format=formats[0],
+        formats=tuple(formats),
         verification=_verification_kind(definition.get("verify")),
         verified_in_code="in_code" in definition.get("verify", {}),
         fetches_certificates="certificate" in definition.get("verify", {}).get("public_key", {}),

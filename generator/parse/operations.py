@@ -128,7 +128,7 @@ def _pagination(
         "offset": ("offset", "limit"),
     }
     own = {
-        "page_number": {"page", "size", "total", "page_count", "first_page"},
+        "page_number": {"page", "size", "total", "page_count", "stop", "first_page"},
         "next_url": {"next"},
         "offset": {"offset", "limit", "total", "max_records"},
     }
@@ -138,9 +138,10 @@ def _pagination(
         if key not in raw:
             ctx.problem(base, f"{style} pagination needs {key!r}")
             return None
-    if style == "page_number" and ("total" in raw) == ("page_count" in raw):
-        # Paging stops at the last page: it is known from the records' total or the pages'.
-        ctx.problem(base, "page_number pagination needs 'total' or 'page_count', one of them")
+    if style == "page_number" and len({"total", "page_count", "stop"} & set(raw)) != 1:
+        # Paging stops at the last page: it is known from the records' total, the pages', or
+        # (an answer counting neither) a page shorter than the size asked for.
+        ctx.problem(base, "page_number pagination needs 'total', 'page_count' or 'stop', one of them")
         return None
     by_name = {p.name: p for p in params if p.const is None}
     for key in {"page_number": ("page", "size"), "offset": ("offset", "limit")}.get(style, ()):
@@ -179,6 +180,7 @@ def _pagination(
         limit_param=raw.get("limit"),
         max_records=raw.get("max_records"),
         page_count=pointers.get("page_count"),
+        stop_at_short_page=raw.get("stop") == "short_page",
     )
 
 

@@ -51,6 +51,7 @@ def _parse(ctx: ParseContext) -> m.Provider | None:
     retry = _retry(d)
     polling = _polling(ctx, d)
     proofs = _proofs(ctx, auth, callbacks)
+    gaps = _gaps(ctx)
     if ctx.problems:
         return None
     return m.Provider(
@@ -81,7 +82,23 @@ def _parse(ctx: ParseContext) -> m.Provider | None:
         distribution=d.get("package", {}).get("name", ""),
         version=d.get("package", {}).get("version", "0.1.0"),
         proofs=proofs,
+        gaps=gaps,
     )
+
+
+def _gaps(ctx: ParseContext) -> tuple[m.Gap, ...]:
+    """``gaps``: what the spec cannot say, and why, as words (whitespace collapsed: each is
+    shown on one line of a Markdown list or table)."""
+    gaps = []
+    for index, raw in enumerate(ctx.data.get("gaps", [])):
+        what, why = (" ".join(raw[key].split()) for key in ("what", "why"))
+        for key, text in (("what", what), ("why", why)):
+            if not text:
+                ctx.problem(
+                    ("gaps", index, key), f"a gap's '{key}' says it in words; it is blank", at_key=True
+                )
+        gaps.append(m.Gap(what, why))
+    return tuple(gaps)
 
 
 def _proofs(ctx: ParseContext, auth: m.Auth, callbacks: tuple[m.Callback, ...]) -> tuple[m.Proof, ...]:

@@ -1,5 +1,6 @@
-"""docs/providers.md's coverage matrix: what each provider's package reads and how its
-signatures were proven, one row per provider, each cell Markdown."""
+"""docs/providers.md's coverage matrix (what each provider's package reads and how its
+signatures were proven, one row per provider) and its gaps (what each spec states it cannot
+say), each cell Markdown."""
 
 from __future__ import annotations
 
@@ -92,3 +93,24 @@ def coverage_row(provider: m.Provider) -> CoverageRow:
         proven_by=_proofs(provider),
         status_values=f"{raw_values} status values, {codes} error code{'s' if codes != 1 else ''}",
     )
+
+
+@dataclass(frozen=True)
+class GapRow:
+    provider: str
+    what: str
+    why: str
+
+
+def gap_rows(providers: list[m.Provider]) -> list[GapRow]:
+    """One row per gap a spec states (``gaps``), providers in the docs' order: spec text,
+    escaped as Markdown table cells."""
+    return [
+        GapRow(
+            provider=f"{escape.markdown_code(provider.id)} {escape.markdown(provider.title)}",
+            what=escape.markdown(gap.what),
+            why=escape.markdown(gap.why),
+        )
+        for provider in providers
+        for gap in provider.gaps
+    ]

@@ -268,6 +268,8 @@ class PagingView:
     limit_param: str | None
     max_records: int | None
     page_count_expression: str | None = None
+    size_param: str | None = None  # read by stop_at_short_page
+    stop_at_short_page: bool = False
 
 
 def paging_view(paging: m.Pagination) -> PagingView:
@@ -284,6 +286,8 @@ def paging_view(paging: m.Pagination) -> PagingView:
         limit_param=paging.limit_param,
         max_records=paging.max_records,
         page_count_expression=read(paging.page_count, answer) if paging.page_count else None,
+        size_param=paging.size_param,
+        stop_at_short_page=paging.stop_at_short_page,
     )
 
 
@@ -397,21 +401,27 @@ def _handshake_words(handshakes: dict[str, Any]) -> str:
 
 def _body_words(callback: m.Callback) -> str:
     method = callback.definition.get("method", "POST")
+    if len(callback.formats) > 1:
+        each = " or ".join(_format_words(callback, body_format, method) for body_format in callback.formats)
+        return f"{method}, {each}, as its Content-Type says"
+    return f"{method}, {_format_words(callback, callback.format, method)}"
+
+
+def _format_words(callback: m.Callback, body_format: str, method: str) -> str:
     json_field = callback.definition.get("json_field")
-    if callback.format == "form" and json_field is not None:
+    if body_format == "form" and json_field is not None:
         document = "a JSON array of payloads" if callback.array else "a JSON object"
         where = f"the form field {json_field} holding {document}"
         if method == "GET":
             where += ", in the query"
-    elif callback.format == "form":
-        where = "form fields in the query" if method == "GET" else "form fields"
-    elif callback.format == "multipart":
-        where = "multipart/form-data fields"
-    elif callback.format == "xml":
-        where = "an XML document"
-    else:
-        where = "a JSON array of payloads" if callback.array else "a JSON object"
-    return f"{method}, {where}"
+        return where
+    if body_format == "form":
+        return "form fields in the query" if method == "GET" else "form fields"
+    if body_format == "multipart":
+        return "multipart/form-data fields"
+    if body_format == "xml":
+        return "an XML document"
+    return "a JSON array of payloads" if callback.array else "a JSON object"
 
 
 def _callbacks_example(package: str, callback: m.Callback, provider_id: str) -> str:

@@ -30,7 +30,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qsl, urlsplit
@@ -115,6 +115,27 @@ __all__ = [
 ]
 
 Clock = Callable[[], datetime]
+
+BodyFormat = Literal["form", "json", "multipart", "xml"]
+FORMATS: tuple[BodyFormat, ...] = ("form", "json", "multipart", "xml")
+"""The body formats a push may have."""
+
+
+def format_named_by(content_type: str) -> BodyFormat | None:
+    """The body format a Content-Type names (``application/json; charset=utf-8``: json), or
+    None for one that names none of them."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media == "application/x-www-form-urlencoded":
+        return "form"
+    if media == "multipart/form-data":
+        return "multipart"
+    if media in ("application/json", "text/json") or media.endswith("+json"):
+        return "json"
+    if media in ("application/xml", "text/xml") or media.endswith("+xml"):
+        return "xml"
+    return None
+
+
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -128,9 +149,13 @@ class Callback:
     provider: str
     name: str
     method: str = "POST"
-    format: Literal["form", "json", "multipart", "xml"] = "json"
+    format: BodyFormat = "json"
     """``form``: urlencoded fields; ``multipart``: multipart/form-data text fields; ``json``;
     ``xml``: a document whose root element's children are the fields."""
+    formats: tuple[BodyFormat, ...] = ()
+    """Every body format a push may arrive in, ``format`` first, when there are several
+    (a spec's ``format: [form, json]``): each push is read in the one its Content-Type
+    names, in ``format`` when it names none of them. Empty: ``format`` alone."""
     xml_root: str = ""
     """For ``xml``: the root element's name pushes are written with (any is read)."""
     array: bool = False
@@ -172,13 +197,19 @@ class Callback:
         }
         if unknown:
             raise SigningError(f"unknown callback keys: {', '.join(sorted(unknown))}")
-        if data.get("format", "json") not in ("form", "json", "multipart", "xml"):
-            raise SigningError(f"unknown callback format {data.get('format')!r}")
+        given = data.get("format", "json")
+        formats = tuple(given) if isinstance(given, (list, tuple)) else (given,)
+        if not formats or any(each not in FORMATS for each in formats) or len(set(formats)) < len(formats):
+            raise SigningError(f"unknown callback format {given!r}")
         json_field = data.get("json_field")
-        if json_field is not None and (data.get("format") != "form" or not isinstance(json_field, str)):
+        if json_field is not None and ("form" not in formats or not isinstance(json_field, str)):
             raise SigningError("json_field names the field of a form push (format: form) holding JSON")
-        if data.get("array") and data.get("format", "json") != "json" and json_field is None:
+        if data.get("array") and any(
+            each != "json" and not (each == "form" and json_field is not None) for each in formats
+        ):
             raise SigningError("only a JSON body (or a form's json_field) can be a list of reports")
+        if len(formats) > 1 and str(data.get("method", "POST")).upper() != "POST":
+            raise SigningError("a push read by its Content-Type is a POST (a GET's report is its query)")
         raw_verify = data.get("verify")
         unsigned = in_code = None
         if isinstance(raw_verify, Mapping) and set(raw_verify) == {"unsigned"}:
@@ -187,7 +218,7 @@ class Callback:
             in_code, raw_verify = str(raw_verify["in_code"]), None
         verify = verification_from_data(raw_verify) if raw_verify is not None else None
         if verify is not None and (verify.fields or (verify.compare and verify.compare.field)):
-            if data.get("format") != "form" or str(data.get("method", "POST")).upper() != "POST":
+            if formats != ("form",) or str(data.get("method", "POST")).upper() != "POST":
                 raise SigningError(
                     "a signature among the pushed fields needs a form push (format: form, POST)"
                 )
@@ -195,7 +226,8 @@ class Callback:
             provider=provider,
             name=name,
             method=str(data.get("method", "POST")).upper(),
-            format=data.get("format", "json"),
+            format=formats[0],
+            formats=formats if len(formats) > 1 else (),
             array=bool(data.get("array", False)),
             json_field=json_field,
             xml_root=str(data.get("xml_root", "")),
@@ -210,6 +242,25 @@ class Callback:
                 for name, each in dict(data.get("handshakes") or {}).items()
             ),
         )
+
+    def as_received(self, content_type: str) -> Callback:
+        """This callback reading one push: in the format its Content-Type names when the
+        callback takes several (``formats``), else (or when it names none of them) in
+        ``format``."""
+        if not self.formats:
+            return self
+        named = format_named_by(content_type)
+        return replace(self, format=named if named in self.formats else self.format, formats=())
+
+    def in_format(self, body_format: str) -> Callback:
+        """This callback pushing in ``body_format``, one of those it takes (for the mock);
+        ``ValueError`` for another."""
+        chosen = next((each for each in self.formats or (self.format,) if each == body_format), None)
+        if chosen is None:
+            raise ValueError(
+                f"{self.name} is pushed as {' or '.join(self.formats or (self.format,))}, not {str(body_format)[:16]!r}"
+            )
+        return replace(self, format=chosen, formats=())
 
     def check_verifier(self, verifier: object) -> None:
         """``TypeError`` unless ``verifier`` fits this callback: a callable for a callback
@@ -246,6 +297,19 @@ class Callback:
         ``HandshakePush``. Certificates a push names are fetched through ``certificates``
         (``dlr_core.certificates.default_store()`` by default)."""
         self.check_verifier(verifier)
+        if self.formats:  # read in the format the push's Content-Type names
+            content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+            return self.as_received(content_type).payloads(
+                method,
+                url,
+                headers,
+                body,
+                credentials=credentials,
+                clock=clock,
+                max_bytes=max_bytes,
+                verifier=verifier,
+                certificates=certificates,
+            )
         if len(body) > max_bytes:
             raise MalformedCallback(
                 f"the push has {len(body)} bytes; at most {max_bytes} are read",

@@ -12,6 +12,9 @@ A push scenario maps a callback's name to the pushes to make, in order::
       - handshake: subscription_validation   # a handshake the callback's spec describes
         payload: {data: {validationCode: "512d38b6"}}
 
+A callback that takes several body formats (``format: [form, json]``) is pushed in the
+first; ``format: json`` in a step pushes that one in another of them.
+
 A payload is a mapping, or for a callback whose body is an array (``array: true``) a list
 of mappings (one push of several reports) or a mapping (one report). Each push is encoded
 as the callback says (form, multipart form, XML or JSON), signed with the scenario's credentials (a public-key
@@ -46,7 +49,7 @@ from dlr_core.wire import multipart, xml_body
 
 __all__ = ["PushScenarioError", "Pushed", "encode", "push", "read_scenario"]
 
-_STEP_KEYS = frozenset({"payload", "repeat", "tamper", "handshake"})
+_STEP_KEYS = frozenset({"payload", "repeat", "tamper", "handshake", "format"})
 
 
 class PushScenarioError(ValueError):
@@ -65,6 +68,8 @@ class Step:
     tamper: bool
     headers: tuple[tuple[str, str], ...] = ()
     handshake: str | None = None
+    format: str | None = None
+    """The body format pushed in, for a callback that takes several (None: its first)."""
 
 
 @dataclass(frozen=True)
@@ -200,11 +205,16 @@ def read_scenario(callbacks: Mapping[str, Callback], data: Any) -> list[Step]:
                     headers = ((handshake.header, handshake.equals),)
                 elif isinstance(payload, Mapping):
                     payload = {**payload, handshake.member: handshake.equals}
+            body_format = step.get("format")
             try:
-                body = encode(callbacks[name], payload)
+                callback = callbacks[name] if body_format is None else callbacks[name].in_format(body_format)
+            except (TypeError, ValueError) as exc:
+                raise PushScenarioError((*where, "format"), str(exc)) from None
+            try:
+                body = encode(callback, payload)
             except (TypeError, ValueError) as exc:
                 raise PushScenarioError((*where, "payload"), str(exc)) from None
-            steps.append(Step(name, body, repeat, tamper, headers, handshake_name))
+            steps.append(Step(name, body, repeat, tamper, headers, handshake_name, body_format))
     return steps
 
 
@@ -230,6 +240,8 @@ def push(
     try:
         for step in steps:
             callback = callbacks[step.callback]
+            if step.format is not None:  # one of the formats the callback takes
+                callback = callback.in_format(step.format)
             target = callback.push_url(url.replace("{callback}", step.callback), credentials)
             for _ in range(step.repeat):
                 if callback.method == "GET":

@@ -133,9 +133,9 @@ class ApiSpec:
 
 @dataclass(frozen=True)
 class Paging(Generic[Model]):
-    """How an operation pages: by page number up to a total, by a record offset and count
-    (until a short page, the total or the provider's ceiling), or by following the link to
-    the next page until there is none."""
+    """How an operation pages: by page number up to a total, a number of pages or a short
+    page, by a record offset and count (until a short page, the total or the provider's
+    ceiling), or by following the link to the next page until there is none."""
 
     items: Callable[[Model], Sized]
     page_param: str | None = None
@@ -147,6 +147,12 @@ class Paging(Generic[Model]):
     max_records: int | None = None
     page_count: Callable[[Model], int | None] | None = None
     """Page numbers, instead of ``total``: the number of pages the answer says there are."""
+    size_param: str | None = None
+    """Page numbers: the parameter holding the page size (``stop_at_short_page`` reads it)."""
+    stop_at_short_page: bool = False
+    """Page numbers, for an answer that says neither a total nor a number of pages: the
+    last page is the one with fewer records than the page size asked for (``size_param``'s
+    value), or, when no size was given, the first empty page."""
 
     def first(self) -> dict[str, int]:
         """The paging arguments of the first request."""
@@ -180,6 +186,11 @@ class Paging(Generic[Model]):
         page = current[self.page_param]
         if page_count is not None:
             return None if page - self.first_page + 1 >= page_count else {self.page_param: page + 1}
+        if self.stop_at_short_page:
+            size = getattr(params, self.size_param or "", None)
+            if isinstance(size, int) and count < size:
+                return None  # a short page: nothing more
+            return {self.page_param: page + 1}
         if total is None:
             return None
         return {self.page_param: page + 1}

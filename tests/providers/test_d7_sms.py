@@ -7,6 +7,7 @@ token and signs no push, so there is no signature to prove."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -150,3 +151,67 @@ def test_the_pushed_report_in_every_status(status: str, canonical: DeliveryStatu
     assert receipt.message_id == "7053a678-75fe-11ed-9e31-0242ac14001c"
     assert receipt.recipient == "+9715765456xx"
     assert receipt.details == {"request_id": "d9835609-a4e0-10ea-a26a-eeafbe700fef", "originator": "SMSInfo"}
+
+
+# The postback page's example, as it writes it: a JSON object.
+PAGE_EXAMPLE = {
+    "request_id": "d9835609-a4e0-10ea-a26a-eeafbe700fef",
+    "msg_id": "d9835609-a4e0-10ea-a26a-eeafbe700fef",
+    "recipient": "+9715765456xx",
+    "originator": "SMSInfo",
+    "status": "sent",
+}
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/x-www-form-urlencoded", urlencode(PAGE_EXAMPLE).encode()),
+        ("application/json", json.dumps(PAGE_EXAMPLE).encode()),
+        (None, urlencode(PAGE_EXAMPLE).encode()),  # no Content-Type: form data, as the page says
+    ],
+)
+def test_the_report_is_read_as_form_data_or_as_json(content_type: str | None, body: bytes) -> None:
+    """The page states formData for the wire and writes its example as JSON: either is read,
+    as the push's Content-Type says."""
+    from dlr_d7_sms.callbacks import parse_callback
+
+    headers = {"Content-Type": content_type} if content_type else {}
+    [receipt] = parse_callback("POST", "https://example.com/d7/dlr", headers, body)
+    assert (receipt.message_id, receipt.recipient, receipt.status) == (
+        "d9835609-a4e0-10ea-a26a-eeafbe700fef",
+        "+9715765456xx",
+        DeliveryStatus.SENT,
+    )
+    assert receipt.details == {"request_id": "d9835609-a4e0-10ea-a26a-eeafbe700fef", "originator": "SMSInfo"}
+
+
+def test_the_mock_pushes_form_data_or_json() -> None:
+    """dlrgen mock --push: form data by default, JSON when a step says format: json; the
+    package's parser reads both, as each push's Content-Type says."""
+    import httpx
+
+    from dlr_core.push import push, read_scenario
+    from dlr_d7_sms.callbacks import DELIVERY_REPORT, parse_callback
+
+    received: list[tuple[str, list[Any]]] = []
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        receipts = parse_callback(request.method, str(request.url), dict(request.headers), request.content)
+        received.append((request.headers["Content-Type"], receipts))
+        return httpx.Response(200)
+
+    callbacks = {"delivery_report": DELIVERY_REPORT}
+    steps = read_scenario(
+        callbacks,
+        {"delivery_report": [{"payload": PAGE_EXAMPLE}, {"payload": PAGE_EXAMPLE, "format": "json"}]},
+    )
+    with httpx.Client(transport=httpx.MockTransport(receiver)) as client:
+        pushed = push(
+            callbacks, steps, "https://example.com/callbacks/{callback}", credentials={}, http_client=client
+        )
+    assert [p.status for p in pushed] == [200, 200]
+    assert [(content_type, [r.status for r in receipts]) for content_type, receipts in received] == [
+        ("application/x-www-form-urlencoded", [DeliveryStatus.SENT]),
+        ("application/json", [DeliveryStatus.SENT]),
+    ]

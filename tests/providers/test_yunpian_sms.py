@@ -114,6 +114,57 @@ def test_get_record_sends_the_window_in_beijing_time(dlr_mock: Any, mode: str) -
     assert (form["start_time"], form["end_time"]) == ("2015-11-02 00:00:00", "2015-11-03 00:00:00")
 
 
+def _record(sid: int) -> dict[str, Any]:
+    return {
+        "sid": sid,
+        "mobile": "13800000000",
+        "send_time": "2015-11-02 16:34:56",
+        "report_status": "SUCCESS",
+    }
+
+
+def test_get_record_pages_until_a_short_page(dlr_mock: Any, mode: str) -> None:
+    """get_record's answer is the page's records, no total: full pages (page_size of them)
+    are followed by the next page_num, and the short page is the last asked for."""
+    import dlr_yunpian_sms
+
+    pages = [[_record(1), _record(2)], [_record(3), _record(4)], [_record(5)]]
+    scenario = {"get_record": [{"body": page} for page in pages] + [{"status": 500}]}
+    mock = dlr_mock(dlr_yunpian_sms.API, KEY, scenario=scenario)
+    start = datetime(2015, 11, 2, 0, 0, tzinfo=BEIJING)
+    receipts = run_client(
+        mode,
+        client_of(mock, mode),
+        lambda c: c.fetch_receipts(start_time=start, end_time=start + timedelta(days=1), page_size=2),
+    )
+    assert [r.message_id for r in receipts] == ["1", "2", "3", "4", "5"]
+    asked = [dict(parse_qsl(request.body.decode())) for request in mock.requests]
+    assert [(form["page_num"], form["page_size"]) for form in asked] == [("1", "2"), ("2", "2"), ("3", "2")]
+
+
+def test_iter_get_record_ends_at_an_empty_page_after_full_ones(dlr_mock: Any, mode: str) -> None:
+    """With the default page_size (20), two full pages and then an empty one: three requests."""
+    import dlr_yunpian_sms
+
+    pages = [[_record(n) for n in range(20)], [_record(n) for n in range(20, 40)], []]
+    scenario = {"get_record": [{"body": page} for page in pages] + [{"status": 500}]}
+    mock = dlr_mock(dlr_yunpian_sms.API, KEY, scenario=scenario)
+    start = datetime(2015, 11, 2, 0, 0, tzinfo=BEIJING)
+    window = {"start_time": start, "end_time": start + timedelta(days=1)}
+    if mode == "sync":
+        with client_of(mock, mode) as client:
+            records = list(client.iter_get_record(**window))
+    else:
+
+        async def collect() -> list[Any]:
+            async with client_of(mock, mode) as client:
+                return [record async for record in client.iter_get_record(**window)]
+
+        records = asyncio.run(collect())
+    assert [int(record.sid) for record in records] == list(range(40))
+    assert [dict(parse_qsl(r.body.decode()))["page_num"] for r in mock.requests] == ["1", "2", "3"]
+
+
 def test_a_bad_apikey_is_an_authentication_error(dlr_mock: Any, mode: str) -> None:
     """返回值示例: HTTP 400 with code, msg and detail; code -1 is 非法的apikey."""
     import dlr_yunpian_sms

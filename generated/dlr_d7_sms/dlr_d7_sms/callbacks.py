@@ -30,7 +30,10 @@ DELIVERY_REPORT: Final = callbacks.Callback.from_data(
     "delivery_report",
     {
         "method": "POST",
-        "format": "form",
+        "format": [
+            "form",
+            "json",
+        ],
         "answer": {
             "status": 200,
         },

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -19,6 +19,7 @@ from dlr_core.client import (
     Monotonic,
     Nonce,
     OperationTable,
+    Paging,
     Retries,
     Sleep,
     SyncClientBase,
@@ -31,6 +32,7 @@ from dlr_yunpian_sms.api import API, GET_RECORD, PULL_STATUS
 from dlr_yunpian_sms.models import (
     GetRecordParams,
     PullStatusParams,
+    SendRecord,
     SendRecords,
     StatusReports,
 )
@@ -56,6 +58,19 @@ class Credentials:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
         """The credentials set in ``environ`` (default ``os.environ``); absent ones are None."""
         return cls(**credentials_from_env(API, environ))
+
+
+def _get_record_items(result: SendRecords) -> list[SendRecord]:
+    return result.root or []
+
+
+GET_RECORD_PAGING = Paging(
+    items=_get_record_items,
+    page_param="page_num",
+    first_page=1,
+    size_param="page_size",
+    stop_at_short_page=True,
+)
 
 
 class Client(SyncClientBase):
@@ -203,7 +218,9 @@ class Client(SyncClientBase):
         """The send records of a time window (查短信发送记录), one page.
 
         Records sent between start_time and end_time, optionally to one number; page_num
-        pages through them, page_size at a time.
+        pages through them, page_size at a time. The answer is the page's records only
+        (no total): iter_get_record and fetch_receipts go on until a page shorter than
+        page_size.
 
         Args:
             start_time: Start of the window (sent at or after), Beijing time.
@@ -245,25 +262,23 @@ class Client(SyncClientBase):
             self.dlr_with_extra(GET_RECORD, extra_params), _params, SendRecords, retries
         )
 
-    def fetch_receipts(
+    def iter_get_record(
         self,
         *,
         start_time: datetime | str,
         end_time: datetime | str,
         mobile: str | None = None,
-        page_num: int = 1,
         page_size: int = 20,
         record_type: Literal["all", "global"] | None = None,
         retries: Retries = None,
         extra_params: Mapping[str, str] | None = None,
-    ) -> list[Receipt]:
-        """Canonical receipts from ``get_record``, for every provider alike.
-
+    ) -> Iterator[SendRecord]:
+        """Every record of ``get_record``, fetching page after page only as you iterate,
+        until a page with fewer records than ``page_size`` (or an empty one).
         Args:
             start_time: Start of the window (sent at or after), Beijing time.
             end_time: End of the window, Beijing time.
             mobile: Only the records of this phone number.
-            page_num: The page, from 1.
             page_size: Records per page, at most 100 (default 20).
             record_type: all: domestic and international records; global: international only
                 (default: domestic only).
@@ -280,25 +295,80 @@ class Client(SyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self.dlr_params(
-            GET_RECORD,
+        for _, _result in self.dlr_pages(
+            self.dlr_with_extra(GET_RECORD, extra_params),
             GetRecordParams,
+            SendRecords,
             self.dlr_arguments(
                 GET_RECORD,
                 {
                     "start_time": start_time,
                     "end_time": end_time,
                     "mobile": mobile,
-                    "page_num": page_num,
                     "page_size": page_size,
                     "record_type": record_type,
                 },
             ),
-        )
-        _result = self.dlr_call(
-            self.dlr_with_extra(GET_RECORD, extra_params), _params, SendRecords, retries
-        )
-        _receipts = get_record_receipts(_result, _params)
+            GET_RECORD_PAGING,
+            retries,
+        ):
+            for _item in _get_record_items(_result):
+                yield _item
+
+    def fetch_receipts(
+        self,
+        *,
+        start_time: datetime | str,
+        end_time: datetime | str,
+        mobile: str | None = None,
+        page_size: int = 20,
+        record_type: Literal["all", "global"] | None = None,
+        retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
+    ) -> list[Receipt]:
+        """Canonical receipts from ``get_record``, for every provider alike.
+
+        Every page is fetched, so this returns all records of the query.
+
+        Args:
+            start_time: Start of the window (sent at or after), Beijing time.
+            end_time: End of the window, Beijing time.
+            mobile: Only the records of this phone number.
+            page_size: Records per page, at most 100 (default 20).
+            record_type: all: domestic and international records; global: international only
+                (default: domestic only).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
+        """
+        _receipts: list[Receipt] = []
+        for _params, _result in self.dlr_pages(
+            self.dlr_with_extra(GET_RECORD, extra_params),
+            GetRecordParams,
+            SendRecords,
+            self.dlr_arguments(
+                GET_RECORD,
+                {
+                    "start_time": start_time,
+                    "end_time": end_time,
+                    "mobile": mobile,
+                    "page_size": page_size,
+                    "record_type": record_type,
+                },
+            ),
+            GET_RECORD_PAGING,
+            retries,
+        ):
+            _receipts.extend(get_record_receipts(_result, _params))
         return _receipts
 
     def wait_for_final(
@@ -307,7 +377,6 @@ class Client(SyncClientBase):
         start_time: datetime | str,
         end_time: datetime | str,
         mobile: str | None = None,
-        page_num: int = 1,
         page_size: int = 20,
         record_type: Literal["all", "global"] | None = None,
         timeout: float | None = None,
@@ -326,7 +395,6 @@ class Client(SyncClientBase):
             start_time: Start of the window (sent at or after), Beijing time.
             end_time: End of the window, Beijing time.
             mobile: Only the records of this phone number.
-            page_num: The page, from 1.
             page_size: Records per page, at most 100 (default 20).
             record_type: all: domestic and international records; global: international only
                 (default: domestic only).
@@ -351,7 +419,6 @@ class Client(SyncClientBase):
                 start_time=start_time,
                 end_time=end_time,
                 mobile=mobile,
-                page_num=page_num,
                 page_size=page_size,
                 record_type=record_type,
                 retries=retries,
@@ -519,7 +586,9 @@ class AsyncClient(AsyncClientBase):
         """The send records of a time window (查短信发送记录), one page.
 
         Records sent between start_time and end_time, optionally to one number; page_num
-        pages through them, page_size at a time.
+        pages through them, page_size at a time. The answer is the page's records only
+        (no total): iter_get_record and fetch_receipts go on until a page shorter than
+        page_size.
 
         Args:
             start_time: Start of the window (sent at or after), Beijing time.
@@ -561,25 +630,23 @@ class AsyncClient(AsyncClientBase):
             self.dlr_with_extra(GET_RECORD, extra_params), _params, SendRecords, retries
         )
 
-    async def fetch_receipts(
+    async def iter_get_record(
         self,
         *,
         start_time: datetime | str,
         end_time: datetime | str,
         mobile: str | None = None,
-        page_num: int = 1,
         page_size: int = 20,
         record_type: Literal["all", "global"] | None = None,
         retries: Retries = None,
         extra_params: Mapping[str, str] | None = None,
-    ) -> list[Receipt]:
-        """Canonical receipts from ``get_record``, for every provider alike.
-
+    ) -> AsyncIterator[SendRecord]:
+        """Every record of ``get_record``, fetching page after page only as you iterate,
+        until a page with fewer records than ``page_size`` (or an empty one).
         Args:
             start_time: Start of the window (sent at or after), Beijing time.
             end_time: End of the window, Beijing time.
             mobile: Only the records of this phone number.
-            page_num: The page, from 1.
             page_size: Records per page, at most 100 (default 20).
             record_type: all: domestic and international records; global: international only
                 (default: domestic only).
@@ -596,25 +663,80 @@ class AsyncClient(AsyncClientBase):
             TransportError: No answer (connection refused, reset, TLS), after retries.
             RequestTimeout: An attempt took longer than the client's ``timeout``.
         """
-        _params = self.dlr_params(
-            GET_RECORD,
+        async for _, _result in self.dlr_pages(
+            self.dlr_with_extra(GET_RECORD, extra_params),
             GetRecordParams,
+            SendRecords,
             self.dlr_arguments(
                 GET_RECORD,
                 {
                     "start_time": start_time,
                     "end_time": end_time,
                     "mobile": mobile,
-                    "page_num": page_num,
                     "page_size": page_size,
                     "record_type": record_type,
                 },
             ),
-        )
-        _result = await self.dlr_call(
-            self.dlr_with_extra(GET_RECORD, extra_params), _params, SendRecords, retries
-        )
-        _receipts = get_record_receipts(_result, _params)
+            GET_RECORD_PAGING,
+            retries,
+        ):
+            for _item in _get_record_items(_result):
+                yield _item
+
+    async def fetch_receipts(
+        self,
+        *,
+        start_time: datetime | str,
+        end_time: datetime | str,
+        mobile: str | None = None,
+        page_size: int = 20,
+        record_type: Literal["all", "global"] | None = None,
+        retries: Retries = None,
+        extra_params: Mapping[str, str] | None = None,
+    ) -> list[Receipt]:
+        """Canonical receipts from ``get_record``, for every provider alike.
+
+        Every page is fetched, so this returns all records of the query.
+
+        Args:
+            start_time: Start of the window (sent at or after), Beijing time.
+            end_time: End of the window, Beijing time.
+            mobile: Only the records of this phone number.
+            page_size: Records per page, at most 100 (default 20).
+            record_type: all: domestic and international records; global: international only
+                (default: domestic only).
+            retries: A ``RetryPolicy``, a number of retries (0: none), or None for the
+                client's.
+            extra_params: Parameters the spec does not declare, by wire name, sent and
+                signed with the others.
+
+        Raises:
+            ParameterError: An argument breaks the spec's constraints (nothing was sent).
+            ProviderError: The provider answered with an error (``AuthenticationError``,
+                ``RateLimited``, ``InvalidRequest``, ``NotFound``, ... by kind), after retries.
+            ProviderResponseError: The answer could not be read (it keeps the raw body).
+            TransportError: No answer (connection refused, reset, TLS), after retries.
+            RequestTimeout: An attempt took longer than the client's ``timeout``.
+        """
+        _receipts: list[Receipt] = []
+        async for _params, _result in self.dlr_pages(
+            self.dlr_with_extra(GET_RECORD, extra_params),
+            GetRecordParams,
+            SendRecords,
+            self.dlr_arguments(
+                GET_RECORD,
+                {
+                    "start_time": start_time,
+                    "end_time": end_time,
+                    "mobile": mobile,
+                    "page_size": page_size,
+                    "record_type": record_type,
+                },
+            ),
+            GET_RECORD_PAGING,
+            retries,
+        ):
+            _receipts.extend(get_record_receipts(_result, _params))
         return _receipts
 
     async def wait_for_final(
@@ -623,7 +745,6 @@ class AsyncClient(AsyncClientBase):
         start_time: datetime | str,
         end_time: datetime | str,
         mobile: str | None = None,
-        page_num: int = 1,
         page_size: int = 20,
         record_type: Literal["all", "global"] | None = None,
         timeout: float | None = None,
@@ -642,7 +763,6 @@ class AsyncClient(AsyncClientBase):
             start_time: Start of the window (sent at or after), Beijing time.
             end_time: End of the window, Beijing time.
             mobile: Only the records of this phone number.
-            page_num: The page, from 1.
             page_size: Records per page, at most 100 (default 20).
             record_type: all: domestic and international records; global: international only
                 (default: domestic only).
@@ -667,7 +787,6 @@ class AsyncClient(AsyncClientBase):
                 start_time=start_time,
                 end_time=end_time,
                 mobile=mobile,
-                page_num=page_num,
                 page_size=page_size,
                 record_type=record_type,
                 retries=retries,
