@@ -114,6 +114,11 @@ def _cases() -> dict[str, dict[str, Any]]:
                 "compare": _compare(),
             },
         },
+        "hmac_form_or_json": {  # a form or a JSON body, as its Content-Type says; signed over the bytes
+            "method": "POST",
+            "format": ["form", "json"],
+            "verify": {"sign": [_hmac("signature", "{body}")], "compare": _compare()},
+        },
         "hmac_xml": {  # an XML document, signed over its raw bytes
             "format": "xml",
             "verify": {"sign": [_hmac("signature", "{url}{body}", output="base64")], "compare": _compare()},
@@ -533,6 +538,9 @@ def test_the_readme_example_receives_a_push_signed_as_the_mock_signs(
         for value, _ in choices:  # a push signed with each algorithm the member may name verifies
             assert pushed([{"payload": {**PAYLOAD, member: value}}]) == [200]
         assert pushed([{"payload": {**PAYLOAD, member: "9"}}]) == [403]
+    for each in callback.formats[1:]:  # a push in another format the callback takes verifies too
+        assert pushed([{"payload": PAYLOAD, "format": each}]) == [200]
+        assert received[-1].message_id == "m-1"
     if verify is not None and verify.compare is not None and verify.compare.also:
         for form in verify.compare.also:  # a push signed with another of the forms verifies too
             other = dataclasses.replace(
