@@ -12,12 +12,17 @@ report:
 - ``test_documented_delivery_report``: the Microsoft.Communication.SMSDeliveryReportReceived
   example of https://learn.microsoft.com/en-us/azure/event-grid/communication-services-telephony-sms-events
   becomes its receipt.
+- ``test_a_documented_error_code_is_kept_in_the_report_and_listed_with_its_meaning``: the
+  SMS error codes of the troubleshooting codes page (SMS pivot), which arrive inside
+  deliveryStatusDetails' text ("ErrorCode: 5002. ErrorMessage: Message Delivery Timeout", as
+  a Microsoft Q&A answer quotes it), are listed as ``SmsErrorCode`` with their meanings.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -29,6 +34,7 @@ from dlr_core.callbacks import CallbackApp, HandshakePush
 from dlr_core.push import PushScenarioError, push, read_scenario
 
 import dlr_azure_acs_sms.callbacks as acs
+from dlr_azure_acs_sms.statuses import SmsErrorCode, sms_error_code_to_canonical
 
 SECRET = "s3cr3t-in-the-url"
 URL = f"https://hooks.example.com/callbacks/acs?secret={SECRET}"
@@ -114,6 +120,55 @@ def test_every_documented_status(status: str, canonical: DeliveryStatus) -> None
         "POST", URL, {}, body_of([event, {**event, "id": "2"}]), url_secret=SECRET
     )
     assert [r.status for r in receipts] == [canonical, canonical]
+
+
+# The deliveryStatusDetails of a report with code 5002, as quoted on
+# https://learn.microsoft.com/en-us/answers/questions/5730794/sms-5002-error-troubleshooting
+# (the event around it is the Event Grid page's example, made a failure).
+TIMEOUT_DETAILS = "ErrorCode: 5002. ErrorMessage: Message Delivery Timeout"
+
+
+def test_a_documented_error_code_is_kept_in_the_report_and_listed_with_its_meaning() -> None:
+    """The code is inside deliveryStatusDetails' text (the spec's gap): the receipt keeps the
+    text whole and its status follows deliveryStatus; the code, read from the text, is
+    SmsErrorCode's 5002, which the troubleshooting codes page (SMS pivot) documents as
+    "Carrier does not support delivery report": the message was handed to the carrier
+    (canonical sent, not final) rather than failed."""
+    data = {**REPORT[0]["data"], "deliveryStatus": "Failed", "deliveryStatusDetails": TIMEOUT_DETAILS}  # type: ignore[dict-item]
+    [receipt] = acs.parse_delivery_report(
+        "POST", URL, {}, body_of([{**REPORT[0], "data": data}]), url_secret=SECRET
+    )
+    assert receipt.status is DeliveryStatus.UNDELIVERED
+    assert receipt.error_description == TIMEOUT_DETAILS and receipt.error_code is None
+    code = re.search(r"ErrorCode:\s*(\d+)", receipt.error_description).group(1)  # type: ignore[union-attr]
+    member = SmsErrorCode.parse(code)
+    assert member is SmsErrorCode.NO_DELIVERY_REPORT
+    assert member.canonical is DeliveryStatus.SENT and not member.canonical.is_final
+
+
+@pytest.mark.parametrize(
+    ("code", "canonical"),
+    [
+        (2000, DeliveryStatus.DELIVERED),  # Message Delivered Successfully.
+        (4004, DeliveryStatus.REJECTED),  # Destination/To number doesn't exist.
+        (4006, DeliveryStatus.UNDELIVERED),  # The Destination/To number isn't reachable.
+        (4007, DeliveryStatus.REJECTED),  # opted out of receiving messages from you.
+        (4020, DeliveryStatus.REJECTED),  # rejected by the carrier: a volumetric violation.
+        (5001, DeliveryStatus.FAILED),  # temporary unavailability of application/system.
+        (9999, DeliveryStatus.UNDELIVERED),  # unknown error/failure.
+    ],
+)
+def test_documented_error_codes_map_to_their_meaning(code: int, canonical: DeliveryStatus) -> None:
+    assert sms_error_code_to_canonical(code) is canonical
+    assert sms_error_code_to_canonical(str(code)) is canonical
+
+
+def test_every_documented_error_code_is_listed() -> None:
+    """The table of includes/codes/sms-sdk.md (MicrosoftDocs/azure-docs a8a7aa94), by hand."""
+    documented = [2000, 4000, 4001, 4002, 4003, 4004, 4005, 4006, 4007, 4008, 4009, 4010, 4020]
+    documented += [5000, 5001, 5002, 9999]
+    assert [member.value for member in SmsErrorCode] == documented
+    assert sms_error_code_to_canonical(4011) is DeliveryStatus.UNKNOWN
 
 
 @pytest.mark.parametrize(

@@ -139,6 +139,54 @@ def test_an_error_keeps_sinchs_code_message_and_reference(mode: str) -> None:
     assert b"Too short" in caught.value.raw_body
 
 
+# The errors page (https://developers.sinch.com/docs/verification/api-reference/errors): each
+# code with the HTTP status it comes with and the example message its section shows (the
+# later sections as captured in api-evangelist/sinch errors/sinch-error-codes.yml, see the
+# spec's header). Each raises the kind the page's description means, whatever the HTTP
+# status alone would say: a 422 42200 is the account's configuration, not the request; a 503
+# 50301 is not retried (contact support) while a 503 50300 is.
+DOCUMENTED_ERRORS = [
+    (400, 40003, "Invalid identity or code.", "InvalidRequest", False),
+    (401, 40102, "Invalid signature.", "AuthenticationError", False),
+    (402, 40200, "Not enough credit.", "PermissionDenied", False),
+    (404, 40400, "Requested resource was not found.", "NotFound", False),
+    (409, 40900, "Reference already defined.", "InvalidRequest", False),
+    (422, 42200, "Application name has not been configured.", "PermissionDenied", False),
+    (429, 42901, "Cannot initiate verification to the same number too quickly.", "RateLimited", True),
+    (503, 50300, "Service is temporarily unavailable, please try again later.", "ProviderError", True),
+    (503, 50301, "Configuration error, please contact support.", "ProviderError", False),
+]
+
+
+@pytest.mark.parametrize(("http_status", "code", "message", "error_class", "retryable"), DOCUMENTED_ERRORS)
+def test_each_documented_error_code_raises_the_kind_it_means(
+    mode: str, http_status: int, code: int, message: str, error_class: str, retryable: bool
+) -> None:
+    import dlr_core
+
+    body = {"errorCode": code, "message": message}
+    mock = MockTransport(
+        dlr_sinch_verification.API,
+        CREDENTIALS,
+        scenario={"get_verification_by_id": [{"status": http_status, "body": body}]},
+    )
+    client = _client(mock, mode, retries=0, **CREDENTIALS)
+    with pytest.raises(dlr_core.ProviderError) as caught:
+        call_client(mode, client, "get_verification_by_id", verification_id=VERIFICATION_ID)
+    assert type(caught.value) is getattr(dlr_core, error_class)
+    assert caught.value.code == str(code) and caught.value.http_status == http_status
+    assert caught.value.retryable is retryable
+    assert message in caught.value.message and message.encode() in caught.value.raw_body
+
+
+def test_the_error_table_lists_every_documented_code() -> None:
+    """Every code of the errors page (its list, by hand) has an entry."""
+    documented = [40001, 40002, 40003, 40100, 40101, 40102, 40104, 40107, 40200, 40300, 40303]
+    documented += [40400, 40900, 42200, 42201, 42900, 42901, 50000, 50300, 50301]
+    table = dlr_sinch_verification.errors.ERRORS
+    assert [code for code in documented if table.lookup(code) is None] == []
+
+
 # -- pushed events -----------------------------------------------------------------------------
 
 # sinch-sdk-java SinchEventsServiceTest (checkApplicationAuthentication): a VerificationResultEvent

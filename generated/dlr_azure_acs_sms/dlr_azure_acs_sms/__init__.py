@@ -7,6 +7,7 @@ SMS delivery reports of Azure Communication Services, pushed by Azure Event Grid
 
 from dlr_azure_acs_sms.fields import (
     DeliveryStatusValueOrText,
+    SmsErrorCodeOrText,
 )
 from dlr_azure_acs_sms.models import (
     DeliveryAttempt,
@@ -21,7 +22,9 @@ from dlr_azure_acs_sms.provider import (
 )
 from dlr_azure_acs_sms.statuses import (
     DeliveryStatusValue,
+    SmsErrorCode,
     delivery_status_to_canonical,
+    sms_error_code_to_canonical,
 )
 
 __all__ = [
@@ -33,6 +36,9 @@ __all__ = [
     "POLLING",
     "PROVIDER_ID",
     "SmsDeliveryReport",
+    "SmsErrorCode",
+    "SmsErrorCodeOrText",
     "TITLE",
     "delivery_status_to_canonical",
+    "sms_error_code_to_canonical",
 ]

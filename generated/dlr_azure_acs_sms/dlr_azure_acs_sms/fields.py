@@ -15,6 +15,7 @@ from pydantic import BeforeValidator
 
 from dlr_azure_acs_sms.statuses import (
     DeliveryStatusValue,
+    SmsErrorCode,
 )
 
 DeliveryStatusValueOrText = Annotated[
@@ -22,3 +23,8 @@ DeliveryStatusValueOrText = Annotated[
     BeforeValidator(listed_or_text(DeliveryStatusValue.parse)),
 ]
 """A ``DeliveryStatusValue`` member, or the text of a value the spec does not list."""
+
+SmsErrorCodeOrText = Annotated[
+    SmsErrorCode | str, BeforeValidator(listed_or_text(SmsErrorCode.parse))
+]
+"""A ``SmsErrorCode`` member, or the text of a value the spec does not list."""

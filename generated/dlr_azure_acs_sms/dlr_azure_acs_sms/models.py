@@ -35,7 +35,7 @@ class SmsDeliveryReport(ProviderModel):
     delivery_status_details: Annotated[
         str | None, Field(alias="deliveryStatusDetails")
     ] = None
-    """The status in words (ErrorCode: ..., ErrorMessage: ... on failure)."""
+    """The status in words; on failure it holds the code (ErrorCode: 5002. ErrorMessage: ...), one of SmsErrorCode."""
     received_timestamp: Annotated[
         Iso8601Time | None, Field(alias="receivedTimestamp")
     ] = None

@@ -6,7 +6,7 @@ A raw value the spec does not list parses to None and maps to ``DeliveryStatus.U
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import Enum, IntEnum
 from typing import Final
 
 from dlr_core import DeliveryStatus
@@ -51,4 +51,115 @@ _DELIVERY_STATUS_CANONICAL: Final[dict[DeliveryStatusValue, DeliveryStatus]] = {
 def delivery_status_to_canonical(raw: object) -> DeliveryStatus:
     """Canonical status of a raw DeliveryStatusValue value; UNKNOWN if the spec does not list it."""
     member = DeliveryStatusValue.parse(raw)
+    return member.canonical if member is not None else DeliveryStatus.UNKNOWN
+
+
+class SmsErrorCode(IntEnum):
+    """The SMS error codes Microsoft documents (troubleshooting codes, SMS pivot), which a delivery report gives inside its deliveryStatusDetails text ("ErrorCode: 5002. ErrorMessage: ..."). No field holds the code alone, so no receipt reads it (see the spec's gaps): take the number from the text and look it up, SmsErrorCode.parse(5002)."""
+
+    DELIVERED_SUCCESSFULLY = 2000
+    """Message Delivered Successfully. Canonical: delivered."""
+
+    FRAUD_DETECTION = 4000
+    """Message is rejected due to fraud detection (do not exceed the number of messages allowed for your number). Canonical: rejected."""
+
+    INVALID_FROM_NUMBER = 4001
+    """Message is rejected due to invalid Source/From number format (E.164 or a short code). Canonical: rejected."""
+
+    INVALID_TO_NUMBER = 4002
+    """Message is rejected due to invalid Destination/To number format (E.164). Canonical: rejected."""
+
+    UNSUPPORTED_DESTINATION = 4003
+    """Message failed to deliver due to unsupported destination. Canonical: rejected."""
+
+    TO_NUMBER_DOES_NOT_EXIST = 4004
+    """Message failed to deliver since Destination/To number doesn't exist. Canonical: rejected."""
+
+    BLOCKED_BY_CARRIER = 4005
+    """Message blocked by Destination carrier. Canonical: rejected."""
+
+    TO_NUMBER_UNREACHABLE = 4006
+    """The Destination/To number isn't reachable (try again later). Canonical: undelivered."""
+
+    OPTED_OUT = 4007
+    """The Destination/To number opted out of receiving messages from you (make no further attempts to it). Canonical: rejected."""
+
+    PROFILE_LIMIT_EXCEEDED = 4008
+    """You exceeded the maximum number of messages allowed for your profile. Canonical: rejected."""
+
+    ENTITLEMENT_REJECTED = 4009
+    """Message rejected by Microsoft Entitlement System (most often fraudulent activity detected). Canonical: rejected."""
+
+    TOLL_FREE_NOT_VERIFIED = 4010
+    """Message was blocked due to the toll-free number not being verified. Canonical: rejected."""
+
+    VOLUMETRIC_VIOLATION = 4020
+    """Message rejected by the carrier due to a volumetric violation. Canonical: rejected."""
+
+    DELIVERY_FAILED = 5000
+    """Message failed to deliver (ask Microsoft support for details). Canonical: failed."""
+
+    SYSTEM_UNAVAILABLE = 5001
+    """Message failed to deliver due to temporary unavailability of application/system. Canonical: failed."""
+
+    NO_DELIVERY_REPORT = 5002
+    """Carrier does not support delivery report (the report's text says Message Delivery Timeout): the message was sent to the carrier and may have been delivered already. Canonical: sent."""
+
+    UNKNOWN_ERROR = 9999
+    """Message failed to deliver due to unknown error/failure (try resending). Canonical: undelivered."""
+
+    @classmethod
+    def parse(cls, raw: object) -> SmsErrorCode | None:
+        """The member a raw value (or alias) stands for; None if the spec does not list it."""
+        return lookup_raw(_SMS_ERROR_CODE_BY_RAW, raw)
+
+    @property
+    def canonical(self) -> DeliveryStatus:
+        """The canonical status this value maps to."""
+        return _SMS_ERROR_CODE_CANONICAL[self]
+
+
+_SMS_ERROR_CODE_BY_RAW: Final[dict[int | str, SmsErrorCode]] = {
+    2000: SmsErrorCode.DELIVERED_SUCCESSFULLY,
+    4000: SmsErrorCode.FRAUD_DETECTION,
+    4001: SmsErrorCode.INVALID_FROM_NUMBER,
+    4002: SmsErrorCode.INVALID_TO_NUMBER,
+    4003: SmsErrorCode.UNSUPPORTED_DESTINATION,
+    4004: SmsErrorCode.TO_NUMBER_DOES_NOT_EXIST,
+    4005: SmsErrorCode.BLOCKED_BY_CARRIER,
+    4006: SmsErrorCode.TO_NUMBER_UNREACHABLE,
+    4007: SmsErrorCode.OPTED_OUT,
+    4008: SmsErrorCode.PROFILE_LIMIT_EXCEEDED,
+    4009: SmsErrorCode.ENTITLEMENT_REJECTED,
+    4010: SmsErrorCode.TOLL_FREE_NOT_VERIFIED,
+    4020: SmsErrorCode.VOLUMETRIC_VIOLATION,
+    5000: SmsErrorCode.DELIVERY_FAILED,
+    5001: SmsErrorCode.SYSTEM_UNAVAILABLE,
+    5002: SmsErrorCode.NO_DELIVERY_REPORT,
+    9999: SmsErrorCode.UNKNOWN_ERROR,
+}
+_SMS_ERROR_CODE_CANONICAL: Final[dict[SmsErrorCode, DeliveryStatus]] = {
+    SmsErrorCode.DELIVERED_SUCCESSFULLY: DeliveryStatus.DELIVERED,
+    SmsErrorCode.FRAUD_DETECTION: DeliveryStatus.REJECTED,
+    SmsErrorCode.INVALID_FROM_NUMBER: DeliveryStatus.REJECTED,
+    SmsErrorCode.INVALID_TO_NUMBER: DeliveryStatus.REJECTED,
+    SmsErrorCode.UNSUPPORTED_DESTINATION: DeliveryStatus.REJECTED,
+    SmsErrorCode.TO_NUMBER_DOES_NOT_EXIST: DeliveryStatus.REJECTED,
+    SmsErrorCode.BLOCKED_BY_CARRIER: DeliveryStatus.REJECTED,
+    SmsErrorCode.TO_NUMBER_UNREACHABLE: DeliveryStatus.UNDELIVERED,
+    SmsErrorCode.OPTED_OUT: DeliveryStatus.REJECTED,
+    SmsErrorCode.PROFILE_LIMIT_EXCEEDED: DeliveryStatus.REJECTED,
+    SmsErrorCode.ENTITLEMENT_REJECTED: DeliveryStatus.REJECTED,
+    SmsErrorCode.TOLL_FREE_NOT_VERIFIED: DeliveryStatus.REJECTED,
+    SmsErrorCode.VOLUMETRIC_VIOLATION: DeliveryStatus.REJECTED,
+    SmsErrorCode.DELIVERY_FAILED: DeliveryStatus.FAILED,
+    SmsErrorCode.SYSTEM_UNAVAILABLE: DeliveryStatus.FAILED,
+    SmsErrorCode.NO_DELIVERY_REPORT: DeliveryStatus.SENT,
+    SmsErrorCode.UNKNOWN_ERROR: DeliveryStatus.UNDELIVERED,
+}
+
+
+def sms_error_code_to_canonical(raw: object) -> DeliveryStatus:
+    """Canonical status of a raw SmsErrorCode value; UNKNOWN if the spec does not list it."""
+    member = SmsErrorCode.parse(raw)
     return member.canonical if member is not None else DeliveryStatus.UNKNOWN

@@ -11,13 +11,107 @@ ERRORS: Final = ErrorTable(
     codes={
         "40001": ErrorInfo(
             ErrorKind.INVALID_REQUEST,
-            "Parameter validation failure: one or more parameters are invalid (a number without +, too short, a required field missing).",
+            'Parameter validation failure: one or more parameters are invalid (a number without +, too short, a required field missing); the message says which ("Number +4813 is invalid. Too short.").',
             http_status=400,
         ),
         "40002": ErrorInfo(
             ErrorKind.INVALID_REQUEST,
-            "A required parameter is missing.",
+            "A required parameter is missing (described by an earlier version of the errors page: 400 MissingParameter).",
             http_status=400,
+        ),
+        "40003": ErrorInfo(
+            ErrorKind.INVALID_REQUEST,
+            'Invalid request: the request cannot be processed though every parameter is syntactically valid ("Invalid identity or code.").',
+            http_status=400,
+        ),
+        "40100": ErrorInfo(
+            ErrorKind.AUTHENTICATION,
+            'The Authorization header is missing, illegal or invalid ("Invalid authorization header.").',
+            http_status=401,
+        ),
+        "40101": ErrorInfo(
+            ErrorKind.AUTHENTICATION,
+            'The x-timestamp header is invalid or missing ("X-Timestamp required.").',
+            http_status=401,
+        ),
+        "40102": ErrorInfo(
+            ErrorKind.AUTHENTICATION,
+            'The signed request\'s signature is invalid or missing ("Invalid signature.").',
+            http_status=401,
+        ),
+        "40104": ErrorInfo(
+            ErrorKind.AUTHENTICATION,
+            'The request carries no authentication ("Authorization required.").',
+            http_status=401,
+        ),
+        "40107": ErrorInfo(
+            ErrorKind.AUTHENTICATION,
+            'Some part of the authentication is incorrect ("Invalid authorization.").',
+            http_status=401,
+        ),
+        "40200": ErrorInfo(
+            ErrorKind.PERMISSION_DENIED,
+            "Not enough credit.",
+            http_status=402,
+        ),
+        "40300": ErrorInfo(
+            ErrorKind.PERMISSION_DENIED,
+            'Forbidden: for example data verification is not available for the destination, or the identity is blacklisted ("Identity is blacklisted.").',
+            http_status=403,
+        ),
+        "40303": ErrorInfo(
+            ErrorKind.PERMISSION_DENIED,
+            'Restricted action: for example denied by the verification callback, or a public authorization without a callback URL set ("Callback URL must be set when using public authorization method.").',
+            http_status=403,
+        ),
+        "40400": ErrorInfo(
+            ErrorKind.NOT_FOUND,
+            'The resource was not found, for example the status of a verification that was never started ("Requested resource was not found.").',
+            http_status=404,
+        ),
+        "40900": ErrorInfo(
+            ErrorKind.INVALID_REQUEST,
+            'The reference given is a duplicate ("Reference already defined.").',
+            http_status=409,
+        ),
+        "42200": ErrorInfo(
+            ErrorKind.PERMISSION_DENIED,
+            'The Verification app is misconfigured in the Sinch dashboard ("Application name has not been configured.").',
+            http_status=422,
+        ),
+        "42201": ErrorInfo(
+            ErrorKind.INVALID_REQUEST,
+            'No route to the destination number: Sinch cannot send an SMS or call it ("No route to destination.").',
+            http_status=422,
+        ),
+        "42900": ErrorInfo(
+            ErrorKind.RATE_LIMITED,
+            'The request rate limit is exceeded ("Request capacity exceeded.").',
+            retryable=True,
+            http_status=429,
+        ),
+        "42901": ErrorInfo(
+            ErrorKind.RATE_LIMITED,
+            'Verifications of the same number were attempted too often in a short time ("Cannot initiate verification to the same number too quickly.").',
+            retryable=True,
+            http_status=429,
+        ),
+        "50000": ErrorInfo(
+            ErrorKind.PROVIDER_ERROR,
+            "Internal server error.",
+            retryable=True,
+            http_status=500,
+        ),
+        "50300": ErrorInfo(
+            ErrorKind.PROVIDER_ERROR,
+            "The service is temporarily unavailable; try again later.",
+            retryable=True,
+            http_status=503,
+        ),
+        "50301": ErrorInfo(
+            ErrorKind.PROVIDER_ERROR,
+            'A configuration error in Sinch\'s system for the account: contact support ("Configuration error, please contact support.").',
+            http_status=503,
         ),
     },
     prefixes=(),
