@@ -634,12 +634,12 @@ def kill_when_started(script: str, started: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.serial  # timed kills: run alone
-def test_a_worker_killed_mid_batch_loses_no_message_and_no_change(tmp_path: Path) -> None:
+def test_a_worker_killed_mid_batch_loses_no_message_and_no_change(store_url: str, tmp_path: Path) -> None:
     """A worker process polls 250 due messages in batches of 100; it is SIGKILLed while the
     provider answers its second batch (the first is recorded). Another worker takes over the
     killed one's batch once its lease runs out, and every message's change reaches the
     handler."""
-    db, started = tmp_path / "dlr.db", tmp_path / "second-batch"
+    started = tmp_path / "second-batch"
     kill_when_started(
         f"""
         import os, sys, time
@@ -663,7 +663,7 @@ def test_a_worker_killed_mid_batch_loses_no_message_and_no_change(tmp_path: Path
 
         mock = MockTransport(API, CREDENTIALS, scenario={{"get_reports": [{{"respond": respond}}]}})
         client = mock.client(client_class("sync"), retries=0)
-        tracker = Tracker("sqlite:///{db}", lookups=[by_ids(client, "message_ids")], lease=timedelta(seconds=30))
+        tracker = Tracker({store_url!r}, lookups=[by_ids(client, "message_ids")], lease=timedelta(seconds=30))
         sent = datetime.now(timezone.utc) - timedelta(hours=1)
         for i in range(250):
             tracker.track(API.provider, f"m-{{i:03d}}", sent_at=sent)
@@ -679,7 +679,7 @@ def test_a_worker_killed_mid_batch_loses_no_message_and_no_change(tmp_path: Path
     provider = Provider({f"m-{i:03d}": ["DELIVRD"] for i in range(250)})
     mock = MockTransport(API, CREDENTIALS, scenario={"get_reports": [{"respond": provider.respond}]})
     tracker = Tracker(
-        f"sqlite:///{db}",
+        store_url,
         lookups=[by_ids(mock.client(client_class("sync"), retries=0), "message_ids")],
         handler=taken.append,
         clock=lambda: now[0],
@@ -702,12 +702,12 @@ def test_a_worker_killed_mid_batch_loses_no_message_and_no_change(tmp_path: Path
 
 @pytest.mark.slow
 @pytest.mark.serial  # timed kills: run alone
-def test_a_worker_killed_mid_handler_loses_no_change(tmp_path: Path) -> None:
+def test_a_worker_killed_mid_handler_loses_no_change(store_url: str, tmp_path: Path) -> None:
     """A worker hands 250 changes to its handler (claimed 100 at a time), which logs each
     key and hangs on the 50th; it is SIGKILLed there. None of its batch was recorded as
     taken: another worker hands the rest over at once, and the killed worker's batch once
     its lease runs out, the 49 it had handed over included (at least once)."""
-    db, started, handled = tmp_path / "dlr.db", tmp_path / "hung", tmp_path / "handled.txt"
+    started, handled = tmp_path / "hung", tmp_path / "handled.txt"
     kill_when_started(
         f"""
         import os, sys, time
@@ -732,7 +732,7 @@ def test_a_worker_killed_mid_handler_loses_no_change(tmp_path: Path) -> None:
 
         mock = MockTransport(API, CREDENTIALS, scenario={{"get_reports": [{{"respond": respond}}]}})
         client = mock.client(client_class("sync"), retries=0)
-        tracker = Tracker("sqlite:///{db}", lookups=[by_ids(client, "message_ids")], handler=handler,
+        tracker = Tracker({store_url!r}, lookups=[by_ids(client, "message_ids")], handler=handler,
                           lease=timedelta(seconds=30))
         sent = datetime.now(timezone.utc) - timedelta(hours=1)
         tracker.track_many(API.provider, [f"m-{{i:03d}}" for i in range(250)], sent_at=sent)
@@ -745,7 +745,7 @@ def test_a_worker_killed_mid_handler_loses_no_change(tmp_path: Path) -> None:
 
     taken: list[StatusChange] = []
     now = [datetime.now(timezone.utc)]
-    tracker = Tracker(f"sqlite:///{db}", handler=taken.append, clock=lambda: now[0])
+    tracker = Tracker(store_url, handler=taken.append, clock=lambda: now[0])
     assert tracker.store.pending_changes() == 250  # recorded, none recorded as taken
     assert tracker.deliver() == (150, 0)  # the killed worker's batch (100) stays leased ...
     assert not set(before) & {c.key for c in taken}
@@ -755,3 +755,121 @@ def test_a_worker_killed_mid_handler_loses_no_change(tmp_path: Path) -> None:
     assert {c.key for c in taken} == every and set(before) <= every
     assert tracker.store.pending_changes() == 0
     tracker.close()
+
+
+WORKER = """
+import json, os, sys, time
+from datetime import datetime, timedelta, timezone
+sys.path.insert(0, {here!r})
+from apis_in_code import API, CREDENTIALS, client_class
+from dlr_core.testing import MockTransport
+from dlr_core.tracking import Tracker, TrackingState, by_ids
+
+number, hang_on, folder = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+started = []  # when each request arrived, in the mock's order
+
+
+def asked(request):
+    return [value for name, value in request.form if name.startswith("MsgIds.")]
+
+
+def respond(request):
+    started.append(time.time())
+    if len(started) == hang_on:  # hangs here until killed, the batch leased
+        with open(f"{{folder}}/hung.part", "w") as part:
+            json.dump({{"ids": asked(request), "start": started[-1]}}, part)
+        os.replace(f"{{folder}}/hung.part", f"{{folder}}/hung")
+        time.sleep(600)
+    time.sleep(0.01)  # the provider takes a while: the workers' batches overlap in time
+    return {{"reports": [{{"msgId": i, "status": "DELIVRD"}} for i in asked(request)]}}
+
+
+mock = MockTransport(API, CREDENTIALS, scenario={{"get_reports": [{{"respond": respond}}]}})
+client = mock.client(client_class("sync"), retries=0)
+tracker = Tracker({url!r}, lookups=[by_ids(client, "message_ids", batch_size=10)],
+                  lease=timedelta(seconds={lease}), worker=f"worker-{{number}}")
+log = open(f"{{folder}}/log-{{number}}.jsonl", "w")
+open(f"{{folder}}/ready-{{number}}", "w").close()
+while not os.path.exists(f"{{folder}}/go"):
+    time.sleep(0.01)
+logged, deadline = 0, time.monotonic() + 60
+while time.monotonic() < deadline:
+    polled = tracker.poll(max_batches=1)
+    # The mock's request log, each request with when it came and when its batch was recorded.
+    requests = list(mock.requests)
+    for request, start in zip(requests[logged:], started[logged:]):
+        line = {{"worker": number, "operation": request.operation, "ids": asked(request),
+                 "start": start, "end": time.time()}}
+        log.write(json.dumps(line) + "\\n")
+    logged = len(requests)
+    log.flush()
+    if not polled:
+        if not any(count.state is TrackingState.OPEN for count in tracker.counts()):
+            break
+        time.sleep(0.05)
+tracker.close()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.serial  # a timed kill: run alone
+def test_four_worker_processes_never_poll_a_message_at_once_and_take_a_killed_ones_over(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """Four worker processes poll 200 due messages (batches of 10) from one store, the
+    provider taking 10 ms an answer. Worker 0 hangs on its second batch and is SIGKILLed.
+    In the mocks' request logs, no message is ever in two workers' polls at once: each is
+    polled once, but for the killed worker's batch, which another worker polls once its
+    lease (2 s) runs out, and not much later. Every message ends final, with one change."""
+    lease, ids = 2.0, [f"m-{i:03d}" for i in range(200)]
+    seeder = opened(Tracker(postgres_url))
+    seeder.track_many(PROVIDER, ids, sent_at=datetime.now(timezone.utc) - timedelta(hours=1))
+    script = WORKER.format(here=str(HERE), url=postgres_url, lease=lease)
+    workers = [
+        subprocess.Popen([sys.executable, "-c", script, str(n), "2" if n == 0 else "0", str(tmp_path)])
+        for n in range(4)
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while not all((tmp_path / f"ready-{n}").exists() for n in range(4)) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        (tmp_path / "go").touch()
+        while not (tmp_path / "hung").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert (tmp_path / "hung").exists(), "worker 0 never reached its second batch"
+        os.kill(workers[0].pid, signal.SIGKILL)
+        killed_at = time.time()
+        for worker in workers[1:]:
+            assert worker.wait(timeout=60) == 0
+    finally:
+        for worker in workers:
+            worker.kill()
+            worker.wait()
+
+    hung = json.loads((tmp_path / "hung").read_text())
+    polls = [
+        json.loads(line) for n in range(4) for line in (tmp_path / f"log-{n}.jsonl").read_text().splitlines()
+    ]
+    assert {poll["operation"] for poll in polls} == {"get_reports"}
+    assert {poll["worker"] for poll in polls} == {0, 1, 2, 3}  # all four took part
+    polls.append({"worker": 0, "ids": hung["ids"], "start": hung["start"], "end": killed_at})
+    by_message: dict[str, list[dict[str, Any]]] = {}
+    for poll in polls:
+        for message_id in poll["ids"]:
+            by_message.setdefault(message_id, []).append(poll)
+    assert sorted(by_message) == ids
+    for message_id, its_polls in by_message.items():
+        its_polls.sort(key=lambda poll: poll["start"])
+        for earlier, later in zip(its_polls, its_polls[1:]):
+            assert earlier["end"] <= later["start"], f"{message_id} polled by two workers at once"
+    assert len(hung["ids"]) == 10
+    for message_id in ids:
+        assert len(by_message[message_id]) == (2 if message_id in hung["ids"] else 1), message_id
+    # Taken over once the lease ran out (counted from the claim, just before the hung
+    # request), and soon after: the other workers were still looking.
+    takeover = min(poll["start"] for m in hung["ids"] for poll in by_message[m] if poll["worker"] != 0)
+    assert lease - 0.5 <= takeover - hung["start"] <= lease + 3.0, takeover - hung["start"]
+    for message_id in ids:
+        assert [(c.status, c.state) for c in seeder.history(PROVIDER, message_id)] == [(D, FINAL)]
+    assert [(c.state, c.count) for c in seeder.counts()] == [(FINAL, 200)]
