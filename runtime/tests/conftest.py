@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -60,16 +61,17 @@ def postgres_server() -> Iterator[str]:
     # A short path of its own: the server's socket is in it (socket paths are limited to ~100 bytes).
     folder = tempfile.mkdtemp(prefix="dlr-pg-")
     started = subprocess.run(["bash", str(START_POSTGRES), "start", folder], capture_output=True, text=True)
-    if started.returncode == 3:
-        pytest.fail(f"no PostgreSQL server for the postgres tests: {started.stderr.strip()}", pytrace=False)
-    if started.returncode != 0:
-        subprocess.run(["bash", str(START_POSTGRES), "stop", folder], capture_output=True)
-        pytest.fail(f"{START_POSTGRES} start failed:\n{started.stderr}", pytrace=False)
     try:
+        if started.returncode == 3:
+            pytest.fail(
+                f"no PostgreSQL server for the postgres tests: {started.stderr.strip()}", pytrace=False
+            )
+        if started.returncode != 0:
+            pytest.fail(f"{START_POSTGRES} start failed:\n{started.stderr}", pytrace=False)
         yield started.stdout.strip()
     finally:
         subprocess.run(["bash", str(START_POSTGRES), "stop", folder], capture_output=True)
-        subprocess.run(["rm", "-rf", folder])
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
