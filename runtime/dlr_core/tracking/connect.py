@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from dlr_core.tracking.sqlite_store import SQLiteStore
 from dlr_core.tracking.store import Store
 
-POSTGRES_SCHEMES = ("postgresql", "postgres")
+POSTGRES_SCHEMES: tuple[str, ...] = ("postgresql", "postgres")
 
 
 def open_store(url: str, *, create: bool = True) -> Store:

@@ -116,7 +116,7 @@ class PostgresStore:
     most ``pool_size``. Any number of processes, on any machines, may share the database."""
 
     def __init__(self, url: str, *, create: bool = True, pool_size: int = 4) -> None:
-        self.url = redact(url)
+        self.url: str = redact(url)
         """The database's URL without its password (for messages and logs)."""
         self._pool = ConnectionPool(
             url,
@@ -131,12 +131,13 @@ class PostgresStore:
         try:
             self._pool.open(wait=True, timeout=30.0)
             with self._transaction() as db:
-                if create:
+                if not _tables_exist(db):
+                    if not create:
+                        raise ValueError("no tracker store there (no messages, history and outbox tables)")
+                    # Only when missing: a worker's user then needs no CREATE privilege.
                     db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
                     for statement in SCHEMA.split(";"):
                         db.execute(statement)
-                elif db.execute("SELECT to_regclass('messages') AS found").fetchone()["found"] is None:  # type: ignore[index]
-                    raise ValueError("no tracker store there (no messages table)")
         except BaseException as error:
             self._pool.close()
             if isinstance(error, psycopg.Error):
@@ -149,7 +150,7 @@ class PostgresStore:
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
         with self._pool.connection() as db:  # commits at the end, rolls back on an error
-            yield db  # type: ignore[misc]  # the pool's connections are made with dict_row
+            yield db
 
     def update(self, keys: Sequence[MessageKey], decide: Decide) -> list[StatusChange]:
         written: list[StatusChange] = []
@@ -292,6 +293,14 @@ class PostgresStore:
 
     def close(self) -> None:
         self._pool.close()
+
+
+def _tables_exist(db: psycopg.Connection[dict[str, Any]]) -> bool:
+    row = db.execute(
+        "SELECT to_regclass('messages') IS NOT NULL AND to_regclass('history') IS NOT NULL "
+        "AND to_regclass('outbox') IS NOT NULL AS found"
+    ).fetchone()
+    return bool(row and row["found"])
 
 
 def _in_utc(connection: psycopg.Connection[Any]) -> None:
