@@ -16,7 +16,12 @@ Sections:
 - ``async_calls``: 10,000 calls at concurrency 100 (both transports) next to bare httpx,
   bare aiohttp and the official SDKs in 100 threads;
 - ``runtime``: client overhead per call for each provider over an in-process transport, and
-  status-mapping throughput (informative).
+  status-mapping throughput (informative);
+- ``tracking``: N messages (``--messages``, 1,000,000 by default) tracked from sent to final
+  against the in-process mock: on SQLite in one process (messages finalised per second, peak
+  memory at N / 10 and N), and on PostgreSQL with 1, 2 and 4 worker processes
+  (``benchmarks/tracking.py``; the server from ``DLR_TEST_POSTGRES_DSN`` or started by
+  ``.ci/postgres``). ``benchmarks/run.py tracking --messages 2000`` checks it works.
 
 Absolute times move with the machine's load (it is shared); the ratios, measured side by
 side within one run, are what the goals are about. Every row gives its median, the range
@@ -43,6 +48,7 @@ for distribution in sorted((ROOT / "generated").glob("dlr_*")):
 
 from calls import async_throughput, call_overhead  # noqa: E402 - the call rows (benchmarks/calls.py)
 from measure import Row, load_average, print_table, ratio_row, spread  # noqa: E402
+from tracking import tracking  # noqa: E402 - the tracking rows (benchmarks/tracking.py)
 
 DLRGEN = [sys.executable, "-m", "generator"]
 OPENAPI_PYTHON_CLIENT = Path(sys.executable).with_name("openapi-python-client")
@@ -357,7 +363,10 @@ SECTIONS: dict[str, Callable[[], list[Row]]] = {
     "runtime": runtime,
     "calls": call_overhead,
     "async_calls": async_throughput,
+    "tracking": lambda: tracking(MESSAGES[0]),
 }
+MESSAGES = [1_000_000]
+"""The tracking section's N (``--messages``)."""
 
 
 def main() -> int:
@@ -365,7 +374,15 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("sections", nargs="*", help=f"sections to run: {', '.join(SECTIONS)} (default: all)")
-    chosen = parser.parse_args().sections or list(SECTIONS)
+    parser.add_argument(
+        "--messages",
+        type=int,
+        default=MESSAGES[0],
+        help="the tracking section's messages (default 1,000,000)",
+    )
+    arguments = parser.parse_args()
+    MESSAGES[0] = arguments.messages
+    chosen = arguments.sections or list(SECTIONS)
     unknown = [name for name in chosen if name not in SECTIONS]
     if unknown:
         parser.error(f"unknown section(s): {', '.join(unknown)}")

@@ -6,6 +6,7 @@ a fake one, and each test runs with the sync client and tracker and with the asy
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import json
 import os
@@ -30,6 +31,7 @@ from dlr_core.testing import MockTransport
 from dlr_core.tracking import (
     AsyncTracker,
     HandlerRetry,
+    MessageKey,
     PollSchedule,
     RateLimit,
     RateLimits,
@@ -90,13 +92,30 @@ class Provider:
         return {"reports": reports}
 
 
+_OPENED: list[Any] = []
+
+
+def opened(tracker: Any) -> Any:
+    """``tracker``, its store closed at the end of the test (a PostgreSQL store holds a pool
+    of connections)."""
+    _OPENED.append(tracker)
+    return tracker
+
+
+@pytest.fixture(autouse=True)
+def _close_trackers() -> Any:
+    yield
+    while _OPENED:
+        _OPENED.pop().store.close()
+
+
 class Harness:
     """A tracker of ``mode``'s kind on a SQLite file, its client on the mock, a fake clock."""
 
     def __init__(
         self,
         mode: str,
-        tmp_path: Path,
+        url: str,
         progress: dict[str, list[str | None]] | None = None,
         *,
         handler: Callable[[StatusChange], Any] | None = None,
@@ -113,7 +132,7 @@ class Harness:
             API, CREDENTIALS, scenario={"get_reports": [{"respond": self.provider.respond}]}
         )
         self.client = self.mock.client(client_class(mode), retries=0)
-        self.url = f"sqlite:///{tmp_path / 'dlr.db'}"
+        self.url = url
         self.seen: list[StatusChange] = []
         if lookup == "by_ids":
             polling = by_ids(
@@ -132,13 +151,15 @@ class Harness:
         """A tracker of the same process (the same rate limits) on the same store."""
         kind = Tracker if self.mode == "sync" else AsyncTracker
         sleep = self.time.sleep if self.mode == "sync" else self.time.async_sleep
-        return kind(
-            self.url,
-            lookups=[self.lookup],
-            clock=self.time.clock,
-            sleep=sleep,
-            rate_limits=self.rate_limits,
-            **options,
+        return opened(
+            kind(
+                self.url,
+                lookups=[self.lookup],
+                clock=self.time.clock,
+                sleep=sleep,
+                rate_limits=self.rate_limits,
+                **options,
+            )
         )
 
     def run(self, result: Any) -> Any:
@@ -193,8 +214,10 @@ OPEN, FINAL, EXPIRED = TrackingState.OPEN, TrackingState.FINAL, TrackingState.EX
 POLL, PUSH = Source.POLL, Source.PUSH
 
 
-def test_messages_reach_their_final_status_by_poll(mode: str, tmp_path: Path) -> None:
-    h = Harness(mode, tmp_path, {"m-1": [None, "ENROUTE", "DELIVRD"], "m-2": ["UNDELIV"], "m-3": ["ENROUTE"]})
+def test_messages_reach_their_final_status_by_poll(mode: str, store_url: str) -> None:
+    h = Harness(
+        mode, store_url, {"m-1": [None, "ENROUTE", "DELIVRD"], "m-2": ["UNDELIV"], "m-3": ["ENROUTE"]}
+    )
     h.track("m-1", "m-2", "m-3")
     assert h.work().polled == 0 and h.provider.asked == []  # not due before the first check
     h.later(10)
@@ -216,8 +239,8 @@ def test_messages_reach_their_final_status_by_poll(mode: str, tmp_path: Path) ->
     assert h.tracker.store.pending_changes() == 0
 
 
-def test_a_message_finalised_by_a_push_is_never_polled(mode: str, tmp_path: Path) -> None:
-    h = Harness(mode, tmp_path, {"m-1": ["ENROUTE"], "m-2": ["ENROUTE"]})
+def test_a_message_finalised_by_a_push_is_never_polled(mode: str, store_url: str) -> None:
+    h = Harness(mode, store_url, {"m-1": ["ENROUTE"], "m-2": ["ENROUTE"]})
     h.track("m-1", "m-2")
     [change] = h.ingest([pushed("m-1", D, key="k-1")])
     assert (change.status, change.state, change.source, change.receipt_key) == (D, FINAL, PUSH, "k-1")
@@ -228,8 +251,8 @@ def test_a_message_finalised_by_a_push_is_never_polled(mode: str, tmp_path: Path
     assert [c.key for c in h.seen if c.message_id == "m-1"] == [f"{PROVIDER}/m-1/final/delivered"]
 
 
-def test_a_final_by_poll_and_by_push_is_one_final_event(mode: str, tmp_path: Path) -> None:
-    h = Harness(mode, tmp_path, {"m-1": ["DELIVRD"]})
+def test_a_final_by_poll_and_by_push_is_one_final_event(mode: str, store_url: str) -> None:
+    h = Harness(mode, store_url, {"m-1": ["DELIVRD"]})
     h.track("m-1")
     h.later(10)
     # The provider pushes the same report, twice (a retried push): nothing new.
@@ -241,8 +264,8 @@ def test_a_final_by_poll_and_by_push_is_one_final_event(mode: str, tmp_path: Pat
     assert [(c.status, c.source) for c in h.seen] == [(D, POLL)]
 
 
-def test_a_callback_app_hands_pushes_to_the_tracker(mode: str, tmp_path: Path) -> None:
-    h = Harness(mode, tmp_path, {"m-1": ["ENROUTE"]})
+def test_a_callback_app_hands_pushes_to_the_tracker(mode: str, store_url: str) -> None:
+    h = Harness(mode, store_url, {"m-1": ["ENROUTE"]})
     h.track("m-1")
 
     def parse_push(method: str, url: str, headers: Any, body: bytes) -> list[Receipt]:
@@ -271,10 +294,10 @@ def test_a_callback_app_hands_pushes_to_the_tracker(mode: str, tmp_path: Path) -
     assert h.provider.asked == [] and [c.key for c in h.seen] == [change.key]
 
 
-def test_a_late_poll_never_takes_a_status_back(mode: str, tmp_path: Path) -> None:
+def test_a_late_poll_never_takes_a_status_back(mode: str, store_url: str) -> None:
     # The push of "delivered" arrives (through another tracker on the same file, as a web
     # process would take it) while a poll is in flight; the poll answers "sending".
-    h = Harness(mode, tmp_path, {"m-1": ["ENROUTE"], "m-2": ["ENROUTE"]})
+    h = Harness(mode, store_url, {"m-1": ["ENROUTE"], "m-2": ["ENROUTE"]})
     web = Tracker(h.url)
     h.track("m-1", "m-2")
     h.provider.during_poll = lambda: web.ingest([pushed("m-1", D)])
@@ -290,8 +313,8 @@ def test_a_late_poll_never_takes_a_status_back(mode: str, tmp_path: Path) -> Non
     web.close()
 
 
-def test_polls_back_off_and_retention_expiry_ends_polling(mode: str, tmp_path: Path) -> None:
-    h = Harness(mode, tmp_path, {"m-1": [None]})  # never a report
+def test_polls_back_off_and_retention_expiry_ends_polling(mode: str, store_url: str) -> None:
+    h = Harness(mode, store_url, {"m-1": [None]})  # never a report
     sent = h.time.now
     h.track("m-1", sent_at=sent)
     polled_at = []
@@ -342,10 +365,10 @@ def test_the_schedule_and_batch_size_come_from_the_spec(mode: str) -> None:
     assert lookup.provider == PROVIDER
 
 
-def test_polls_keep_under_the_rate_limit_across_the_trackers_of_a_process(mode: str, tmp_path: Path) -> None:
+def test_polls_keep_under_the_rate_limit_across_the_trackers_of_a_process(mode: str, store_url: str) -> None:
     h = Harness(
         mode,
-        tmp_path,
+        store_url,
         {f"m-{i}": ["ENROUTE"] for i in range(7)},
         rate_limit=RateLimit(2, timedelta(seconds=1)),
         batch_size=1,  # one call a message
@@ -362,8 +385,8 @@ def test_polls_keep_under_the_rate_limit_across_the_trackers_of_a_process(mode: 
     assert times == [0.0, 0.0, 1.0, 1.0, 2.0, 2.0, 3.0]
 
 
-def test_due_messages_are_polled_in_batches_of_the_id_limit(mode: str, tmp_path: Path) -> None:
-    h = Harness(mode, tmp_path, {f"m-{i:03d}": ["DELIVRD"] for i in range(250)})
+def test_due_messages_are_polled_in_batches_of_the_id_limit(mode: str, store_url: str) -> None:
+    h = Harness(mode, store_url, {f"m-{i:03d}": ["DELIVRD"] for i in range(250)})
     ids = [f"m-{i:03d}" for i in range(250)]
     h.run(
         h.tracker.track_many(
@@ -376,8 +399,8 @@ def test_due_messages_are_polled_in_batches_of_the_id_limit(mode: str, tmp_path:
     assert len(h.seen) == 250 and {c.status for c in h.seen} == {D}
 
 
-def test_a_push_only_provider_is_never_called_and_gives_open_messages_up(mode: str, tmp_path: Path) -> None:
-    h = Harness(mode, tmp_path)
+def test_a_push_only_provider_is_never_called_and_gives_open_messages_up(mode: str, store_url: str) -> None:
+    h = Harness(mode, store_url)
     h.lookup = push_only(PROVIDER, give_up_after=timedelta(hours=1))
     h.tracker = h.another_tracker(handler=h.seen.append)
     h.track("m-1", "m-2")
@@ -392,13 +415,13 @@ def test_a_push_only_provider_is_never_called_and_gives_open_messages_up(mode: s
     ]
 
 
-def test_workers_in_threads_never_poll_a_message_twice(tmp_path: Path) -> None:
+def test_workers_in_threads_never_poll_a_message_twice(store_url: str) -> None:
     # Three trackers (three connections to the file) polling at once, in batches of 5, the
     # provider taking a while to answer (so that the threads interleave).
     provider = Provider({f"m-{i:03d}": ["DELIVRD"] for i in range(60)})
     provider.during_poll = lambda: time.sleep(0.01)
     mock = MockTransport(API, CREDENTIALS, scenario={"get_reports": [{"respond": provider.respond}]})
-    url, sent = f"sqlite:///{tmp_path / 'dlr.db'}", datetime.now(timezone.utc) - timedelta(hours=1)
+    url, sent = store_url, datetime.now(timezone.utc) - timedelta(hours=1)
     trackers = [
         Tracker(
             url, lookups=[by_ids(mock.client(client_class("sync"), retries=0), "message_ids", batch_size=10)]
@@ -419,10 +442,83 @@ def test_workers_in_threads_never_poll_a_message_twice(tmp_path: Path) -> None:
         tracker.close()
 
 
-def test_a_per_message_lookup_polls_each_message(mode: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("renewed", [True, False], ids=["renewed", "not-renewed"])
+def test_a_worker_still_polling_renews_its_leases(mode: str, store_url: str, renewed: bool) -> None:
+    """The provider takes twice the lease to answer a batch. A worker renewing its leases
+    meanwhile (every 10 ms of real time here) keeps the batch: another worker claiming then
+    gets nothing. Without renewal (once an hour), the other worker takes the batch over."""
+    lease = timedelta(seconds=30)
+    h = Harness(mode, store_url, {"m-1": ["DELIVRD"], "m-2": ["DELIVRD"]})
+    taken_over: list[TrackedMessage] = []
+
+    def lease_kept() -> bool:
+        row = h.tracker.store.get(MessageKey(PROVIDER, "m-1"))
+        return bool(row.lease_until and row.lease_until > h.time.now)
+
+    def another_worker_claims() -> None:
+        now = h.time.now
+        taken_over.extend(h.tracker.store.claim_due(PROVIDER, now, 10, "another-worker", now + lease))
+
+    answer = h.lookup.fetch
+    deadline = 10.0 if renewed else 0.3  # real seconds to wait for a renewal
+
+    def slow_fetch(batch: Any) -> Any:
+        h.time.now += 2 * lease
+        if mode == "sync":
+            until = time.monotonic() + deadline
+            while not lease_kept() and time.monotonic() < until:
+                time.sleep(0.005)
+            another_worker_claims()
+            return answer(batch)
+
+        async def slowly() -> Any:
+            until = time.monotonic() + deadline
+            while not lease_kept() and time.monotonic() < until:
+                await asyncio.sleep(0.005)
+            another_worker_claims()
+            return await answer(batch)
+
+        return slowly()
+
+    h.lookup = dataclasses.replace(h.lookup, fetch=slow_fetch)
+    h.tracker = h.another_tracker(
+        handler=h.seen.append,
+        lease=lease,
+        renew_every=timedelta(milliseconds=10) if renewed else timedelta(hours=1),
+    )
+    h.track("m-1", "m-2")
+    assert h.later(10).polled == 2
+    if renewed:
+        assert taken_over == []
+        assert h.status("m-1") == (D, FINAL) and h.get("m-1").lease_owner is None
+    else:
+        assert sorted(m.message_id for m in taken_over) == ["m-1", "m-2"]
+        # The late answer is still merged; the other worker's lease stays (it is polling).
+        assert h.status("m-1") == (D, FINAL) and h.get("m-1").lease_owner == "another-worker"
+
+
+def test_renewing_leases_keeps_only_the_owners_own(store_url: str) -> None:
+    tracker = opened(Tracker(store_url))
+    now = datetime.now(timezone.utc)
+    tracker.track_many(PROVIDER, ["m-1", "m-2", "m-3"], sent_at=now - timedelta(hours=1))
+    store, soon, later = tracker.store, now + timedelta(seconds=60), now + timedelta(seconds=600)
+    mine = store.claim_due(PROVIDER, now, 2, "me", soon)
+    assert [m.message_id for m in mine] == ["m-1", "m-2"]
+    store.claim_due(PROVIDER, now, 1, "them", soon)  # m-3
+    keys = [MessageKey(PROVIDER, m) for m in ("m-1", "m-2", "m-3")]
+    assert store.renew_leases(keys, "me", later) == keys[:2]
+    assert [store.get(key).lease_until for key in keys] == [later, later, soon]
+    assert store.renew_leases([], "me", later) == []
+    # Once my lease ran out and another worker took the message, it is not renewed to me.
+    store.claim_due(PROVIDER, later, 1, "them", later + timedelta(seconds=60))
+    assert store.renew_leases(keys[:1], "me", later + timedelta(seconds=600)) == []
+    assert store.get(keys[0]).lease_owner == "them"
+
+
+def test_a_per_message_lookup_polls_each_message(mode: str, store_url: str) -> None:
     h = Harness(
         mode,
-        tmp_path,
+        store_url,
         {"m-1": ["DELIVRD"], "m-2": ["ENROUTE"], "m-3": ["ENROUTE"]},
         lookup="per_message",
         rate_limit=RateLimit(2, timedelta(seconds=1)),
@@ -435,7 +531,7 @@ def test_a_per_message_lookup_polls_each_message(mode: str, tmp_path: Path) -> N
     assert h.status("m-1") == (D, FINAL) and h.status("m-2") == (S, OPEN)
 
 
-def test_a_failing_handler_gets_the_change_again_later_in_order(mode: str, tmp_path: Path) -> None:
+def test_a_failing_handler_gets_the_change_again_later_in_order(mode: str, store_url: str) -> None:
     calls: list[tuple[str, DeliveryStatus]] = []
 
     def handler(change: StatusChange) -> None:
@@ -446,7 +542,7 @@ def test_a_failing_handler_gets_the_change_again_later_in_order(mode: str, tmp_p
     retry = HandlerRetry(first=timedelta(seconds=4), factor=2.0, longest=timedelta(seconds=60))
     h = Harness(
         mode,
-        tmp_path,
+        store_url,
         {"m-1": ["ENROUTE", "DELIVRD"], "m-2": ["DELIVRD"]},
         handler=handler,
         handler_retry=retry,
@@ -464,8 +560,8 @@ def test_a_failing_handler_gets_the_change_again_later_in_order(mode: str, tmp_p
     assert h.tracker.store.pending_changes() == 0
 
 
-def test_a_failed_poll_is_retried_after_the_interval_without_counting(mode: str, tmp_path: Path) -> None:
-    h = Harness(mode, tmp_path, {"m-1": ["DELIVRD"]})
+def test_a_failed_poll_is_retried_after_the_interval_without_counting(mode: str, store_url: str) -> None:
+    h = Harness(mode, store_url, {"m-1": ["DELIVRD"]})
     h.provider.failures = 1
     h.track("m-1")
     h.later(10)
@@ -476,8 +572,8 @@ def test_a_failed_poll_is_retried_after_the_interval_without_counting(mode: str,
     assert h.status("m-1") == (D, FINAL)
 
 
-def test_a_push_before_track_is_kept_and_track_adds_to_it(mode: str, tmp_path: Path) -> None:
-    h = Harness(mode, tmp_path, {"m-1": ["ENROUTE"]})
+def test_a_push_before_track_is_kept_and_track_adds_to_it(mode: str, store_url: str) -> None:
+    h = Harness(mode, store_url, {"m-1": ["ENROUTE"]})
     [change] = h.ingest([pushed("m-1", DeliveryStatus.SENT)])
     assert h.get("m-1").due_at is None  # not polled before track says when it was sent
     h.run(h.tracker.track(PROVIDER, "m-1", sent_at=h.time.now, tags={"campaign": "spring"}))
@@ -487,8 +583,10 @@ def test_a_push_before_track_is_kept_and_track_adds_to_it(mode: str, tmp_path: P
     assert h.history("m-1") == [(DeliveryStatus.SENT, OPEN, PUSH)]  # "sending" polled later: not taken
 
 
-def test_the_cli_counts_by_provider_and_status_and_names_the_oldest_open_message(tmp_path: Path) -> None:
-    h = Harness("sync", tmp_path, {"m-1": ["DELIVRD"], "m-2": ["ENROUTE"], "m-3": ["ENROUTE"]})
+def test_the_cli_counts_by_provider_and_status_and_names_the_oldest_open_message(
+    store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    h = Harness("sync", store_url, {"m-1": ["DELIVRD"], "m-2": ["ENROUTE"], "m-3": ["ENROUTE"]})
     h.track("m-1")
     h.track("m-2", sent_at=h.time.now - timedelta(seconds=5))
     h.track("m-3")
@@ -505,10 +603,19 @@ def test_the_cli_counts_by_provider_and_status_and_names_the_oldest_open_message
     out = io.StringIO()
     assert dlr_track([h.url, "--history", PROVIDER, "m-1"], out) == 0
     assert out.getvalue().splitlines()[1].split()[1:4] == ["delivered", "final", "poll"]
-    assert dlr_track(["mysql://x"], io.StringIO()) == 2
+    capsys.readouterr()
+    assert dlr_track(["mysql://admin:hunter2@db.example.com/dlr"], io.StringIO()) == 2
+    assert "hunter2" not in capsys.readouterr().err  # a store URL's password is never shown
     # It reads a store, never makes one.
-    assert dlr_track([f"sqlite:///{tmp_path / 'typo.db'}"], io.StringIO()) == 2
-    assert not (tmp_path / "typo.db").exists()
+    if store_url.startswith("sqlite"):
+        assert dlr_track([f"sqlite:///{tmp_path / 'typo.db'}"], io.StringIO()) == 2
+        assert not (tmp_path / "typo.db").exists()
+    else:
+        typo = store_url.replace("search_path%3D", "search_path%3Dtypo_")
+        assert dlr_track([typo], io.StringIO()) == 2
+        assert "no tracker store" in capsys.readouterr().err
+        assert dlr_track([typo.replace("//dlr@", "//dlr:hunter2@")], io.StringIO()) == 2
+        assert "hunter2" not in capsys.readouterr().err
 
 
 def kill_when_started(script: str, started: Path) -> None:
@@ -527,12 +634,12 @@ def kill_when_started(script: str, started: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.serial  # timed kills: run alone
-def test_a_worker_killed_mid_batch_loses_no_message_and_no_change(tmp_path: Path) -> None:
+def test_a_worker_killed_mid_batch_loses_no_message_and_no_change(store_url: str, tmp_path: Path) -> None:
     """A worker process polls 250 due messages in batches of 100; it is SIGKILLed while the
     provider answers its second batch (the first is recorded). Another worker takes over the
     killed one's batch once its lease runs out, and every message's change reaches the
     handler."""
-    db, started = tmp_path / "dlr.db", tmp_path / "second-batch"
+    started = tmp_path / "second-batch"
     kill_when_started(
         f"""
         import os, sys, time
@@ -556,7 +663,7 @@ def test_a_worker_killed_mid_batch_loses_no_message_and_no_change(tmp_path: Path
 
         mock = MockTransport(API, CREDENTIALS, scenario={{"get_reports": [{{"respond": respond}}]}})
         client = mock.client(client_class("sync"), retries=0)
-        tracker = Tracker("sqlite:///{db}", lookups=[by_ids(client, "message_ids")], lease=timedelta(seconds=30))
+        tracker = Tracker({store_url!r}, lookups=[by_ids(client, "message_ids")], lease=timedelta(seconds=30))
         sent = datetime.now(timezone.utc) - timedelta(hours=1)
         for i in range(250):
             tracker.track(API.provider, f"m-{{i:03d}}", sent_at=sent)
@@ -572,7 +679,7 @@ def test_a_worker_killed_mid_batch_loses_no_message_and_no_change(tmp_path: Path
     provider = Provider({f"m-{i:03d}": ["DELIVRD"] for i in range(250)})
     mock = MockTransport(API, CREDENTIALS, scenario={"get_reports": [{"respond": provider.respond}]})
     tracker = Tracker(
-        f"sqlite:///{db}",
+        store_url,
         lookups=[by_ids(mock.client(client_class("sync"), retries=0), "message_ids")],
         handler=taken.append,
         clock=lambda: now[0],
@@ -595,12 +702,12 @@ def test_a_worker_killed_mid_batch_loses_no_message_and_no_change(tmp_path: Path
 
 @pytest.mark.slow
 @pytest.mark.serial  # timed kills: run alone
-def test_a_worker_killed_mid_handler_loses_no_change(tmp_path: Path) -> None:
+def test_a_worker_killed_mid_handler_loses_no_change(store_url: str, tmp_path: Path) -> None:
     """A worker hands 250 changes to its handler (claimed 100 at a time), which logs each
     key and hangs on the 50th; it is SIGKILLed there. None of its batch was recorded as
     taken: another worker hands the rest over at once, and the killed worker's batch once
     its lease runs out, the 49 it had handed over included (at least once)."""
-    db, started, handled = tmp_path / "dlr.db", tmp_path / "hung", tmp_path / "handled.txt"
+    started, handled = tmp_path / "hung", tmp_path / "handled.txt"
     kill_when_started(
         f"""
         import os, sys, time
@@ -625,7 +732,7 @@ def test_a_worker_killed_mid_handler_loses_no_change(tmp_path: Path) -> None:
 
         mock = MockTransport(API, CREDENTIALS, scenario={{"get_reports": [{{"respond": respond}}]}})
         client = mock.client(client_class("sync"), retries=0)
-        tracker = Tracker("sqlite:///{db}", lookups=[by_ids(client, "message_ids")], handler=handler,
+        tracker = Tracker({store_url!r}, lookups=[by_ids(client, "message_ids")], handler=handler,
                           lease=timedelta(seconds=30))
         sent = datetime.now(timezone.utc) - timedelta(hours=1)
         tracker.track_many(API.provider, [f"m-{{i:03d}}" for i in range(250)], sent_at=sent)
@@ -638,7 +745,7 @@ def test_a_worker_killed_mid_handler_loses_no_change(tmp_path: Path) -> None:
 
     taken: list[StatusChange] = []
     now = [datetime.now(timezone.utc)]
-    tracker = Tracker(f"sqlite:///{db}", handler=taken.append, clock=lambda: now[0])
+    tracker = Tracker(store_url, handler=taken.append, clock=lambda: now[0])
     assert tracker.store.pending_changes() == 250  # recorded, none recorded as taken
     assert tracker.deliver() == (150, 0)  # the killed worker's batch (100) stays leased ...
     assert not set(before) & {c.key for c in taken}
@@ -648,3 +755,121 @@ def test_a_worker_killed_mid_handler_loses_no_change(tmp_path: Path) -> None:
     assert {c.key for c in taken} == every and set(before) <= every
     assert tracker.store.pending_changes() == 0
     tracker.close()
+
+
+WORKER = """
+import json, os, sys, time
+from datetime import datetime, timedelta, timezone
+sys.path.insert(0, {here!r})
+from apis_in_code import API, CREDENTIALS, client_class
+from dlr_core.testing import MockTransport
+from dlr_core.tracking import Tracker, TrackingState, by_ids
+
+number, hang_on, folder = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+started = []  # when each request arrived, in the mock's order
+
+
+def asked(request):
+    return [value for name, value in request.form if name.startswith("MsgIds.")]
+
+
+def respond(request):
+    started.append(time.time())
+    if len(started) == hang_on:  # hangs here until killed, the batch leased
+        with open(f"{{folder}}/hung.part", "w") as part:
+            json.dump({{"ids": asked(request), "start": started[-1]}}, part)
+        os.replace(f"{{folder}}/hung.part", f"{{folder}}/hung")
+        time.sleep(600)
+    time.sleep(0.01)  # the provider takes a while: the workers' batches overlap in time
+    return {{"reports": [{{"msgId": i, "status": "DELIVRD"}} for i in asked(request)]}}
+
+
+mock = MockTransport(API, CREDENTIALS, scenario={{"get_reports": [{{"respond": respond}}]}})
+client = mock.client(client_class("sync"), retries=0)
+tracker = Tracker({url!r}, lookups=[by_ids(client, "message_ids", batch_size=10)],
+                  lease=timedelta(seconds={lease}), worker=f"worker-{{number}}")
+log = open(f"{{folder}}/log-{{number}}.jsonl", "w")
+open(f"{{folder}}/ready-{{number}}", "w").close()
+while not os.path.exists(f"{{folder}}/go"):
+    time.sleep(0.01)
+logged, deadline = 0, time.monotonic() + 60
+while time.monotonic() < deadline:
+    polled = tracker.poll(max_batches=1)
+    # The mock's request log, each request with when it came and when its batch was recorded.
+    requests = list(mock.requests)
+    for request, start in zip(requests[logged:], started[logged:]):
+        line = {{"worker": number, "operation": request.operation, "ids": asked(request),
+                 "start": start, "end": time.time()}}
+        log.write(json.dumps(line) + "\\n")
+    logged = len(requests)
+    log.flush()
+    if not polled:
+        if not any(count.state is TrackingState.OPEN for count in tracker.counts()):
+            break
+        time.sleep(0.05)
+tracker.close()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.serial  # a timed kill: run alone
+def test_four_worker_processes_never_poll_a_message_at_once_and_take_a_killed_ones_over(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """Four worker processes poll 200 due messages (batches of 10) from one store, the
+    provider taking 10 ms an answer. Worker 0 hangs on its second batch and is SIGKILLed.
+    In the mocks' request logs, no message is ever in two workers' polls at once: each is
+    polled once, but for the killed worker's batch, which another worker polls once its
+    lease (2 s) runs out, and not much later. Every message ends final, with one change."""
+    lease, ids = 2.0, [f"m-{i:03d}" for i in range(200)]
+    seeder = opened(Tracker(postgres_url))
+    seeder.track_many(PROVIDER, ids, sent_at=datetime.now(timezone.utc) - timedelta(hours=1))
+    script = WORKER.format(here=str(HERE), url=postgres_url, lease=lease)
+    workers = [
+        subprocess.Popen([sys.executable, "-c", script, str(n), "2" if n == 0 else "0", str(tmp_path)])
+        for n in range(4)
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while not all((tmp_path / f"ready-{n}").exists() for n in range(4)) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        (tmp_path / "go").touch()
+        while not (tmp_path / "hung").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert (tmp_path / "hung").exists(), "worker 0 never reached its second batch"
+        os.kill(workers[0].pid, signal.SIGKILL)
+        killed_at = time.time()
+        for worker in workers[1:]:
+            assert worker.wait(timeout=60) == 0
+    finally:
+        for worker in workers:
+            worker.kill()
+            worker.wait()
+
+    hung = json.loads((tmp_path / "hung").read_text())
+    polls = [
+        json.loads(line) for n in range(4) for line in (tmp_path / f"log-{n}.jsonl").read_text().splitlines()
+    ]
+    assert {poll["operation"] for poll in polls} == {"get_reports"}
+    assert {poll["worker"] for poll in polls} == {0, 1, 2, 3}  # all four took part
+    polls.append({"worker": 0, "ids": hung["ids"], "start": hung["start"], "end": killed_at})
+    by_message: dict[str, list[dict[str, Any]]] = {}
+    for poll in polls:
+        for message_id in poll["ids"]:
+            by_message.setdefault(message_id, []).append(poll)
+    assert sorted(by_message) == ids
+    for message_id, its_polls in by_message.items():
+        its_polls.sort(key=lambda poll: poll["start"])
+        for earlier, later in zip(its_polls, its_polls[1:]):
+            assert earlier["end"] <= later["start"], f"{message_id} polled by two workers at once"
+    assert len(hung["ids"]) == 10
+    for message_id in ids:
+        assert len(by_message[message_id]) == (2 if message_id in hung["ids"] else 1), message_id
+    # Taken over once the lease ran out (counted from the claim, just before the hung
+    # request), and soon after: the other workers were still looking.
+    takeover = min(poll["start"] for m in hung["ids"] for poll in by_message[m] if poll["worker"] != 0)
+    assert lease - 0.5 <= takeover - hung["start"] <= lease + 3.0, takeover - hung["start"]
+    for message_id in ids:
+        assert [(c.status, c.state) for c in seeder.history(PROVIDER, message_id)] == [(D, FINAL)]
+    assert [(c.state, c.count) for c in seeder.counts()] == [(FINAL, 200)]

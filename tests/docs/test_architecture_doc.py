@@ -226,3 +226,11 @@ def test_the_readme_shows_the_pipeline_and_the_call_and_links_the_doc() -> None:
     # The README's pictures are the doc's, not copies drifting apart.
     doc_diagrams = _diagrams(DOC.read_text(encoding="utf-8"))
     assert _diagrams(section) == doc_diagrams[:2]
+
+
+def test_the_readme_shows_the_tracking_flow_of_its_doc() -> None:
+    readme = README.read_text(encoding="utf-8")
+    section = readme.split("### Tracking deliveries", 1)[1].split("\n## ", 1)[0]
+    assert "docs/tracking.md" in section and "postgresql://" in section
+    # The picture is the doc's, not a copy drifting apart.
+    assert _diagrams(section) == _diagrams((ROOT / "docs" / "tracking.md").read_text(encoding="utf-8"))

@@ -55,7 +55,8 @@ def test_the_runtime_core_needs_httpx_and_pydantic_only() -> None:
         "crypto": ["cryptography>=41"],
         "mock": ["h11>=0.14"],
         "aiohttp": ["aiohttp>=3.10", "httpx-aiohttp>=0.2"],  # transport="aiohttp"
-        "tracking": [],  # SQLite is Python's own; the PostgreSQL driver comes with its store
+        "tracking": [],  # SQLite is Python's own
+        "postgres": ["psycopg[binary]>=3.1", "psycopg-pool>=3.2"],  # the tracker's PostgreSQL store
     }
 
 

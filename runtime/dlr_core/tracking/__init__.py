@@ -1,5 +1,5 @@
-"""Delivery tracking: messages followed from sent to final, durably (``dlr-core[tracking]``;
-SQLite needs nothing more than Python).
+"""Delivery tracking: messages followed from sent to final, durably (SQLite needs nothing
+more than Python; PostgreSQL, ``Tracker("postgresql://user@host/db")``, ``dlr-core[postgres]``).
 
     from dlr_core.tracking import Tracker, by_ids
 
@@ -11,7 +11,7 @@ docs/tracking.md describes the design: the store, the merge rules, the schedule,
 The modules, by concern: ``model`` (what is stored and handed out), ``merge`` (statuses
 never go backwards), ``schedule`` (when to poll), ``rate`` (each provider's rate limit), ``decisions`` (one message's transition),
 ``lookup`` (a client's ``fetch_receipts`` as a lookup), ``store`` (the storage protocol),
-``sqlite_store`` (SQLite), ``connect`` (a store from its URL), ``tracker`` (``Tracker``, ``AsyncTracker``), ``cli``
+``sqlite_store`` (SQLite), ``postgres_store`` (PostgreSQL), ``connect`` (a store from its URL), ``tracker`` (``Tracker``, ``AsyncTracker``), ``cli``
 (``dlr-track``).
 """
 

@@ -2,6 +2,7 @@
 
 dlr-track sqlite:///dlr.db             counts by provider and status, the oldest open message
 dlr-track sqlite:///dlr.db --history example_sms m-1
+dlr-track postgresql://user@host/db
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from dlr_core.tracking.model import MessageKey
-from dlr_core.tracking.connect import open_store
+from dlr_core.tracking.connect import open_store, redact
 from dlr_core.tracking.store import Store
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     parser = argparse.ArgumentParser(prog="dlr-track", description="What a delivery tracker's store holds.")
-    parser.add_argument("store", help="the store's URL, e.g. sqlite:///dlr.db")
+    parser.add_argument("store", help="the store's URL, e.g. sqlite:///dlr.db or postgresql://user@host/db")
     parser.add_argument(
         "--history", nargs=2, metavar=("PROVIDER", "MESSAGE_ID"), help="one message's status changes"
     )
@@ -35,7 +36,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         finally:
             store.close()
     except (ValueError, OSError, sqlite3.Error) as error:
-        print(f"dlr-track: {args.store}: {error}", file=sys.stderr)
+        print(f"dlr-track: {redact(args.store)}: {error}", file=sys.stderr)
         return 2
     return 0
 

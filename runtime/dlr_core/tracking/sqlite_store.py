@@ -165,6 +165,18 @@ class SQLiteStore:
             )
         return [replace(_message(row), lease_owner=owner, lease_until=lease_until) for row in rows]
 
+    def renew_leases(self, keys: Sequence[MessageKey], owner: str, lease_until: datetime) -> list[MessageKey]:
+        renewed: list[MessageKey] = []
+        with self._transaction() as db:
+            for key in keys:
+                cursor = db.execute(
+                    "UPDATE messages SET lease_until = ? WHERE provider = ? AND message_id = ? AND lease_owner = ?",
+                    (_epoch(lease_until), key.provider, key.message_id, owner),
+                )
+                if cursor.rowcount:
+                    renewed.append(key)
+        return renewed
+
     def claim_changes(
         self, now: datetime, limit: int, owner: str, lease_until: datetime
     ) -> list[PendingChange]:

@@ -3,8 +3,8 @@
 A store keeps three tables: the tracked messages (with the time each is next due and the
 lease of the worker polling it), the history (every status change, in order) and the
 outbox (the changes the application's handler has not taken yet). The tracker decides;
-the store reads and writes atomically. ``SQLiteStore`` is the embedded one; a PostgreSQL
-store implements the same protocol with ``SELECT ... FOR UPDATE SKIP LOCKED`` for the two
+the store reads and writes atomically. ``SQLiteStore`` is the embedded one; ``PostgresStore``
+implements the same protocol with ``SELECT ... FOR UPDATE SKIP LOCKED`` for the two
 ``claim_`` methods and ``SELECT ... FOR UPDATE`` in ``update``.
 """
 
@@ -57,6 +57,12 @@ class Store(Protocol):
     ) -> list[TrackedMessage]:
         """Up to ``limit`` of ``provider``'s open messages due by ``now`` and not leased (or
         whose lease ran out), earliest due first, leased to ``owner`` until ``lease_until``."""
+        ...
+
+    def renew_leases(self, keys: Sequence[MessageKey], owner: str, lease_until: datetime) -> list[MessageKey]:
+        """Extend ``owner``'s leases of the messages ``keys`` to ``lease_until`` (a worker whose
+        batch is taking long keeps it). Returns the keys renewed: those ``owner`` still holds
+        (a lease that ran out and was taken by another worker is not taken back)."""
         ...
 
     def claim_changes(

@@ -24,7 +24,8 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import partial
@@ -103,6 +104,7 @@ class _TrackerBase:
         default_schedule: PollSchedule = PollSchedule(),
         worker: str | None = None,
         rate_limits: RateLimits = PROCESS_RATE_LIMITS,
+        renew_every: timedelta | None = None,
     ) -> None:
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.lookups: dict[str, Lookup] = {lookup.provider: lookup for lookup in lookups}
@@ -115,6 +117,8 @@ class _TrackerBase:
         """This worker's name in the leases it takes."""
         self.rate_limits = rate_limits
         """Each provider's rate limit, shared with the other trackers of the process."""
+        self.renew_every: timedelta = renew_every or lease / 3
+        """How often (in real time) a worker still polling a batch renews its leases of it."""
 
     def _schedule(self, provider: str) -> PollSchedule:
         lookup = self.lookups.get(provider)
@@ -170,6 +174,21 @@ class _TrackerBase:
         now = self.clock()
         return self.store.claim_due(lookup.provider, now, lookup.batch_size, self.worker, now + self.lease)
 
+    def _renew(self, batch: list[TrackedMessage]) -> None:
+        """Renew this worker's leases of ``batch``, still being polled."""
+        keys = [message.key for message in batch]
+        try:
+            renewed = self.store.renew_leases(keys, self.worker, self.clock() + self.lease)
+        except Exception as error:  # the next renewal may succeed; the poll goes on either way
+            logger.warning("renewing the leases of %d message(s) failed: %r", len(keys), error)
+            return
+        if len(renewed) < len(keys):
+            # Its lease ran out and another worker took it: its answer is still merged safely.
+            logger.warning(
+                "%d message(s) of a batch still polled were leased to another worker",
+                len(keys) - len(renewed),
+            )
+
     def _record_poll(self, lookup: Lookup, batch: list[TrackedMessage], receipts: list[Receipt]) -> None:
         now = self.clock()
         by_id: dict[str, list[Receipt]] = {}
@@ -219,7 +238,8 @@ class Tracker(_TrackerBase):
     provider (``by_ids``, ``per_message``). ``handler``: called with each ``StatusChange``.
     ``lease``: how long a worker holds what it took. ``clock``: the time (for tests).
     ``rate_limits``: the windows of the providers' rate limits (the process's by default);
-    ``sleep``: how to wait for them (``time.sleep`` by default)."""
+    ``sleep``: how to wait for them (``time.sleep`` by default). ``renew_every``: how often
+    (real time; ``lease`` / 3 by default) a worker renews its leases of a batch it still polls."""
 
     def __init__(
         self, store: Store | str, *, sleep: Callable[[float], None] = time.sleep, **options: Any
@@ -291,11 +311,12 @@ class Tracker(_TrackerBase):
                     break
                 batches += 1
                 polled += len(batch)
-                wait = self._wait_before(lookup, batch)
-                if wait:
-                    self.sleep(wait)
                 try:
-                    receipts = lookup.fetch(batch)
+                    with self._leases_kept(batch):
+                        wait = self._wait_before(lookup, batch)
+                        if wait:
+                            self.sleep(wait)
+                        receipts = lookup.fetch(batch)
                 except DlrError as error:
                     self._record_poll_failure(lookup, batch, error)
                     continue
@@ -304,6 +325,24 @@ class Tracker(_TrackerBase):
                     raise TypeError(f"{lookup.provider}: an async client's lookup needs AsyncTracker")
                 self._record_poll(lookup, batch, receipts)
         return polled
+
+    @contextmanager
+    def _leases_kept(self, batch: list[TrackedMessage]) -> Iterator[None]:
+        """While the block runs (the rate limit's wait, the provider's answer), a thread renews
+        the batch's leases every ``renew_every``: a long batch is not taken over meanwhile."""
+        done = threading.Event()
+
+        def keep() -> None:
+            while not done.wait(self.renew_every.total_seconds()):
+                self._renew(batch)
+
+        keeper = threading.Thread(target=keep, name=f"dlr-lease-{self.worker}", daemon=True)
+        keeper.start()
+        try:
+            yield
+        finally:
+            done.set()
+            keeper.join()
 
     def deliver(self, *, batch_size: int = 100) -> tuple[int, int]:
         """Hand the outbox's due changes to the handler until none is left due: returns
@@ -359,6 +398,7 @@ class AsyncTracker(_TrackerBase):
         default_schedule: PollSchedule = PollSchedule(),
         worker: str | None = None,
         rate_limits: RateLimits = PROCESS_RATE_LIMITS,
+        renew_every: timedelta | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
         super().__init__(
@@ -371,6 +411,7 @@ class AsyncTracker(_TrackerBase):
             default_schedule=default_schedule,
             worker=worker,
             rate_limits=rate_limits,
+            renew_every=renew_every,
         )
         self.sleep = sleep
 
@@ -424,17 +465,40 @@ class AsyncTracker(_TrackerBase):
                     break
                 batches += 1
                 polled += len(batch)
-                wait = self._wait_before(lookup, batch)
-                if wait:
-                    await self.sleep(wait)
                 try:
-                    answer = lookup.fetch(batch)
-                    receipts = await answer if inspect.isawaitable(answer) else answer
+                    receipts = await self._fetch_keeping_leases(lookup, batch)
                 except DlrError as error:
                     await _off_loop(self._record_poll_failure, lookup, batch, error)
                     continue
                 await _off_loop(self._record_poll, lookup, batch, receipts)
         return polled
+
+    async def _fetch_keeping_leases(self, lookup: Lookup, batch: list[TrackedMessage]) -> list[Receipt]:
+        """The rate limit's wait and the provider's answer, with a task renewing the batch's
+        leases every ``renew_every`` meanwhile."""
+
+        async def keep() -> None:
+            while True:
+                await anyio.sleep(self.renew_every.total_seconds())
+                await _off_loop(self._renew, batch)
+
+        receipts: list[Receipt] = []
+        failure: Exception | None = None
+        async with anyio.create_task_group() as group:
+            group.start_soon(keep)
+            try:
+                wait = self._wait_before(lookup, batch)
+                if wait:
+                    await self.sleep(wait)
+                answer = lookup.fetch(batch)
+                receipts = await answer if inspect.isawaitable(answer) else answer
+            except Exception as error:  # raised outside the group: as it is, not in an ExceptionGroup
+                failure = error
+            finally:
+                group.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
+        return receipts
 
     async def deliver(self, *, batch_size: int = 100) -> tuple[int, int]:
         if self.handler is None:
