@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timezone
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 from typing import Any, ClassVar
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -85,6 +85,20 @@ def poll_result(receipts: list[Receipt]) -> PollResult:
 @functools.lru_cache(maxsize=256)
 def _parsed_url(url: str) -> httpx.URL:
     return httpx.URL(url)
+
+
+@functools.lru_cache(maxsize=256)
+def _normalized(url: str) -> tuple[str, tuple[str, str, int | None]]:
+    """A URL without a query as httpx writes it (percent-encoded, default port left out),
+    and its origin: an operation's is the same on every call."""
+    parsed = httpx.URL(url)
+    return str(parsed), _origin(parsed)
+
+
+@functools.lru_cache(maxsize=64)
+def _split_base(base_url: str) -> tuple[str, str]:
+    parts = urlsplit(base_url)
+    return parts.scheme, parts.netloc
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -448,20 +462,20 @@ class ClientCore(EnvelopeReader):
         self._check_origin(outgoing.url, "the request")
         return outgoing
 
+    def _raw_target(self, request: PreparedRequest) -> str:
+        """The absolute, percent-encoded URL a request goes to when it is sent without
+        httpx, written as httpx writes it, checked to be on the client's origin."""
+        base = _split_base(request.base_url)
+        address, origin = _normalized(f"{base[0]}://{base[1]}{request.full_path}")
+        if origin != self._origin:
+            self._check_origin(httpx.URL(address), "the request")
+        query = request.query_string
+        return f"{address}?{query}" if query else address
+
     def _open_body(self, response: httpx.Response, started: float) -> BodyReader:
         """Check an answer's status line and headers, and get ready to read its body
         within what is left of the attempt's budget."""
-        status = response.status_code
-        if 300 <= status < 400:
-            location = response.headers.get("Location")
-            shown = self._credentials.excerpt(location, _LOCATION_EXCERPT) if location is not None else None
-            raise UnexpectedRedirect(
-                f"HTTP {status}: the provider redirects to {shown!r}; a signed request is "
-                "never redirected, since the credentials would go along",
-                provider=self._api.provider,
-                http_status=status,
-                location=shown,
-            )
+        self._refuse_redirect(response.status_code, response.headers)
         deadline = started + self.timeout
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -477,6 +491,28 @@ class ClientCore(EnvelopeReader):
             self.max_response_bytes,
             deadline,
         )
+
+    def _open_raw_body(self, status: int, headers: Mapping[str, str], started: float) -> BodyReader:
+        """``_open_body`` for an answer that came without httpx (its body as sent, the
+        time for each read bounded by the attempt's own deadline)."""
+        self._refuse_redirect(status, headers)
+        deadline = started + self.timeout
+        if deadline <= time.monotonic():
+            raise TooSlow()
+        return BodyReader(headers.get("Content-Encoding", ""), self.max_response_bytes, deadline)
+
+    def _refuse_redirect(self, status: int, headers: Mapping[str, str]) -> None:
+        """``UnexpectedRedirect`` for a 3xx answer: a signed request is never redirected."""
+        if 300 <= status < 400:
+            location = headers.get("Location")
+            shown = self._credentials.excerpt(location, _LOCATION_EXCERPT) if location is not None else None
+            raise UnexpectedRedirect(
+                f"HTTP {status}: the provider redirects to {shown!r}; a signed request is "
+                "never redirected, since the credentials would go along",
+                provider=self._api.provider,
+                http_status=status,
+                location=shown,
+            )
 
     @staticmethod
     def _read_already(response: httpx.Response) -> list[bytes] | None:
