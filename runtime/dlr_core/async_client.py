@@ -21,7 +21,7 @@ from dlr_core.errors import ProviderError, TransportError
 from dlr_core.polling import PollResult
 from dlr_core.receipt import Receipt
 from dlr_core.retry import resolve
-from dlr_core.core import ClientCore, poll_result
+from dlr_core.core import ClientCore, keep_cookies, poll_result
 from dlr_core.spec import ApiSpec, AsyncSleep, Model, OperationSpec, Paging, Params, Retries
 from dlr_core.wire.read import ACCEPT_ENCODING, TooSlow, Unreadable
 
@@ -250,7 +250,7 @@ class AsyncClientBase(ClientCore):
             return await self._http.send(outgoing, stream=True, follow_redirects=False)
         response = await self._direct.handle_async_request(outgoing)
         response.request = outgoing
-        self._http.cookies.extract_cookies(response)  # as send does: the next request sends them
+        keep_cookies(self._http, response)
         return response
 
     async def dlr_call_each(

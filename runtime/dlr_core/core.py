@@ -61,6 +61,15 @@ DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+def keep_cookies(http: httpx.Client | httpx.AsyncClient, response: httpx.Response) -> None:
+    """The cookies an answer sets, kept in ``http``'s jar as its ``send`` keeps them (the
+    next request sends them back); an answer that sets none costs nothing (reading the
+    jar's way costs a few tens of microseconds)."""
+    headers = response.headers
+    if "set-cookie" in headers or "set-cookie2" in headers:
+        http.cookies.extract_cookies(response)
+
+
 class TransportCause(Exception):
     """The cause of a ``TransportError``, as text: the httpx error's type and message with
     secrets scrubbed (the httpx error itself holds the signed request)."""

@@ -488,3 +488,21 @@ def test_the_aiohttp_transport_sends_what_httpx_sends_without_httpx(monkeypatch:
     assert built == []
     assert over_aiohttp == over_httpx
     assert over_aiohttp[3]["user-agent"].startswith("python-httpx/")  # httpx's headers, as before
+
+
+def test_a_clients_own_http_client_sends_through_its_transport(
+    mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a proxy in the environment, the http_client a client makes for itself is
+    used through its one transport (chosen when the client is made), never through
+    httpx's per-request ``send``; the answer, and a cookie it sets, are read as before."""
+    import httpx
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("sent through httpx's Client.send")
+
+    monkeypatch.setattr(httpx.Client, "send", refused)
+    monkeypatch.setattr(httpx.AsyncClient, "send", refused)
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    test_a_cookie_the_server_sets_goes_back_once(mode)
