@@ -6,13 +6,12 @@ The I/O is in ``sync_client`` and ``async_client``; what a client does is told i
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timezone
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 from typing import Any, ClassVar
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -51,6 +50,8 @@ from dlr_core.spec import (
     Retries,
 )
 from dlr_core.wire.encode import WithExtra, caller_params, check_alternatives, time_argument, time_text
+from dlr_core.wire.http import keep_cookies as keep_cookies
+from dlr_core.wire.http import normalized, origin_of, origin_text, parsed_url, split_base
 from dlr_core.wire.read import ACCEPT_ENCODING, BadEncoding, BodyReader, TooLarge, TooSlow, Unreadable
 
 logger: logging.Logger = logging.getLogger("dlr_core")
@@ -58,16 +59,6 @@ _LOCATION_EXCERPT = 200
 
 DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 """The largest answer a client reads (after decompression), unless told otherwise."""
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def keep_cookies(http: httpx.Client | httpx.AsyncClient, response: httpx.Response) -> None:
-    """The cookies an answer sets, kept in ``http``'s jar as its ``send`` keeps them (the
-    next request sends them back); an answer that sets none costs nothing (reading the
-    jar's way costs a few tens of microseconds)."""
-    headers = response.headers
-    if "set-cookie" in headers or "set-cookie2" in headers:
-        http.cookies.extract_cookies(response)
 
 
 class TransportCause(Exception):
@@ -89,39 +80,6 @@ def _seconds(value: Any, default: float) -> float:
 
 def poll_result(receipts: list[Receipt]) -> PollResult:
     return PollResult(receipts=receipts, open=[r for r in receipts if not r.status.is_final])
-
-
-@functools.lru_cache(maxsize=256)
-def _parsed_url(url: str) -> httpx.URL:
-    return httpx.URL(url)
-
-
-@functools.lru_cache(maxsize=256)
-def _normalized(url: str) -> tuple[str, tuple[str, str, int | None]]:
-    """A URL without a query as httpx writes it (percent-encoded, default port left out),
-    and its origin: an operation's is the same on every call."""
-    parsed = httpx.URL(url)
-    return str(parsed), _origin(parsed)
-
-
-@functools.lru_cache(maxsize=64)
-def _split_base(base_url: str) -> tuple[str, str]:
-    parts = urlsplit(base_url)
-    return parts.scheme, parts.netloc
-
-
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    scheme = url.scheme.lower()
-    return (
-        scheme,
-        url.raw_host.decode("ascii").lower(),
-        url.port or _DEFAULT_PORTS.get(scheme),
-    )
-
-
-def _origin_text(origin: tuple[str, str, int | None]) -> str:
-    scheme, host, port = origin
-    return f"{scheme}://{host}" + (f":{port}" if port is not None else "")
 
 
 class SignedRequest(httpx.Request):
@@ -212,7 +170,7 @@ class ClientCore(EnvelopeReader):
         if api.require_base_url and not base_url:
             raise ValueError(f"{api.provider} has one endpoint per account: pass base_url")
         self.base_url: str = (base_url or api.servers[server]).rstrip("/")
-        self._origin = _origin(httpx.URL(self.base_url))
+        self._origin = origin_of(httpx.URL(self.base_url))
         self.auth_scheme: str = scheme
         self.timeout: float = timeout
         self._timeouts = httpx.Timeout(timeout).as_dict()
@@ -415,11 +373,11 @@ class ClientCore(EnvelopeReader):
 
     def _check_origin(self, url: httpx.URL, what: str) -> None:
         """Refuse to send anything (credentials included) outside the client's origin."""
-        origin = _origin(url)
+        origin = origin_of(url)
         if origin != self._origin:
-            shown = self._credentials.scrub(_origin_text(origin))
+            shown = self._credentials.scrub(origin_text(origin))
             raise UnsafeLinkError(
-                f"{what} leads to {shown}, not to {_origin_text(self._origin)}: not "
+                f"{what} leads to {shown}, not to {origin_text(self._origin)}: not "
                 "followed, since the request would carry the credentials there",
                 provider=self._api.provider,
                 origin=shown,
@@ -463,7 +421,7 @@ class ClientCore(EnvelopeReader):
             outgoing = httpx.Request(
                 request.method,
                 # Without a query, an operation's URL is the same on every call: parsed once.
-                request.url if request.query else _parsed_url(request.url),
+                request.url if request.query else parsed_url(request.url),
                 headers=merged,
                 content=request.body(),
                 extensions={"timeout": dict(self._timeouts)},
@@ -474,8 +432,8 @@ class ClientCore(EnvelopeReader):
     def _raw_target(self, request: PreparedRequest) -> str:
         """The absolute, percent-encoded URL a request goes to when it is sent without
         httpx, written as httpx writes it, checked to be on the client's origin."""
-        base = _split_base(request.base_url)
-        address, origin = _normalized(f"{base[0]}://{base[1]}{request.full_path}")
+        scheme, netloc = split_base(request.base_url)
+        address, origin = normalized(f"{scheme}://{netloc}{request.full_path}")
         if origin != self._origin:
             self._check_origin(httpx.URL(address), "the request")
         query = request.query_string

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import time
-import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from types import TracebackType
@@ -43,14 +42,16 @@ class SyncClientBase(ClientCore):
         # The client's own http_client sends each request through its one transport directly
         # (chosen once, here, not per request): httpx's Client.send (auth and redirect flows,
         # event hooks, transport lookup: none of them used here) is about a tenth of a call.
-        self._direct: httpx.BaseTransport | None = None
-        if http_client is not None:
-            self._http = http_client
-        elif urllib.request.getproxies():  # httpx mounts a proxy per scheme: let it choose
-            self._http = httpx.Client()
-        else:
-            self._direct = httpx.HTTPTransport(trust_env=True)
-            self._http = httpx.Client(transport=self._direct)
+        # With a proxy from the environment, httpx mounts a transport per scheme: it chooses.
+        self._http = http_client if http_client is not None else httpx.Client()
+        transport = getattr(self._http, "_transport", None)
+        self._direct: httpx.BaseTransport | None = (
+            transport
+            if http_client is None
+            and getattr(self._http, "_mounts", None) == {}
+            and isinstance(transport, httpx.BaseTransport)
+            else None
+        )
         self._sleep = sleep or time.sleep
 
     def _http_client(self) -> httpx.Client:

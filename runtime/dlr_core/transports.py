@@ -159,7 +159,8 @@ class AiohttpSender:
             self._proxy = url
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.closed = False
+        self.closed: bool = False
+        """Whether ``aclose`` was called (the client then falls back to its http_client)."""
 
     def session(self) -> aiohttp.ClientSession:
         """The session, for the running event loop."""
