@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from datetime import datetime
 from types import TracebackType
 import urllib.request
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 import anyio
 import httpx
 import sniffio
@@ -21,9 +21,12 @@ from dlr_core.errors import ProviderError, TransportError
 from dlr_core.polling import PollResult
 from dlr_core.receipt import Receipt
 from dlr_core.retry import resolve
-from dlr_core.core import ClientCore, poll_result
+from dlr_core.core import ClientCore, keep_cookies, poll_result
 from dlr_core.spec import ApiSpec, AsyncSleep, Model, OperationSpec, Paging, Params, Retries
-from dlr_core.wire.read import TooSlow, Unreadable
+from dlr_core.wire.read import ACCEPT_ENCODING, TooSlow, Unreadable
+
+if TYPE_CHECKING:
+    from dlr_core.transports import AiohttpSender
 
 _DEADLINE_GRACE = 0.25  # async: seconds past the budget before the attempt is cancelled
 
@@ -33,7 +36,8 @@ the others wait their turn in front of the HTTP pool, whose own queue then stays
 (httpx walks every queued request and connection for each request it places)."""
 HttpTransport = Literal["httpx", "aiohttp"]
 """What an async client sends with when it makes its own ``http_client``: httpx's own
-transport, or aiohttp's (the ``dlr-core[aiohttp]`` extra, through ``httpx-aiohttp``)."""
+transport, or aiohttp (the ``dlr-core[aiohttp]`` extra: its calls go straight to an aiohttp
+session, see ``dlr_core.transports``)."""
 
 
 class AsyncClientBase(ClientCore):
@@ -81,7 +85,19 @@ class AsyncClientBase(ClientCore):
         # httpx's AsyncClient.send (auth and redirect flows, event hooks: none of them used
         # here) costs about a quarter of a request at high concurrency.
         self._direct: httpx.AsyncBaseTransport | None = None
-        if http_client is None:
+        # With transport="aiohttp", calls skip httpx altogether (its http_client fetches
+        # tokens and builds prepare()'s requests).
+        self._sender: AiohttpSender | None = None
+        self._raw_headers: dict[str, str] = {}
+        if http_client is None and transport == "aiohttp":
+            self._http, self._sender = _aiohttp_sender(self.base_url, self.timeout, max_concurrency)
+            # httpx's headers (User-Agent...) are sent on either path; the client's own
+            # Accept-Encoding replaces httpx's (the encodings the bounded reader decodes).
+            self._raw_headers = {
+                **{name: value for name, value in self._http.headers.items() if name != "accept-encoding"},
+                "Accept-Encoding": ACCEPT_ENCODING,
+            }
+        elif http_client is None:
             self._http, self._direct = _async_http_client(transport, max_concurrency)
         else:
             self._http = http_client
@@ -152,6 +168,8 @@ class AsyncClientBase(ClientCore):
         model: type[Model],
         url: str | None,
     ) -> Model:
+        if self._sender is not None and not self._sender.closed:
+            return await self._attempt_raw(self._sender, operation, params, model, url)
         request = self._prepare(operation, params, url)
         outgoing = self._outgoing(self._http, request)
         started = time.monotonic()
@@ -183,6 +201,48 @@ class AsyncClientBase(ClientCore):
         self._log(request, response.status_code, started)
         return self._parse(response.status_code, response.headers, content, model, operation)
 
+    async def _attempt_raw(
+        self,
+        sender: AiohttpSender,
+        operation: OperationSpec,
+        params: BaseModel,
+        model: type[Model],
+        url: str | None,
+    ) -> Model:
+        """``_attempt_now`` straight through aiohttp: the same request, bounds and errors,
+        without httpx's request and response objects."""
+        request = self._prepare(operation, params, url)
+        target = self._raw_target(request)
+        headers = self._raw_headers
+        if request.headers:  # the request's own replace the client's, whatever their case
+            ours = {name.lower() for name in request.headers}
+            headers = {name: value for name, value in headers.items() if name.lower() not in ours}
+            headers.update(request.headers)
+        started = time.monotonic()
+        response = None
+        read = False
+        try:
+            async with _deadline(self.timeout + _DEADLINE_GRACE):
+                try:
+                    response = await sender.send(request.method, target, headers, request.body())
+                    body = self._open_raw_body(response.status, response.headers, started)
+                    await sender.read(response, body.feed)
+                    content = body.finish()
+                    read = True
+                except httpx.HTTPError as exc:
+                    raise self._transport_error(exc, request) from self._cause(exc)
+        except TimeoutError:
+            raise self._unreadable(TooSlow(), request, 0) from None
+        except Unreadable as problem:
+            status = response.status if response is not None else 0
+            raise self._unreadable(problem, request, status) from None
+        finally:
+            if response is not None:
+                # Read to its end, the connection goes back to the pool; else it is closed.
+                response.release() if read else response.close()
+        self._log(request, response.status, started)
+        return self._parse(response.status, response.headers, content, model)
+
     async def _send(self, outgoing: httpx.Request) -> httpx.Response:
         """The response's headers, its body still to read. Never redirected, whatever the
         http_client says: see _open_body."""
@@ -190,7 +250,7 @@ class AsyncClientBase(ClientCore):
             return await self._http.send(outgoing, stream=True, follow_redirects=False)
         response = await self._direct.handle_async_request(outgoing)
         response.request = outgoing
-        self._http.cookies.extract_cookies(response)  # as send does: the next request sends them
+        keep_cookies(self._http, response)
         return response
 
     async def dlr_call_each(
@@ -288,6 +348,8 @@ class AsyncClientBase(ClientCore):
         """Close the HTTP client if this client created it."""
         if self._owns_http:
             await self._http.aclose()
+        if self._sender is not None:
+            await self._sender.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -351,3 +413,17 @@ def _async_http_client(
 
         direct = AiohttpTransport(limits=limits)
     return httpx.AsyncClient(transport=direct), direct
+
+
+def _aiohttp_sender(
+    base_url: str, timeout: float, limit: int | None
+) -> tuple[httpx.AsyncClient, AiohttpSender]:
+    """What an async client with ``transport="aiohttp"`` makes for itself: the aiohttp
+    sender its calls go through, and an httpx client for the rest (token requests,
+    ``prepare``), both checking TLS against the same certificates, both using the proxy
+    the environment names (httpx as it reads it; aiohttp the one for the client's origin)."""
+    from dlr_core.transports import AiohttpSender, environment_proxy  # ImportError without the extra
+
+    tls = httpx.create_ssl_context()
+    sender = AiohttpSender(limit=limit, timeout=timeout, tls=tls, proxy=environment_proxy(base_url))
+    return httpx.AsyncClient(verify=tls), sender

@@ -6,7 +6,6 @@ The I/O is in ``sync_client`` and ``async_client``; what a client does is told i
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import re
 import time
@@ -51,6 +50,8 @@ from dlr_core.spec import (
     Retries,
 )
 from dlr_core.wire.encode import WithExtra, caller_params, check_alternatives, time_argument, time_text
+from dlr_core.wire.http import keep_cookies as keep_cookies
+from dlr_core.wire.http import normalized, origin_of, origin_text, parsed_url, split_base
 from dlr_core.wire.read import ACCEPT_ENCODING, BadEncoding, BodyReader, TooLarge, TooSlow, Unreadable
 
 logger: logging.Logger = logging.getLogger("dlr_core")
@@ -58,7 +59,6 @@ _LOCATION_EXCERPT = 200
 
 DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 """The largest answer a client reads (after decompression), unless told otherwise."""
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class TransportCause(Exception):
@@ -80,25 +80,6 @@ def _seconds(value: Any, default: float) -> float:
 
 def poll_result(receipts: list[Receipt]) -> PollResult:
     return PollResult(receipts=receipts, open=[r for r in receipts if not r.status.is_final])
-
-
-@functools.lru_cache(maxsize=256)
-def _parsed_url(url: str) -> httpx.URL:
-    return httpx.URL(url)
-
-
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    scheme = url.scheme.lower()
-    return (
-        scheme,
-        url.raw_host.decode("ascii").lower(),
-        url.port or _DEFAULT_PORTS.get(scheme),
-    )
-
-
-def _origin_text(origin: tuple[str, str, int | None]) -> str:
-    scheme, host, port = origin
-    return f"{scheme}://{host}" + (f":{port}" if port is not None else "")
 
 
 class SignedRequest(httpx.Request):
@@ -189,7 +170,7 @@ class ClientCore(EnvelopeReader):
         if api.require_base_url and not base_url:
             raise ValueError(f"{api.provider} has one endpoint per account: pass base_url")
         self.base_url: str = (base_url or api.servers[server]).rstrip("/")
-        self._origin = _origin(httpx.URL(self.base_url))
+        self._origin = origin_of(httpx.URL(self.base_url))
         self.auth_scheme: str = scheme
         self.timeout: float = timeout
         self._timeouts = httpx.Timeout(timeout).as_dict()
@@ -392,11 +373,11 @@ class ClientCore(EnvelopeReader):
 
     def _check_origin(self, url: httpx.URL, what: str) -> None:
         """Refuse to send anything (credentials included) outside the client's origin."""
-        origin = _origin(url)
+        origin = origin_of(url)
         if origin != self._origin:
-            shown = self._credentials.scrub(_origin_text(origin))
+            shown = self._credentials.scrub(origin_text(origin))
             raise UnsafeLinkError(
-                f"{what} leads to {shown}, not to {_origin_text(self._origin)}: not "
+                f"{what} leads to {shown}, not to {origin_text(self._origin)}: not "
                 "followed, since the request would carry the credentials there",
                 provider=self._api.provider,
                 origin=shown,
@@ -440,7 +421,7 @@ class ClientCore(EnvelopeReader):
             outgoing = httpx.Request(
                 request.method,
                 # Without a query, an operation's URL is the same on every call: parsed once.
-                request.url if request.query else _parsed_url(request.url),
+                request.url if request.query else parsed_url(request.url),
                 headers=merged,
                 content=request.body(),
                 extensions={"timeout": dict(self._timeouts)},
@@ -448,20 +429,20 @@ class ClientCore(EnvelopeReader):
         self._check_origin(outgoing.url, "the request")
         return outgoing
 
+    def _raw_target(self, request: PreparedRequest) -> str:
+        """The absolute, percent-encoded URL a request goes to when it is sent without
+        httpx, written as httpx writes it, checked to be on the client's origin."""
+        scheme, netloc = split_base(request.base_url)
+        address, origin = normalized(f"{scheme}://{netloc}{request.full_path}")
+        if origin != self._origin:
+            self._check_origin(httpx.URL(address), "the request")
+        query = request.query_string
+        return f"{address}?{query}" if query else address
+
     def _open_body(self, response: httpx.Response, started: float) -> BodyReader:
         """Check an answer's status line and headers, and get ready to read its body
         within what is left of the attempt's budget."""
-        status = response.status_code
-        if 300 <= status < 400:
-            location = response.headers.get("Location")
-            shown = self._credentials.excerpt(location, _LOCATION_EXCERPT) if location is not None else None
-            raise UnexpectedRedirect(
-                f"HTTP {status}: the provider redirects to {shown!r}; a signed request is "
-                "never redirected, since the credentials would go along",
-                provider=self._api.provider,
-                http_status=status,
-                location=shown,
-            )
+        self._refuse_redirect(response.status_code, response.headers)
         deadline = started + self.timeout
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -477,6 +458,28 @@ class ClientCore(EnvelopeReader):
             self.max_response_bytes,
             deadline,
         )
+
+    def _open_raw_body(self, status: int, headers: Mapping[str, str], started: float) -> BodyReader:
+        """``_open_body`` for an answer that came without httpx (its body as sent, the
+        time for each read bounded by the attempt's own deadline)."""
+        self._refuse_redirect(status, headers)
+        deadline = started + self.timeout
+        if deadline <= time.monotonic():
+            raise TooSlow()
+        return BodyReader(headers.get("Content-Encoding", ""), self.max_response_bytes, deadline)
+
+    def _refuse_redirect(self, status: int, headers: Mapping[str, str]) -> None:
+        """``UnexpectedRedirect`` for a 3xx answer: a signed request is never redirected."""
+        if 300 <= status < 400:
+            location = headers.get("Location")
+            shown = self._credentials.excerpt(location, _LOCATION_EXCERPT) if location is not None else None
+            raise UnexpectedRedirect(
+                f"HTTP {status}: the provider redirects to {shown!r}; a signed request is "
+                "never redirected, since the credentials would go along",
+                provider=self._api.provider,
+                http_status=status,
+                location=shown,
+            )
 
     @staticmethod
     def _read_already(response: httpx.Response) -> list[bytes] | None:

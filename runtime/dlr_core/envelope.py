@@ -7,7 +7,6 @@ import json
 from collections.abc import Mapping
 from dataclasses import field
 from typing import Any
-import httpx
 from pydantic import ValidationError
 from dlr_core.errors import (
     EXCERPT_LIMIT,
@@ -111,7 +110,7 @@ class EnvelopeReader:
     def _parse(
         self,
         status: int,
-        headers: httpx.Headers,
+        headers: Mapping[str, str],
         content: bytes,
         model: type[Model],
         operation: OperationSpec | None = None,

@@ -15,7 +15,7 @@ from dlr_core.errors import ProviderError, TransportError
 from dlr_core.polling import PollResult
 from dlr_core.receipt import Receipt
 from dlr_core.retry import resolve
-from dlr_core.core import ClientCore, poll_result
+from dlr_core.core import ClientCore, keep_cookies, poll_result
 from dlr_core.spec import ApiSpec, Model, OperationSpec, Paging, Params, Retries, Sleep
 from dlr_core.wire.read import Unreadable
 
@@ -39,7 +39,19 @@ class SyncClientBase(ClientCore):
             )
         super().__init__(api, credentials, **options)
         self._owns_http = http_client is None
+        # The client's own http_client sends each request through its one transport directly
+        # (chosen once, here, not per request): httpx's Client.send (auth and redirect flows,
+        # event hooks, transport lookup: none of them used here) is about a tenth of a call.
+        # With a proxy from the environment, httpx mounts a transport per scheme: it chooses.
         self._http = http_client if http_client is not None else httpx.Client()
+        transport = getattr(self._http, "_transport", None)
+        self._direct: httpx.BaseTransport | None = (
+            transport
+            if http_client is None
+            and getattr(self._http, "_mounts", None) == {}
+            and isinstance(transport, httpx.BaseTransport)
+            else None
+        )
         self._sleep = sleep or time.sleep
 
     def _http_client(self) -> httpx.Client:
@@ -88,8 +100,7 @@ class SyncClientBase(ClientCore):
         outgoing = self._outgoing(self._http, request)
         started = time.monotonic()
         try:
-            # Never redirected, whatever the http_client says: see _open_body.
-            response = self._http.send(outgoing, stream=True, follow_redirects=False)
+            response = self._send(outgoing)
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, request) from self._cause(exc)
         try:
@@ -105,6 +116,16 @@ class SyncClientBase(ClientCore):
             response.close()
         self._log(request, response.status_code, started)
         return self._parse(response.status_code, response.headers, content, model, operation)
+
+    def _send(self, outgoing: httpx.Request) -> httpx.Response:
+        """The response's headers, its body still to read. Never redirected, whatever the
+        http_client says: see _open_body."""
+        if self._direct is None or self._http.is_closed:
+            return self._http.send(outgoing, stream=True, follow_redirects=False)
+        response = self._direct.handle_request(outgoing)
+        response.request = outgoing
+        keep_cookies(self._http, response)
+        return response
 
     def dlr_pages(
         self,

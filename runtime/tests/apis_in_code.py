@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, ClassVar
@@ -337,7 +338,8 @@ ReportClient, AsyncReportClient = report_clients(API)
 
 
 def run_client(mode: str, client: Any, action: Callable[[Any], Any]) -> Any:
-    """``action(client)`` in a ``with`` block (sync), or awaited in ``async with`` (async)."""
+    """``action(client)`` in a ``with`` block (sync), or awaited in ``async with`` (async,
+    aiohttp)."""
     if mode == "sync":
         with client:
             return action(client)
@@ -350,8 +352,11 @@ def run_client(mode: str, client: Any, action: Callable[[Any], Any]) -> Any:
 
 
 def client_class(mode: str, spec: ApiSpec = API) -> Any:
-    """``spec``'s client (``API``'s by default) of the kind ``mode`` names: sync or async."""
+    """``spec``'s client (``API``'s by default) of the kind ``mode`` names: sync, async, or
+    aiohttp (the async one made with ``transport="aiohttp"``)."""
     sync, async_ = (ReportClient, AsyncReportClient) if spec is API else report_clients(spec)
+    if mode == "aiohttp":
+        return functools.partial(async_, transport="aiohttp")
     return sync if mode == "sync" else async_
 
 

@@ -25,6 +25,13 @@ def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(params=["sync", "async", "aiohttp"])
+def wire_mode(request: pytest.FixtureRequest) -> str:
+    """Each test that takes ``wire_mode`` (a client of its own talking to a real server) runs
+    with the sync client, the async one over httpx, and the async one over aiohttp."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="session")
 def pem_private_key() -> str:
     """A test RSA private key (PKCS#8 PEM), one per test process (generating one costs

@@ -186,12 +186,23 @@ def test_the_default_bound_and_pool() -> None:
 
 
 def test_transport_choices() -> None:
-    from dlr_core.transports import AiohttpTransport
+    import aiohttp
+
+    from dlr_core.transports import AiohttpSender
 
     client = AsyncReportClient(**CREDENTIALS, transport="aiohttp", max_concurrency=7)
-    assert isinstance(client._http._transport, AiohttpTransport)
-    assert client._http._transport.limits.max_connections == 7
-    asyncio.run(client.aclose())
+    assert isinstance(client._sender, AiohttpSender)
+
+    async def pool_then_close() -> tuple[int, aiohttp.ClientSession]:
+        session = client._sender.session()  # made in the running loop, on first use
+        assert session.connector is not None
+        limit = session.connector.limit
+        await client.aclose()
+        return limit, session
+
+    limit, session = asyncio.run(pool_then_close())
+    assert limit == 7  # a connection per slot
+    assert session.closed and client._http.is_closed
     with pytest.raises(ValueError, match="unknown transport"):
         AsyncReportClient(**CREDENTIALS, transport="curl")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="http_client"):
@@ -237,6 +248,57 @@ def test_cancelling_fetch_receipts_cancels_its_batches() -> None:
 
     gate = asyncio.run(main())
     assert len(gate.arrived) == 3 and gate.in_flight == 0  # none left running, none sent after
+
+
+@pytest.mark.parametrize(
+    ("environment", "base_url", "proxy"),
+    [
+        ({}, "https://api.example.com/v1", None),
+        ({"HTTPS_PROXY": "http://proxy:3128"}, "https://api.example.com/v1", "http://proxy:3128"),
+        ({"HTTPS_PROXY": "proxy:3128"}, "https://api.example.com", "http://proxy:3128"),  # as httpx reads it
+        ({"HTTP_PROXY": "http://proxy:3128"}, "https://api.example.com", None),  # not for https
+        ({"ALL_PROXY": "http://proxy:3128"}, "https://api.example.com", "http://proxy:3128"),
+        ({"HTTPS_PROXY": "http://proxy:3128", "NO_PROXY": "example.com"}, "https://api.example.com", None),
+        (
+            {"HTTPS_PROXY": "http://proxy:3128", "NO_PROXY": "other.org"},
+            "https://api.example.com",
+            "http://proxy:3128",
+        ),
+    ],
+)
+def test_the_aiohttp_transport_takes_the_environments_proxy_for_the_clients_origin(
+    environment: dict[str, str], base_url: str, proxy: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dlr_core.transports import environment_proxy
+
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert environment_proxy(base_url) == proxy
+
+
+def test_a_proxy_aiohttp_cannot_use_is_refused_when_the_client_is_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "socks5://proxy:1080")
+    with pytest.raises(ValueError, match="not an http\\(s\\) proxy"):
+        AsyncReportClient(**CREDENTIALS, transport="aiohttp")
+
+
+def test_proxy_credentials_go_in_a_proxy_authorization_header() -> None:
+    import ssl
+
+    from dlr_core.transports import AiohttpSender
+
+    sender = AiohttpSender(
+        limit=1, timeout=1.0, tls=ssl.create_default_context(), proxy="http://me:s3cret@proxy:3128"
+    )
+    assert str(sender._proxy) == "http://proxy:3128"
+    assert sender._proxy_headers == {"Proxy-Authorization": "Basic bWU6czNjcmV0"}  # base64 of me:s3cret
 
 
 def test_without_the_extra_the_aiohttp_transport_says_what_to_install(

@@ -182,7 +182,7 @@ def _inflate(data: bytes) -> Iterator[bytes]:
         piece = inflater.decompress(inflater.unconsumed_tail, 1 << 20)
 
 
-@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("mode", ["sync", "async", "aiohttp"])
 def test_a_200_mb_answer_is_a_bounded_typed_error(mode: str, server: Server) -> None:
     outcome = run_client(mode, server, "big")
     assert outcome["error"] == "ResponseTooLarge", outcome
@@ -192,7 +192,7 @@ def test_a_200_mb_answer_is_a_bounded_typed_error(mode: str, server: Server) -> 
     assert server.sent["big"] < BIG / 2  # the client closed the connection long before the end
 
 
-@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("mode", ["sync", "async", "aiohttp"])
 def test_a_gzip_bomb_is_a_bounded_typed_error(mode: str, server: Server) -> None:
     outcome = run_client(mode, server, "bomb")
     assert outcome["error"] == "ResponseTooLarge", outcome

@@ -240,7 +240,7 @@ def test_unknown_or_corrupt_encodings_are_typed(mode: str) -> None:
             run(mode, example(mode, transport), query)
 
 
-def test_reading_stops_at_the_cap_and_the_connection_is_closed(mode: str) -> None:
+def test_reading_stops_at_the_cap_and_the_connection_is_closed(wire_mode: str) -> None:
     """A server with 1 GiB to send: the client stops soon after its cap, and the server
     finds the connection closed long before the end."""
     total = 1024 * 1024 * 1024
@@ -255,11 +255,11 @@ def test_reading_stops_at_the_cap_and_the_connection_is_closed(mode: str) -> Non
             state.sent[0] += len(chunk)
 
     with serve(endless) as server:
-        client = client_class(mode)(**CREDENTIALS, base_url=server.url, timeout=30)
+        client = client_class(wire_mode)(**CREDENTIALS, base_url=server.url, timeout=30)
         client.max_response_bytes = 2 * 1024 * 1024
         started = time.monotonic()
         with pytest.raises(dlr_core.ResponseTooLarge):
-            run(mode, client, query)
+            run(wire_mode, client, query)
         elapsed = time.monotonic() - started
         time.sleep(0.2)
     assert elapsed < 5
@@ -290,12 +290,12 @@ def drip(every: float, headers_too: bool = False) -> Handler:
     return answer
 
 
-def test_a_slow_drip_ends_within_the_timeout(mode: str) -> None:
+def test_a_slow_drip_ends_within_the_timeout(wire_mode: str) -> None:
     with serve(drip(0.1)) as server:
-        client = client_class(mode)(**CREDENTIALS, base_url=server.url, timeout=0.4, retries=0)
+        client = client_class(wire_mode)(**CREDENTIALS, base_url=server.url, timeout=0.4, retries=0)
         started = time.monotonic()
         with pytest.raises(dlr_core.RequestTimeout) as caught:
-            run(mode, client, query)
+            run(wire_mode, client, query)
         elapsed = time.monotonic() - started
     # About 0.5 s: each byte comes within the read timeout, so only a bound on the whole
     # attempt ends it; a whole answer would take 22 s.
@@ -304,10 +304,13 @@ def test_a_slow_drip_ends_within_the_timeout(mode: str) -> None:
     assert len(server.seen) == 1
 
 
-def test_async_slow_headers_end_within_the_timeout() -> None:
+@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
+def test_async_slow_headers_end_within_the_timeout(transport: str) -> None:
     """Headers sent a byte at a time: the async client bounds the whole attempt."""
     with serve(drip(0.1, headers_too=True)) as server:
-        client = AsyncReportClient(**CREDENTIALS, base_url=server.url, timeout=0.4, retries=0)
+        client = AsyncReportClient(
+            **CREDENTIALS, base_url=server.url, timeout=0.4, retries=0, transport=transport
+        )
         started = time.monotonic()
         with pytest.raises(dlr_core.RequestTimeout):
             run("async", client, query)

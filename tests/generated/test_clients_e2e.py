@@ -439,10 +439,10 @@ def test_logs_carry_no_secrets(
         assert secret not in text
 
 
-@pytest.mark.parametrize("mode", ["sync", "async"])
 def test_a_proxy_from_the_environment_is_used(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The async client sends through its transport directly only when no proxy is set:
-    with one set (here a closed port), the request goes to the proxy, as with httpx."""
+    with one set (here a closed port), the request goes to the proxy, as with httpx; the
+    aiohttp transport's session goes to it too."""
     for name in ("HTTP_PROXY", "http_proxy"):
         monkeypatch.setenv(name, "http://127.0.0.1:9")
     monkeypatch.delenv("NO_PROXY", raising=False)
@@ -455,3 +455,54 @@ def test_a_proxy_from_the_environment_is_used(mode: str, monkeypatch: pytest.Mon
         monkeypatch.delenv("http_proxy")
         query_itnio(mode, base_url=server.base_url, retries=0)
     assert len(server.received) == 1
+
+
+def test_the_aiohttp_transport_sends_what_httpx_sends_without_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
+    """transport="aiohttp" puts the same request on the wire as httpx's transport (method,
+    path, body, headers), and builds no httpx request or response to do it."""
+    import httpx
+
+    def call(mode: str, server: LoopbackServer) -> tuple[Any, ...]:
+        run(
+            mode,
+            "ucloud_usms",
+            lambda c: c.get_usms_send_receipt(session_nos=["a", "b"], region="cn-zj"),
+            base_url=server.base_url,
+        )
+        request = server.received[-1]
+        return request.method, request.path, request.body, request.headers
+
+    built: list[str] = []
+    with serve(PROVIDERS["ucloud_usms"]) as server:
+        over_httpx = call("async", server)
+        for model in (httpx.Request, httpx.Response):
+            original = model.__init__
+
+            def counted(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> None:
+                built.append(type(self).__name__)
+                __original(self, *args, **kwargs)
+
+            monkeypatch.setattr(model, "__init__", counted)
+        over_aiohttp = call("aiohttp", server)
+    assert server.verified == [True, True]
+    assert built == []
+    assert over_aiohttp == over_httpx
+    assert over_aiohttp[3]["user-agent"].startswith("python-httpx/")  # httpx's headers, as before
+
+
+def test_a_clients_own_http_client_sends_through_its_transport(
+    mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a proxy in the environment, the http_client a client makes for itself is
+    used through its one transport (chosen when the client is made), never through
+    httpx's per-request ``send``; the answer, and a cookie it sets, are read as before."""
+    import httpx
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("sent through httpx's Client.send")
+
+    monkeypatch.setattr(httpx.Client, "send", refused)
+    monkeypatch.setattr(httpx.AsyncClient, "send", refused)
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    test_a_cookie_the_server_sets_goes_back_once(mode)
