@@ -21,7 +21,7 @@ Sections:
   against the in-process mock: on SQLite in one process (messages finalised per second, peak
   memory at N / 10 and N), and on PostgreSQL with 1, 2 and 4 worker processes
   (``benchmarks/tracking.py``; the server from ``DLR_TEST_POSTGRES_DSN`` or started by
-  ``.ci/postgres``). ``benchmarks/run.py tracking --messages 2000`` checks it works.
+  ``runtime/tests/postgres_server.sh``). ``benchmarks/run.py tracking --messages 2000`` checks it works.
 
 Absolute times move with the machine's load (it is shared); the ratios, measured side by
 side within one run, are what the goals are about. Every row gives its median, the range

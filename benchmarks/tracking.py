@@ -11,7 +11,7 @@ hand-written client (``runtime/tests/apis_in_code.py``) against the in-process p
 - PostgreSQL with 1, 2 and 4 worker processes on one database: messages finalised per
   second (from the moment all workers are ready until the last one is done) and the largest
   worker's peak memory. The server is ``DLR_TEST_POSTGRES_DSN`` when set, else a throwaway
-  one started by ``.ci/postgres`` (as the tests do).
+  one started by ``runtime/tests/postgres_server.sh`` (as the tests do).
 
 Each measurement runs in a fresh process (``python benchmarks/tracking.py ...``), so that
 peak memory is the tracker's own. The rate limit is lifted (the mock answers at once).
@@ -154,7 +154,7 @@ def _postgres() -> Iterator[str]:
         yield given
         return
     folder = tempfile.mkdtemp(prefix="dlr-bench-pg-")
-    script = str(ROOT / ".ci" / "postgres")
+    script = str(ROOT / "runtime" / "tests" / "postgres_server.sh")
     try:
         started = subprocess.run(["bash", script, "start", folder], capture_output=True, text=True)
         if started.returncode != 0:

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-START_POSTGRES = Path(__file__).resolve().parents[2] / ".ci" / "postgres"
+START_POSTGRES = Path(__file__).resolve().parent / "postgres_server.sh"
 """Starts (and stops) a throwaway PostgreSQL server: CI's script, run by the fixture too."""
 _schemas = itertools.count()
 
@@ -57,7 +57,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def postgres_server() -> Iterator[str]:
     """The URL of a PostgreSQL database for the session: ``DLR_TEST_POSTGRES_DSN`` (a
     ``postgresql://`` URL) when set, else a throwaway server started with the machine's
-    binaries by .ci/postgres (and stopped at the end). No binaries: the test fails (never a
+    binaries by postgres_server.sh (and stopped at the end). No binaries: the test fails (never a
     skip) and says how to install them."""
     given = os.environ.get("DLR_TEST_POSTGRES_DSN")
     if given:

@@ -1,5 +1,5 @@
 """runtime/tests runs with dlr-core and its extras alone (``pip install
-'./runtime[crypto,mock,aiohttp]' pytest``): it imports neither the generator, nor a generated
+'./runtime[crypto,mock,aiohttp,postgres]' pytest``): it imports neither the generator, nor a generated
 package, nor tests/'s conftest. tests/contract/test_runtime_alone.py proves it in a fresh venv; this
 catches an offending import in the fast tier."""
 
@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# What `pip install './runtime[crypto,mock,aiohttp]' pytest` brings, by import name.
+# What `pip install './runtime[crypto,mock,aiohttp,postgres]' pytest` brings, by import name.
 INSTALLED = {
     "dlr_core", "httpx", "httpcore", "pydantic", "anyio", "sniffio", "typing_extensions",
-    "cryptography", "h11", "aiohttp", "httpx_aiohttp", "pytest", "_pytest",
+    "cryptography", "h11", "aiohttp", "httpx_aiohttp", "psycopg", "psycopg_pool", "pytest", "_pytest",
 }  # fmt: skip
 LOCAL = {path.stem for path in HERE.glob("*.py")} - {"conftest"}
 

@@ -1,5 +1,5 @@
 """The runtime's own tests run on the runtime alone: in a fresh venv with only
-``pip install './runtime[crypto,mock,aiohttp]' pytest``, ``pytest runtime/tests`` passes,
+``pip install './runtime[crypto,mock,aiohttp,postgres]' pytest``, ``pytest runtime/tests`` passes,
 from a folder where neither the generator nor a generated package can be imported.
 (runtime/tests/test_stands_alone.py checks the same imports in the fast tier.)"""
 
@@ -30,7 +30,7 @@ def test_runtime_tests_pass_with_the_runtime_and_its_extras_alone(tmp_path: Path
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "VIRTUAL_ENV"))}
     install = subprocess.run(
         [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        + [f"{runtime}[crypto,mock,aiohttp]", "pytest"],
+        + [f"{runtime}[crypto,mock,aiohttp,postgres]", "pytest"],
         capture_output=True,
         text=True,
         env=env,

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from dlr_core.tracking.sqlite_store import SQLiteStore
 from dlr_core.tracking.store import Store
+from dlr_core.tracking.store_url import redact
+
+__all__ = ["POSTGRES_SCHEMES", "open_store", "redact"]
 
 POSTGRES_SCHEMES: tuple[str, ...] = ("postgresql", "postgres")
 
@@ -30,17 +33,3 @@ def open_store(url: str, *, create: bool = True) -> Store:
     raise ValueError(
         f"unsupported tracker store {redact(url)!r}: give sqlite:///path.db or postgresql://user@host/database"
     )
-
-
-def redact(url: str) -> str:
-    """``url`` with its password (if any) replaced by ``***``: for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None and "password=" not in parts.query:
-        return url
-    if parts.password is not None:
-        host = parts.netloc.rpartition("@")[2]
-        parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
-    if "password=" in parts.query:  # libpq takes it as a query parameter too
-        query = [(name, "***" if name == "password" else value) for name, value in parse_qsl(parts.query)]
-        parts = parts._replace(query=urlencode(query, safe="*"))
-    return urlunsplit(parts)

@@ -24,7 +24,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from dlr_core.status import DeliveryStatus
-from dlr_core.tracking.connect import redact
+from dlr_core.tracking.store_url import redact
 from dlr_core.tracking.model import (
     MessageKey,
     PendingChange,

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# A throwaway PostgreSQL server for the tracker's tests (runtime/tests/test_tracking.py's
-# fixture runs this script too when DLR_TEST_POSTGRES_DSN is unset):
+# A throwaway PostgreSQL server for the tracker's tests (.ci/run starts one with it; the
+# fixture in conftest.py runs it when DLR_TEST_POSTGRES_DSN is unset):
 #
-#   .ci/postgres start DIR   initdb into DIR/data, start a server listening on a socket in DIR
+#   postgres_server.sh start DIR   initdb into DIR/data, start a server listening on a socket in DIR
 #                            only (no TCP port to collide with), create database dlr, print its URL
-#   .ci/postgres stop DIR    stop that server (immediately: its data is thrown away)
+#   postgres_server.sh stop DIR    stop that server (immediately: its data is thrown away)
 #
 # Trust authentication, fsync off: a server for tests, never for data. initdb refuses to run
 # as root, so as root the server runs as the user postgres (or nobody) and DIR is handed to it.
