@@ -5,7 +5,7 @@ Versioned semantically: the major version is the contract with generated code, s
 provider package generated against 1.x works with every later 1.y.
 """
 
-__version__ = "1.5.0"
+__version__ = "1.6.0"
 
 from dlr_core.errors import (
     AuthenticationError,
