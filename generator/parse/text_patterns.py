@@ -38,6 +38,9 @@ _REFUSED = {
 }
 
 
+_SHOWN = 80  # characters of a pattern a problem quotes
+
+
 class _Unsafe(Exception):
     pass
 
@@ -45,22 +48,28 @@ class _Unsafe(Exception):
 def pattern_problem(pattern: str) -> str | None:
     """What makes ``pattern`` unusable as a receipt value's pattern, in words; None if it
     is fine."""
+    shown = pattern if len(pattern) <= _SHOWN else pattern[: _SHOWN - 3] + "..."
     try:
         compiled = re.compile(pattern)
     except re.error as error:
-        return f"pattern '{pattern}' is not a regular expression: {error}"
+        return f"pattern '{shown}' is not a regular expression: {error}"
+    except (OverflowError, RecursionError):  # a repeat count past sys.maxsize; groups too deep
+        return f"pattern '{shown}' is not a regular expression Python can compile (too large or too deep)"
     if compiled.groups != 1:
         return (
-            f"pattern '{pattern}' has {compiled.groups} capture groups; it needs exactly one, "
+            f"pattern '{shown}' has {compiled.groups} capture groups; it needs exactly one, "
             "the part taken (write other groups (?:...))"
         )
     try:
         paths = _paths(sre_parse.parse(pattern).data)
     except _Unsafe as unsafe:
-        return f"pattern '{pattern}': {unsafe}"
+        return f"pattern '{shown}': {unsafe}"
+    except RecursionError:
+        return f"pattern '{shown}' nests its groups too deep"
     if paths > PATTERN_PATHS_BUDGET:
         return (
-            f"pattern '{pattern}' can backtrack too much: its repeats split a text {paths} ways, "
+            f"pattern '{shown}' can backtrack too much: its repeats and alternatives split a text "
+            f"{paths if paths < 10**6 else 'over a million'} ways, "
             f"more than {PATTERN_PATHS_BUDGET} (an open-ended repeat, *, + or {{n,}}, counts "
             f"{MAX_MATCHED_TEXT}; {{m,n}} counts n + 1): use one open-ended repeat and bound "
             "the others ('\\s?' or '\\s{0,3}' rather than '\\s*')"

@@ -4,11 +4,14 @@ accepted stay within the runtime's bound on a text built to make them backtrack.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
 from dlr_core.values import MAX_MATCHED_TEXT, text_match
 from generator.parse.text_patterns import pattern_problem
+from tests.conftest import ROOT
+from tests.generator.test_spec_features import cleanup_modules, generate_package  # noqa: F401 - a fixture
 
 ACCEPTED = [
     r"ErrorCode: (\d+)",
@@ -56,3 +59,38 @@ def test_what_is_accepted_is_fast_on_a_hostile_text(pattern: str) -> None:
     for filler in ("1", "a", " ", "ErrorCode: "):
         text_match(filler * (4 * MAX_MATCHED_TEXT), pattern)
     assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "a{99999999999}(b)",  # a repeat count past sys.maxsize: OverflowError in re
+        "(" * 1000 + "a" + ")" * 1000,  # deeper than re's parser recurses
+        "(?:" * 5000 + "(a)" + ")" * 5000,
+        "(a)" + "b?" * 5000,  # 2**5000 ways: the number is not printed
+    ],
+)
+def test_a_hostile_pattern_is_a_problem_not_a_crash(pattern: str) -> None:
+    problem = pattern_problem(pattern)
+    assert problem is not None and len(problem) < 400
+
+
+def test_the_golden_cases_receipts_take_the_parts_of_the_texts(tmp_path: Path, cleanup_modules: None) -> None:
+    """tests/cases/receipts_text_match generated and run: the code from the status text, a
+    detail from an optional object's text and one from a parameter; no match, no value."""
+    spec = (ROOT / "tests" / "cases" / "receipts_text_match" / "specs" / "demo.yaml").read_text()
+    package = generate_package(tmp_path, "demo", spec)
+    answer = {
+        "id": "m-1",
+        "state": "failed",
+        "statusDetails": "ErrorCode: 5002. ErrorMessage: Message Delivery Timeout",
+        "error": {"text": "rejected (network 27)"},
+    }
+    params = package.GetMessageParams(message_id="eu-123")
+    [receipt] = package.get_message_receipts(package.Message.model_validate(answer), params)
+    assert receipt.error_code == "5002"
+    assert receipt.error_description == answer["statusDetails"]
+    assert receipt.details == {"network": "27", "region": "eu"}
+    quiet = {"id": "m-2", "state": "delivered", "statusDetails": "Delivered"}
+    [receipt] = package.get_message_receipts(package.Message.model_validate(quiet))
+    assert receipt.error_code is None and receipt.details == {"network": None, "region": None}
