@@ -191,6 +191,18 @@ Source = FieldRef | ParamRef
 
 
 @dataclass(frozen=True)
+class TextMatch:
+    """The part of a source's text that a pattern's one capture group takes (an error code
+    inside a status text); no value when the pattern does not match."""
+
+    source: Source
+    pattern: str  # checked by parse.text_patterns: compiles, one group, bounded backtracking
+
+
+ReceiptValue = Source | TextMatch  # what a receipt's text attribute or detail reads
+
+
+@dataclass(frozen=True)
 class Loop:
     """One list on the way to the receipt records: its elements are the next scope."""
 
@@ -245,7 +257,7 @@ class ReceiptField:
     (the model already reads time fields as aware datetimes)."""
 
     attribute: ReceiptAttribute
-    source: Source
+    source: ReceiptValue
     reading: Literal["text", "time"]
 
 
@@ -265,14 +277,15 @@ class ReceiptPlan:
     loops: tuple[Loop, ...]  # none when the payload itself is the one record
     status: ReceiptStatus
     fields: tuple[ReceiptField, ...]
-    details: tuple[tuple[str, Source], ...]  # (name, source) carried into Receipt.details
+    details: tuple[tuple[str, ReceiptValue], ...]  # (name, source) carried into Receipt.details
     ids_param: str | None = None  # the parameter holding the requested ids (id lookups)
     ids_field: Literal["message_id", "recipient"] | None = None  # the attribute they match
     ids_many: bool = False  # the parameter is an array
 
     @property
     def uses_params(self) -> bool:
-        sources = [f.source for f in self.fields] + [source for _, source in self.details]
+        values = [f.source for f in self.fields] + [value for _, value in self.details]
+        sources = [value.source if isinstance(value, TextMatch) else value for value in values]
         return any(isinstance(source, ParamRef) for source in sources)
 
 

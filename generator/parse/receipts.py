@@ -10,6 +10,7 @@ from generator import model as m
 from generator.canonical import CANONICAL_BY_VALUE
 from generator.load import JsonPath
 from generator.parse.context import SNAKE, ParseContext
+from generator.parse.text_patterns import pattern_problem
 
 # Where receipt fields are read: (wire path down to a list, the list's record model), the
 # answer itself first.
@@ -28,16 +29,34 @@ def parse_receipts(
     if scopes is None:
         return None
 
-    def resolve(key: str, text: str) -> tuple[m.Source, m.ModelField | None] | None:
+    def resolve(text: str, at: JsonPath) -> tuple[m.Source, m.ModelField | None] | None:
         if text.startswith("$param."):
             name = text[len("$param.") :]
             match = [p for p in params if p.name == name and p.const is None]
             if not match:
-                ctx.problem(base + (key,), f"{text!r}: no parameter {name!r} in this operation")
+                ctx.problem(at, f"{text!r}: no parameter {name!r} in this operation")
                 return None
             return m.ParamRef(name), None
-        reference = field_reference(ctx, base + (key,), text, scopes)
+        reference = field_reference(ctx, at, text, scopes)
         return (reference, reference.field) if reference else None
+
+    def resolve_value(value: str | dict[str, str], at: JsonPath, *, text_only: bool) -> m.ReceiptValue | None:
+        """A source, or part of its text: ``{field: <source>, pattern: <one group>}``. A
+        receipt attribute and a pattern read text; a detail may carry an object or a list."""
+        text = value if isinstance(value, str) else value["field"]
+        resolved = resolve(text, at if isinstance(value, str) else at + ("field",))
+        if resolved is None:
+            return None
+        source, field = resolved
+        if field is not None and field.kind != "scalar" and (text_only or not isinstance(value, str)):
+            ctx.problem(at, f"{text!r} is not a scalar field")
+        if isinstance(value, str):
+            return source
+        problem = pattern_problem(value["pattern"])
+        if problem is not None:
+            ctx.problem(at + ("pattern",), problem)
+            return None
+        return m.TextMatch(source, value["pattern"])
 
     fields: list[m.ReceiptField] = []
     text_attributes: tuple[m.ReceiptAttribute, ...] = (
@@ -49,20 +68,17 @@ def parse_receipts(
     )
     for attribute in text_attributes:
         if attribute in raw:
-            resolved = resolve(attribute, raw[attribute])
-            if resolved:
-                source, field = resolved
-                if field is not None and field.kind != "scalar":
-                    ctx.problem(base + (attribute,), f"{raw[attribute]!r} is not a scalar field")
-                fields.append(m.ReceiptField(attribute, source, "text"))
-    details: list[tuple[str, m.Source]] = []
+            value = resolve_value(raw[attribute], base + (attribute,), text_only=True)
+            if value is not None:
+                fields.append(m.ReceiptField(attribute, value, "text"))
+    details: list[tuple[str, m.ReceiptValue]] = []
     for name, text in raw.get("details", {}).items():
         if not SNAKE.match(name):
             ctx.problem(base + ("details", name), f"detail name {name!r} must be snake_case", at_key=True)
             continue
-        resolved = resolve("details", text)
-        if resolved:
-            details.append((name, resolved[0]))
+        value = resolve_value(text, base + ("details", name), text_only=False)
+        if value is not None:
+            details.append((name, value))
     time_attributes: tuple[m.ReceiptAttribute, ...] = ("submitted_at", "completed_at")
     for attribute in time_attributes:
         if attribute in raw:

@@ -94,7 +94,7 @@ def provider_view(provider: m.Provider) -> ProviderView:
     }
     views = list(receipt_views.values())
     enum_bases = sorted({"IntEnum" if e.raw_type == "int" else "Enum" for e in provider.statuses})
-    receipt_helpers = ["as_text"] if any(view.uses_as_text for view in views) else []
+    receipt_helpers = sorted({name for view in views for name in view.helpers})
     receipt_status_imports = sorted({name for view in views for name in view.status_imports})
     receipt_model_imports = sorted(
         {name for op in provider.operations if op.receipts for name in (op.response_class, op.params_class)}

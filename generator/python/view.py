@@ -53,6 +53,13 @@ def source(value: m.Source, variables: tuple[str, ...]) -> str:
     return read(value, variables)
 
 
+def receipt_value(value: m.ReceiptValue, variables: tuple[str, ...]) -> str:
+    """A receipt value as Python: its source, or the part of its text a pattern takes."""
+    if isinstance(value, m.TextMatch):
+        return f"text_match({source(value.source, variables)}, {python_literal(value.pattern)})"
+    return source(value, variables)
+
+
 # -- time fields --------------------------------------------------------------------------
 
 
@@ -106,7 +113,7 @@ class ReceiptView:
     fields: tuple[ReceiptFieldView, ...]
     details: tuple[tuple[str, str], ...]
     uses_params: bool
-    uses_as_text: bool
+    helpers: tuple[str, ...]  # the dlr_core.values readers the expressions call
 
     def construction(self) -> layout.Call:
         """``Receipt(...)`` for one record."""
@@ -161,12 +168,18 @@ def receipt_view(plan: m.ReceiptPlan) -> ReceiptView:
         ReceiptFieldView(
             field.attribute,
             (
-                f"as_text({source(field.source, variables)})"
-                if field.reading == "text"
-                else source(field.source, variables)
+                # A text match is text already; anything else is read as text (ids may be numbers).
+                receipt_value(field.source, variables)
+                if field.reading == "time" or isinstance(field.source, m.TextMatch)
+                else f"as_text({source(field.source, variables)})"
             ),
         )
         for field in plan.fields
+    )
+    values = [field.source for field in plan.fields] + [value for _, value in plan.details]
+    reads_text = any(f.reading == "text" and not isinstance(f.source, m.TextMatch) for f in plan.fields)
+    helpers = (("as_text",) if reads_text else ()) + (
+        ("text_match",) if any(isinstance(value, m.TextMatch) for value in values) else ()
     )
     return ReceiptView(
         function_name=plan.function_name,
@@ -177,9 +190,9 @@ def receipt_view(plan: m.ReceiptPlan) -> ReceiptView:
         uses_delivery_status=not imports,
         raw_status=tuple((key, read(reference, variables, as_sent=True)) for key, reference in status.raw),
         fields=fields,
-        details=tuple((name, source(value, variables)) for name, value in plan.details),
+        details=tuple((name, receipt_value(value, variables)) for name, value in plan.details),
         uses_params=plan.uses_params,
-        uses_as_text=any(field.reading == "text" for field in plan.fields),
+        helpers=helpers,
     )
 
 
@@ -377,7 +390,7 @@ def callbacks_view(
         first=callbacks[0].name,
         models=tuple(sorted({c.payload_class for c in callbacks})),
         status_imports=tuple(sorted({name for r in receipts for name in r.status_imports})),
-        helpers=("as_text",) if any(r.uses_as_text for r in receipts) else (),
+        helpers=tuple(sorted({name for r in receipts for name in r.helpers})),
         uses_delivery_status=any(r.uses_delivery_status for r in receipts),
         example=_callbacks_example(package, callbacks[0], provider_id),
     )

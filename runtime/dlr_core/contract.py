@@ -70,7 +70,7 @@ from dlr_core.models import (
     time_formats,
 )
 from dlr_core.signing import RequestSigner
-from dlr_core.values import as_text, lookup_raw
+from dlr_core.values import as_text, lookup_raw, text_match
 
 __all__ = [
     # dlr_core: the shared vocabulary, and the modules reached by attribute (below)
@@ -121,6 +121,7 @@ __all__ = [
     # dlr_core.values: what receipt functions read answers with
     "as_text",
     "lookup_raw",
+    "text_match",
 ]
 
 MODULE_ATTRIBUTES: dict[str, tuple[str, ...]] = {

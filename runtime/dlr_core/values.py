@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from collections.abc import Mapping
+from functools import lru_cache
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
@@ -52,6 +53,33 @@ def as_text(value: object) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+# How much of a text a receipt pattern searches (a spec's ``{field: ..., pattern: ...}``):
+# its first 256 characters. With the generator's bound on a pattern (every repeat on a single
+# character, and the repeats' ranges multiplying to at most PATTERN_PATHS_BUDGET, an open-ended
+# one counting as this many), one search is at most about 256 x 1,024 backtracking steps,
+# milliseconds, however long the text or large the push.
+MAX_MATCHED_TEXT = 256
+PATTERN_PATHS_BUDGET = 4 * MAX_MATCHED_TEXT
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def text_match(value: object, pattern: str) -> str | None:
+    """The part of a value's text the pattern's one group captures (``ErrorCode: (\\d+)``
+    gives ``"5002"`` of ``"ErrorCode: 5002. ErrorMessage: ..."``), searched in the text's
+    first MAX_MATCHED_TEXT characters; None for no value, no match or an empty capture."""
+    text = as_text(value)
+    if text is None:
+        return None
+    found = _compiled(pattern).search(text[:MAX_MATCHED_TEXT])
+    if found is None:
+        return None
+    return found.group(1) or None
 
 
 def from_unix_seconds(value: object) -> datetime | None:

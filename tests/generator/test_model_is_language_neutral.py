@@ -38,7 +38,8 @@ CODE_PATTERN = re.compile(
     "|".join((r"(?<!\w)" if f[0].isalpha() else "") + re.escape(f) for f in CODE_FRAGMENTS)
 )
 # Prose and data copied from the spec: never code, whatever they say.
-FREE_TEXT = {"description", "summary", "explanation", "note", "docs", "title"}
+# A gap's what and why are prose too (they may name a method the user calls: "parse(code)").
+FREE_TEXT = {"description", "summary", "explanation", "note", "docs", "title", "what", "why"}
 DATA = {"json_schema", "models_schema", "example", "constants", "definition", "headers"}
 # The envelope's wire paths are the provider's own names, whatever they spell: an answer's
 # error code may well be at `result.code` (JD Cloud's), which is data, not a fragment of code.

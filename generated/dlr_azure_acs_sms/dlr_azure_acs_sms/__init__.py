@@ -2,23 +2,35 @@
 """Azure Communication Services SMS: typed models, status mappings and receipts.
 
 SMS delivery reports of Azure Communication Services, pushed by Azure Event Grid
-(Microsoft.Communication.SMSDeliveryReportReceived events).
+(Microsoft.Communication.SMSDeliveryReportReceived events) or asked for one message
+at a time (GET /deliveryReports/{outgoingMessageId}).
 """
 
+from dlr_azure_acs_sms.api import API
+from dlr_azure_acs_sms.client import AsyncClient, Client, Credentials
+from dlr_azure_acs_sms.errors import ERRORS
 from dlr_azure_acs_sms.fields import (
     DeliveryStatusValueOrText,
     SmsErrorCodeOrText,
 )
 from dlr_azure_acs_sms.models import (
     DeliveryAttempt,
+    DeliveryReport,
     DeliveryReportEvent,
+    GetDeliveryReportParams,
+    ReportDeliveryAttempt,
     SmsDeliveryReport,
 )
 from dlr_azure_acs_sms.provider import (
+    DEFAULT_SERVER,
     DOCS_URL,
     POLLING,
     PROVIDER_ID,
+    SERVERS,
     TITLE,
+)
+from dlr_azure_acs_sms.receipts import (
+    get_delivery_report_receipts,
 )
 from dlr_azure_acs_sms.statuses import (
     DeliveryStatusValue,
@@ -28,17 +40,28 @@ from dlr_azure_acs_sms.statuses import (
 )
 
 __all__ = [
+    "API",
+    "AsyncClient",
+    "Client",
+    "Credentials",
+    "DEFAULT_SERVER",
     "DOCS_URL",
     "DeliveryAttempt",
+    "DeliveryReport",
     "DeliveryReportEvent",
     "DeliveryStatusValue",
     "DeliveryStatusValueOrText",
+    "ERRORS",
+    "GetDeliveryReportParams",
     "POLLING",
     "PROVIDER_ID",
+    "ReportDeliveryAttempt",
+    "SERVERS",
     "SmsDeliveryReport",
     "SmsErrorCode",
     "SmsErrorCodeOrText",
     "TITLE",
     "delivery_status_to_canonical",
+    "get_delivery_report_receipts",
     "sms_error_code_to_canonical",
 ]

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Final
 
 from dlr_core import Receipt, callbacks
-from dlr_core.values import as_text
+from dlr_core.values import as_text, text_match
 
 from dlr_azure_acs_sms.models import (
     DeliveryReportEvent,
@@ -79,6 +79,14 @@ def delivery_report_receipts(result: DeliveryReportEvent) -> list[Receipt]:
             ),
             recipient=as_text((result.data.to if result.data is not None else None)),
             client_ref=as_text((result.data.tag if result.data is not None else None)),
+            error_code=text_match(
+                (
+                    result.data.delivery_status_details
+                    if result.data is not None
+                    else None
+                ),
+                "^(?:ErrorCode: ?)?(\\d+)",
+            ),
             error_description=as_text(
                 (
                     result.data.delivery_status_details

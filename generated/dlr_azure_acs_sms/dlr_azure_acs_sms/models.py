@@ -19,6 +19,22 @@ class DeliveryAttempt(ProviderModel):
     """Segments not delivered."""
 
 
+class GetDeliveryReportParams(ProviderModel):
+    """Parameters of: Get the delivery report of one sent SMS, by the id the send call returned."""
+
+    outgoing_message_id: Annotated[str, Field(alias="outgoingMessageId")]
+    """The message id the send call returned (SmsSendResponseItem.messageId)."""
+
+
+class ReportDeliveryAttempt(ProviderModel):
+    timestamp: Iso8601Time | None = None
+    """When the attempt was made."""
+    segments_succeeded: Annotated[int | None, Field(alias="segmentsSucceeded")] = None
+    """Segments delivered."""
+    segments_failed: Annotated[int | None, Field(alias="segmentsFailed")] = None
+    """Segments not delivered."""
+
+
 class SmsDeliveryReport(ProviderModel):
     """The delivery report."""
 
@@ -46,6 +62,39 @@ class SmsDeliveryReport(ProviderModel):
         list[DeliveryAttempt] | None, Field(alias="deliveryAttempts")
     ] = None
     """Each delivery attempt."""
+
+
+class DeliveryReport(ProviderModel):
+    """The delivery report of one outgoing SMS."""
+
+    delivery_status: Annotated[
+        DeliveryStatusValueOrText | None, Field(alias="deliveryStatus")
+    ] = None
+    """The delivery status."""
+    delivery_status_details: Annotated[
+        str | None, Field(alias="deliveryStatusDetails")
+    ] = None
+    """The status in words, starting with its code (2000: No Error)."""
+    delivery_attempts: Annotated[
+        list[ReportDeliveryAttempt] | None, Field(alias="deliveryAttempts")
+    ] = None
+    """Each delivery attempt."""
+    received_timestamp: Annotated[
+        Iso8601Time | None, Field(alias="receivedTimestamp")
+    ] = None
+    """When the delivery report was received."""
+    tag: str | None = None
+    """The tag given when sending."""
+    messaging_connect_partner_message_id: Annotated[
+        str | None, Field(alias="messagingConnectPartnerMessageId")
+    ] = None
+    """The Messaging Connect partner's message id (only for messages sent through one)."""
+    message_id: Annotated[str | None, Field(alias="messageId")] = None
+    """The outgoing message's id."""
+    sender: Annotated[str | None, Field(alias="from")] = None
+    """The number the SMS was sent from."""
+    to: str | None = None
+    """The recipient's number."""
 
 
 class DeliveryReportEvent(ProviderModel):

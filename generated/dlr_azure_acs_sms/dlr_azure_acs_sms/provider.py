@@ -14,4 +14,11 @@ DOCS_URL: Final = (
     "https://learn.microsoft.com/en-us/azure/event-grid/communication-services-telephony-sms-events"
 )
 
+SERVERS: Final[dict[str, str]] = {
+    "resource": "https://contoso.communication.azure.com",
+}
+"""Base URL of each endpoint choice."""
+
+DEFAULT_SERVER: Final = "resource"
+
 POLLING: Final = PollingHints()

@@ -55,7 +55,7 @@ def delivery_status_to_canonical(raw: object) -> DeliveryStatus:
 
 
 class SmsErrorCode(IntEnum):
-    """The SMS error codes Microsoft documents (troubleshooting codes, SMS pivot), which a delivery report gives inside its deliveryStatusDetails text ("ErrorCode: 5002. ErrorMessage: ..."). No field holds the code alone, so no receipt reads it (see the spec's gaps): take the number from the text and look it up, SmsErrorCode.parse(5002)."""
+    """The SMS error codes Microsoft documents (troubleshooting codes, SMS pivot), which a delivery report gives inside its deliveryStatusDetails text ("ErrorCode: 5002. ErrorMessage: ..." or "2000: No Error"). A receipt's error_code is that number, as text: look it up with SmsErrorCode.parse(receipt.error_code) for its documented meaning (the receipt's status follows deliveryStatus)."""
 
     DELIVERED_SUCCESSFULLY = 2000
     """Message Delivered Successfully. Canonical: delivered."""
