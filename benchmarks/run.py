@@ -15,6 +15,9 @@ Sections:
   loopback server, as ratios of interleaved medians (``benchmarks/calls.py``);
 - ``async_calls``: 10,000 calls at concurrency 100 (both transports) next to bare httpx,
   bare aiohttp and the official SDKs in 100 threads;
+- ``callbacks``: pushed reports served by ``CallbackApp`` (Twilio's status callback) next
+  to a bare ASGI app answering 204, each under one uvicorn worker, loaded by aiohttp at
+  concurrency 50 (``benchmarks/callbacks.py``);
 - ``runtime``: client overhead per call for each provider over an in-process transport, and
   status-mapping throughput (informative).
 
@@ -42,6 +45,7 @@ for distribution in sorted((ROOT / "generated").glob("dlr_*")):
     sys.path.insert(0, str(distribution))
 
 from calls import async_throughput, call_overhead  # noqa: E402 - the call rows (benchmarks/calls.py)
+from callbacks import push_throughput  # noqa: E402 - the push rows (benchmarks/callbacks.py)
 from measure import Row, load_average, print_table, ratio_row, spread  # noqa: E402
 
 DLRGEN = [sys.executable, "-m", "generator"]
@@ -357,6 +361,7 @@ SECTIONS: dict[str, Callable[[], list[Row]]] = {
     "runtime": runtime,
     "calls": call_overhead,
     "async_calls": async_throughput,
+    "callbacks": push_throughput,
 }
 
 
