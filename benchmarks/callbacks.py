@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 for _distribution in sorted((ROOT / "generated").glob("dlr_*")):
@@ -158,6 +158,78 @@ async def _load(url: str, pushes: list[tuple[dict[str, str], bytes]], total: int
     return Load(total / elapsed, ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], unexpected)
 
 
+def per_push(pushes: int = 2_000, rounds: int = 7) -> list[Row]:
+    """CPU time of one push in-process, no server: through ``CallbackApp`` (an ASGI call
+    with the whole body in one message) and through ``parse_callback`` alone; ``rounds``
+    of ``pushes`` each. CPU time, not wall time: on a shared machine it moves less."""
+    from dlr_core.callbacks import CallbackApp
+    from dlr_twilio_messaging.callbacks import callback_endpoint, parse_callback
+
+    base_url = "http://127.0.0.1:8000"
+    [(signed_headers, body)] = signed_pushes(base_url, 1)
+    headers = {"host": "127.0.0.1:8000", **{name.lower(): value for name, value in signed_headers.items()}}
+    url = base_url + ROUTE
+
+    async def handle(name: str, receipts: list[Any]) -> None:
+        assert receipts[0].idempotency_key
+
+    app = CallbackApp({"twilio": callback_endpoint(auth_token=TOKEN)}, handle)
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": ROUTE,
+        "raw_path": ROUTE.encode(),
+        "query_string": b"",
+        "scheme": "http",
+        "server": ("127.0.0.1", 8000),
+        "headers": [(name.encode(), value.encode()) for name, value in headers.items()],
+    }
+
+    async def served(count: int) -> None:
+        for _ in range(count):
+            answers: list[Any] = []
+
+            async def receive() -> dict[str, Any]:
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            async def send(message: Any) -> None:
+                answers.append(message)
+
+            await app(scope, receive, send)
+            assert answers[0]["status"] == 204, answers[0]
+
+    def parsed(count: int) -> None:
+        for _ in range(count):
+            parse_callback("POST", url, headers, body, auth_token=TOKEN)
+
+    times: dict[str, list[float]] = {"app": [], "parse": []}
+    asyncio.run(served(100))
+    parsed(100)
+    for _ in range(rounds):
+        started = time.process_time()
+        asyncio.run(served(pushes))
+        times["app"].append((time.process_time() - started) / pushes)
+        started = time.process_time()
+        parsed(pushes)
+        times["parse"].append((time.process_time() - started) / pushes)
+
+    def show(seconds: float) -> str:
+        return f"{seconds * 1e6:,.0f} µs"
+
+    return [
+        Row(
+            f"callbacks: CPU per push in-process (no server), {label}",
+            show(statistics.median(times[key])),
+            spread(times[key], show),
+            load_average(),
+        )
+        for key, label in (
+            ("app", "CallbackApp serving Twilio's push (an ASGI call)"),
+            ("parse", "parse_callback alone (verify, read, receipts, keys)"),
+        )
+    ]
+
+
 def push_throughput(pushes: int = 20_000, rounds: int = 5, concurrency: int = 50) -> list[Row]:
     """CallbackApp serving Twilio's push endpoint against a bare ASGI app answering 204."""
     try:
@@ -191,6 +263,7 @@ def push_throughput(pushes: int = 20_000, rounds: int = 5, concurrency: int = 50
     if unexpected:
         text += f", {unexpected} answers not 204"
     return [
+        *per_push(),
         Row(
             f"callbacks: CallbackApp (Twilio's push: HMAC check, parse, handler) / bare ASGI app answering "
             f"204, one uvicorn worker each, {pushes:,} pushes at concurrency {concurrency} (interleaved rounds)",
@@ -198,5 +271,5 @@ def push_throughput(pushes: int = 20_000, rounds: int = 5, concurrency: int = 50
             spread(ratios, lambda ratio: f"{ratio:.2f}x"),
             load_average(),
             f"goal >= 0.7x: {'met' if median >= 0.7 and not unexpected else 'not met'}",
-        )
+        ),
     ]
