@@ -252,7 +252,7 @@ _asyncio_timeout: Callable[[float | None], Any] | None = getattr(asyncio, "timeo
 
 async def _within(seconds: float | None, work: Coroutine[Any, Any, Read]) -> Read:
     """``work``'s result, or ``TimeoutError`` once ``seconds`` have passed (``None``: no
-    limit). On asyncio (3.11+) its own timeout, a few times cheaper per push than anyio's
+    limit). On asyncio (3.11+) its own timeout, half the cost per push of anyio's
     cancel scope, which serves any other event loop (trio)."""
     if seconds is None:
         return await work
