@@ -106,7 +106,7 @@ class Endpoint:
         return f"Endpoint(provider={self.provider!r})"
 
 
-Read = TypeVar("Read")
+_Read = TypeVar("_Read")  # what a bounded read gives
 Scope = Mapping[str, Any]
 Receive = Callable[[], Awaitable[Mapping[str, Any]]]
 Send = Callable[[Mapping[str, Any]], Awaitable[None]]
@@ -250,7 +250,7 @@ class CallbackApp:
 _asyncio_timeout: Callable[[float | None], Any] | None = getattr(asyncio, "timeout", None)  # Python 3.11+
 
 
-async def _within(seconds: float | None, work: Coroutine[Any, Any, Read]) -> Read:
+async def _within(seconds: float | None, work: Coroutine[Any, Any, _Read]) -> _Read:
     """``work``'s result, or ``TimeoutError`` once ``seconds`` have passed (``None``: no
     limit). On asyncio (3.11+) its own timeout, half the cost per push of anyio's
     cancel scope, which serves any other event loop (trio)."""
