@@ -15,6 +15,9 @@ Sections:
   loopback server, as ratios of interleaved medians (``benchmarks/calls.py``);
 - ``async_calls``: 10,000 calls at concurrency 100 (both transports) next to bare httpx,
   bare aiohttp and the official SDKs in 100 threads;
+- ``callbacks``: pushed reports served by ``CallbackApp`` (Twilio's status callback) next
+  to a bare ASGI app answering 204, each under one uvicorn worker, loaded by aiohttp at
+  concurrency 50 (``benchmarks/callbacks.py``);
 - ``runtime``: client overhead per call for each provider over an in-process transport, and
   status-mapping throughput (informative);
 - ``tracking``: N messages (``--messages``, 1,000,000 by default) tracked from sent to final
@@ -47,6 +50,7 @@ for distribution in sorted((ROOT / "generated").glob("dlr_*")):
     sys.path.insert(0, str(distribution))
 
 from calls import async_throughput, call_overhead  # noqa: E402 - the call rows (benchmarks/calls.py)
+from callbacks import push_throughput  # noqa: E402 - the push rows (benchmarks/callbacks.py)
 from measure import Row, load_average, print_table, ratio_row, spread  # noqa: E402
 from tracking import tracking  # noqa: E402 - the tracking rows (benchmarks/tracking.py)
 
@@ -363,6 +367,7 @@ SECTIONS: dict[str, Callable[[], list[Row]]] = {
     "runtime": runtime,
     "calls": call_overhead,
     "async_calls": async_throughput,
+    "callbacks": push_throughput,
     "tracking": lambda: tracking(MESSAGES[0]),
 }
 MESSAGES = [1_000_000]

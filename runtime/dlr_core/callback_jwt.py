@@ -29,8 +29,11 @@ def verify_jwt(
     timestamp: str | None,
     sent_headers: Mapping[str, str],
     clock: Clock,
+    *,
+    fields: Sequence[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """The claims of the push's token, once its signature, claims and times verify."""
+    """The claims of the push's token, once its signature, claims and times verify.
+    ``fields``: the body's fields, already read (``callback_run.form_fields``)."""
 
     def refused(why: str, error: type[CallbackError] = CallbackSignatureError) -> CallbackError:
         return error(why, provider=callback.provider, raw_body=body)
@@ -51,6 +54,7 @@ def verify_jwt(
                 callback.verify.sign if callback.verify else (),
                 sent_headers,
                 headers.get("content-type", ""),
+                fields=fields,
             )
             key = as_bytes(run.value(check.key))
             expected = [

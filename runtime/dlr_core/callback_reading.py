@@ -15,7 +15,17 @@ from dlr_core.wire import multipart, xml_body
 from dlr_core.wire.read import MAX_JSON_DEPTH, nested_deeper
 
 
-def read_payloads(callback: Callback, body: bytes, content_type: str) -> list[dict[str, Any]]:
+def read_payloads(
+    callback: Callback,
+    body: bytes,
+    content_type: str,
+    *,
+    form_pairs: list[tuple[str, str]] | None = None,
+) -> list[dict[str, Any]]:
+    """The payload objects of ``body``. ``form_pairs``: a form body's fields already read
+    (``callback_run.form_fields``, which decodes the same UTF-8 text), so a verified push's
+    form is parsed once."""
+
     def malformed(why: str) -> MalformedCallback:
         return MalformedCallback(why, provider=callback.provider, raw_body=body)
 
@@ -35,7 +45,11 @@ def read_payloads(callback: Callback, body: bytes, content_type: str) -> list[di
     except UnicodeDecodeError:
         raise malformed("the push is not UTF-8 text") from None
     if callback.format == "form":
-        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+        pairs = (
+            form_pairs
+            if form_pairs is not None
+            else parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+        )
         if text.strip() and not pairs:
             raise malformed("the push is not a form (application/x-www-form-urlencoded)")
         form = first_of_each(pairs)

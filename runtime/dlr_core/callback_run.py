@@ -56,9 +56,14 @@ def push_values(
     bound: Sequence[Bound],
     sent_headers: Mapping[str, str] | None = None,
     content_type: str = "",
+    *,
+    fields: Sequence[tuple[str, str]] | None = None,
 ) -> dict[str, str]:
-    """Every step's result and the templates' texts (keyed by template)."""
-    run = push_run(callback, method, url, body, credentials, timestamp, bound, sent_headers, content_type)
+    """Every step's result and the templates' texts (keyed by template). ``fields`` are the
+    body's fields already read (``form_fields``), for a push checked against several URLs."""
+    run = push_run(
+        callback, method, url, body, credentials, timestamp, bound, sent_headers, content_type, fields=fields
+    )
     out: dict[str, str] = {}
     verify = callback.verify
     assert verify is not None
@@ -82,17 +87,24 @@ def push_run(
     bound: Sequence[Bound],
     sent_headers: Mapping[str, str] | None = None,
     content_type: str = "",
+    *,
+    fields: Sequence[tuple[str, str]] | None = None,
 ) -> StepRun:
-    """The push's values (``url``, ``body``, ...) and every step's result, run."""
+    """The push's values (``url``, ``body``, ...) and every step's result, run. ``fields``:
+    the body's fields (``form_fields``) when the caller has read them already."""
     parts = urlsplit(url)
     text = body.decode("utf-8", errors="replace")
     request = PreparedRequest(
         method,
         f"{parts.scheme}://{parts.netloc}",
         parts.path or "/",
-        query=parse_qsl(parts.query, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS),
+        query=(
+            parse_qsl(parts.query, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+            if parts.query
+            else []
+        ),
         body_kind="form" if callback.format in ("form", "multipart") else "json",
-        form=form_fields(callback, body, text, content_type),
+        form=list(fields) if fields is not None else form_fields(callback, body, text, content_type),
         content=body,
     )
     pushed: dict[str, Value] = dict(

@@ -335,10 +335,25 @@ class Callback:
                 f"the push has more than {MAX_FORM_FIELDS} fields", provider=self.provider, raw_body=body
             )
         lower = {k.lower(): v for k, v in headers.items()}
+        content_type = lower.get("content-type", "")
+        # The body's fields are read once: the signature's steps see them (for each URL an
+        # ``either_port`` check tries) and a form push's payload is made of them.
+        fields = (
+            callback_run.form_fields(self, body, body.decode("utf-8", errors="replace"), content_type)
+            if self.verify is not None or (self.format == "form" and self.method != "GET")
+            else None
+        )
         claims = None
         if self.verify is not None:
             claims = self._verify(
-                method.upper(), url, lower, body, dict(credentials or {}), clock or _utc_now, certificates
+                method.upper(),
+                url,
+                lower,
+                body,
+                dict(credentials or {}),
+                clock or _utc_now,
+                certificates,
+                fields=fields or [],
             )
         if verifier is not None:
             outcome: object = verifier(method.upper(), url, lower, body)
@@ -354,7 +369,9 @@ class Callback:
             if self.method == "GET":
                 payloads = callback_reading.read_payloads(self, query.encode("utf-8"), "")
             else:
-                payloads = callback_reading.read_payloads(self, body, lower.get("content-type", ""))
+                payloads = callback_reading.read_payloads(
+                    self, body, content_type, form_pairs=fields if self.format == "form" else None
+                )
         raise_if_handshake(self.provider, self.handshakes, lower, payloads, body)
         if self.unwrap is not None:
             payloads = [unwrapped(self.provider, self.unwrap, payload, body) for payload in payloads]
@@ -369,8 +386,11 @@ class Callback:
         credentials: dict[str, str],
         clock: Clock,
         certificates: CertificateStore | None = None,
+        *,
+        fields: list[tuple[str, str]],
     ) -> dict[str, Any] | None:
-        """Refuses a push that does not verify; returns a verified token's claims (``jwt``)."""
+        """Refuses a push that does not verify; returns a verified token's claims (``jwt``).
+        ``fields``: the body's fields (``callback_run.form_fields``), read once per push."""
         verify = self.verify
         assert verify is not None
         content_type = headers.get("content-type", "")
@@ -408,7 +428,7 @@ class Callback:
                 raise refused(f"the push has no {header} header")
             sent_headers[variable] = value[:1024]
         form = (
-            callback_run.pushed_fields(body)
+            callback_run.first_of_each(fields)
             if verify.fields or (verify.compare and verify.compare.field)
             else {}
         )
@@ -421,7 +441,16 @@ class Callback:
         try:
             each_values = [
                 callback_run.push_values(
-                    self, method, u, body, credentials, timestamp, verify.sign, sent_headers, content_type
+                    self,
+                    method,
+                    u,
+                    body,
+                    credentials,
+                    timestamp,
+                    verify.sign,
+                    sent_headers,
+                    content_type,
+                    fields=fields,
                 )
                 for u in urls
             ]
@@ -515,7 +544,17 @@ class Callback:
                 )
         if verify.jwt is not None:
             return callback_jwt.verify_jwt(
-                self, verify.jwt, method, urls, headers, body, credentials, timestamp, sent_headers, clock
+                self,
+                verify.jwt,
+                method,
+                urls,
+                headers,
+                body,
+                credentials,
+                timestamp,
+                sent_headers,
+                clock,
+                fields=fields,
             )
         return None
 
@@ -599,14 +638,18 @@ def _answer(data: Mapping[str, Any], default: Answer) -> Answer:
 # -- receipts ---------------------------------------------------------------------------------
 
 
+# The canonical JSON keys are the hash of: made once (``json.dumps`` with these arguments
+# builds a new encoder for every call), its text exactly ``json.dumps``'s.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def idempotency_key(receipt: Receipt) -> str:
     """A stable key of one report: the same report pushed again has the same key; another
     report (another message or recipient, or a later status of the same one) has another.
     The hex SHA-256 of the receipt as canonical JSON: every attribute (the message id, the
     recipient, the status, the details) and the record exactly as sent."""
     data = receipt.model_dump(mode="json", exclude={"idempotency_key"})
-    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_CANONICAL_JSON.encode(data).encode("utf-8")).hexdigest()
 
 
 def with_keys(receipts: Iterable[Receipt]) -> list[Receipt]:
