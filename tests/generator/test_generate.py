@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import GENERATED, ROOT, SPECS, dlrgen_here
+from generator import pipeline
 from generator.pipeline import build
 from generator.emit.manifest import MANIFEST
 from generator.emit.writer import write_files
@@ -143,6 +144,56 @@ def test_broken_spec_leaves_output_exactly_as_it_was(small_tree: tuple[Path, Pat
     assert snapshot(out) == before
 
 
+def one_provider_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Providers handed on one at a time (as they are, a window at a time, among many)."""
+    monkeypatch.setattr(pipeline, "_WINDOW_PROVIDERS", 1)
+    monkeypatch.setattr(pipeline, "_WINDOW_PROVIDERS_PER_WORKER", 0)
+
+
+def test_files_are_handed_on_as_each_provider_is_done(
+    small_tree: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    specs, _ = small_tree
+    one_provider_at_a_time(monkeypatch)
+    out = tmp_path / "fresh"
+    handed: list[tuple[str, list[str]]] = []
+    todo = pipeline.plan(specs, out, take=lambda provider, files: handed.append((provider.id, sorted(files))))
+    assert [provider for provider, _ in handed] == ["itnio_voice", "sgate_otp"]
+    assert all(path.startswith(f"dlr_{provider}/") for provider, paths in handed for path in paths)
+    assert list(todo.write) == [MANIFEST]  # every other file went to `take`, and nowhere else
+    listed = json.loads(todo.write[MANIFEST])["files"]
+    assert sorted(listed) == sorted(path for _, paths in handed for path in paths)
+    # What `generate` writes from them is what a full build makes.
+    assert dlrgen_here("generate", "--specs", str(specs), "--out", str(out)).returncode == 0
+    assert snapshot(out) == {path: content.encode() for path, content in sorted(build(specs).items())}
+
+
+def test_a_broken_spec_after_staged_providers_leaves_output_as_it_was(
+    small_tree: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # itnio_voice is rendered and its files staged (in folders made for them) before
+    # sgate_otp, read after it, turns out broken: all of it is removed again.
+    specs, out = small_tree
+    one_provider_at_a_time(monkeypatch)
+    spec = specs / "sgate_otp.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace("canonical: delivered", "canonical: delivred"))
+    fresh = tmp_path / "fresh"
+    result = dlrgen_here("generate", "--specs", str(specs), "--out", str(fresh))
+    assert result.returncode == 2 and "sgate_otp.yaml:" in result.stderr
+    assert not fresh.exists()
+    # The same over an existing tree: itnio_voice's files, changed, are staged and dropped.
+    before = snapshot(out), folders(out)
+    voice = specs / "itnio_voice.yaml"
+    voice.write_text(voice.read_text(encoding="utf-8").replace("Calls are being made.", "Calls go out."))
+    result = dlrgen_here("generate", "--specs", str(specs), "--out", str(out))
+    assert result.returncode == 2
+    assert (snapshot(out), folders(out)) == before
+
+
+def folders(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.is_dir())
+
+
 def test_a_write_failure_midway_leaves_output_as_it_was(
     tmp_path: Path, committed: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -171,20 +222,44 @@ def test_a_write_failure_midway_leaves_output_as_it_was(
 HEAVY = ("black", "jinja2", "datamodel_code_generator", "jsonschema")
 
 
+def heavy_imports(command: str, specs: Path, out: Path) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """``dlrgen <command>`` in a fresh interpreter, and which of the heavy libraries it imported
+    (in its own process: workers, if it starts any, are not seen)."""
+    script = (
+        "import sys\nfrom generator.commands.cli import main\n"
+        f"code = main([{command!r}, '--specs', {str(specs)!r}, '--out', {str(out)!r}])\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))\n"
+        "raise SystemExit(code)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    return result, json.loads(result.stdout.strip().splitlines()[-1].replace("'", '"'))
+
+
 def test_incremental_generation_renders_only_what_changed(small_tree: tuple[Path, Path]) -> None:
     specs, out = small_tree
 
     # Nothing changed: nothing rendered, and none of the heavy libraries imported.
-    script = (
-        "import sys\nfrom generator.commands.cli import main\n"
-        f"code = main(['generate', '--specs', {str(specs)!r}, '--out', {str(out)!r}])\n"
-        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))\n"
-        "raise SystemExit(code)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    result, imported = heavy_imports("generate", specs, out)
     assert result.returncode == 0, result.stderr
     assert "0 files changed" in result.stdout and "nothing to render" in result.stdout
-    assert result.stdout.strip().endswith("[]")
+    assert imported == []
+
+    # Rendered again with its spec unchanged (a hand edit undone): the spec's validation, its
+    # models and its formatted code all come from the cache (the tree was generated with it),
+    # so only Jinja is imported, to render.
+    edited = out / "dlr_sgate_otp" / "dlr_sgate_otp" / "errors.py"
+    original = edited.read_text(encoding="utf-8")
+    edited.write_text(original + "# hand edit\n", encoding="utf-8")
+    result, imported = heavy_imports("generate", specs, out)
+    assert result.returncode == 0, result.stderr
+    assert "(rendered: sgate_otp)" in result.stdout
+    assert edited.read_text(encoding="utf-8") == original
+    assert imported == ["jinja2"]
+
+    # `check` of current specs renders everything, all of it from the cache: the same.
+    result, imported = heavy_imports("check", specs, out)
+    assert result.returncode == 0, result.stderr
+    assert imported == ["jinja2"]
 
     # One spec changed: only that provider is rendered.
     spec = specs / "itnio_voice.yaml"
