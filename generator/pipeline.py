@@ -13,6 +13,7 @@ for models not yet generated, black for chunks of code not yet formatted.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -383,11 +384,33 @@ def plan(specs_dir: Path, out_dir: Path, progress: Progress | None = None, take:
 
 
 def build_docs(specs_dir: Path) -> str:
-    """The text of ``docs/providers.md`` for the specs."""
-    inputs = Inputs.read(specs_dir)
-    providers, problems = load_providers([path for path, _ in inputs.specs.values()])
-    if problems:
-        raise SpecError(problems)
-    from generator.render import render_docs
+    """The text of ``docs/providers.md`` for the specs. Each provider's part of it
+    (``docs_entry``) is kept in the cache under its spec's hash and the tools': only the
+    specs that changed since are read."""
+    from generator.emit import cache
 
-    return render_docs(providers)
+    inputs = Inputs.read(specs_dir)
+    entries: dict[str, str] = {}
+    missing: list[tuple[Path, str]] = []
+    for unit, (path, digest) in inputs.specs.items():
+        key = hash_bytes(json.dumps([inputs.tools, digest, f"{path.parent.name}/{path.name}"]).encode())
+        entry = cache.get("docs", key)
+        if entry is not None:
+            entries[unit] = entry
+        else:
+            missing.append((path, key))
+    problems: list[Problem] = []
+    if missing:
+        from generator.python.docs_view import docs_entry
+
+        for path, key in missing:
+            provider, found = load_provider(path)
+            problems.extend(found)
+            if provider is not None and not found:
+                entries[path.stem] = docs_entry(provider)
+                cache.put("docs", key, entries[path.stem])
+    if problems:
+        raise SpecError(sorted(set(problems)))
+    from generator.render import render_docs_entries
+
+    return render_docs_entries([entries[unit] for unit in inputs.specs])

@@ -1,6 +1,7 @@
-"""A spec the JSON Schema accepted is remembered in the cache, so a run over specs that did not
-change never imports jsonschema; a spec with problems is checked afresh every time, and any
-change to a spec's data, however small, is checked again."""
+"""Work kept in the cache so that specs which did not change are not read again: the JSON
+Schema's verdict on a spec (a run over specs that did not change never imports jsonschema; a
+spec with problems is checked afresh every time, and any change to a spec's data, however
+small, is checked again) and each provider's part of docs/providers.md."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from generator import pipeline
 from generator.load import schema
-from generator.pipeline import load_providers
-from tests.conftest import ROOT
+from generator.pipeline import build_docs, load_providers
+from tests.conftest import ROOT, SPECS
 
 DEMO = ROOT / "tests" / "cases" / "minimal" / "specs" / "demo.yaml"
 
@@ -85,3 +87,32 @@ def test_without_the_cache_every_spec_is_checked(spec: Path, monkeypatch: pytest
     load_providers([spec])
     load_providers([spec])
     assert len(calls) == 2
+
+
+def test_the_status_matrix_reads_only_the_specs_that_changed(
+    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    for name in ("itnio_voice", "sgate_otp", "ucloud_usms"):
+        shutil.copy(SPECS / f"{name}.yaml", specs)
+    read: list[str] = []
+    real = pipeline.load_provider
+    monkeypatch.setattr(pipeline, "load_provider", lambda path: (read.append(path.stem), real(path))[1])
+
+    first = build_docs(specs)
+    assert read == ["itnio_voice", "sgate_otp", "ucloud_usms"]
+    assert build_docs(specs) == first
+    assert read == ["itnio_voice", "sgate_otp", "ucloud_usms"]  # nothing read again
+
+    spec = specs / "sgate_otp.yaml"
+    spec.write_text(
+        spec.read_text(encoding="utf-8").replace("title: ", "title: Renamed ", 1), encoding="utf-8"
+    )
+    changed = build_docs(specs)
+    assert read[3:] == ["sgate_otp"]
+    assert "## Renamed " in changed and changed.count("## Renamed ") == 1
+    # What the cache gave is what reading every spec gives.
+    monkeypatch.setenv("DLRGEN_NO_CACHE", "1")
+    assert build_docs(specs) == changed
+    assert read[4:] == ["itnio_voice", "sgate_otp", "ucloud_usms"]
