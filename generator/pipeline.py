@@ -13,9 +13,11 @@ for models not yet generated, black for chunks of code not yet formatted.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -162,7 +164,8 @@ def _render(
         for start in range(0, len(paths), window):
             jobs: list[m.Provider] = []
             raw: dict[str, dict[str, str]] = {}
-            rendered_window = workers.map(_load_and_render, paths[start : start + window], len(paths))
+            batch = paths[start : start + window]
+            rendered_window = workers.map_first_here(_load_and_render, batch, len(paths))
             for index, (job, found, rendered) in enumerate(rendered_window, start + 1):
                 problems.extend(found)
                 if job is not None:
@@ -229,6 +232,16 @@ class _Workers:
             self._pool = ProcessPoolExecutor(max_workers=min(self.size, max(len(items), weight)))
         return self._pool.map(function, items)
 
+    def map_first_here(self, function: Callable[[_T], _R], items: list[_T], weight: int) -> Iterable[_R]:
+        """``map``, but while no worker runs yet, the first item is done in this process
+        first: what it needed imported (datamodel-code-generator when its models were not
+        in the cache) is then imported before the workers are forked, and shared by them,
+        instead of imported by each; and what it did not need, none of them imports."""
+        if self._pool is not None or len(items) < 2:
+            return self.map(function, items, weight)
+        first = function(items[0])
+        return itertools.chain([first], self.map(function, items[1:], weight))
+
     def __enter__(self) -> _Workers:
         return self
 
@@ -249,14 +262,18 @@ def _load_and_render(job: tuple[Path, str]) -> tuple[m.Provider | None, list[Pro
 
 def _import_before_forking() -> None:
     """What every worker needs, imported once here: forked workers share it, instead of each
-    importing it again (on a busy machine, each import costs a core). The heavy libraries
-    only some work needs (jsonschema, datamodel-code-generator, black) are not among them: a
-    worker imports one when its job is not in the cache, and a run whose work is all cached
-    (``dlrgen check`` on current specs, a template edit that leaves models and most code as
-    they were) never pays for them."""
+    importing it again (on a busy machine, each import costs a core). Of the heavy libraries
+    only some work needs, those this process already needed (``map_first_here``): when the
+    first provider's models were not in the cache, datamodel-code-generator, and black, since
+    code not generated before is not formatted either. Otherwise a worker imports one only
+    when its job is not in the cache, and a run whose work is all cached (``dlrgen check``
+    of current specs) never imports them."""
     import importlib
 
-    for module in _WORKER_MODULES:
+    modules = list(_WORKER_MODULES)
+    if "datamodel_code_generator" in sys.modules:
+        modules += _NEW_MODELS_MODULES
+    for module in modules:
         importlib.import_module(module)
 
 
@@ -265,6 +282,13 @@ _WORKER_MODULES = (
     "generator.render",
     "generator.emit.formatting",
     "generator.emit.verify",
+)
+_NEW_MODELS_MODULES = (
+    "black",
+    "datamodel_code_generator",
+    "datamodel_code_generator.config",
+    "datamodel_code_generator.model.pydantic_v2",
+    "datamodel_code_generator.parser.jsonschema",
 )
 
 
