@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -288,3 +289,37 @@ def test_incremental_generation_renders_only_what_changed(small_tree: tuple[Path
 
     # Whatever the path taken, the result is what a full generation produces.
     assert dlrgen_here("check", "--specs", str(specs), "--out", str(out)).returncode == 0
+
+
+def process_of(item: int) -> tuple[int, int]:
+    """The item and the process that handled it (a worker's job)."""
+    import os
+
+    return item, os.getpid()
+
+
+def test_the_first_provider_is_done_here_before_workers_are_forked() -> None:
+    import os
+
+    workers = pipeline._Workers()
+    workers.size = 2
+    with workers:
+        assert list(workers.map_first_here(process_of, [0], 4)) == [(0, os.getpid())]  # alone: here
+        done = list(workers.map_first_here(process_of, [0, 1, 2, 3], 4))
+    assert [item for item, _ in done] == [0, 1, 2, 3]
+    assert done[0][1] == os.getpid() and all(pid != os.getpid() for _, pid in done[1:])
+
+
+def test_workers_are_forked_with_the_models_library_only_when_the_first_provider_needed_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # colorsys stands in for the heavy modules (black, datamodel-code-generator's parts).
+    monkeypatch.setattr(pipeline, "_WORKER_MODULES", ())
+    monkeypatch.setattr(pipeline, "_NEW_MODELS_MODULES", ("colorsys",))
+    monkeypatch.delitem(sys.modules, "colorsys", raising=False)
+    monkeypatch.delitem(sys.modules, "datamodel_code_generator", raising=False)
+    pipeline._import_before_forking()
+    assert "colorsys" not in sys.modules  # its models were in the cache
+    monkeypatch.setitem(sys.modules, "datamodel_code_generator", types.ModuleType("datamodel_code_generator"))
+    pipeline._import_before_forking()
+    assert "colorsys" in sys.modules
