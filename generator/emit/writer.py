@@ -153,8 +153,8 @@ class Staging:
         self._made = []
 
     def _make_folder(self, folder: Path) -> None:
-        missing = []
-        while folder != self.out_dir and not folder.is_dir():
+        missing = []  # the output directory too, and above it, when apply() is called unlocked
+        while not folder.is_dir():
             missing.append(folder)
             folder = folder.parent
         for made in reversed(missing):

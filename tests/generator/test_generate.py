@@ -220,6 +220,27 @@ def test_a_write_failure_midway_leaves_output_as_it_was(
     assert snapshot(out) == before
 
 
+def test_a_write_failure_into_new_folders_removes_them_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "new" / "generated"  # apply() makes the output directory itself if needed
+    calls = 0
+    original = Path.write_text
+
+    def failing_write(self: Path, *args: object, **kwargs: object) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise OSError("disk full")
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "write_text", failing_write)
+    with pytest.raises(OSError, match="disk full"):
+        write_files(out, {"dlr_a/a.py": "a = 1\n", "dlr_b/pkg/b.py": "b = 1\n", "dlr_c/c.py": "c = 1\n"})
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
+
+
 HEAVY = ("black", "jinja2", "datamodel_code_generator", "jsonschema")
 
 
