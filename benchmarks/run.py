@@ -101,7 +101,9 @@ class _Work:
         if cold or first:
             shutil.rmtree(self.folder / "generated", ignore_errors=True)
             shutil.rmtree(self.folder / "client", ignore_errors=True)
-            for kind in ("black", "models"):
+            # Every entry that depends on the specs: formatted code, models, the schema's
+            # verdicts on specs, each provider's part of docs/providers.md.
+            for kind in ("black", "models", "valid", "docs"):
                 for folder in Path(self.env["DLRGEN_CACHE_DIR"]).glob(f"v*/{kind}"):
                     shutil.rmtree(folder)
         if first:

@@ -5,15 +5,20 @@ incremental one behind ``generate``: the manifest records a hash of every input 
 the templates, the generator itself), so only providers whose inputs changed, or whose
 output was edited by hand, are rendered again; a run with nothing to do renders nothing and
 never imports the heavy libraries (jsonschema, Jinja, datamodel-code-generator, black).
+A run that renders imports each of them only where its work is not in the cache
+(``generator.emit.cache``): jsonschema for a spec not yet found valid, datamodel-code-generator
+for models not yet generated, black for chunks of code not yet formatted.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import json
 import os
 import re
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -21,6 +26,8 @@ from generator.emit.manifest import MANIFEST, Manifest, hash_bytes, hash_tree, u
 from generator.problems import Problem, SpecError, display_path
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
     from generator import model as m
     from generator.emit.verify import ModuleFindings
 
@@ -137,29 +144,55 @@ def _distribution_version(name: str) -> str:
 
 def _render(
     inputs: Inputs, units: list[str], progress: Progress | None, version_suffix: str = ""
-) -> dict[str, str]:
-    """Render and format the given units (provider ids); raises SpecError.
+) -> Iterator[tuple[m.Provider, dict[str, str]]]:
+    """Render, format and verify the given units (provider ids): each provider with its files,
+    in the order of ``units``; raises SpecError once every spec has been read.
 
     Rendering is spread over worker processes one provider at a time, formatting one chunk
     of code at a time (so a provider with many operations is formatted on every core); the
-    result does not depend on how (each file is a function of its provider's inputs)."""
+    result does not depend on how (each file is a function of its provider's inputs).
+    Providers go through a window at a time, and each window's files are handed on before
+    the next is rendered, so memory holds one window's files however many providers there
+    are. Once a spec has problems nothing more is formatted, but every spec is still read,
+    so that every problem is reported; problems are reported before any failure of
+    formatting (a dlrgen bug, which only a valid spec can show)."""
     paths = [(inputs.specs[unit][0], version_suffix) for unit in units]
+    problems: list[Problem] = []
+    failure: Exception | None = None
     with _Workers() as workers:
-        jobs: list[m.Provider] = []
-        problems: list[Problem] = []
-        raw: dict[str, dict[str, str]] = {}
-        for index, (job, found, rendered) in enumerate(workers.map(_load_and_render, paths, len(paths)), 1):
-            problems.extend(found)
-            if job is not None:
-                if progress:
-                    progress(job.id, index, len(paths))
-                jobs.append(job)
-                raw[job.id] = rendered
-        if problems:
-            raise SpecError(sorted(set(problems)))
-        files = _format({path: text for rendered in raw.values() for path, text in rendered.items()}, workers)
-        _verify(jobs, raw, files, workers)
-    return files
+        window = max(_WINDOW_PROVIDERS, _WINDOW_PROVIDERS_PER_WORKER * workers.size)
+        for start in range(0, len(paths), window):
+            jobs: list[m.Provider] = []
+            raw: dict[str, dict[str, str]] = {}
+            batch = paths[start : start + window]
+            rendered_window = workers.map_first_here(_load_and_render, batch, len(paths))
+            for index, (job, found, rendered) in enumerate(rendered_window, start + 1):
+                problems.extend(found)
+                if job is not None:
+                    if progress:
+                        progress(job.id, index, len(paths))
+                    jobs.append(job)
+                    raw[job.id] = rendered
+            if problems or failure is not None:
+                continue
+            try:
+                files = _format({path: text for own in raw.values() for path, text in own.items()}, workers)
+                _verify(jobs, raw, files, workers)
+            except Exception as exc:  # held until every spec is read: spec problems come first
+                failure = exc
+                continue
+            for job in jobs:  # handed on one by one, each dropped here as it goes
+                yield job, {path: files.pop(path) for path in raw.pop(job.id)}
+    if problems:
+        raise SpecError(sorted(set(problems)))
+    if failure is not None:
+        raise failure
+
+
+# How many providers are rendered before their files are handed on: enough to keep every
+# worker busy and share the chunks providers repeat, few enough that memory stays flat.
+_WINDOW_PROVIDERS = 16
+_WINDOW_PROVIDERS_PER_WORKER = 8
 
 
 def _format(files: dict[str, str], workers: _Workers) -> dict[str, str]:
@@ -187,14 +220,27 @@ class _Workers:
 
     def map(self, function: Callable[[_T], _R], items: list[_T], weight: int) -> Iterable[_R]:
         """``function`` over ``items``, in order; in workers when ``weight`` (how many workers'
-        worth of work there is) reaches the threshold."""
-        if self.size < 2 or weight < _PARALLEL_THRESHOLD or len(items) < 2:
+        worth of work there is) reaches the threshold, or once workers are running (they have
+        what the work needs imported; this process may not)."""
+        if self._pool is None and (self.size < 2 or weight < _PARALLEL_THRESHOLD or len(items) < 2):
             return map(function, items)
         if self._pool is None:
+            from concurrent.futures import ProcessPoolExecutor
+
             _import_before_forking()
             # Forked workers all start at once: no more of them than the first job can use.
             self._pool = ProcessPoolExecutor(max_workers=min(self.size, max(len(items), weight)))
         return self._pool.map(function, items)
+
+    def map_first_here(self, function: Callable[[_T], _R], items: list[_T], weight: int) -> Iterable[_R]:
+        """``map``, but while no worker runs yet, the first item is done in this process
+        first: what it needed imported (datamodel-code-generator when its models were not
+        in the cache) is then imported before the workers are forked, and shared by them,
+        instead of imported by each; and what it did not need, none of them imports."""
+        if self._pool is not None or len(items) < 2:
+            return self.map(function, items, weight)
+        first = function(items[0])
+        return itertools.chain([first], self.map(function, items[1:], weight))
 
     def __enter__(self) -> _Workers:
         return self
@@ -216,10 +262,18 @@ def _load_and_render(job: tuple[Path, str]) -> tuple[m.Provider | None, list[Pro
 
 def _import_before_forking() -> None:
     """What every worker needs, imported once here: forked workers share it, instead of each
-    importing it again (on a busy machine, each import costs a core)."""
+    importing it again (on a busy machine, each import costs a core). Of the heavy libraries
+    only some work needs, those this process already needed (``map_first_here``): when the
+    first provider's models were not in the cache, datamodel-code-generator, and black, since
+    code not generated before is not formatted either. Otherwise a worker imports one only
+    when its job is not in the cache, and a run whose work is all cached (``dlrgen check``
+    of current specs) never imports them."""
     import importlib
 
-    for module in _WORKER_MODULES:
+    modules = list(_WORKER_MODULES)
+    if "datamodel_code_generator" in sys.modules:
+        modules += _NEW_MODELS_MODULES
+    for module in modules:
         importlib.import_module(module)
 
 
@@ -228,6 +282,8 @@ _WORKER_MODULES = (
     "generator.render",
     "generator.emit.formatting",
     "generator.emit.verify",
+)
+_NEW_MODELS_MODULES = (
     "black",
     "datamodel_code_generator",
     "datamodel_code_generator.config",
@@ -276,16 +332,20 @@ def _read_module(module: tuple[str, str, str]) -> ModuleFindings:
 
 
 def _manifest(
-    inputs: Inputs, files: dict[str, str], reused: Manifest | None, reused_units: set[str]
+    inputs: Inputs, digests: dict[str, str], reused: Manifest | None, reused_units: set[str]
 ) -> Manifest:
     manifest = Manifest(tools=dict(inputs.tools), specs={k: v[1] for k, v in sorted(inputs.specs.items())})
-    for path, content in files.items():
-        manifest.add(path, hash_bytes(content.encode("utf-8")))
+    for path, digest in digests.items():
+        manifest.add(path, digest)
     if reused is not None:
         for path, digest in reused.files.items():
             if unit_of(path) in reused_units:
                 manifest.add(path, digest)
     return manifest
+
+
+def _digests(files: dict[str, str]) -> dict[str, str]:
+    return {path: hash_bytes(content.encode("utf-8")) for path, content in files.items()}
 
 
 def build(specs_dir: Path, progress: Progress | None = None, version_suffix: str = "") -> dict[str, str]:
@@ -295,8 +355,14 @@ def build(specs_dir: Path, progress: Progress | None = None, version_suffix: str
     of releases that are never committed. Raises SpecError with every problem found when any
     spec is broken."""
     inputs = Inputs.read(specs_dir)
-    files = _render(inputs, list(inputs.specs), progress, version_suffix)
-    return {**files, MANIFEST: _manifest(inputs, files, None, set()).to_text()}
+    files: dict[str, str] = {}
+    for _, own in _render(inputs, list(inputs.specs), progress, version_suffix):
+        files.update(own)
+    return {**files, MANIFEST: _manifest(inputs, _digests(files), None, set()).to_text()}
+
+
+# Where ``plan`` hands each rendered provider's files as they come (``generate`` stages them).
+Take = Callable[["m.Provider", dict[str, str]], None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -306,8 +372,12 @@ class Plan:
     rendered: list[str]  # units rendered; empty for a no-op
 
 
-def plan(specs_dir: Path, out_dir: Path, progress: Progress | None = None) -> Plan:
-    """What ``generate`` must do to bring ``out_dir`` up to date, rendering only what changed."""
+def plan(specs_dir: Path, out_dir: Path, progress: Progress | None = None, take: Take | None = None) -> Plan:
+    """What ``generate`` must do to bring ``out_dir`` up to date, rendering only what changed.
+
+    With ``take``, each rendered provider's files are handed to it as they come and kept
+    nowhere else, so memory stays flat however many providers render; the plan's ``write``
+    then holds only the manifest (when it changes). Without it, ``write`` holds every file."""
     inputs = Inputs.read(specs_dir)
     old = Manifest.read(out_dir)
     units = list(inputs.specs)
@@ -321,10 +391,16 @@ def plan(specs_dir: Path, out_dir: Path, progress: Progress | None = None) -> Pl
 
     clean = {unit for unit in units if current(unit)}
     dirty = [unit for unit in units if unit not in clean]
-    files = _render(inputs, dirty, progress) if dirty else {}
-    manifest = _manifest(inputs, files, old, clean)
+    write: dict[str, str] = {}
+    digests: dict[str, str] = {}
+    for provider, files in _render(inputs, dirty, progress):
+        digests.update(_digests(files))
+        if take is not None:
+            take(provider, files)
+        else:
+            write.update(files)
+    manifest = _manifest(inputs, digests, old, clean)
     text = manifest.to_text()
-    write = dict(files)
     if old is None or old.to_text() != text or not (out_dir / MANIFEST).is_file():
         write[MANIFEST] = text
     remove = (set(old.files) - set(manifest.files)) if old is not None else set()
@@ -332,11 +408,33 @@ def plan(specs_dir: Path, out_dir: Path, progress: Progress | None = None) -> Pl
 
 
 def build_docs(specs_dir: Path) -> str:
-    """The text of ``docs/providers.md`` for the specs."""
-    inputs = Inputs.read(specs_dir)
-    providers, problems = load_providers([path for path, _ in inputs.specs.values()])
-    if problems:
-        raise SpecError(problems)
-    from generator.render import render_docs
+    """The text of ``docs/providers.md`` for the specs. Each provider's part of it
+    (``docs_entry``) is kept in the cache under its spec's hash and the tools': only the
+    specs that changed since are read."""
+    from generator.emit import cache
 
-    return render_docs(providers)
+    inputs = Inputs.read(specs_dir)
+    entries: dict[str, str] = {}
+    missing: list[tuple[Path, str]] = []
+    for unit, (path, digest) in inputs.specs.items():
+        key = hash_bytes(json.dumps([inputs.tools, digest, f"{path.parent.name}/{path.name}"]).encode())
+        entry = cache.get("docs", key)
+        if entry is not None:
+            entries[unit] = entry
+        else:
+            missing.append((path, key))
+    problems: list[Problem] = []
+    if missing:
+        from generator.python.docs_view import docs_entry
+
+        for path, key in missing:
+            provider, found = load_provider(path)
+            problems.extend(found)
+            if provider is not None and not found:
+                entries[path.stem] = docs_entry(provider)
+                cache.put("docs", key, entries[path.stem])
+    if problems:
+        raise SpecError(sorted(set(problems)))
+    from generator.render import render_docs_entries
+
+    return render_docs_entries([entries[unit] for unit in inputs.specs])

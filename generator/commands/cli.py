@@ -187,17 +187,29 @@ def _progress_reporter() -> Callable[[str, int, int], None] | None:
 
 
 def _generate(specs: Path, out: Path) -> int:
+    from generator.commands.release import package_digests
     from generator.emit.manifest import OutputPathError
-    from generator.emit.writer import apply, locked, remove_stray_temp_files
+    from generator.emit.writer import Staging, locked, remove_stray_temp_files
     from generator.pipeline import plan
 
+    written: dict[str, tuple[str, str]] = {}  # each rendered package's version and digest
+
     try:
-        with locked(out):  # plan reads what apply then writes: no other run may come between
+        with locked(out):  # plan reads what is then written: no other run may come between
             for path in remove_stray_temp_files(out):
                 print(f"removed stray temp file {out / path}")
-            todo = plan(specs, out, _progress_reporter())
-            changed = apply(out, todo.write, todo.remove)
-            unbumped = _unreleased_changes(out, todo.write, todo.rendered)
+            with Staging(out) as staging:  # each file on disk as it comes; all renamed at the end
+
+                def take(provider: object, files: dict[str, str]) -> None:
+                    for path, content in files.items():
+                        staging.add(path, content)
+                    written.update(package_digests(files))
+
+                todo = plan(specs, out, _progress_reporter(), take)
+                for path, content in todo.write.items():
+                    staging.add(path, content)
+                changed = staging.commit(todo.remove)
+            unbumped = _unreleased_changes(out, written, todo.rendered)
     except OutputPathError as exc:
         print(exc, file=sys.stderr)
         return EXIT_SPEC_ERROR
@@ -216,13 +228,14 @@ def _generate(specs: Path, out: Path) -> int:
     return EXIT_OK
 
 
-def _unreleased_changes(out: Path, written: dict[str, str], rendered: list[str]) -> list[str]:
+def _unreleased_changes(out: Path, written: dict[str, tuple[str, str]], rendered: list[str]) -> list[str]:
     """The packages just rendered whose files changed under the version of a recorded release
-    (``.dlrgen-releases.json``, written by ``dlrgen build``; generating records nothing)."""
-    from generator.commands.release import package_digests, read_record, unbumped
+    (``.dlrgen-releases.json``, written by ``dlrgen build``; generating records nothing).
+    ``written``: each rendered package's version and digest (``package_digests``)."""
+    from generator.commands.release import read_record, unbumped
     from generator.emit.manifest import unit_of
 
-    current = {top: entry for top, entry in package_digests(written).items() if unit_of(top) in rendered}
+    current = {top: entry for top, entry in written.items() if unit_of(top) in rendered}
     return unbumped(read_record(out), current)
 
 

@@ -15,7 +15,6 @@ import re
 import shutil
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,6 +86,8 @@ def build_releases(
         # Each build runs its backend in subprocesses (an isolated environment when the
         # backend is not installed): one thread per core keeps a large catalog's release short.
         packages = sorted((staging / "packages").iterdir())
+        from concurrent.futures import ThreadPoolExecutor  # only to build: generate needs none
+
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             built.extend(pool.map(lambda package: _build_one(package, dist), packages))
     record_releases(out, files)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -26,6 +25,9 @@ TEMP_SUFFIX = ".dlrgen-tmp"  # a file being written; one left behind is a killed
 CORE_UNIT = "dlr_core"
 
 _DRIVE = re.compile(r"[A-Za-z]:")  # "C:x" is relative on POSIX but not on Windows
+# Unicode's control characters (category Cc): C0, DEL and C1. A pattern, not a look-up per
+# character: a manifest lists hundreds of paths, read on every run.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 class OutputPathError(Exception):
@@ -48,7 +50,7 @@ def path_problem(path: str) -> str | None:
     Purely lexical; ``escapes`` adds the check through symlinks on disk."""
     if not path:
         return "it is empty"
-    if any(unicodedata.category(char) == "Cc" for char in path):
+    if _CONTROL.search(path):
         return "it contains a control character"
     if "\\" in path:
         return "it contains a backslash"
@@ -64,11 +66,26 @@ def path_problem(path: str) -> str | None:
     return None
 
 
-def escapes(out_dir: Path, path: str) -> bool:
-    """True when ``out_dir / path`` resolves, through symlinks, outside ``out_dir``."""
-    root = out_dir.resolve()
-    resolved = (out_dir / path).resolve()
+def escapes(out_dir: Path, path: str, folders: dict[str, Path] | None = None) -> bool:
+    """True when ``out_dir / path`` resolves, through symlinks, outside ``out_dir``.
+
+    ``folders`` keeps the folders resolved so far (the output directory's included) for
+    many paths checked at once: every file in a folder shares its resolution, so a manifest
+    of hundreds of files costs a resolution per folder, not per file. The path's last part
+    is still resolved itself when it is a symlink."""
+    folders = {} if folders is None else folders
+    root = _resolved(out_dir, "", folders)
+    folder, _, name = path.rpartition("/")
+    resolved = _resolved(out_dir, folder, folders) / name
+    if resolved.is_symlink():
+        resolved = resolved.resolve()
     return resolved == root or not resolved.is_relative_to(root)
+
+
+def _resolved(out_dir: Path, folder: str, folders: dict[str, Path]) -> Path:
+    if folder not in folders:
+        folders[folder] = (out_dir / folder).resolve()
+    return folders[folder]
 
 
 def hash_bytes(data: bytes) -> str:
@@ -149,11 +166,12 @@ class Manifest:
         return cls(dict(tools), dict(specs), dict(files))
 
     def _check_paths(self, out_dir: Path, where: Path) -> None:
+        folders: dict[str, Path] = {}
         for path in sorted(self.files):
             problem = path_problem(path)
             if problem is None and path == MANIFEST:
                 problem = "it is the manifest itself"
-            if problem is None and escapes(out_dir, path):
+            if problem is None and escapes(out_dir, path, folders):
                 problem = "it leads outside the output directory through a symbolic link"
             if problem is not None:
                 raise ManifestError(

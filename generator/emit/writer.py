@@ -1,8 +1,9 @@
-"""Stage 5: write the in-memory file map to disk atomically, or compare it with disk.
+"""Stage 5: write the generated files to disk atomically, or compare them with disk.
 
 A manifest in the output directory lists the files the generator owns. Only those are
 ever replaced or deleted; anything else a user puts in ``generated/`` is left alone.
-Every new file is first written next to its target; only when all writes succeeded are
+Every new file is first written next to its target (``Staging``, as generation hands each
+file over, so memory never holds the whole output); only when all writes succeeded are
 they renamed into place, so a failure leaves the tree as it was.
 
 The output directory may come from an untrusted checkout, so nothing here follows a path
@@ -90,29 +91,95 @@ def apply(out_dir: Path, write: dict[str, str], remove: Set[str] = frozenset()) 
     Call it inside ``locked(out_dir)``: two runs interleaving renames would mix their trees."""
     for path in remove:
         _check_owned_path(out_dir, path)
-    pending = [c for c in changes(out_dir, write) if c.kind != "removed"]
-    pending += [Change(path, "removed", "") for path in sorted(remove) if _is_removable(out_dir / path)]
-    mode = _new_file_mode()
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for change in pending:
-            if change.kind == "removed":
-                continue
-            target = out_dir / change.path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            staged.append((stage(target, write[change.path], mode), target))
-    except BaseException:
-        for temp, _ in staged:
+    for path in write:
+        _check_output_path(out_dir, path)
+    with Staging(out_dir) as staging:
+        for path in sorted(write):
+            staging.add(path, write[path])
+        return staging.commit(remove)
+
+
+class Staging:
+    """Files staged next to their targets as they are handed over, then renamed into place
+    all at once (``commit``), or all removed again, with any folder made for them, when
+    anything fails first (leaving the ``with`` block by an exception). A file already on disk
+    as wanted is not staged at all.
+
+    Call it inside ``locked(out_dir)``, like ``apply``."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self._mode = _new_file_mode()
+        self._staged: list[tuple[Path, Path]] = []  # (temp file, target)
+        self._changes: list[Change] = []
+        self._made: list[Path] = []  # folders made for staged files, to remove if discarded
+
+    def add(self, path: str, content: str) -> None:
+        """Stage one generated file (``path`` below the output directory)."""
+        _check_output_path(self.out_dir, path)
+        target = self.out_dir / path
+        kind = _change_kind(target, content)
+        if kind is None:
+            return
+        self._make_folder(target.parent)
+        self._staged.append((stage(target, content, self._mode), target))
+        self._changes.append(Change(path, kind, ""))
+
+    def commit(self, remove: Set[str] = frozenset()) -> list[Change]:
+        """Rename every staged file into place and delete ``remove``; returns what changed,
+        in the order of the paths, removals last."""
+        for path in remove:
+            _check_owned_path(self.out_dir, path)
+        removed = [
+            Change(path, "removed", "") for path in sorted(remove) if _is_removable(self.out_dir / path)
+        ]
+        # The manifest goes last: until it is in place, the old one still describes the tree.
+        staged = sorted(self._staged, key=lambda pair: (pair[1].name == MANIFEST, str(pair[1])))
+        self._staged = []
+        for temp, target in staged:
+            os.replace(temp, target)  # a symlink at target is itself replaced, never written through
+        for change in removed:
+            _remove_owned(self.out_dir, change.path)
+        return sorted(self._changes, key=lambda change: change.path) + removed
+
+    def discard(self) -> None:
+        """Remove every staged file and the folders made for them: the tree is as it was."""
+        for temp, _ in self._staged:
             temp.unlink(missing_ok=True)
-        raise
-    # The manifest goes last: until it is in place, the old one still describes the tree.
-    staged.sort(key=lambda pair: pair[1].name == MANIFEST)
-    for temp, target in staged:
-        os.replace(temp, target)  # a symlink at target is itself replaced, never written through
-    for change in pending:
-        if change.kind == "removed":
-            _remove_owned(out_dir, change.path)
-    return pending
+        self._staged = []
+        for folder in reversed(self._made):
+            with suppress(OSError):  # not empty: someone else's file is in it now
+                folder.rmdir()
+        self._made = []
+
+    def _make_folder(self, folder: Path) -> None:
+        missing = []  # the output directory too, and above it, when apply() is called unlocked
+        while not folder.is_dir():
+            missing.append(folder)
+            folder = folder.parent
+        for made in reversed(missing):
+            made.mkdir(exist_ok=True)
+            self._made.append(made)
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        if kind is not None:
+            self.discard()
+
+
+def _change_kind(target: Path, new: str) -> str | None:
+    """``added`` or ``changed`` when writing ``new`` at ``target`` changes the tree, else None."""
+    if target.is_symlink():
+        return "changed"  # ours to replace, but never to read: it may point at any file
+    try:
+        old = target.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return "added"
+    except (OSError, UnicodeDecodeError):
+        old = ""
+    return "changed" if old != new else None
 
 
 def write_files(out_dir: Path, files: dict[str, str]) -> list[Change]:

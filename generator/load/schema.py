@@ -1,33 +1,49 @@
 """Stage 1c: check a loaded spec against the JSON Schema of the spec format, each violation
 shaped into a message for a person (a close match for a typo'd key, the allowed values, what
-a pattern means), located where the value stands."""
+a pattern means), located where the value stands.
+
+jsonschema is imported only when a spec is checked for real: a spec found valid is
+remembered in the cache (``generator.emit.cache``) under the hash of its merged data, the
+schema, this module and the library's version, so a run over specs that did not change
+never imports it."""
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib import resources
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-
+from generator.emit import cache as dlrgen_cache
 from generator.load.source_map import JsonPath, SourceMap
 from generator.problems import Problem
+
+if TYPE_CHECKING:
+    import jsonschema
 
 
 @cache
 def spec_schema() -> dict[str, Any]:
     """The JSON Schema of the spec format (also printed by ``dlrgen schema``)."""
-    text = resources.files("generator").joinpath("spec.schema.json").read_text(encoding="utf-8")
-    schema: dict[str, Any] = json.loads(text)
+    schema: dict[str, Any] = json.loads(_schema_text())
     return schema
 
 
 @cache
+def _schema_text() -> str:
+    return resources.files("generator").joinpath("spec.schema.json").read_text(encoding="utf-8")
+
+
+@cache
 def _validator() -> jsonschema.protocols.Validator:
+    import jsonschema
+
     # "regex" is the one format the spec relies on (a parameter's pattern): the generated code
     # compiles it with Python's re, so an invalid one must be refused here, not on import.
     validator_class: type[jsonschema.protocols.Validator]
@@ -53,6 +69,8 @@ def _pattern_keyword(
 
     Python's ``$`` also matches before a final newline, so "X-Key\\n" would pass as a header name
     and "demo_sms\\n" as a snake_case name."""
+    import jsonschema
+
     if validator.is_type(instance, "string") and not re.search(_python_pattern(pattern), instance):
         yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
@@ -85,14 +103,45 @@ _PATTERN_HINTS = {
 
 def schema_problems(data: dict[str, Any], source: SourceMap) -> list[tuple[Problem, JsonPath]]:
     """Each schema violation, described for a person, with the path of the value at fault."""
+    key = _validation_key(data)
+    if key is not None and dlrgen_cache.get(_VALID, key) is not None:
+        return []
     problems: list[tuple[Problem, JsonPath]] = []
     for error in _validator().iter_errors(data):
         path = tuple(error.absolute_path)
         problems.extend((problem, path) for problem in _describe(error, source))
+    if key is not None and not problems:
+        dlrgen_cache.put(_VALID, key, "valid\n")  # only a pass is kept: problems are always checked afresh
     return problems
 
 
+_VALID = "valid"  # the cache's folder of specs the schema accepted
+
+
+def _validation_key(data: dict[str, Any]) -> str | None:
+    """What the schema's verdict on ``data`` depends on, hashed: the data itself (its ``repr``
+    tells ``1`` from ``"1"``, ``1.0`` and ``True``, as the schema does), the schema, the
+    checks this module adds to it, the library and Python (whose ``re`` checks patterns).
+    None (no caching) when the cache is off."""
+    if dlrgen_cache.directory() is None:
+        return None
+    digest = hashlib.sha256(_validator_identity().encode())
+    digest.update(b"\0" + repr(data).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+@cache
+def _validator_identity() -> str:
+    from importlib.metadata import version
+
+    this_module = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    schema = hashlib.sha256(_schema_text().encode("utf-8")).hexdigest()
+    return f"{schema} {this_module} jsonschema {version('jsonschema')} python {sys.version}"
+
+
 def _describe(error: jsonschema.ValidationError, source: SourceMap) -> list[Problem]:
+    import jsonschema
+
     path: JsonPath = tuple(error.absolute_path)
     where = _where(path)
     if error.validator in ("oneOf", "anyOf") and error.context:

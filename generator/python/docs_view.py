@@ -1,13 +1,19 @@
 """docs/providers.md's coverage matrix (what each provider's package reads and how its
 signatures were proven, one row per provider) and its gaps (what each spec states it cannot
-say), each cell Markdown."""
+say), each cell Markdown; and ``docs_entry``, all the document shows of one provider.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
+from types import SimpleNamespace
+from typing import Any
+
 from generator import model as m
 from generator.parse.callbacks import signing_words
 from generator.python import escape
+from generator.python.readme_view import at_a_glance, polling_lines
 
 _PROOF_WORDS = {
     "sdk": "SDK algorithm",
@@ -114,3 +120,55 @@ def gap_rows(providers: list[m.Provider]) -> list[GapRow]:
         for provider in providers
         for gap in provider.gaps
     ]
+
+
+def docs_entry(provider: m.Provider) -> str:
+    """All docs/providers.md shows of one provider, as JSON: its rows of the tables (each cell
+    Markdown), its raw values under each canonical status, its polling lines, and what its
+    own section prints of the model. The document is a function of these entries alone, so
+    each is kept in the cache under its spec's hash and ``dlrgen docs`` (and ``generate``,
+    which refreshes the document) reads only the specs that changed."""
+    matrix: dict[str, list[str]] = {}
+    for enum in provider.statuses:
+        for value in enum.values:
+            shown = " / ".join(escape.markdown_code(raw) for raw in value.raw_values)
+            matrix.setdefault(value.canonical, []).append(f"{shown} ({enum.class_name})")
+    shown_of_provider = {
+        "id": provider.id,
+        "title": provider.title,
+        "docs": provider.docs,
+        "spec_file": provider.spec_file,
+        "package": provider.package,
+        "statuses": [
+            {
+                "class_name": enum.class_name,
+                "values": [
+                    {"raw_values": list(v.raw_values), "member": v.member, "canonical": v.canonical}
+                    for v in enum.values
+                ],
+            }
+            for enum in provider.statuses
+        ],
+        "rules": [{"key": rule.key, "description": rule.description} for rule in provider.rules],
+        "auth": {
+            "schemes": [{"name": s.name, "description": s.description} for s in provider.auth.schemes],
+            "default_scheme": provider.auth.default_scheme,
+            "credentials": [{"name": c.name} for c in provider.auth.credentials],
+        },
+        "operations": bool(provider.operations),
+    }
+    entry = {
+        "coverage": asdict(coverage_row(provider)),
+        "glance": asdict(at_a_glance(provider)),
+        "gaps": [asdict(row) for row in gap_rows([provider])],
+        "matrix": list(matrix.items()),  # pairs: a mapping would be read back as attributes
+        "polling": polling_lines(provider.polling),
+        "provider": shown_of_provider,
+    }
+    return json.dumps(entry, sort_keys=True)
+
+
+def read_docs_entry(text: str) -> Any:
+    """An entry as the template reads it: every mapping an object with its keys as attributes
+    (a plain dict's own methods, ``values`` or ``items``, would hide keys of those names)."""
+    return json.loads(text, object_hook=lambda fields: SimpleNamespace(**fields))

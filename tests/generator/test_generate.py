@@ -7,11 +7,13 @@ import re
 import shutil
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import GENERATED, ROOT, SPECS, dlrgen_here
+from generator import pipeline
 from generator.pipeline import build
 from generator.emit.manifest import MANIFEST
 from generator.emit.writer import write_files
@@ -143,6 +145,56 @@ def test_broken_spec_leaves_output_exactly_as_it_was(small_tree: tuple[Path, Pat
     assert snapshot(out) == before
 
 
+def one_provider_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Providers handed on one at a time (as they are, a window at a time, among many)."""
+    monkeypatch.setattr(pipeline, "_WINDOW_PROVIDERS", 1)
+    monkeypatch.setattr(pipeline, "_WINDOW_PROVIDERS_PER_WORKER", 0)
+
+
+def test_files_are_handed_on_as_each_provider_is_done(
+    small_tree: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    specs, _ = small_tree
+    one_provider_at_a_time(monkeypatch)
+    out = tmp_path / "fresh"
+    handed: list[tuple[str, list[str]]] = []
+    todo = pipeline.plan(specs, out, take=lambda provider, files: handed.append((provider.id, sorted(files))))
+    assert [provider for provider, _ in handed] == ["itnio_voice", "sgate_otp"]
+    assert all(path.startswith(f"dlr_{provider}/") for provider, paths in handed for path in paths)
+    assert list(todo.write) == [MANIFEST]  # every other file went to `take`, and nowhere else
+    listed = json.loads(todo.write[MANIFEST])["files"]
+    assert sorted(listed) == sorted(path for _, paths in handed for path in paths)
+    # What `generate` writes from them is what a full build makes.
+    assert dlrgen_here("generate", "--specs", str(specs), "--out", str(out)).returncode == 0
+    assert snapshot(out) == {path: content.encode() for path, content in sorted(build(specs).items())}
+
+
+def test_a_broken_spec_after_staged_providers_leaves_output_as_it_was(
+    small_tree: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # itnio_voice is rendered and its files staged (in folders made for them) before
+    # sgate_otp, read after it, turns out broken: all of it is removed again.
+    specs, out = small_tree
+    one_provider_at_a_time(monkeypatch)
+    spec = specs / "sgate_otp.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace("canonical: delivered", "canonical: delivred"))
+    fresh = tmp_path / "fresh"
+    result = dlrgen_here("generate", "--specs", str(specs), "--out", str(fresh))
+    assert result.returncode == 2 and "sgate_otp.yaml:" in result.stderr
+    assert not fresh.exists()
+    # The same over an existing tree: itnio_voice's files, changed, are staged and dropped.
+    before = snapshot(out), folders(out)
+    voice = specs / "itnio_voice.yaml"
+    voice.write_text(voice.read_text(encoding="utf-8").replace("Calls are being made.", "Calls go out."))
+    result = dlrgen_here("generate", "--specs", str(specs), "--out", str(out))
+    assert result.returncode == 2
+    assert (snapshot(out), folders(out)) == before
+
+
+def folders(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.is_dir())
+
+
 def test_a_write_failure_midway_leaves_output_as_it_was(
     tmp_path: Path, committed: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -168,23 +220,68 @@ def test_a_write_failure_midway_leaves_output_as_it_was(
     assert snapshot(out) == before
 
 
+def test_a_write_failure_into_new_folders_removes_them_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "new" / "generated"  # apply() makes the output directory itself if needed
+    calls = 0
+    original = Path.write_text
+
+    def failing_write(self: Path, *args: object, **kwargs: object) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise OSError("disk full")
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "write_text", failing_write)
+    with pytest.raises(OSError, match="disk full"):
+        write_files(out, {"dlr_a/a.py": "a = 1\n", "dlr_b/pkg/b.py": "b = 1\n", "dlr_c/c.py": "c = 1\n"})
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
+
+
 HEAVY = ("black", "jinja2", "datamodel_code_generator", "jsonschema")
+
+
+def heavy_imports(command: str, specs: Path, out: Path) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """``dlrgen <command>`` in a fresh interpreter, and which of the heavy libraries it imported
+    (in its own process: workers, if it starts any, are not seen)."""
+    script = (
+        "import sys\nfrom generator.commands.cli import main\n"
+        f"code = main([{command!r}, '--specs', {str(specs)!r}, '--out', {str(out)!r}])\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))\n"
+        "raise SystemExit(code)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    return result, json.loads(result.stdout.strip().splitlines()[-1].replace("'", '"'))
 
 
 def test_incremental_generation_renders_only_what_changed(small_tree: tuple[Path, Path]) -> None:
     specs, out = small_tree
 
     # Nothing changed: nothing rendered, and none of the heavy libraries imported.
-    script = (
-        "import sys\nfrom generator.commands.cli import main\n"
-        f"code = main(['generate', '--specs', {str(specs)!r}, '--out', {str(out)!r}])\n"
-        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))\n"
-        "raise SystemExit(code)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    result, imported = heavy_imports("generate", specs, out)
     assert result.returncode == 0, result.stderr
     assert "0 files changed" in result.stdout and "nothing to render" in result.stdout
-    assert result.stdout.strip().endswith("[]")
+    assert imported == []
+
+    # Rendered again with its spec unchanged (a hand edit undone): the spec's validation, its
+    # models and its formatted code all come from the cache (the tree was generated with it),
+    # so only Jinja is imported, to render.
+    edited = out / "dlr_sgate_otp" / "dlr_sgate_otp" / "errors.py"
+    original = edited.read_text(encoding="utf-8")
+    edited.write_text(original + "# hand edit\n", encoding="utf-8")
+    result, imported = heavy_imports("generate", specs, out)
+    assert result.returncode == 0, result.stderr
+    assert "(rendered: sgate_otp)" in result.stdout
+    assert edited.read_text(encoding="utf-8") == original
+    assert imported == ["jinja2"]
+
+    # `check` of current specs renders everything, all of it from the cache: the same.
+    result, imported = heavy_imports("check", specs, out)
+    assert result.returncode == 0, result.stderr
+    assert imported == ["jinja2"]
 
     # One spec changed: only that provider is rendered.
     spec = specs / "itnio_voice.yaml"
@@ -213,3 +310,37 @@ def test_incremental_generation_renders_only_what_changed(small_tree: tuple[Path
 
     # Whatever the path taken, the result is what a full generation produces.
     assert dlrgen_here("check", "--specs", str(specs), "--out", str(out)).returncode == 0
+
+
+def process_of(item: int) -> tuple[int, int]:
+    """The item and the process that handled it (a worker's job)."""
+    import os
+
+    return item, os.getpid()
+
+
+def test_the_first_provider_is_done_here_before_workers_are_forked() -> None:
+    import os
+
+    workers = pipeline._Workers()
+    workers.size = 2
+    with workers:
+        assert list(workers.map_first_here(process_of, [0], 4)) == [(0, os.getpid())]  # alone: here
+        done = list(workers.map_first_here(process_of, [0, 1, 2, 3], 4))
+    assert [item for item, _ in done] == [0, 1, 2, 3]
+    assert done[0][1] == os.getpid() and all(pid != os.getpid() for _, pid in done[1:])
+
+
+def test_workers_are_forked_with_the_models_library_only_when_the_first_provider_needed_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # colorsys stands in for the heavy modules (black, datamodel-code-generator's parts).
+    monkeypatch.setattr(pipeline, "_WORKER_MODULES", ())
+    monkeypatch.setattr(pipeline, "_NEW_MODELS_MODULES", ("colorsys",))
+    monkeypatch.delitem(sys.modules, "colorsys", raising=False)
+    monkeypatch.delitem(sys.modules, "datamodel_code_generator", raising=False)
+    pipeline._import_before_forking()
+    assert "colorsys" not in sys.modules  # its models were in the cache
+    monkeypatch.setitem(sys.modules, "datamodel_code_generator", types.ModuleType("datamodel_code_generator"))
+    pipeline._import_before_forking()
+    assert "colorsys" in sys.modules

@@ -264,7 +264,7 @@ def test_generate_sweeps_and_reports_temp_files_a_killed_run_left(
     link = out / ".escape.dlrgen-tmp"
     link.symlink_to(outside.parent, target_is_directory=True)
     (out / "user.txt").write_text("not a temp file\n", encoding="utf-8")
-    monkeypatch.setattr(pipeline, "plan", lambda specs, out, progress=None: Plan({}, set(), []))
+    monkeypatch.setattr(pipeline, "plan", lambda specs, out, progress=None, take=None: Plan({}, set(), []))
 
     assert main(["generate", "--specs", str(SPECS), "--out", str(out)]) == 0
     printed = capsys.readouterr().out.splitlines()
