@@ -51,8 +51,11 @@ CREATE TABLE IF NOT EXISTS messages (
     updated_at timestamptz,
     PRIMARY KEY (provider, message_id)
 );
--- The workers' query: a provider's open messages by due time (final ones have none).
-CREATE INDEX IF NOT EXISTS messages_due ON messages (provider, due_at) WHERE due_at IS NOT NULL;
+-- The workers' query: a provider's open messages in the claim's order (due time, then id),
+-- read off the index without sorting (a batch tracked together is due at one time: without
+-- message_id here each claim sorted every open message). Final ones have no due time.
+CREATE INDEX IF NOT EXISTS messages_due_order ON messages (provider, due_at, message_id)
+    WHERE due_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_open ON messages (sent_at) WHERE state = 'open';
 CREATE TABLE IF NOT EXISTS history (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -80,7 +83,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     lease_until timestamptz
 );
 CREATE INDEX IF NOT EXISTS outbox_message ON outbox (provider, message_id, id);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_at)
+-- The handler's claim, in its order (next_at, id), read off the index.
+CREATE INDEX IF NOT EXISTS outbox_due_order ON outbox (next_at, id)
 """
 
 _SCHEMA_LOCK = 0x646C725F73636865  # "dlr_sche": workers starting together create the tables once
