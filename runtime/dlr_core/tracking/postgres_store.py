@@ -33,7 +33,8 @@ from dlr_core.tracking.model import (
     TrackedMessage,
     TrackingState,
 )
-from dlr_core.tracking.store import Decide, StatusCount
+from dlr_core.tracking.store import Decide
+from dlr_core.tracking.store_reads import MESSAGE_COLUMNS, StoreReads, status_of
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -89,17 +90,13 @@ CREATE INDEX IF NOT EXISTS outbox_due_order ON outbox (next_at, id)
 
 _SCHEMA_LOCK = 0x646C725F73636865  # "dlr_sche": workers starting together create the tables once
 
-_MESSAGE_COLUMNS = (
-    "provider, message_id, sent_at, recipient, tags, status, state, due_at, polls, lease_owner, "
-    "lease_until, updated_at"
-)
 _HISTORY_COLUMNS = (
     "provider, message_id, status, state, source, at, key, recipient, tags, error_code, raw_status, "
     "receipt_key"
 )
 
 _UPSERT_MESSAGE = (
-    f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+    f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
     "ON CONFLICT (provider, message_id) DO UPDATE SET sent_at = excluded.sent_at, "
     "recipient = excluded.recipient, tags = excluded.tags, status = excluded.status, "
     "state = excluded.state, due_at = excluded.due_at, polls = excluded.polls, "
@@ -113,11 +110,14 @@ _APPEND_CHANGE = (
 )
 
 
-class PostgresStore:
+class PostgresStore(StoreReads):
     """A ``Store`` in the PostgreSQL database at ``url`` (``postgresql://user@host/db``, any
     libpq connection string), its tables created if missing (``create=False``: they must
     exist). Safe to share between threads: each call takes a connection from a pool of at
     most ``pool_size``. Any number of processes, on any machines, may share the database."""
+
+    marker = "%s"
+    history_columns = _HISTORY_COLUMNS
 
     def __init__(self, url: str, *, create: bool = True, pool_size: int = 4) -> None:
         self.url: str = redact(url)
@@ -169,7 +169,7 @@ class PostgresStore:
                 (sorted({_lock_id(key) for key in keys}),),
             )
             rows = db.execute(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE (provider, message_id) IN "
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE (provider, message_id) IN "
                 "(SELECT * FROM unnest(%s::text[], %s::text[])) ORDER BY provider, message_id FOR UPDATE",
                 ([key.provider for key in keys], [key.message_id for key in keys]),
             ).fetchall()
@@ -202,7 +202,7 @@ class PostgresStore:
                 "ORDER BY due_at, message_id LIMIT %s FOR UPDATE SKIP LOCKED) "
                 "UPDATE messages SET lease_owner = %s, lease_until = %s FROM due "
                 "WHERE messages.provider = due.provider AND messages.message_id = due.message_id "
-                f"RETURNING {', '.join('messages.' + c.strip() for c in _MESSAGE_COLUMNS.split(','))}",
+                f"RETURNING {', '.join('messages.' + c.strip() for c in MESSAGE_COLUMNS.split(','))}",
                 (provider, _aware(now), now, limit, owner, _aware(lease_until)),
             ).fetchall()
         claimed = [_message(row) for row in rows]
@@ -257,39 +257,11 @@ class PostgresStore:
                 (_aware(next_at), change_id),
             )
 
-    def get(self, key: MessageKey) -> TrackedMessage | None:
-        rows = self._read(
-            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE provider = %s AND message_id = %s",
-            (key.provider, key.message_id),
-        )
-        return _message(rows[0]) if rows else None
+    def _row_message(self, row: Any) -> TrackedMessage:
+        return _message(row)
 
-    def history(self, key: MessageKey) -> list[StatusChange]:
-        rows = self._read(
-            f"SELECT {_HISTORY_COLUMNS} FROM history WHERE provider = %s AND message_id = %s ORDER BY id",
-            (key.provider, key.message_id),
-        )
-        return [_change(row) for row in rows]
-
-    def counts(self) -> list[StatusCount]:
-        rows = self._read(
-            "SELECT provider, status, state, COUNT(*) AS count FROM messages "
-            "GROUP BY provider, status, state ORDER BY provider, state, status",
-            (),
-        )
-        return [
-            StatusCount(row["provider"], _status(row["status"]), TrackingState(row["state"]), row["count"])
-            for row in rows
-        ]
-
-    def oldest_open(self) -> TrackedMessage | None:
-        rows = self._read(
-            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE state = 'open' ORDER BY sent_at LIMIT 1", ()
-        )
-        return _message(rows[0]) if rows else None
-
-    def pending_changes(self) -> int:
-        return int(self._read("SELECT COUNT(*) AS count FROM outbox", ())[0]["count"])
+    def _row_change(self, row: Any) -> StatusChange:
+        return _change(row)
 
     def _read(self, sql: str, parameters: tuple[Any, ...]) -> list[dict[str, Any]]:
         with self._transaction() as db:
@@ -326,10 +298,6 @@ def _aware(moment: datetime) -> datetime:
     return moment
 
 
-def _status(value: str | None) -> DeliveryStatus | None:
-    return None if value is None else DeliveryStatus(value)
-
-
 def _message(row: dict[str, Any]) -> TrackedMessage:
     return TrackedMessage(
         provider=row["provider"],
@@ -337,7 +305,7 @@ def _message(row: dict[str, Any]) -> TrackedMessage:
         sent_at=row["sent_at"],
         recipient=row["recipient"],
         tags=row["tags"],
-        status=_status(row["status"]),
+        status=status_of(row["status"]),
         state=TrackingState(row["state"]),
         due_at=row["due_at"],
         polls=row["polls"],

@@ -29,7 +29,8 @@ from dlr_core.tracking.model import (
     TrackedMessage,
     TrackingState,
 )
-from dlr_core.tracking.store import Decide, StatusCount
+from dlr_core.tracking.store import Decide
+from dlr_core.tracking.store_reads import StoreReads, status_of
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -85,9 +86,12 @@ _HISTORY_COLUMNS = (
 )
 
 
-class SQLiteStore:
+class SQLiteStore(StoreReads):
     """A ``Store`` in the SQLite file at ``path`` (``:memory:`` for one that lives as long as
     this object). Safe to share between threads; several processes may open the same file."""
+
+    marker = "?"
+    history_columns = _HISTORY_COLUMNS
 
     def __init__(self, path: str, *, busy_timeout: float = 30.0, create: bool = True) -> None:
         self.path = path
@@ -208,36 +212,11 @@ class SQLiteStore:
                 (_epoch(next_at), change_id),
             )
 
-    def get(self, key: MessageKey) -> TrackedMessage | None:
-        row = self._read(
-            "SELECT * FROM messages WHERE provider = ? AND message_id = ?", (key.provider, key.message_id)
-        )
-        return None if not row else _message(row[0])
+    def _row_message(self, row: Any) -> TrackedMessage:
+        return _message(row)
 
-    def history(self, key: MessageKey) -> list[StatusChange]:
-        rows = self._read(
-            f"SELECT {_HISTORY_COLUMNS} FROM history WHERE provider = ? AND message_id = ? ORDER BY id",
-            (key.provider, key.message_id),
-        )
-        return [_change(row) for row in rows]
-
-    def counts(self) -> list[StatusCount]:
-        rows = self._read(
-            "SELECT provider, status, state, COUNT(*) AS count FROM messages "
-            "GROUP BY provider, status, state ORDER BY provider, state, status",
-            (),
-        )
-        return [
-            StatusCount(row["provider"], _status(row["status"]), TrackingState(row["state"]), row["count"])
-            for row in rows
-        ]
-
-    def oldest_open(self) -> TrackedMessage | None:
-        rows = self._read("SELECT * FROM messages WHERE state = 'open' ORDER BY sent_at LIMIT 1", ())
-        return _message(rows[0]) if rows else None
-
-    def pending_changes(self) -> int:
-        return int(self._read("SELECT COUNT(*) AS count FROM outbox", ())[0]["count"])
+    def _row_change(self, row: Any) -> StatusChange:
+        return _change(row)
 
     def _read(self, sql: str, parameters: tuple[Any, ...]) -> list[sqlite3.Row]:
         with self._lock:
@@ -258,10 +237,6 @@ def _time(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, timezone.utc)
 
 
-def _status(value: str | None) -> DeliveryStatus | None:
-    return None if value is None else DeliveryStatus(value)
-
-
 def _message(row: sqlite3.Row) -> TrackedMessage:
     sent_at = _time(row["sent_at"])
     assert sent_at is not None  # NOT NULL in the schema
@@ -271,7 +246,7 @@ def _message(row: sqlite3.Row) -> TrackedMessage:
         sent_at=sent_at,
         recipient=row["recipient"],
         tags=json.loads(row["tags"]),
-        status=_status(row["status"]),
+        status=status_of(row["status"]),
         state=TrackingState(row["state"]),
         due_at=_time(row["due_at"]),
         polls=row["polls"],
