@@ -515,6 +515,79 @@ def test_renewing_leases_keeps_only_the_owners_own(store_url: str) -> None:
     assert store.get(keys[0]).lease_owner == "them"
 
 
+@pytest.mark.parametrize("renewed", [True, False], ids=["renewed", "not-renewed"])
+def test_a_slow_handler_keeps_its_changes(mode: str, store_url: str, renewed: bool) -> None:
+    """The handler takes twice the lease over a change. A worker renewing its leases of the
+    changes it hands over (every 10 ms of real time here) keeps them: another worker claiming
+    then gets nothing. Without renewal (once an hour), the other worker takes the change over
+    (and hands it over again: at least once)."""
+    lease = timedelta(seconds=30)
+    h = Harness(mode, store_url, {"m-1": ["DELIVRD"]})
+    store = h.tracker.store
+    renewal, taken_over = threading.Event(), []
+    renew = store.renew_change_leases
+
+    def renew_and_tell(*arguments: Any) -> list[int]:
+        renewed_ids: list[int] = renew(*arguments)
+        renewal.set()
+        return renewed_ids
+
+    store.renew_change_leases = renew_and_tell
+    deadline = 10.0 if renewed else 0.3  # real seconds to wait for a renewal
+
+    def another_worker_claims() -> None:
+        now = h.time.now
+        taken_over.extend(store.claim_changes(now, 10, "another-worker", now + lease))
+
+    def slow_handler(change: StatusChange) -> Any:
+        h.seen.append(change)
+        h.time.now += 2 * lease
+        if mode == "sync":
+            renewal.wait(deadline)
+            another_worker_claims()
+            return None
+
+        async def slowly() -> None:
+            until = time.monotonic() + deadline
+            while not renewal.is_set() and time.monotonic() < until:
+                await asyncio.sleep(0.005)
+            another_worker_claims()
+
+        return slowly()
+
+    h.tracker = h.another_tracker(
+        handler=slow_handler,
+        lease=lease,
+        renew_every=timedelta(milliseconds=10) if renewed else timedelta(hours=1),
+    )
+    h.track("m-1")
+    assert h.later(10).delivered == 1
+    assert [change.status for change in h.seen] == [D]
+    if renewed:
+        assert taken_over == []
+    else:
+        assert [pending.change for pending in taken_over] == h.seen
+    assert store.pending_changes() == 0  # settled by the first worker either way
+
+
+def test_renewing_change_leases_keeps_only_the_owners_own(store_url: str) -> None:
+    h = Harness("sync", store_url, {"m-1": ["DELIVRD"], "m-2": ["DELIVRD"], "m-3": ["DELIVRD"]})
+    h.track("m-1", "m-2", "m-3")
+    h.time.now += timedelta(seconds=10)
+    assert h.tracker.poll() == 3  # three changes in the outbox, not handed over yet
+    store, now, lease = h.tracker.store, h.time.now, timedelta(seconds=60)
+    soon, later = now + timedelta(seconds=60), now + timedelta(seconds=600)
+    mine = [pending.id for pending in store.claim_changes(now, 2, "me", soon)]
+    [theirs] = [pending.id for pending in store.claim_changes(now, 1, "them", soon)]
+    assert store.renew_change_leases([*mine, theirs], "me", later) == mine
+    assert store.renew_change_leases([], "me", later) == []
+    # At ``soon`` the two renewed are still mine; the one not renewed is free again.
+    assert [pending.id for pending in store.claim_changes(soon, 10, "them", later)] == [theirs]
+    # Once my leases ran out and another worker took the changes, they are not renewed to me.
+    assert [pending.id for pending in store.claim_changes(later, 2, "them", later + lease)] == mine
+    assert store.renew_change_leases(mine, "me", later + timedelta(seconds=600)) == []
+
+
 def test_a_per_message_lookup_polls_each_message(mode: str, store_url: str) -> None:
     h = Harness(
         mode,

@@ -244,6 +244,17 @@ class PostgresStore(StoreReads):
         rows.sort(key=lambda row: (row["next_at"], row["id"]))
         return [PendingChange(row["id"], _change(row), row["attempts"]) for row in rows]
 
+    def renew_change_leases(self, change_ids: Sequence[int], owner: str, lease_until: datetime) -> list[int]:
+        if not change_ids:
+            return []
+        with self._transaction() as db:
+            rows = db.execute(
+                "UPDATE outbox SET lease_until = %s WHERE lease_owner = %s AND id = ANY(%s) RETURNING id",
+                (_aware(lease_until), owner, list(change_ids)),
+            ).fetchall()
+        renewed = {row["id"] for row in rows}
+        return [change_id for change_id in change_ids if change_id in renewed]
+
     def settle_changes(self, change_ids: Sequence[int]) -> None:
         if change_ids:
             with self._transaction() as db:

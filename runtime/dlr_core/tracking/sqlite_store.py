@@ -200,6 +200,18 @@ class SQLiteStore(StoreReads):
             )
         return [PendingChange(row["id"], _change(row), row["attempts"]) for row in rows]
 
+    def renew_change_leases(self, change_ids: Sequence[int], owner: str, lease_until: datetime) -> list[int]:
+        renewed: list[int] = []
+        with self._transaction() as db:
+            for change_id in change_ids:
+                cursor = db.execute(
+                    "UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_owner = ?",
+                    (_epoch(lease_until), change_id, owner),
+                )
+                if cursor.rowcount:
+                    renewed.append(change_id)
+        return renewed
+
     def settle_changes(self, change_ids: Sequence[int]) -> None:
         with self._transaction() as db:
             db.executemany("DELETE FROM outbox WHERE id = ?", [(change_id,) for change_id in change_ids])

@@ -73,6 +73,11 @@ class Store(Protocol):
         leased to ``owner`` until ``lease_until``."""
         ...
 
+    def renew_change_leases(self, change_ids: Sequence[int], owner: str, lease_until: datetime) -> list[int]:
+        """Extend ``owner``'s leases of the outbox's changes ``change_ids`` to ``lease_until``
+        (a slow handler keeps its batch). Returns the ids renewed: those ``owner`` still holds."""
+        ...
+
     def settle_changes(self, change_ids: Sequence[int]) -> None:
         """The handler took the changes: out of the outbox (their history stays)."""
         ...

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import anyio
 
@@ -47,6 +47,7 @@ logger: logging.Logger = logging.getLogger("dlr_core.tracking")
 
 Clock = Callable[[], datetime]
 Result = TypeVar("Result")
+Key = TypeVar("Key")
 Handler = Callable[[StatusChange], "Awaitable[object] | object"]
 """Called with each status change; raising means "not taken": it comes again later."""
 
@@ -176,18 +177,24 @@ class _TrackerBase:
 
     def _renew(self, batch: list[TrackedMessage]) -> None:
         """Renew this worker's leases of ``batch``, still being polled."""
-        keys = [message.key for message in batch]
+        # Its lease ran out and another worker took it: its answer is still merged safely.
+        self._renewed("message(s) of a batch still polled", [m.key for m in batch], self.store.renew_leases)
+
+    def _renew_changes(self, batch: list[PendingChange]) -> None:
+        """Renew this worker's leases of ``batch``, changes the handler still works through."""
+        # Taken over: the other worker hands them over again, as after a crash (at least once).
+        self._renewed("change(s) still handed over", [c.id for c in batch], self.store.renew_change_leases)
+
+    def _renewed(
+        self, what: str, keys: list[Key], renew: Callable[[list[Key], str, datetime], list[Key]]
+    ) -> None:
         try:
-            renewed = self.store.renew_leases(keys, self.worker, self.clock() + self.lease)
-        except Exception as error:  # the next renewal may succeed; the poll goes on either way
-            logger.warning("renewing the leases of %d message(s) failed: %r", len(keys), error)
+            renewed = renew(keys, self.worker, self.clock() + self.lease)
+        except Exception as error:  # the next renewal may succeed; the work goes on either way
+            logger.warning("renewing the leases of %d %s failed: %r", len(keys), what, error)
             return
         if len(renewed) < len(keys):
-            # Its lease ran out and another worker took it: its answer is still merged safely.
-            logger.warning(
-                "%d message(s) of a batch still polled were leased to another worker",
-                len(keys) - len(renewed),
-            )
+            logger.warning("%d %s were leased to another worker", len(keys) - len(renewed), what)
 
     def _record_poll(self, lookup: Lookup, batch: list[TrackedMessage], receipts: list[Receipt]) -> None:
         now = self.clock()
@@ -312,7 +319,7 @@ class Tracker(_TrackerBase):
                 batches += 1
                 polled += len(batch)
                 try:
-                    with self._leases_kept(batch):
+                    with self._leases_kept(partial(self._renew, batch)):
                         wait = self._wait_before(lookup, batch)
                         if wait:
                             self.sleep(wait)
@@ -327,14 +334,15 @@ class Tracker(_TrackerBase):
         return polled
 
     @contextmanager
-    def _leases_kept(self, batch: list[TrackedMessage]) -> Iterator[None]:
-        """While the block runs (the rate limit's wait, the provider's answer), a thread renews
-        the batch's leases every ``renew_every``: a long batch is not taken over meanwhile."""
+    def _leases_kept(self, renew: Callable[[], None]) -> Iterator[None]:
+        """While the block runs (the rate limit's wait and the provider's answer, or the
+        handler's calls), a thread calls ``renew`` every ``renew_every``: a long batch is not
+        taken over meanwhile."""
         done = threading.Event()
 
         def keep() -> None:
             while not done.wait(self.renew_every.total_seconds()):
-                self._renew(batch)
+                renew()
 
         keeper = threading.Thread(target=keep, name=f"dlr-lease-{self.worker}", daemon=True)
         keeper.start()
@@ -352,18 +360,19 @@ class Tracker(_TrackerBase):
         taken = failed = 0
         while batch := self._claim_changes(batch_size):
             settled: list[int] = []  # recorded once a batch: a crash before hands them over again
-            for pending in batch:
-                try:
-                    outcome = self.handler(pending.change)
-                except Exception as error:
-                    failed += 1
-                    self._handler_failed(pending, error)
-                    continue
-                if inspect.isawaitable(outcome):
-                    _close(outcome)
-                    raise TypeError("an async handler needs AsyncTracker")
-                taken += 1
-                settled.append(pending.id)
+            with self._leases_kept(partial(self._renew_changes, batch)):
+                for pending in batch:
+                    try:
+                        outcome = self.handler(pending.change)
+                    except Exception as error:
+                        failed += 1
+                        self._handler_failed(pending, error)
+                        continue
+                    if inspect.isawaitable(outcome):
+                        _close(outcome)
+                        raise TypeError("an async handler needs AsyncTracker")
+                    taken += 1
+                    settled.append(pending.id)
             self.store.settle_changes(settled)
         return taken, failed
 
@@ -474,51 +483,70 @@ class AsyncTracker(_TrackerBase):
         return polled
 
     async def _fetch_keeping_leases(self, lookup: Lookup, batch: list[TrackedMessage]) -> list[Receipt]:
-        """The rate limit's wait and the provider's answer, with a task renewing the batch's
-        leases every ``renew_every`` meanwhile."""
+        """The rate limit's wait and the provider's answer, the batch's leases renewed meanwhile."""
+
+        async def fetch() -> list[Receipt]:
+            wait = self._wait_before(lookup, batch)
+            if wait:
+                await self.sleep(wait)
+            answer = lookup.fetch(batch)
+            return await answer if inspect.isawaitable(answer) else answer
+
+        return await self._keeping_leases(partial(self._renew, batch), fetch)
+
+    async def _keeping_leases(
+        self, renew: Callable[[], None], work: Callable[[], Awaitable[Result]]
+    ) -> Result:
+        """``work()``, with a task calling ``renew`` (in a worker thread) every ``renew_every``
+        meanwhile: a long batch is not taken over."""
 
         async def keep() -> None:
             while True:
                 await anyio.sleep(self.renew_every.total_seconds())
-                await _off_loop(self._renew, batch)
+                await _off_loop(renew)
 
-        receipts: list[Receipt] = []
+        result: Result | None = None
         failure: Exception | None = None
         async with anyio.create_task_group() as group:
             group.start_soon(keep)
             try:
-                wait = self._wait_before(lookup, batch)
-                if wait:
-                    await self.sleep(wait)
-                answer = lookup.fetch(batch)
-                receipts = await answer if inspect.isawaitable(answer) else answer
+                result = await work()
             except Exception as error:  # raised outside the group: as it is, not in an ExceptionGroup
                 failure = error
             finally:
                 group.cancel_scope.cancel()
         if failure is not None:
             raise failure
-        return receipts
+        return cast(Result, result)
 
     async def deliver(self, *, batch_size: int = 100) -> tuple[int, int]:
-        if self.handler is None:
+        handler = self.handler
+        if handler is None:
             return 0, 0
         taken = failed = 0
         while batch := await _off_loop(self._claim_changes, batch_size):
             settled: list[int] = []  # recorded once a batch: a crash before hands them over again
-            for pending in batch:
-                try:
-                    outcome = self.handler(pending.change)
-                    if inspect.isawaitable(outcome):
-                        await outcome
-                except Exception as error:
-                    failed += 1
-                    await _off_loop(self._handler_failed, pending, error)
-                else:
-                    taken += 1
-                    settled.append(pending.id)
+            hand_over = partial(self._hand_over, handler, batch, settled)
+            failed += await self._keeping_leases(partial(self._renew_changes, batch), hand_over)
+            taken += len(settled)
             await _off_loop(self.store.settle_changes, settled)
         return taken, failed
+
+    async def _hand_over(self, handler: Handler, batch: list[PendingChange], settled: list[int]) -> int:
+        """Each change of ``batch`` to ``handler``, in order; the ids taken go to ``settled``.
+        Returns how many failed."""
+        failed = 0
+        for pending in batch:
+            try:
+                outcome = handler(pending.change)
+                if inspect.isawaitable(outcome):
+                    await outcome
+            except Exception as error:
+                failed += 1
+                await _off_loop(self._handler_failed, pending, error)
+            else:
+                settled.append(pending.id)
+        return failed
 
     async def work(self) -> Work:
         polled = await self.poll()
