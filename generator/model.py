@@ -363,6 +363,8 @@ class Callback:
     format: Literal["form", "json", "multipart", "xml"]  # the first of ``formats``: the mock pushes in it
     formats: tuple[Literal["form", "json", "multipart", "xml"], ...]  # each read by its Content-Type
     verification: str  # how a push is authenticated, in words ("none", "hmac signature", ...)
+    # The same in a table cell's few words: unsigned and in-code verification without the spec's reason.
+    verification_brief: str
     verified_in_code: bool = False  # verify: {in_code: ...}: the parser requires a verifier
     fetches_certificates: bool = False  # public_key.certificate: the parser takes certificates=
 

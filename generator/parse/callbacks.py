@@ -156,6 +156,7 @@ def parse_callback(
         format=formats[0],
         formats=tuple(formats),
         verification=_verification_kind(definition.get("verify")),
+        verification_brief=_verification_brief(definition.get("verify")),
         verified_in_code="in_code" in definition.get("verify", {}),
         fetches_certificates="certificate" in definition.get("verify", {}).get("public_key", {}),
     )
@@ -296,6 +297,16 @@ def signing_words(sign_steps: list[Any]) -> str:
         return ""
     kind, algorithm = signing[-1]
     return algorithm if kind == "hash" else f"{kind.upper()}-{algorithm}"
+
+
+def _verification_brief(verify: dict[str, Any] | None) -> str:
+    """How a push is authenticated, for a table cell: the reasons unsigned and in-code
+    verification give are left to the package's README."""
+    if verify is not None and "unsigned" in verify:
+        return "unsigned (the provider signs nothing)"
+    if verify is not None and "in_code" in verify:
+        return "your verifier (in code)"
+    return _verification_kind(verify)
 
 
 def _verification_kind(verify: dict[str, Any] | None) -> str:

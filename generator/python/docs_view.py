@@ -62,15 +62,6 @@ def _scheme_words(scheme: m.AuthScheme) -> str:
     return f"{escape.markdown_code(scheme.name)} ({escape.markdown(words)})"
 
 
-def _verification_words(callback: m.Callback) -> str:
-    verify = callback.definition.get("verify", {})
-    if "unsigned" in verify:
-        return "unsigned (the provider signs nothing)"
-    if "in_code" in verify:
-        return "your verifier (in code)"
-    return escape.markdown(callback.verification)
-
-
 def _proofs(provider: m.Provider) -> str:
     proofs = {p.what: p for p in provider.proofs}
     cells = []
@@ -95,7 +86,8 @@ def coverage_row(provider: m.Provider) -> CoverageRow:
         pull=escape.markdown_code(op.name) if op is not None else "—",
         push="<br>".join(escape.markdown_code(c.name) for c in provider.callbacks) or "—",
         auth="<br>".join(_scheme_words(s) for s in provider.auth.schemes) or "— (push only)",
-        push_verification="<br>".join(_verification_words(c) for c in provider.callbacks) or "—",
+        push_verification="<br>".join(escape.markdown(c.verification_brief) for c in provider.callbacks)
+        or "—",
         proven_by=_proofs(provider),
         status_values=f"{raw_values} status values, {codes} error code{'s' if codes != 1 else ''}",
     )
