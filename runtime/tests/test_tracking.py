@@ -523,6 +523,11 @@ def test_a_slow_handler_keeps_its_changes(mode: str, store_url: str, renewed: bo
     (and hands it over again: at least once)."""
     lease = timedelta(seconds=30)
     h = Harness(mode, store_url, {"m-1": ["DELIVRD"]})
+    h.tracker = h.another_tracker(
+        handler=lambda change: slow_handler(change),
+        lease=lease,
+        renew_every=timedelta(milliseconds=10) if renewed else timedelta(hours=1),
+    )
     store = h.tracker.store
     renewal, taken_over = threading.Event(), []
     renew = store.renew_change_leases
@@ -555,11 +560,6 @@ def test_a_slow_handler_keeps_its_changes(mode: str, store_url: str, renewed: bo
 
         return slowly()
 
-    h.tracker = h.another_tracker(
-        handler=slow_handler,
-        lease=lease,
-        renew_every=timedelta(milliseconds=10) if renewed else timedelta(hours=1),
-    )
     h.track("m-1")
     assert h.later(10).delivered == 1
     assert [change.status for change in h.seen] == [D]
@@ -568,6 +568,7 @@ def test_a_slow_handler_keeps_its_changes(mode: str, store_url: str, renewed: bo
     else:
         assert [pending.change for pending in taken_over] == h.seen
     assert store.pending_changes() == 0  # settled by the first worker either way
+    assert renewal.is_set() == renewed
 
 
 def test_renewing_change_leases_keeps_only_the_owners_own(store_url: str) -> None:
