@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from dlr_core.transports import AiohttpSender
 
 _DEADLINE_GRACE = 0.25  # async: seconds past the budget before the attempt is cancelled
+_RAW_BASES_KEPT = 32  # sets of request header names whose merged headers are kept
 
 DEFAULT_MAX_CONCURRENCY = 20
 """Requests an async client has in flight at once, unless told otherwise (``max_concurrency``):
@@ -89,6 +90,7 @@ class AsyncClientBase(ClientCore):
         # tokens and builds prepare()'s requests).
         self._sender: AiohttpSender | None = None
         self._raw_headers: dict[str, str] = {}
+        self._raw_bases: dict[tuple[str, ...], dict[str, str]] = {}
         if http_client is None and transport == "aiohttp":
             self._http, self._sender = _aiohttp_sender(self.base_url, self.timeout, max_concurrency)
             # httpx's headers (User-Agent...) are sent on either path; the client's own
@@ -213,16 +215,14 @@ class AsyncClientBase(ClientCore):
         without httpx's request and response objects."""
         request = self._prepare(operation, params, url)
         target = self._raw_target(request)
-        headers = self._raw_headers
-        if request.headers:  # the request's own replace the client's, whatever their case
-            ours = {name.lower() for name in request.headers}
-            headers = {name: value for name, value in headers.items() if name.lower() not in ours}
-            headers.update(request.headers)
+        headers = self._raw_headers_with(request.headers)
         started = time.monotonic()
         response = None
         read = False
         try:
-            async with _deadline(self.timeout + _DEADLINE_GRACE):
+            # aiohttp runs on asyncio alone: its own timeout, without asking sniffio. The
+            # session sets no timer per read: this deadline bounds every read already.
+            async with _asyncio_deadline(self.timeout + _DEADLINE_GRACE):
                 try:
                     response = await sender.send(request.method, target, headers, request.body())
                     body = self._open_raw_body(response.status, response.headers, started)
@@ -242,6 +242,24 @@ class AsyncClientBase(ClientCore):
                 response.release() if read else response.close()
         self._log(request, response.status, started)
         return self._parse(response.status, response.headers, content, model)
+
+    def _raw_headers_with(self, own: Mapping[str, str]) -> Mapping[str, str]:
+        """The headers of a request sent without httpx: the client's, those of the request
+        replacing them whatever their case. The client's headers without the request's
+        names are worked out once per set of names (an operation's are the same on every
+        call)."""
+        if not own:
+            return self._raw_headers
+        names = tuple(own)
+        base = self._raw_bases.get(names)
+        if base is None:
+            lowered = {name.lower() for name in names}
+            base = {name: value for name, value in self._raw_headers.items() if name.lower() not in lowered}
+            if len(self._raw_bases) < _RAW_BASES_KEPT:
+                self._raw_bases[names] = base
+        merged = base.copy()
+        merged.update(own)
+        return merged
 
     async def _send(self, outgoing: httpx.Request) -> httpx.Response:
         """The response's headers, its body still to read. Never redirected, whatever the
@@ -374,6 +392,13 @@ def _deadline(seconds: float) -> contextlib.AbstractAsyncContextManager[object]:
 _ASYNCIO_TIMEOUT: Callable[[float], contextlib.AbstractAsyncContextManager[object]] | None = getattr(
     asyncio, "timeout", None
 )
+
+
+def _asyncio_deadline(seconds: float) -> contextlib.AbstractAsyncContextManager[object]:
+    """``_deadline`` where the event loop is known to be asyncio's (aiohttp's)."""
+    if _ASYNCIO_TIMEOUT is not None:
+        return _ASYNCIO_TIMEOUT(seconds)
+    return _AnyioDeadline(seconds)
 
 
 class _AnyioDeadline(contextlib.AbstractAsyncContextManager[object]):

@@ -3,6 +3,7 @@ back in the order of the ids."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import field
 from typing import TypeVar
@@ -62,7 +63,7 @@ def answered_in_order(
                 )
             ]
         ordered.extend(answered)
-    if by_id or unnamed:
+    if (by_id or unnamed) and logger.isEnabledFor(logging.DEBUG):  # counted only when logged
         logger.debug(
             "%s: %d receipt(s) for ids not asked for dropped (%d naming no id)",
             provider,

@@ -6,6 +6,7 @@ The I/O is in ``sync_client`` and ``async_client``; what a client does is told i
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import re
 import time
@@ -51,7 +52,7 @@ from dlr_core.spec import (
 )
 from dlr_core.wire.encode import WithExtra, caller_params, check_alternatives, time_argument, time_text
 from dlr_core.wire.http import keep_cookies as keep_cookies
-from dlr_core.wire.http import normalized, origin_of, origin_text, parsed_url, split_base
+from dlr_core.wire.http import Origin, normalized, origin_of, origin_text, parsed_url, split_base
 from dlr_core.wire.read import ACCEPT_ENCODING, BadEncoding, BodyReader, TooLarge, TooSlow, Unreadable
 
 logger: logging.Logger = logging.getLogger("dlr_core")
@@ -80,6 +81,14 @@ def _seconds(value: Any, default: float) -> float:
 
 def poll_result(receipts: list[Receipt]) -> PollResult:
     return PollResult(receipts=receipts, open=[r for r in receipts if not r.status.is_final])
+
+
+@functools.lru_cache(maxsize=256)
+def _address(base_url: str, path: str) -> tuple[str, Origin]:
+    """A request's URL without its query as httpx writes it, and its origin: an operation's
+    are the same on every call, worked out once."""
+    scheme, netloc = split_base(base_url)
+    return normalized(f"{scheme}://{netloc}{PreparedRequest('GET', base_url, path).full_path}")
 
 
 class SignedRequest(httpx.Request):
@@ -312,11 +321,10 @@ class ClientCore(EnvelopeReader):
         constraints, before sending (``ParameterError``)."""
         check_alternatives(operation, values)
         prepared = dict(values)
-        credentials = self._credentials.as_variables()
         for param in operation.params:
             value = prepared.get(param.name)
             if value is None and param.default_from_credential is not None:
-                prepared[param.name] = value = credentials.get(param.default_from_credential)
+                prepared[param.name] = value = self._credentials.get(param.default_from_credential)
             if param.type in ("date", "datetime") and param.date_format and value is not None:
                 prepared[param.name] = time_argument(param, value)
         try:
@@ -432,8 +440,7 @@ class ClientCore(EnvelopeReader):
     def _raw_target(self, request: PreparedRequest) -> str:
         """The absolute, percent-encoded URL a request goes to when it is sent without
         httpx, written as httpx writes it, checked to be on the client's origin."""
-        scheme, netloc = split_base(request.base_url)
-        address, origin = normalized(f"{scheme}://{netloc}{request.full_path}")
+        address, origin = _address(request.base_url, request.path)
         if origin != self._origin:
             self._check_origin(httpx.URL(address), "the request")
         query = request.query_string
@@ -517,7 +524,7 @@ class ClientCore(EnvelopeReader):
 
     def _build(self, operation: OperationSpec, params: BaseModel) -> PreparedRequest:
         values = params.model_dump()
-        credentials = self._credentials.as_variables()
+        credentials = self._credentials  # read where a parameter comes from one (no copy)
         path = operation.path
         for param in operation.params:
             if param.location == "path":
@@ -683,6 +690,8 @@ class ClientCore(EnvelopeReader):
         return TransportCause(f"{type(exc).__module__}.{type(exc).__name__}: {text}")
 
     def _log(self, request: PreparedRequest, status: int, started: float) -> None:
+        if not logger.isEnabledFor(logging.DEBUG):  # the success path builds nothing to log
+            return
         logger.debug(
             "%s %s%s -> %s in %.3fs",
             request.method,

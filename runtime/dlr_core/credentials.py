@@ -175,6 +175,10 @@ class Credentials:
     def as_variables(self) -> dict[str, str]:
         return dict(self._values)
 
+    def get(self, name: str) -> str | None:
+        """One credential's value (None when not given), without copying them all."""
+        return self._values.get(name)
+
     def _scrubbable(self) -> list[str]:
         # Very short values would mangle ordinary words; no real secret is that short.
         values = [self._values.get(name, "") for name in self._secret] + self._fetched

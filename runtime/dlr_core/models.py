@@ -20,7 +20,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     ModelWrapValidatorHandler,
-    PrivateAttr,
     model_validator,
 )
 from typing_extensions import Self
@@ -35,6 +34,7 @@ from dlr_core.values import (
 )
 
 Listed = TypeVar("Listed", bound=Enum)
+_WIRE = "_wire"
 
 
 class ProviderModel(BaseModel):
@@ -45,8 +45,10 @@ class ProviderModel(BaseModel):
 
     model_config: ClassVar[ConfigDict] = ConfigDict(extra="allow", populate_by_name=True)
 
-    _wire: dict[str, Any] | None = PrivateAttr(default=None)
-
+    # The mapping a model was read from is kept in its private values under this key, set
+    # by the validator below. It is not declared as a PrivateAttr: pydantic then calls a
+    # Python post-init for every model it makes (twice for a subclass), which cost a
+    # quarter of reading an answer.
     @model_validator(mode="wrap")
     @classmethod
     def _keep_wire(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
@@ -55,10 +57,10 @@ class ProviderModel(BaseModel):
             # The same object the answer was parsed into: no copy. Set in the private
             # values directly: BaseModel.__setattr__ would cost more than the validation.
             private = model.__pydantic_private__
-            if private is not None:
-                private["_wire"] = data
-            else:  # pragma: no cover - pydantic always makes them for a private attribute
-                model._wire = data
+            if private is None:
+                object.__setattr__(model, "__pydantic_private__", {_WIRE: data})
+            else:  # a subclass's own private attributes, set by pydantic
+                private[_WIRE] = data
         return model
 
     def wire_data(self) -> dict[str, Any]:
@@ -66,7 +68,7 @@ class ProviderModel(BaseModel):
         wire names, values unconverted). A model built without one (``model_construct``)
         gives its fields by wire name instead."""
         private = self.__pydantic_private__  # read directly: BaseModel.__getattr__ is slow
-        wire: dict[str, Any] | None = private.get("_wire") if private else None
+        wire: dict[str, Any] | None = private.get(_WIRE) if private else None
         if wire is not None:
             return wire
         return self.model_dump(mode="json", by_alias=True, exclude_unset=True)

@@ -400,6 +400,22 @@ class Signer:
         self._clock = clock
         self._nonce = nonce
         self._tokens = tokens
+        # What the scheme places, in the order it is placed, read once (not per request).
+        added = self._scheme.add or {}
+        self._added_fields = [
+            (location, name, template)
+            for location in ("query", "body")
+            for name, template in added.get(location, {}).items()
+        ]
+        self._added_headers = list(added.get("header", {}).items())
+        attach = self._scheme.attach or {}
+        self._attached = [
+            (location, name, template)
+            for location in PLACEMENTS
+            for name, template in attach.get(location, {}).items()
+        ]
+        self._uses_body = "body" in self._scheme.variables
+        self._uses_path_and_query = "path_and_query" in self._scheme.variables
 
     def __repr__(self) -> str:
         return f"Signer({self._scheme.description!r})"
@@ -418,21 +434,18 @@ class Signer:
         values["host"] = request.host
         values["path"] = request.full_path
         run = StepRun(request, values, moment, self._variables, self._tokens)
-        added = scheme.add or {}
-        for location in ("query", "body"):
-            for name, template in added.get(location, {}).items():
-                request.place(location, name, run.text(template))
-        if "body" in scheme.variables:  # encoding the body again is the one costly part
+        for location, name, template in self._added_fields:
+            request.place(location, name, run.text(template))
+        if self._uses_body:  # encoding the body again is the one costly part
             values["body"] = request.body().decode("utf-8")
-        for name, template in added.get("header", {}).items():
+        for name, template in self._added_headers:
             request.place("header", name, run.text(template))
-        if "path_and_query" in scheme.variables:
+        if self._uses_path_and_query:
             values["path_and_query"] = request.path_and_query
         for bound in scheme.sign:
             values[bound.name] = bound.step.apply(run)
-        for location in PLACEMENTS:
-            for name, template in (scheme.attach or {}).get(location, {}).items():
-                request.place(location, name, run.text(template))
+        for location, name, template in self._attached:
+            request.place(location, name, run.text(template))
         return values
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import ssl
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -131,20 +132,31 @@ def environment_proxy(base_url: str) -> str | None:
     return proxy
 
 
+@functools.lru_cache(maxsize=256)
+def _encoded_url(url: str) -> yarl.URL:
+    """``url`` (absolute, percent-encoded) as aiohttp takes it, made once: without a
+    query, an operation's URL is the same on every call (a ``yarl.URL`` never changes)."""
+    return yarl.URL(url, encoded=True)
+
+
 class AiohttpSender:
     """What an async client with ``transport="aiohttp"`` sends with: one aiohttp
     ``ClientSession`` (made on first use, in the running event loop; a new one for a new
     loop), a connection per slot of the client, redirects never followed, bodies left as
     sent (compressed), TLS checked against the same certificates as httpx (``tls``), the
     environment's proxy for the client's origin (``proxy``) and the client's ``timeout``
-    for connecting (a free connection included) and for each read. aiohttp's errors are
-    raised as the httpx errors ``AiohttpTransport`` maps them to."""
+    for connecting (a free connection included); the reads are bounded by the client's
+    deadline on the whole attempt. aiohttp's errors are raised as the httpx errors
+    ``AiohttpTransport`` maps them to."""
 
     def __init__(self, *, limit: int | None, timeout: float, tls: ssl.SSLContext, proxy: str | None) -> None:
         self._limit = limit if limit is not None else 100  # httpx's own default pool
         self._tls = tls
+        # No timer per read (sock_read): the client bounds each attempt as a whole, reads
+        # included (its deadline), and a timer rescheduled for every chunk cost as much as
+        # a tenth of the client's own work per call.
         self._timeout = aiohttp.ClientTimeout(
-            total=None, connect=timeout, sock_connect=timeout, sock_read=timeout
+            total=None, connect=timeout, sock_connect=timeout, sock_read=None
         )
         self._proxy: yarl.URL | None = None
         self._proxy_headers: dict[str, str] | None = None
@@ -189,7 +201,7 @@ class AiohttpSender:
         try:
             return await self.session().request(
                 method,
-                yarl.URL(url, encoded=True),
+                _encoded_url(url),
                 headers=headers,
                 data=body or None,
                 allow_redirects=False,

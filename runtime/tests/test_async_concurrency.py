@@ -323,3 +323,24 @@ def test_an_attempt_past_its_budget_is_a_timeout(deadline: str, monkeypatch: pyt
     with pytest.raises(dlr_core.RequestTimeout):
         asyncio.run(client.get_report(message_id="a"))
     assert len(gate.arrived) == 1 and gate.in_flight == 0
+
+
+def test_over_aiohttp_a_requests_own_headers_replace_the_clients_whatever_their_case() -> None:
+    """The client's headers without a request's names are worked out once per set of names;
+    each request still gets its own values, and the client's headers are never changed."""
+    pytest.importorskip("aiohttp")
+    client = AsyncReportClient(**CREDENTIALS, transport="aiohttp")
+    client._raw_headers = {"User-Agent": "ua/1", "accept": "*/*", "Accept-Encoding": "gzip"}
+    kept = dict(client._raw_headers)
+    first = client._raw_headers_with({"Accept": "application/json", "X-Sign": "one"})
+    second = client._raw_headers_with({"Accept": "text/xml", "X-Sign": "two"})
+    assert first == {
+        "User-Agent": "ua/1",
+        "Accept-Encoding": "gzip",
+        "Accept": "application/json",
+        "X-Sign": "one",
+    }
+    assert second == {"User-Agent": "ua/1", "Accept-Encoding": "gzip", "Accept": "text/xml", "X-Sign": "two"}
+    assert client._raw_headers == kept and client._raw_headers_with({}) == kept
+    other = client._raw_headers_with({"USER-AGENT": "mine/2"})
+    assert other == {"accept": "*/*", "Accept-Encoding": "gzip", "USER-AGENT": "mine/2"}
