@@ -33,7 +33,14 @@ from dlr_core.options import per_call_option
 from dlr_core.polling import PollResult
 from dlr_core.receipt import Receipt
 from dlr_core.request import PreparedRequest
-from dlr_core.retry import RetryPolicy, may_have_consumed, may_repeat_with_new_token, next_delay, resolve
+from dlr_core.retry import (
+    RetryPolicy,
+    mark_consumed,
+    may_have_consumed,
+    may_repeat_with_new_token,
+    next_delay,
+    resolve,
+)
 from dlr_core.signing import RequestSigner, Scheme, Signer
 from dlr_core.tokens import TokenKeeper
 from dlr_core.tokens import TokenUrl as TokenUrl
@@ -69,14 +76,6 @@ class TransportCause(Exception):
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-_DEFAULT_POLL_INTERVAL = 60.0
-_DEFAULT_POLL_TIMEOUT = 3600.0
-
-
-def _seconds(value: Any, default: float) -> float:
-    return value.total_seconds() if value is not None else default
 
 
 def poll_result(receipts: list[Receipt]) -> PollResult:
@@ -598,7 +597,7 @@ class ClientCore(EnvelopeReader):
         not a retry."""
         error.attempts = attempt + (1 if renewed else 0)
         if operation.consuming and may_have_consumed(error):
-            self._mark_consumed(error, operation)
+            mark_consumed(error, operation.name)
             return None
         delay = next_delay(
             policy,
@@ -647,27 +646,7 @@ class ClientCore(EnvelopeReader):
         self, timeout: float | None, interval: float | None, sent_at: datetime | None
     ) -> tuple[float, float, float]:
         """(first wait, interval, deadline) in seconds, from the arguments or the spec's hints."""
-        hints = self._api.polling
-        every = interval if interval is not None else _seconds(hints.interval, _DEFAULT_POLL_INTERVAL)
-        limit = timeout if timeout is not None else _seconds(hints.give_up_after, _DEFAULT_POLL_TIMEOUT)
-        first = 0.0
-        if sent_at is not None and hints.first_check_after is not None:
-            first = max(0.0, (sent_at + hints.first_check_after - self._clock()).total_seconds())
-        return first, every, limit
-
-    @staticmethod
-    def _mark_consumed(error: DlrError, operation: OperationSpec) -> None:
-        """Say on a failed queue read that its batch may be gone (and why no retry)."""
-        note = (
-            f" [{operation.name} reads a queue: the provider may have handed this batch "
-            "out already, so it was not retried; its records may be lost]"
-        )
-        error.may_have_consumed = True
-        if isinstance(error, ProviderError):
-            error.message += note
-            error.args = (error.message,)
-        else:
-            error.args = (f"{error.args[0] if error.args else ''}{note}",)
+        return self._api.polling.plan(timeout, interval, sent_at, self._clock())
 
     def _transport_error(self, exc: httpx.HTTPError, request: PreparedRequest) -> TransportError:
         target = f"{request.method} {request.base_url}{request.path}"

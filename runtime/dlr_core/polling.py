@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from dlr_core.receipt import Receipt
 
@@ -27,6 +27,26 @@ class PollingHints:
     the delivery tracker (``dlr_core.tracking``) keeps its polls under."""
     rate_period: timedelta | None = None
     """The period ``rate_limit`` counts over (one second when the spec gives none)."""
+
+    def plan(
+        self, timeout: float | None, interval: float | None, sent_at: datetime | None, now: datetime
+    ) -> tuple[float, float, float]:
+        """``wait_for_final``'s (first wait, interval, deadline) in seconds: the arguments
+        given, else these hints, else a minute between queries and an hour in all."""
+        every = interval if interval is not None else _seconds(self.interval, DEFAULT_POLL_INTERVAL)
+        limit = timeout if timeout is not None else _seconds(self.give_up_after, DEFAULT_POLL_TIMEOUT)
+        first = 0.0
+        if sent_at is not None and self.first_check_after is not None:
+            first = max(0.0, (sent_at + self.first_check_after - now).total_seconds())
+        return first, every, limit
+
+
+DEFAULT_POLL_INTERVAL = 60.0
+DEFAULT_POLL_TIMEOUT = 3600.0
+
+
+def _seconds(value: timedelta | None, default: float) -> float:
+    return value.total_seconds() if value is not None else default
 
 
 @dataclass(frozen=True)

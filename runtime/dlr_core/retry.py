@@ -197,3 +197,18 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return max(0.0, (when - now).total_seconds())
+
+
+def mark_consumed(error: DlrError, operation: str) -> None:
+    """Say on a failed queue read (``operation``) that its batch may be gone, and why it
+    was not retried."""
+    note = (
+        f" [{operation} reads a queue: the provider may have handed this batch "
+        "out already, so it was not retried; its records may be lost]"
+    )
+    error.may_have_consumed = True
+    if isinstance(error, ProviderError):
+        error.message += note
+        error.args = (error.message,)
+    else:
+        error.args = (f"{error.args[0] if error.args else ''}{note}",)
