@@ -59,6 +59,7 @@ from dlr_core.spec import (
 )
 from dlr_core.wire.encode import WithExtra, caller_params, check_alternatives, time_argument, time_text
 from dlr_core.wire.http import keep_cookies as keep_cookies
+from dlr_core.wire.headers import OutgoingHeaders
 from dlr_core.wire.http import Origin, normalized, origin_of, origin_text, parsed_url, split_base
 from dlr_core.wire.read import ACCEPT_ENCODING, BadEncoding, BodyReader, TooLarge, TooSlow, Unreadable
 
@@ -196,6 +197,7 @@ class ClientCore(EnvelopeReader):
         self._signer = signer
         self._scheme = Scheme() if signer is not None else Scheme.from_data(api.auth_schemes[scheme])
         self._signers: dict[str | None, Signer] = {}
+        self._headers = OutgoingHeaders()
         if token_url is not None and not self._scheme.stateful_steps():
             what = "a signer= replaces the auth scheme" if signer is not None else f"auth scheme {scheme!r}"
             raise ValueError(f"token_url: the client fetches no token ({what}); it is for OAuth2 token flows")
@@ -407,10 +409,8 @@ class ClientCore(EnvelopeReader):
     def _outgoing(self, http: httpx.Client | httpx.AsyncClient, request: PreparedRequest) -> httpx.Request:
         """The httpx request for a prepared one, checked to go to the client's origin."""
         headers = dict(request.headers)
-        ours = {name.lower() for name in headers}
-        if "accept-encoding" not in ours:
+        if not any(name.lower() == "accept-encoding" for name in headers):
             headers["Accept-Encoding"] = ACCEPT_ENCODING
-            ours.add("accept-encoding")
         if http.cookies or http.params:
             # What build_request merges besides headers: the slow path, as httpx does it.
             outgoing = http.build_request(
@@ -421,18 +421,18 @@ class ClientCore(EnvelopeReader):
                 timeout=self.timeout,
             )
         else:
-            # build_request's result, without its generic merging: the URL is absolute, and
-            # the http_client's own headers go first, those of the request replace them.
-            merged = [(name, value) for name, value in http.headers.multi_items() if name not in ours]
-            merged.extend(headers.items())
+            # build_request's result, without its generic merging (the URL is absolute) nor
+            # httpx's second pass over the headers (wire/headers.py).
+            url = parsed_url(request.url) if not request.query else httpx.URL(request.url)
+            body = request.body()
             outgoing = httpx.Request(
                 request.method,
-                # Without a query, an operation's URL is the same on every call: parsed once.
-                request.url if request.query else parsed_url(request.url),
-                headers=merged,
-                content=request.body(),
+                url,
+                headers=self._headers.merged(http.headers, headers, request.method, url.netloc, body),
+                stream=httpx.ByteStream(body),
                 extensions={"timeout": dict(self._timeouts)},
             )
+            outgoing.read()  # its content readable, as with content=
         self._check_origin(outgoing.url, "the request")
         return outgoing
 

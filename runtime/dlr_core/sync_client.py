@@ -17,6 +17,7 @@ from dlr_core.receipt import Receipt
 from dlr_core.retry import resolve
 from dlr_core.core import ClientCore, keep_cookies, poll_result
 from dlr_core.spec import ApiSpec, Model, OperationSpec, Paging, Params, Retries, Sleep
+from dlr_core.wire.one_send import own_http_client
 from dlr_core.wire.read import Unreadable
 
 
@@ -43,7 +44,8 @@ class SyncClientBase(ClientCore):
         # (chosen once, here, not per request): httpx's Client.send (auth and redirect flows,
         # event hooks, transport lookup: none of them used here) is about a tenth of a call.
         # With a proxy from the environment, httpx mounts a transport per scheme: it chooses.
-        self._http = http_client if http_client is not None else httpx.Client()
+        # Its own transport writes each request in one send (wire/one_send.py).
+        self._http = http_client if http_client is not None else own_http_client()
         transport = getattr(self._http, "_transport", None)
         self._direct: httpx.BaseTransport | None = (
             transport
