@@ -214,14 +214,16 @@ for credential, variables in package.API.credential_env.items():
 mock = MockTransport(package.API, credentials, max_clock_skew=None)
 
 
+# Every httpx client goes to the mock (a sync client's own transport too: it sends each
+# request in one write, dlr_core.wire.one_send).
 class Client(httpx.Client):
     def __init__(self, **options):
-        super().__init__(**{"transport": mock, **options})
+        super().__init__(**{**options, "transport": mock})
 
 
 class AsyncClient(httpx.AsyncClient):
     def __init__(self, **options):
-        super().__init__(**{"transport": mock, **options})
+        super().__init__(**{**options, "transport": mock})
 
 
 httpx.Client, httpx.AsyncClient = Client, AsyncClient

@@ -20,6 +20,7 @@ import pytest
 
 from tests.conftest import GENERATED, ROOT, RUNTIME, catalog_providers, credential_test_value
 from dlr_core.mock import MockProvider
+from dlr_core.wire.one_send import OneSendTransport
 from dlr_core.testing import MockTransport
 from dlr_core.wire import xml_body
 
@@ -123,11 +124,11 @@ def _serve_every_client_from(transport: MockTransport, monkeypatch: pytest.Monke
 
     class Client(httpx.Client):
         def __init__(self, **options: Any) -> None:
-            super().__init__(**{"transport": transport, **options})
+            super().__init__(**{**options, "transport": _served_by(transport, options)})
 
     class AsyncClient(httpx.AsyncClient):
         def __init__(self, **options: Any) -> None:
-            super().__init__(**{"transport": transport, **options})
+            super().__init__(**{**options, "transport": _served_by(transport, options)})
 
     monkeypatch.setattr(httpx, "Client", Client)
     monkeypatch.setattr(httpx, "AsyncClient", AsyncClient)
@@ -161,3 +162,11 @@ def test_every_example_passes_mypy_strict(tmp_path: Path) -> None:
         header = file.read_text(encoding="utf-8").splitlines()[0] if file.is_file() else ""
         shown.append(f"{header[2:]}: {line}")
     assert not errors, "\n".join(shown)
+
+
+def _served_by(transport: httpx.BaseTransport, options: dict[str, Any]) -> httpx.BaseTransport:
+    """The transport a client made in an example sends through: ``transport``, unless the
+    example gave one of its own (a sync client's own, sending each request in one write,
+    is replaced too)."""
+    given = options.get("transport")
+    return transport if given is None or isinstance(given, OneSendTransport) else given
