@@ -7,9 +7,9 @@ each provider as it expects (``Answer``).
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -253,7 +253,17 @@ class CallbackApp:
         return f"{scope.get('scheme', 'http')}://{host}{tail}"
 
 
-_asyncio_timeout: Callable[[float | None], Any] | None = getattr(asyncio, "timeout", None)  # Python 3.11+
+def _asyncio_timeout_of(seconds: float | None) -> Any:
+    import asyncio  # imported by the loop serving the push: a lookup
+
+    return asyncio.timeout(seconds)  # type: ignore[attr-defined,unused-ignore]  # Python 3.11+
+
+
+# asyncio is not imported here (reading a spec's callbacks needs no event loop): its timeout
+# is taken when a push is read, on Python 3.11+.
+_asyncio_timeout: Callable[[float | None], Any] | None = (
+    _asyncio_timeout_of if sys.version_info >= (3, 11) else None
+)
 
 
 async def _within(seconds: float | None, work: Coroutine[Any, Any, _Read]) -> _Read:
@@ -272,6 +282,9 @@ async def _within(seconds: float | None, work: Coroutine[Any, Any, _Read]) -> _R
 
 
 def _in_asyncio_task() -> bool:
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:  # never imported: no asyncio loop runs
+        return False
     try:
         return asyncio.current_task() is not None
     except RuntimeError:  # no asyncio loop runs here (trio)

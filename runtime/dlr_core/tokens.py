@@ -14,7 +14,6 @@ neither the token nor the client secret appears in a ``repr``, a log line or an 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import threading
@@ -28,9 +27,11 @@ from dlr_core.errors import DlrError, TransportError
 from dlr_core.signing import Scheme, render
 from dlr_core.steps import OAuth2ClientCredentials, SigningError, Step
 
-# httpx is imported where a URL is read or a token fetched: the generator reads a scheme's
-# token steps (``token_steps``) without it.
+# httpx is imported where a URL is read or a token fetched, asyncio where an async client
+# fetches one: the generator reads a scheme's token steps (``token_steps``) without them.
 if TYPE_CHECKING:
+    import asyncio
+
     import httpx
 
 TokenUrl = str | Mapping[str, str] | None
@@ -216,6 +217,8 @@ class TokenKeeper:
                 continue
             with self._guard:
                 if slot.task_lock is None:
+                    import asyncio  # running in its loop: a lookup
+
                     slot.task_lock = asyncio.Lock()
             async with slot.task_lock:
                 if self._due(slot):  # another task may have fetched it meanwhile
