@@ -65,9 +65,9 @@ def _mode() -> black.Mode:
 
 @functools.cache
 def _black_version() -> str:
-    from importlib.metadata import version
+    from generator.versions import distribution_version
 
-    return f"black {version('black')} {TARGET} {LINE_LENGTH}"
+    return f"black {distribution_version('black')} {TARGET} {LINE_LENGTH}"
 
 
 def chunks(text: str) -> list[Chunk]:
