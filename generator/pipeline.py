@@ -137,9 +137,9 @@ def runtime_version() -> str:
 
 
 def _distribution_version(name: str) -> str:
-    from importlib.metadata import version
+    from generator.versions import distribution_version
 
-    return version(name)
+    return distribution_version(name)
 
 
 def _render(

@@ -47,6 +47,7 @@ def environment() -> jinja2.Environment:
         py=escape.python_literal,
         repr=repr,  # a value as Python shows it, in prose (docstrings): escaped after
         pytuple=escape.python_tuple,
+        pynames=escape.python_names,
         pydata=escape.python_data,
         docstring=escape.docstring,
         docwrap=escape.docwrap,

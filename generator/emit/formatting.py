@@ -65,9 +65,9 @@ def _mode() -> black.Mode:
 
 @functools.cache
 def _black_version() -> str:
-    from importlib.metadata import version
+    from generator.versions import distribution_version
 
-    return f"black {version('black')} {TARGET} {LINE_LENGTH}"
+    return f"black {distribution_version('black')} {TARGET} {LINE_LENGTH}"
 
 
 def chunks(text: str) -> list[Chunk]:
@@ -114,8 +114,11 @@ def format_chunk(chunk: Chunk) -> str | None:
     import black
 
     source = _WRAPPER + chunk.text if chunk.method else chunk.text
+    # Ending in exactly one newline, as black ends a file: black formats a text it changes a
+    # second time (its stability pass), so a blank line left at the end, which it would only
+    # remove, doubled the cost of a file's last chunk.
     try:
-        formatted = black.format_str(source + "\n", mode=_mode())
+        formatted = black.format_str(source.rstrip("\n") + "\n", mode=_mode())
     except black.parsing.InvalidInput:
         return None
     if chunk.method:

@@ -132,11 +132,11 @@ def _validation_key(data: dict[str, Any]) -> str | None:
 
 @cache
 def _validator_identity() -> str:
-    from importlib.metadata import version
+    from generator.versions import distribution_version
 
     this_module = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
     schema = hashlib.sha256(_schema_text().encode("utf-8")).hexdigest()
-    return f"{schema} {this_module} jsonschema {version('jsonschema')} python {sys.version}"
+    return f"{schema} {this_module} jsonschema {distribution_version('jsonschema')} python {sys.version}"
 
 
 def _describe(error: jsonschema.ValidationError, source: SourceMap) -> list[Problem]:

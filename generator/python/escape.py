@@ -22,6 +22,7 @@ import json
 import math
 import textwrap
 import unicodedata
+from collections.abc import Iterable
 
 
 def _escape_unprintable(text: str) -> str:
@@ -97,6 +98,21 @@ def markdown_code(value: object) -> str:
 def python_tuple(values: object) -> str:
     items = [python_literal(v) for v in values]  # type: ignore[attr-defined]
     return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
+def python_names(names: Iterable[str], depth: int = 1) -> str:
+    """Names of generated code (identifiers, never spec text) as a tuple, laid out as black
+    keeps it: ``()``, ``(NAME,)`` (a one-tuple's comma is not one black keeps a tuple open
+    for), else one per line with a trailing comma. Text black would change it formats twice
+    (its stability pass), so the layout is black's from the start."""
+    items = list(names)
+    for name in items:
+        if not name.isidentifier():
+            raise ValueError(f"not a Python name: {name!r}")
+    if len(items) < 2:
+        return "(" + "".join(f"{name}," for name in items) + ")"
+    inner, outer = "    " * (depth + 1), "    " * depth
+    return "(\n" + "".join(f"{inner}{name},\n" for name in items) + outer + ")"
 
 
 def python_data(value: object, depth: int = 1) -> str:

@@ -38,7 +38,7 @@ def render_models(provider: m.Provider, header: str) -> str:
 
 @functools.cache
 def _library_version() -> str:
-    from importlib.metadata import version
+    from generator.versions import distribution_version as version
 
     return f"datamodel-code-generator {version('datamodel-code-generator')} isort {version('isort')}"
 

@@ -247,9 +247,9 @@ def _runtime_key() -> str:
     them), as one hash."""
     import importlib.util
     import sys
-    from importlib.metadata import version
 
     from generator.emit.manifest import hash_tree
+    from generator.versions import distribution_version as version
 
     spec = importlib.util.find_spec("dlr_core")
     folders = list(spec.submodule_search_locations or []) if spec else []

@@ -7,18 +7,20 @@ each provider as it expects (``Answer``).
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-import anyio
-import httpx
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dlr_core.errors import CallbackError, CallbackSignatureError, MalformedCallback
-from dlr_core.receipt import Receipt
+
+# anyio and httpx are imported where a push is served or a handshake confirmed, pydantic
+# (through ``Receipt``) only for type checkers: reading a spec's callbacks (dlrgen's parser,
+# ``Callback.from_data``) needs none of them.
+if TYPE_CHECKING:
+    from dlr_core.receipt import Receipt
 
 __all__ = [
     "MAX_CALLBACK_BYTES",
@@ -75,6 +77,8 @@ class HandshakePush(Exception):
 def confirm_by_get(url: str, *, timeout: float = 10.0) -> None:
     """A GET of a handshake's confirmation URL, not following redirects, within ``timeout``
     seconds; ``CallbackError`` unless the provider answers 2xx."""
+    import httpx
+
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False) as client:
             answer = client.get(url)
@@ -86,9 +90,9 @@ def confirm_by_get(url: str, *, timeout: float = 10.0) -> None:
 
 # -- serving: a framework-neutral ASGI app ------------------------------------------------------
 
-Parser = Callable[[str, str, Mapping[str, str], bytes], list[Receipt]]
+Parser = Callable[[str, str, Mapping[str, str], bytes], "list[Receipt]"]
 """A push -> receipts: ``(method, url, headers, body)``, credentials already bound."""
-Handler = Callable[[str, list[Receipt]], "Awaitable[object] | object"]
+Handler = Callable[[str, "list[Receipt]"], "Awaitable[object] | object"]
 
 
 @dataclass(frozen=True)
@@ -211,6 +215,8 @@ class CallbackApp:
         except HandshakePush as handshake:
             if handshake.confirm_url is not None:
                 try:
+                    import anyio.to_thread
+
                     await anyio.to_thread.run_sync(self.confirm, handshake.confirm_url)
                 except Exception:
                     _log.warning("confirming the %s handshake of %s failed", handshake.handshake, name)
@@ -247,7 +253,17 @@ class CallbackApp:
         return f"{scope.get('scheme', 'http')}://{host}{tail}"
 
 
-_asyncio_timeout: Callable[[float | None], Any] | None = getattr(asyncio, "timeout", None)  # Python 3.11+
+def _asyncio_timeout_of(seconds: float | None) -> Any:
+    import asyncio  # imported by the loop serving the push: a lookup
+
+    return asyncio.timeout(seconds)  # type: ignore[attr-defined,unused-ignore]  # Python 3.11+
+
+
+# asyncio is not imported here (reading a spec's callbacks needs no event loop): its timeout
+# is taken when a push is read, on Python 3.11+.
+_asyncio_timeout: Callable[[float | None], Any] | None = (
+    _asyncio_timeout_of if sys.version_info >= (3, 11) else None
+)
 
 
 async def _within(seconds: float | None, work: Coroutine[Any, Any, _Read]) -> _Read:
@@ -259,11 +275,16 @@ async def _within(seconds: float | None, work: Coroutine[Any, Any, _Read]) -> _R
     if _asyncio_timeout is not None and _in_asyncio_task():
         async with _asyncio_timeout(seconds):
             return await work
+    import anyio
+
     with anyio.fail_after(seconds):
         return await work
 
 
 def _in_asyncio_task() -> bool:
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:  # never imported: no asyncio loop runs
+        return False
     try:
         return asyncio.current_task() is not None
     except RuntimeError:  # no asyncio loop runs here (trio)

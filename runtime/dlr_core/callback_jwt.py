@@ -7,15 +7,17 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dlr_core import callback_run
 from dlr_core.callback_run import Callback
 from dlr_core.callback_verification import ClaimCheck, JwtCheck, jwt_time_refusal, jwt_token_parts
 from dlr_core.errors import CallbackError, CallbackSignatureError, StaleCallback
 from dlr_core.signing import SigningError
-from dlr_core.spec import Clock
 from dlr_core.steps import as_bytes
+
+if TYPE_CHECKING:  # an annotation only: dlr_core.spec brings pydantic
+    from dlr_core.spec import Clock
 
 
 def verify_jwt(

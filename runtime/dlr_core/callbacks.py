@@ -32,10 +32,8 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import parse_qsl, urlsplit
-
-from pydantic import BaseModel, ValidationError
 
 from dlr_core.wire import multipart
 from dlr_core.errors import (
@@ -44,7 +42,6 @@ from dlr_core.errors import (
     MalformedCallback,
     StaleCallback,
 )
-from dlr_core.receipt import Receipt
 from dlr_core import callback_jwt, callback_reading, callback_run, callback_sending
 from dlr_core.callback_run import MAX_FORM_FIELDS as MAX_FORM_FIELDS, utc_now
 from dlr_core.callback_app import (
@@ -88,6 +85,10 @@ from dlr_core.callback_verification import (
     with_and_without_port,
 )
 from dlr_core.signing import SigningError
+
+if TYPE_CHECKING:  # pydantic where a push is read: ``Callback.from_data`` (dlrgen) needs none
+    from pydantic import BaseModel
+    from dlr_core.receipt import Receipt
 
 __all__ = [
     "MAX_CALLBACK_BYTES",
@@ -136,9 +137,7 @@ def format_named_by(content_type: str) -> BodyFormat | None:
     return None
 
 
-Model = TypeVar("Model", bound=BaseModel)
-
-
+Model = TypeVar("Model", bound="BaseModel")
 _utc_now = utc_now  # the receiver's clock unless a test gives one
 
 
@@ -675,6 +674,8 @@ def parse(
     """A push as canonical receipts (with idempotency keys): verified (by ``verifier`` for
     a callback verified in code), each payload read as ``model`` and turned into receipts by
     the generated ``receipts`` function. A handshake push raises ``HandshakePush``."""
+    from pydantic import ValidationError  # loaded with the model already: a lookup
+
     payloads = callback.payloads(
         method,
         url,

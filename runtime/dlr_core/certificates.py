@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from dlr_core.steps import SigningError
 
 __all__ = [
@@ -86,6 +84,8 @@ def fetch_https(url: str, *, timeout: float = FETCH_TIMEOUT, max_bytes: int = MA
     """The bytes at ``url`` (an https URL already checked), read within ``timeout``
     seconds and ``max_bytes`` bytes; redirects are not followed (a redirect could leave
     the allowed host). ``CertificateError`` otherwise."""
+    import httpx  # here, where a certificate is fetched: reading a spec's callbacks needs no httpx
+
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False) as client:
             with client.stream("GET", url) as answer:

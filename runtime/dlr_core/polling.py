@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from dlr_core.receipt import Receipt
+if TYPE_CHECKING:  # annotations only: the hints are read by specs, which need no pydantic
+    from dlr_core.receipt import Receipt
 
 
 @dataclass(frozen=True)

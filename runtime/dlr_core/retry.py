@@ -28,7 +28,6 @@ import math
 import random
 import re
 from dataclasses import dataclass, field, replace
-from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
 
 from dlr_core.errors import (
@@ -190,6 +189,9 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
         return float(value)  # inf past float's range: a wait that never ends
     if not value.isascii() or len(value) > 64:
         return None
+    # email.utils (socket with it) here, where a date is read: reading a spec needs none
+    from email.utils import parsedate_to_datetime
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):

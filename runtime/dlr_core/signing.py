@@ -25,7 +25,6 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from email.utils import format_datetime, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote
 
@@ -73,7 +72,7 @@ TIMESTAMP_STYLES: dict[str, Callable[[datetime], str]] = {
     "iso8601_basic_utc": lambda moment: moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ"),
     # RFC 7231 section 7.1.1.1's IMF-fixdate (RFC 1123 form): English names whatever the
     # locale, always GMT. x-ms-date and HTTP Date headers.
-    "http_date": lambda moment: format_datetime(moment.astimezone(timezone.utc), usegmt=True),
+    "http_date": lambda moment: _http_date_text(moment),
 }
 """How ``{timestamp}`` is written, by style name."""
 
@@ -86,7 +85,16 @@ _TIMESTAMP_READERS: dict[str, Callable[[str], datetime]] = {
 }
 
 
+def _http_date_text(moment: datetime) -> str:
+    # email.utils (socket with it) here, where a date is written: reading a spec needs none
+    from email.utils import format_datetime
+
+    return format_datetime(moment.astimezone(timezone.utc), usegmt=True)
+
+
 def _http_date(text: str) -> datetime:
+    from email.utils import parsedate_to_datetime
+
     moment = parsedate_to_datetime(text)
     if moment.tzinfo is None:  # "-0000": RFC 5322's "no zone known"; HTTP dates are GMT
         moment = moment.replace(tzinfo=timezone.utc)

@@ -6,6 +6,7 @@ and the templates and credentials a step uses. The step kinds themselves are in
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import types
 import typing
@@ -56,9 +57,15 @@ def build_step(data: Json) -> tuple[str, Step | None, list[Problem]]:
 def step_fields(cls: type) -> Iterator[tuple[dataclasses.Field[Any], Any]]:
     """A step class's (or a step part's) fields with their resolved annotations, ``Template``
     and ``Credential`` roles kept: what reading, the JSON Schema and the docs table walk."""
+    return iter(_fields_and_hints(cls))
+
+
+@functools.cache
+def _fields_and_hints(cls: type) -> tuple[tuple[dataclasses.Field[Any], Any], ...]:
+    # Resolved once per class: ``get_type_hints`` evaluates every annotation's text again on
+    # each call, and every step of every spec read (and every value written) walks its class.
     hints = typing.get_type_hints(cls, include_extras=True)
-    for f in dataclasses.fields(cls):
-        yield f, hints[f.name]
+    return tuple((f, hints[f.name]) for f in dataclasses.fields(cls))
 
 
 def _build(cls: type, data: Any, path: Path, bare: str | None = None) -> tuple[Any, list[Problem]]:

@@ -14,21 +14,25 @@ neither the token nor the client secret appears in a ``repr``, a log line or an 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus, urlencode, urlsplit
-
-import httpx
 
 from dlr_core.errors import DlrError, TransportError
 from dlr_core.signing import Scheme, render
 from dlr_core.steps import OAuth2ClientCredentials, SigningError, Step
+
+# httpx is imported where a URL is read or a token fetched, asyncio where an async client
+# fetches one: the generator reads a scheme's token steps (``token_steps``) without them.
+if TYPE_CHECKING:
+    import asyncio
+
+    import httpx
 
 TokenUrl = str | Mapping[str, str] | None
 """A client's ``token_url=``: one URL for every token step of its auth scheme, one per step
@@ -50,6 +54,8 @@ def sent_path(token_url: str) -> str:
     """The path of a spec's ``token_url`` (absolute, or a path) as a client sends it:
     percent-encoded as httpx encodes it (a space as ``%20``, an escape kept as written), so
     that the mock serves a token endpoint where clients ask for it."""
+    import httpx
+
     path = urlsplit(token_url).path or "/"
     return httpx.URL("http://localhost").copy_with(path=path).raw_path.decode("ascii")
 
@@ -88,6 +94,8 @@ def _endpoint(where: str, value: object) -> str:
         raise ValueError(
             f"{where}: an absolute http:// or https:// URL ({example}), not a {type(value).__name__}"
         )
+    import httpx
+
     try:
         url = httpx.URL(value)
     except httpx.InvalidURL as exc:
@@ -188,6 +196,8 @@ class TokenKeeper:
                 continue
             with slot.thread_lock:
                 if self._due(slot):  # another thread may have fetched it meanwhile
+                    import httpx
+
                     request = self._token_request(http, step)
                     try:
                         response = http.send(request, follow_redirects=False)
@@ -207,9 +217,13 @@ class TokenKeeper:
                 continue
             with self._guard:
                 if slot.task_lock is None:
+                    import asyncio  # running in its loop: a lookup
+
                     slot.task_lock = asyncio.Lock()
             async with slot.task_lock:
                 if self._due(slot):  # another task may have fetched it meanwhile
+                    import httpx
+
                     request = self._token_request(http, step)
                     try:
                         response = await http.send(request, follow_redirects=False)
@@ -230,6 +244,8 @@ class TokenKeeper:
                 slot.cached = None
 
     def _unanswered(self, step: OAuth2ClientCredentials, exc: httpx.HTTPError) -> TransportError:
+        import httpx
+
         sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
         return TransportError(
             f"the token request to {self._url(step)} got no answer ({type(exc).__name__})", request_sent=sent
@@ -242,6 +258,8 @@ class TokenKeeper:
         if given is not None:
             return given
         if step.token_url.startswith("/"):
+            import httpx
+
             base = httpx.URL(self._base_url)
             return str(
                 base.copy_with(raw_path=sent_path(step.token_url).encode("ascii"), query=None, fragment=None)

@@ -8,7 +8,6 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 from dlr_core.times import compile_pattern, parse_zone
@@ -130,6 +129,9 @@ def from_rfc2822(value: object) -> datetime | None:
     """An RFC 2822 time, e.g. ``Fri, 24 May 2019 17:18:27 +0000``."""
     if not isinstance(value, str):
         return None
+    # email.utils (socket with it) here, where a date is read: reading a spec needs none
+    from email.utils import parsedate_to_datetime
+
     try:
         parsed = parsedate_to_datetime(value.strip())
     except (TypeError, ValueError, IndexError):

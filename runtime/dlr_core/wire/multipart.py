@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from email.message import Message
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # email.message brings email.utils and socket: imported where a push is read
+    from email.message import Message
 
 __all__ = ["MultipartError", "boundary_of", "content_type", "encode_fields", "read_fields"]
 
@@ -27,6 +30,8 @@ class MultipartError(ValueError):
 def _params(header_value: str) -> Message:
     """A header value read with the standard library's MIME parameter rules (quoting,
     RFC 2231 encodings), without parsing anything else."""
+    from email.message import Message
+
     message = Message()
     message["Content-Type"] = header_value
     return message
