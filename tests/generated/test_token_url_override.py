@@ -68,9 +68,12 @@ def _generate(out: Path, provider_id: str) -> ModuleType:
 
 @pytest.fixture(scope="module")
 def package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
-    saved = set(sys.modules)
-    yield _generate(tmp_path_factory.mktemp("token_url"), "token_demo")
-    for name in [n for n in sys.modules if n not in saved]:
+    generated = _generate(tmp_path_factory.mktemp("token_url"), "token_demo")
+    yield generated
+    # Only the generated package goes: a library it imported first (httpcore, a runtime module
+    # imported lazily) stays, or a second copy's classes would fail other tests' isinstance checks.
+    prefix = generated.__name__
+    for name in [n for n in sys.modules if n == prefix or n.startswith(prefix + ".")]:
         del sys.modules[name]
 
 
