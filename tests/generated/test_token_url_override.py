@@ -383,5 +383,5 @@ def test_the_readme_example_runs_against_dlrgen_mock_with_the_token_url_it_print
             server.send_signal(signal.SIGTERM)
             server.communicate(timeout=20)
     finally:
-        for name in [n for n in sys.modules if n not in saved]:
+        for name in [n for n in sys.modules if n not in saved and n.split(".")[0] == "dlr_token_slow"]:
             del sys.modules[name]
