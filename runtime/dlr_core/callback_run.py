@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Protocol
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from dlr_core.callback_verification import Verification
 from dlr_core.request import PreparedRequest
@@ -40,6 +40,32 @@ class Callback(Protocol):
 MAX_FORM_FIELDS = 1000
 """The most fields a form push (or a GET push's query) may have: one with more is a
 ``MalformedCallback``, refused before its signature is computed."""
+
+
+def read_form(text: str, max_fields: int = MAX_FORM_FIELDS) -> list[tuple[str, str]]:
+    """``application/x-www-form-urlencoded`` text as its (name, value) pairs: exactly
+    ``urllib.parse.parse_qsl(text, keep_blank_values=True, max_num_fields=max_fields)``
+    (its ``ValueError`` past ``max_fields`` too), at half its cost. Every push is read
+    with it: ``parse_qsl`` decodes each name and value through ``unquote`` and checks its
+    arguments' types on every call; here only a piece holding ``+`` or ``%`` is changed."""
+    if not text:
+        return []
+    if text.count("&") >= max_fields:
+        raise ValueError("Max number of fields exceeded")
+    pairs = []
+    for piece in text.split("&"):
+        if piece:  # "a=1&&b=2": parse_qsl skips the empty piece
+            name, _, value = piece.partition("=")  # "a" alone: a blank value, kept
+            pairs.append((_form_text(name), _form_text(value)))
+    return pairs
+
+
+def _form_text(piece: str) -> str:
+    """A name or value as ``parse_qsl`` decodes it: ``+`` is a space, then ``%XX`` escapes
+    are UTF-8 (an invalid sequence as U+FFFD)."""
+    if "+" in piece:
+        piece = piece.replace("+", " ")
+    return unquote(piece) if "%" in piece else piece
 
 
 def utc_now() -> datetime:
@@ -98,11 +124,7 @@ def push_run(
         method,
         f"{parts.scheme}://{parts.netloc}",
         parts.path or "/",
-        query=(
-            parse_qsl(parts.query, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
-            if parts.query
-            else []
-        ),
+        query=(read_form(parts.query)),
         body_kind="form" if callback.format in ("form", "multipart") else "json",
         form=list(fields) if fields is not None else form_fields(callback, body, text, content_type),
         content=body,
@@ -132,7 +154,7 @@ def form_fields(callback: Callback, body: bytes, text: str, content_type: str) -
     """The fields sign steps read (``sorted_concat`` over the body): a form's, or a
     multipart body's text fields (none when it is malformed: ``_read`` then says so)."""
     if callback.format == "form":
-        return parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+        return read_form(text)
     if callback.format == "multipart":
         try:
             return multipart.read_fields(body, content_type, max_fields=MAX_FORM_FIELDS)
@@ -144,7 +166,7 @@ def form_fields(callback: Callback, body: bytes, text: str, content_type: str) -
 def pushed_fields(body: bytes) -> dict[str, str]:
     """A form push's fields (the first of a repeated name), for a signature among them."""
     text = body.decode("utf-8", errors="replace")
-    return first_of_each(parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS))
+    return first_of_each(read_form(text))
 
 
 def first_of_each(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:

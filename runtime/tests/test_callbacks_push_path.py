@@ -35,12 +35,14 @@ def test_a_verified_form_push_is_parsed_into_fields_once(monkeypatch: pytest.Mon
     body_text = urlencode(TWILIO_PARAMS)
     parsed: list[str] = []
 
+    real = callback_run.read_form
+
     def counting(text: str, *args: Any, **kwargs: Any) -> list[tuple[str, str]]:
         parsed.append(text)
-        return parse_qsl(text, *args, **kwargs)
+        return real(text, *args, **kwargs)
 
-    monkeypatch.setattr(callback_run, "parse_qsl", counting)
-    monkeypatch.setattr(callback_reading, "parse_qsl", counting)
+    monkeypatch.setattr(callback_run, "read_form", counting)
+    monkeypatch.setattr(callback_reading, "read_form", counting)
     [payload] = twilio().payloads(
         "POST",
         TWILIO_URL,
@@ -50,6 +52,81 @@ def test_a_verified_form_push_is_parsed_into_fields_once(monkeypatch: pytest.Mon
     )
     assert payload == TWILIO_PARAMS
     assert parsed.count(body_text) == 1
+
+
+# Forms read_form must read exactly as parse_qsl does: blanks, a name alone, empty pieces, "+"
+# and "%2B", escapes of "&" and "=", invalid and truncated escapes, invalid UTF-8 (U+FFFD),
+# text that is not ASCII, a lone surrogate, separators only.
+FORM_EDGES = [
+    "",
+    "a",
+    "a=",
+    "=",
+    "=b",
+    "&",
+    "&&",
+    "a=1&&b=2&",
+    "&a=1",
+    "a=1=2",
+    "a+b=c+d",
+    "a%2Bb=%2B1+2",
+    "a%26b=c%3Dd%26e",
+    "a=%",
+    "a=%4",
+    "a=%zz",
+    "a=%4g1",
+    "a=%C3%A9",
+    "a=%C3",
+    "a=%C3&b=%A9",
+    "a=%ff%fe",
+    "a=%e6%97%a5%e6%9c%ac",
+    "é=ü&日本=%E6%97%A5",
+    "a=\ud800",
+    "a=%ED%A0%80",
+    "a=%00",
+    "a=1;b=2",
+    " a = b ",
+    "a=1&a=2&a=",
+]
+
+
+@pytest.mark.parametrize("text", FORM_EDGES)
+def test_read_form_reads_exactly_what_parse_qsl_reads(text: str) -> None:
+    assert callback_run.read_form(text) == parse_qsl(
+        text, keep_blank_values=True, max_num_fields=callback_run.MAX_FORM_FIELDS
+    )
+
+
+def test_read_form_is_parse_qsl_on_any_text() -> None:
+    # hypothesis is the repository's test dependency, not dlr-core's (see test_per_call.py).
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+    relaxed = hypothesis.settings(
+        max_examples=400, suppress_health_check=[hypothesis.HealthCheck.too_slow], deadline=None
+    )
+    # Mostly the characters a form's syntax is made of, so escapes and separators meet often.
+    form_like = st.text(alphabet=st.sampled_from("ab=&+%2BCc3Ffé9\x00 ;"), max_size=40)
+
+    @relaxed
+    @hypothesis.given(form_like | st.text(max_size=30))
+    def same(text: str) -> None:
+        assert callback_run.read_form(text) == parse_qsl(text, keep_blank_values=True, max_num_fields=1000)
+
+    same()
+
+
+@pytest.mark.parametrize("fields", [3, 4, 5])
+def test_read_form_refuses_more_fields_than_allowed_as_parse_qsl_does(fields: int) -> None:
+    text = "&".join(f"f{i}=1" for i in range(fields))
+    try:
+        expected: object = parse_qsl(text, keep_blank_values=True, max_num_fields=4)
+    except ValueError as exc:
+        expected = str(exc)
+    try:
+        got: object = callback_run.read_form(text, max_fields=4)
+    except ValueError as exc:
+        got = str(exc)
+    assert got == expected and (fields > 4) == isinstance(got, str)
 
 
 def test_a_form_push_that_is_not_utf8_is_refused_as_before() -> None:
