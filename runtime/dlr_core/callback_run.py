@@ -4,6 +4,7 @@ run over it, and the texts of the templates the check compares."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Protocol
@@ -11,7 +12,8 @@ from urllib.parse import unquote, urlsplit
 
 from dlr_core.callback_verification import Verification
 from dlr_core.request import PreparedRequest
-from dlr_core.signing import Bound, SigningError, StepRun
+from dlr_core import steps_data
+from dlr_core.signing import Bound, SigningError, StepRun, TemplateReference, compile_template
 from dlr_core.steps import Value
 from dlr_core.wire import multipart
 
@@ -86,21 +88,50 @@ def push_values(
     fields: Sequence[tuple[str, str]] | None = None,
 ) -> dict[str, str]:
     """Every step's result and the templates' texts (keyed by template). ``fields`` are the
-    body's fields already read (``form_fields``), for a push checked against several URLs."""
-    run = push_run(
-        callback, method, url, body, credentials, timestamp, bound, sent_headers, content_type, fields=fields
-    )
-    out: dict[str, str] = {}
+    body's fields already read (``form_fields``)."""
+    return push_values_each(
+        callback,
+        method,
+        (url,),
+        body,
+        credentials,
+        timestamp,
+        bound,
+        sent_headers,
+        content_type,
+        fields=fields,
+    )[0]
+
+
+def push_values_each(
+    callback: Callback,
+    method: str,
+    urls: Sequence[str],
+    body: bytes,
+    credentials: Mapping[str, str],
+    timestamp: str | None,
+    bound: Sequence[Bound],
+    sent_headers: Mapping[str, str] | None = None,
+    content_type: str = "",
+    *,
+    fields: Sequence[tuple[str, str]] | None = None,
+) -> list[dict[str, str]]:
+    """``push_values`` for each of ``urls`` (a push checked against several), in order."""
     verify = callback.verify
     assert verify is not None
-    for template in (
-        *((verify.compare.value, *verify.compare.also) if verify.compare else ()),
-        verify.public_key.input if verify.public_key else None,
-        *(equals.value for equals in verify.equals),
-    ):
-        if template is not None:
-            out[template] = run.text(template)
-    return out
+    templates = [
+        template
+        for template in (
+            *((verify.compare.value, *verify.compare.also) if verify.compare else ()),
+            verify.public_key.input if verify.public_key else None,
+            *(equals.value for equals in verify.equals),
+        )
+        if template is not None
+    ]
+    runs = push_runs(
+        callback, method, urls, body, credentials, timestamp, bound, sent_headers, content_type, fields=fields
+    )
+    return [{template: run.text(template) for template in templates} for run in runs]
 
 
 def push_run(
@@ -118,15 +149,94 @@ def push_run(
 ) -> StepRun:
     """The push's values (``url``, ``body``, ...) and every step's result, run. ``fields``:
     the body's fields (``form_fields``) when the caller has read them already."""
-    parts = urlsplit(url)
+    return push_runs(
+        callback,
+        method,
+        (url,),
+        body,
+        credentials,
+        timestamp,
+        bound,
+        sent_headers,
+        content_type,
+        fields=fields,
+    )[0]
+
+
+def push_runs(
+    callback: Callback,
+    method: str,
+    urls: Sequence[str],
+    body: bytes,
+    credentials: Mapping[str, str],
+    timestamp: str | None,
+    bound: Sequence[Bound],
+    sent_headers: Mapping[str, str] | None = None,
+    content_type: str = "",
+    *,
+    fields: Sequence[tuple[str, str]] | None = None,
+) -> list[StepRun]:
+    """``push_run`` for each of ``urls``, in order: the push as received at each URL an
+    ``either_port`` check tries. Every step runs for the first URL; for the next ones, a
+    step none of whose inputs differ (the variables its templates name, the parts of the
+    request it ``reads``, the results of steps run again) keeps the first URL's result:
+    the sorted fields are the same whatever the port, the HMAC over the URL is not. Every
+    URL still gets every step's result, so each is compared as before."""
     text = body.decode("utf-8", errors="replace")
+    form = list(fields) if fields is not None else form_fields(callback, body, text, content_type)
+    moment = utc_now()
+    plan = _inputs_of(tuple(bound))
+    runs: list[StepRun] = []
+    first: tuple[PreparedRequest, dict[str, Value], list[dict[str, Value]]] | None = None
+    for url in urls:
+        request, start = _pushed(
+            callback, method, url, body, text, credentials, timestamp, sent_headers, form
+        )
+        values = dict(start)
+        run = StepRun(request, values, moment, credentials, None)
+        runs.append(run)
+        if first is None:
+            results = []
+            for each, (_, _, binds) in zip(bound, plan):
+                values[each.name] = each.step.apply(run)
+                results.append({name: values[name] for name in binds if name in values})
+            first = (request, start, results)
+            continue
+        first_request, first_start, results = first
+        differ = {
+            name for name in start.keys() | first_start.keys() if start.get(name) != first_start.get(name)
+        }
+        parts = _parts_that_differ(first_request, request)
+        for each, (variables, reads, binds), result in zip(bound, plan, results):
+            if reads is None or reads & parts or variables & differ:
+                values[each.name] = each.step.apply(run)
+                differ.update(binds)
+            else:
+                values.update(result)
+    return runs
+
+
+def _pushed(
+    callback: Callback,
+    method: str,
+    url: str,
+    body: bytes,
+    text: str,
+    credentials: Mapping[str, str],
+    timestamp: str | None,
+    sent_headers: Mapping[str, str] | None,
+    form: list[tuple[str, str]],
+) -> tuple[PreparedRequest, dict[str, Value]]:
+    """The push received at ``url`` as a request, and the values sign steps start from."""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
     request = PreparedRequest(
         method,
-        f"{parts.scheme}://{parts.netloc}",
+        origin,
         parts.path or "/",
-        query=(read_form(parts.query)),
+        query=read_form(parts.query),
         body_kind="form" if callback.format in ("form", "multipart") else "json",
-        form=list(fields) if fields is not None else form_fields(callback, body, text, content_type),
+        form=form,
         content=body,
     )
     pushed: dict[str, Value] = dict(
@@ -134,7 +244,7 @@ def push_run(
         method=method,
         host=parts.netloc,
         path=request.full_path,
-        path_and_query=url[len(f"{parts.scheme}://{parts.netloc}") :] or "/",
+        path_and_query=url[len(origin) :] or "/",
         body=text,
     )
     if timestamp is not None:
@@ -143,11 +253,42 @@ def push_run(
     clash = sorted(set(credentials) & (set(pushed) | {"timestamp"}))
     if clash:  # the push's values are the sender's: they must never stand for a secret
         raise SigningError(f"the credential {clash[0]!r} has the name of a value the push carries")
-    values: dict[str, Value] = {**credentials, **pushed}
-    run = StepRun(request, values, utc_now(), credentials, None)
-    for each in bound:
-        values[each.name] = each.step.apply(run)
-    return run
+    return request, {**credentials, **pushed}
+
+
+def _parts_that_differ(first: PreparedRequest, other: PreparedRequest) -> set[str]:
+    """The parts of the request (as steps' ``reads`` name them) that are not the same."""
+    parts = set()
+    if first.base_url != other.base_url:
+        parts.add("host")
+    if first.full_path != other.full_path:
+        parts.add("path")
+    if first.query != other.query:
+        parts.add("query")
+    if first.method != other.method:
+        parts.add("method")
+    return parts  # the headers, form and body are the push's own: one for every URL
+
+
+@functools.lru_cache(maxsize=256)
+def _inputs_of(
+    bound: tuple[Bound, ...],
+) -> tuple[tuple[frozenset[str], frozenset[str] | None, tuple[str, ...]], ...]:
+    """Each step's inputs, read once per ``sign`` list: the variables its templates name,
+    the request parts it ``reads`` and the names it binds (its own and ``binds``)."""
+    return tuple(
+        (
+            frozenset(
+                part.name
+                for _, template in steps_data.templates(each.step)
+                for part in compile_template(template)
+                if isinstance(part, TemplateReference)
+            ),
+            type(each.step).reads,
+            (each.name, *type(each.step).binds),
+        )
+        for each in bound
+    )
 
 
 def form_fields(callback: Callback, body: bytes, text: str, content_type: str) -> list[tuple[str, str]]:

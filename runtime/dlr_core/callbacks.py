@@ -439,21 +439,18 @@ class Callback:
             sent_headers[variable] = value[:1024]
         urls = with_and_without_port(url) if verify.either_port else (url,)
         try:
-            each_values = [
-                callback_run.push_values(
-                    self,
-                    method,
-                    u,
-                    body,
-                    credentials,
-                    timestamp,
-                    verify.sign,
-                    sent_headers,
-                    content_type,
-                    fields=fields,
-                )
-                for u in urls
-            ]
+            each_values = callback_run.push_values_each(
+                self,
+                method,
+                urls,
+                body,
+                credentials,
+                timestamp,
+                verify.sign,
+                sent_headers,
+                content_type,
+                fields=fields,
+            )
         except SigningError as exc:
             raise refused(f"the push cannot be verified: {exc}") from None
         except UnicodeError:  # a lone surrogate in the URL or a header: not what was signed

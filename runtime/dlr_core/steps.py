@@ -103,6 +103,10 @@ class Step:
     """Template fields read as bytes (keys, digests' inputs): a reference standing alone there
     may be raw bytes (``{signing_key}``, ``{access_key|base64_decode}``); elsewhere it is text."""
     needs_rsa: ClassVar[bool] = False
+    reads: ClassVar[frozenset[str] | None] = None
+    """The parts of the request ``apply`` reads besides its templates' variables (``method``,
+    ``host``, ``path``, ``query``, ``headers``, ``form``, ``body``); None: it may read any
+    (a push checked against several URLs then runs it again for each)."""
 
     def apply(self, run: Run) -> Value:
         raise NotImplementedError
@@ -160,6 +164,7 @@ def as_bytes(value: Value) -> bytes:
 @dataclass(frozen=True)
 class Format(Step):
     kind = "format"
+    reads = frozenset()
     result = "The template's text."
     body = "template"
     template: Template = field(metadata=doc("The text, with `{variable}` references."))
@@ -175,6 +180,7 @@ QUERY_ENCODINGS: dict[str, Callable[[str], str]] = {"rfc3986": percent_encode}
 @dataclass(frozen=True)
 class CanonicalQuery(Step):
     kind = "canonical_query"
+    reads = frozenset({"query"})
     result = "The query parameters sorted by name, each name and value percent-encoded, joined `a=1&b=2`."
     encoding: Literal["rfc3986"] = field(
         default="rfc3986",
@@ -192,6 +198,7 @@ class CanonicalQuery(Step):
 @dataclass(frozen=True)
 class SortedConcat(Step):
     kind = "sorted_concat"
+    reads = frozenset({"query", "form"})
     result = (
         "Parameters sorted by name (byte order), concatenated as name+value with no escaping and, "
         "unless the separators below are given, no separators."
@@ -257,6 +264,7 @@ def _compact_json(obj: Mapping[str, Any]) -> str:
 @dataclass(frozen=True)
 class JsonObject(Step):
     kind = "json_object"
+    reads = frozenset()
     result = "A compact JSON object with the members in the order given."
     body = "members"
     members: tuple[JsonField, ...] = field(metadata=doc("`[{key, value, type}]`.", minItems=1))
@@ -269,6 +277,7 @@ class JsonObject(Step):
 @dataclass(frozen=True)
 class JsonFieldLines(Step):
     kind = "json_field_lines"
+    reads = frozenset({"form", "body"})
     result = (
         "For each listed member of the JSON object body (or field of a form body) that is present "
         "(and not null), in the "
@@ -314,6 +323,7 @@ class SignedHeaders:
 @dataclass(frozen=True)
 class CanonicalRequest(Step):
     kind = "canonical_request"
+    reads = frozenset({"method", "host", "path", "query", "headers"})
     result = (
         "The V3-family (SigV4-style) canonical request: method, path, canonical query, lower-cased sorted "
         "signed headers, signed-header list, payload hash; also binds `{signed_headers}`."
@@ -350,6 +360,7 @@ def _signed_headers(wanted: SignedHeaders, request: PreparedRequest) -> tuple[di
 @dataclass(frozen=True)
 class CanonicalHeaders(Step):
     kind = "canonical_headers"
+    reads = frozenset({"host", "headers"})
     result = (
         "Signed headers as `name:value` lines (name lower-cased, value trimmed and encoded) sorted as "
         "written, not by name, joined by newlines, none after the last; binds `{signed_headers}` (names "
@@ -380,6 +391,7 @@ def quote_path(path: str) -> str:
 @dataclass(frozen=True)
 class Hash(Step):
     kind = "hash"
+    reads = frozenset()
     bytes_fields = frozenset({"input"})
     result = "A digest of the input."
     algorithm: Literal["md5", "sha1", "sha256", "sha512"] = field(metadata=doc("The hash."))
@@ -407,6 +419,7 @@ class Hash(Step):
 @dataclass(frozen=True)
 class Hmac(Step):
     kind = "hmac"
+    reads = frozenset()
     bytes_fields = frozenset({"key", "input"})
     result = "An HMAC of the input."
     algorithm: Literal["sha1", "sha256", "sha512"] = field(metadata=doc("The hash."))
@@ -426,6 +439,7 @@ class Hmac(Step):
 @dataclass(frozen=True)
 class HmacChain(Step):
     kind = "hmac_chain"
+    reads = frozenset()
     bytes_fields = frozenset({"key", "inputs"})
     result = (
         "A derived key: the HMAC of the first input keyed by `key`, then of each next input keyed by "
@@ -449,6 +463,7 @@ class HmacChain(Step):
 @dataclass(frozen=True)
 class RsaSign(Step):
     kind = "rsa_sign"
+    reads = frozenset()
     bytes_fields = frozenset({"input"})
     result = "An RSA signature of the input."
     needs_rsa = True
@@ -471,6 +486,7 @@ class RsaSign(Step):
 @dataclass(frozen=True)
 class Jwt(Step):
     kind = "jwt"
+    reads = frozenset()
     bytes_fields = frozenset({"key"})
     result = (
         "A compact JWT (RFC 7519): base64url of the header `{alg, typ: JWT, ...}` and of the claims, "

@@ -223,3 +223,67 @@ def test_a_whole_body_within_the_timeout_is_read_with_either_timeout(
     scope = {"type": "http", "method": "POST", "path": "/callbacks/demo", "headers": [], "query_string": b""}
     asyncio.run(app(scope, receive, send))
     assert sent[0]["status"] == 200 and [r.message_id for r in got[0]] == ["m-1"]
+
+
+def test_a_push_checked_at_two_urls_runs_again_only_the_steps_the_url_reaches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """either_port: the steps whose inputs are the same for both URLs (the sorted fields, the
+    body's hash) run once; those reading the URL (a variable, the request's host, a result
+    of such a step) run for each; every URL's values are those of a run of its own."""
+    from dlr_core import steps
+    from dlr_core.callbacks import Callback
+
+    callback = Callback.from_data(
+        "demo",
+        "push",
+        {
+            "format": "form",
+            "verify": {
+                "sign": [
+                    {"as": "fields", "sorted_concat": {"source": "body", "name_value_separator": "="}},
+                    {"as": "digest", "hash": {"algorithm": "sha256", "input": "{body}", "output": "hex"}},
+                    {"as": "lines", "canonical_headers": {"signed_headers": {"names": ["host"]}}},
+                    {"as": "where", "format": "{host}|{digest}"},
+                    {"as": "both", "format": "{fields}/{digest}"},
+                    {"as": "again", "format": "{where}!"},
+                    {
+                        "as": "signature",
+                        "hmac": {
+                            "algorithm": "sha256",
+                            "key": "{secret}",
+                            "input": "{again}{lines}{both}",
+                            "output": "hex",
+                        },
+                    },
+                ],
+                "compare": {"header": "X-Sig", "value": "{signature}"},
+                "either_port": True,
+            },
+        },
+    )
+    applied: list[str] = []
+    for kind in (steps.SortedConcat, steps.Hash, steps.CanonicalHeaders, steps.Format, steps.Hmac):
+        real = kind.apply
+
+        def spy(self: Any, run: Any, real: Any = real) -> Any:
+            applied.append(next(b.name for b in callback.verify.sign if b.step is self))  # type: ignore[union-attr]
+            return real(self, run)
+
+        monkeypatch.setattr(kind, "apply", spy)
+    body = b"b=2&a=1&c=%2B3"
+    urls = ("https://hooks.example.com/push?x=1", "https://hooks.example.com:443/push?x=1")
+    args = ("POST", urls, body, {"secret": "k"}, None, callback.verify.sign)  # type: ignore[union-attr]
+    runs = callback_run.push_runs(callback, *args)
+    assert applied == ["fields", "digest", "lines", "where", "both", "again", "signature"] + [
+        "lines",
+        "where",
+        "again",
+        "signature",
+    ]
+    alone = [callback_run.push_run(callback, "POST", url, *args[2:]) for url in urls]
+    assert [run.values for run in runs] == [run.values for run in alone]
+    assert (
+        runs[0].values["where"] != runs[1].values["where"]
+        and runs[1].values["both"] == alone[1].values["both"]
+    )
