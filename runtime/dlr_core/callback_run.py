@@ -4,11 +4,10 @@ run over it, and the texts of the templates the check compares."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 from dlr_core.callback_verification import Verification
 from dlr_core.request import PreparedRequest
@@ -56,18 +55,23 @@ def read_form(text: str, max_fields: int = MAX_FORM_FIELDS) -> list[tuple[str, s
         raise ValueError("Max number of fields exceeded")
     pairs = []
     for piece in text.split("&"):
-        if piece:  # "a=1&&b=2": parse_qsl skips the empty piece
-            name, _, value = piece.partition("=")  # "a" alone: a blank value, kept
-            pairs.append((_form_text(name), _form_text(value)))
+        if not piece:  # "a=1&&b=2": parse_qsl skips the empty piece
+            continue
+        name, _, value = piece.partition("=")  # "a" alone: a blank value, kept
+        if "+" in piece:  # a space, before any escape is decoded ("%2B" is a "+")
+            name = name.replace("+", " ")
+            value = value.replace("+", " ")
+        if "%" in piece:
+            name = _unescaped(name) if "%" in name else name
+            value = _unescaped(value) if "%" in value else value
+        pairs.append((name, value))
     return pairs
 
 
-def _form_text(piece: str) -> str:
-    """A name or value as ``parse_qsl`` decodes it: ``+`` is a space, then ``%XX`` escapes
-    are UTF-8 (an invalid sequence as U+FFFD)."""
-    if "+" in piece:
-        piece = piece.replace("+", " ")
-    return unquote(piece) if "%" in piece else piece
+def _unescaped(piece: str) -> str:
+    """``unquote(piece)``: ``%XX`` escapes as UTF-8 (an invalid sequence as U+FFFD). Text
+    that is all ASCII is one run of bytes to ``unquote``, decoded here without its split."""
+    return unquote_to_bytes(piece).decode("utf-8", "replace") if piece.isascii() else unquote(piece)
 
 
 def utc_now() -> datetime:
@@ -185,7 +189,7 @@ def push_runs(
     text = body.decode("utf-8", errors="replace")
     form = list(fields) if fields is not None else form_fields(callback, body, text, content_type)
     moment = utc_now()
-    plan = _inputs_of(tuple(bound))
+    plan = _plan(bound)
     runs: list[StepRun] = []
     first: tuple[PreparedRequest, dict[str, Value], list[dict[str, Value]]] | None = None
     for url in urls:
@@ -239,19 +243,21 @@ def _pushed(
         form=form,
         content=body,
     )
-    pushed: dict[str, Value] = dict(
-        url=url,
-        method=method,
-        host=parts.netloc,
-        path=request.full_path,
-        path_and_query=url[len(origin) :] or "/",
-        body=text,
-    )
+    pushed: dict[str, Value] = {
+        "url": url,
+        "method": method,
+        "host": parts.netloc,
+        "path": request.full_path,
+        "path_and_query": url[len(origin) :] or "/",
+        "body": text,
+    }
     if timestamp is not None:
         pushed["timestamp"] = timestamp
-    pushed.update(sent_headers or {})
-    clash = sorted(set(credentials) & (set(pushed) | {"timestamp"}))
-    if clash:  # the push's values are the sender's: they must never stand for a secret
+    if sent_headers:
+        pushed.update(sent_headers)
+    if "timestamp" in credentials or not credentials.keys().isdisjoint(pushed):
+        # the push's values are the sender's: they must never stand for a secret
+        clash = sorted(set(credentials) & (set(pushed) | {"timestamp"}))
         raise SigningError(f"the credential {clash[0]!r} has the name of a value the push carries")
     return request, {**credentials, **pushed}
 
@@ -270,13 +276,20 @@ def _parts_that_differ(first: PreparedRequest, other: PreparedRequest) -> set[st
     return parts  # the headers, form and body are the push's own: one for every URL
 
 
-@functools.lru_cache(maxsize=256)
-def _inputs_of(
-    bound: tuple[Bound, ...],
-) -> tuple[tuple[frozenset[str], frozenset[str] | None, tuple[str, ...]], ...]:
-    """Each step's inputs, read once per ``sign`` list: the variables its templates name,
-    the request parts it ``reads`` and the names it binds (its own and ``binds``)."""
-    return tuple(
+Plan = tuple[tuple[frozenset[str], "frozenset[str] | None", tuple[str, ...]], ...]
+"""Each step's inputs: the variables its templates name, the request parts it ``reads``
+and the names it binds (its own and ``binds``)."""
+
+_PLANS: dict[int, tuple[Sequence[Bound], Plan]] = {}
+
+
+def _plan(bound: Sequence[Bound]) -> Plan:
+    """A ``sign`` list's plan, read once per list (a callback's is the same object for every
+    push; keyed by identity, the list kept alive with it so its id stays its own)."""
+    known = _PLANS.get(id(bound))
+    if known is not None and known[0] is bound:
+        return known[1]
+    plan = tuple(
         (
             frozenset(
                 part.name
@@ -289,6 +302,10 @@ def _inputs_of(
         )
         for each in bound
     )
+    if len(_PLANS) >= 256:
+        _PLANS.clear()
+    _PLANS[id(bound)] = (bound, plan)
+    return plan
 
 
 def form_fields(callback: Callback, body: bytes, text: str, content_type: str) -> list[tuple[str, str]]:
