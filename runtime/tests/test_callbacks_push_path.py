@@ -8,7 +8,8 @@ import asyncio
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -287,3 +288,83 @@ def test_a_push_checked_at_two_urls_runs_again_only_the_steps_the_url_reaches(
         runs[0].values["where"] != runs[1].values["where"]
         and runs[1].values["both"] == alone[1].values["both"]
     )
+
+
+def _defined_key(receipt: Receipt) -> str:
+    """The idempotency key as its docstring defines it, computed here by hand."""
+    data = receipt.model_dump(mode="json", exclude={"idempotency_key"})
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _receipt(**changes: Any) -> Receipt:
+    fields: dict[str, Any] = dict(
+        provider="demo",
+        status=DeliveryStatus.FAILED,
+        raw_status={"stat": "UNDELIV", "code": 3, "ok": False, "rate": 0.5, "none": None},
+        message_id="m-1",
+        raw={"id": "m-1", "list": [1, "two", [3.25, None]], "deep": {"b": {"a": "ü"}}},
+    )
+    return Receipt(**{**fields, **changes})
+
+
+@pytest.mark.parametrize(
+    "changes, plain",
+    [
+        ({}, True),
+        ({"submitted_at": datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)}, True),
+        (
+            {
+                "completed_at": datetime(
+                    2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-5, minutes=-30))
+                )
+            },
+            True,
+        ),
+        ({"details": {"when": datetime(2026, 1, 2, tzinfo=timezone.utc)}}, False),
+        ({"details": {"amount": Decimal("1.10")}}, False),
+        ({"details": {"pair": (1, 2)}}, False),
+        ({"details": {"status": DeliveryStatus.DELIVERED}}, False),
+        ({"details": {"nan": float("nan"), "inf": float("inf")}}, False),
+        ({"details": {"big": 2**70, "neg": -0.0, "tiny": 1e-300}}, True),
+        ({"raw": {"bytes": b"ok"}}, False),
+        ({"raw": {"1": "one", "": "", "\u2028": "\ud7ff"}}, True),
+    ],
+)
+def test_the_idempotency_key_is_the_same_whichever_way_it_is_computed(
+    changes: dict[str, Any], plain: bool
+) -> None:
+    """Receipts of plain JSON are encoded as they are, others through model_dump: either way
+    the key is the one the definition gives."""
+    from dlr_core import receipt_keys
+
+    receipt = _receipt(**changes)
+    assert (receipt_keys._as_json(receipt) is not None) == plain
+    assert idempotency_key(receipt) == _defined_key(receipt)
+
+
+def test_the_idempotency_key_is_the_definitions_for_any_json_record() -> None:
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+    relaxed = hypothesis.settings(
+        max_examples=200, suppress_health_check=[hypothesis.HealthCheck.too_slow], deadline=None
+    )
+    scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
+    records = st.dictionaries(
+        st.text(max_size=6),
+        st.recursive(
+            scalars,
+            lambda inner: st.lists(inner, max_size=3)
+            | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+            max_leaves=8,
+        ),
+        max_size=5,
+    )
+
+    @relaxed
+    @hypothesis.given(records, records, st.none() | st.datetimes(timezones=st.just(timezone.utc)))
+    def same(raw: dict[str, Any], details: dict[str, Any], completed_at: datetime | None) -> None:
+        receipt = _receipt(raw=raw, details=details, completed_at=completed_at)
+        assert idempotency_key(receipt) == _defined_key(receipt)
+
+    same()
