@@ -309,37 +309,27 @@ def _receipt(**changes: Any) -> Receipt:
 
 
 @pytest.mark.parametrize(
-    "changes, plain",
+    "changes",
     [
-        ({}, True),
-        ({"submitted_at": datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)}, True),
-        (
-            {
-                "completed_at": datetime(
-                    2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-5, minutes=-30))
-                )
-            },
-            True,
-        ),
-        ({"details": {"when": datetime(2026, 1, 2, tzinfo=timezone.utc)}}, False),
-        ({"details": {"amount": Decimal("1.10")}}, False),
-        ({"details": {"pair": (1, 2)}}, False),
-        ({"details": {"status": DeliveryStatus.DELIVERED}}, False),
-        ({"details": {"nan": float("nan"), "inf": float("inf")}}, False),
-        ({"details": {"big": 2**70, "neg": -0.0, "tiny": 1e-300}}, True),
-        ({"raw": {"bytes": b"ok"}}, False),
-        ({"raw": {"1": "one", "": "", "\u2028": "\ud7ff"}}, True),
+        {},
+        {"submitted_at": datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)},
+        {"completed_at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-5, minutes=-30)))},
+        {"details": {"when": datetime(2026, 1, 2, tzinfo=timezone.utc)}},
+        {"details": {"amount": Decimal("1.10")}},
+        {"details": {"pair": (1, 2)}},
+        {"details": {"status": DeliveryStatus.DELIVERED}},
+        {"details": {"nan": float("nan"), "inf": float("inf")}},
+        {"details": {"big": 2**70, "neg": -0.0, "tiny": 1e-300}},
+        {"raw": {"bytes": b"ok"}},
+        {"raw": {"1": "one", "": "", "\u2028": "\ud7ff"}},
     ],
 )
 def test_the_idempotency_key_is_the_same_whichever_way_it_is_computed(
     changes: dict[str, Any], plain: bool
 ) -> None:
-    """Receipts of plain JSON are encoded as they are, others through model_dump: either way
-    the key is the one the definition gives."""
-    from dlr_core import receipt_keys
-
+    """Times, Decimals, tuples, enums, NaN, big integers, text beyond ASCII: the key is the one
+    the definition gives."""
     receipt = _receipt(**changes)
-    assert (receipt_keys._as_json(receipt) is not None) == plain
     assert idempotency_key(receipt) == _defined_key(receipt)
 
 
