@@ -356,3 +356,19 @@ def test_the_idempotency_key_is_the_definitions_for_any_json_record() -> None:
         assert idempotency_key(receipt) == _defined_key(receipt)
 
     same()
+
+
+@pytest.mark.parametrize("algorithm", ["md5", "sha1", "sha256", "sha512"])
+@pytest.mark.parametrize("key_length", [0, 1, 20, 63, 64, 65, 127, 128, 129, 300])
+def test_hmac_digest_is_the_standard_hmac(algorithm: str, key_length: int) -> None:
+    """Keys shorter than a block, a block long, longer (hashed first): the digest hmac.new
+    gives, for an empty message and a long one, with the key's states kept between calls."""
+    import hmac
+
+    from dlr_core.steps import HASHES, hmac_digest
+
+    key = bytes((index * 7 + key_length) % 256 for index in range(key_length))
+    for message in (b"", b"http://127.0.0.1:8000/callbacks/twilioAccountSidAC0", bytes(range(256)) * 5):
+        expected = hmac.new(key, message, HASHES[algorithm]).digest()
+        assert hmac_digest(key, message, algorithm) == expected
+        assert hmac_digest(key, message, algorithm) == expected  # the kept states are not changed
