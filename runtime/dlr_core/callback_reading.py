@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl, unquote_plus
+from urllib.parse import unquote_plus
 
-from dlr_core.callback_run import Callback, MAX_FORM_FIELDS, first_of_each
+from dlr_core.callback_run import Callback, MAX_FORM_FIELDS, first_of_each, read_form
 from dlr_core.errors import MalformedCallback
 from dlr_core.wire import multipart, xml_body
 from dlr_core.wire.read import MAX_JSON_DEPTH, nested_deeper
@@ -45,11 +45,7 @@ def read_payloads(
     except UnicodeDecodeError:
         raise malformed("the push is not UTF-8 text") from None
     if callback.format == "form":
-        pairs = (
-            form_pairs
-            if form_pairs is not None
-            else parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
-        )
+        pairs = form_pairs if form_pairs is not None else read_form(text)
         if text.strip() and not pairs:
             raise malformed("the push is not a form (application/x-www-form-urlencoded)")
         form = first_of_each(pairs)

@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Protocol
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 from dlr_core.callback_verification import Verification
 from dlr_core.request import PreparedRequest
-from dlr_core.signing import Bound, SigningError, StepRun
+from dlr_core import steps_data
+from dlr_core.signing import Bound, SigningError, StepRun, TemplateReference, compile_template
 from dlr_core.steps import Value
 from dlr_core.wire import multipart
 
@@ -42,6 +43,37 @@ MAX_FORM_FIELDS = 1000
 ``MalformedCallback``, refused before its signature is computed."""
 
 
+def read_form(text: str, max_fields: int = MAX_FORM_FIELDS) -> list[tuple[str, str]]:
+    """``application/x-www-form-urlencoded`` text as its (name, value) pairs: exactly
+    ``urllib.parse.parse_qsl(text, keep_blank_values=True, max_num_fields=max_fields)``
+    (its ``ValueError`` past ``max_fields`` too), at half its cost. Every push is read
+    with it: ``parse_qsl`` decodes each name and value through ``unquote`` and checks its
+    arguments' types on every call; here only a piece holding ``+`` or ``%`` is changed."""
+    if not text:
+        return []
+    if text.count("&") >= max_fields:
+        raise ValueError("Max number of fields exceeded")
+    pairs = []
+    for piece in text.split("&"):
+        if not piece:  # "a=1&&b=2": parse_qsl skips the empty piece
+            continue
+        name, _, value = piece.partition("=")  # "a" alone: a blank value, kept
+        if "+" in piece:  # a space, before any escape is decoded ("%2B" is a "+")
+            name = name.replace("+", " ")
+            value = value.replace("+", " ")
+        if "%" in piece:
+            name = _unescaped(name) if "%" in name else name
+            value = _unescaped(value) if "%" in value else value
+        pairs.append((name, value))
+    return pairs
+
+
+def _unescaped(piece: str) -> str:
+    """``unquote(piece)``: ``%XX`` escapes as UTF-8 (an invalid sequence as U+FFFD). Text
+    that is all ASCII is one run of bytes to ``unquote``, decoded here without its split."""
+    return unquote_to_bytes(piece).decode("utf-8", "replace") if piece.isascii() else unquote(piece)
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -60,21 +92,50 @@ def push_values(
     fields: Sequence[tuple[str, str]] | None = None,
 ) -> dict[str, str]:
     """Every step's result and the templates' texts (keyed by template). ``fields`` are the
-    body's fields already read (``form_fields``), for a push checked against several URLs."""
-    run = push_run(
-        callback, method, url, body, credentials, timestamp, bound, sent_headers, content_type, fields=fields
-    )
-    out: dict[str, str] = {}
+    body's fields already read (``form_fields``)."""
+    return push_values_each(
+        callback,
+        method,
+        (url,),
+        body,
+        credentials,
+        timestamp,
+        bound,
+        sent_headers,
+        content_type,
+        fields=fields,
+    )[0]
+
+
+def push_values_each(
+    callback: Callback,
+    method: str,
+    urls: Sequence[str],
+    body: bytes,
+    credentials: Mapping[str, str],
+    timestamp: str | None,
+    bound: Sequence[Bound],
+    sent_headers: Mapping[str, str] | None = None,
+    content_type: str = "",
+    *,
+    fields: Sequence[tuple[str, str]] | None = None,
+) -> list[dict[str, str]]:
+    """``push_values`` for each of ``urls`` (a push checked against several), in order."""
     verify = callback.verify
     assert verify is not None
-    for template in (
-        *((verify.compare.value, *verify.compare.also) if verify.compare else ()),
-        verify.public_key.input if verify.public_key else None,
-        *(equals.value for equals in verify.equals),
-    ):
-        if template is not None:
-            out[template] = run.text(template)
-    return out
+    templates = [
+        template
+        for template in (
+            *((verify.compare.value, *verify.compare.also) if verify.compare else ()),
+            verify.public_key.input if verify.public_key else None,
+            *(equals.value for equals in verify.equals),
+        )
+        if template is not None
+    ]
+    runs = push_runs(
+        callback, method, urls, body, credentials, timestamp, bound, sent_headers, content_type, fields=fields
+    )
+    return [{template: run.text(template) for template in templates} for run in runs]
 
 
 def push_run(
@@ -92,47 +153,166 @@ def push_run(
 ) -> StepRun:
     """The push's values (``url``, ``body``, ...) and every step's result, run. ``fields``:
     the body's fields (``form_fields``) when the caller has read them already."""
-    parts = urlsplit(url)
+    return push_runs(
+        callback,
+        method,
+        (url,),
+        body,
+        credentials,
+        timestamp,
+        bound,
+        sent_headers,
+        content_type,
+        fields=fields,
+    )[0]
+
+
+def push_runs(
+    callback: Callback,
+    method: str,
+    urls: Sequence[str],
+    body: bytes,
+    credentials: Mapping[str, str],
+    timestamp: str | None,
+    bound: Sequence[Bound],
+    sent_headers: Mapping[str, str] | None = None,
+    content_type: str = "",
+    *,
+    fields: Sequence[tuple[str, str]] | None = None,
+) -> list[StepRun]:
+    """``push_run`` for each of ``urls``, in order: the push as received at each URL an
+    ``either_port`` check tries. Every step runs for the first URL; for the next ones, a
+    step none of whose inputs differ (the variables its templates name, the parts of the
+    request it ``reads``, the results of steps run again) keeps the first URL's result:
+    the sorted fields are the same whatever the port, the HMAC over the URL is not. Every
+    URL still gets every step's result, so each is compared as before."""
     text = body.decode("utf-8", errors="replace")
+    form = list(fields) if fields is not None else form_fields(callback, body, text, content_type)
+    moment = utc_now()
+    plan = _plan(bound)
+    runs: list[StepRun] = []
+    first: tuple[PreparedRequest, dict[str, Value], list[dict[str, Value]]] | None = None
+    for url in urls:
+        request, start = _pushed(
+            callback, method, url, body, text, credentials, timestamp, sent_headers, form
+        )
+        values = dict(start)
+        run = StepRun(request, values, moment, credentials, None)
+        runs.append(run)
+        if first is None:
+            results = []
+            for each, (_, _, binds) in zip(bound, plan):
+                values[each.name] = each.step.apply(run)
+                results.append({name: values[name] for name in binds if name in values})
+            first = (request, start, results)
+            continue
+        first_request, first_start, results = first
+        differ = {
+            name for name in start.keys() | first_start.keys() if start.get(name) != first_start.get(name)
+        }
+        parts = _parts_that_differ(first_request, request)
+        for each, (variables, reads, binds), result in zip(bound, plan, results):
+            if reads is None or reads & parts or variables & differ:
+                values[each.name] = each.step.apply(run)
+                differ.update(binds)
+            else:
+                values.update(result)
+    return runs
+
+
+def _pushed(
+    callback: Callback,
+    method: str,
+    url: str,
+    body: bytes,
+    text: str,
+    credentials: Mapping[str, str],
+    timestamp: str | None,
+    sent_headers: Mapping[str, str] | None,
+    form: list[tuple[str, str]],
+) -> tuple[PreparedRequest, dict[str, Value]]:
+    """The push received at ``url`` as a request, and the values sign steps start from."""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
     request = PreparedRequest(
         method,
-        f"{parts.scheme}://{parts.netloc}",
+        origin,
         parts.path or "/",
-        query=(
-            parse_qsl(parts.query, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
-            if parts.query
-            else []
-        ),
+        query=read_form(parts.query),
         body_kind="form" if callback.format in ("form", "multipart") else "json",
-        form=list(fields) if fields is not None else form_fields(callback, body, text, content_type),
+        form=form,
         content=body,
     )
-    pushed: dict[str, Value] = dict(
-        url=url,
-        method=method,
-        host=parts.netloc,
-        path=request.full_path,
-        path_and_query=url[len(f"{parts.scheme}://{parts.netloc}") :] or "/",
-        body=text,
-    )
+    pushed: dict[str, Value] = {
+        "url": url,
+        "method": method,
+        "host": parts.netloc,
+        "path": request.full_path,
+        "path_and_query": url[len(origin) :] or "/",
+        "body": text,
+    }
     if timestamp is not None:
         pushed["timestamp"] = timestamp
-    pushed.update(sent_headers or {})
-    clash = sorted(set(credentials) & (set(pushed) | {"timestamp"}))
-    if clash:  # the push's values are the sender's: they must never stand for a secret
+    if sent_headers:
+        pushed.update(sent_headers)
+    if "timestamp" in credentials or not credentials.keys().isdisjoint(pushed):
+        # the push's values are the sender's: they must never stand for a secret
+        clash = sorted(set(credentials) & (set(pushed) | {"timestamp"}))
         raise SigningError(f"the credential {clash[0]!r} has the name of a value the push carries")
-    values: dict[str, Value] = {**credentials, **pushed}
-    run = StepRun(request, values, utc_now(), credentials, None)
-    for each in bound:
-        values[each.name] = each.step.apply(run)
-    return run
+    return request, {**credentials, **pushed}
+
+
+def _parts_that_differ(first: PreparedRequest, other: PreparedRequest) -> set[str]:
+    """The parts of the request (as steps' ``reads`` name them) that are not the same."""
+    parts = set()
+    if first.base_url != other.base_url:
+        parts.add("host")
+    if first.full_path != other.full_path:
+        parts.add("path")
+    if first.query != other.query:
+        parts.add("query")
+    if first.method != other.method:
+        parts.add("method")
+    return parts  # the headers, form and body are the push's own: one for every URL
+
+
+Plan = tuple[tuple[frozenset[str], "frozenset[str] | None", tuple[str, ...]], ...]
+"""Each step's inputs: the variables its templates name, the request parts it ``reads``
+and the names it binds (its own and ``binds``)."""
+
+_PLANS: dict[int, tuple[Sequence[Bound], Plan]] = {}
+
+
+def _plan(bound: Sequence[Bound]) -> Plan:
+    """A ``sign`` list's plan, read once per list (a callback's is the same object for every
+    push; keyed by identity, the list kept alive with it so its id stays its own)."""
+    known = _PLANS.get(id(bound))
+    if known is not None and known[0] is bound:
+        return known[1]
+    plan = tuple(
+        (
+            frozenset(
+                part.name
+                for _, template in steps_data.templates(each.step)
+                for part in compile_template(template)
+                if isinstance(part, TemplateReference)
+            ),
+            type(each.step).reads,
+            (each.name, *type(each.step).binds),
+        )
+        for each in bound
+    )
+    if len(_PLANS) >= 256:
+        _PLANS.clear()
+    _PLANS[id(bound)] = (bound, plan)
+    return plan
 
 
 def form_fields(callback: Callback, body: bytes, text: str, content_type: str) -> list[tuple[str, str]]:
     """The fields sign steps read (``sorted_concat`` over the body): a form's, or a
     multipart body's text fields (none when it is malformed: ``_read`` then says so)."""
     if callback.format == "form":
-        return parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+        return read_form(text)
     if callback.format == "multipart":
         try:
             return multipart.read_fields(body, content_type, max_fields=MAX_FORM_FIELDS)
@@ -144,7 +324,7 @@ def form_fields(callback: Callback, body: bytes, text: str, content_type: str) -
 def pushed_fields(body: bytes) -> dict[str, str]:
     """A form push's fields (the first of a repeated name), for a signature among them."""
     text = body.decode("utf-8", errors="replace")
-    return first_of_each(parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS))
+    return first_of_each(read_form(text))
 
 
 def first_of_each(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:

@@ -26,9 +26,7 @@ endpoint). Public-key schemes need ``cryptography`` (``pip install 'dlr-core[cry
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -42,6 +40,7 @@ from dlr_core.errors import (
     MalformedCallback,
     StaleCallback,
 )
+from dlr_core.receipt_keys import idempotency_key as idempotency_key, with_keys as with_keys
 from dlr_core import callback_jwt, callback_reading, callback_run, callback_sending
 from dlr_core.callback_run import MAX_FORM_FIELDS as MAX_FORM_FIELDS, utc_now
 from dlr_core.callback_app import (
@@ -438,21 +437,18 @@ class Callback:
             sent_headers[variable] = value[:1024]
         urls = with_and_without_port(url) if verify.either_port else (url,)
         try:
-            each_values = [
-                callback_run.push_values(
-                    self,
-                    method,
-                    u,
-                    body,
-                    credentials,
-                    timestamp,
-                    verify.sign,
-                    sent_headers,
-                    content_type,
-                    fields=fields,
-                )
-                for u in urls
-            ]
+            each_values = callback_run.push_values_each(
+                self,
+                method,
+                urls,
+                body,
+                credentials,
+                timestamp,
+                verify.sign,
+                sent_headers,
+                content_type,
+                fields=fields,
+            )
         except SigningError as exc:
             raise refused(f"the push cannot be verified: {exc}") from None
         except UnicodeError:  # a lone surrogate in the URL or a header: not what was signed
@@ -635,25 +631,6 @@ def _answer(data: Mapping[str, Any], default: Answer) -> Answer:
 
 
 # -- receipts ---------------------------------------------------------------------------------
-
-
-# The canonical JSON keys are the hash of: made once (``json.dumps`` with these arguments
-# builds a new encoder for every call), its text exactly ``json.dumps``'s.
-_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-def idempotency_key(receipt: Receipt) -> str:
-    """A stable key of one report: the same report pushed again has the same key; another
-    report (another message or recipient, or a later status of the same one) has another.
-    The hex SHA-256 of the receipt as canonical JSON: every attribute (the message id, the
-    recipient, the status, the details) and the record exactly as sent."""
-    data = receipt.model_dump(mode="json", exclude={"idempotency_key"})
-    return hashlib.sha256(_CANONICAL_JSON.encode(data).encode("utf-8")).hexdigest()
-
-
-def with_keys(receipts: Iterable[Receipt]) -> list[Receipt]:
-    """The receipts, each with its ``idempotency_key``."""
-    return [r.model_copy(update={"idempotency_key": idempotency_key(r)}) for r in receipts]
 
 
 def parse(

@@ -24,7 +24,6 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import hmac
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -103,6 +102,10 @@ class Step:
     """Template fields read as bytes (keys, digests' inputs): a reference standing alone there
     may be raw bytes (``{signing_key}``, ``{access_key|base64_decode}``); elsewhere it is text."""
     needs_rsa: ClassVar[bool] = False
+    reads: ClassVar[frozenset[str] | None] = None
+    """The parts of the request ``apply`` reads besides its templates' variables (``method``,
+    ``host``, ``path``, ``query``, ``headers``, ``form``, ``body``); None: it may read any
+    (a push checked against several URLs then runs it again for each)."""
 
     def apply(self, run: Run) -> Value:
         raise NotImplementedError
@@ -144,6 +147,35 @@ def output(digest: bytes, style: str) -> Value:
     raise SigningError(f"unknown output {style!r}")
 
 
+def hmac_digest(key: bytes, message: bytes, algorithm: str) -> bytes:
+    """HMAC (RFC 2104) of ``message`` with ``key``: ``hmac.new(key, message, HASHES[algorithm])``'s
+    digest. OpenSSL 3 sets up an HMAC context at about four times the cost of the hashing
+    itself (a push's check computes two), so the key's inner and outer hash states are
+    made once (``_keyed_states``) and copied for each message."""
+    inner, outer = _keyed_states(key, algorithm)
+    hashed = inner.copy()
+    hashed.update(message)
+    result = outer.copy()
+    result.update(hashed.digest())
+    return bytes(result.digest())
+
+
+@functools.lru_cache(maxsize=64)  # a client's or a callback's few keys; derived keys pass through
+def _keyed_states(key: bytes, algorithm: str) -> tuple[Any, Any]:
+    """The hash states after the key XOR ipad and the key XOR opad blocks (never updated:
+    ``hmac_digest`` copies them)."""
+    construct = HASHES[algorithm]
+    block = construct().block_size
+    if len(key) > block:
+        key = construct(key).digest()
+    key = key.ljust(block, b"\0")
+    return construct(key.translate(_IPAD)), construct(key.translate(_OPAD))
+
+
+_IPAD = bytes(byte ^ 0x36 for byte in range(256))
+_OPAD = bytes(byte ^ 0x5C for byte in range(256))
+
+
 def base64url(data: bytes) -> str:
     """Base64url without padding (RFC 7515 section 2)."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
@@ -160,6 +192,7 @@ def as_bytes(value: Value) -> bytes:
 @dataclass(frozen=True)
 class Format(Step):
     kind = "format"
+    reads = frozenset()
     result = "The template's text."
     body = "template"
     template: Template = field(metadata=doc("The text, with `{variable}` references."))
@@ -175,6 +208,7 @@ QUERY_ENCODINGS: dict[str, Callable[[str], str]] = {"rfc3986": percent_encode}
 @dataclass(frozen=True)
 class CanonicalQuery(Step):
     kind = "canonical_query"
+    reads = frozenset({"query"})
     result = "The query parameters sorted by name, each name and value percent-encoded, joined `a=1&b=2`."
     encoding: Literal["rfc3986"] = field(
         default="rfc3986",
@@ -192,6 +226,7 @@ class CanonicalQuery(Step):
 @dataclass(frozen=True)
 class SortedConcat(Step):
     kind = "sorted_concat"
+    reads = frozenset({"query", "form"})
     result = (
         "Parameters sorted by name (byte order), concatenated as name+value with no escaping and, "
         "unless the separators below are given, no separators."
@@ -257,6 +292,7 @@ def _compact_json(obj: Mapping[str, Any]) -> str:
 @dataclass(frozen=True)
 class JsonObject(Step):
     kind = "json_object"
+    reads = frozenset()
     result = "A compact JSON object with the members in the order given."
     body = "members"
     members: tuple[JsonField, ...] = field(metadata=doc("`[{key, value, type}]`.", minItems=1))
@@ -269,6 +305,7 @@ class JsonObject(Step):
 @dataclass(frozen=True)
 class JsonFieldLines(Step):
     kind = "json_field_lines"
+    reads = frozenset({"form", "body"})
     result = (
         "For each listed member of the JSON object body (or field of a form body) that is present "
         "(and not null), in the "
@@ -314,6 +351,7 @@ class SignedHeaders:
 @dataclass(frozen=True)
 class CanonicalRequest(Step):
     kind = "canonical_request"
+    reads = frozenset({"method", "host", "path", "query", "headers"})
     result = (
         "The V3-family (SigV4-style) canonical request: method, path, canonical query, lower-cased sorted "
         "signed headers, signed-header list, payload hash; also binds `{signed_headers}`."
@@ -350,6 +388,7 @@ def _signed_headers(wanted: SignedHeaders, request: PreparedRequest) -> tuple[di
 @dataclass(frozen=True)
 class CanonicalHeaders(Step):
     kind = "canonical_headers"
+    reads = frozenset({"host", "headers"})
     result = (
         "Signed headers as `name:value` lines (name lower-cased, value trimmed and encoded) sorted as "
         "written, not by name, joined by newlines, none after the last; binds `{signed_headers}` (names "
@@ -380,6 +419,7 @@ def quote_path(path: str) -> str:
 @dataclass(frozen=True)
 class Hash(Step):
     kind = "hash"
+    reads = frozenset()
     bytes_fields = frozenset({"input"})
     result = "A digest of the input."
     algorithm: Literal["md5", "sha1", "sha256", "sha512"] = field(metadata=doc("The hash."))
@@ -407,6 +447,7 @@ class Hash(Step):
 @dataclass(frozen=True)
 class Hmac(Step):
     kind = "hmac"
+    reads = frozenset()
     bytes_fields = frozenset({"key", "input"})
     result = "An HMAC of the input."
     algorithm: Literal["sha1", "sha256", "sha512"] = field(metadata=doc("The hash."))
@@ -418,7 +459,7 @@ class Hmac(Step):
 
     def apply(self, run: Run) -> Value:
         key = as_bytes(run.value(self.key))
-        digest = hmac.new(key, as_bytes(run.value(self.input)), HASHES[self.algorithm]).digest()
+        digest = hmac_digest(key, as_bytes(run.value(self.input)), self.algorithm)
         return output(digest, self.output)
 
 
@@ -426,6 +467,7 @@ class Hmac(Step):
 @dataclass(frozen=True)
 class HmacChain(Step):
     kind = "hmac_chain"
+    reads = frozenset()
     bytes_fields = frozenset({"key", "inputs"})
     result = (
         "A derived key: the HMAC of the first input keyed by `key`, then of each next input keyed by "
@@ -441,7 +483,7 @@ class HmacChain(Step):
     def apply(self, run: Run) -> Value:
         key = as_bytes(run.value(self.key))
         for message in self.inputs:
-            key = hmac.new(key, as_bytes(run.value(message)), HASHES[self.algorithm]).digest()
+            key = hmac_digest(key, as_bytes(run.value(message)), self.algorithm)
         return output(key, self.output)
 
 
@@ -449,6 +491,7 @@ class HmacChain(Step):
 @dataclass(frozen=True)
 class RsaSign(Step):
     kind = "rsa_sign"
+    reads = frozenset()
     bytes_fields = frozenset({"input"})
     result = "An RSA signature of the input."
     needs_rsa = True
@@ -471,6 +514,7 @@ class RsaSign(Step):
 @dataclass(frozen=True)
 class Jwt(Step):
     kind = "jwt"
+    reads = frozenset()
     bytes_fields = frozenset({"key"})
     result = (
         "A compact JWT (RFC 7519): base64url of the header `{alg, typ: JWT, ...}` and of the claims, "
@@ -515,7 +559,7 @@ class Jwt(Step):
 def jws_signature(algorithm: str, key: bytes, signing_input: bytes) -> bytes:
     """The JWS signature (RFC 7515/7518) of ``signing_input``: HS256 or RS256."""
     if algorithm == "HS256":
-        return hmac.new(key, signing_input, hashlib.sha256).digest()
+        return hmac_digest(key, signing_input, "sha256")
     if algorithm == "RS256":
         return rsa_sign(key.decode("utf-8"), "sha256", signing_input, "pkcs1v15")
     raise SigningError(f"unknown JWT algorithm {algorithm!r}")

@@ -62,7 +62,7 @@ def test_an_empty_secret_verifies_nothing() -> None:
 def test_a_form_with_too_many_fields_is_refused_before_verification(monkeypatch: pytest.MonkeyPatch) -> None:
     ran: list[str] = []
     monkeypatch.setattr(
-        "dlr_core.callback_run.push_values", lambda *a, **k: ran.append("verify") or {}, raising=True
+        "dlr_core.callback_run.push_values_each", lambda *a, **k: ran.append("verify") or [{}], raising=True
     )
     body = b"&".join(b"f%d=1" % i for i in range(MAX_FORM_FIELDS + 1))
     with pytest.raises(MalformedCallback, match=f"more than {MAX_FORM_FIELDS} fields"):
