@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import hmac
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -148,32 +149,19 @@ def output(digest: bytes, style: str) -> Value:
 
 
 def hmac_digest(key: bytes, message: bytes, algorithm: str) -> bytes:
-    """HMAC (RFC 2104) of ``message`` with ``key``: ``hmac.new(key, message, HASHES[algorithm])``'s
-    digest. OpenSSL 3 sets up an HMAC context at about four times the cost of the hashing
-    itself (a push's check computes two), so the key's inner and outer hash states are
-    made once (``_keyed_states``) and copied for each message."""
-    inner, outer = _keyed_states(key, algorithm)
-    hashed = inner.copy()
-    hashed.update(message)
-    result = outer.copy()
-    result.update(hashed.digest())
-    return bytes(result.digest())
+    """HMAC of ``message`` with ``key``: ``hmac.new(key, message, HASHES[algorithm])``'s
+    digest. Setting up an HMAC costs more than copying one already keyed (a push's check
+    computes two), so the standard library's HMAC is keyed once per key (``_keyed``) and
+    copied for each message."""
+    keyed = _keyed(key, algorithm).copy()
+    keyed.update(message)
+    return keyed.digest()
 
 
 @functools.lru_cache(maxsize=64)  # a client's or a callback's few keys; derived keys pass through
-def _keyed_states(key: bytes, algorithm: str) -> tuple[Any, Any]:
-    """The hash states after the key XOR ipad and the key XOR opad blocks (never updated:
-    ``hmac_digest`` copies them)."""
-    construct = HASHES[algorithm]
-    block = construct().block_size
-    if len(key) > block:
-        key = construct(key).digest()
-    key = key.ljust(block, b"\0")
-    return construct(key.translate(_IPAD)), construct(key.translate(_OPAD))
-
-
-_IPAD = bytes(byte ^ 0x36 for byte in range(256))
-_OPAD = bytes(byte ^ 0x5C for byte in range(256))
+def _keyed(key: bytes, algorithm: str) -> hmac.HMAC:
+    """``hmac.new(key, digestmod=...)``, never updated: ``hmac_digest`` copies it."""
+    return hmac.new(key, digestmod=HASHES[algorithm])
 
 
 def base64url(data: bytes) -> str:
