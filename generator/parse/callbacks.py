@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from dlr_core import callbacks as runtime_callbacks
 from dlr_core import signing
 
 from generator import model as m
@@ -138,6 +137,10 @@ def parse_callback(
     ctx.problems.extend(own.problems)
     if own.problems or receipts is None:
         return None
+    # Imported here, not with this module: the runtime's whole callback side (verification,
+    # the ASGI app, handshakes) is only needed for a spec that has callbacks.
+    from dlr_core import callbacks as runtime_callbacks
+
     try:
         runtime_callbacks.Callback.from_data(ctx.data["provider"], name, definition)
     except signing.SigningError as exc:  # the checks above should have said why
