@@ -26,13 +26,17 @@ def percent_encode(text: str) -> str:
     return text if _UNRESERVED.fullmatch(text) else quote(text, safe="-_.~")
 
 
+@functools.lru_cache(maxsize=1024)  # an operation's field names are the same on every call
+def _form_name(name: str) -> str:
+    return name if _UNRESERVED.fullmatch(name) else quote_plus(name)
+
+
 def form_encode(pairs: list[tuple[str, str]]) -> str:
     """``application/x-www-form-urlencoded`` text, as ``urllib.parse.urlencode`` writes it
-    (space ``+``)."""
-    return "&".join(
-        f"{k if _UNRESERVED.fullmatch(k) else quote_plus(k)}={v if _UNRESERVED.fullmatch(v) else quote_plus(v)}"
-        for k, v in pairs
-    )
+    (space ``+``). Names are encoded once (cached); values, which may be secrets, never
+    stay in a cache."""
+    plain = _UNRESERVED.fullmatch
+    return "&".join([f"{_form_name(k)}={v if plain(v) else quote_plus(v)}" for k, v in pairs])
 
 
 @functools.lru_cache(maxsize=64)
