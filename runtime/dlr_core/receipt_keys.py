@@ -22,7 +22,7 @@ __all__ = ["idempotency_key", "keyed_as_built", "with_keys"]
 
 # Made once (``json.dumps`` with these arguments builds a new encoder for every call), its
 # text exactly ``json.dumps``'s.
-_NOT_KEYED = frozenset({"idempotency_key"})
+_NOT_KEYED = {"idempotency_key"}  # read, never changed, by model_dump
 _CANONICAL_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -58,7 +58,9 @@ from generator.emit.writer import apply
 
 pytestmark = [
     pytest.mark.xdist_group("every_verify_form"),
-    pytest.mark.usefixtures("sign_steps_compared"),  # every form through the compiled steps and the interpreter
+    pytest.mark.usefixtures(
+        "sign_steps_compared"
+    ),  # every form through the compiled steps and the interpreter
 ]
 
 CASES = ROOT / "tests" / "cases"
