@@ -218,3 +218,13 @@ def pem_private_key() -> str:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
+
+
+@pytest.fixture
+def sign_steps_compared(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every push's sign steps run both compiled (``dlr_core.sign_plan``) and by the
+    interpreter, an ``AssertionError`` unless both give the same values or both fail: the
+    tests of a module using it prove the compiled forms equal to the interpreter."""
+    from dlr_core import callback_run
+
+    monkeypatch.setattr(callback_run, "SIGN_PATH", "compared")

@@ -134,7 +134,8 @@ class CallbackApp:
     (routes are then below the mount point: give ``prefix=""``).
 
     The body must arrive within ``read_timeout`` seconds (``None``: no limit), or the push
-    is answered 408 and nothing is parsed: a sender dripping a body cannot hold it open.
+    is answered 408 and nothing is parsed: a sender dripping a body cannot hold it open
+    (on asyncio it is stopped within a tenth of ``read_timeout`` after it).
 
     A handshake (a verified push checking the endpoint: a subscription to confirm, a code
     to echo; ``HandshakePush``) is answered as the provider expects; one that carries a
@@ -253,28 +254,29 @@ class CallbackApp:
         return f"{scope.get('scheme', 'http')}://{host}{tail}"
 
 
-def _asyncio_timeout_of(seconds: float | None) -> Any:
-    import asyncio  # imported by the loop serving the push: a lookup
+def _asyncio_deadline_of(seconds: float, work: Coroutine[Any, Any, _Read]) -> Coroutine[Any, Any, _Read]:
+    from dlr_core import callback_deadlines  # imports asyncio: imported by the loop serving the push
 
-    return asyncio.timeout(seconds)  # type: ignore[attr-defined,unused-ignore]  # Python 3.11+
+    return callback_deadlines.within(seconds, work)
 
 
-# asyncio is not imported here (reading a spec's callbacks needs no event loop): its timeout
-# is taken when a push is read, on Python 3.11+.
-_asyncio_timeout: Callable[[float | None], Any] | None = (
-    _asyncio_timeout_of if sys.version_info >= (3, 11) else None
+# asyncio is not imported here (reading a spec's callbacks needs no event loop): its
+# deadlines are set when a push is read, on Python 3.11+ (``Task.uncancel``).
+_asyncio_deadline: Callable[[float, Coroutine[Any, Any, Any]], Coroutine[Any, Any, Any]] | None = (
+    _asyncio_deadline_of if sys.version_info >= (3, 11) else None
 )
 
 
 async def _within(seconds: float | None, work: Coroutine[Any, Any, _Read]) -> _Read:
     """``work``'s result, or ``TimeoutError`` once ``seconds`` have passed (``None``: no
-    limit). On asyncio (3.11+) its own timeout, half the cost per push of anyio's
-    cancel scope, which serves any other event loop (trio)."""
+    limit). On asyncio (3.11+) one timer per loop looks at every read's deadline
+    (``dlr_core.callback_deadlines``), a fraction of a timer per push; anyio's cancel scope
+    serves any other event loop (trio)."""
     if seconds is None:
         return await work
-    if _asyncio_timeout is not None and _in_asyncio_task():
-        async with _asyncio_timeout(seconds):
-            return await work
+    if _asyncio_deadline is not None and _in_asyncio_task():
+        result: _Read = await _asyncio_deadline(seconds, work)
+        return result
     import anyio
 
     with anyio.fail_after(seconds):

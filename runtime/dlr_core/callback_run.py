@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Protocol
+from typing import Literal, Protocol
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 from dlr_core.callback_verification import Verification
 from dlr_core.request import PreparedRequest
-from dlr_core import steps_data
+from dlr_core import sign_plan, steps_data
 from dlr_core.signing import Bound, SigningError, StepRun, TemplateReference, compile_template
 from dlr_core.steps import Value
 from dlr_core.wire import multipart
@@ -120,10 +120,115 @@ def push_values_each(
     *,
     fields: Sequence[tuple[str, str]] | None = None,
 ) -> list[dict[str, str]]:
-    """``push_values`` for each of ``urls`` (a push checked against several), in order."""
+    """``push_values`` for each of ``urls`` (a push checked against several), in order: run
+    compiled (``dlr_core.sign_plan``), by the interpreter where a compiled form does not
+    expect the push (``SIGN_PATH`` says otherwise)."""
     verify = callback.verify
     assert verify is not None
-    templates = [
+    templates = _templates(verify)
+    compiled: list[dict[str, str]] | None = None
+    if SIGN_PATH != "interpreted":
+        text = body.decode("utf-8", errors="replace")
+        pushed: dict[str, Value] = {} if timestamp is None else {"timestamp": timestamp}
+        if sent_headers:
+            pushed.update(sent_headers)
+        try:
+            compiled = sign_plan.values_each(
+                sign_plan.plan_of(bound),
+                templates,
+                method,
+                urls,
+                body,
+                text,
+                list(fields) if fields is not None else form_fields(callback, body, text, content_type),
+                callback.format,
+                credentials,
+                pushed,
+                utc_now,
+                read_form,
+            )
+        except Exception as exc:  # not what the compiled forms expect: the interpreter answers
+            if SIGN_PATH == "compared":
+                return _interpreted_too(
+                    callback,
+                    method,
+                    urls,
+                    body,
+                    credentials,
+                    timestamp,
+                    bound,
+                    sent_headers,
+                    content_type,
+                    fields,
+                    templates,
+                    exc,
+                )
+            compiled = None
+        if compiled is not None and SIGN_PATH == "compiled":
+            return compiled
+    try:
+        runs = push_runs(
+            callback,
+            method,
+            urls,
+            body,
+            credentials,
+            timestamp,
+            bound,
+            sent_headers,
+            content_type,
+            fields=fields,
+        )
+        interpreted = [{template: run.text(template) for template in templates} for run in runs]
+    except Exception:
+        if SIGN_PATH == "compared":
+            raise AssertionError(f"the interpreter failed where the compiled sign steps gave {compiled!r}")
+        raise
+    if SIGN_PATH == "compared" and compiled != interpreted:
+        raise AssertionError(f"the compiled sign steps gave {compiled!r}, the interpreter {interpreted!r}")
+    return interpreted
+
+
+def _interpreted_too(
+    callback: Callback,
+    method: str,
+    urls: Sequence[str],
+    body: bytes,
+    credentials: Mapping[str, str],
+    timestamp: str | None,
+    bound: Sequence[Bound],
+    sent_headers: Mapping[str, str] | None,
+    content_type: str,
+    fields: Sequence[tuple[str, str]] | None,
+    templates: Sequence[str],
+    compiled_error: Exception,
+) -> list[dict[str, str]]:
+    """``compared``: the compiled forms gave up on a push; the interpreter must fail too."""
+    runs = push_runs(
+        callback, method, urls, body, credentials, timestamp, bound, sent_headers, content_type, fields=fields
+    )
+    interpreted = [{template: run.text(template) for template in templates} for run in runs]
+    raise AssertionError(
+        f"the compiled sign steps failed ({type(compiled_error).__name__}: {compiled_error}) where the "
+        f"interpreter gave {interpreted!r}"
+    )
+
+
+SIGN_PATH: Literal["compiled", "interpreted", "compared"] = "compiled"
+"""How ``push_values_each`` runs a callback's sign steps: ``compiled`` (the interpreter only
+where a compiled form does not expect the push), ``interpreted`` (``StepRun`` alone) or
+``compared`` (both, ``AssertionError`` when they differ: how the tests prove them equal)."""
+
+_TEMPLATES: dict[int, tuple[Verification, tuple[str, ...]]] = {}
+
+
+def _templates(verify: Verification) -> tuple[str, ...]:
+    """The templates a check compares (its texts are what ``push_values_each`` gives), read
+    once per ``Verification`` (keyed by identity, kept alive with it)."""
+    known = _TEMPLATES.get(id(verify))
+    if known is not None and known[0] is verify:
+        return known[1]
+    templates = tuple(
         template
         for template in (
             *((verify.compare.value, *verify.compare.also) if verify.compare else ()),
@@ -131,11 +236,11 @@ def push_values_each(
             *(equals.value for equals in verify.equals),
         )
         if template is not None
-    ]
-    runs = push_runs(
-        callback, method, urls, body, credentials, timestamp, bound, sent_headers, content_type, fields=fields
     )
-    return [{template: run.text(template) for template in templates} for run in runs]
+    if len(_TEMPLATES) >= 256:
+        _TEMPLATES.clear()
+    _TEMPLATES[id(verify)] = (verify, templates)
+    return templates
 
 
 def push_run(

@@ -40,7 +40,7 @@ from dlr_core.errors import (
     MalformedCallback,
     StaleCallback,
 )
-from dlr_core.receipt_keys import idempotency_key as idempotency_key, with_keys as with_keys
+from dlr_core.receipt_keys import idempotency_key as idempotency_key, keyed_as_built, with_keys as with_keys
 from dlr_core import callback_jwt, callback_reading, callback_run, callback_sending
 from dlr_core.callback_run import MAX_FORM_FIELDS as MAX_FORM_FIELDS, utc_now
 from dlr_core.callback_app import (
@@ -674,4 +674,4 @@ def parse(
                 f"the push is not a {model.__name__} ({fields})", provider=callback.provider, raw_body=body
             ) from None
         out += receipts(result)
-    return with_keys(out)
+    return keyed_as_built(out)  # receipts the generated function just built: keyed without a copy

@@ -186,11 +186,11 @@ def _dripping_push(app: CallbackApp) -> list[Mapping[str, Any]]:
 def test_a_dripping_body_is_answered_408_with_either_timeout(
     timeout: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On asyncio (3.11+) the read is bounded by asyncio's own timeout; elsewhere (trio, 3.10)
+    """On asyncio (3.11+) the read is bounded by a deadline its loop watches (callback_deadlines); elsewhere (trio, 3.10)
     by anyio's: both answer a body that never ends 408 and parse nothing."""
     if timeout == "anyio":
-        monkeypatch.setattr(callback_app, "_asyncio_timeout", None)
-    elif callback_app._asyncio_timeout is None:
+        monkeypatch.setattr(callback_app, "_asyncio_deadline", None)
+    elif callback_app._asyncio_deadline is None:
         pytest.skip("asyncio.timeout needs Python 3.11")
     got: list[list[Receipt]] = []
     app = CallbackApp(
@@ -205,7 +205,7 @@ def test_a_whole_body_within_the_timeout_is_read_with_either_timeout(
     timeout: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if timeout == "anyio":
-        monkeypatch.setattr(callback_app, "_asyncio_timeout", None)
+        monkeypatch.setattr(callback_app, "_asyncio_deadline", None)
     got: list[list[Receipt]] = []
     endpoint = Endpoint("demo", demo_endpoint().parse, BATCH.answer, BATCH.reject)
     app = CallbackApp({"demo": endpoint}, lambda name, receipts: got.append(receipts), read_timeout=5)

@@ -56,7 +56,12 @@ from generator.commands.mock import _key_pair
 from generator.pipeline import load_providers, provider_files
 from generator.emit.writer import apply
 
-pytestmark = pytest.mark.xdist_group("every_verify_form")
+pytestmark = [
+    pytest.mark.xdist_group("every_verify_form"),
+    pytest.mark.usefixtures(
+        "sign_steps_compared"
+    ),  # every form through the compiled steps and the interpreter
+]
 
 CASES = ROOT / "tests" / "cases"
 SCHEMA = json.loads((ROOT / "generator" / "spec.schema.json").read_text(encoding="utf-8"))

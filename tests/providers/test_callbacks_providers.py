@@ -18,6 +18,9 @@ import pytest
 from tests.conftest import FIXTURES
 from dlr_core import CallbackSignatureError, DeliveryStatus, MalformedCallback
 
+# Every push's signature computed by the compiled sign steps and by the interpreter, compared.
+pytestmark = pytest.mark.usefixtures("sign_steps_compared")
+
 CALLBACKS = FIXTURES / "callbacks"
 BEIJING = timezone(timedelta(hours=8))
 
