@@ -57,23 +57,17 @@ _WATCHES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, _Watc
 )
 
 
-_last: list[Any] = [None, None]
-"""The loop ``within`` ran in last and its watches (a loop serves many pushes in a row)."""
-
-
 async def within(seconds: float, work: Coroutine[Any, Any, _Read]) -> _Read:
     """``work``'s result, or ``TimeoutError`` once ``seconds`` have passed (and up to a
     ``1 / TICKS`` of them more). Called from an asyncio task."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
-    if _last[0] is loop:  # the loop of the push before: no weak reference made to find it
-        watches = _last[1]
-    else:
-        watches = _WATCHES.get(loop)
-        if watches is None:
-            watches = _WATCHES[loop] = {}
-        _last[:] = [loop, watches]
+    # Looked up by the running loop every time: loops in other threads keep their own watches
+    # (a watch's timer cancels tasks of its own loop only).
+    watches = _WATCHES.get(loop)
+    if watches is None:
+        watches = _WATCHES[loop] = {}
     watch = watches.get(seconds)
     if watch is None:
         watch = watches[seconds] = _Watch(loop, seconds)

@@ -6,6 +6,8 @@ deadline on asyncio (``dlr_core.callback_deadlines``); receipts keyed as built."
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import urlencode
 
@@ -181,12 +183,48 @@ def test_reads_within_their_deadline_leave_nothing_behind() -> None:
         await asyncio.sleep(0)
         return value
 
-    async def many() -> list[int]:
-        return await asyncio.gather(*(callback_deadlines.within(5.0, read(n)) for n in range(50)))
+    async def many() -> tuple[list[int], Any]:
+        done = await asyncio.gather(*(callback_deadlines.within(5.0, read(n)) for n in range(50)))
+        return done, callback_deadlines._WATCHES[asyncio.get_running_loop()][5.0]
 
-    assert asyncio.run(many()) == list(range(50))
-    watch = callback_deadlines._last[1][5.0]
+    done, watch = asyncio.run(many())
+    assert done == list(range(50))
     assert not watch.deadlines and not watch.expired
+
+
+def test_loops_in_other_threads_keep_their_own_deadlines() -> None:
+    """Two servers' loops in two threads, reading at once with the same timeout: each loop's
+    reads are watched by a timer of that loop (a watch shared between loops would time out
+    on a loop that is not running, or not at all), so the read that never ends times out
+    and the other gives its value."""
+
+    async def never() -> None:
+        await asyncio.Event().wait()
+
+    async def quick() -> str:
+        await asyncio.sleep(0.3)
+        return "read"
+
+    results: dict[str, object] = {}
+
+    def serve(name: str, work: Callable[[], Coroutine[Any, Any, Any]], seconds: float) -> None:
+        async def main() -> None:
+            try:
+                results[name] = await callback_deadlines.within(seconds, work())
+            except BaseException as error:  # noqa: BLE001 - what ended the read is the result
+                results[name] = type(error)
+
+        asyncio.run(main())
+
+    threads = [
+        threading.Thread(target=serve, args=("stuck", never, 0.5)),
+        threading.Thread(target=serve, args=("slow", quick, 0.5)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert results == {"stuck": TimeoutError, "slow": "read"}
 
 
 def test_a_read_past_its_deadline_is_a_timeout_within_a_tick() -> None:
