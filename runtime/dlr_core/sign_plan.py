@@ -35,6 +35,15 @@ class PushAt:
     pairs; a ``StepRun`` over the same values only for a step with no compiled form."""
 
     __slots__ = ("method", "origin", "path", "query", "form", "body", "body_kind", "credentials", "_moment")
+    method: str
+    origin: str
+    path: str
+    query: list[tuple[str, str]]
+    form: list[tuple[str, str]]
+    body: bytes
+    body_kind: str
+    credentials: Mapping[str, str]
+    _moment: list[datetime]
 
     def __init__(
         self,
