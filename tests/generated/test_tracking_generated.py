@@ -13,15 +13,14 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import provider_specs
+from tests.conftest import catalog_providers
 from tests.generated.test_id_lookups import LOOKUPS, _arguments, _credential
 from dlr_core.testing import MockTransport
 from dlr_core.tracking import RateLimit, Source, Tracker, by_ids, per_message
 from dlr_core.tracking.lookup import DEFAULT_BATCH_SIZE
 from generator import model as m
-from generator.pipeline import load_providers
 
-PROVIDERS = [p for p in load_providers(provider_specs())[0] if p.operations]
+PROVIDERS = [p for p in catalog_providers() if p.operations]
 # Lookups by many ids whose ids are the message ids a tracker holds (a lookup by another id,
 # a batch or session number, is not a message's).
 BATCHED = [
