@@ -11,8 +11,8 @@ from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 from dlr_core.callback_verification import Verification
 from dlr_core.request import PreparedRequest
-from dlr_core import sign_plan, steps_data
-from dlr_core.signing import Bound, SigningError, StepRun, TemplateReference, compile_template
+from dlr_core import sign_plan
+from dlr_core.signing import Bound, SigningError, StepRun
 from dlr_core.steps import Value
 from dlr_core.wire import multipart
 
@@ -294,7 +294,7 @@ def push_runs(
     text = body.decode("utf-8", errors="replace")
     form = list(fields) if fields is not None else form_fields(callback, body, text, content_type)
     moment = utc_now()
-    plan = _plan(bound)
+    plan = sign_plan.plan_of(bound)  # each step's inputs, read once per sign list
     runs: list[StepRun] = []
     first: tuple[PreparedRequest, dict[str, Value], list[dict[str, Value]]] | None = None
     for url in urls:
@@ -306,7 +306,7 @@ def push_runs(
         runs.append(run)
         if first is None:
             results = []
-            for each, (_, _, binds) in zip(bound, plan):
+            for each, (_, _, _, _, binds) in zip(bound, plan):
                 values[each.name] = each.step.apply(run)
                 results.append({name: values[name] for name in binds if name in values})
             first = (request, start, results)
@@ -316,8 +316,8 @@ def push_runs(
             name for name in start.keys() | first_start.keys() if start.get(name) != first_start.get(name)
         }
         parts = _parts_that_differ(first_request, request)
-        for each, (variables, reads, binds), result in zip(bound, plan, results):
-            if reads is None or reads & parts or variables & differ:
+        for each, (_, _, variables, reads, binds), result in zip(bound, plan, results):
+            if sign_plan.runs_again(variables, reads, parts, differ):
                 values[each.name] = each.step.apply(run)
                 differ.update(binds)
             else:
@@ -379,38 +379,6 @@ def _parts_that_differ(first: PreparedRequest, other: PreparedRequest) -> set[st
     if first.method != other.method:
         parts.add("method")
     return parts  # the headers, form and body are the push's own: one for every URL
-
-
-Plan = tuple[tuple[frozenset[str], "frozenset[str] | None", tuple[str, ...]], ...]
-"""Each step's inputs: the variables its templates name, the request parts it ``reads``
-and the names it binds (its own and ``binds``)."""
-
-_PLANS: dict[int, tuple[Sequence[Bound], Plan]] = {}
-
-
-def _plan(bound: Sequence[Bound]) -> Plan:
-    """A ``sign`` list's plan, read once per list (a callback's is the same object for every
-    push; keyed by identity, the list kept alive with it so its id stays its own)."""
-    known = _PLANS.get(id(bound))
-    if known is not None and known[0] is bound:
-        return known[1]
-    plan = tuple(
-        (
-            frozenset(
-                part.name
-                for _, template in steps_data.templates(each.step)
-                for part in compile_template(template)
-                if isinstance(part, TemplateReference)
-            ),
-            type(each.step).reads,
-            (each.name, *type(each.step).binds),
-        )
-        for each in bound
-    )
-    if len(_PLANS) >= 256:
-        _PLANS.clear()
-    _PLANS[id(bound)] = (bound, plan)
-    return plan
 
 
 def form_fields(callback: Callback, body: bytes, text: str, content_type: str) -> list[tuple[str, str]]:

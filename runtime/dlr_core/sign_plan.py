@@ -253,12 +253,21 @@ def plan_of(bound: Sequence[Bound]) -> Plan:
     return plan
 
 
+def runs_again(
+    variables: frozenset[str], reads: frozenset[str] | None, parts: set[str], differ: set[str]
+) -> bool:
+    """Whether a step runs again for another URL of the push: it reads request parts it
+    does not declare (``reads`` None), or one of the ``parts`` that differ from the first
+    URL's, or a variable that differs (the URL's values, results of steps run again)."""
+    return reads is None or bool(reads & parts) or bool(variables & differ)
+
+
 def _planned(each: Bound) -> PlannedStep:
     kind = type(each.step)
     compiler = COMPILERS.get(kind)
     try:
         compiled = compiler(each.step) if compiler is not None else _interpreted(each.step)
-    except KeyError:  # an unknown filter or algorithm: the interpreter says which
+    except Exception:  # e.g. an unknown filter or algorithm: the interpreter runs it and says what is wrong
         compiled = _interpreted(each.step)
     variables = frozenset(
         part.name
@@ -330,7 +339,7 @@ def values_each(
             if query != first_query:
                 request_parts.add("query")
             for (name, compiled, variables, reads, binds), result in zip(plan, results):
-                if reads is None or reads & request_parts or variables & differ:
+                if runs_again(variables, reads, request_parts, differ):
                     values[name] = compiled(values, push, now)
                     differ.update(binds)
                 else:
