@@ -228,3 +228,27 @@ def sign_steps_compared(monkeypatch: pytest.MonkeyPatch) -> None:
     from dlr_core import callback_run
 
     monkeypatch.setattr(callback_run, "SIGN_PATH", "compared")
+
+
+def serve_every_client_from(transport: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """httpx clients an example makes send through ``transport`` (the mock, in process),
+    unless the example gives one of its own; a sync client's own transport (one write a
+    request, ``dlr_core.wire.one_send``) is replaced too."""
+    import httpx
+
+    from dlr_core.wire.one_send import OneSendTransport
+
+    def served_by(options: dict[str, Any]) -> Any:
+        given = options.get("transport")
+        return transport if given is None or isinstance(given, OneSendTransport) else given
+
+    class Client(httpx.Client):
+        def __init__(self, **options: Any) -> None:
+            super().__init__(**{**options, "transport": served_by(options)})
+
+    class AsyncClient(httpx.AsyncClient):
+        def __init__(self, **options: Any) -> None:
+            super().__init__(**{**options, "transport": served_by(options)})
+
+    monkeypatch.setattr(httpx, "Client", Client)
+    monkeypatch.setattr(httpx, "AsyncClient", AsyncClient)

@@ -18,9 +18,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import GENERATED, ROOT, RUNTIME, catalog_providers, credential_test_value
+from tests.conftest import (
+    GENERATED,
+    ROOT,
+    RUNTIME,
+    catalog_providers,
+    credential_test_value,
+    serve_every_client_from,
+)
 from dlr_core.mock import MockProvider
-from dlr_core.wire.one_send import OneSendTransport
 from dlr_core.testing import MockTransport
 from dlr_core.wire import xml_body
 
@@ -97,7 +103,7 @@ def _run_example(
             mock = served
         else:
             mock = MockTransport(api, credentials, max_clock_skew=None)
-            _serve_every_client_from(mock, monkeypatch)
+            serve_every_client_from(mock, monkeypatch)
     namespace: dict[str, Any] = {"__name__": "example"}
     exec(compile(code, where, "exec"), namespace)  # noqa: S102 - our own documentation
     for name, value in list(namespace.items()):
@@ -117,21 +123,6 @@ def _run_example(
     if pulls and "fetch_receipts(" in code and "dlr_mock" not in code:
         assert mock.requests and all(r.authenticated and r.status == 200 for r in mock.requests), where
         assert capsys.readouterr().out.strip(), f"{where} printed nothing"
-
-
-def _serve_every_client_from(transport: MockTransport, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Clients made without an ``http_client`` send through ``transport``."""
-
-    class Client(httpx.Client):
-        def __init__(self, **options: Any) -> None:
-            super().__init__(**{**options, "transport": _served_by(transport, options)})
-
-    class AsyncClient(httpx.AsyncClient):
-        def __init__(self, **options: Any) -> None:
-            super().__init__(**{**options, "transport": _served_by(transport, options)})
-
-    monkeypatch.setattr(httpx, "Client", Client)
-    monkeypatch.setattr(httpx, "AsyncClient", AsyncClient)
 
 
 @pytest.mark.slow  # a mypy --strict subprocess over the runtime and packages
@@ -162,11 +153,3 @@ def test_every_example_passes_mypy_strict(tmp_path: Path) -> None:
         header = file.read_text(encoding="utf-8").splitlines()[0] if file.is_file() else ""
         shown.append(f"{header[2:]}: {line}")
     assert not errors, "\n".join(shown)
-
-
-def _served_by(transport: httpx.BaseTransport, options: dict[str, Any]) -> httpx.BaseTransport:
-    """The transport a client made in an example sends through: ``transport``, unless the
-    example gave one of its own (a sync client's own, sending each request in one write,
-    is replaced too)."""
-    given = options.get("transport")
-    return transport if given is None or isinstance(given, OneSendTransport) else given

@@ -38,8 +38,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import ROOT, pem_private_key
-from dlr_core.wire.one_send import OneSendTransport
+from tests.conftest import ROOT, pem_private_key, serve_every_client_from
 from dlr_core import mock_auth
 from dlr_core.request import PreparedRequest
 from dlr_core.signing import NONCE_KINDS, PLACEMENTS, TIMESTAMP_STYLES, Scheme, Signer
@@ -114,12 +113,7 @@ def run_example(
     for name, variables in api.credential_env.items():
         monkeypatch.setenv(variables[0], credentials[name])
     if transport is not None:
-
-        class Client(httpx.Client):
-            def __init__(self, **options: Any) -> None:
-                super().__init__(**{**options, "transport": _served_by(transport, options)})
-
-        monkeypatch.setattr(httpx, "Client", Client)
+        serve_every_client_from(transport, monkeypatch)
     namespace: dict[str, Any] = {"__name__": "example"}
     exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - generated documentation
 
@@ -692,11 +686,3 @@ def test_readme_examples_run_against_dlrgen_mock_on_a_real_port(
                 server.wait(timeout=10)
     finally:
         _forget_packages({f"dlr_{name}" for name in specs})
-
-
-def _served_by(transport: httpx.BaseTransport, options: dict[str, Any]) -> httpx.BaseTransport:
-    """The transport a client made in an example sends through: ``transport``, unless the
-    example gave one of its own (a sync client's own, sending each request in one write,
-    is replaced too)."""
-    given = options.get("transport")
-    return transport if given is None or isinstance(given, OneSendTransport) else given

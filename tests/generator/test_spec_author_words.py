@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, serve_every_client_from
 from dlr_core.testing import MockTransport
 from generator.parse import examples
 from generator.pipeline import load_providers
-from tests.docs.test_doc_examples import _serve_every_client_from
 from tests.generator.test_spec_features import cleanup_modules, generate_package  # noqa: F401 - a fixture
 
 CASES = ROOT / "tests" / "cases"
@@ -28,7 +27,7 @@ def _run_readme_example(tmp_path: Path, package: Any, monkeypatch: pytest.Monkey
     code = FENCE.findall(readme.read_text(encoding="utf-8"))[0]
     monkeypatch.setenv("DLR_DEMO_API_KEY", "key-1")
     mock = MockTransport(package.API, {"api_key": "key-1"}, max_clock_skew=None)
-    _serve_every_client_from(mock, monkeypatch)
+    serve_every_client_from(mock, monkeypatch)
     exec(compile(code, str(readme), "exec"), {"__name__": "example"})  # noqa: S102 - generated docs
     assert mock.requests and all(r.authenticated and r.status == 200 for r in mock.requests)
     return list(mock.requests)
