@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from dlr_core.status import DeliveryStatus
@@ -170,16 +170,13 @@ class SQLiteStore(StoreReads):
         return [replace(_message(row), lease_owner=owner, lease_until=lease_until) for row in rows]
 
     def renew_leases(self, keys: Sequence[MessageKey], owner: str, lease_until: datetime) -> list[MessageKey]:
-        renewed: list[MessageKey] = []
+        until = _epoch(lease_until)
         with self._transaction() as db:
-            for key in keys:
-                cursor = db.execute(
-                    "UPDATE messages SET lease_until = ? WHERE provider = ? AND message_id = ? AND lease_owner = ?",
-                    (_epoch(lease_until), key.provider, key.message_id, owner),
-                )
-                if cursor.rowcount:
-                    renewed.append(key)
-        return renewed
+            return _updated(
+                db,
+                "UPDATE messages SET lease_until = ? WHERE provider = ? AND message_id = ? AND lease_owner = ?",
+                [(key, (until, key.provider, key.message_id, owner)) for key in keys],
+            )
 
     def claim_changes(
         self, now: datetime, limit: int, owner: str, lease_until: datetime
@@ -201,16 +198,13 @@ class SQLiteStore(StoreReads):
         return [PendingChange(row["id"], _change(row), row["attempts"]) for row in rows]
 
     def renew_change_leases(self, change_ids: Sequence[int], owner: str, lease_until: datetime) -> list[int]:
-        renewed: list[int] = []
+        until = _epoch(lease_until)
         with self._transaction() as db:
-            for change_id in change_ids:
-                cursor = db.execute(
-                    "UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_owner = ?",
-                    (_epoch(lease_until), change_id, owner),
-                )
-                if cursor.rowcount:
-                    renewed.append(change_id)
-        return renewed
+            return _updated(
+                db,
+                "UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_owner = ?",
+                [(change_id, (until, change_id, owner)) for change_id in change_ids],
+            )
 
     def settle_changes(self, change_ids: Sequence[int]) -> None:
         with self._transaction() as db:
@@ -319,3 +313,12 @@ def _change_row(change: StatusChange) -> tuple[Any, ...]:
         json.dumps(change.raw_status, sort_keys=True, default=str),
         change.receipt_key,
     )
+
+
+_Item = TypeVar("_Item")
+
+
+def _updated(db: sqlite3.Connection, sql: str, rows: Sequence[tuple[_Item, tuple[Any, ...]]]) -> list[_Item]:
+    """The items of ``rows`` (each an item and the update's parameters for it) whose update
+    changed a row: the leases still held, of those asked to be renewed."""
+    return [item for item, parameters in rows if db.execute(sql, parameters).rowcount]
